@@ -1,0 +1,38 @@
+import type { Environment } from '@marcbachmann/cel-js';
+
+export const MAX_EXPRESSION_LENGTH = 10_000;
+
+export type ConditionCheck =
+  | { ok: true }
+  | { ok: false; code: 'cel/syntax' | 'cel/type' | 'cel/not_boolean'; message: string; offset?: number };
+
+interface CelErrorLike {
+  name?: string;
+  message?: string;
+  range?: { start?: number };
+}
+
+/** Parses and type-checks one condition; it must produce a bool (or dyn, checked at run time). */
+export function checkCondition(env: Environment, expression: string): ConditionCheck {
+  if (expression.length > MAX_EXPRESSION_LENGTH) {
+    return { ok: false, code: 'cel/syntax', message: `condition is ${expression.length} characters long; the limit is ${MAX_EXPRESSION_LENGTH}` };
+  }
+  let result: ReturnType<Environment['check']>;
+  try {
+    result = env.check(expression);
+  } catch (error) {
+    return celFailure(error as CelErrorLike);
+  }
+  if (!result.valid) return celFailure(result.error as CelErrorLike);
+  if (result.type !== 'bool' && result.type !== 'dyn') {
+    return { ok: false, code: 'cel/not_boolean', message: `condition must be a bool, but it is ${result.type}` };
+  }
+  return { ok: true };
+}
+
+function celFailure(error: CelErrorLike): ConditionCheck {
+  const summary = (error.message ?? String(error)).split('\n')[0] ?? 'invalid expression';
+  const offset = typeof error.range?.start === 'number' ? error.range.start : undefined;
+  const code = error.name === 'ParseError' ? 'cel/syntax' : 'cel/type';
+  return { ok: false, code, message: `${code === 'cel/syntax' ? 'syntax error' : 'type error'} in condition: ${summary}`, ...(offset !== undefined ? { offset } : {}) };
+}

@@ -1,0 +1,41 @@
+import type { z } from 'zod';
+import type { CompileError } from '../errors.js';
+import { formatPath, type YamlDocument } from '../source/yaml-file.js';
+
+/**
+ * Validates a parsed document against its schema and turns every issue into a positioned
+ * CompileError (all of them, not just the first). Returns the typed value when valid.
+ */
+export function validate<T extends z.ZodType>(source: YamlDocument, schema: T, errors: CompileError[], extra: Partial<CompileError> = {}): z.infer<T> | undefined {
+  const result = schema.safeParse(source.value);
+  if (result.success) return result.data;
+  for (const issue of result.error.issues) {
+    const path = issue.path.filter((part): part is string | number => typeof part !== 'symbol');
+    if (issue.code === 'unrecognized_keys') {
+      for (const key of issue.keys) {
+        errors.push({
+          code: 'schema/invalid',
+          message: `${formatPath([...path, key])}: unknown field "${key}"${hint(path)}`,
+          file: source.file,
+          ...source.positionOf(path, key),
+          ...extra,
+        });
+      }
+      continue;
+    }
+    errors.push({ code: 'schema/invalid', message: `${formatPath(path)}: ${describe(issue)}`, file: source.file, ...source.positionOf(path), ...extra });
+  }
+  return undefined;
+}
+
+function describe(issue: z.core.$ZodIssue): string {
+  if (issue.code === 'invalid_type' && issue.input === undefined) return `is required (${issue.message.replace(/^Invalid input: /, '')})`;
+  return issue.message;
+}
+
+function hint(path: readonly (string | number)[]): string {
+  const last = path[path.length - 2];
+  if (path.length === 0) return ' (top-level fields are apiVersion, kind, name, description and the fields of that kind)';
+  if (last === 'rules') return ' (rule fields: name, description, effect, when, require, message, mode)';
+  return '';
+}

@@ -1,0 +1,162 @@
+import { runtimeEnvironment } from '../cel/environment.js';
+import { PolicySetError } from '../errors.js';
+import type { AuthEvidence, CompiledPolicySet, Decision, DecisionRequest, Effect, Reason, Requirement, RuleError, RuleMode, Settings } from '../model.js';
+import { normalizeRequest } from './request.js';
+import { Levels } from './step-up.js';
+import { TargetIndex } from './target-index.js';
+
+type Condition = (activation: Record<string, unknown>) => unknown;
+
+interface PreparedRule {
+  policy: string;
+  rule: string;
+  effect: Effect;
+  mode: RuleMode;
+  when?: Condition;
+  require?: Requirement;
+  reason: Reason;
+}
+
+export interface DecideOptions {
+  /** The evaluation time (`now` in conditions, and for maxAge); defaults to the clock. */
+  now?: Date;
+  decisionId?: string;
+}
+
+export interface EngineOptions {
+  /** Monotonic revision of the policy set, reported on every decision. */
+  revision?: number;
+}
+
+const DEFAULT_REASON: Reason = { policy: '(default)', rule: 'defaultEffect', effect: 'deny', message: 'No rule allows this request (defaultEffect: deny).' };
+
+/**
+ * The prepared, in-memory form of a policy set: conditions are parsed once, targets are
+ * indexed, and `decide` touches only the policies whose target matches the request.
+ */
+export class PolicyEngine {
+  readonly revision: number;
+  readonly settings: Settings;
+  private readonly levels: Levels;
+  private readonly index: TargetIndex<PreparedRule[]>;
+  private readonly data: Record<string, unknown>;
+
+  constructor(policySet: CompiledPolicySet, options: EngineOptions = {}) {
+    this.revision = options.revision ?? 0;
+    this.settings = policySet.settings;
+    this.levels = new Levels(policySet.settings.levels);
+    this.data = policySet.data;
+    const env = runtimeEnvironment();
+    this.index = new TargetIndex(
+      policySet.policies.map((policy) => ({
+        ...policy.target,
+        value: policy.rules.map((rule): PreparedRule => {
+          const reason: Reason = { policy: policy.name, rule: rule.name, effect: rule.effect };
+          if (rule.message !== undefined) reason.message = rule.message;
+          const prepared: PreparedRule = { policy: policy.name, rule: rule.name, effect: rule.effect, mode: rule.mode, reason: Object.freeze(reason) };
+          if (rule.require) prepared.require = rule.require;
+          if (rule.when !== undefined) {
+            try {
+              prepared.when = env.parse(rule.when) as unknown as Condition;
+            } catch (error) {
+              throw new PolicySetError('policy_set/invalid', `${policy.name}/${rule.name}: condition does not parse: ${(error as Error).message.split('\n')[0]}`);
+            }
+          }
+          return prepared;
+        }),
+      })),
+    );
+  }
+
+  /**
+   * Decides a request. `evidence` is verified authentication (from a token or grant the
+   * caller checked itself); anything the requester claims belongs in `request.context`.
+   * Throws InvalidRequestError when the request lacks principal.id, action or resource.
+   */
+  decide(request: DecisionRequest, evidence?: AuthEvidence, options: DecideOptions = {}): Decision {
+    const started = performance.now();
+    const input = normalizeRequest(request);
+    const now = options.now ?? new Date();
+    const auth = this.levels.resolve(evidence);
+    const activation: Record<string, unknown> = {
+      principal: input.principal,
+      action: input.action,
+      resource: input.resource,
+      context: input.context,
+      auth: { level: auth.level, acr: auth.acr, amr: auth.amr, authTime: auth.authTime, approvals: auth.approvals, grants: auth.grants },
+      data: this.data,
+      now,
+    };
+
+    const denies: Reason[] = [];
+    const allows: Reason[] = [];
+    const stepUps: PreparedRule[] = [];
+    let audit: Reason[] | undefined;
+    let errors: RuleError[] | undefined;
+
+    for (const rules of this.index.match(input.action, input.resource.id)) {
+      for (const rule of rules) {
+        let matched = true;
+        if (rule.when) {
+          let value: unknown;
+          try {
+            value = rule.when(activation);
+            if (typeof value !== 'boolean') throw new Error(`condition returned ${value === null ? 'null' : typeof value}, not a bool`);
+          } catch (error) {
+            const message = (error as Error).message?.split('\n')[0] ?? String(error);
+            (errors ??= []).push({ policy: rule.policy, rule: rule.rule, message });
+            if (rule.mode === 'enforce' && this.settings.onError === 'deny') {
+              denies.push({ policy: rule.policy, rule: rule.rule, effect: 'deny', message: `condition failed (onError: deny): ${message}` });
+            }
+            continue;
+          }
+          matched = value;
+        }
+        if (!matched) continue;
+        if (rule.mode === 'audit') {
+          (audit ??= []).push(rule.reason);
+        } else if (rule.effect === 'deny') {
+          denies.push(rule.reason);
+        } else if (rule.effect === 'allow') {
+          allows.push(rule.reason);
+        } else {
+          stepUps.push(rule);
+        }
+      }
+    }
+
+    let effect: Effect;
+    let reasons: Reason[];
+    let require: Requirement | undefined;
+    if (denies.length > 0) {
+      effect = 'deny';
+      reasons = denies;
+    } else if (allows.length === 0 && this.settings.defaultEffect === 'deny') {
+      effect = 'deny';
+      reasons = [DEFAULT_REASON];
+    } else {
+      const merged = this.levels.merge(stepUps.map((rule) => rule.require as Requirement));
+      require = stepUps.length > 0 ? this.levels.unmet(merged, auth, input.principal.id, now) : undefined;
+      if (require) {
+        effect = 'step_up';
+        reasons = stepUps.filter((rule) => this.levels.unmet(rule.require as Requirement, auth, input.principal.id, now)).map((rule) => rule.reason);
+      } else {
+        effect = 'allow';
+        reasons = allows;
+      }
+    }
+
+    const decision: Decision = {
+      effect,
+      reasons,
+      revision: this.revision,
+      decisionId: options.decisionId ?? crypto.randomUUID(),
+      durationNs: 0,
+    };
+    if (require) decision.require = require;
+    if (audit) decision.audit = audit;
+    if (errors) decision.errors = errors;
+    decision.durationNs = Math.round((performance.now() - started) * 1e6);
+    return decision;
+  }
+}

@@ -1,0 +1,103 @@
+import type { AuthEvidence, Level, Requirement } from '../model.js';
+
+/** Evidence resolved against the settings' levels; what conditions see as `auth`. */
+export interface ResolvedAuth {
+  level: string;
+  rank: number;
+  acr: string;
+  amr: string[];
+  authTime: Date | null;
+  approvals: string[];
+  grants: string[];
+}
+
+/** Clock skew tolerated when an authentication time lies in the future. */
+const FUTURE_SKEW_MS = 60_000;
+
+export class Levels {
+  private readonly ranks = new Map<string, number>();
+  private readonly byAcr = new Map<string, number>();
+  private readonly byAmr = new Map<string, number>();
+
+  constructor(readonly levels: readonly Level[]) {
+    levels.forEach((level, rank) => {
+      this.ranks.set(level.name, rank);
+      for (const acr of level.acr) this.byAcr.set(acr, rank);
+      for (const amr of level.amr) this.byAmr.set(amr, Math.max(rank, this.byAmr.get(amr) ?? -1));
+    });
+  }
+
+  /** -1 for an unknown or absent level: it satisfies no level requirement. */
+  rank(name: string | undefined): number {
+    return name === undefined ? -1 : (this.ranks.get(name) ?? -1);
+  }
+
+  nameOf(rank: number): string {
+    return this.levels[rank]?.name ?? '';
+  }
+
+  /** The highest level any piece of the evidence reaches: an explicit level, the acr, or an amr method. */
+  resolve(evidence: AuthEvidence | undefined): ResolvedAuth {
+    if (!evidence) return { level: '', rank: -1, acr: '', amr: [], authTime: null, approvals: [], grants: [] };
+    let rank = this.rank(evidence.level);
+    const acr = typeof evidence.acr === 'string' ? evidence.acr : '';
+    rank = Math.max(rank, this.byAcr.get(acr) ?? -1);
+    const amr = Array.isArray(evidence.amr) ? evidence.amr.filter((m): m is string => typeof m === 'string') : [];
+    for (const method of amr) rank = Math.max(rank, this.byAmr.get(method) ?? -1);
+    return {
+      level: this.nameOf(rank),
+      rank,
+      acr,
+      amr,
+      authTime: toDate(evidence.authTime),
+      approvals: stringList(evidence.approvals),
+      grants: stringList(evidence.grants),
+    };
+  }
+
+  /** Merges matching requirements: highest level, shortest maxAge, most approvals. */
+  merge(requirements: readonly Requirement[]): Requirement {
+    const merged: Requirement = {};
+    for (const r of requirements) {
+      if (r.level !== undefined && this.rank(r.level) > this.rank(merged.level)) merged.level = r.level;
+      if (r.maxAge !== undefined && (merged.maxAge === undefined || r.maxAge < merged.maxAge)) merged.maxAge = r.maxAge;
+      if (r.approvals !== undefined && r.approvals > (merged.approvals ?? 0)) merged.approvals = r.approvals;
+    }
+    return merged;
+  }
+
+  /** The parts of `required` the evidence does not meet, or undefined when all are met. */
+  unmet(required: Requirement, auth: ResolvedAuth, requester: string, now: Date): Requirement | undefined {
+    const gap: Requirement = {};
+    if (required.level !== undefined && auth.rank < this.rank(required.level)) gap.level = required.level;
+    if (required.maxAge !== undefined && !isFresh(auth.authTime, required.maxAge, now)) gap.maxAge = required.maxAge;
+    if (required.approvals !== undefined && countApprovals(auth.approvals, requester) < required.approvals) gap.approvals = required.approvals;
+    return gap.level === undefined && gap.maxAge === undefined && gap.approvals === undefined ? undefined : gap;
+  }
+}
+
+function isFresh(authTime: Date | null, maxAgeSeconds: number, now: Date): boolean {
+  if (!authTime) return false;
+  const age = now.getTime() - authTime.getTime();
+  return age <= maxAgeSeconds * 1000 && age >= -FUTURE_SKEW_MS;
+}
+
+/** Distinct approvers other than the requester: nobody approves their own request. */
+export function countApprovals(approvals: readonly string[], requester: string): number {
+  const distinct = new Set(approvals);
+  distinct.delete(requester);
+  return distinct.size;
+}
+
+function toDate(value: unknown): Date | null {
+  if (value instanceof Date) return Number.isNaN(value.getTime()) ? null : value;
+  if (typeof value === 'string' || typeof value === 'number') {
+    const date = new Date(value);
+    return Number.isNaN(date.getTime()) ? null : date;
+  }
+  return null;
+}
+
+function stringList(value: unknown): string[] {
+  return Array.isArray(value) ? value.filter((item): item is string => typeof item === 'string') : [];
+}

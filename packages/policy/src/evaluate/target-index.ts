@@ -1,0 +1,99 @@
+import { compileGlob, isLiteralGlob, literalPrefix } from '../glob.js';
+
+export interface Targeted<T> {
+  actions?: readonly string[];
+  resources?: readonly string[];
+  value: T;
+}
+
+interface Entry<T> {
+  order: number;
+  value: T;
+  resourceExact?: Set<string>;
+  resourceGlobs?: RegExp[];
+  anyResource: boolean;
+}
+
+interface TrieNode<T> {
+  children: Map<string, TrieNode<T>>;
+  globs: { re: RegExp; entry: Entry<T> }[];
+}
+
+const MEMO_LIMIT = 10_000;
+
+/**
+ * Finds the policies whose target matches a request without looking at the others.
+ * Literal actions are a hash lookup; wildcard actions hang in a trie under their literal
+ * prefix, so a lookup only tests globs whose prefix the action starts with. The candidate
+ * list per action is memoised (actions are a small vocabulary; resource ids are not).
+ */
+export class TargetIndex<T> {
+  private readonly exact = new Map<string, Entry<T>[]>();
+  private readonly trie: TrieNode<T> = { children: new Map(), globs: [] };
+  private readonly anyAction: Entry<T>[] = [];
+  private readonly memo = new Map<string, Entry<T>[]>();
+
+  constructor(targets: readonly Targeted<T>[]) {
+    targets.forEach((target, order) => {
+      const entry: Entry<T> = { order, value: target.value, anyResource: !target.resources };
+      for (const glob of target.resources ?? []) {
+        if (isLiteralGlob(glob)) (entry.resourceExact ??= new Set()).add(glob);
+        else (entry.resourceGlobs ??= []).push(compileGlob(glob));
+      }
+      if (!target.actions) {
+        this.anyAction.push(entry);
+        return;
+      }
+      for (const glob of new Set(target.actions)) {
+        if (isLiteralGlob(glob)) {
+          const list = this.exact.get(glob) ?? [];
+          list.push(entry);
+          this.exact.set(glob, list);
+        } else {
+          this.nodeFor(literalPrefix(glob)).globs.push({ re: compileGlob(glob), entry });
+        }
+      }
+    });
+  }
+
+  /** The values whose targets match, in the order they were given. */
+  match(action: string, resourceId: string): T[] {
+    const out: T[] = [];
+    for (const entry of this.candidates(action)) {
+      if (entry.anyResource || entry.resourceExact?.has(resourceId) || entry.resourceGlobs?.some((re) => re.test(resourceId))) {
+        out.push(entry.value);
+      }
+    }
+    return out;
+  }
+
+  private candidates(action: string): Entry<T>[] {
+    const memoised = this.memo.get(action);
+    if (memoised) return memoised;
+    const found = new Set<Entry<T>>(this.anyAction);
+    for (const entry of this.exact.get(action) ?? []) found.add(entry);
+    let node: TrieNode<T> | undefined = this.trie;
+    for (let i = 0; node; i++) {
+      for (const { re, entry } of node.globs) if (!found.has(entry) && re.test(action)) found.add(entry);
+      if (i >= action.length) break;
+      node = node.children.get(action[i] as string);
+    }
+    const list = [...found].sort((a, b) => a.order - b.order);
+    if (this.memo.size >= MEMO_LIMIT) this.memo.clear();
+    this.memo.set(action, list);
+    return list;
+  }
+
+  private nodeFor(prefix: string): TrieNode<T> {
+    let node = this.trie;
+    for (const ch of prefix) {
+      let next = node.children.get(ch);
+      if (!next) {
+        next = { children: new Map(), globs: [] };
+        node.children.set(ch, next);
+      }
+      node = next;
+    }
+    return node;
+  }
+}

@@ -1,0 +1,37 @@
+/**
+ * @stepgate/policy — the Stepgate policy language: parse, validate, compile CEL, evaluate,
+ * and run policy tests. Pure: it reads no files and opens no sockets; callers pass text in.
+ */
+export { compile } from './compile/compile.js';
+export type { CompileOptions, CompileResult } from './compile/compile.js';
+export type { SourceFile } from './compile/source-file.js';
+export { SETTINGS_FILE } from './compile/compile-settings.js';
+export { formatCompileError, PolicySetError } from './errors.js';
+export type { CompileError, CompileErrorCode } from './errors.js';
+export { PolicyEngine } from './evaluate/engine.js';
+export type { DecideOptions, EngineOptions } from './evaluate/engine.js';
+export { InvalidRequestError } from './evaluate/request.js';
+export { runTestSuites, describeDecision } from './testing/run-tests.js';
+export type { CaseResult, ProgressListener, SuiteResult, TestReport } from './testing/run-tests.js';
+export type { TestCase, TestExpectation, TestSuite } from './testing/test-suite.js';
+export { canonicalJson } from './bundle/canonical-json.js';
+export { parsePolicySet, serializePolicySet, compiledPolicySetSchema } from './bundle/policy-set.js';
+export { parseDuration, formatDuration } from './duration.js';
+export { globMatch } from './glob.js';
+export { POLICY_SET_FORMAT } from './model.js';
+export type {
+  AuthEvidence,
+  CompiledPolicy,
+  CompiledPolicySet,
+  CompiledRule,
+  Decision,
+  DecisionRequest,
+  Effect,
+  Level,
+  OnError,
+  Reason,
+  Requirement,
+  RuleError,
+  RuleMode,
+  Settings,
+} from './model.js';

@@ -1,0 +1,101 @@
+/**
+ * The plain-data shapes of the language. Everything in a CompiledPolicySet is
+ * JSON-serialisable, so the control plane can ship it and an agent can load it.
+ */
+
+export type Effect = 'allow' | 'deny' | 'step_up';
+export type RuleMode = 'enforce' | 'audit';
+export type OnError = 'deny' | 'ignore';
+
+export interface Level {
+  name: string;
+  acr: string[];
+  amr: string[];
+}
+
+export interface Settings {
+  defaultEffect: 'allow' | 'deny';
+  onError: OnError;
+  levels: Level[];
+}
+
+/** A step-up requirement; every part is optional. `maxAge` is in seconds. */
+export interface Requirement {
+  level?: string;
+  maxAge?: number;
+  approvals?: number;
+}
+
+export interface CompiledRule {
+  name: string;
+  effect: Effect;
+  mode: RuleMode;
+  when?: string;
+  require?: Requirement;
+  message?: string;
+}
+
+export interface CompiledPolicy {
+  name: string;
+  description?: string;
+  /** Repository-relative file the policy came from, for reasons and error messages. */
+  file: string;
+  target: { actions?: string[]; resources?: string[] };
+  rules: CompiledRule[];
+}
+
+export const POLICY_SET_FORMAT = 'stepgate.policy-set/v1';
+
+export interface CompiledPolicySet {
+  format: typeof POLICY_SET_FORMAT;
+  settings: Settings;
+  policies: CompiledPolicy[];
+  data: Record<string, unknown>;
+}
+
+/** What a caller asks about. Evidence of authentication is passed separately, never here. */
+export interface DecisionRequest {
+  principal: { id: string; roles?: string[]; groups?: string[]; attributes?: Record<string, unknown> };
+  action: string;
+  resource: { kind: string; id: string; attributes?: Record<string, unknown> };
+  context?: Record<string, unknown>;
+}
+
+/**
+ * Verified authentication evidence (from a token or grant the caller's agent checked itself).
+ * `level` may be omitted when `acr`/`amr` map to one through the settings' levels.
+ */
+export interface AuthEvidence {
+  level?: string;
+  acr?: string;
+  amr?: string[];
+  authTime?: Date | string;
+  approvals?: string[];
+  grants?: string[];
+}
+
+export interface Reason {
+  policy: string;
+  rule: string;
+  effect: Effect;
+  message?: string;
+}
+
+export interface RuleError {
+  policy: string;
+  rule: string;
+  message: string;
+}
+
+export interface Decision {
+  effect: Effect;
+  /** Only the unmet parts of the merged step-up requirement. */
+  require?: Requirement;
+  reasons: Reason[];
+  /** Matching `mode: audit` rules: reported, never enforced. */
+  audit?: Reason[];
+  errors?: RuleError[];
+  revision: number;
+  decisionId: string;
+  durationNs: number;
+}

@@ -1,0 +1,106 @@
+import { z } from 'zod';
+
+/**
+ * The file formats of a policy repository. Strict objects: an unknown field is an error,
+ * because a misspelt `whn:` silently ignored would be a rule that always matches.
+ */
+
+export const API_VERSION = 'stepgate/v1';
+
+const name = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/, 'must be 1-100 letters, digits, "-", "_" or "." and may not contain "/"');
+
+const durationOrSeconds = z.union([z.string(), z.number().nonnegative()]);
+
+export const requirementSchema = z.strictObject({
+  level: z.string().min(1).optional(),
+  maxAge: durationOrSeconds.optional(),
+  approvals: z.int().min(0).max(100).optional(),
+});
+
+const ruleSchema = z.strictObject({
+  name,
+  description: z.string().optional(),
+  effect: z.enum(['allow', 'deny', 'step_up']),
+  when: z.string().min(1, 'must not be empty (omit `when` for a rule that always applies)').optional(),
+  require: requirementSchema.optional(),
+  message: z.string().optional(),
+  mode: z.enum(['enforce', 'audit']).optional(),
+});
+
+const globList = z.array(z.string().min(1)).min(1, 'must list at least one pattern (omit it to match everything)');
+
+export const policyDocumentSchema = z.strictObject({
+  apiVersion: z.literal(API_VERSION),
+  kind: z.literal('Policy'),
+  name,
+  description: z.string().optional(),
+  target: z.strictObject({ actions: globList.optional(), resources: globList.optional() }).optional(),
+  rules: z.array(ruleSchema).min(1, 'a policy needs at least one rule'),
+});
+export type PolicyDocument = z.infer<typeof policyDocumentSchema>;
+
+const stringOrList = z.union([z.string().min(1), z.array(z.string().min(1))]);
+
+export const settingsDocumentSchema = z.strictObject({
+  apiVersion: z.literal(API_VERSION),
+  kind: z.literal('Settings'),
+  defaultEffect: z.enum(['allow', 'deny']).optional(),
+  onError: z.enum(['deny', 'ignore']).optional(),
+  levels: z
+    .array(z.strictObject({ name, description: z.string().optional(), acr: stringOrList.optional(), amr: stringOrList.optional() }))
+    .optional(),
+});
+export type SettingsDocument = z.infer<typeof settingsDocumentSchema>;
+
+const authInput = z.strictObject({
+  level: z.string().optional(),
+  acr: z.string().optional(),
+  amr: z.array(z.string()).optional(),
+  authTime: z.union([z.string(), z.date()]).optional(),
+  approvals: z.array(z.string()).optional(),
+  grants: z.array(z.string()).optional(),
+});
+
+const testInput = z.strictObject({
+  principal: z.strictObject({
+    id: z.string().min(1),
+    roles: z.array(z.string()).optional(),
+    groups: z.array(z.string()).optional(),
+    attributes: z.record(z.string(), z.unknown()).optional(),
+  }),
+  action: z.string().min(1),
+  resource: z.strictObject({
+    kind: z.string(),
+    id: z.string(),
+    attributes: z.record(z.string(), z.unknown()).optional(),
+  }),
+  context: z.record(z.string(), z.unknown()).optional(),
+  auth: authInput.optional(),
+});
+
+const timestamp = z.union([z.string(), z.date()]);
+
+export const testSuiteDocumentSchema = z.strictObject({
+  apiVersion: z.literal(API_VERSION),
+  kind: z.literal('TestSuite'),
+  name: z.string().min(1),
+  description: z.string().optional(),
+  now: timestamp.optional(),
+  cases: z
+    .array(
+      z.strictObject({
+        name: z.string().min(1),
+        now: timestamp.optional(),
+        input: testInput,
+        expect: z.strictObject({
+          effect: z.enum(['allow', 'deny', 'step_up']),
+          require: requirementSchema.optional(),
+          rule: z.string().optional(),
+        }),
+      }),
+    )
+    .min(1, 'a test suite needs at least one case'),
+});
+export type TestSuiteDocument = z.infer<typeof testSuiteDocumentSchema>;

@@ -1,0 +1,168 @@
+import { isMap, isScalar, isSeq, LineCounter, parseAllDocuments, type Document, type Node, type Scalar } from 'yaml';
+import type { CompileError, CompileErrorCode } from '../errors.js';
+
+export type Path = readonly (string | number)[];
+
+export interface Position {
+  line: number;
+  column: number;
+}
+
+/**
+ * One parsed YAML document plus the ability to point back into the file: every error the
+ * compiler reports about a value can name the line and column the value was written at.
+ */
+export class YamlDocument {
+  constructor(
+    readonly file: string,
+    readonly value: unknown,
+    private readonly doc: Document.Parsed,
+    private readonly lines: LineCounter,
+    private readonly text: string,
+  ) {}
+
+  /** Position of the value at `path`, or of the nearest ancestor that exists. */
+  positionOf(path: Path, key?: string): Position | undefined {
+    for (let depth = path.length; depth >= 0; depth--) {
+      const node = this.doc.getIn(path.slice(0, depth), true) as Node | undefined;
+      if (depth === path.length && key !== undefined && isMap(node)) {
+        const pair = node.items.find((item) => isScalar(item.key) && item.key.value === key);
+        const keyRange = pair && isScalar(pair.key) ? pair.key.range : undefined;
+        if (keyRange) return this.at(keyRange[0]);
+      }
+      if (node && (isScalar(node) || isMap(node) || isSeq(node)) && node.range) return this.at(node.range[0]);
+    }
+    return undefined;
+  }
+
+  /**
+   * Maps an offset inside a string scalar's value (a CEL expression) to the file position of
+   * that character, for plain, quoted and literal-block scalars; otherwise the scalar start.
+   */
+  positionInScalar(path: Path, offset: number): Position | undefined {
+    const node = this.doc.getIn(path, true) as Scalar | undefined;
+    if (!isScalar(node) || !node.range || typeof node.value !== 'string') return this.positionOf(path);
+    const value = node.value;
+    const before = value.slice(0, Math.max(0, Math.min(offset, value.length)));
+    const lineInValue = before.split('\n').length - 1;
+    const columnInLine = before.length - (before.lastIndexOf('\n') + 1);
+    const start = node.range[0];
+    switch (node.type) {
+      case 'PLAIN':
+        if (lineInValue === 0) return this.at(start + columnInLine);
+        break;
+      case 'QUOTE_SINGLE':
+      case 'QUOTE_DOUBLE': {
+        // Exact only when the source text is the value verbatim (no escapes, one line).
+        const raw = this.text.slice(start + 1, start + 1 + value.length);
+        if (lineInValue === 0 && raw === value) return this.at(start + 1 + columnInLine);
+        break;
+      }
+      case 'BLOCK_LITERAL': {
+        const header = this.lines.linePos(start);
+        const firstLine = header.line + 1;
+        const sourceLine = this.sourceLine(firstLine + lineInValue);
+        const indent = sourceLine === undefined ? 0 : sourceLine.length - sourceLine.trimStart().length;
+        return { line: firstLine + lineInValue, column: indent + columnInLine + 1 };
+      }
+      default:
+        break;
+    }
+    return this.at(start);
+  }
+
+  error(code: CompileErrorCode, message: string, path: Path, extra: Partial<CompileError> = {}): CompileError {
+    return { code, message, file: this.file, ...this.positionOf(path), ...extra };
+  }
+
+  private at(offset: number): Position {
+    const { line, col } = this.lines.linePos(offset);
+    return { line, column: col };
+  }
+
+  private sourceLine(line: number): string | undefined {
+    return this.text.split('\n')[line - 1];
+  }
+}
+
+export interface ParsedYaml {
+  documents: YamlDocument[];
+  errors: CompileError[];
+}
+
+const MAX_ALIAS_COUNT = 100;
+
+/** Parses every document of a YAML file; syntax errors and alias cycles become CompileErrors. */
+export function parseYamlFile(file: string, text: string): ParsedYaml {
+  const lines = new LineCounter();
+  const errors: CompileError[] = [];
+  const documents: YamlDocument[] = [];
+  let parsed: Document.Parsed[];
+  try {
+    parsed = parseAllDocuments(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: false }) as Document.Parsed[];
+  } catch (error) {
+    return { documents, errors: [{ code: 'yaml/syntax', file, message: `cannot parse YAML: ${(error as Error).message}` }] };
+  }
+  if (!Array.isArray(parsed)) parsed = [parsed];
+  for (const doc of parsed) {
+    if (doc.errors.length > 0) {
+      for (const problem of doc.errors) {
+        const { line, col } = lines.linePos(problem.pos[0]);
+        errors.push({ code: 'yaml/syntax', file, line, column: col, message: firstLine(problem.message) });
+      }
+      continue;
+    }
+    if (doc.contents === null) continue; // an empty document (e.g. a trailing `---`)
+    let value: unknown;
+    try {
+      value = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+    } catch (error) {
+      errors.push({ code: 'yaml/syntax', file, message: firstLine((error as Error).message) });
+      continue;
+    }
+    const cycle = findCycle(value);
+    if (cycle) {
+      const where = doc.getIn(cycle, true) as Node | undefined;
+      const pos = where?.range ? lines.linePos(where.range[0]) : undefined;
+      errors.push({
+        code: 'yaml/cycle',
+        file,
+        ...(pos ? { line: pos.line, column: pos.col } : {}),
+        message: `the YAML alias at ${formatPath(cycle)} refers to one of its own ancestors (a cycle); use a copy instead of an alias`,
+      });
+      continue;
+    }
+    documents.push(new YamlDocument(file, value, doc, lines, text));
+  }
+  return { documents, errors };
+}
+
+/** The path of the first value that contains itself, or undefined when the tree is acyclic. */
+function findCycle(root: unknown): (string | number)[] | undefined {
+  const stack = new Set<object>();
+  const visit = (value: unknown, path: (string | number)[]): (string | number)[] | undefined => {
+    if (value === null || typeof value !== 'object') return undefined;
+    if (stack.has(value)) return path;
+    stack.add(value);
+    const entries: [string | number, unknown][] = Array.isArray(value)
+      ? value.map((item, index) => [index, item])
+      : Object.entries(value);
+    for (const [key, child] of entries) {
+      const found = visit(child, [...path, key]);
+      if (found) return found;
+    }
+    stack.delete(value);
+    return undefined;
+  };
+  return visit(root, []);
+}
+
+export function formatPath(path: Path): string {
+  let out = '';
+  for (const part of path) out += typeof part === 'number' ? `[${part}]` : out === '' ? part : `.${part}`;
+  return out || '(document)';
+}
+
+function firstLine(message: string): string {
+  return message.split('\n')[0] ?? message;
+}
