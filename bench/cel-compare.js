@@ -44,10 +44,15 @@ const OUT_FILE = path.join(path.dirname(SCRIPT), "results", "cel-compare.md");
 // ---------------------------------------------------------------------------
 // Tunables
 // ---------------------------------------------------------------------------
-const EVAL_WARMUP = 20_000; // evaluations per expression before timing
-const EVAL_ROUND = 50_000; // evaluations per timed round
-const PREP_WARMUP = 100; // prepares per expression before timing
-const PREP_ROUND = 300; // prepares per timed round
+const EVAL_WARMUP = 20_000; // evaluations per expression before timing (or EVAL_WARMUP_MS)
+const EVAL_WARMUP_MS = 400; // warm-up time cap for slow expressions
+const EVAL_ROUND = 50_000; // evaluations per timed round (upper bound)
+const EVAL_ROUND_MIN = 1_000; // lower bound for very slow expressions
+const EVAL_ROUND_TARGET_NS = 500e6; // a round is shrunk so that it takes about 500 ms
+const PREP_WARMUP = 200; // prepares per expression before timing
+const PREP_ROUND_MAX = 5_000; // prepares per timed round (upper bound)
+const PREP_ROUND_MIN = 200; // prepares per timed round (lower bound)
+const PREP_ROUND_TARGET_NS = 60e6; // a prepare round takes about 60 ms
 const ROUNDS = 7; // timed rounds; the median is reported (brief asks for >= 5)
 const TEST_TIMEOUT_MS = 2_000; // per conformance test watchdog
 const WORKER_READY_TIMEOUT_MS = 30_000; // worker start-up (module loading)
@@ -160,26 +165,42 @@ function makeSpeedEngines() {
 }
 
 function timePrepare(engine, src) {
+  const w0 = process.hrtime.bigint();
   for (let i = 0; i < PREP_WARMUP; i++) engine.prepare(src);
+  const estNs = Number(process.hrtime.bigint() - w0) / PREP_WARMUP;
+  const n = Math.max(
+    PREP_ROUND_MIN,
+    Math.min(PREP_ROUND_MAX, Math.floor(PREP_ROUND_TARGET_NS / estNs)),
+  );
   const perOp = [];
   for (let r = 0; r < ROUNDS; r++) {
     const t0 = process.hrtime.bigint();
-    for (let i = 0; i < PREP_ROUND; i++) engine.prepare(src);
-    perOp.push(Number(process.hrtime.bigint() - t0) / PREP_ROUND);
+    for (let i = 0; i < n; i++) engine.prepare(src);
+    perOp.push(Number(process.hrtime.bigint() - t0) / n);
   }
   return median(perOp);
 }
 
 function timeEval(fn, input) {
   let sink = 0;
-  for (let i = 0; i < EVAL_WARMUP; i++) if (fn(input) === true) sink++;
+  // Warm-up: EVAL_WARMUP calls, or fewer if they exceed EVAL_WARMUP_MS.
+  const w0 = process.hrtime.bigint();
+  const wEnd = w0 + BigInt(EVAL_WARMUP_MS * 1e6);
+  let warm = 0;
+  while (warm < EVAL_WARMUP) {
+    for (let i = 0; i < 500; i++) if (fn(input) === true) sink++;
+    warm += 500;
+    if (process.hrtime.bigint() > wEnd) break;
+  }
+  const estNs = Number(process.hrtime.bigint() - w0) / warm;
+  const n = Math.max(EVAL_ROUND_MIN, Math.min(EVAL_ROUND, Math.floor(EVAL_ROUND_TARGET_NS / estNs)));
   const perOp = [];
   for (let r = 0; r < ROUNDS; r++) {
     const t0 = process.hrtime.bigint();
-    for (let i = 0; i < EVAL_ROUND; i++) if (fn(input) === true) sink++;
-    perOp.push(Number(process.hrtime.bigint() - t0) / EVAL_ROUND);
+    for (let i = 0; i < n; i++) if (fn(input) === true) sink++;
+    perOp.push(Number(process.hrtime.bigint() - t0) / n);
   }
-  return { ns: median(perOp), sink };
+  return { ns: median(perOp), sink, n };
 }
 
 function runSpeed() {
@@ -187,7 +208,7 @@ function runSpeed() {
   const rows = [];
   let sinkTotal = 0;
   for (const src of SPEED_EXPRESSIONS) {
-    const row = { src, results: {}, prepNs: {}, evalNs: {}, error: null };
+    const row = { src, results: {}, prepNs: {}, evalNs: {}, roundSize: {}, error: null };
     const fns = {};
     // Correctness first: both libraries must agree on a boolean result.
     for (const lib of LIBS) {
@@ -207,8 +228,9 @@ function runSpeed() {
     }
     for (const lib of LIBS) {
       row.prepNs[lib] = timePrepare(engines[lib], src);
-      const { ns, sink } = timeEval(fns[lib], engines[lib].input);
+      const { ns, sink, n } = timeEval(fns[lib], engines[lib].input);
       row.evalNs[lib] = ns;
+      row.roundSize[lib] = n;
       sinkTotal += sink;
     }
     rows.push(row);
@@ -311,7 +333,9 @@ function prepareTest(t) {
     if (t.evalError || t.anyEvalErrors) expect = { error: true };
     else if (t.value) expect = { value: fromProtoValue(t.value) };
     else if (t.typedResult?.result) expect = { value: fromProtoValue(t.typedResult.result) };
-    else return { skip: "no comparable expectation (unknowns)" };
+    else if (t.unknown || t.anyUnknowns) return { skip: "expects unknown-value results" };
+    // simple.proto: with no result matcher the expected result is the boolean `true`.
+    else expect = { value: { k: "bool", v: true } };
     for (const [name, ev] of Object.entries(t.bindings ?? {})) {
       if (!ev.value) throw new Unsupported("non-value binding");
       const v = fromProtoValue(ev.value);
@@ -374,6 +398,8 @@ function celjsTypeName(t) {
       return `list<${celjsTypeName(t.elem)}>`;
     case "map":
       return `map<${celjsTypeName(t.key)}, ${celjsTypeName(t.val)}>`;
+    case "null_type":
+      return "null"; // cel-js spells the null type "null"
     default:
       return t.k;
   }
@@ -703,6 +729,11 @@ function buildReport({ speed, conf, elapsedMs }) {
   const evalRatio = geomean(timed.map((r) => r.evalNs.bufbuild / r.evalNs.celjs));
   const prepRatio = geomean(timed.map((r) => r.prepNs.bufbuild / r.prepNs.celjs));
   const allAgree = speed.rows.every((r) => r.agree);
+  const shrunk = speed.rows
+    .map((r, i) => [i + 1, r])
+    .filter(([, r]) => r.agree && LIBS.some((lib) => r.roundSize[lib] < EVAL_ROUND))
+    .map(([i, r]) => `#${i}: ${LIBS.map((lib) => `${LIB_LABEL[lib]} ${fmtInt(r.roundSize[lib])}`).join(", ")}`);
+  const shrunkNote = shrunk.length ? ` - ${shrunk.join("; ")} per round` : "";
 
   const speedRows = speed.rows.map((r, i) => [
     i + 1,
@@ -754,9 +785,11 @@ function buildReport({ speed, conf, elapsedMs }) {
   L.push("## Speed", "");
   L.push(
     `Prepare = cel-js \`env.parse(src)\` + \`.check()\`; bufbuild \`plan(env, parse(src))\` ` +
-      `(median of ${ROUNDS} rounds x ${PREP_ROUND}, after ${PREP_WARMUP} warm-up). ` +
+      `(median of ${ROUNDS} rounds of ${PREP_ROUND_MIN}-${fmtInt(PREP_ROUND_MAX)} prepares sized to ` +
+      `~${PREP_ROUND_TARGET_NS / 1e6} ms, after ${PREP_WARMUP} warm-up). ` +
       `Eval = calling the prepared form on the same input (median of ${ROUNDS} rounds x ` +
-      `${fmtInt(EVAL_ROUND)}, after ${fmtInt(EVAL_WARMUP)} warm-up). ` +
+      `${fmtInt(EVAL_ROUND)} evaluations, after ${fmtInt(EVAL_WARMUP)} warm-up; rounds are ` +
+      `shrunk to ~${EVAL_ROUND_TARGET_NS / 1e6} ms for slow expressions${shrunkNote}). ` +
       `ratio = bufbuild ns/op / cel-js ns/op (>1: cel-js faster).`,
     "",
   );

@@ -1,6 +1,6 @@
-import type { Reporter, TestModule, Vitest } from "vitest/node";
+import type { Reporter, TestModule, Vitest } from 'vitest/node';
 
-type UnhandledErrors = Parameters<NonNullable<Reporter["onTestRunEnd"]>>[1];
+type UnhandledErrors = Parameters<NonNullable<Reporter['onTestRunEnd']>>[1];
 
 /**
  * Prints, after the default reporter's output, one machine-readable line alone on its line:
@@ -14,15 +14,13 @@ type UnhandledErrors = Parameters<NonNullable<Reporter["onTestRunEnd"]>>[1];
  */
 export default class SummaryReporter implements Reporter {
   private vitest: Vitest | undefined;
+  private line: string | undefined;
 
   onInit(vitest: Vitest): void {
     this.vitest = vitest;
   }
 
-  onTestRunEnd(
-    testModules: ReadonlyArray<TestModule>,
-    unhandledErrors: UnhandledErrors,
-  ): void {
+  onTestRunEnd(testModules: ReadonlyArray<TestModule>, unhandledErrors: UnhandledErrors): void {
     let passed = 0;
     let failed = 0;
     let skipped = 0;
@@ -31,19 +29,24 @@ export default class SummaryReporter implements Reporter {
       let failedInModule = 0;
       for (const testCase of testModule.children.allTests()) {
         const { state } = testCase.result();
-        if (state === "passed") passed++;
-        else if (state === "failed") failedInModule++;
+        if (state === 'passed') passed++;
+        else if (state === 'failed') failedInModule++;
         else skipped++;
       }
-      if (failedInModule === 0 && testModule.state() === "failed")
-        failedInModule = 1;
+      if (failedInModule === 0 && testModule.state() === 'failed') failedInModule = 1;
       failed += failedInModule;
     }
     failed += unhandledErrors.length;
 
-    let line = `${passed} passed, ${failed} failed`;
-    if (skipped > 0) line += `, ${skipped} skipped`;
+    this.line = `${passed} passed, ${failed} failed${skipped > 0 ? `, ${skipped} skipped` : ''}`;
+  }
 
+  // Vitest calls every reporter's onTestRunEnd, then every reporter's onFinished; the default
+  // reporter prints its summary from onFinished, so printing here puts our line after it.
+  onFinished(): void {
+    if (this.line === undefined) return;
+    const line = this.line;
+    this.line = undefined;
     if (this.vitest) this.vitest.logger.log(`\n${line}`);
     else process.stdout.write(`\n${line}\n`);
   }

@@ -27,7 +27,8 @@ export function inCidr(ip: string, cidrs: string | readonly string[]): boolean {
   for (const text of list) {
     // Every range is validated even after a hit, so a typo in data fails on every request.
     if (typeof text !== 'string') throw new Error('inCidr: every range must be a string');
-    if (!found && address && cidrContains(cidrOf(text), address)) found = true;
+    const cidr = cidrOf(text);
+    if (!found && address && cidrContains(cidr, address)) found = true;
   }
   return found;
 }

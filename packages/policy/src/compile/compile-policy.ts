@@ -3,11 +3,12 @@ import { parseDuration } from '../duration.js';
 import type { CompileError } from '../errors.js';
 import { globToRegExpSource } from '../glob.js';
 import type { CompiledPolicy, CompiledRule, Requirement, Settings } from '../model.js';
-import type { PolicyDocument } from '../source/schemas.js';
+import { ruleSchema, type PolicyDocument, type RuleDocument } from '../source/schemas.js';
 import type { YamlDocument } from '../source/yaml-file.js';
 import { checkCondition } from './condition.js';
+import { validate } from './validate.js';
 
-type RequireInput = NonNullable<PolicyDocument['rules'][number]['require']>;
+type RequireInput = NonNullable<RuleDocument['require']>;
 
 /** Compiles one validated policy document; problems are appended to `errors`. */
 export function compilePolicy(
@@ -34,8 +35,12 @@ export function compilePolicy(
   }
 
   const seen = new Set<string>();
-  const rules: CompiledRule[] = policy.rules.map((rule, index) => {
+  const rules: CompiledRule[] = [];
+  policy.rules.forEach((raw, index) => {
     const path = ['rules', index];
+    const rawName = typeof raw === 'object' && raw !== null ? (raw as { name?: unknown }).name : undefined;
+    const rule = validate(source, ruleSchema, errors, { policy: policy.name, ...(typeof rawName === 'string' ? { rule: rawName } : {}) }, path);
+    if (!rule) return;
     const ruleAt = (sub: (string | number)[]) => at([...path, ...sub], { rule: rule.name });
     if (seen.has(rule.name)) {
       errors.push({ code: 'rule/duplicate', message: `rule name "${rule.name}" is used twice in this policy; rule names must be unique within a policy`, ...ruleAt(['name']) });
@@ -76,7 +81,7 @@ export function compilePolicy(
     if (rule.when !== undefined) compiled.when = rule.when;
     if (require) compiled.require = require;
     if (rule.message !== undefined) compiled.message = rule.message;
-    return compiled;
+    rules.push(compiled);
   });
 
   const target: CompiledPolicy['target'] = {};

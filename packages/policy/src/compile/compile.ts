@@ -37,7 +37,8 @@ export function compile(files: readonly SourceFile[], options: CompileOptions = 
   const settings = loadSettings(settingsFiles, errors);
   const { data, errors: dataErrors } = loadDataDocuments(dataFiles);
   errors.push(...dataErrors);
-  const env = createCheckEnvironment(dataSchemaOf(data));
+  // With no data at all, `data` is still a closed schema so any reference is a compile error.
+  const env = createCheckEnvironment(Object.keys(data).length === 0 ? {} : dataSchemaOf(data));
 
   const policies: CompiledPolicy[] = [];
   const owners = new Map<string, string>();

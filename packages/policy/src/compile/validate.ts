@@ -6,11 +6,17 @@ import { formatPath, type YamlDocument } from '../source/yaml-file.js';
  * Validates a parsed document against its schema and turns every issue into a positioned
  * CompileError (all of them, not just the first). Returns the typed value when valid.
  */
-export function validate<T extends z.ZodType>(source: YamlDocument, schema: T, errors: CompileError[], extra: Partial<CompileError> = {}): z.infer<T> | undefined {
-  const result = schema.safeParse(source.value);
+export function validate<T extends z.ZodType>(
+  source: YamlDocument,
+  schema: T,
+  errors: CompileError[],
+  extra: Partial<CompileError> = {},
+  at: readonly (string | number)[] = [],
+): z.infer<T> | undefined {
+  const result = schema.safeParse(valueAt(source.value, at));
   if (result.success) return result.data;
   for (const issue of result.error.issues) {
-    const path = issue.path.filter((part): part is string | number => typeof part !== 'symbol');
+    const path = [...at, ...issue.path.filter((part): part is string | number => typeof part !== 'symbol')];
     if (issue.code === 'unrecognized_keys') {
       for (const key of issue.keys) {
         errors.push({
@@ -38,4 +44,10 @@ function hint(path: readonly (string | number)[]): string {
   if (path.length === 0) return ' (top-level fields are apiVersion, kind, name, description and the fields of that kind)';
   if (last === 'rules') return ' (rule fields: name, description, effect, when, require, message, mode)';
   return '';
+}
+
+function valueAt(root: unknown, path: readonly (string | number)[]): unknown {
+  let value = root;
+  for (const key of path) value = typeof value === 'object' && value !== null ? (value as Record<string | number, unknown>)[key] : undefined;
+  return value;
 }

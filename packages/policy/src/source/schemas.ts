@@ -19,7 +19,7 @@ export const requirementSchema = z.strictObject({
   approvals: z.int().min(0).max(100).optional(),
 });
 
-const ruleSchema = z.strictObject({
+export const ruleSchema = z.strictObject({
   name,
   description: z.string().optional(),
   effect: z.enum(['allow', 'deny', 'step_up']),
@@ -37,9 +37,11 @@ export const policyDocumentSchema = z.strictObject({
   name,
   description: z.string().optional(),
   target: z.strictObject({ actions: globList.optional(), resources: globList.optional() }).optional(),
-  rules: z.array(ruleSchema).min(1, 'a policy needs at least one rule'),
+  // Rules are validated one by one (ruleSchema) so one bad rule does not hide the others' errors.
+  rules: z.array(z.unknown()).min(1, 'a policy needs at least one rule'),
 });
 export type PolicyDocument = z.infer<typeof policyDocumentSchema>;
+export type RuleDocument = z.infer<typeof ruleSchema>;
 
 const stringOrList = z.union([z.string().min(1), z.array(z.string().min(1))]);
 

@@ -61,8 +61,13 @@ export class YamlDocument {
       case 'BLOCK_LITERAL': {
         const header = this.lines.linePos(start);
         const firstLine = header.line + 1;
-        const sourceLine = this.sourceLine(firstLine + lineInValue);
-        const indent = sourceLine === undefined ? 0 : sourceLine.length - sourceLine.trimStart().length;
+        // The block's indentation is set by its first line; deeper indentation is content.
+        let blockFirst: string | undefined;
+        for (let line = firstLine; blockFirst === undefined || blockFirst.trim() === ''; line++) {
+          blockFirst = this.sourceLine(line);
+          if (blockFirst === undefined) break;
+        }
+        const indent = blockFirst === undefined ? 0 : blockFirst.length - blockFirst.trimStart().length;
         return { line: firstLine + lineInValue, column: indent + columnInLine + 1 };
       }
       default:

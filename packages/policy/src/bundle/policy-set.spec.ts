@@ -1,0 +1,75 @@
+import { describe, expect, it } from 'vitest';
+import { compileOk, minutesAgo, NOW, policy, SETTINGS } from '../__support__/policy-fixture.js';
+import { compile } from '../compile/compile.js';
+import { PolicyEngine } from '../evaluate/engine.js';
+import { canonicalJson } from './canonical-json.js';
+import { parsePolicySet, serializePolicySet } from './policy-set.js';
+
+const files = {
+  'data/network.yaml': 'corporate: ["10.0.0.0/8"]\nzones: { b: 2, a: 1 }\n',
+  'b.yaml': policy('b', `  - name: s
+    effect: step_up
+    require: { level: mfa, maxAge: 5m }
+`),
+  'a.yaml': policy('a', `  - name: allow-corp
+    effect: allow
+    when: context.ip.inCidr(data.network.corporate)
+`),
+};
+
+describe('canonical JSON', () => {
+  it('sorts keys, drops undefined and has no whitespace', () => {
+    expect(canonicalJson({ b: 1, a: [true, null, 'x'], c: undefined, d: { z: 1, y: 2 } })).toBe('{"a":[true,null,"x"],"b":1,"d":{"y":2,"z":1}}');
+  });
+
+  it('refuses values JSON cannot carry', () => {
+    expect(() => canonicalJson({ x: Number.NaN })).toThrow(/non-finite/);
+    const cyclic: Record<string, unknown> = {};
+    cyclic.self = cyclic;
+    expect(() => canonicalJson(cyclic)).toThrow(/cyclic/);
+  });
+});
+
+describe('the shipped policy set', () => {
+  it('serialises the same repository to the same bytes whatever the file order', () => {
+    const forward = compileOk(files);
+    const reversed = compileOk(Object.fromEntries(Object.entries(files).reverse()));
+    expect(serializePolicySet(forward)).toBe(serializePolicySet(reversed));
+  });
+
+  it('reloads without YAML and decides exactly like the original', () => {
+    const original = compileOk(files);
+    const reloaded = parsePolicySet(serializePolicySet(original));
+    expect(reloaded).toEqual(original);
+    const a = new PolicyEngine(original);
+    const b = new PolicyEngine(reloaded, { revision: 7 });
+    for (const [ip, evidence] of [
+      ['10.1.1.1', { level: 'mfa', authTime: minutesAgo(1) }],
+      ['10.1.1.1', undefined],
+      ['8.8.8.8', { level: 'mfa', authTime: minutesAgo(1) }],
+    ] as const) {
+      const request = { principal: { id: 'alice' }, action: 'x', resource: { kind: 'k', id: 'i' }, context: { ip } };
+      const strip = ({ decisionId: _d, durationNs: _t, revision: _r, ...rest }: ReturnType<PolicyEngine['decide']>) => rest;
+      expect(strip(b.decide(request, evidence, { now: NOW }))).toEqual(strip(a.decide(request, evidence, { now: NOW })));
+    }
+    expect(b.decide({ principal: { id: 'a' }, action: 'x', resource: { kind: 'k', id: 'i' } }).revision).toBe(7);
+  });
+
+  it('rejects tampered or malformed input with a PolicySetError', () => {
+    const good = JSON.parse(serializePolicySet(compileOk(files)));
+    expect(() => parsePolicySet('{not json')).toThrow(/not JSON/);
+    expect(() => parsePolicySet({ ...good, format: 'other' })).toThrow(/format/);
+    const badEffect = structuredClone(good);
+    badEffect.policies[0].rules[0].effect = 'maybe';
+    expect(() => parsePolicySet(badEffect)).toThrow(/policies\.0\.rules\.0\.effect/);
+    const badCel = structuredClone(good);
+    badCel.policies[0].rules[0].when = 'principal.id ==';
+    expect(() => new PolicyEngine(parsePolicySet(badCel))).toThrow(/a\/allow-corp: condition does not parse/);
+  });
+
+  it('is plain data: a compile result survives structuredClone', () => {
+    const result = compile(Object.entries({ 'stepgate.yaml': SETTINGS, ...files }).map(([path, content]) => ({ path, content })));
+    expect(result.ok).toBe(true);
+    expect(structuredClone(result.policySet)).toEqual(result.policySet);
+  });
+});

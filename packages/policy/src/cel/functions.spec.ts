@@ -1,0 +1,77 @@
+import { describe, expect, it } from 'vitest';
+import { globMatchAny, inCidr, timeOfDay, withinHours } from './functions.js';
+import { parseCidr, parseIp } from './ip.js';
+
+describe('IP addresses and CIDR ranges', () => {
+  it.each([
+    ['10.1.2.3', '10.0.0.0/8', true],
+    ['11.1.2.3', '10.0.0.0/8', false],
+    ['192.168.1.77', '192.168.1.77', true],
+    ['192.168.1.77', '192.168.1.64/27', true],
+    ['192.168.1.96', '192.168.1.64/27', false],
+    ['0.0.0.0', '0.0.0.0/0', true],
+    ['2001:db8::1', '2001:db8::/32', true],
+    ['2001:db9::1', '2001:db8::/32', false],
+    ['::ffff:10.0.0.1', '10.0.0.0/8', true],
+    ['fe80::1%eth0', 'fe80::/10', true],
+    ['10.0.0.1', '::/0', false],
+    ['not-an-ip', '10.0.0.0/8', false],
+    ['256.1.1.1', '0.0.0.0/0', false],
+    ['1.2.3', '0.0.0.0/0', false],
+  ])('%s in %s -> %s', (ip, cidr, expected) => {
+    expect(inCidr(ip, cidr)).toBe(expected);
+  });
+
+  it('accepts a list of ranges', () => {
+    expect(inCidr('172.16.5.4', ['10.0.0.0/8', '172.16.0.0/12'])).toBe(true);
+    expect(inCidr('172.32.0.1', ['10.0.0.0/8', '172.16.0.0/12'])).toBe(false);
+    expect(inCidr('10.0.0.1', [])).toBe(false);
+  });
+
+  it('throws on an invalid range so the policy author hears about it', () => {
+    expect(() => inCidr('10.0.0.1', '10.0.0.0/33')).toThrow(/not a CIDR/);
+    expect(() => inCidr('10.0.0.1', ['10.0.0.0/8', 'garbage'])).toThrow(/garbage/);
+  });
+
+  it('parses addresses exactly', () => {
+    expect(parseIp('2001:db8::')).toEqual({ version: 6, value: 0x20010db8n << 96n });
+    expect(parseIp('1:2:3:4:5:6:7:8:9')).toBeUndefined();
+    expect(parseIp('1::2::3')).toBeUndefined();
+    expect(parseCidr('10.9.8.7/8')).toEqual({ version: 4, network: 10n << 24n, prefix: 8 });
+  });
+});
+
+describe('glob match function', () => {
+  it('matches one pattern or any of several', () => {
+    expect(globMatchAny('prod/billing', 'prod/**')).toBe(true);
+    expect(globMatchAny('dev/billing', ['prod/**', 'staging/**'])).toBe(false);
+    expect(globMatchAny('staging/x', ['prod/**', 'staging/**'])).toBe(true);
+  });
+});
+
+describe('time of day in a time zone', () => {
+  const at = new Date('2026-11-23T07:30:00Z'); // 08:30 in Berlin (CET)
+  const summer = new Date('2026-07-01T06:30:00Z'); // 08:30 in Berlin (CEST)
+
+  it('formats the wall clock in the zone', () => {
+    expect(timeOfDay(at, 'Europe/Berlin')).toBe('08:30');
+    expect(timeOfDay(summer, 'Europe/Berlin')).toBe('08:30');
+    expect(timeOfDay(at, 'UTC')).toBe('07:30');
+    expect(timeOfDay(new Date('2026-11-23T23:59:00Z'), 'UTC')).toBe('23:59');
+    expect(timeOfDay(new Date('2026-11-24T00:00:00Z'), 'UTC')).toBe('00:00');
+  });
+
+  it('checks [start, end) windows, including windows across midnight', () => {
+    expect(withinHours(at, '08:00', '19:00', 'Europe/Berlin')).toBe(true);
+    expect(withinHours(at, '08:31', '19:00', 'Europe/Berlin')).toBe(false);
+    expect(withinHours(at, '07:00', '08:30', 'Europe/Berlin')).toBe(false);
+    expect(withinHours(at, '22:00', '09:00', 'Europe/Berlin')).toBe(true);
+    expect(withinHours(new Date('2026-11-23T12:00:00Z'), '22:00', '06:00', 'UTC')).toBe(false);
+  });
+
+  it('rejects unknown zones and malformed times', () => {
+    expect(() => timeOfDay(at, 'Mars/Olympus')).toThrow(/unknown time zone/);
+    expect(() => withinHours(at, '8:00', '19:00', 'UTC')).toThrow(/HH:MM/);
+    expect(() => withinHours(at, '08:00', '24:00', 'UTC')).toThrow(/HH:MM/);
+  });
+});
