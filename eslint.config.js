@@ -29,7 +29,7 @@ try {
 }
 
 /** Globals available to plain JavaScript files (scripts, bins, benches, configs) on Node 20. */
-const nodeGlobals = /** @type {const} */ ({
+const nodeGlobals = {
   AbortController: 'readonly',
   AbortSignal: 'readonly',
   Blob: 'readonly',
@@ -51,7 +51,7 @@ const nodeGlobals = /** @type {const} */ ({
   setInterval: 'readonly',
   setTimeout: 'readonly',
   structuredClone: 'readonly',
-});
+};
 
 const PURE_MESSAGE = 'packages/policy and packages/protocol are pure: do I/O in apps';
 const SHARED_SERVER_DEPS = ['@nestjs/*', '@prisma/*', 'socket.io*', 'bullmq', 'ioredis'];

@@ -3,14 +3,18 @@ import { testCommand } from './commands/test-command.js';
 
 const program = new Command()
   .name('stepgate')
-  .description('Stepgate: policy-as-code step-up authentication.\nTest policies locally; talk to the control plane and agents.')
+  .description(
+    'Stepgate: policy-as-code step-up authentication.\nTest policies locally; talk to the control plane and agents.',
+  )
   .version('0.1.0')
   .showHelpAfterError('(run `stepgate --help` for usage)')
   .exitOverride();
 
 program
   .command('test')
-  .description('compile a policy directory and run its *.test.yaml cases (exit 0 pass, 1 failures, 2 compile errors)')
+  .description(
+    'compile a policy directory and run its *.test.yaml cases (exit 0 pass, 1 failures, 2 compile errors)',
+  )
   .argument('[dir]', 'the policy repository (the folder with stepgate.yaml)', 'policies')
   .option('--json', 'print a machine-readable JSON report')
   .action(async (dir: string, options: { json?: boolean }) => {

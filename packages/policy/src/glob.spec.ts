@@ -27,7 +27,9 @@ describe('glob', () => {
   it('reports malformed braces with their offset', () => {
     expect(globToRegExpSource('a{b')).toEqual({ message: 'unclosed "{" in glob', offset: 3 });
     expect(globToRegExpSource('a}b')).toMatchObject({ offset: 1 });
-    expect(globToRegExpSource('{a{b}}')).toMatchObject({ message: expect.stringMatching(/nested/) });
+    expect(globToRegExpSource('{a{b}}')).toMatchObject({
+      message: expect.stringMatching(/nested/),
+    });
     expect(() => globMatch('x', 'a{')).toThrow(/invalid glob/);
   });
 

@@ -15,7 +15,11 @@ export { runTestSuites, describeDecision } from './testing/run-tests.js';
 export type { CaseResult, ProgressListener, SuiteResult, TestReport } from './testing/run-tests.js';
 export type { TestCase, TestExpectation, TestSuite } from './testing/test-suite.js';
 export { canonicalJson } from './bundle/canonical-json.js';
-export { parsePolicySet, serializePolicySet, compiledPolicySetSchema } from './bundle/policy-set.js';
+export {
+  parsePolicySet,
+  serializePolicySet,
+  compiledPolicySetSchema,
+} from './bundle/policy-set.js';
 export { parseDuration, formatDuration } from './duration.js';
 export { globMatch } from './glob.js';
 export { POLICY_SET_FORMAT } from './model.js';

@@ -55,7 +55,12 @@ export interface CompiledPolicySet {
 
 /** What a caller asks about. Evidence of authentication is passed separately, never here. */
 export interface DecisionRequest {
-  principal: { id: string; roles?: string[]; groups?: string[]; attributes?: Record<string, unknown> };
+  principal: {
+    id: string;
+    roles?: string[];
+    groups?: string[];
+    attributes?: Record<string, unknown>;
+  };
   action: string;
   resource: { kind: string; id: string; attributes?: Record<string, unknown> };
   context?: Record<string, unknown>;

@@ -15,7 +15,9 @@ export interface TestCommandOptions {
 /** `stepgate test [dir]`: compile the repository, run every test, report, return the exit code. */
 export async function testCommand(dir: string, options: TestCommandOptions): Promise<number> {
   const started = performance.now();
-  const style = createStyle(!options.json && process.stdout.isTTY === true && !process.env.NO_COLOR);
+  const style = createStyle(
+    !options.json && process.stdout.isTTY === true && !process.env.NO_COLOR,
+  );
   let files;
   try {
     files = await readPolicyDir(dir);
@@ -33,13 +35,24 @@ export async function testCommand(dir: string, options: TestCommandOptions): Pro
 
   const engine = new PolicyEngine(result.policySet);
   const progress = createProgress(process.stderr, 'running test cases');
-  const report = runTestSuites(engine, result.testSuites, (done, total) => progress.update(done, total));
+  const report = runTestSuites(engine, result.testSuites, (done, total) =>
+    progress.update(done, total),
+  );
   progress.clear();
   const elapsedMs = performance.now() - started;
   if (options.json) {
-    print({ ok: report.failed === 0, dir, passed: report.passed, failed: report.failed, durationMs: Math.round(elapsedMs), policies: result.policySet.policies.length, suites: report.suites });
+    print({
+      ok: report.failed === 0,
+      dir,
+      passed: report.passed,
+      failed: report.failed,
+      durationMs: Math.round(elapsedMs),
+      policies: result.policySet.policies.length,
+      suites: report.suites,
+    });
   } else {
-    if (report.suites.length === 0) process.stdout.write(style.yellow(`No test files (*.test.yaml) found in ${dir}.\n`));
+    if (report.suites.length === 0)
+      process.stdout.write(style.yellow(`No test files (*.test.yaml) found in ${dir}.\n`));
     process.stdout.write(`${formatTestReport(report, style, elapsedMs)}\n`);
   }
   return report.failed === 0 ? EXIT_OK : EXIT_TEST_FAILED;

@@ -2,7 +2,11 @@
  * A single self-overwriting progress line on a terminal, shown only once a run has taken
  * long enough to be worth it; silent when stderr is not a terminal.
  */
-export function createProgress(stream: NodeJS.WriteStream, label: string, delayMs = 300): { update(done: number, total: number): void; clear(): void } {
+export function createProgress(
+  stream: NodeJS.WriteStream,
+  label: string,
+  delayMs = 300,
+): { update(done: number, total: number): void; clear(): void } {
   const started = Date.now();
   let lastDraw = 0;
   let drawn = false;
@@ -13,7 +17,9 @@ export function createProgress(stream: NodeJS.WriteStream, label: string, delayM
       if (now - started < delayMs || (now - lastDraw < 100 && done < total)) return;
       lastDraw = now;
       drawn = true;
-      stream.write(`\r${label} ${done}/${total} (${Math.floor((done / Math.max(total, 1)) * 100)}%)`);
+      stream.write(
+        `\r${label} ${done}/${total} (${Math.floor((done / Math.max(total, 1)) * 100)}%)`,
+      );
     },
     clear() {
       if (drawn) stream.write('\r\u001b[2K');

@@ -16,7 +16,8 @@ export class PolicyDirError extends Error {}
 export async function readPolicyDir(dir: string): Promise<SourceFile[]> {
   const info = await stat(dir).catch(() => undefined);
   if (!info) throw new PolicyDirError(`no such directory: ${dir}`);
-  if (!info.isDirectory()) throw new PolicyDirError(`not a directory: ${dir} (give the folder that holds stepgate.yaml)`);
+  if (!info.isDirectory())
+    throw new PolicyDirError(`not a directory: ${dir} (give the folder that holds stepgate.yaml)`);
   const files: SourceFile[] = [];
   const walk = async (current: string): Promise<void> => {
     const entries = await readdir(current, { withFileTypes: true });
@@ -27,8 +28,14 @@ export async function readPolicyDir(dir: string): Promise<SourceFile[]> {
         if (!SKIPPED_DIRS.has(entry.name)) await walk(full);
       } else if (entry.isFile() && POLICY_FILE.test(entry.name)) {
         const size = (await stat(full)).size;
-        if (size > MAX_FILE_BYTES) throw new PolicyDirError(`${full} is ${size} bytes; policy files are limited to ${MAX_FILE_BYTES}`);
-        files.push({ path: relative(dir, full).split(sep).join('/'), content: await readFile(full, 'utf8') });
+        if (size > MAX_FILE_BYTES)
+          throw new PolicyDirError(
+            `${full} is ${size} bytes; policy files are limited to ${MAX_FILE_BYTES}`,
+          );
+        files.push({
+          path: relative(dir, full).split(sep).join('/'),
+          content: await readFile(full, 'utf8'),
+        });
       }
     }
   };

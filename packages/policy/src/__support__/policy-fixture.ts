@@ -20,13 +20,26 @@ levels:
 
 /** Compiles inline files (stepgate.yaml defaults to SETTINGS) and fails loudly on errors. */
 export function compileOk(files: Record<string, string>): CompiledPolicySet {
-  const result = compile(Object.entries({ 'stepgate.yaml': SETTINGS, ...files }).map(([path, content]) => ({ path, content })));
-  if (!result.ok) throw new Error(`expected the fixture to compile:\n${result.errors.map((e) => `${e.file}:${e.line}:${e.column} ${e.message}`).join('\n')}`);
+  const result = compile(
+    Object.entries({ 'stepgate.yaml': SETTINGS, ...files }).map(([path, content]) => ({
+      path,
+      content,
+    })),
+  );
+  if (!result.ok)
+    throw new Error(
+      `expected the fixture to compile:\n${result.errors.map((e) => `${e.file}:${e.line}:${e.column} ${e.message}`).join('\n')}`,
+    );
   return result.policySet;
 }
 
 export function compileErrors(files: Record<string, string>): CompileError[] {
-  const result = compile(Object.entries({ 'stepgate.yaml': SETTINGS, ...files }).map(([path, content]) => ({ path, content })));
+  const result = compile(
+    Object.entries({ 'stepgate.yaml': SETTINGS, ...files }).map(([path, content]) => ({
+      path,
+      content,
+    })),
+  );
   if (result.ok) throw new Error('expected compile errors, but the fixture compiled');
   return result.errors;
 }

@@ -15,7 +15,8 @@ function serialize(value: unknown, seen: Set<object>): string {
     case 'boolean':
       return value ? 'true' : 'false';
     case 'number':
-      if (!Number.isFinite(value)) throw new TypeError('canonical JSON cannot encode a non-finite number');
+      if (!Number.isFinite(value))
+        throw new TypeError('canonical JSON cannot encode a non-finite number');
       return JSON.stringify(value);
     case 'bigint':
       return value.toString();

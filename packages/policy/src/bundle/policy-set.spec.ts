@@ -7,19 +7,27 @@ import { parsePolicySet, serializePolicySet } from './policy-set.js';
 
 const files = {
   'data/network.yaml': 'corporate: ["10.0.0.0/8"]\nzones: { b: 2, a: 1 }\n',
-  'b.yaml': policy('b', `  - name: s
+  'b.yaml': policy(
+    'b',
+    `  - name: s
     effect: step_up
     require: { level: mfa, maxAge: 5m }
-`),
-  'a.yaml': policy('a', `  - name: allow-corp
+`,
+  ),
+  'a.yaml': policy(
+    'a',
+    `  - name: allow-corp
     effect: allow
     when: context.ip.inCidr(data.network.corporate)
-`),
+`,
+  ),
 };
 
 describe('canonical JSON', () => {
   it('sorts keys, drops undefined and has no whitespace', () => {
-    expect(canonicalJson({ b: 1, a: [true, null, 'x'], c: undefined, d: { z: 1, y: 2 } })).toBe('{"a":[true,null,"x"],"b":1,"d":{"y":2,"z":1}}');
+    expect(canonicalJson({ b: 1, a: [true, null, 'x'], c: undefined, d: { z: 1, y: 2 } })).toBe(
+      '{"a":[true,null,"x"],"b":1,"d":{"y":2,"z":1}}',
+    );
   });
 
   it('refuses values JSON cannot carry', () => {
@@ -48,11 +56,25 @@ describe('the shipped policy set', () => {
       ['10.1.1.1', undefined],
       ['8.8.8.8', { level: 'mfa', authTime: minutesAgo(1) }],
     ] as const) {
-      const request = { principal: { id: 'alice' }, action: 'x', resource: { kind: 'k', id: 'i' }, context: { ip } };
-      const strip = ({ decisionId: _d, durationNs: _t, revision: _r, ...rest }: ReturnType<PolicyEngine['decide']>) => rest;
-      expect(strip(b.decide(request, evidence, { now: NOW }))).toEqual(strip(a.decide(request, evidence, { now: NOW })));
+      const request = {
+        principal: { id: 'alice' },
+        action: 'x',
+        resource: { kind: 'k', id: 'i' },
+        context: { ip },
+      };
+      const strip = ({
+        decisionId: _d,
+        durationNs: _t,
+        revision: _r,
+        ...rest
+      }: ReturnType<PolicyEngine['decide']>) => rest;
+      expect(strip(b.decide(request, evidence, { now: NOW }))).toEqual(
+        strip(a.decide(request, evidence, { now: NOW })),
+      );
     }
-    expect(b.decide({ principal: { id: 'a' }, action: 'x', resource: { kind: 'k', id: 'i' } }).revision).toBe(7);
+    expect(
+      b.decide({ principal: { id: 'a' }, action: 'x', resource: { kind: 'k', id: 'i' } }).revision,
+    ).toBe(7);
   });
 
   it('rejects tampered or malformed input with a PolicySetError', () => {
@@ -64,11 +86,18 @@ describe('the shipped policy set', () => {
     expect(() => parsePolicySet(badEffect)).toThrow(/policies\.0\.rules\.0\.effect/);
     const badCel = structuredClone(good);
     badCel.policies[0].rules[0].when = 'principal.id ==';
-    expect(() => new PolicyEngine(parsePolicySet(badCel))).toThrow(/a\/allow-corp: condition does not parse/);
+    expect(() => new PolicyEngine(parsePolicySet(badCel))).toThrow(
+      /a\/allow-corp: condition does not parse/,
+    );
   });
 
   it('is plain data: a compile result survives structuredClone', () => {
-    const result = compile(Object.entries({ 'stepgate.yaml': SETTINGS, ...files }).map(([path, content]) => ({ path, content })));
+    const result = compile(
+      Object.entries({ 'stepgate.yaml': SETTINGS, ...files }).map(([path, content]) => ({
+        path,
+        content,
+      })),
+    );
     expect(result.ok).toBe(true);
     expect(structuredClone(result.policySet)).toEqual(result.policySet);
   });

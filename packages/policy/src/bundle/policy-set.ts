@@ -3,7 +3,11 @@ import { PolicySetError } from '../errors.js';
 import { POLICY_SET_FORMAT, type CompiledPolicySet } from '../model.js';
 import { canonicalJson } from './canonical-json.js';
 
-const requirement = z.strictObject({ level: z.string().optional(), maxAge: z.number().nonnegative().optional(), approvals: z.int().min(0).optional() });
+const requirement = z.strictObject({
+  level: z.string().optional(),
+  maxAge: z.number().nonnegative().optional(),
+  approvals: z.int().min(0).optional(),
+});
 
 /** The shipped form of a policy set; checked again on load because it crossed a wire or a disk. */
 export const compiledPolicySetSchema = z.strictObject({
@@ -11,14 +15,19 @@ export const compiledPolicySetSchema = z.strictObject({
   settings: z.strictObject({
     defaultEffect: z.enum(['allow', 'deny']),
     onError: z.enum(['deny', 'ignore']),
-    levels: z.array(z.strictObject({ name: z.string(), acr: z.array(z.string()), amr: z.array(z.string()) })),
+    levels: z.array(
+      z.strictObject({ name: z.string(), acr: z.array(z.string()), amr: z.array(z.string()) }),
+    ),
   }),
   policies: z.array(
     z.strictObject({
       name: z.string(),
       description: z.string().optional(),
       file: z.string(),
-      target: z.strictObject({ actions: z.array(z.string()).optional(), resources: z.array(z.string()).optional() }),
+      target: z.strictObject({
+        actions: z.array(z.string()).optional(),
+        resources: z.array(z.string()).optional(),
+      }),
       rules: z.array(
         z.strictObject({
           name: z.string(),
@@ -46,13 +55,19 @@ export function parsePolicySet(input: string | unknown): CompiledPolicySet {
     try {
       value = JSON.parse(input);
     } catch (error) {
-      throw new PolicySetError('policy_set/format', `policy set is not JSON: ${(error as Error).message}`);
+      throw new PolicySetError(
+        'policy_set/format',
+        `policy set is not JSON: ${(error as Error).message}`,
+      );
     }
   }
   const result = compiledPolicySetSchema.safeParse(value);
   if (!result.success) {
     const issue = result.error.issues[0];
-    throw new PolicySetError('policy_set/invalid', `policy set is invalid at ${issue?.path.join('.') || '(root)'}: ${issue?.message ?? 'unknown problem'}`);
+    throw new PolicySetError(
+      'policy_set/invalid',
+      `policy set is invalid at ${issue?.path.join('.') || '(root)'}: ${issue?.message ?? 'unknown problem'}`,
+    );
   }
   return result.data as CompiledPolicySet;
 }

@@ -55,7 +55,8 @@ function registerFunctions(env: Environment): Environment {
         { name: 'end', type: 'string' },
         { name: 'timeZone', type: 'string' },
       ],
-      handler: (at: Date, start: string, end: string, tz: string) => withinHours(at, start, end, tz),
+      handler: (at: Date, start: string, end: string, tz: string) =>
+        withinHours(at, start, end, tz),
       description: 'True when the time of day in the zone is in [start, end); may cross midnight.',
     });
 }
@@ -76,11 +77,21 @@ export function createCheckEnvironment(dataSchema: DataSchema): Environment {
       schema: { id: 'string', roles: 'list<string>', groups: 'list<string>', attributes: 'map' },
     })
     .registerVariable('action', 'string')
-    .registerVariable({ name: 'resource', schema: { kind: 'string', id: 'string', attributes: 'map' } })
+    .registerVariable({
+      name: 'resource',
+      schema: { kind: 'string', id: 'string', attributes: 'map' },
+    })
     .registerVariable('context', 'map')
     .registerVariable({
       name: 'auth',
-      schema: { level: 'string', acr: 'string', amr: 'list<string>', authTime: 'dyn', approvals: 'list<string>', grants: 'list<string>' },
+      schema: {
+        level: 'string',
+        acr: 'string',
+        amr: 'list<string>',
+        authTime: 'dyn',
+        approvals: 'list<string>',
+        grants: 'list<string>',
+      },
     })
     .registerVariable('now', TIMESTAMP);
   if (typeof dataSchema === 'string') env.registerVariable('data', dataSchema);

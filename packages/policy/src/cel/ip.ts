@@ -52,7 +52,6 @@ function parseIpv6(text: string): bigint | undefined {
   return value;
 }
 
-
 export function parseIp(text: string): IpAddress | undefined {
   if (typeof text !== 'string' || text.length > 64) return undefined;
   // Zone ids (`fe80::1%eth0`) are local to one host and never part of a policy match.
@@ -74,7 +73,8 @@ export function parseCidr(text: string): Cidr | undefined {
   const ip = parseIp(address);
   if (!ip) return undefined;
   const bits = ip.version === 4 ? 32 : 128;
-  const prefix = prefixText === undefined ? bits : /^\d{1,3}$/.test(prefixText) ? Number(prefixText) : NaN;
+  const prefix =
+    prefixText === undefined ? bits : /^\d{1,3}$/.test(prefixText) ? Number(prefixText) : NaN;
   if (!(prefix >= 0 && prefix <= bits)) return undefined;
   const shift = BigInt(bits - prefix);
   return { version: ip.version, network: (ip.value >> shift) << shift, prefix };
@@ -86,4 +86,3 @@ export function cidrContains(cidr: Cidr, ip: IpAddress): boolean {
   const shift = BigInt(bits - cidr.prefix);
   return (ip.value >> shift) << shift === cidr.network;
 }
-

@@ -29,7 +29,11 @@ export function compilePolicy(
     policy.target?.[field]?.forEach((glob, index) => {
       const result = globToRegExpSource(glob);
       if (typeof result !== 'string') {
-        errors.push({ code: 'glob/invalid', message: `target.${field}[${index}] "${glob}": ${result.message}`, ...at(['target', field, index]) });
+        errors.push({
+          code: 'glob/invalid',
+          message: `target.${field}[${index}] "${glob}": ${result.message}`,
+          ...at(['target', field, index]),
+        });
       }
     });
   }
@@ -38,19 +42,33 @@ export function compilePolicy(
   const rules: CompiledRule[] = [];
   policy.rules.forEach((raw, index) => {
     const path = ['rules', index];
-    const rawName = typeof raw === 'object' && raw !== null ? (raw as { name?: unknown }).name : undefined;
-    const rule = validate(source, ruleSchema, errors, { policy: policy.name, ...(typeof rawName === 'string' ? { rule: rawName } : {}) }, path);
+    const rawName =
+      typeof raw === 'object' && raw !== null ? (raw as { name?: unknown }).name : undefined;
+    const rule = validate(
+      source,
+      ruleSchema,
+      errors,
+      { policy: policy.name, ...(typeof rawName === 'string' ? { rule: rawName } : {}) },
+      path,
+    );
     if (!rule) return;
     const ruleAt = (sub: (string | number)[]) => at([...path, ...sub], { rule: rule.name });
     if (seen.has(rule.name)) {
-      errors.push({ code: 'rule/duplicate', message: `rule name "${rule.name}" is used twice in this policy; rule names must be unique within a policy`, ...ruleAt(['name']) });
+      errors.push({
+        code: 'rule/duplicate',
+        message: `rule name "${rule.name}" is used twice in this policy; rule names must be unique within a policy`,
+        ...ruleAt(['name']),
+      });
     }
     seen.add(rule.name);
 
     if (rule.when !== undefined) {
       const check = checkCondition(env, rule.when);
       if (!check.ok) {
-        const position = check.offset !== undefined ? source.positionInScalar([...path, 'when'], check.offset) : source.positionOf([...path, 'when']);
+        const position =
+          check.offset !== undefined
+            ? source.positionInScalar([...path, 'when'], check.offset)
+            : source.positionOf([...path, 'when']);
         errors.push({
           code: check.code,
           message: check.message,
@@ -66,18 +84,37 @@ export function compilePolicy(
     let require: Requirement | undefined;
     if (rule.effect === 'step_up') {
       if (!rule.require) {
-        errors.push({ code: 'rule/invalid', message: 'a step_up rule needs `require` (level, maxAge and/or approvals)', ...ruleAt([]) });
+        errors.push({
+          code: 'rule/invalid',
+          message: 'a step_up rule needs `require` (level, maxAge and/or approvals)',
+          ...ruleAt([]),
+        });
       } else {
-        require = compileRequirement(rule.require, settings, (code, message, sub) => errors.push({ code, message, ...ruleAt(['require', ...sub]) }));
+        require = compileRequirement(rule.require, settings, (code, message, sub) =>
+          errors.push({ code, message, ...ruleAt(['require', ...sub]) }),
+        );
         if (require && Object.keys(require).length === 0) {
-          errors.push({ code: 'rule/invalid', message: '`require` asks for nothing; give a level, a maxAge or approvals of at least 1', ...ruleAt(['require']) });
+          errors.push({
+            code: 'rule/invalid',
+            message:
+              '`require` asks for nothing; give a level, a maxAge or approvals of at least 1',
+            ...ruleAt(['require']),
+          });
         }
       }
     } else if (rule.require) {
-      errors.push({ code: 'rule/invalid', message: `\`require\` only applies to step_up rules, not ${rule.effect}`, ...ruleAt(['require']) });
+      errors.push({
+        code: 'rule/invalid',
+        message: `\`require\` only applies to step_up rules, not ${rule.effect}`,
+        ...ruleAt(['require']),
+      });
     }
 
-    const compiled: CompiledRule = { name: rule.name, effect: rule.effect, mode: rule.mode ?? 'enforce' };
+    const compiled: CompiledRule = {
+      name: rule.name,
+      effect: rule.effect,
+      mode: rule.mode ?? 'enforce',
+    };
     if (rule.when !== undefined) compiled.when = rule.when;
     if (require) compiled.require = require;
     if (rule.message !== undefined) compiled.message = rule.message;
@@ -102,8 +139,14 @@ export function compileRequirement(
   let valid = true;
   if (input.level !== undefined) {
     if (!settings.levels.some((level) => level.name === input.level)) {
-      const known = settings.levels.map((level) => level.name).join(', ') || '(none: declare levels in stepgate.yaml)';
-      report('level/unknown', `unknown level "${input.level}"; the levels in stepgate.yaml are: ${known}`, ['level']);
+      const known =
+        settings.levels.map((level) => level.name).join(', ') ||
+        '(none: declare levels in stepgate.yaml)';
+      report(
+        'level/unknown',
+        `unknown level "${input.level}"; the levels in stepgate.yaml are: ${known}`,
+        ['level'],
+      );
       valid = false;
     } else {
       out.level = input.level;
@@ -112,7 +155,11 @@ export function compileRequirement(
   if (input.maxAge !== undefined) {
     const seconds = typeof input.maxAge === 'number' ? input.maxAge : parseDuration(input.maxAge);
     if (seconds === undefined) {
-      report('rule/invalid', `maxAge "${input.maxAge}" is not a duration (write e.g. 90s, 5m, 1h)`, ['maxAge']);
+      report(
+        'rule/invalid',
+        `maxAge "${input.maxAge}" is not a duration (write e.g. 90s, 5m, 1h)`,
+        ['maxAge'],
+      );
       valid = false;
     } else {
       out.maxAge = seconds;

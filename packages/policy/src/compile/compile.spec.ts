@@ -11,21 +11,36 @@ describe('compile: valid repositories', () => {
     const set = compileOk({
       'data/network.yaml': 'corporate: ["10.0.0.0/8"]\n',
       'data/geo/blocked.json': '{"countries": ["KP"]}',
-      'k8s/p.yaml': policy('p', `${allow}  - name: corp
+      'k8s/p.yaml': policy(
+        'p',
+        `${allow}  - name: corp
     effect: deny
     when: '!context.ip.inCidr(data.network.corporate) || context.country in data.geo.blocked.countries'
-`, 'target:\n  actions: ["k8s:*"]\n'),
+`,
+        'target:\n  actions: ["k8s:*"]\n',
+      ),
     });
     expect(set.settings.levels.map((l) => l.name)).toEqual(['pwd', 'mfa', 'phishing_resistant']);
-    expect(set.data).toEqual({ network: { corporate: ['10.0.0.0/8'] }, geo: { blocked: { countries: ['KP'] } } });
-    expect(set.policies[0]).toMatchObject({ name: 'p', file: 'k8s/p.yaml', target: { actions: ['k8s:*'] } });
+    expect(set.data).toEqual({
+      network: { corporate: ['10.0.0.0/8'] },
+      geo: { blocked: { countries: ['KP'] } },
+    });
+    expect(set.policies[0]).toMatchObject({
+      name: 'p',
+      file: 'k8s/p.yaml',
+      target: { actions: ['k8s:*'] },
+    });
     expect(set.policies[0]?.rules.map((r) => r.mode)).toEqual(['enforce', 'enforce']);
     expect(JSON.parse(JSON.stringify(set))).toEqual(set);
   });
 
   it('defaults to deny with no levels when stepgate.yaml is absent', () => {
     const result = compile([{ path: 'p.yaml', content: policy('p', allow) }]);
-    expect(result.ok && result.policySet.settings).toEqual({ defaultEffect: 'deny', onError: 'deny', levels: [] });
+    expect(result.ok && result.policySet.settings).toEqual({
+      defaultEffect: 'deny',
+      onError: 'deny',
+      levels: [],
+    });
   });
 
   it('accepts several policies in one file separated by ---', () => {
@@ -34,42 +49,79 @@ describe('compile: valid repositories', () => {
   });
 
   it('stores maxAge in seconds', () => {
-    const set = compileOk({ 'p.yaml': policy('p', `  - name: s
+    const set = compileOk({
+      'p.yaml': policy(
+        'p',
+        `  - name: s
     effect: step_up
     require: { level: mfa, maxAge: 1h30m, approvals: 2 }
-`) });
-    expect(set.policies[0]?.rules[0]?.require).toEqual({ level: 'mfa', maxAge: 5400, approvals: 2 });
+`,
+      ),
+    });
+    expect(set.policies[0]?.rules[0]?.require).toEqual({
+      level: 'mfa',
+      maxAge: 5400,
+      approvals: 2,
+    });
   });
 });
 
 describe('compile: every kind of bad input is a located error', () => {
-  const only = (errors: ReturnType<typeof compileErrors>, code: string) => errors.filter((e) => e.code === code);
+  const only = (errors: ReturnType<typeof compileErrors>, code: string) =>
+    errors.filter((e) => e.code === code);
 
   it('malformed YAML names file, line and column', () => {
-    const [error] = compileErrors({ 'p.yaml': 'apiVersion: stepgate/v1\nkind: Policy\nname: [oops\n' });
+    const [error] = compileErrors({
+      'p.yaml': 'apiVersion: stepgate/v1\nkind: Policy\nname: [oops\n',
+    });
     expect(error).toMatchObject({ code: 'yaml/syntax', file: 'p.yaml' });
     expect(error?.line).toBeGreaterThan(0);
   });
 
   it('unknown fields are errors at the field, with the allowed fields named', () => {
-    const errors = compileErrors({ 'p.yaml': policy('p', `  - name: r
+    const errors = compileErrors({
+      'p.yaml': policy(
+        'p',
+        `  - name: r
     effect: allow
     whn: 'true'
-`) });
-    expect(errors).toEqual([expect.objectContaining({ code: 'schema/invalid', file: 'p.yaml', line: 7, column: 5, policy: 'p', rule: 'r' })]);
+`,
+      ),
+    });
+    expect(errors).toEqual([
+      expect.objectContaining({
+        code: 'schema/invalid',
+        file: 'p.yaml',
+        line: 7,
+        column: 5,
+        policy: 'p',
+        rule: 'r',
+      }),
+    ]);
     expect(errors[0]?.message).toMatch(/unknown field "whn".*when/);
   });
 
   it('wrong types and missing fields are reported with their path', () => {
-    const errors = compileErrors({ 'p.yaml': 'apiVersion: stepgate/v1\nkind: Policy\nname: p\nrules:\n  - name: r\n    effect: permit\n    when: 42\n' });
-    expect(errors.map((e) => e.message)).toEqual([expect.stringMatching(/^rules\[0\]\.effect: /), expect.stringMatching(/^rules\[0\]\.when: .*string/)]);
+    const errors = compileErrors({
+      'p.yaml':
+        'apiVersion: stepgate/v1\nkind: Policy\nname: p\nrules:\n  - name: r\n    effect: permit\n    when: 42\n',
+    });
+    expect(errors.map((e) => e.message)).toEqual([
+      expect.stringMatching(/^rules\[0\]\.effect: /),
+      expect.stringMatching(/^rules\[0\]\.when: .*string/),
+    ]);
     expect(errors.map((e) => e.line)).toEqual([6, 7]);
-    const missing = compileErrors({ 'p.yaml': 'apiVersion: stepgate/v1\nkind: Policy\nrules: []\n' });
+    const missing = compileErrors({
+      'p.yaml': 'apiVersion: stepgate/v1\nkind: Policy\nrules: []\n',
+    });
     expect(missing.map((e) => e.message).join('\n')).toMatch(/name: is required/);
   });
 
   it('CEL syntax and type errors point at the position inside the expression', () => {
-    const errors = compileErrors({ 'p.yaml': policy('p', `  - name: typo
+    const errors = compileErrors({
+      'p.yaml': policy(
+        'p',
+        `  - name: typo
     effect: allow
     when: '"admin" in principal.rolez'
   - name: syntax
@@ -83,7 +135,9 @@ describe('compile: every kind of bad input is a located error', () => {
     when: |
       principal.id == "x" &&
         data.nope == 1
-`) });
+`,
+      ),
+    });
     expect(errors.map((e) => [e.code, e.rule, e.line, e.column])).toEqual([
       ['cel/type', 'typo', 7, 33],
       ['cel/syntax', 'syntax', 10, expect.any(Number)],
@@ -95,10 +149,15 @@ describe('compile: every kind of bad input is a located error', () => {
   });
 
   it('a condition that is not a bool is an error', () => {
-    const [error] = compileErrors({ 'p.yaml': policy('p', `  - name: r
+    const [error] = compileErrors({
+      'p.yaml': policy(
+        'p',
+        `  - name: r
     effect: allow
     when: principal.id
-`) });
+`,
+      ),
+    });
     expect(error).toMatchObject({ code: 'cel/not_boolean', rule: 'r' });
     expect(error?.message).toMatch(/string/);
   });
@@ -114,7 +173,10 @@ describe('compile: every kind of bad input is a located error', () => {
   });
 
   it('unknown level names, bad durations and empty requirements', () => {
-    const errors = compileErrors({ 'p.yaml': policy('p', `  - name: a
+    const errors = compileErrors({
+      'p.yaml': policy(
+        'p',
+        `  - name: a
     effect: step_up
     require: { level: superuser }
   - name: b
@@ -125,7 +187,9 @@ describe('compile: every kind of bad input is a located error', () => {
   - name: d
     effect: allow
     require: { level: mfa }
-`) });
+`,
+      ),
+    });
     expect(errors.map((e) => [e.code, e.rule])).toEqual([
       ['level/unknown', 'a'],
       ['rule/invalid', 'b'],
@@ -138,27 +202,38 @@ describe('compile: every kind of bad input is a located error', () => {
   it('missing data references and cyclic data are errors', () => {
     const errors = compileErrors({
       'data/cycle.yaml': 'a: &x\n  b: *x\n',
-      'p.yaml': policy('p', `  - name: r
+      'p.yaml': policy(
+        'p',
+        `  - name: r
     effect: allow
     when: context.ip in data.network.corporate
-`),
+`,
+      ),
     });
     expect(only(errors, 'yaml/cycle')[0]).toMatchObject({ file: 'data/cycle.yaml', line: 2 });
     expect(only(errors, 'cel/type')[0]?.message).toMatch(/network/);
   });
 
   it('data paths defined by two files are an error', () => {
-    const errors = compileErrors({ 'data/a.yaml': 'b: 1\n', 'data/a/b.yaml': '2\n', 'p.yaml': policy('p', allow) });
+    const errors = compileErrors({
+      'data/a.yaml': 'b: 1\n',
+      'data/a/b.yaml': '2\n',
+      'p.yaml': policy('p', allow),
+    });
     expect(errors[0]).toMatchObject({ code: 'data/duplicate' });
   });
 
   it('invalid globs in targets', () => {
-    const [error] = compileErrors({ 'p.yaml': policy('p', allow, 'target:\n  actions: ["a{b"]\n') });
+    const [error] = compileErrors({
+      'p.yaml': policy('p', allow, 'target:\n  actions: ["a{b"]\n'),
+    });
     expect(error).toMatchObject({ code: 'glob/invalid', line: 5 });
   });
 
   it('documents in the wrong file kind', () => {
-    const [error] = compileErrors({ 'p.yaml': 'apiVersion: stepgate/v1\nkind: TestSuite\nname: x\ncases: []\n' });
+    const [error] = compileErrors({
+      'p.yaml': 'apiVersion: stepgate/v1\nkind: TestSuite\nname: x\ncases: []\n',
+    });
     expect(error).toMatchObject({ code: 'file/kind' });
   });
 
@@ -167,9 +242,12 @@ describe('compile: every kind of bad input is a located error', () => {
       'stepgate.yaml': SETTINGS.replace('onError: deny', 'onError: maybe'),
       'a.yaml': policy('a', '  - name: r\n    effect: allow\n    when: nope\n'),
       'b.yaml': 'kind: [',
-      'c.test.yaml': 'apiVersion: stepgate/v1\nkind: TestSuite\nname: t\ncases:\n  - name: x\n    input: { principal: { id: a }, action: x, resource: { kind: k, id: i } }\n    expect: { effect: allow, rule: a/missing }\n',
+      'c.test.yaml':
+        'apiVersion: stepgate/v1\nkind: TestSuite\nname: t\ncases:\n  - name: x\n    input: { principal: { id: a }, action: x, resource: { kind: k, id: i } }\n    expect: { effect: allow, rule: a/missing }\n',
     });
-    expect(new Set(errors.map((e) => e.file))).toEqual(new Set(['stepgate.yaml', 'a.yaml', 'b.yaml', 'c.test.yaml']));
+    expect(new Set(errors.map((e) => e.file))).toEqual(
+      new Set(['stepgate.yaml', 'a.yaml', 'b.yaml', 'c.test.yaml']),
+    );
   });
 });
 
@@ -181,17 +259,31 @@ describe('compile: test suites', () => {
     const result = compile([
       { path: 'stepgate.yaml', content: SETTINGS },
       { path: 'p.yaml', content: policy('p', allow) },
-      { path: 'p.test.yaml', content: suite(`  - name: one
+      {
+        path: 'p.test.yaml',
+        content: suite(
+          `  - name: one
     input: { principal: { id: a }, action: x, resource: { kind: k, id: i }, auth: { level: mfa, authTime: "2026-11-23T09:56:00Z" } }
     expect: { effect: step_up, require: { maxAge: 5m }, rule: p/allow }
-`, 'now: "2026-11-23T10:00:00Z"\n') },
+`,
+          'now: "2026-11-23T10:00:00Z"\n',
+        ),
+      },
     ]);
     expect(result.ok).toBe(true);
     const testCase = result.testSuites?.[0]?.cases[0];
     expect(testCase?.now.toISOString()).toBe('2026-11-23T10:00:00.000Z');
-    expect(testCase?.request).toEqual({ principal: { id: 'a' }, action: 'x', resource: { kind: 'k', id: 'i' } });
+    expect(testCase?.request).toEqual({
+      principal: { id: 'a' },
+      action: 'x',
+      resource: { kind: 'k', id: 'i' },
+    });
     expect(testCase?.evidence?.level).toBe('mfa');
-    expect(testCase?.expect).toEqual({ effect: 'step_up', require: { maxAge: 300 }, rule: 'p/allow' });
+    expect(testCase?.expect).toEqual({
+      effect: 'step_up',
+      require: { maxAge: 300 },
+      rule: 'p/allow',
+    });
   });
 
   it('rejects unknown rules, unknown levels and bad timestamps in tests', () => {
@@ -203,6 +295,10 @@ describe('compile: test suites', () => {
     expect: { effect: allow, rule: p/nope }
 `),
     });
-    expect(errors.map((e) => e.code).sort()).toEqual(['level/unknown', 'test/invalid', 'test/unknown_rule']);
+    expect(errors.map((e) => e.code).sort()).toEqual([
+      'level/unknown',
+      'test/invalid',
+      'test/unknown_rule',
+    ]);
   });
 });

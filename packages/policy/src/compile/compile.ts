@@ -1,6 +1,11 @@
 import type { CompileError } from '../errors.js';
 import { createCheckEnvironment } from '../cel/environment.js';
-import { POLICY_SET_FORMAT, type CompiledPolicy, type CompiledPolicySet, type Settings } from '../model.js';
+import {
+  POLICY_SET_FORMAT,
+  type CompiledPolicy,
+  type CompiledPolicySet,
+  type Settings,
+} from '../model.js';
 import { policyDocumentSchema } from '../source/schemas.js';
 import { parseYamlFile, type YamlDocument } from '../source/yaml-file.js';
 import { compileTestSuite, isTestFile, type TestSuite } from '../testing/test-suite.js';
@@ -27,12 +32,20 @@ const YAML_FILE = /\.ya?ml$/;
  */
 export function compile(files: readonly SourceFile[], options: CompileOptions = {}): CompileResult {
   const errors: CompileError[] = [];
-  const sorted = [...files].map((f) => ({ ...f, path: f.path.replace(/\\/g, '/').replace(/^\.\//, '') })).sort((a, b) => (a.path < b.path ? -1 : 1));
+  const sorted = [...files]
+    .map((f) => ({ ...f, path: f.path.replace(/\\/g, '/').replace(/^\.\//, '') }))
+    .sort((a, b) => (a.path < b.path ? -1 : 1));
 
   const settingsFiles = sorted.filter((f) => f.path === SETTINGS_FILE || f.path === 'stepgate.yml');
   const dataFiles = sorted.filter((f) => isDataFile(f.path));
   const testFiles = sorted.filter((f) => isTestFile(f.path) && !isDataFile(f.path));
-  const policyFiles = sorted.filter((f) => YAML_FILE.test(f.path) && !isDataFile(f.path) && !isTestFile(f.path) && !settingsFiles.includes(f));
+  const policyFiles = sorted.filter(
+    (f) =>
+      YAML_FILE.test(f.path) &&
+      !isDataFile(f.path) &&
+      !isTestFile(f.path) &&
+      !settingsFiles.includes(f),
+  );
 
   const settings = loadSettings(settingsFiles, errors);
   const { data, errors: dataErrors } = loadDataDocuments(dataFiles);
@@ -46,7 +59,10 @@ export function compile(files: readonly SourceFile[], options: CompileOptions = 
     for (const source of parseDocuments(file, errors)) {
       const kind = kindOf(source.value);
       if (kind === 'TestSuite' || kind === 'Settings') {
-        const where = kind === 'TestSuite' ? 'a file named *.test.yaml' : `${SETTINGS_FILE} at the repository root`;
+        const where =
+          kind === 'TestSuite'
+            ? 'a file named *.test.yaml'
+            : `${SETTINGS_FILE} at the repository root`;
         errors.push(source.error('file/kind', `kind ${kind} belongs in ${where}`, ['kind']));
         continue;
       }
@@ -54,7 +70,14 @@ export function compile(files: readonly SourceFile[], options: CompileOptions = 
       if (!doc) continue;
       const previous = owners.get(doc.name);
       if (previous !== undefined) {
-        errors.push(source.error('policy/duplicate', `policy name "${doc.name}" is already used in ${previous}; policy names must be unique`, ['name'], { policy: doc.name }));
+        errors.push(
+          source.error(
+            'policy/duplicate',
+            `policy name "${doc.name}" is already used in ${previous}; policy names must be unique`,
+            ['name'],
+            { policy: doc.name },
+          ),
+        );
         continue;
       }
       owners.set(doc.name, file.path);
@@ -81,11 +104,20 @@ export function compile(files: readonly SourceFile[], options: CompileOptions = 
 function loadSettings(files: SourceFile[], errors: CompileError[]): Settings {
   if (files.length === 0) return DEFAULT_SETTINGS;
   if (files.length > 1) {
-    errors.push({ code: 'settings/duplicate', file: files[1]?.path ?? SETTINGS_FILE, message: 'both stepgate.yaml and stepgate.yml exist; keep one' });
+    errors.push({
+      code: 'settings/duplicate',
+      file: files[1]?.path ?? SETTINGS_FILE,
+      message: 'both stepgate.yaml and stepgate.yml exist; keep one',
+    });
   }
   const documents = parseDocuments(files[0] as SourceFile, errors);
   if (documents.length !== 1) {
-    if (documents.length > 1) errors.push({ code: 'settings/duplicate', file: SETTINGS_FILE, message: 'stepgate.yaml must hold exactly one document' });
+    if (documents.length > 1)
+      errors.push({
+        code: 'settings/duplicate',
+        file: SETTINGS_FILE,
+        message: 'stepgate.yaml must hold exactly one document',
+      });
     return DEFAULT_SETTINGS;
   }
   return compileSettings(documents[0] as YamlDocument, errors);
@@ -98,5 +130,7 @@ function parseDocuments(file: SourceFile, errors: CompileError[]): YamlDocument[
 }
 
 function kindOf(value: unknown): unknown {
-  return typeof value === 'object' && value !== null ? (value as { kind?: unknown }).kind : undefined;
+  return typeof value === 'object' && value !== null
+    ? (value as { kind?: unknown }).kind
+    : undefined;
 }

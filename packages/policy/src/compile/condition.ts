@@ -4,7 +4,12 @@ export const MAX_EXPRESSION_LENGTH = 10_000;
 
 export type ConditionCheck =
   | { ok: true }
-  | { ok: false; code: 'cel/syntax' | 'cel/type' | 'cel/not_boolean'; message: string; offset?: number };
+  | {
+      ok: false;
+      code: 'cel/syntax' | 'cel/type' | 'cel/not_boolean';
+      message: string;
+      offset?: number;
+    };
 
 interface CelErrorLike {
   name?: string;
@@ -15,7 +20,11 @@ interface CelErrorLike {
 /** Parses and type-checks one condition; it must produce a bool (or dyn, checked at run time). */
 export function checkCondition(env: Environment, expression: string): ConditionCheck {
   if (expression.length > MAX_EXPRESSION_LENGTH) {
-    return { ok: false, code: 'cel/syntax', message: `condition is ${expression.length} characters long; the limit is ${MAX_EXPRESSION_LENGTH}` };
+    return {
+      ok: false,
+      code: 'cel/syntax',
+      message: `condition is ${expression.length} characters long; the limit is ${MAX_EXPRESSION_LENGTH}`,
+    };
   }
   let result: ReturnType<Environment['check']>;
   try {
@@ -25,7 +34,11 @@ export function checkCondition(env: Environment, expression: string): ConditionC
   }
   if (!result.valid) return celFailure(result.error as CelErrorLike);
   if (result.type !== 'bool' && result.type !== 'dyn') {
-    return { ok: false, code: 'cel/not_boolean', message: `condition must be a bool, but it is ${result.type}` };
+    return {
+      ok: false,
+      code: 'cel/not_boolean',
+      message: `condition must be a bool, but it is ${result.type}`,
+    };
   }
   return { ok: true };
 }
@@ -34,5 +47,10 @@ function celFailure(error: CelErrorLike): ConditionCheck {
   const summary = (error.message ?? String(error)).split('\n')[0] ?? 'invalid expression';
   const offset = typeof error.range?.start === 'number' ? error.range.start : undefined;
   const code = error.name === 'ParseError' ? 'cel/syntax' : 'cel/type';
-  return { ok: false, code, message: `${code === 'cel/syntax' ? 'syntax error' : 'type error'} in condition: ${summary}`, ...(offset !== undefined ? { offset } : {}) };
+  return {
+    ok: false,
+    code,
+    message: `${code === 'cel/syntax' ? 'syntax error' : 'type error'} in condition: ${summary}`,
+    ...(offset !== undefined ? { offset } : {}),
+  };
 }

@@ -23,7 +23,10 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
  * Loads every data document into one tree. JSON files are parsed as YAML too (JSON is YAML
  * 1.2), which gives them the same positions in errors.
  */
-export function loadDataDocuments(files: readonly SourceFile[]): { data: Record<string, unknown>; errors: CompileError[] } {
+export function loadDataDocuments(files: readonly SourceFile[]): {
+  data: Record<string, unknown>;
+  errors: CompileError[];
+} {
   const data: Record<string, unknown> = {};
   // dotted path -> the file that defines it; a path may come from one file only.
   const owners = new Map<string, string>();
@@ -33,16 +36,27 @@ export function loadDataDocuments(files: readonly SourceFile[]): { data: Record<
     errors.push(...parsed.errors);
     if (parsed.errors.length > 0) continue;
     if (parsed.documents.length > 1) {
-      errors.push({ code: 'data/invalid', file: file.path, message: `a data file must hold one YAML document, found ${parsed.documents.length}` });
+      errors.push({
+        code: 'data/invalid',
+        file: file.path,
+        message: `a data file must hold one YAML document, found ${parsed.documents.length}`,
+      });
       continue;
     }
     const keys = dataKeyPath(file.path);
     if (keys.some((key) => key === '')) {
-      errors.push({ code: 'data/invalid', file: file.path, message: 'a data file or folder name may not be empty' });
+      errors.push({
+        code: 'data/invalid',
+        file: file.path,
+        message: 'a data file or folder name may not be empty',
+      });
       continue;
     }
     const dotted = keys.join('.');
-    const conflict = [...owners.keys()].find((other) => other === dotted || other.startsWith(`${dotted}.`) || dotted.startsWith(`${other}.`));
+    const conflict = [...owners.keys()].find(
+      (other) =>
+        other === dotted || other.startsWith(`${dotted}.`) || dotted.startsWith(`${other}.`),
+    );
     if (conflict !== undefined) {
       errors.push({
         code: 'data/duplicate',

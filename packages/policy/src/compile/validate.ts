@@ -16,7 +16,10 @@ export function validate<T extends z.ZodType>(
   const result = schema.safeParse(valueAt(source.value, at));
   if (result.success) return result.data;
   for (const issue of result.error.issues) {
-    const path = [...at, ...issue.path.filter((part): part is string | number => typeof part !== 'symbol')];
+    const path = [
+      ...at,
+      ...issue.path.filter((part): part is string | number => typeof part !== 'symbol'),
+    ];
     if (issue.code === 'unrecognized_keys') {
       for (const key of issue.keys) {
         errors.push({
@@ -29,25 +32,38 @@ export function validate<T extends z.ZodType>(
       }
       continue;
     }
-    errors.push({ code: 'schema/invalid', message: `${formatPath(path)}: ${describe(issue)}`, file: source.file, ...source.positionOf(path), ...extra });
+    errors.push({
+      code: 'schema/invalid',
+      message: `${formatPath(path)}: ${describe(issue)}`,
+      file: source.file,
+      ...source.positionOf(path),
+      ...extra,
+    });
   }
   return undefined;
 }
 
 function describe(issue: z.core.$ZodIssue): string {
-  if (issue.code === 'invalid_type' && issue.input === undefined) return `is required (${issue.message.replace(/^Invalid input: /, '')})`;
+  if (issue.code === 'invalid_type' && issue.input === undefined)
+    return `is required (${issue.message.replace(/^Invalid input: /, '')})`;
   return issue.message;
 }
 
 function hint(path: readonly (string | number)[]): string {
   const last = path[path.length - 2];
-  if (path.length === 0) return ' (top-level fields are apiVersion, kind, name, description and the fields of that kind)';
-  if (last === 'rules') return ' (rule fields: name, description, effect, when, require, message, mode)';
+  if (path.length === 0)
+    return ' (top-level fields are apiVersion, kind, name, description and the fields of that kind)';
+  if (last === 'rules')
+    return ' (rule fields: name, description, effect, when, require, message, mode)';
   return '';
 }
 
 function valueAt(root: unknown, path: readonly (string | number)[]): unknown {
   let value = root;
-  for (const key of path) value = typeof value === 'object' && value !== null ? (value as Record<string | number, unknown>)[key] : undefined;
+  for (const key of path)
+    value =
+      typeof value === 'object' && value !== null
+        ? (value as Record<string | number, unknown>)[key]
+        : undefined;
   return value;
 }

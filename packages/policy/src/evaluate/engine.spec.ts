@@ -3,7 +3,11 @@ import { engineFor, minutesAgo, NOW, policy, SETTINGS } from '../__support__/pol
 import { InvalidRequestError } from './request.js';
 
 const alice = { id: 'alice', roles: ['deployer'] };
-const deployProd = { principal: alice, action: 'deploy', resource: { kind: 'environment', id: 'prod/billing' } };
+const deployProd = {
+  principal: alice,
+  action: 'deploy',
+  resource: { kind: 'environment', id: 'prod/billing' },
+};
 
 const deploys = policy(
   'production-deploys',
@@ -25,7 +29,11 @@ describe('combining', () => {
   const engine = engineFor({ 'deploys.yaml': deploys });
 
   it('allows when an allow matches and the merged step-up is met', () => {
-    const decision = engine.decide(deployProd, { level: 'mfa', authTime: minutesAgo(4), approvals: ['bob'] }, { now: NOW });
+    const decision = engine.decide(
+      deployProd,
+      { level: 'mfa', authTime: minutesAgo(4), approvals: ['bob'] },
+      { now: NOW },
+    );
     expect(decision.effect).toBe('allow');
     expect(decision.reasons.map((r) => r.rule)).toEqual(['deploy']);
     expect(decision.require).toBeUndefined();
@@ -33,59 +41,103 @@ describe('combining', () => {
 
   it('any matching deny wins, with its message', () => {
     const saturday = new Date('2026-11-21T10:00:00Z');
-    const decision = engine.decide(deployProd, { level: 'mfa', authTime: saturday, approvals: ['bob'] }, { now: saturday });
+    const decision = engine.decide(
+      deployProd,
+      { level: 'mfa', authTime: saturday, approvals: ['bob'] },
+      { now: saturday },
+    );
     expect(decision.effect).toBe('deny');
-    expect(decision.reasons).toEqual([{ policy: 'production-deploys', rule: 'weekend-freeze', effect: 'deny', message: 'Production is frozen on weekends.' }]);
+    expect(decision.reasons).toEqual([
+      {
+        policy: 'production-deploys',
+        rule: 'weekend-freeze',
+        effect: 'deny',
+        message: 'Production is frozen on weekends.',
+      },
+    ]);
   });
 
   it('does not ask for a step-up when nothing would allow the request (defaultEffect deny)', () => {
-    const decision = engine.decide({ ...deployProd, principal: { id: 'mallory', roles: [] } }, undefined, { now: NOW });
+    const decision = engine.decide(
+      { ...deployProd, principal: { id: 'mallory', roles: [] } },
+      undefined,
+      { now: NOW },
+    );
     expect(decision.effect).toBe('deny');
     expect(decision.require).toBeUndefined();
     expect(decision.reasons[0]?.rule).toBe('defaultEffect');
   });
 
   it('reports only the unmet parts of the requirement', () => {
-    const missingApproval = engine.decide(deployProd, { level: 'mfa', authTime: minutesAgo(4) }, { now: NOW });
+    const missingApproval = engine.decide(
+      deployProd,
+      { level: 'mfa', authTime: minutesAgo(4) },
+      { now: NOW },
+    );
     expect(missingApproval.effect).toBe('step_up');
     expect(missingApproval.require).toEqual({ approvals: 1 });
-    expect(missingApproval.reasons.map((r) => `${r.policy}/${r.rule}`)).toEqual(['production-deploys/fresh-mfa-and-approval']);
+    expect(missingApproval.reasons.map((r) => `${r.policy}/${r.rule}`)).toEqual([
+      'production-deploys/fresh-mfa-and-approval',
+    ]);
 
     const nothing = engine.decide(deployProd, undefined, { now: NOW });
     expect(nothing.require).toEqual({ level: 'mfa', maxAge: 300, approvals: 1 });
   });
 
   it('session continuity: 4 minutes ago passes a 5-minute maxAge, 6 minutes ago does not', () => {
-    const fresh = engine.decide(deployProd, { level: 'mfa', authTime: minutesAgo(4), approvals: ['bob'] }, { now: NOW });
-    const stale = engine.decide(deployProd, { level: 'mfa', authTime: minutesAgo(6), approvals: ['bob'] }, { now: NOW });
+    const fresh = engine.decide(
+      deployProd,
+      { level: 'mfa', authTime: minutesAgo(4), approvals: ['bob'] },
+      { now: NOW },
+    );
+    const stale = engine.decide(
+      deployProd,
+      { level: 'mfa', authTime: minutesAgo(6), approvals: ['bob'] },
+      { now: NOW },
+    );
     expect(fresh.effect).toBe('allow');
     expect(stale.effect).toBe('step_up');
     expect(stale.require).toEqual({ maxAge: 300 });
   });
 
   it('self-approval and repeated approvers do not count', () => {
-    const self = engine.decide(deployProd, { level: 'mfa', authTime: minutesAgo(1), approvals: ['alice', 'alice'] }, { now: NOW });
+    const self = engine.decide(
+      deployProd,
+      { level: 'mfa', authTime: minutesAgo(1), approvals: ['alice', 'alice'] },
+      { now: NOW },
+    );
     expect(self.effect).toBe('step_up');
     expect(self.require).toEqual({ approvals: 1 });
   });
 
   it('an authentication time in the future (beyond clock skew) is not fresh', () => {
-    const future = engine.decide(deployProd, { level: 'mfa', authTime: new Date(NOW.getTime() + 10 * 60_000), approvals: ['bob'] }, { now: NOW });
+    const future = engine.decide(
+      deployProd,
+      { level: 'mfa', authTime: new Date(NOW.getTime() + 10 * 60_000), approvals: ['bob'] },
+      { now: NOW },
+    );
     expect(future.require).toEqual({ maxAge: 300 });
   });
 
   it('ignores policies whose target does not match', () => {
-    const decision = engine.decide({ ...deployProd, resource: { kind: 'environment', id: 'staging/billing' } }, undefined, { now: NOW });
+    const decision = engine.decide(
+      { ...deployProd, resource: { kind: 'environment', id: 'staging/billing' } },
+      undefined,
+      { now: NOW },
+    );
     expect(decision.effect).toBe('deny');
     expect(decision.reasons[0]?.rule).toBe('defaultEffect');
   });
 });
 
 describe('step-up rules never grant on their own', () => {
-  const onlyStepUp = policy('sensitive', `  - name: mfa
+  const onlyStepUp = policy(
+    'sensitive',
+    `  - name: mfa
     effect: step_up
     require: { level: mfa }
-`);
+`,
+  );
 
   it('with defaultEffect deny a met step-up still denies', () => {
     const engine = engineFor({ 'p.yaml': onlyStepUp });
@@ -93,7 +145,10 @@ describe('step-up rules never grant on their own', () => {
   });
 
   it('with defaultEffect allow an unmet step-up steps up and a met one allows', () => {
-    const engine = engineFor({ 'stepgate.yaml': SETTINGS.replace('defaultEffect: deny', 'defaultEffect: allow'), 'p.yaml': onlyStepUp });
+    const engine = engineFor({
+      'stepgate.yaml': SETTINGS.replace('defaultEffect: deny', 'defaultEffect: allow'),
+      'p.yaml': onlyStepUp,
+    });
     expect(engine.decide(deployProd, { level: 'pwd' }, { now: NOW }).effect).toBe('step_up');
     expect(engine.decide(deployProd, { level: 'mfa' }, { now: NOW }).effect).toBe('allow');
   });
@@ -101,16 +156,22 @@ describe('step-up rules never grant on their own', () => {
 
 describe('merging several step-up rules', () => {
   const engine = engineFor({
-    'a.yaml': policy('a', `  - name: allow
+    'a.yaml': policy(
+      'a',
+      `  - name: allow
     effect: allow
   - name: mfa-10m
     effect: step_up
     require: { level: mfa, maxAge: 10m }
-`),
-    'b.yaml': policy('b', `  - name: hwk-1h-two-approvals
+`,
+    ),
+    'b.yaml': policy(
+      'b',
+      `  - name: hwk-1h-two-approvals
     effect: step_up
     require: { level: phishing_resistant, maxAge: 1h, approvals: 2 }
-`),
+`,
+    ),
   });
 
   it('takes the highest level, the shortest maxAge and the most approvals', () => {
@@ -121,19 +182,28 @@ describe('merging several step-up rules', () => {
   });
 
   it('names only the rules whose own requirement is unmet', () => {
-    const decision = engine.decide(deployProd, { level: 'phishing_resistant', authTime: minutesAgo(20), approvals: ['bob', 'carol'] }, { now: NOW });
+    const decision = engine.decide(
+      deployProd,
+      { level: 'phishing_resistant', authTime: minutesAgo(20), approvals: ['bob', 'carol'] },
+      { now: NOW },
+    );
     expect(decision.require).toEqual({ maxAge: 600 });
     expect(decision.reasons.map((r) => r.rule)).toEqual(['mfa-10m']);
   });
 });
 
 describe('levels from acr and amr', () => {
-  const engine = engineFor({ 'p.yaml': policy('p', `  - name: allow
+  const engine = engineFor({
+    'p.yaml': policy(
+      'p',
+      `  - name: allow
     effect: allow
   - name: hwk
     effect: step_up
     require: { level: phishing_resistant }
-`) });
+`,
+    ),
+  });
 
   it.each([
     [{ acr: 'urn:stepgate:phr' }, 'allow'],
@@ -147,40 +217,55 @@ describe('levels from acr and amr', () => {
   });
 
   it('exposes the resolved level to conditions as auth.level', () => {
-    const levelEngine = engineFor({ 'p.yaml': policy('p', `  - name: only-mfa
+    const levelEngine = engineFor({
+      'p.yaml': policy(
+        'p',
+        `  - name: only-mfa
     effect: allow
     when: auth.level == "mfa"
-`) });
+`,
+      ),
+    });
     expect(levelEngine.decide(deployProd, { amr: ['otp'] }, { now: NOW }).effect).toBe('allow');
     expect(levelEngine.decide(deployProd, { level: 'pwd' }, { now: NOW }).effect).toBe('deny');
   });
 });
 
 describe('audit mode', () => {
-  const engine = engineFor({ 'p.yaml': policy('p', `  - name: allow
+  const engine = engineFor({
+    'p.yaml': policy(
+      'p',
+      `  - name: allow
     effect: allow
   - name: would-deny
     effect: deny
     mode: audit
     when: principal.id == "alice"
     message: advisory only
-`) });
+`,
+    ),
+  });
 
   it('reports a matching audit rule without changing the effect', () => {
     const decision = engine.decide(deployProd, undefined, { now: NOW });
     expect(decision.effect).toBe('allow');
-    expect(decision.audit).toEqual([{ policy: 'p', rule: 'would-deny', effect: 'deny', message: 'advisory only' }]);
+    expect(decision.audit).toEqual([
+      { policy: 'p', rule: 'would-deny', effect: 'deny', message: 'advisory only' },
+    ]);
   });
 });
 
 describe('runtime errors follow onError', () => {
   const files = {
-    'p.yaml': policy('p', `  - name: allow
+    'p.yaml': policy(
+      'p',
+      `  - name: allow
     effect: allow
   - name: needs-geo
     effect: deny
     when: context.geo.country == "KP"
-`),
+`,
+    ),
   };
 
   it('onError deny: a failing condition denies and is recorded', () => {
@@ -192,39 +277,71 @@ describe('runtime errors follow onError', () => {
   });
 
   it('onError ignore: the failing rule is skipped but still recorded', () => {
-    const engine = engineFor({ ...files, 'stepgate.yaml': SETTINGS.replace('onError: deny', 'onError: ignore') });
+    const engine = engineFor({
+      ...files,
+      'stepgate.yaml': SETTINGS.replace('onError: deny', 'onError: ignore'),
+    });
     const decision = engine.decide(deployProd, undefined, { now: NOW });
     expect(decision.effect).toBe('allow');
     expect(decision.errors).toHaveLength(1);
   });
 
   it('a condition that yields a non-bool at run time is an error, not a match', () => {
-    const engine = engineFor({ 'p.yaml': policy('p', `  - name: dyn
+    const engine = engineFor({
+      'p.yaml': policy(
+        'p',
+        `  - name: dyn
     effect: allow
     when: principal.attributes.flag
-`) });
-    const decision = engine.decide({ ...deployProd, principal: { id: 'a', attributes: { flag: 'yes' } } }, undefined, { now: NOW });
+`,
+      ),
+    });
+    const decision = engine.decide(
+      { ...deployProd, principal: { id: 'a', attributes: { flag: 'yes' } } },
+      undefined,
+      { now: NOW },
+    );
     expect(decision.effect).toBe('deny');
     expect(decision.errors?.[0]?.message).toMatch(/not a bool/);
-    expect(engine.decide({ ...deployProd, principal: { id: 'a', attributes: { flag: true } } }, undefined, { now: NOW }).effect).toBe('allow');
+    expect(
+      engine.decide(
+        { ...deployProd, principal: { id: 'a', attributes: { flag: true } } },
+        undefined,
+        { now: NOW },
+      ).effect,
+    ).toBe('allow');
   });
 });
 
 describe('inputs', () => {
-  const engine = engineFor({ 'p.yaml': policy('p', `  - name: roles
+  const engine = engineFor({
+    'p.yaml': policy(
+      'p',
+      `  - name: roles
     effect: allow
     when: size(principal.roles) == 0 && size(principal.groups) == 0 && size(context) == 0
-`) });
+`,
+    ),
+  });
 
   it('fills omitted optional fields with empty values', () => {
-    expect(engine.decide({ principal: { id: 'a' }, action: 'x', resource: { kind: 'k', id: 'i' } }, undefined, { now: NOW }).effect).toBe('allow');
+    expect(
+      engine.decide(
+        { principal: { id: 'a' }, action: 'x', resource: { kind: 'k', id: 'i' } },
+        undefined,
+        { now: NOW },
+      ).effect,
+    ).toBe('allow');
   });
 
   it.each([
     [{}, /principal.id/],
     [{ principal: { id: 'a' }, resource: { kind: 'k', id: 'i' } }, /action/],
     [{ principal: { id: 'a' }, action: 'x' }, /resource/],
-    [{ principal: { id: 'a', roles: 'admin' }, action: 'x', resource: { kind: 'k', id: 'i' } }, /principal.roles/],
+    [
+      { principal: { id: 'a', roles: 'admin' }, action: 'x', resource: { kind: 'k', id: 'i' } },
+      /principal.roles/,
+    ],
   ])('rejects %j with a clear InvalidRequestError', (request, message) => {
     expect(() => engine.decide(request as never)).toThrow(InvalidRequestError);
     expect(() => engine.decide(request as never)).toThrow(message);
@@ -241,12 +358,16 @@ describe('inputs', () => {
 describe('extra functions in conditions', () => {
   const engine = engineFor({
     'data/network.yaml': 'corporate: ["10.0.0.0/8", "2001:db8::/32"]\n',
-    'p.yaml': policy('p', `  - name: corporate
+    'p.yaml': policy(
+      'p',
+      `  - name: corporate
     effect: allow
     when: context.ip.inCidr(data.network.corporate) && resource.id.globMatch("prod/**") && now.withinHours("09:00", "18:00", "Europe/Berlin")
-`),
+`,
+    ),
   });
-  const at = (ip: string, now: Date) => engine.decide({ ...deployProd, context: { ip } }, undefined, { now }).effect;
+  const at = (ip: string, now: Date) =>
+    engine.decide({ ...deployProd, context: { ip } }, undefined, { now }).effect;
 
   it('combines CIDR membership, glob match and working hours in a time zone', () => {
     expect(at('10.2.3.4', NOW)).toBe('allow'); // 11:00 in Berlin

@@ -1,6 +1,18 @@
 import { runtimeEnvironment } from '../cel/environment.js';
+import { withFastTimeZones } from '../cel/zoned-time.js';
 import { PolicySetError } from '../errors.js';
-import type { AuthEvidence, CompiledPolicySet, Decision, DecisionRequest, Effect, Reason, Requirement, RuleError, RuleMode, Settings } from '../model.js';
+import type {
+  AuthEvidence,
+  CompiledPolicySet,
+  Decision,
+  DecisionRequest,
+  Effect,
+  Reason,
+  Requirement,
+  RuleError,
+  RuleMode,
+  Settings,
+} from '../model.js';
 import { normalizeRequest } from './request.js';
 import { Levels } from './step-up.js';
 import { TargetIndex } from './target-index.js';
@@ -28,7 +40,12 @@ export interface EngineOptions {
   revision?: number;
 }
 
-const DEFAULT_REASON: Reason = { policy: '(default)', rule: 'defaultEffect', effect: 'deny', message: 'No rule allows this request (defaultEffect: deny).' };
+const DEFAULT_REASON: Reason = {
+  policy: '(default)',
+  rule: 'defaultEffect',
+  effect: 'deny',
+  message: 'No rule allows this request (defaultEffect: deny).',
+};
 
 /**
  * The prepared, in-memory form of a policy set: conditions are parsed once, targets are
@@ -53,13 +70,22 @@ export class PolicyEngine {
         value: policy.rules.map((rule): PreparedRule => {
           const reason: Reason = { policy: policy.name, rule: rule.name, effect: rule.effect };
           if (rule.message !== undefined) reason.message = rule.message;
-          const prepared: PreparedRule = { policy: policy.name, rule: rule.name, effect: rule.effect, mode: rule.mode, reason: Object.freeze(reason) };
+          const prepared: PreparedRule = {
+            policy: policy.name,
+            rule: rule.name,
+            effect: rule.effect,
+            mode: rule.mode,
+            reason: Object.freeze(reason),
+          };
           if (rule.require) prepared.require = rule.require;
           if (rule.when !== undefined) {
             try {
               prepared.when = env.parse(rule.when) as unknown as Condition;
             } catch (error) {
-              throw new PolicySetError('policy_set/invalid', `${policy.name}/${rule.name}: condition does not parse: ${(error as Error).message.split('\n')[0]}`);
+              throw new PolicySetError(
+                'policy_set/invalid',
+                `${policy.name}/${rule.name}: condition does not parse: ${(error as Error).message.split('\n')[0]}`,
+              );
             }
           }
           return prepared;
@@ -77,15 +103,24 @@ export class PolicyEngine {
     const started = performance.now();
     const input = normalizeRequest(request);
     const now = options.now ?? new Date();
+    // A private copy: the caller's Date is not modified, and conditions get fast time zones.
+    const celNow = withFastTimeZones(new Date(now.getTime()));
     const auth = this.levels.resolve(evidence);
     const activation: Record<string, unknown> = {
       principal: input.principal,
       action: input.action,
       resource: input.resource,
       context: input.context,
-      auth: { level: auth.level, acr: auth.acr, amr: auth.amr, authTime: auth.authTime, approvals: auth.approvals, grants: auth.grants },
+      auth: {
+        level: auth.level,
+        acr: auth.acr,
+        amr: auth.amr,
+        authTime: auth.authTime,
+        approvals: auth.approvals,
+        grants: auth.grants,
+      },
       data: this.data,
-      now,
+      now: celNow,
     };
 
     const denies: Reason[] = [];
@@ -101,12 +136,20 @@ export class PolicyEngine {
           let value: unknown;
           try {
             value = rule.when(activation);
-            if (typeof value !== 'boolean') throw new Error(`condition returned ${value === null ? 'null' : typeof value}, not a bool`);
+            if (typeof value !== 'boolean')
+              throw new Error(
+                `condition returned ${value === null ? 'null' : typeof value}, not a bool`,
+              );
           } catch (error) {
             const message = (error as Error).message?.split('\n')[0] ?? String(error);
             (errors ??= []).push({ policy: rule.policy, rule: rule.rule, message });
             if (rule.mode === 'enforce' && this.settings.onError === 'deny') {
-              denies.push({ policy: rule.policy, rule: rule.rule, effect: 'deny', message: `condition failed (onError: deny): ${message}` });
+              denies.push({
+                policy: rule.policy,
+                rule: rule.rule,
+                effect: 'deny',
+                message: `condition failed (onError: deny): ${message}`,
+              });
             }
             continue;
           }
@@ -136,10 +179,15 @@ export class PolicyEngine {
       reasons = [DEFAULT_REASON];
     } else {
       const merged = this.levels.merge(stepUps.map((rule) => rule.require as Requirement));
-      require = stepUps.length > 0 ? this.levels.unmet(merged, auth, input.principal.id, now) : undefined;
+      require =
+        stepUps.length > 0 ? this.levels.unmet(merged, auth, input.principal.id, now) : undefined;
       if (require) {
         effect = 'step_up';
-        reasons = stepUps.filter((rule) => this.levels.unmet(rule.require as Requirement, auth, input.principal.id, now)).map((rule) => rule.reason);
+        reasons = stepUps
+          .filter((rule) =>
+            this.levels.unmet(rule.require as Requirement, auth, input.principal.id, now),
+          )
+          .map((rule) => rule.reason);
       } else {
         effect = 'allow';
         reasons = allows;

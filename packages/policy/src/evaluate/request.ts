@@ -16,11 +16,13 @@ export interface NormalizedRequest {
   context: Record<string, unknown>;
 }
 
-const isRecord = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+const isRecord = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
 
 function stringList(value: unknown, field: string): string[] {
   if (value === undefined || value === null) return [];
-  if (!Array.isArray(value) || value.some((item) => typeof item !== 'string')) throw new InvalidRequestError(`${field} must be a list of strings`);
+  if (!Array.isArray(value) || value.some((item) => typeof item !== 'string'))
+    throw new InvalidRequestError(`${field} must be a list of strings`);
   return value as string[];
 }
 
@@ -36,10 +38,15 @@ function record(value: unknown, field: string): Record<string, unknown> {
  * here; the HTTP edges reject them.
  */
 export function normalizeRequest(request: DecisionRequest): NormalizedRequest {
-  if (!isRecord(request)) throw new InvalidRequestError('the request must be an object with principal, action and resource');
+  if (!isRecord(request))
+    throw new InvalidRequestError(
+      'the request must be an object with principal, action and resource',
+    );
   const { principal, action, resource } = request as unknown as Record<string, unknown>;
-  if (!isRecord(principal) || typeof principal.id !== 'string' || principal.id === '') throw new InvalidRequestError('principal.id must be a non-empty string');
-  if (typeof action !== 'string' || action === '') throw new InvalidRequestError('action must be a non-empty string');
+  if (!isRecord(principal) || typeof principal.id !== 'string' || principal.id === '')
+    throw new InvalidRequestError('principal.id must be a non-empty string');
+  if (typeof action !== 'string' || action === '')
+    throw new InvalidRequestError('action must be a non-empty string');
   if (!isRecord(resource) || typeof resource.kind !== 'string' || typeof resource.id !== 'string') {
     throw new InvalidRequestError('resource must be an object with string kind and id');
   }
@@ -51,7 +58,11 @@ export function normalizeRequest(request: DecisionRequest): NormalizedRequest {
       attributes: record(principal.attributes, 'principal.attributes'),
     },
     action,
-    resource: { kind: resource.kind, id: resource.id, attributes: record(resource.attributes, 'resource.attributes') },
+    resource: {
+      kind: resource.kind,
+      id: resource.id,
+      attributes: record(resource.attributes, 'resource.attributes'),
+    },
     context: record((request as unknown as Record<string, unknown>).context, 'context'),
   };
 }

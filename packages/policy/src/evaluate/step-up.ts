@@ -38,11 +38,14 @@ export class Levels {
 
   /** The highest level any piece of the evidence reaches: an explicit level, the acr, or an amr method. */
   resolve(evidence: AuthEvidence | undefined): ResolvedAuth {
-    if (!evidence) return { level: '', rank: -1, acr: '', amr: [], authTime: null, approvals: [], grants: [] };
+    if (!evidence)
+      return { level: '', rank: -1, acr: '', amr: [], authTime: null, approvals: [], grants: [] };
     let rank = this.rank(evidence.level);
     const acr = typeof evidence.acr === 'string' ? evidence.acr : '';
     rank = Math.max(rank, this.byAcr.get(acr) ?? -1);
-    const amr = Array.isArray(evidence.amr) ? evidence.amr.filter((m): m is string => typeof m === 'string') : [];
+    const amr = Array.isArray(evidence.amr)
+      ? evidence.amr.filter((m): m is string => typeof m === 'string')
+      : [];
     for (const method of amr) rank = Math.max(rank, this.byAmr.get(method) ?? -1);
     return {
       level: this.nameOf(rank),
@@ -59,20 +62,36 @@ export class Levels {
   merge(requirements: readonly Requirement[]): Requirement {
     const merged: Requirement = {};
     for (const r of requirements) {
-      if (r.level !== undefined && this.rank(r.level) > this.rank(merged.level)) merged.level = r.level;
-      if (r.maxAge !== undefined && (merged.maxAge === undefined || r.maxAge < merged.maxAge)) merged.maxAge = r.maxAge;
-      if (r.approvals !== undefined && r.approvals > (merged.approvals ?? 0)) merged.approvals = r.approvals;
+      if (r.level !== undefined && this.rank(r.level) > this.rank(merged.level))
+        merged.level = r.level;
+      if (r.maxAge !== undefined && (merged.maxAge === undefined || r.maxAge < merged.maxAge))
+        merged.maxAge = r.maxAge;
+      if (r.approvals !== undefined && r.approvals > (merged.approvals ?? 0))
+        merged.approvals = r.approvals;
     }
     return merged;
   }
 
   /** The parts of `required` the evidence does not meet, or undefined when all are met. */
-  unmet(required: Requirement, auth: ResolvedAuth, requester: string, now: Date): Requirement | undefined {
+  unmet(
+    required: Requirement,
+    auth: ResolvedAuth,
+    requester: string,
+    now: Date,
+  ): Requirement | undefined {
     const gap: Requirement = {};
-    if (required.level !== undefined && auth.rank < this.rank(required.level)) gap.level = required.level;
-    if (required.maxAge !== undefined && !isFresh(auth.authTime, required.maxAge, now)) gap.maxAge = required.maxAge;
-    if (required.approvals !== undefined && countApprovals(auth.approvals, requester) < required.approvals) gap.approvals = required.approvals;
-    return gap.level === undefined && gap.maxAge === undefined && gap.approvals === undefined ? undefined : gap;
+    if (required.level !== undefined && auth.rank < this.rank(required.level))
+      gap.level = required.level;
+    if (required.maxAge !== undefined && !isFresh(auth.authTime, required.maxAge, now))
+      gap.maxAge = required.maxAge;
+    if (
+      required.approvals !== undefined &&
+      countApprovals(auth.approvals, requester) < required.approvals
+    )
+      gap.approvals = required.approvals;
+    return gap.level === undefined && gap.maxAge === undefined && gap.approvals === undefined
+      ? undefined
+      : gap;
   }
 }
 
@@ -99,5 +118,7 @@ function toDate(value: unknown): Date | null {
 }
 
 function stringList(value: unknown): string[] {
-  return Array.isArray(value) ? value.filter((item): item is string => typeof item === 'string') : [];
+  return Array.isArray(value)
+    ? value.filter((item): item is string => typeof item === 'string')
+    : [];
 }

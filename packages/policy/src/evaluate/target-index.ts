@@ -60,7 +60,11 @@ export class TargetIndex<T> {
   match(action: string, resourceId: string): T[] {
     const out: T[] = [];
     for (const entry of this.candidates(action)) {
-      if (entry.anyResource || entry.resourceExact?.has(resourceId) || entry.resourceGlobs?.some((re) => re.test(resourceId))) {
+      if (
+        entry.anyResource ||
+        entry.resourceExact?.has(resourceId) ||
+        entry.resourceGlobs?.some((re) => re.test(resourceId))
+      ) {
         out.push(entry.value);
       }
     }
@@ -74,7 +78,8 @@ export class TargetIndex<T> {
     for (const entry of this.exact.get(action) ?? []) found.add(entry);
     let node: TrieNode<T> | undefined = this.trie;
     for (let i = 0; node; i++) {
-      for (const { re, entry } of node.globs) if (!found.has(entry) && re.test(action)) found.add(entry);
+      for (const { re, entry } of node.globs)
+        if (!found.has(entry) && re.test(action)) found.add(entry);
       if (i >= action.length) break;
       node = node.children.get(action[i] as string);
     }

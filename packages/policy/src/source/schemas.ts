@@ -9,7 +9,10 @@ export const API_VERSION = 'stepgate/v1';
 
 const name = z
   .string()
-  .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/, 'must be 1-100 letters, digits, "-", "_" or "." and may not contain "/"');
+  .regex(
+    /^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/,
+    'must be 1-100 letters, digits, "-", "_" or "." and may not contain "/"',
+  );
 
 const durationOrSeconds = z.union([z.string(), z.number().nonnegative()]);
 
@@ -23,20 +26,27 @@ export const ruleSchema = z.strictObject({
   name,
   description: z.string().optional(),
   effect: z.enum(['allow', 'deny', 'step_up']),
-  when: z.string().min(1, 'must not be empty (omit `when` for a rule that always applies)').optional(),
+  when: z
+    .string()
+    .min(1, 'must not be empty (omit `when` for a rule that always applies)')
+    .optional(),
   require: requirementSchema.optional(),
   message: z.string().optional(),
   mode: z.enum(['enforce', 'audit']).optional(),
 });
 
-const globList = z.array(z.string().min(1)).min(1, 'must list at least one pattern (omit it to match everything)');
+const globList = z
+  .array(z.string().min(1))
+  .min(1, 'must list at least one pattern (omit it to match everything)');
 
 export const policyDocumentSchema = z.strictObject({
   apiVersion: z.literal(API_VERSION),
   kind: z.literal('Policy'),
   name,
   description: z.string().optional(),
-  target: z.strictObject({ actions: globList.optional(), resources: globList.optional() }).optional(),
+  target: z
+    .strictObject({ actions: globList.optional(), resources: globList.optional() })
+    .optional(),
   // Rules are validated one by one (ruleSchema) so one bad rule does not hide the others' errors.
   rules: z.array(z.unknown()).min(1, 'a policy needs at least one rule'),
 });
@@ -51,7 +61,14 @@ export const settingsDocumentSchema = z.strictObject({
   defaultEffect: z.enum(['allow', 'deny']).optional(),
   onError: z.enum(['deny', 'ignore']).optional(),
   levels: z
-    .array(z.strictObject({ name, description: z.string().optional(), acr: stringOrList.optional(), amr: stringOrList.optional() }))
+    .array(
+      z.strictObject({
+        name,
+        description: z.string().optional(),
+        acr: stringOrList.optional(),
+        amr: stringOrList.optional(),
+      }),
+    )
     .optional(),
 });
 export type SettingsDocument = z.infer<typeof settingsDocumentSchema>;

@@ -1,4 +1,13 @@
-import { isMap, isScalar, isSeq, LineCounter, parseAllDocuments, type Document, type Node, type Scalar } from 'yaml';
+import {
+  isMap,
+  isScalar,
+  isSeq,
+  LineCounter,
+  parseAllDocuments,
+  type Document,
+  type Node,
+  type Scalar,
+} from 'yaml';
 import type { CompileError, CompileErrorCode } from '../errors.js';
 
 export type Path = readonly (string | number)[];
@@ -30,7 +39,8 @@ export class YamlDocument {
         const keyRange = pair && isScalar(pair.key) ? pair.key.range : undefined;
         if (keyRange) return this.at(keyRange[0]);
       }
-      if (node && (isScalar(node) || isMap(node) || isSeq(node)) && node.range) return this.at(node.range[0]);
+      if (node && (isScalar(node) || isMap(node) || isSeq(node)) && node.range)
+        return this.at(node.range[0]);
     }
     return undefined;
   }
@@ -41,7 +51,8 @@ export class YamlDocument {
    */
   positionInScalar(path: Path, offset: number): Position | undefined {
     const node = this.doc.getIn(path, true) as Scalar | undefined;
-    if (!isScalar(node) || !node.range || typeof node.value !== 'string') return this.positionOf(path);
+    if (!isScalar(node) || !node.range || typeof node.value !== 'string')
+      return this.positionOf(path);
     const value = node.value;
     const before = value.slice(0, Math.max(0, Math.min(offset, value.length)));
     const lineInValue = before.split('\n').length - 1;
@@ -67,7 +78,8 @@ export class YamlDocument {
           blockFirst = this.sourceLine(line);
           if (blockFirst === undefined) break;
         }
-        const indent = blockFirst === undefined ? 0 : blockFirst.length - blockFirst.trimStart().length;
+        const indent =
+          blockFirst === undefined ? 0 : blockFirst.length - blockFirst.trimStart().length;
         return { line: firstLine + lineInValue, column: indent + columnInLine + 1 };
       }
       default:
@@ -76,7 +88,12 @@ export class YamlDocument {
     return this.at(start);
   }
 
-  error(code: CompileErrorCode, message: string, path: Path, extra: Partial<CompileError> = {}): CompileError {
+  error(
+    code: CompileErrorCode,
+    message: string,
+    path: Path,
+    extra: Partial<CompileError> = {},
+  ): CompileError {
     return { code, message, file: this.file, ...this.positionOf(path), ...extra };
   }
 
@@ -104,16 +121,31 @@ export function parseYamlFile(file: string, text: string): ParsedYaml {
   const documents: YamlDocument[] = [];
   let parsed: Document.Parsed[];
   try {
-    parsed = parseAllDocuments(text, { lineCounter: lines, uniqueKeys: true, prettyErrors: false }) as Document.Parsed[];
+    parsed = parseAllDocuments(text, {
+      lineCounter: lines,
+      uniqueKeys: true,
+      prettyErrors: false,
+    }) as Document.Parsed[];
   } catch (error) {
-    return { documents, errors: [{ code: 'yaml/syntax', file, message: `cannot parse YAML: ${(error as Error).message}` }] };
+    return {
+      documents,
+      errors: [
+        { code: 'yaml/syntax', file, message: `cannot parse YAML: ${(error as Error).message}` },
+      ],
+    };
   }
   if (!Array.isArray(parsed)) parsed = [parsed];
   for (const doc of parsed) {
     if (doc.errors.length > 0) {
       for (const problem of doc.errors) {
         const { line, col } = lines.linePos(problem.pos[0]);
-        errors.push({ code: 'yaml/syntax', file, line, column: col, message: firstLine(problem.message) });
+        errors.push({
+          code: 'yaml/syntax',
+          file,
+          line,
+          column: col,
+          message: firstLine(problem.message),
+        });
       }
       continue;
     }
@@ -164,7 +196,8 @@ function findCycle(root: unknown): (string | number)[] | undefined {
 
 export function formatPath(path: Path): string {
   let out = '';
-  for (const part of path) out += typeof part === 'number' ? `[${part}]` : out === '' ? part : `.${part}`;
+  for (const part of path)
+    out += typeof part === 'number' ? `[${part}]` : out === '' ? part : `.${part}`;
   return out || '(document)';
 }
 

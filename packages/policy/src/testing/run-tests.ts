@@ -29,12 +29,22 @@ export interface TestReport {
 export type ProgressListener = (done: number, total: number) => void;
 
 /** Runs every case of every suite against the engine; never throws for a failing case. */
-export function runTestSuites(engine: PolicyEngine, suites: readonly TestSuite[], onProgress?: ProgressListener): TestReport {
+export function runTestSuites(
+  engine: PolicyEngine,
+  suites: readonly TestSuite[],
+  onProgress?: ProgressListener,
+): TestReport {
   const total = suites.reduce((sum, suite) => sum + suite.cases.length, 0);
   let done = 0;
   const report: TestReport = { passed: 0, failed: 0, suites: [] };
   for (const suite of suites) {
-    const result: SuiteResult = { file: suite.file, name: suite.name, passed: 0, failed: 0, cases: [] };
+    const result: SuiteResult = {
+      file: suite.file,
+      name: suite.name,
+      passed: 0,
+      failed: 0,
+      cases: [],
+    };
     for (const testCase of suite.cases) {
       const outcome = runCase(engine, testCase);
       result.cases.push(outcome);
@@ -52,30 +62,52 @@ export function runTestSuites(engine: PolicyEngine, suites: readonly TestSuite[]
 function runCase(engine: PolicyEngine, testCase: TestCase): CaseResult {
   let decision: Decision;
   try {
-    decision = engine.decide(testCase.request, testCase.evidence, { now: testCase.now, decisionId: 'test' });
+    decision = engine.decide(testCase.request, testCase.evidence, {
+      now: testCase.now,
+      decisionId: 'test',
+    });
   } catch (error) {
-    return withLine(testCase, { name: testCase.name, passed: false, failures: [`the request could not be evaluated: ${(error as Error).message}`], actual: { effect: 'deny', reasons: [] } });
+    return withLine(testCase, {
+      name: testCase.name,
+      passed: false,
+      failures: [`the request could not be evaluated: ${(error as Error).message}`],
+      actual: { effect: 'deny', reasons: [] },
+    });
   }
   const failures: string[] = [];
   const { expect } = testCase;
-  if (decision.effect !== expect.effect) failures.push(`expected effect ${expect.effect}, got ${describeDecision(decision)}`);
+  if (decision.effect !== expect.effect)
+    failures.push(`expected effect ${expect.effect}, got ${describeDecision(decision)}`);
   if (expect.require) {
     for (const key of ['level', 'maxAge', 'approvals'] as const) {
       const wanted = expect.require[key];
       if (wanted === undefined) continue;
       const got = decision.require?.[key];
-      if (got !== wanted) failures.push(`expected require.${key} ${show(key, wanted)}, got ${got === undefined ? 'none' : show(key, got)}`);
+      if (got !== wanted)
+        failures.push(
+          `expected require.${key} ${show(key, wanted)}, got ${got === undefined ? 'none' : show(key, got)}`,
+        );
     }
   }
   if (expect.rule !== undefined) {
-    const named = [...decision.reasons, ...(decision.audit ?? [])].map((reason) => `${reason.policy}/${reason.rule}`);
-    if (!named.includes(expect.rule)) failures.push(`expected rule ${expect.rule} among the reasons, got ${named.length ? named.join(', ') : 'none'}`);
+    const named = [...decision.reasons, ...(decision.audit ?? [])].map(
+      (reason) => `${reason.policy}/${reason.rule}`,
+    );
+    if (!named.includes(expect.rule))
+      failures.push(
+        `expected rule ${expect.rule} among the reasons, got ${named.length ? named.join(', ') : 'none'}`,
+      );
   }
   const actual: CaseResult['actual'] = { effect: decision.effect, reasons: decision.reasons };
   if (decision.require) actual.require = decision.require;
   if (decision.audit) actual.audit = decision.audit;
   if (decision.errors) actual.errors = decision.errors;
-  return withLine(testCase, { name: testCase.name, passed: failures.length === 0, failures, actual });
+  return withLine(testCase, {
+    name: testCase.name,
+    passed: failures.length === 0,
+    failures,
+    actual,
+  });
 }
 
 function withLine(testCase: TestCase, result: CaseResult): CaseResult {
@@ -88,14 +120,20 @@ function show(key: keyof Requirement, value: string | number): string {
 }
 
 /** `step_up (level mfa, maxAge 5m) by kubectl/exec-in-prod` */
-export function describeDecision(decision: Pick<Decision, 'effect' | 'require' | 'reasons' | 'errors'>): string {
+export function describeDecision(
+  decision: Pick<Decision, 'effect' | 'require' | 'reasons' | 'errors'>,
+): string {
   let text = decision.effect;
   const require = decision.require;
   if (require) {
-    const parts = (['level', 'maxAge', 'approvals'] as const).filter((key) => require[key] !== undefined).map((key) => `${key} ${show(key, require[key] as string | number)}`);
+    const parts = (['level', 'maxAge', 'approvals'] as const)
+      .filter((key) => require[key] !== undefined)
+      .map((key) => `${key} ${show(key, require[key] as string | number)}`);
     text += ` (${parts.join(', ')})`;
   }
-  if (decision.reasons.length > 0) text += ` by ${decision.reasons.map((r) => `${r.policy}/${r.rule}`).join(', ')}`;
-  if (decision.errors?.length) text += `; errors: ${decision.errors.map((e) => `${e.policy}/${e.rule}: ${e.message}`).join('; ')}`;
+  if (decision.reasons.length > 0)
+    text += ` by ${decision.reasons.map((r) => `${r.policy}/${r.rule}`).join(', ')}`;
+  if (decision.errors?.length)
+    text += `; errors: ${decision.errors.map((e) => `${e.policy}/${e.rule}: ${e.message}`).join('; ')}`;
   return text;
 }

@@ -1,5 +1,11 @@
 import type { CompileError } from '../errors.js';
-import type { AuthEvidence, CompiledPolicySet, DecisionRequest, Effect, Requirement } from '../model.js';
+import type {
+  AuthEvidence,
+  CompiledPolicySet,
+  DecisionRequest,
+  Effect,
+  Requirement,
+} from '../model.js';
 import { compileRequirement } from '../compile/compile-policy.js';
 import { validate } from '../compile/validate.js';
 import { testSuiteDocumentSchema } from '../source/schemas.js';
@@ -41,34 +47,69 @@ function parseTime(value: string | Date): Date | undefined {
  * Compiles a test suite document against a compiled policy set: levels and rule names it
  * names must exist, so a typo in a test is a compile error rather than a confusing failure.
  */
-export function compileTestSuite(source: YamlDocument, policySet: CompiledPolicySet, errors: CompileError[], clock: () => Date): TestSuite | undefined {
+export function compileTestSuite(
+  source: YamlDocument,
+  policySet: CompiledPolicySet,
+  errors: CompileError[],
+  clock: () => Date,
+): TestSuite | undefined {
   const doc = validate(source, testSuiteDocumentSchema, errors);
   if (!doc) return undefined;
   const before = errors.length;
-  const report = (message: string, path: (string | number)[], code: CompileError['code'] = 'test/invalid') => errors.push(source.error(code, message, path));
+  const report = (
+    message: string,
+    path: (string | number)[],
+    code: CompileError['code'] = 'test/invalid',
+  ) => errors.push(source.error(code, message, path));
 
   const suiteNow = doc.now === undefined ? undefined : parseTime(doc.now);
-  if (doc.now !== undefined && !suiteNow) report(`now "${String(doc.now)}" is not a timestamp (write e.g. "2026-11-23T10:00:00Z")`, ['now']);
-  const rules = new Set(policySet.policies.flatMap((policy) => policy.rules.map((rule) => `${policy.name}/${rule.name}`)));
+  if (doc.now !== undefined && !suiteNow)
+    report(`now "${String(doc.now)}" is not a timestamp (write e.g. "2026-11-23T10:00:00Z")`, [
+      'now',
+    ]);
+  const rules = new Set(
+    policySet.policies.flatMap((policy) =>
+      policy.rules.map((rule) => `${policy.name}/${rule.name}`),
+    ),
+  );
   const levels = new Set(policySet.settings.levels.map((level) => level.name));
 
   const cases = doc.cases.map((item, index): TestCase => {
     const path = ['cases', index];
     const caseNow = item.now === undefined ? suiteNow : parseTime(item.now);
-    if (item.now !== undefined && !caseNow) report(`now "${String(item.now)}" is not a timestamp`, [...path, 'now']);
+    if (item.now !== undefined && !caseNow)
+      report(`now "${String(item.now)}" is not a timestamp`, [...path, 'now']);
     const auth = item.input.auth;
     if (auth?.level !== undefined && !levels.has(auth.level)) {
-      report(`input.auth.level "${auth.level}" is not a level in stepgate.yaml (${[...levels].join(', ') || 'none declared'})`, [...path, 'input', 'auth', 'level'], 'level/unknown');
+      report(
+        `input.auth.level "${auth.level}" is not a level in stepgate.yaml (${[...levels].join(', ') || 'none declared'})`,
+        [...path, 'input', 'auth', 'level'],
+        'level/unknown',
+      );
     }
     if (auth?.authTime !== undefined && !parseTime(auth.authTime)) {
-      report(`input.auth.authTime "${String(auth.authTime)}" is not a timestamp`, [...path, 'input', 'auth', 'authTime']);
+      report(`input.auth.authTime "${String(auth.authTime)}" is not a timestamp`, [
+        ...path,
+        'input',
+        'auth',
+        'authTime',
+      ]);
     }
     if (item.expect.rule !== undefined && !rules.has(item.expect.rule)) {
-      report(`expect.rule "${item.expect.rule}" names no rule; write <policy>/<rule>, e.g. ${[...rules][0] ?? 'my-policy/my-rule'}`, [...path, 'expect', 'rule'], 'test/unknown_rule');
+      report(
+        `expect.rule "${item.expect.rule}" names no rule; write <policy>/<rule>, e.g. ${[...rules][0] ?? 'my-policy/my-rule'}`,
+        [...path, 'expect', 'rule'],
+        'test/unknown_rule',
+      );
     }
     const expect: TestExpectation = { effect: item.expect.effect };
     if (item.expect.require) {
-      const require = compileRequirement(item.expect.require, policySet.settings, (code, message, sub) => errors.push(source.error(code, message, [...path, 'expect', 'require', ...sub])));
+      const require = compileRequirement(
+        item.expect.require,
+        policySet.settings,
+        (code, message, sub) =>
+          errors.push(source.error(code, message, [...path, 'expect', 'require', ...sub])),
+      );
       if (require) expect.require = require;
     }
     if (item.expect.rule !== undefined) expect.rule = item.expect.rule;
@@ -79,7 +120,8 @@ export function compileTestSuite(source: YamlDocument, policySet: CompiledPolicy
     if (line !== undefined) testCase.line = line;
     if (auth) {
       const evidence: AuthEvidence = { ...auth };
-      if (auth.authTime !== undefined) evidence.authTime = parseTime(auth.authTime) ?? auth.authTime;
+      if (auth.authTime !== undefined)
+        evidence.authTime = parseTime(auth.authTime) ?? auth.authTime;
       testCase.evidence = evidence;
     }
     return testCase;
