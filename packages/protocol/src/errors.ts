@@ -1,0 +1,92 @@
+/**
+ * Every error code Stepgate puts on the wire, namespaced `<area>/<what>`. Apps throw
+ * {@link StepgateError} with one of these; a single HTTP filter maps it to a status with
+ * {@link ERROR_STATUS} and a body with {@link errorBody}.
+ */
+export const ERROR_CODES = [
+  'request/invalid',
+  'auth/unauthenticated',
+  'auth/forbidden',
+  'auth/step_up_required',
+  'route/not_found',
+  'version/not_found',
+  'source/not_found',
+  'token/not_found',
+  'bundle/not_found',
+  'agent/not_found',
+  'grant/not_found',
+  'approval/not_found',
+  'version/not_ready',
+  'version/conflict',
+  'approval/conflict',
+  'bundle/invalid',
+  'bundle/too_large',
+  'key/invalid',
+  'webhook/bad_signature',
+  'service/unavailable',
+  'internal',
+] as const;
+
+/** A namespaced domain error code, e.g. `'version/not_found'`. */
+export type ErrorCode = (typeof ERROR_CODES)[number];
+
+/** The HTTP status each error code maps to. */
+export const ERROR_STATUS: Readonly<Record<ErrorCode, number>> = Object.freeze({
+  'request/invalid': 400,
+  'auth/unauthenticated': 401,
+  'route/not_found': 404,
+  'auth/forbidden': 403,
+  // The caller is known but must prove stronger or fresher authentication first (RFC 9470).
+  'auth/step_up_required': 401,
+  'version/not_found': 404,
+  'source/not_found': 404,
+  'token/not_found': 404,
+  'bundle/not_found': 404,
+  'agent/not_found': 404,
+  'grant/not_found': 404,
+  'approval/not_found': 404,
+  'version/not_ready': 409,
+  'version/conflict': 409,
+  'approval/conflict': 409,
+  'bundle/invalid': 400,
+  'bundle/too_large': 413,
+  'key/invalid': 400,
+  'webhook/bad_signature': 401,
+  'service/unavailable': 503,
+  internal: 500,
+});
+
+/** Whether `value` is one of {@link ERROR_CODES}. */
+export function isErrorCode(value: unknown): value is ErrorCode {
+  return typeof value === 'string' && Object.hasOwn(ERROR_STATUS, value);
+}
+
+/** A domain error with a stable code; free of any HTTP framework. */
+export class StepgateError extends Error {
+  override name = 'StepgateError';
+
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    /** JSON-serialisable context for the client (e.g. validation issues). Never secrets. */
+    readonly details?: unknown,
+    options?: ErrorOptions,
+  ) {
+    super(message, options);
+  }
+}
+
+/** The JSON error body every Stepgate API returns. */
+export interface ErrorBody {
+  /** The {@link ErrorCode}. */
+  error: string;
+  message: string;
+  details?: unknown;
+}
+
+/** `{error, message, details?}` for a {@link StepgateError}; `details` only when present. */
+export function errorBody(error: StepgateError): ErrorBody {
+  const body: ErrorBody = { error: error.code, message: error.message };
+  if (error.details !== undefined) body.details = error.details;
+  return body;
+}

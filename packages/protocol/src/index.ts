@@ -1,0 +1,58 @@
+/**
+ * @stepgate/protocol — wire types and runtime schemas shared by every Stepgate app: the domain
+ * error model, canonical JSON, and signing/verification of policy bundles. Pure: no I/O.
+ */
+export { ERROR_CODES, ERROR_STATUS, StepgateError, errorBody, isErrorCode } from './errors.js';
+export type { ErrorBody, ErrorCode } from './errors.js';
+export { canonicalJson, sha256Hex } from './canonical.js';
+export {
+  BUNDLE_FORMAT,
+  BUNDLE_JWS_TYPE,
+  BUNDLE_SIGNING_ALG,
+  BundleVerificationError,
+  bundleHashOf,
+  bundlePayloadSchema,
+  isNewerBundle,
+  signBundle,
+  verifyBundle,
+} from './bundle.js';
+export type {
+  BundleKeyResolver,
+  BundlePayload,
+  BundleSigningKey,
+  BundleVerificationFailure,
+  BundleVerificationKey,
+} from './bundle.js';
+export { generateSigningKey, importSigningKey, toJwks } from './keys.js';
+export type {
+  BundleJwk,
+  BundleJwks,
+  Ed25519PrivateJwk,
+  Ed25519PublicJwk,
+  ImportedSigningKey,
+} from './keys.js';
+export {
+  SCOPE_NAMES,
+  activateRequestSchema,
+  activationResponseSchema,
+  auditEventSchema,
+  createSourceRequestSchema,
+  createTokenRequestSchema,
+  createTokenResponseSchema,
+  errorResponseSchema,
+  listQuerySchema,
+  rollbackRequestSchema,
+  shadowRequestSchema,
+  shadowResponseSchema,
+  versionDetailSchema,
+  versionSchema,
+} from './admin-api.js';
+export type {
+  ActivateRequest,
+  AuditEventView,
+  CreateSourceRequest,
+  CreateTokenRequest,
+  ListQuery,
+  RollbackRequest,
+  VersionView,
+} from './admin-api.js';
