@@ -1,5 +1,10 @@
 import { Command, CommanderError } from 'commander';
+import { registerActivateCommand } from './commands/activate-command.js';
+import { registerAuditCommand } from './commands/audit-command.js';
+import { registerRollbackCommand } from './commands/rollback-command.js';
+import { registerShadowCommand } from './commands/shadow-command.js';
 import { testCommand } from './commands/test-command.js';
+import { registerVersionsCommand } from './commands/versions-command.js';
 
 const program = new Command()
   .name('stepgate')
@@ -20,6 +25,13 @@ program
   .action(async (dir: string, options: { json?: boolean }) => {
     process.exitCode = await testCommand(dir, options);
   });
+
+// Control-plane admin commands (--url/STEPGATE_URL, --token/STEPGATE_TOKEN).
+registerVersionsCommand(program);
+registerActivateCommand(program);
+registerRollbackCommand(program);
+registerShadowCommand(program);
+registerAuditCommand(program);
 
 try {
   await program.parseAsync(process.argv);

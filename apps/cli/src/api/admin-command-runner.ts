@@ -1,0 +1,87 @@
+import type { AdminOptions } from '../config/admin-options.js';
+import { resolveConnection, type Environment } from '../config/connection.js';
+import { UsageError } from '../config/usage-error.js';
+import { printable } from '../output/table.js';
+import {
+  ControlPlaneClient,
+  ControlPlaneError,
+  ControlPlaneUnreachableError,
+  type ControlPlaneApi,
+} from './control-plane-client.js';
+
+export const EXIT_OK = 0;
+/** The control plane refused, failed, or could not be reached. */
+export const EXIT_REFUSED = 1;
+/** Bad or missing arguments, no token: same as commander's usage errors. */
+export const EXIT_USAGE = 2;
+
+export interface TextSink {
+  write(text: string): unknown;
+}
+
+/** What an admin command needs from the outside world; tests pass their own. */
+export interface AdminIo {
+  stdout: TextSink;
+  stderr: TextSink;
+  /** Defaults to process.env (read by config/connection.ts only). */
+  env?: Environment;
+  fetch?: typeof fetch;
+  timeoutMs?: number;
+}
+
+export function processIo(): AdminIo {
+  return { stdout: process.stdout, stderr: process.stderr };
+}
+
+/** A command's result: `data` for --json, `text` for people. */
+export interface AdminOutput {
+  data: unknown;
+  text: string;
+}
+
+/**
+ * Runs one admin command: resolves the connection, calls the control plane through `run`,
+ * prints the result, and turns every expected failure into a one-line message and an exit code
+ * (never a stack trace, never the token).
+ */
+export async function runAdminCommand(
+  commandName: string,
+  options: AdminOptions,
+  io: AdminIo,
+  run: (client: ControlPlaneApi) => Promise<AdminOutput>,
+): Promise<number> {
+  let token: string | undefined;
+  // Error text may quote what the server or a library saw; keep the token out of terminals and
+  // CI logs. Tokens shorter than 8 characters are not real tokens and would mangle messages.
+  const redact = (text: string): string =>
+    token === undefined || token.length < 8 ? text : text.split(token).join('<token>');
+  try {
+    const connection = resolveConnection(options, io.env);
+    token = connection.token;
+    const client = new ControlPlaneClient(connection, { fetch: io.fetch, timeoutMs: io.timeoutMs });
+    const output = await run(client);
+    io.stdout.write(
+      options.json ? `${JSON.stringify(output.data, null, 2)}\n` : `${output.text}\n`,
+    );
+    return EXIT_OK;
+  } catch (error) {
+    if (error instanceof UsageError) {
+      io.stderr.write(
+        `error: ${redact(error.message)}\n(run \`stepgate ${commandName} --help\` for usage)\n`,
+      );
+      return EXIT_USAGE;
+    }
+    if (error instanceof ControlPlaneError) {
+      io.stderr.write(`error: ${redact(printable(error.message))} (${printable(error.code)})\n`);
+      if (error.status === 401) {
+        io.stderr.write('hint: check the token given with --token or STEPGATE_TOKEN\n');
+      }
+      return EXIT_REFUSED;
+    }
+    if (error instanceof ControlPlaneUnreachableError) {
+      io.stderr.write(`error: ${redact(error.message)}\n`);
+      return EXIT_REFUSED;
+    }
+    throw error;
+  }
+}
