@@ -81,7 +81,10 @@ function listFiles(dir: string): string[] {
 
 const isTestFile = (path: string): boolean => /\.test\.ya?ml$/.test(path);
 const isPolicyFile = (path: string): boolean =>
-  /\.ya?ml$/.test(path) && !isTestFile(path) && !path.startsWith('data/') && path !== 'stepgate.yaml';
+  /\.ya?ml$/.test(path) &&
+  !isTestFile(path) &&
+  !path.startsWith('data/') &&
+  path !== 'stepgate.yaml';
 
 /** The last `- name: ...` list item before `index`: the case or rule the text belongs to. */
 function itemNameBefore(text: string, index: number): string {
@@ -316,10 +319,7 @@ describe('stepgate test on a repository whose policies do not compile', () => {
     const target = misspellOneCondition(syntaxDir);
     const full = join(syntaxDir, target.file);
     const lines = readFileSync(full, 'utf8').split('\n');
-    lines[target.line - 1] = (lines[target.line - 1] as string).replace(
-      /when: '/,
-      "when: '((",
-    );
+    lines[target.line - 1] = (lines[target.line - 1] as string).replace(/when: '/, "when: '((");
     writeFileSync(full, lines.join('\n'));
     const run = stepgate(['test', syntaxDir]);
     expect(run.status, describeRun(run)).toBe(2);

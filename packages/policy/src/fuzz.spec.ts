@@ -1,7 +1,8 @@
 /**
  * Seeded fuzz tests of the compiler and the evaluator. Every run is reproducible: the base
- * seed comes from STEPGATE_FUZZ_SEED (default below) and every failure message names the
- * seed of the iteration that failed, so `STEPGATE_FUZZ_SEED=<seed>` replays it.
+ * seed comes from STEPGATE_FUZZ_SEED (default below) and every failure message names both it
+ * and the seed of the iteration that failed: `STEPGATE_FUZZ_SEED=<base>` replays the run,
+ * `STEPGATE_FUZZ_ONLY=<iteration seed>` replays just that iteration.
  *
  * Tests may do I/O: the real example policies are read from /policies at the repo root.
  */
@@ -16,7 +17,6 @@ import {
   PolicyEngine,
   type AuthEvidence,
   type CompileResult,
-  type CompiledPolicySet,
   type Decision,
   type DecisionRequest,
   type SourceFile,
@@ -27,6 +27,10 @@ import {
 // Seeded randomness
 
 const BASE_SEED = Number(process.env.STEPGATE_FUZZ_SEED ?? 0x5eed_2026) >>> 0;
+/** Longer local runs: STEPGATE_FUZZ_SCALE=10 multiplies every iteration count. */
+const SCALE = Math.max(1, Number(process.env.STEPGATE_FUZZ_SCALE ?? 1) || 1);
+const COMPILE_ITERATIONS = 1_000 * SCALE;
+const DECIDE_ITERATIONS = 2_000 * SCALE;
 
 /** mulberry32: a tiny, fast, well-distributed 32-bit PRNG. */
 function mulberry32(seed: number): () => number {
@@ -68,8 +72,13 @@ class Rng {
 }
 
 /** A distinct, reproducible seed per (test, iteration). */
+const ONLY = process.env.STEPGATE_FUZZ_ONLY;
 const iterationSeed = (salt: number, iteration: number): number =>
-  (Math.imul(BASE_SEED ^ salt, 0x9e3779b1) + Math.imul(iteration + 1, 0x85ebca6b)) >>> 0;
+  ONLY !== undefined
+    ? Number(ONLY) >>> 0
+    : (Math.imul(BASE_SEED ^ salt, 0x9e3779b1) + Math.imul(iteration + 1, 0x85ebca6b)) >>> 0;
+/** One iteration when replaying a single seed. */
+const iterations = (count: number): number => (ONLY !== undefined ? 1 : count);
 
 const replay = (seed: number, extra = ''): string =>
   `STEPGATE_FUZZ_SEED base ${BASE_SEED}, iteration seed ${seed}${extra ? `: ${extra}` : ''}`;
@@ -101,7 +110,8 @@ const REPO = readRepository(policiesDir);
 const SETTINGS_FILES = REPO.filter((f) => f.path === 'stepgate.yaml');
 const DATA_FILES = REPO.filter((f) => f.path.startsWith('data/'));
 const POLICY_FILES = REPO.filter(
-  (f) => !f.path.startsWith('data/') && f.path !== 'stepgate.yaml' && !/\.test\.ya?ml$/.test(f.path),
+  (f) =>
+    !f.path.startsWith('data/') && f.path !== 'stepgate.yaml' && !/\.test\.ya?ml$/.test(f.path),
 );
 const TEST_FILES = REPO.filter((f) => /\.test\.ya?ml$/.test(f.path));
 
@@ -117,36 +127,53 @@ function prototypeKeys(): string[] {
   return keys;
 }
 
-function checkCompileResult(result: CompileResult, inputPaths: readonly string[], why: string): void {
-  expect(typeof result, why).toBe('object');
-  expect(typeof result.ok, why).toBe('boolean');
-  expect(Array.isArray(result.errors), why).toBe(true);
+/**
+ * The invariants of every compile result, checked in plain code (an expect per field of every
+ * error would dominate the run time) and asserted once with the list of violations.
+ */
+function compileResultProblems(result: CompileResult, inputPaths: readonly string[]): string[] {
+  const problems: string[] = [];
+  if (typeof result !== 'object' || result === null) return [`result is ${typeof result}`];
+  const ok: unknown = result.ok;
+  if (typeof ok !== 'boolean') problems.push(`ok is ${typeof ok}`);
+  if (!Array.isArray(result.errors)) return [...problems, 'errors is not an array'];
   if (result.ok) {
-    expect(result.errors, why).toEqual([]);
-    expect(result.policySet.format, why).toBe('stepgate.policy-set/v1');
-    expect(Array.isArray(result.policySet.policies), why).toBe(true);
-    expect(Array.isArray(result.testSuites), why).toBe(true);
-    // A compiled policy set is plain data: it must survive JSON.
-    expect(() => JSON.stringify(result.policySet), why).not.toThrow();
+    if (result.errors.length > 0) problems.push('ok: true with errors');
+    if (result.policySet?.format !== 'stepgate.policy-set/v1')
+      problems.push('ok: true without a policy set');
+    if (!Array.isArray(result.policySet?.policies))
+      problems.push('policySet.policies is not an array');
+    if (!Array.isArray(result.testSuites)) problems.push('testSuites is not an array');
+    try {
+      JSON.stringify(result.policySet);
+    } catch (error) {
+      problems.push(`the policy set is not JSON-serialisable: ${(error as Error).message}`);
+    }
   } else {
-    expect(result.errors.length, `${why}: ok: false without errors`).toBeGreaterThan(0);
+    if (result.errors.length === 0) problems.push('ok: false without errors');
     for (const error of result.errors) {
-      const what = `${why}: ${JSON.stringify(error)?.slice(0, 500)}`;
-      expect(typeof error.code, what).toBe('string');
-      expect(error.code, what).toMatch(ERROR_CODE);
-      expect(typeof error.message, what).toBe('string');
-      expect(error.message.length, what).toBeGreaterThan(0);
-      expect(inputPaths, what).toContain(error.file);
-      if (error.line !== undefined) {
-        expect(Number.isInteger(error.line) && error.line >= 1, what).toBe(true);
+      const bad: string[] = [];
+      if (typeof error?.code !== 'string' || !ERROR_CODE.test(error.code)) bad.push('code');
+      if (typeof error?.message !== 'string' || error.message === '') bad.push('message');
+      if (!inputPaths.includes(error?.file)) bad.push('file (not an input path)');
+      if (error?.line !== undefined && !(Number.isInteger(error.line) && error.line >= 1))
+        bad.push('line');
+      if (error?.column !== undefined && !(Number.isInteger(error.column) && error.column >= 1)) {
+        bad.push('column');
       }
-      if (error.column !== undefined) {
-        expect(Number.isInteger(error.column) && error.column >= 1, what).toBe(true);
+      try {
+        if (typeof formatCompileError(error) !== 'string') bad.push('formatCompileError');
+      } catch (e) {
+        bad.push(`formatCompileError threw ${(e as Error).message}`);
       }
-      expect(typeof formatCompileError(error), what).toBe('string');
+      if (bad.length > 0)
+        problems.push(`bad ${bad.join(', ')}: ${JSON.stringify(error)?.slice(0, 400)}`);
     }
   }
-  expect(prototypeKeys(), `${why}: Object.prototype was polluted`).toEqual([]);
+  const polluted = prototypeKeys();
+  if (polluted.length > 0)
+    problems.push(`Object.prototype was polluted with ${polluted.join(', ')}`);
+  return problems;
 }
 
 /** Compiles, turning a throw into a test failure that names the seed, and times the call. */
@@ -160,12 +187,13 @@ function compileChecked(files: SourceFile[], why: string, maxMs = 5_000): Compil
     expect.fail(`compile threw ${e?.name}: ${e?.message}\n${why}\n${e?.stack ?? ''}`);
   }
   const elapsed = performance.now() - started;
-  expect(elapsed, `${why}: compile took ${Math.round(elapsed)} ms`).toBeLessThan(maxMs);
-  checkCompileResult(
+  if (elapsed >= maxMs)
+    expect.fail(`${why}: compile took ${Math.round(elapsed)} ms (limit ${maxMs} ms)`);
+  const problems = compileResultProblems(
     result,
     files.map((f) => f.path),
-    why,
   );
+  if (problems.length > 0) expect(problems, why).toEqual([]);
   return result;
 }
 
@@ -241,10 +269,11 @@ const NASTY_SNIPPETS: readonly ((rng: Rng) => string)[] = [
   () => 'constructor: {prototype: {polluted: yes}}',
   (rng) => `${'['.repeat(rng.between(100, 5000))}`,
   (rng) => `${'{a: '.repeat(rng.between(100, 2000))}1${'}'.repeat(rng.between(0, 2000))}`,
-  (rng) => `x: "${'x'.repeat(rng.between(10_000, 300_000))}"`,
-  (rng) => `x: ${'y'.repeat(rng.between(10_000, 300_000))}`,
-  (rng) => `x: |\n${'  line\n'.repeat(rng.between(100, 20_000))}`,
-  (rng) => `x: ${rng.pick(['1e999', '-0', '.nan', '.inf', '0x7fffffffffffffffff', '~', 'null', '!!null ""', '2026-02-30T99:99:99Z'])}`,
+  (rng) => `x: "${'x'.repeat(rng.between(10_000, 100_000))}"`,
+  (rng) => `x: ${'y'.repeat(rng.between(10_000, 100_000))}`,
+  (rng) => `x: |\n${'  line\n'.repeat(rng.between(100, 5_000))}`,
+  (rng) =>
+    `x: ${rng.pick(['1e999', '-0', '.nan', '.inf', '0x7fffffffffffffffff', '~', 'null', '!!null ""', '2026-02-30T99:99:99Z'])}`,
   (rng) => '\t'.repeat(rng.between(1, 10)) + 'k: v',
   (rng) => '\0'.repeat(rng.between(1, 10)),
 ];
@@ -321,7 +350,9 @@ const MUTATIONS: Record<string, Mutation> = {
     return text.slice(0, rng.int(text.length + 1));
   },
   tabs(text, rng) {
-    return rng.chance(0.5) ? text.replace(/^ {2}/gm, '\t') : text.replace(/ /g, () => (rng.chance(0.1) ? '\t' : ' '));
+    return rng.chance(0.5)
+      ? text.replace(/^ {2}/gm, '\t')
+      : text.replace(/ /g, () => (rng.chance(0.1) ? '\t' : ' '));
   },
   nulBytes(text, rng) {
     const i = rng.int(text.length + 1);
@@ -356,7 +387,9 @@ const MUTATIONS: Record<string, Mutation> = {
       randomString(rng, 12),
     ]);
     const start = match.index as number;
-    return text.slice(0, start) + `${match[1]} ${replacement}` + text.slice(start + match[0].length);
+    return (
+      text.slice(0, start) + `${match[1]} ${replacement}` + text.slice(start + match[0].length)
+    );
   },
   deepNestingInWhen(text, rng) {
     const whens = [...text.matchAll(/^(\s*when:)[^\n]*(\n\s{6,}[^\n]*)*/gm)];
@@ -369,7 +402,7 @@ const MUTATIONS: Record<string, Mutation> = {
   },
   hugeString(text, rng) {
     const i = rng.int(text.length + 1);
-    const huge = rng.pick(['x', 'é', '😀', 'ab ', '\\n']).repeat(rng.between(10_000, 200_000));
+    const huge = rng.pick(['x', 'é', '😀', 'ab ', '\\n']).repeat(rng.between(10_000, 100_000));
     return text.slice(0, i) + huge + text.slice(i);
   },
   nastySnippet(text, rng) {
@@ -391,38 +424,43 @@ const MUTATION_NAMES = Object.keys(MUTATIONS);
 // a. the compiler never throws on garbled policies
 
 describe('fuzz: compile never throws', () => {
-  it('returns well-formed results for 2,000 garbled copies of the example repository', () => {
-    const iterations = 2_000;
-    for (let i = 0; i < iterations; i++) {
-      const seed = iterationSeed(1, i);
-      const rng = new Rng(seed);
-      const target = rng.pick(REPO);
-      const applied: string[] = [];
-      let content = target.content;
-      const rounds = rng.between(1, 4);
-      for (let r = 0; r < rounds; r++) {
-        const name = rng.pick(MUTATION_NAMES);
-        applied.push(name);
-        content = (MUTATIONS[name] as Mutation)(content, rng);
+  it(
+    `returns well-formed results for ${COMPILE_ITERATIONS} garbled copies of the example repository`,
+    () => {
+      // ~4 ms per compile of a garbled slice (YAML parsing dominates): 1,000 keeps this ~5 s.
+      const count = iterations(COMPILE_ITERATIONS);
+      for (let i = 0; i < count; i++) {
+        const seed = iterationSeed(1, i);
+        const rng = new Rng(seed);
+        const target = rng.pick(REPO);
+        const applied: string[] = [];
+        let content = target.content;
+        const rounds = rng.between(1, 4);
+        for (let r = 0; r < rounds; r++) {
+          const name = rng.pick(MUTATION_NAMES);
+          applied.push(name);
+          content = (MUTATIONS[name] as Mutation)(content, rng);
+        }
+        // Compile a slice (settings, sometimes the data and a neighbour, plus the garbled file) so
+        // each iteration is fast; one iteration in 200 compiles the whole repository.
+        const whole = rng.chance(1 / 200);
+        const files = new Map<string, string>();
+        const include = whole
+          ? REPO
+          : [
+              ...SETTINGS_FILES,
+              ...(rng.chance(0.3) ? DATA_FILES : []),
+              ...(rng.chance(0.3) ? [rng.pick(POLICY_FILES)] : []),
+              ...(rng.chance(0.1) ? [rng.pick(TEST_FILES)] : []),
+            ];
+        for (const file of include) files.set(file.path, file.content);
+        files.set(target.path, content);
+        const input = [...files].map(([path, text]) => ({ path, content: text }));
+        compileChecked(input, replay(seed, `${target.path} <- ${applied.join(', ')}`));
       }
-      // Compile a realistic slice (settings + data + the garbled file + a neighbour) so each
-      // iteration is fast; every 50th iteration compiles the whole repository.
-      const whole = i % 50 === 0;
-      const files = new Map<string, string>();
-      const include = whole
-        ? REPO
-        : [
-            ...SETTINGS_FILES,
-            ...DATA_FILES,
-            ...(rng.chance(0.5) ? [rng.pick(POLICY_FILES)] : []),
-            ...(rng.chance(0.2) ? [rng.pick(TEST_FILES)] : []),
-          ];
-      for (const file of include) files.set(file.path, file.content);
-      files.set(target.path, content);
-      const input = [...files].map(([path, text]) => ({ path, content: text }));
-      compileChecked(input, replay(seed, `${target.path} <- ${applied.join(', ')}`));
-    }
-  }, 20_000);
+    },
+    20_000 * SCALE,
+  );
 
   it('reports (not throws) on pathological inputs', () => {
     const settings = 'apiVersion: stepgate/v1\nkind: Settings\n';
@@ -485,13 +523,17 @@ describe('fuzz: compile never throws', () => {
 
   // Regression tests for bugs the fuzzer found; see the report. They fail until fixed.
   it('a data file path cannot pollute Object.prototype (data/__proto__/x.yaml)', () => {
-    for (const path of ['data/__proto__/polluted.yaml', 'data/constructor/prototype/polluted.yaml']) {
+    for (const path of [
+      'data/__proto__/polluted.yaml',
+      'data/constructor/prototype/polluted.yaml',
+    ]) {
       try {
         const result = compile([
           { path: 'stepgate.yaml', content: 'apiVersion: stepgate/v1\nkind: Settings\n' },
           { path, content: 'yes' },
         ]);
         expect(prototypeKeys(), `${path}: Object.prototype gained keys`).toEqual([]);
+        expect(compileResultProblems(result, ['stepgate.yaml', path]), path).toEqual([]);
         // A later, unrelated compile must not be affected either.
         const clean = compile(SETTINGS_FILES);
         expect(clean.errors, path).toEqual([]);
@@ -507,20 +549,23 @@ describe('fuzz: compile never throws', () => {
     const files = [
       {
         path: 'stepgate.yml',
-        content: 'apiVersion: stepgate/v1\nkind: Settings\n---\napiVersion: stepgate/v1\nkind: Settings\n',
+        content:
+          'apiVersion: stepgate/v1\nkind: Settings\n---\napiVersion: stepgate/v1\nkind: Settings\n',
       },
     ];
     const result = compile(files);
     expect(result.ok).toBe(false);
-    for (const error of result.errors) expect(error.file, JSON.stringify(error)).toBe('stepgate.yml');
+    for (const error of result.errors)
+      expect(error.file, JSON.stringify(error)).toBe('stepgate.yml');
   });
 
   it('a chain of YAML anchors compiles in time linear in its length', () => {
-    // 1,500 anchors, each aliasing the previous one: ~35 KB, no alias is used twice.
+    // 1,200 anchors, each aliasing the previous one: ~25 KB, no alias is used twice. A linear
+    // compile takes milliseconds; today it takes seconds, and 3,000 anchors take minutes.
     let content = 'a0: &a0 []\n';
-    for (let i = 1; i < 1_500; i++) content += `a${i}: &a${i} [*a${i - 1}]\n`;
+    for (let i = 1; i < 1_200; i++) content += `a${i}: &a${i} [*a${i - 1}]\n`;
     for (const path of ['data/chain.yaml', 'chain.yaml']) {
-      compileChecked([{ path, content }], `anchor chain in ${path}`, 1_500);
+      compileChecked([{ path, content }], `anchor chain in ${path}`, 1_000);
     }
   }, 60_000);
 });
@@ -543,7 +588,7 @@ interface Vocabulary {
   nows: Date[];
 }
 
-function vocabularyOf(suites: readonly TestSuite[], policySet: CompiledPolicySet): Vocabulary {
+function vocabularyOf(suites: readonly TestSuite[]): Vocabulary {
   const cases = suites.flatMap((suite) => suite.cases);
   const unique = <T>(items: T[]): T[] => [...new Set(items)];
   return {
@@ -656,7 +701,15 @@ function randomJson(rng: Rng, depth = 0): unknown {
       // JSON.parse makes `__proto__` an own key, as a JSON request body would.
       const out: Record<string, unknown> = JSON.parse('{}');
       for (let i = rng.int(5); i > 0; i--) {
-        const key = rng.pick([...WEIRD_STRINGS.slice(0, 20), 'ip', 'geo', 'country', 'asn', 'changes', 'classification']);
+        const key = rng.pick([
+          ...WEIRD_STRINGS.slice(0, 20),
+          'ip',
+          'geo',
+          'country',
+          'asn',
+          'changes',
+          'classification',
+        ]);
         Object.defineProperty(out, key, {
           value: randomJson(rng, depth + 1),
           enumerable: true,
@@ -673,7 +726,8 @@ function randomJson(rng: Rng, depth = 0): unknown {
 
 function deeplyNested(depth: number, leaf: unknown): unknown {
   let value: unknown = leaf;
-  for (let i = 0; i < depth; i++) value = i % 2 === 0 ? { geo: value, ip: value } : [value];
+  // One child per level: a tree, not a DAG (two keys sharing a child would be 2^depth paths).
+  for (let i = 0; i < depth; i++) value = i % 2 === 0 ? { geo: value, ip: '10.0.0.1' } : [value];
   return value;
 }
 
@@ -697,9 +751,22 @@ function randomValidRequest(rng: Rng, v: Vocabulary): DecisionRequest {
     request.resource.attributes = structuredClone(rng.pick(v.resourceAttributes));
   }
   if (rng.chance(0.6)) {
-    const base = v.contexts.length > 0 && rng.chance(0.6) ? structuredClone(rng.pick(v.contexts)) : {};
-    if (rng.chance(0.4)) base.ip = rng.pick(['10.1.2.3', '8.8.8.8', '100.64.3.4', '198.51.100.200', '2001:db8:100::7', '::ffff:10.0.0.1']);
-    if (rng.chance(0.4)) base.geo = { country: rng.pick(['DE', 'US', 'KP', 'RU']), asn: rng.pick([3320, 64496, 65550]) };
+    const base =
+      v.contexts.length > 0 && rng.chance(0.6) ? structuredClone(rng.pick(v.contexts)) : {};
+    if (rng.chance(0.4))
+      base.ip = rng.pick([
+        '10.1.2.3',
+        '8.8.8.8',
+        '100.64.3.4',
+        '198.51.100.200',
+        '2001:db8:100::7',
+        '::ffff:10.0.0.1',
+      ]);
+    if (rng.chance(0.4))
+      base.geo = {
+        country: rng.pick(['DE', 'US', 'KP', 'RU']),
+        asn: rng.pick([3320, 64496, 65550]),
+      };
     request.context = base;
   }
   return request;
@@ -710,7 +777,8 @@ function randomValidEvidence(rng: Rng, v: Vocabulary, now: Date): AuthEvidence |
   if (rng.chance(0.3) && v.evidence.length > 0) return structuredClone(rng.pick(v.evidence));
   const evidence: AuthEvidence = {};
   if (rng.chance(0.7)) evidence.level = rng.pick(['pwd', 'mfa', 'phishing_resistant']);
-  if (rng.chance(0.2)) evidence.acr = rng.pick(['urn:stepgate:mfa', 'urn:stepgate:phr', 'urn:other']);
+  if (rng.chance(0.2))
+    evidence.acr = rng.pick(['urn:stepgate:mfa', 'urn:stepgate:phr', 'urn:other']);
   if (rng.chance(0.2)) evidence.amr = rng.subset(['pwd', 'otp', 'hwk', 'mfa']);
   if (rng.chance(0.8)) {
     const at = new Date(now.getTime() - rng.between(-2, 120) * 60_000);
@@ -730,7 +798,8 @@ function garbledRequest(rng: Rng, v: Vocabulary): unknown {
   if (rng.chance(0.05)) return randomJson(rng);
   const base = randomValidRequest(rng, v) as unknown as Record<string, any>;
   const principal = { ...base.principal };
-  for (const key of ['id', 'roles', 'groups', 'attributes']) principal[key] = garble(rng, principal[key]);
+  for (const key of ['id', 'roles', 'groups', 'attributes'])
+    principal[key] = garble(rng, principal[key]);
   if (rng.chance(0.05)) principal.groups = Array.from({ length: 100_000 }, (_, i) => `g${i}`);
   if (rng.chance(0.05)) principal.roles = Array(50_000).fill('deployer');
   const resource = { ...base.resource };
@@ -742,10 +811,13 @@ function garbledRequest(rng: Rng, v: Vocabulary): unknown {
     context: garble(rng, base.context),
   };
   if (rng.chance(0.1)) request.context = { ip: rng.pick(WEIRD_STRINGS), geo: randomJson(rng) };
-  if (rng.chance(0.05)) request.context = deeplyNested(rng.pick([100, 5_000, 20_000]), randomJson(rng));
-  if (rng.chance(0.05)) request.context = { geo: { country: rng.pick(WEIRD_STRINGS), asn: randomJson(rng) } };
+  if (rng.chance(0.05))
+    request.context = deeplyNested(rng.pick([100, 5_000, 20_000]), randomJson(rng));
+  if (rng.chance(0.05))
+    request.context = { geo: { country: rng.pick(WEIRD_STRINGS), asn: randomJson(rng) } };
   if (rng.chance(0.05)) request.extra = randomJson(rng);
-  for (const key of Object.keys(request)) if (request[key] === undefined && rng.chance(0.5)) delete request[key];
+  for (const key of Object.keys(request))
+    if (request[key] === undefined && rng.chance(0.5)) delete request[key];
   return request;
 }
 
@@ -755,8 +827,17 @@ function garbledEvidence(rng: Rng, v: Vocabulary, now: Date): unknown {
   for (const key of ['level', 'acr', 'amr', 'authTime', 'approvals', 'grants']) {
     if (rng.chance(0.25)) evidence[key] = randomJson(rng);
   }
-  if (rng.chance(0.1)) evidence.authTime = rng.pick([new Date(Number.NaN), new Date(8.64e15), new Date(-8.64e15), 8.64e15 + 1, -1, rng.pick(WEIRD_STRINGS)]);
-  if (rng.chance(0.05)) evidence.approvals = Array.from({ length: 100_000 }, (_, i) => `approver${i % 1_000}`);
+  if (rng.chance(0.1))
+    evidence.authTime = rng.pick([
+      new Date(Number.NaN),
+      new Date(8.64e15),
+      new Date(-8.64e15),
+      8.64e15 + 1,
+      -1,
+      rng.pick(WEIRD_STRINGS),
+    ]);
+  if (rng.chance(0.05))
+    evidence.approvals = Array.from({ length: 100_000 }, (_, i) => `approver${i % 1_000}`);
   return evidence;
 }
 
@@ -773,10 +854,13 @@ const isStringList = (value: unknown): boolean =>
 function classify(request: unknown): 'valid' | 'invalid' | 'either' {
   if (!isRecord(request)) return 'invalid';
   const { principal, action, resource, context } = request;
-  if (!isRecord(principal) || typeof principal.id !== 'string' || principal.id === '') return 'invalid';
+  if (!isRecord(principal) || typeof principal.id !== 'string' || principal.id === '')
+    return 'invalid';
   if (typeof action !== 'string' || action === '') return 'invalid';
-  if (!isRecord(resource) || typeof resource.kind !== 'string' || typeof resource.id !== 'string') return 'invalid';
-  const optionalOk = (value: unknown, ok: (v: unknown) => boolean): boolean => value === undefined || ok(value);
+  if (!isRecord(resource) || typeof resource.kind !== 'string' || typeof resource.id !== 'string')
+    return 'invalid';
+  const optionalOk = (value: unknown, ok: (v: unknown) => boolean): boolean =>
+    value === undefined || ok(value);
   const typed =
     optionalOk(principal.roles, isStringList) &&
     optionalOk(principal.groups, isStringList) &&
@@ -786,35 +870,51 @@ function classify(request: unknown): 'valid' | 'invalid' | 'either' {
   return typed ? 'valid' : 'either';
 }
 
-function checkDecision(decision: Decision, why: string): void {
-  expect(typeof decision, why).toBe('object');
-  expect(EFFECTS, why).toContain(decision.effect);
-  expect(Array.isArray(decision.reasons), why).toBe(true);
+/** What is wrong with a decision, by the documented Decision shape and combining rules. */
+function decisionProblems(decision: Decision): string[] {
+  const problems: string[] = [];
+  if (typeof decision !== 'object' || decision === null) return [`decision is ${typeof decision}`];
+  if (!EFFECTS.includes(decision.effect)) problems.push(`effect ${String(decision.effect)}`);
+  if (!Array.isArray(decision.reasons)) return [...problems, 'reasons is not an array'];
   for (const reason of decision.reasons) {
-    expect(typeof reason.policy, why).toBe('string');
-    expect(typeof reason.rule, why).toBe('string');
-    expect(EFFECTS, why).toContain(reason.effect);
+    if (
+      typeof reason?.policy !== 'string' ||
+      typeof reason.rule !== 'string' ||
+      !EFFECTS.includes(reason.effect)
+    ) {
+      problems.push(`malformed reason ${show(reason)}`);
+    }
   }
-  expect(typeof decision.decisionId, why).toBe('string');
-  expect(Number.isFinite(decision.durationNs) && decision.durationNs >= 0, why).toBe(true);
-  if (decision.effect === 'deny') expect(decision.reasons.length, `${why}: deny without a reason`).toBeGreaterThan(0);
+  if (typeof decision.decisionId !== 'string') problems.push('decisionId is not a string');
+  if (!(Number.isFinite(decision.durationNs) && decision.durationNs >= 0))
+    problems.push(`durationNs ${decision.durationNs}`);
+  if (decision.effect === 'deny' && decision.reasons.length === 0)
+    problems.push('deny without a reason');
   if (decision.effect === 'step_up') {
-    expect(decision.require, `${why}: step_up without require`).toBeDefined();
-    expect(Object.keys(decision.require ?? {}).length, why).toBeGreaterThan(0);
-  } else {
-    expect(decision.require, `${why}: require on ${decision.effect}`).toBeUndefined();
+    if (!decision.require || Object.keys(decision.require).length === 0)
+      problems.push('step_up without require');
+    if (decision.reasons.length === 0) problems.push('step_up without a reason');
+  } else if (decision.require !== undefined) {
+    problems.push(`require on ${decision.effect}`);
   }
   for (const error of decision.errors ?? []) {
-    expect(typeof error.policy, why).toBe('string');
-    expect(typeof error.rule, why).toBe('string');
-    expect(typeof error.message, why).toBe('string');
+    if (
+      typeof error?.policy !== 'string' ||
+      typeof error.rule !== 'string' ||
+      typeof error.message !== 'string'
+    ) {
+      problems.push(`malformed rule error ${show(error)}`);
+    }
   }
+  return problems;
 }
 
 /** A short, bounded description of a random input for failure messages. */
 const show = (value: unknown): string => {
   try {
-    const text = JSON.stringify(value, (_k, v) => (typeof v === 'number' && !Number.isFinite(v) ? String(v) : v));
+    const text = JSON.stringify(value, (_k, v) =>
+      typeof v === 'number' && !Number.isFinite(v) ? String(v) : v,
+    );
     return text === undefined ? String(value) : text.length > 400 ? `${text.slice(0, 400)}…` : text;
   } catch {
     return String(value);
@@ -828,86 +928,122 @@ describe('fuzz: the evaluator on the example policies', () => {
 
   beforeAll(() => {
     const result = compile(REPO);
-    if (!result.ok) throw new Error(`the example policies do not compile: ${result.errors.map(formatCompileError).join('\n')}`);
+    if (!result.ok)
+      throw new Error(
+        `the example policies do not compile: ${result.errors.map(formatCompileError).join('\n')}`,
+      );
     engine = new PolicyEngine(result.policySet);
     otherEngine = new PolicyEngine(structuredClone(result.policySet));
-    vocabulary = vocabularyOf(result.testSuites, result.policySet);
+    vocabulary = vocabularyOf(result.testSuites);
   });
 
-  it('returns a Decision or throws InvalidRequestError for 2,000 garbled requests', () => {
-    const outcomes = { decided: 0, rejected: 0 };
-    for (let i = 0; i < 2_000; i++) {
-      const seed = iterationSeed(2, i);
-      const rng = new Rng(seed);
-      const now = randomNow(rng, vocabulary);
-      const request = garbledRequest(rng, vocabulary);
-      const evidence = rng.chance(0.8) ? garbledEvidence(rng, vocabulary, now) : undefined;
-      const options = rng.chance(0.9) ? { now } : rng.chance(0.5) ? {} : { now: new Date(Number.NaN) };
-      const expected = classify(request);
-      const why = replay(seed, `request ${show(request)}, evidence ${show(evidence)}`);
-      let decision: Decision;
-      try {
-        decision = engine.decide(request as DecisionRequest, evidence as AuthEvidence, options);
-      } catch (error) {
-        if (!(error instanceof InvalidRequestError)) {
-          const e = error as Error;
-          expect.fail(`decide threw ${e?.name}: ${e?.message}\n${why}\n${e?.stack ?? ''}`);
+  it(
+    `returns a Decision or throws InvalidRequestError for ${DECIDE_ITERATIONS} garbled requests`,
+    () => {
+      const outcomes = { decided: 0, rejected: 0 };
+      for (let i = 0; i < iterations(DECIDE_ITERATIONS); i++) {
+        const seed = iterationSeed(2, i);
+        const rng = new Rng(seed);
+        const now = randomNow(rng, vocabulary);
+        const request = garbledRequest(rng, vocabulary);
+        const evidence = rng.chance(0.8) ? garbledEvidence(rng, vocabulary, now) : undefined;
+        const options = rng.chance(0.9)
+          ? { now }
+          : rng.chance(0.5)
+            ? {}
+            : { now: new Date(Number.NaN) };
+        const expected = classify(request);
+        const why = () =>
+          replay(
+            seed,
+            `request ${show(request)}, evidence ${show(evidence)}, now ${show(options.now)}`,
+          );
+        let decision: Decision;
+        try {
+          decision = engine.decide(request as DecisionRequest, evidence as AuthEvidence, options);
+        } catch (error) {
+          if (!(error instanceof InvalidRequestError)) {
+            const e = error as Error;
+            expect.fail(`decide threw ${e?.name}: ${e?.message}\n${why()}\n${e?.stack ?? ''}`);
+          }
+          if (expected === 'valid')
+            expect.fail(`${why()}: rejected a well-formed request (${error.message})`);
+          if (error.code !== 'request/invalid') expect.fail(`${why()}: error code ${error.code}`);
+          outcomes.rejected++;
+          continue;
         }
-        expect(expected, `${why}: rejected a well-formed request (${error.message})`).not.toBe('valid');
-        expect(error.code, why).toBe('request/invalid');
-        outcomes.rejected++;
-        continue;
+        if (expected === 'invalid') expect.fail(`${why()}: accepted a malformed request`);
+        const problems = decisionProblems(decision);
+        if (problems.length > 0) expect(problems, why()).toEqual([]);
+        outcomes.decided++;
       }
-      expect(expected, `${why}: accepted a malformed request`).not.toBe('invalid');
-      checkDecision(decision, why);
-      outcomes.decided++;
-    }
-    // The generator must exercise both outcomes, or this test proves little.
-    expect(outcomes.decided, JSON.stringify(outcomes)).toBeGreaterThan(200);
-    expect(outcomes.rejected, JSON.stringify(outcomes)).toBeGreaterThan(200);
-  }, 20_000);
-
-  it('is deterministic, does not mutate its input, and never mixes deny reasons into allow (2,000 valid requests)', () => {
-    const seen = new Set<string>();
-    for (let i = 0; i < 2_000; i++) {
-      const seed = iterationSeed(3, i);
-      const rng = new Rng(seed);
-      const now = randomNow(rng, vocabulary);
-      const request = randomValidRequest(rng, vocabulary);
-      const evidence = randomValidEvidence(rng, vocabulary, now);
-      const why = replay(seed, `request ${show(request)}, evidence ${show(evidence)}, now ${now.toISOString()}`);
-      const before = structuredClone({ request, evidence });
-
-      const first = engine.decide(request, evidence, { now: new Date(now) });
-      expect({ request, evidence }, `${why}: decide mutated its input`).toEqual(before);
-      // Same engine again (warm caches), then an independent engine on a copy of the inputs.
-      const second = engine.decide(request, evidence, { now: new Date(now) });
-      const third = otherEngine.decide(structuredClone(request), structuredClone(evidence), {
-        now: new Date(now),
-      });
-      const essence = (d: Decision) => ({
-        effect: d.effect,
-        require: d.require,
-        reasons: d.reasons,
-        audit: d.audit,
-        errors: d.errors,
-      });
-      expect(essence(second), `${why}: second decision differs`).toEqual(essence(first));
-      expect(essence(third), `${why}: another engine decides differently`).toEqual(essence(first));
-
-      checkDecision(first, why);
-      if (first.effect === 'allow') {
-        expect(first.reasons.filter((r) => r.effect === 'deny'), `${why}: deny reason on allow`).toEqual([]);
-        // defaultEffect is deny in the example repository: an allow needs an allow rule.
-        expect(first.reasons.length, `${why}: allow without an allow rule`).toBeGreaterThan(0);
+      // The generator must exercise both outcomes, or this test proves little.
+      if (ONLY === undefined) {
+        expect(outcomes.decided, JSON.stringify(outcomes)).toBeGreaterThan(200);
+        expect(outcomes.rejected, JSON.stringify(outcomes)).toBeGreaterThan(200);
       }
-      // Reasons explain the effect they are reported with.
-      expect(
-        first.reasons.filter((r) => r.effect !== first.effect),
-        `${why}: reasons of another effect`,
-      ).toEqual([]);
-      seen.add(first.effect);
-    }
-    expect([...seen].sort(), 'the generator reaches every effect').toEqual(['allow', 'deny', 'step_up']);
-  }, 20_000);
+    },
+    20_000 * SCALE,
+  );
+
+  it(
+    `is deterministic, does not mutate its input, and never mixes deny reasons into allow (${DECIDE_ITERATIONS} valid requests)`,
+    () => {
+      const seen = new Set<string>();
+      for (let i = 0; i < iterations(DECIDE_ITERATIONS); i++) {
+        const seed = iterationSeed(3, i);
+        const rng = new Rng(seed);
+        const now = randomNow(rng, vocabulary);
+        const request = randomValidRequest(rng, vocabulary);
+        const evidence = randomValidEvidence(rng, vocabulary, now);
+        const why = replay(
+          seed,
+          `request ${show(request)}, evidence ${show(evidence)}, now ${now.toISOString()}`,
+        );
+        const before = structuredClone({ request, evidence });
+
+        const first = engine.decide(request, evidence, { now: new Date(now) });
+        expect({ request, evidence }, `${why}: decide mutated its input`).toEqual(before);
+        // Same engine again (warm caches), then an independent engine on a copy of the inputs.
+        const second = engine.decide(request, evidence, { now: new Date(now) });
+        const third = otherEngine.decide(structuredClone(request), structuredClone(evidence), {
+          now: new Date(now),
+        });
+        const essence = (d: Decision) => ({
+          effect: d.effect,
+          require: d.require,
+          reasons: d.reasons,
+          audit: d.audit,
+          errors: d.errors,
+        });
+        expect(essence(second), `${why}: second decision differs`).toEqual(essence(first));
+        expect(essence(third), `${why}: another engine decides differently`).toEqual(
+          essence(first),
+        );
+
+        expect(decisionProblems(first), why).toEqual([]);
+        if (first.effect === 'allow') {
+          expect(
+            first.reasons.filter((r) => r.effect === 'deny'),
+            `${why}: deny reason on allow`,
+          ).toEqual([]);
+          // defaultEffect is deny in the example repository: an allow needs an allow rule.
+          expect(first.reasons.length, `${why}: allow without an allow rule`).toBeGreaterThan(0);
+        }
+        // Reasons explain the effect they are reported with.
+        expect(
+          first.reasons.filter((r) => r.effect !== first.effect),
+          `${why}: reasons of another effect`,
+        ).toEqual([]);
+        seen.add(first.effect);
+      }
+      if (ONLY !== undefined) return;
+      expect([...seen].sort(), 'the generator reaches every effect').toEqual([
+        'allow',
+        'deny',
+        'step_up',
+      ]);
+    },
+    20_000 * SCALE,
+  );
 });

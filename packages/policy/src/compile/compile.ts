@@ -115,8 +115,8 @@ function loadSettings(files: SourceFile[], errors: CompileError[]): Settings {
     if (documents.length > 1)
       errors.push({
         code: 'settings/duplicate',
-        file: SETTINGS_FILE,
-        message: 'stepgate.yaml must hold exactly one document',
+        file: (files[0] as SourceFile).path,
+        message: `${(files[0] as SourceFile).path} must hold exactly one document`,
       });
     return DEFAULT_SETTINGS;
   }

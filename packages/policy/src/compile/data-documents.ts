@@ -5,6 +5,7 @@ import type { SourceFile } from './source-file.js';
 
 export const DATA_DIR = 'data/';
 const DATA_EXTENSION = /\.(ya?ml|json)$/;
+const UNSAFE_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 
 export function isDataFile(path: string): boolean {
   return path.startsWith(DATA_DIR) && DATA_EXTENSION.test(path);
@@ -49,6 +50,15 @@ export function loadDataDocuments(files: readonly SourceFile[]): {
         code: 'data/invalid',
         file: file.path,
         message: 'a data file or folder name may not be empty',
+      });
+      continue;
+    }
+    // Keys become object properties: names that reach Object.prototype are refused.
+    if (keys.some((key) => UNSAFE_KEYS.has(key))) {
+      errors.push({
+        code: 'data/invalid',
+        file: file.path,
+        message: `"${keys.find((key) => UNSAFE_KEYS.has(key))}" cannot be a data file or folder name`,
       });
       continue;
     }

@@ -4,6 +4,7 @@ import {
   isSeq,
   LineCounter,
   parseAllDocuments,
+  visit,
   type Document,
   type Node,
   type Scalar,
@@ -113,6 +114,11 @@ export interface ParsedYaml {
 }
 
 const MAX_ALIAS_COUNT = 100;
+/**
+ * The yaml library's alias expansion is quadratic in the number of alias nodes, so a long
+ * chain of anchors could stall a compile for minutes. Policies need a handful at most.
+ */
+const MAX_ALIAS_NODES = 200;
 
 /** Parses every document of a YAML file; syntax errors and alias cycles become CompileErrors. */
 export function parseYamlFile(file: string, text: string): ParsedYaml {
@@ -124,6 +130,8 @@ export function parseYamlFile(file: string, text: string): ParsedYaml {
     parsed = parseAllDocuments(text, {
       lineCounter: lines,
       uniqueKeys: true,
+      // Warnings stay in doc.warnings; the pure package never prints.
+      logLevel: 'error',
       prettyErrors: false,
     }) as Document.Parsed[];
   } catch (error) {
@@ -150,6 +158,16 @@ export function parseYamlFile(file: string, text: string): ParsedYaml {
       continue;
     }
     if (doc.contents === null) continue; // an empty document (e.g. a trailing `---`)
+    let aliases = 0;
+    visit(doc, { Alias: () => (++aliases > MAX_ALIAS_NODES ? visit.BREAK : undefined) });
+    if (aliases > MAX_ALIAS_NODES) {
+      errors.push({
+        code: 'yaml/syntax',
+        file,
+        message: `more than ${MAX_ALIAS_NODES} YAML aliases (*name) in one document; write the values out instead`,
+      });
+      continue;
+    }
     let value: unknown;
     try {
       value = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
@@ -176,22 +194,27 @@ export function parseYamlFile(file: string, text: string): ParsedYaml {
 
 /** The path of the first value that contains itself, or undefined when the tree is acyclic. */
 function findCycle(root: unknown): (string | number)[] | undefined {
-  const stack = new Set<object>();
-  const visit = (value: unknown, path: (string | number)[]): (string | number)[] | undefined => {
-    if (value === null || typeof value !== 'object') return undefined;
-    if (stack.has(value)) return path;
-    stack.add(value);
+  const onPath = new Set<object>();
+  // Shared (aliased) subtrees already proven acyclic are not walked again.
+  const done = new Set<object>();
+  const path: (string | number)[] = [];
+  const visitValue = (value: unknown): boolean => {
+    if (value === null || typeof value !== 'object' || done.has(value)) return false;
+    if (onPath.has(value)) return true;
+    onPath.add(value);
     const entries: [string | number, unknown][] = Array.isArray(value)
       ? value.map((item, index) => [index, item])
       : Object.entries(value);
     for (const [key, child] of entries) {
-      const found = visit(child, [...path, key]);
-      if (found) return found;
+      path.push(key);
+      if (visitValue(child)) return true;
+      path.pop();
     }
-    stack.delete(value);
-    return undefined;
+    onPath.delete(value);
+    done.add(value);
+    return false;
   };
-  return visit(root, []);
+  return visitValue(root) ? [...path] : undefined;
 }
 
 export function formatPath(path: Path): string {
