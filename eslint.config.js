@@ -59,6 +59,7 @@ const AGENT_SERVER_DEPS = ['@prisma/*', '@nestjs/*', 'bullmq'];
 
 export default defineConfig(
   globalIgnores([
+    'apps/control-plane/src/generated/**',
     '**/node_modules/',
     '**/dist/',
     '**/coverage/',

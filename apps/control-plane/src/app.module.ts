@@ -1,0 +1,52 @@
+import { BullModule } from '@nestjs/bullmq';
+import { Module, type DynamicModule } from '@nestjs/common';
+import { APP_FILTER } from '@nestjs/core';
+import type { Logger } from 'pino';
+import { AuditModule } from './audit/audit.module.js';
+import { AuthModule } from './auth/auth.module.js';
+import { BundlesModule } from './bundles/bundles.module.js';
+import { HttpExceptionFilter } from './common/http-exception.filter.js';
+import { ConfigModule } from './config/config.module.js';
+import type { AppConfig } from './config/configuration.js';
+import { redisOptions } from './config/redis-options.js';
+import { DatabaseModule } from './database/database.module.js';
+import { GitHttpModule } from './git-server/git-http.module.js';
+import { GitServerModule } from './git-server/git-server.module.js';
+import { HealthModule, MetricsModule } from './health/health.module.js';
+import { LoggingModule } from './logging/logging.module.js';
+import { OpenApiController } from './openapi/openapi.controller.js';
+import { SourcesModule } from './sources/sources.module.js';
+import { SyncModule } from './sync/sync.module.js';
+import { VersionsModule } from './versions/versions.module.js';
+import { WebhooksModule } from './webhooks/webhooks.module.js';
+
+@Module({})
+export class AppModule {
+  static forRoot(config: AppConfig, logger: Logger): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        ConfigModule.forRoot(config),
+        LoggingModule.forRoot(logger),
+        DatabaseModule.forRoot(config.databaseUrl),
+        BullModule.forRoot({
+          connection: redisOptions(config.redisUrl),
+          prefix: config.redisPrefix,
+        }),
+        MetricsModule,
+        AuditModule,
+        AuthModule,
+        BundlesModule,
+        VersionsModule,
+        SourcesModule,
+        GitServerModule,
+        SyncModule,
+        GitHttpModule,
+        WebhooksModule,
+        HealthModule,
+      ],
+      controllers: [OpenApiController],
+      providers: [{ provide: APP_FILTER, useClass: HttpExceptionFilter }],
+    };
+  }
+}

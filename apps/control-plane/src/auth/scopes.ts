@@ -1,0 +1,34 @@
+import { SetMetadata } from '@nestjs/common';
+
+export const SCOPES = ['admin', 'operator', 'viewer', 'agent', 'approver'] as const;
+export type Scope = (typeof SCOPES)[number];
+
+export const REQUIRED_SCOPES = 'stepgate:scopes';
+export const PUBLIC_ROUTE = 'stepgate:public';
+
+/**
+ * The route needs a bearer token holding at least one of these scopes; `admin` holds all.
+ * Routes without this decorator and without @Public() are refused by the guard, so a new
+ * route is closed until someone decides who may call it.
+ */
+export const RequireScopes = (...scopes: Scope[]) => SetMetadata(REQUIRED_SCOPES, scopes);
+
+/** The route needs no token (health, metrics, docs, HMAC-verified webhooks). */
+export const Public = () => SetMetadata(PUBLIC_ROUTE, true);
+
+/** Who made a request, for audit rows. */
+export interface Principal {
+  tokenId: string;
+  name: string;
+  scopes: Scope[];
+}
+
+export function hasScope(principal: Principal, wanted: readonly Scope[]): boolean {
+  return (
+    principal.scopes.includes('admin') || wanted.some((scope) => principal.scopes.includes(scope))
+  );
+}
+
+export function actorOf(principal: Principal): string {
+  return `token:${principal.name}`;
+}

@@ -1,0 +1,44 @@
+import {
+  Body,
+  Controller,
+  Delete,
+  Get,
+  HttpCode,
+  Param,
+  ParseUUIDPipe,
+  Post,
+} from '@nestjs/common';
+import { createTokenRequestSchema, type CreateTokenRequest } from '@stepgate/protocol';
+import { ZodValidationPipe } from '../common/zod-validation.pipe.js';
+import { CurrentPrincipal } from './current-principal.decorator.js';
+import { actorOf, RequireScopes, type Principal } from './scopes.js';
+import { TokenService } from './token.service.js';
+
+@Controller('v1/tokens')
+@RequireScopes('admin')
+export class TokensController {
+  constructor(private readonly tokens: TokenService) {}
+
+  /** The token itself is in this response only; it is stored hashed. */
+  @Post()
+  create(
+    @Body(new ZodValidationPipe(createTokenRequestSchema)) body: CreateTokenRequest,
+    @CurrentPrincipal() principal: Principal,
+  ) {
+    return this.tokens.create(body.name, body.scopes, actorOf(principal));
+  }
+
+  @Get()
+  async list() {
+    return { tokens: await this.tokens.list() };
+  }
+
+  @Delete(':id')
+  @HttpCode(204)
+  async revoke(
+    @Param('id', new ParseUUIDPipe()) id: string,
+    @CurrentPrincipal() principal: Principal,
+  ): Promise<void> {
+    await this.tokens.revoke(id, actorOf(principal));
+  }
+}

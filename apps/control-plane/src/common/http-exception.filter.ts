@@ -1,0 +1,100 @@
+import {
+  Catch,
+  HttpException,
+  Inject,
+  type ArgumentsHost,
+  type ExceptionFilter,
+} from '@nestjs/common';
+import { ERROR_STATUS, StepgateError, type ErrorCode } from '@stepgate/protocol';
+import type { Response } from 'express';
+import type { Logger } from 'pino';
+import { LOGGER } from '../logging/logger.js';
+import { isDatabaseUnavailable } from './database-errors.js';
+
+const CODE_BY_STATUS: Record<number, ErrorCode> = {
+  400: 'request/invalid',
+  401: 'auth/unauthenticated',
+  403: 'auth/forbidden',
+  404: 'route/not_found',
+  413: 'request/invalid',
+  415: 'request/invalid',
+  503: 'service/unavailable',
+};
+
+/**
+ * The one place errors become HTTP: domain codes map to statuses, framework errors keep
+ * theirs, and anything unexpected is a 500 with an id to find in the log — never a stack
+ * trace or an internal message in the response.
+ */
+@Catch()
+export class HttpExceptionFilter implements ExceptionFilter {
+  constructor(@Inject(LOGGER) private readonly logger: Logger) {}
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const response = host.switchToHttp().getResponse<Response>();
+    if (response.headersSent) return;
+    const { status, body } = this.toResponse(exception);
+    response.status(status).json(body);
+  }
+
+  private toResponse(exception: unknown): {
+    status: number;
+    body: { error: string; message: string; details?: unknown };
+  } {
+    if (exception instanceof StepgateError) {
+      const body: { error: string; message: string; details?: unknown } = {
+        error: exception.code,
+        message: exception.message,
+      };
+      if (exception.details !== undefined) body.details = exception.details;
+      return { status: ERROR_STATUS[exception.code] ?? 500, body };
+    }
+    if (exception instanceof HttpException) {
+      const status = exception.getStatus();
+      const message =
+        status === 404 ? 'no such route' : (bodyParserMessage(exception) ?? exception.message);
+      return {
+        status,
+        body: {
+          error: CODE_BY_STATUS[status] ?? (status >= 500 ? 'internal' : 'request/invalid'),
+          message,
+        },
+      };
+    }
+    if (isBodyParserError(exception)) {
+      return {
+        status: exception.status,
+        body: {
+          error: 'request/invalid',
+          message: `request body is not valid JSON: ${exception.message}`,
+        },
+      };
+    }
+    if (isDatabaseUnavailable(exception)) {
+      return {
+        status: 503,
+        body: {
+          error: 'service/unavailable',
+          message: 'the database is unavailable; try again shortly',
+        },
+      };
+    }
+    const errorId = crypto.randomUUID();
+    this.logger.error({ err: exception, errorId }, 'unhandled error');
+    return { status: 500, body: { error: 'internal', message: `internal error (id ${errorId})` } };
+  }
+}
+
+function isBodyParserError(error: unknown): error is { status: number; message: string } {
+  const e = error as { type?: unknown; status?: unknown };
+  return (
+    typeof e?.type === 'string' && typeof e.status === 'number' && e.status >= 400 && e.status < 500
+  );
+}
+
+function bodyParserMessage(exception: HttpException): string | undefined {
+  const cause = exception.cause as { type?: string; message?: string } | undefined;
+  return cause?.type === 'entity.parse.failed'
+    ? `request body is not valid JSON: ${cause.message}`
+    : undefined;
+}

@@ -1,0 +1,150 @@
+import { resolve } from 'node:path';
+import { z } from 'zod';
+
+/**
+ * The control plane's whole configuration, parsed and validated once at start-up.
+ * Nothing else in the app reads process.env.
+ */
+const booleanFlag = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+const seconds = z
+  .string()
+  .regex(/^\d+(s|m|h)?$/, 'use seconds or a duration like 30s, 5m, 1h')
+  .transform((text) => {
+    const match = /^(\d+)(s|m|h)?$/.exec(text) as RegExpExecArray;
+    const unit = match[2] === 'h' ? 3600 : match[2] === 'm' ? 60 : 1;
+    return Number(match[1]) * unit;
+  });
+
+const environmentSchema = z.object({
+  PORT: z.coerce.number().int().min(0).max(65535).default(8181),
+  HOST: z.string().default('0.0.0.0'),
+  DATABASE_URL: z
+    .url({ protocol: /^postgres(ql)?$/ })
+    .default('postgresql://postgres@127.0.0.1:5432/stepgate'),
+  REDIS_URL: z.url({ protocol: /^rediss?$/ }).default('redis://127.0.0.1:6379'),
+  /** Prefix of every Redis key (BullMQ queues, socket.io), so several deployments or test runs share one Redis. */
+  STEPGATE_REDIS_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9:_-]{1,64}$/)
+    .default('stepgate'),
+  STEPGATE_ADMIN_TOKEN: z
+    .string()
+    .min(20, 'STEPGATE_ADMIN_TOKEN must be at least 20 characters')
+    .optional(),
+  STEPGATE_DATA_DIR: z.string().default('.stepgate'),
+  /** Folder whose files seed the embedded policy repository on first start. */
+  STEPGATE_POLICY_SEED_DIR: z.string().default('policies'),
+  STEPGATE_SIGNING_KEY: z.string().optional(),
+  /** 32 random bytes, base64: encrypts Git credentials and webhook secrets at rest. */
+  STEPGATE_SECRET_KEY: z
+    .string()
+    .refine(
+      (v) => Buffer.from(v, 'base64').length === 32,
+      'STEPGATE_SECRET_KEY must be 32 bytes, base64-encoded (openssl rand -base64 32)',
+    )
+    .optional(),
+  STEPGATE_SIGNING_KEY_FILE: z.string().optional(),
+  STEPGATE_AUTO_ACTIVATE: booleanFlag.default(true),
+  STEPGATE_POLL_INTERVAL: seconds.default(60),
+  STEPGATE_MAX_BUNDLE_BYTES: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(8 * 1024 * 1024),
+  /** A remote policy source configured at start-up (more can be added through the API). */
+  STEPGATE_SOURCE_URL: z.url({ protocol: /^https?$/ }).optional(),
+  STEPGATE_SOURCE_BRANCH: z.string().default('main'),
+  STEPGATE_SOURCE_PATH: z.string().default('.'),
+  STEPGATE_SOURCE_USERNAME: z.string().optional(),
+  STEPGATE_SOURCE_PASSWORD: z.string().optional(),
+  STEPGATE_WEBHOOK_SECRET: z
+    .string()
+    .min(16, 'STEPGATE_WEBHOOK_SECRET must be at least 16 characters')
+    .optional(),
+  STEPGATE_LOG_LEVEL: z
+    .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
+    .default('info'),
+});
+
+export interface AppConfig {
+  port: number;
+  host: string;
+  databaseUrl: string;
+  redisUrl: string;
+  redisPrefix: string;
+  adminToken?: string;
+  dataDir: string;
+  policySeedDir: string;
+  signingKey?: string;
+  signingKeyFile?: string;
+  secretKey?: string;
+  autoActivate: boolean;
+  pollIntervalSeconds: number;
+  maxBundleBytes: number;
+  remoteSource?: {
+    url: string;
+    branch: string;
+    path: string;
+    username?: string;
+    password?: string;
+  };
+  webhookSecret?: string;
+  logLevel: z.infer<typeof environmentSchema>['STEPGATE_LOG_LEVEL'];
+}
+
+export class ConfigError extends Error {}
+
+/** Parses the environment; throws ConfigError naming every bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
+  const cleaned = Object.fromEntries(
+    Object.entries(env).filter(([, value]) => value !== undefined && value !== ''),
+  );
+  const parsed = environmentSchema.safeParse(cleaned);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`);
+    throw new ConfigError(`invalid configuration: ${lines.join('; ')}`);
+  }
+  const e = parsed.data;
+  const config: AppConfig = {
+    port: e.PORT,
+    host: e.HOST,
+    databaseUrl: e.DATABASE_URL,
+    redisUrl: e.REDIS_URL,
+    redisPrefix: e.STEPGATE_REDIS_PREFIX,
+    dataDir: resolve(e.STEPGATE_DATA_DIR),
+    policySeedDir: resolve(e.STEPGATE_POLICY_SEED_DIR),
+    autoActivate: e.STEPGATE_AUTO_ACTIVATE,
+    pollIntervalSeconds: e.STEPGATE_POLL_INTERVAL,
+    maxBundleBytes: e.STEPGATE_MAX_BUNDLE_BYTES,
+    logLevel: e.STEPGATE_LOG_LEVEL,
+  };
+  if (e.STEPGATE_ADMIN_TOKEN) config.adminToken = e.STEPGATE_ADMIN_TOKEN;
+  if (e.STEPGATE_SIGNING_KEY) config.signingKey = e.STEPGATE_SIGNING_KEY;
+  if (e.STEPGATE_SIGNING_KEY_FILE) config.signingKeyFile = e.STEPGATE_SIGNING_KEY_FILE;
+  if (e.STEPGATE_SECRET_KEY) config.secretKey = e.STEPGATE_SECRET_KEY;
+  if (e.STEPGATE_WEBHOOK_SECRET) config.webhookSecret = e.STEPGATE_WEBHOOK_SECRET;
+  if (e.STEPGATE_SOURCE_URL) {
+    config.remoteSource = {
+      url: e.STEPGATE_SOURCE_URL,
+      branch: e.STEPGATE_SOURCE_BRANCH,
+      path: e.STEPGATE_SOURCE_PATH,
+    };
+    if (e.STEPGATE_SOURCE_USERNAME) config.remoteSource.username = e.STEPGATE_SOURCE_USERNAME;
+    if (e.STEPGATE_SOURCE_PASSWORD) config.remoteSource.password = e.STEPGATE_SOURCE_PASSWORD;
+  }
+  return config;
+}
+
+/** `postgresql://user:secret@host/db` -> `postgresql://user:***@host/db`, for messages. */
+export function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return '(unparsable URL)';
+  }
+}

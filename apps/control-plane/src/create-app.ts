@@ -1,0 +1,22 @@
+import 'reflect-metadata';
+import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { AppModule } from './app.module.js';
+import type { AppConfig } from './config/configuration.js';
+import { GitHttpHandler } from './git-server/git-http.handler.js';
+import { createLogger } from './logging/logger.js';
+
+/** Builds the HTTP application (used by main and by the integration tests). */
+export async function createApp(config: AppConfig) {
+  const logger = createLogger(config.logLevel);
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config, logger), {
+    rawBody: true,
+    logger: ['error', 'warn'],
+  });
+  app.disable('x-powered-by');
+  app.useBodyParser('json', { limit: '1mb' });
+  // Git smart HTTP streams its own bodies; it is mounted before Nest's routes.
+  app.use('/git', app.get(GitHttpHandler).handle);
+  app.enableShutdownHooks();
+  return { app, logger };
+}

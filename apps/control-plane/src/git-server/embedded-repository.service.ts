@@ -1,0 +1,34 @@
+import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { APP_CONFIG } from '../config/config.module.js';
+import type { AppConfig } from '../config/configuration.js';
+import { ensureEmbeddedRepository } from '../git/embedded-repository.js';
+
+export const EMBEDDED_REPO_NAME = 'policies.git';
+
+/**
+ * The policy repository the control plane hosts itself (`/git/policies.git`), created on
+ * first start and seeded with the example policies, so `git push` works with no forge.
+ */
+@Injectable()
+export class EmbeddedRepositoryService implements OnModuleInit {
+  readonly projectRoot: string;
+  readonly dir: string;
+
+  constructor(@Inject(APP_CONFIG) private readonly config: AppConfig) {
+    this.projectRoot = join(config.dataDir, 'git');
+    this.dir = join(this.projectRoot, EMBEDDED_REPO_NAME);
+  }
+
+  async onModuleInit(): Promise<void> {
+    // The hook reports compile/test results to the pusher; it runs the compiled script.
+    const hookScript = fileURLToPath(new URL('../git/post-receive-report.js', import.meta.url));
+    await ensureEmbeddedRepository(this.dir, {
+      branch: 'main',
+      hookScript,
+      ...(existsSync(this.config.policySeedDir) ? { seedFrom: this.config.policySeedDir } : {}),
+    });
+  }
+}

@@ -1,0 +1,99 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { NextFunction, Request, Response } from 'express';
+import * as fs from 'node:fs';
+import type { Logger } from 'pino';
+import { bearerToken } from '../auth/auth.guard.js';
+import { hasScope } from '../auth/scopes.js';
+import { TokenService } from '../auth/token.service.js';
+import { serveGitHttp } from '../git/git-http-backend.js';
+import { GitPolicyReader } from '../git/policy-repository.js';
+import { LOGGER } from '../logging/logger.js';
+import { DEFAULT_SOURCE_ID } from '../sources/sources.service.js';
+import { SyncQueueService } from '../sync/sync-queue.service.js';
+import { EmbeddedRepositoryService, EMBEDDED_REPO_NAME } from './embedded-repository.service.js';
+
+/**
+ * Git smart HTTP for the embedded repository, mounted at `/git`. Cloning needs a viewer
+ * token, pushing an admin token (HTTP basic password, any user name, or a bearer token).
+ * A successful push queues a sync of the pushed head at once.
+ */
+@Injectable()
+export class GitHttpHandler {
+  constructor(
+    private readonly repository: EmbeddedRepositoryService,
+    private readonly tokens: TokenService,
+    private readonly queue: SyncQueueService,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {}
+
+  readonly handle = (request: Request, response: Response, next: NextFunction): void => {
+    this.serve(request, response).catch(next);
+  };
+
+  private async serve(request: Request, response: Response): Promise<void> {
+    const path = (request.url.split('?')[0] ?? '').replace(/\/+$/, '');
+    if (!path.startsWith(`/${EMBEDDED_REPO_NAME}/`) && path !== `/${EMBEDDED_REPO_NAME}`) {
+      response.status(404).json({
+        error: 'route/not_found',
+        message: `the embedded repository is /git/${EMBEDDED_REPO_NAME}`,
+      });
+      return;
+    }
+    const isPush =
+      request.query.service === 'git-receive-pack' || path.endsWith('/git-receive-pack');
+    const principal = await this.tokens.authenticate(
+      credentialOf(request.headers.authorization) ?? '',
+    );
+    const allowed = principal && hasScope(principal, isPush ? ['admin'] : ['viewer', 'operator']);
+    if (!allowed) {
+      response.setHeader('WWW-Authenticate', 'Basic realm="stepgate", charset="UTF-8"');
+      const status = principal ? 403 : 401;
+      response
+        .status(status)
+        .type('text/plain')
+        .send(
+          principal
+            ? `this token may not ${isPush ? 'push (needs admin)' : 'read'}\n`
+            : 'use an admin token as the password\n',
+        );
+      return;
+    }
+    const result = await serveGitHttp(request, response, {
+      projectRoot: this.repository.projectRoot,
+      repoName: EMBEDDED_REPO_NAME,
+      pathInfo: path,
+      remoteUser: principal.name,
+    });
+    if (result.service === 'receive-pack' && result.ok) await this.queueSync();
+  }
+
+  private async queueSync(): Promise<void> {
+    try {
+      const head = await new GitPolicyReader({ dir: this.repository.dir, fs }).resolveBranch(
+        'main',
+      );
+      await this.queue.enqueue({
+        sourceId: DEFAULT_SOURCE_ID,
+        trigger: 'push',
+        ...(head ? { headSha: head } : {}),
+      });
+    } catch (error) {
+      // Redis may be down: the push is safe in Git and the next poll or restart picks it up.
+      this.logger.warn(
+        { error: (error as Error).message },
+        'push accepted but the sync could not be queued yet',
+      );
+    }
+  }
+}
+
+/** The token from `Authorization: Basic base64(user:token)` or `Bearer token`. */
+export function credentialOf(header: string | undefined): string | undefined {
+  const bearer = bearerToken(header);
+  if (bearer) return bearer;
+  const match = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(header ?? '');
+  if (!match) return undefined;
+  const decoded = Buffer.from(match[1] as string, 'base64').toString('utf8');
+  const colon = decoded.indexOf(':');
+  return colon === -1 ? undefined : decoded.slice(colon + 1);
+}

@@ -1,0 +1,39 @@
+import 'reflect-metadata';
+import { TokenService } from './auth/token.service.js';
+import { ConfigError, loadConfig, type AppConfig } from './config/configuration.js';
+import { createApp } from './create-app.js';
+import { preflight, PreflightError } from './preflight.js';
+
+/** `npm run start:control-plane`: validate config, prepare database and Redis, serve. */
+async function main(): Promise<void> {
+  let config: AppConfig;
+  try {
+    config = loadConfig();
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`stepgate: ${error.message}\n`);
+      process.exit(2);
+    }
+    throw error;
+  }
+  try {
+    await preflight(config.databaseUrl, config.redisUrl);
+  } catch (error) {
+    if (error instanceof PreflightError) {
+      process.stderr.write(`${error.message}\n`);
+      process.exit(1);
+    }
+    throw error;
+  }
+  const { app, logger } = await createApp(config);
+  await app.get(TokenService).bootstrapAdmin((text) => process.stdout.write(text));
+  await app.listen(config.port, config.host);
+  logger.info({ port: config.port }, `control plane listening on http://localhost:${config.port}`);
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(
+    `stepgate: control plane failed to start: ${(error as Error).message?.split('\n')[0] ?? String(error)}\n`,
+  );
+  process.exit(1);
+});

@@ -1,0 +1,201 @@
+import {
+  activateRequestSchema,
+  activationResponseSchema,
+  auditEventSchema,
+  createSourceRequestSchema,
+  createTokenRequestSchema,
+  createTokenResponseSchema,
+  errorResponseSchema,
+  rollbackRequestSchema,
+  shadowRequestSchema,
+  shadowResponseSchema,
+  versionDetailSchema,
+  versionSchema,
+} from '@stepgate/protocol';
+import { z } from 'zod';
+
+interface RouteDoc {
+  method: 'get' | 'post' | 'delete';
+  path: string;
+  summary: string;
+  scopes: string[] | 'public' | 'webhook';
+  body?: z.ZodType;
+  response?: z.ZodType;
+  status?: number;
+}
+
+/** Every admin route, described once from the protocol's zod schemas. */
+const ROUTES: RouteDoc[] = [
+  {
+    method: 'get',
+    path: '/v1/versions',
+    summary: 'List policy versions, newest first',
+    scopes: ['viewer', 'operator'],
+    response: z.object({ versions: z.array(versionSchema) }),
+  },
+  {
+    method: 'get',
+    path: '/v1/versions/{ref}',
+    summary: 'One version (number, id or sha prefix) with its errors and test report',
+    scopes: ['viewer', 'operator'],
+    response: versionDetailSchema,
+  },
+  {
+    method: 'post',
+    path: '/v1/versions/{ref}/activate',
+    summary: 'Make a ready version active',
+    scopes: ['operator'],
+    body: activateRequestSchema,
+    response: activationResponseSchema,
+  },
+  {
+    method: 'post',
+    path: '/v1/rollback',
+    summary: 'Re-activate the previous (or a given) version; needs no Git',
+    scopes: ['operator'],
+    body: rollbackRequestSchema,
+    response: activationResponseSchema,
+  },
+  {
+    method: 'post',
+    path: '/v1/versions/{ref}/shadow',
+    summary: 'Run a version in dry-run beside the active one',
+    scopes: ['operator'],
+    body: shadowRequestSchema,
+    response: shadowResponseSchema,
+  },
+  {
+    method: 'delete',
+    path: '/v1/shadow',
+    summary: 'Stop the dry-run',
+    scopes: ['operator'],
+    body: shadowRequestSchema,
+    response: shadowResponseSchema,
+  },
+  {
+    method: 'get',
+    path: '/v1/audit',
+    summary: 'Audit events, newest first',
+    scopes: ['viewer', 'operator'],
+    response: z.object({ events: z.array(auditEventSchema) }),
+  },
+  {
+    method: 'get',
+    path: '/v1/bundles/active',
+    summary: 'The signed bundle (JWS) of the active version',
+    scopes: ['agent', 'viewer', 'operator'],
+  },
+  {
+    method: 'get',
+    path: '/v1/bundles/shadow',
+    summary: 'The signed bundle of the shadow version',
+    scopes: ['agent', 'viewer', 'operator'],
+  },
+  {
+    method: 'get',
+    path: '/v1/keys',
+    summary: 'Bundle-signing public keys (JWKS)',
+    scopes: 'public',
+  },
+  {
+    method: 'post',
+    path: '/v1/tokens',
+    summary: 'Create an API token (shown once)',
+    scopes: ['admin'],
+    body: createTokenRequestSchema,
+    response: createTokenResponseSchema,
+    status: 201,
+  },
+  {
+    method: 'get',
+    path: '/v1/tokens',
+    summary: 'List API tokens (never the secrets)',
+    scopes: ['admin'],
+  },
+  {
+    method: 'delete',
+    path: '/v1/tokens/{id}',
+    summary: 'Revoke a token',
+    scopes: ['admin'],
+    status: 204,
+  },
+  { method: 'get', path: '/v1/sources', summary: 'Policy sources', scopes: ['viewer', 'operator'] },
+  {
+    method: 'post',
+    path: '/v1/sources',
+    summary: 'Add a remote Git policy source',
+    scopes: ['admin'],
+    body: createSourceRequestSchema,
+    status: 201,
+  },
+  {
+    method: 'post',
+    path: '/v1/sources/{id}/sync',
+    summary: 'Queue a sync now',
+    scopes: ['operator'],
+    status: 202,
+  },
+  {
+    method: 'post',
+    path: '/v1/webhooks/{sourceId}',
+    summary: 'GitHub / GitLab / Gitea push webhook (HMAC or token verified)',
+    scopes: 'webhook',
+    status: 202,
+  },
+  { method: 'get', path: '/healthz', summary: 'Liveness', scopes: 'public' },
+  {
+    method: 'get',
+    path: '/readyz',
+    summary: 'Readiness: database, Redis, policy source',
+    scopes: 'public',
+  },
+  { method: 'get', path: '/metrics', summary: 'Prometheus metrics', scopes: 'public' },
+];
+
+const json = (schema: z.ZodType) => ({
+  'application/json': { schema: z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) },
+});
+
+export function buildOpenApiDocument(): Record<string, unknown> {
+  const paths: Record<string, Record<string, unknown>> = {};
+  for (const route of ROUTES) {
+    const parameters = [...route.path.matchAll(/\{(\w+)\}/g)].map((match) => ({
+      name: match[1],
+      in: 'path',
+      required: true,
+      schema: { type: 'string' },
+    }));
+    const security =
+      route.scopes === 'public' || route.scopes === 'webhook' ? [] : [{ bearer: route.scopes }];
+    const ok = String(route.status ?? 200);
+    (paths[route.path] ??= {})[route.method] = {
+      summary: route.summary,
+      ...(route.scopes === 'webhook'
+        ? {
+            description:
+              'Authenticated by X-Hub-Signature-256 (GitHub), X-Gitea-Signature (Gitea) or X-Gitlab-Token (GitLab).',
+          }
+        : {}),
+      security,
+      parameters,
+      ...(route.body
+        ? { requestBody: { required: route.method === 'post', content: json(route.body) } }
+        : {}),
+      responses: {
+        [ok]: { description: 'OK', ...(route.response ? { content: json(route.response) } : {}) },
+        default: { description: 'Error', content: json(errorResponseSchema) },
+      },
+    };
+  }
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'Stepgate control plane',
+      version: '1',
+      description:
+        'Admin API. Bearer tokens carry scopes: admin, operator, viewer, agent, approver (admin implies all).',
+    },
+    components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+    paths,
+  };
+}

@@ -1,0 +1,32 @@
+import { Body, Controller, Get, Param, Post } from '@nestjs/common';
+import { createSourceRequestSchema, type CreateSourceRequest } from '@stepgate/protocol';
+import { CurrentPrincipal } from '../auth/current-principal.decorator.js';
+import { actorOf, RequireScopes, type Principal } from '../auth/scopes.js';
+import { ZodValidationPipe } from '../common/zod-validation.pipe.js';
+import { SourcesService } from './sources.service.js';
+
+@Controller('v1/sources')
+export class SourcesController {
+  constructor(private readonly sources: SourcesService) {}
+
+  @Get()
+  @RequireScopes('viewer', 'operator')
+  async list() {
+    return { sources: await this.sources.list() };
+  }
+
+  @Get(':id')
+  @RequireScopes('viewer', 'operator')
+  async get(@Param('id') id: string) {
+    return this.sources.view(await this.sources.get(id));
+  }
+
+  @Post()
+  @RequireScopes('admin')
+  create(
+    @Body(new ZodValidationPipe(createSourceRequestSchema)) body: CreateSourceRequest,
+    @CurrentPrincipal() principal: Principal,
+  ) {
+    return this.sources.create(body, actorOf(principal));
+  }
+}

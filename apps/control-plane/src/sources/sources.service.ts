@@ -1,0 +1,137 @@
+import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
+import { StepgateError, type CreateSourceRequest } from '@stepgate/protocol';
+import { AuditService } from '../audit/audit.service.js';
+import { SecretBox } from '../common/secret-box.js';
+import { APP_CONFIG } from '../config/config.module.js';
+import type { AppConfig } from '../config/configuration.js';
+import { PrismaService } from '../database/prisma.service.js';
+
+type SourceRow = NonNullable<Awaited<ReturnType<PrismaService['policySource']['findUnique']>>>;
+
+export const DEFAULT_SOURCE_ID = 'default';
+
+/**
+ * Policy sources: the default one (the embedded repository, or the remote given by
+ * STEPGATE_SOURCE_URL) is created at start-up; more can be added through the API.
+ * Credentials and webhook secrets are encrypted at rest and never returned.
+ */
+@Injectable()
+export class SourcesService implements OnModuleInit {
+  constructor(
+    private readonly prisma: PrismaService,
+    private readonly box: SecretBox,
+    private readonly audit: AuditService,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  async onModuleInit(): Promise<void> {
+    const remote = this.config.remoteSource;
+    const credentials =
+      remote?.username || remote?.password
+        ? this.box.seal(
+            JSON.stringify({ username: remote.username ?? '', password: remote.password ?? '' }),
+          )
+        : null;
+    const webhookSecretEncrypted = this.config.webhookSecret
+      ? this.box.seal(this.config.webhookSecret)
+      : null;
+    const fields = remote
+      ? {
+          kind: 'remote' as const,
+          url: remote.url,
+          branch: remote.branch,
+          path: remote.path,
+          credentialsEncrypted: credentials,
+          webhookSecretEncrypted,
+        }
+      : {
+          kind: 'embedded' as const,
+          url: null,
+          branch: 'main',
+          path: '.',
+          credentialsEncrypted: null,
+          webhookSecretEncrypted,
+        };
+    await this.prisma.policySource.upsert({
+      where: { id: DEFAULT_SOURCE_ID },
+      create: { id: DEFAULT_SOURCE_ID, name: DEFAULT_SOURCE_ID, ...fields },
+      update: fields,
+    });
+  }
+
+  async list() {
+    const rows = await this.prisma.policySource.findMany({ orderBy: { createdAt: 'asc' } });
+    return rows.map((row) => this.view(row));
+  }
+
+  async get(id: string): Promise<SourceRow> {
+    const row = await this.prisma.policySource.findUnique({ where: { id } });
+    if (!row) throw new StepgateError('source/not_found', `no policy source "${id}"`);
+    return row;
+  }
+
+  async create(input: CreateSourceRequest, actor: string) {
+    const existing = await this.prisma.policySource.findFirst({
+      where: { OR: [{ id: input.name }, { name: input.name }] },
+    });
+    if (existing)
+      throw new StepgateError('version/conflict', `a source named "${input.name}" already exists`);
+    const row = await this.prisma.policySource.create({
+      data: {
+        id: input.name,
+        name: input.name,
+        kind: 'remote' as const,
+        url: input.url,
+        branch: input.branch,
+        path: input.path,
+        autoActivate: input.autoActivate,
+        pollIntervalSeconds: input.pollIntervalSeconds ?? null,
+        credentialsEncrypted:
+          input.username || input.password
+            ? this.box.seal(
+                JSON.stringify({ username: input.username ?? '', password: input.password ?? '' }),
+              )
+            : null,
+        webhookSecretEncrypted: input.webhookSecret ? this.box.seal(input.webhookSecret) : null,
+      },
+    });
+    await this.audit.record({
+      actor,
+      action: 'source.create',
+      target: row.id,
+      details: { url: row.url, branch: row.branch, path: row.path },
+    });
+    return this.view(row);
+  }
+
+  credentialsOf(source: SourceRow): { username: string; password: string } | undefined {
+    return source.credentialsEncrypted
+      ? (JSON.parse(this.box.open(source.credentialsEncrypted)) as {
+          username: string;
+          password: string;
+        })
+      : undefined;
+  }
+
+  webhookSecretOf(source: SourceRow): string | undefined {
+    return source.webhookSecretEncrypted ? this.box.open(source.webhookSecretEncrypted) : undefined;
+  }
+
+  view(row: SourceRow) {
+    return {
+      id: row.id,
+      name: row.name,
+      kind: row.kind,
+      url: row.url,
+      branch: row.branch,
+      path: row.path,
+      autoActivate: row.autoActivate,
+      pollIntervalSeconds: row.pollIntervalSeconds ?? this.config.pollIntervalSeconds,
+      hasCredentials: row.credentialsEncrypted !== null,
+      hasWebhookSecret: row.webhookSecretEncrypted !== null,
+      lastSyncedSha: row.lastSyncedSha,
+      lastSyncAt: row.lastSyncAt?.toISOString() ?? null,
+      lastSyncError: row.lastSyncError,
+    };
+  }
+}

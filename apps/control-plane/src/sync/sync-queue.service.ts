@@ -1,0 +1,78 @@
+import { InjectQueue } from '@nestjs/bullmq';
+import {
+  Inject,
+  Injectable,
+  type OnApplicationBootstrap,
+  type OnModuleDestroy,
+} from '@nestjs/common';
+import type { Queue } from 'bullmq';
+import type { Logger } from 'pino';
+import { APP_CONFIG } from '../config/config.module.js';
+import type { AppConfig } from '../config/configuration.js';
+import { PrismaService } from '../database/prisma.service.js';
+import { LOGGER } from '../logging/logger.js';
+import { redisClientOf } from './queue-client.js';
+import { SYNC_QUEUE, syncJobId, type SyncJobs } from './sync.queue.js';
+
+const RETRY = { attempts: 6, backoff: { type: 'exponential' as const, delay: 1000 } };
+
+/**
+ * Puts syncs on the queue: on demand (push, webhook, API) and by polling. Redis here may keep
+ * nothing across a restart, so whenever the connection becomes ready again the poll schedules
+ * are re-created and every source is synced once: nothing pushed while Redis was away is lost.
+ */
+@Injectable()
+export class SyncQueueService implements OnApplicationBootstrap, OnModuleDestroy {
+  private detach?: () => void;
+
+  constructor(
+    @InjectQueue(SYNC_QUEUE) private readonly queue: Queue<SyncJobs['sync'], unknown, string>,
+    private readonly prisma: PrismaService,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {}
+
+  async enqueue(data: SyncJobs['sync']): Promise<string> {
+    const jobId = syncJobId(data);
+    await this.queue.add('sync', data, {
+      jobId,
+      ...RETRY,
+      removeOnComplete: { age: 3600, count: 1000 },
+      removeOnFail: { age: 24 * 3600 },
+    });
+    return jobId;
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    const client = await redisClientOf(this.queue);
+    const onReady = () => void this.resume('redis-ready');
+    client.on('ready', onReady);
+    this.detach = () => client.off('ready', onReady);
+    await this.resume('startup');
+  }
+
+  onModuleDestroy(): void {
+    this.detach?.();
+  }
+
+  private async resume(why: string): Promise<void> {
+    try {
+      const sources = await this.prisma.policySource.findMany();
+      for (const source of sources) {
+        const every = (source.pollIntervalSeconds ?? this.config.pollIntervalSeconds) * 1000;
+        await this.queue.upsertJobScheduler(
+          `poll.${source.id}`,
+          { every },
+          { name: 'sync', data: { sourceId: source.id, trigger: 'poll' }, opts: RETRY },
+        );
+        await this.enqueue({ sourceId: source.id, trigger: 'startup' });
+      }
+      this.logger.info({ sources: sources.length, why }, 'sync schedules in place');
+    } catch (error) {
+      this.logger.warn(
+        { why, error: (error as Error).message },
+        'could not schedule syncs yet; will retry when Redis is back',
+      );
+    }
+  }
+}

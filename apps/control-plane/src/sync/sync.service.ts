@@ -1,0 +1,184 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { StepgateError } from '@stepgate/protocol';
+import * as fs from 'node:fs';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import { APP_CONFIG } from '../config/config.module.js';
+import type { AppConfig } from '../config/configuration.js';
+import { PrismaService } from '../database/prisma.service.js';
+import { GitPolicyReader } from '../git/policy-repository.js';
+import { fetchRemote } from '../git/remote-fetcher.js';
+import { EmbeddedRepositoryService } from '../git-server/embedded-repository.service.js';
+import { LOGGER } from '../logging/logger.js';
+import { SourcesService } from '../sources/sources.service.js';
+import { ActivationService } from '../versions/activation.service.js';
+import { SyncMetrics } from './sync.metrics.js';
+import { buildVersion } from './build-version.js';
+
+export interface SyncOutcome {
+  sourceId: string;
+  headSha: string | undefined;
+  created: { number: number; sha: string; status: 'ready' | 'failed' }[];
+  forcePush: boolean;
+  activated?: number;
+}
+
+/**
+ * One sync of one source: fetch, turn every new commit into a version (compiled, tested,
+ * sized), record where the source now stands, and auto-activate the head when it is ready.
+ * Safe to run twice for the same commits: versions are unique per (source, sha).
+ */
+@Injectable()
+export class SyncService {
+  constructor(
+    private readonly prisma: PrismaService,
+    private readonly sources: SourcesService,
+    private readonly embedded: EmbeddedRepositoryService,
+    private readonly activation: ActivationService,
+    private readonly metrics: SyncMetrics,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {}
+
+  async sync(sourceId: string): Promise<SyncOutcome> {
+    const stop = this.metrics.startTimer();
+    try {
+      const outcome = await this.run(sourceId);
+      stop('ok');
+      return outcome;
+    } catch (error) {
+      stop('error');
+      const message = (error as Error).message.split('\n')[0] ?? 'sync failed';
+      await this.prisma.policySource
+        .update({
+          where: { id: sourceId },
+          data: { lastSyncError: message, lastSyncAt: new Date() },
+        })
+        .catch(() => undefined);
+      throw error;
+    }
+  }
+
+  private async run(sourceId: string): Promise<SyncOutcome> {
+    const source = await this.prisma.policySource.findUnique({ where: { id: sourceId } });
+    if (!source) throw new StepgateError('source/not_found', `no policy source ${sourceId}`);
+
+    let dir: string;
+    if (source.kind === 'embedded') {
+      dir = this.embedded.dir;
+    } else {
+      dir = join(this.config.dataDir, 'cache', `${source.id}.git`);
+      const credentials = this.sources.credentialsOf(source);
+      await fetchRemote({
+        url: source.url as string,
+        branch: source.branch,
+        cacheDir: dir,
+        ...(credentials ? { credentials } : {}),
+      });
+    }
+
+    const reader = new GitPolicyReader({ dir, fs });
+    const headSha = await reader.resolveBranch(source.branch);
+    const outcome: SyncOutcome = { sourceId, headSha, created: [], forcePush: false };
+    if (!headSha) {
+      await this.prisma.policySource.update({
+        where: { id: sourceId },
+        data: { lastSyncAt: new Date(), lastSyncError: `branch ${source.branch} has no commits` },
+      });
+      return outcome;
+    }
+    const { commits, forcePush } = await reader.listNewCommits(
+      source.branch,
+      source.lastSyncedSha ?? undefined,
+    );
+    outcome.forcePush = forcePush;
+
+    for (const commit of commits) {
+      const existing = await this.prisma.policyVersion.findUnique({
+        where: { sourceId_sha: { sourceId, sha: commit.sha } },
+      });
+      if (existing) continue;
+      let built;
+      try {
+        built = await buildVersion(
+          await reader.readPolicyFiles(commit.sha, source.path),
+          this.config.maxBundleBytes,
+        );
+      } catch (error) {
+        // An unreadable tree (over the size budget, missing path) is a failed version too.
+        built = {
+          status: 'failed' as const,
+          errors: [
+            { code: 'data/invalid' as const, file: source.path, message: (error as Error).message },
+          ],
+          testReport: null,
+          policySet: null,
+          bundleHash: null,
+          size: null,
+        };
+      }
+      const created = await this.prisma.policyVersion
+        .create({
+          data: {
+            sourceId,
+            sha: commit.sha,
+            branch: source.branch,
+            author: commit.author,
+            authorEmail: commit.authorEmail,
+            message: commit.message,
+            committedAt: commit.committedAt,
+            status: built.status,
+            errors: built.errors as object[],
+            ...(built.testReport ? { testReport: built.testReport as unknown as object } : {}),
+            ...(built.policySet ? { policySet: built.policySet as object } : {}),
+            bundleHash: built.bundleHash,
+            size: built.size,
+            forcePush: forcePush && commit === commits[0],
+          },
+        })
+        .catch((error: { code?: string }) => {
+          if (error.code === 'P2002') return undefined; // another replica recorded it first
+          throw error;
+        });
+      if (created) {
+        outcome.created.push({ number: created.number, sha: created.sha, status: built.status });
+        this.logger.info(
+          {
+            sourceId,
+            version: created.number,
+            sha: created.sha,
+            status: built.status,
+            errors: built.errors.length,
+          },
+          'recorded policy version',
+        );
+      }
+    }
+
+    await this.prisma.policySource.update({
+      where: { id: sourceId },
+      data: { lastSyncedSha: headSha, lastSyncAt: new Date(), lastSyncError: null },
+    });
+
+    // Only a head recorded by this sync is auto-activated: re-syncing must never undo a
+    // rollback by re-activating a head an operator moved away from.
+    const headIsNew = outcome.created.some(
+      (version) => version.sha === headSha && version.status === 'ready',
+    );
+    if (headIsNew && source.autoActivate && this.config.autoActivate) {
+      const head = await this.prisma.policyVersion.findUnique({
+        where: { sourceId_sha: { sourceId, sha: headSha } },
+      });
+      if (head?.status === 'ready') {
+        const result = await this.activation.activate(
+          head.id,
+          `sync:${source.name}`,
+          `auto-activate ${headSha.slice(0, 7)} on ${source.branch}`,
+        );
+        if (result.changed) outcome.activated = head.number;
+      }
+    }
+    await this.metrics.refreshVersionGauges();
+    return outcome;
+  }
+}

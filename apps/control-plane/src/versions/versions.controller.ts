@@ -1,0 +1,98 @@
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
+import {
+  activateRequestSchema,
+  listQuerySchema,
+  rollbackRequestSchema,
+  shadowRequestSchema,
+  type ActivateRequest,
+  type ListQuery,
+  type RollbackRequest,
+} from '@stepgate/protocol';
+import { CurrentPrincipal } from '../auth/current-principal.decorator.js';
+import { actorOf, RequireScopes, type Principal } from '../auth/scopes.js';
+import { ZodValidationPipe } from '../common/zod-validation.pipe.js';
+import { ActivationService, type ChangeResult } from './activation.service.js';
+import { VersionsService } from './versions.service.js';
+
+@Controller('v1')
+export class VersionsController {
+  constructor(
+    private readonly versions: VersionsService,
+    private readonly activation: ActivationService,
+  ) {}
+
+  @Get('versions')
+  @RequireScopes('viewer', 'operator')
+  async list(@Query(new ZodValidationPipe(listQuerySchema, 'query')) query: ListQuery) {
+    return { versions: await this.versions.list(query.limit, query.status) };
+  }
+
+  @Get('versions/:ref')
+  @RequireScopes('viewer', 'operator')
+  detail(@Param('ref') ref: string) {
+    return this.versions.detail(ref);
+  }
+
+  @Post('versions/:ref/activate')
+  @HttpCode(200)
+  @RequireScopes('operator')
+  async activate(
+    @Param('ref') ref: string,
+    @Body(new ZodValidationPipe(activateRequestSchema)) body: ActivateRequest,
+    @CurrentPrincipal() principal: Principal,
+  ) {
+    return this.activeResponse(
+      await this.activation.activate(ref, actorOf(principal), body.reason),
+    );
+  }
+
+  @Post('rollback')
+  @HttpCode(200)
+  @RequireScopes('operator')
+  async rollback(
+    @Body(new ZodValidationPipe(rollbackRequestSchema)) body: RollbackRequest,
+    @CurrentPrincipal() principal: Principal,
+  ) {
+    return this.activeResponse(
+      await this.activation.rollback(actorOf(principal), body.reason, body.to),
+    );
+  }
+
+  @Post('versions/:ref/shadow')
+  @HttpCode(200)
+  @RequireScopes('operator')
+  async shadow(
+    @Param('ref') ref: string,
+    @Body(new ZodValidationPipe(shadowRequestSchema)) body: ActivateRequest,
+    @CurrentPrincipal() principal: Principal,
+  ) {
+    const result = await this.activation.setShadow(ref, actorOf(principal), body.reason);
+    return {
+      revision: result.revision,
+      shadowVersion: await this.versions
+        .detail(result.toVersionId as string)
+        .then(({ errors: _e, testReport: _t, ...v }) => v),
+    };
+  }
+
+  @Delete('shadow')
+  @RequireScopes('operator')
+  async clearShadow(
+    @Body(new ZodValidationPipe(shadowRequestSchema)) body: ActivateRequest,
+    @CurrentPrincipal() principal: Principal,
+  ) {
+    const result = await this.activation.clearShadow(actorOf(principal), body.reason);
+    return { revision: result.revision, shadowVersion: null };
+  }
+
+  private async activeResponse(result: ChangeResult) {
+    const live = await this.versions.liveState();
+    const load = async (id: string | null) =>
+      id ? this.versions.view(await this.versions.resolve(id), live) : null;
+    return {
+      revision: result.revision,
+      activeVersion: await load(result.toVersionId),
+      from: await load(result.fromVersionId),
+    };
+  }
+}

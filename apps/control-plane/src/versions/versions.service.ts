@@ -1,0 +1,105 @@
+import { Injectable } from '@nestjs/common';
+import { StepgateError, type VersionView } from '@stepgate/protocol';
+import { PrismaService } from '../database/prisma.service.js';
+
+type VersionRow = NonNullable<Awaited<ReturnType<PrismaService['policyVersion']['findFirst']>>>;
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export interface LiveState {
+  revision: number;
+  activeVersionId: string | null;
+  shadowVersionId: string | null;
+}
+
+/** Reads versions and the live state; all writes go through ActivationService or the sync. */
+@Injectable()
+export class VersionsService {
+  constructor(private readonly prisma: PrismaService) {}
+
+  async liveState(): Promise<LiveState> {
+    const state = await this.prisma.activeState.findUnique({ where: { id: 1 } });
+    return {
+      revision: state?.revision ?? 0,
+      activeVersionId: state?.activeVersionId ?? null,
+      shadowVersionId: state?.shadowVersionId ?? null,
+    };
+  }
+
+  /** A version by number (`12`), id (uuid) or sha prefix (7+ hex characters). */
+  async resolve(ref: string): Promise<VersionRow> {
+    const text = ref.trim();
+    let rows: VersionRow[] = [];
+    if (/^\d{1,9}$/.test(text)) {
+      rows = await this.prisma.policyVersion.findMany({ where: { number: Number(text) } });
+    } else if (UUID.test(text)) {
+      rows = await this.prisma.policyVersion.findMany({ where: { id: text.toLowerCase() } });
+    } else if (/^[0-9a-f]{7,40}$/i.test(text)) {
+      rows = await this.prisma.policyVersion.findMany({
+        where: { sha: { startsWith: text.toLowerCase() } },
+        take: 2,
+      });
+      if (rows.length > 1)
+        throw new StepgateError(
+          'version/conflict',
+          `sha prefix ${text} matches several versions; give more characters`,
+        );
+    } else {
+      throw new StepgateError(
+        'request/invalid',
+        `"${ref}" is not a version reference (use a version number, an id or a sha prefix of 7+ characters)`,
+      );
+    }
+    const row = rows[0];
+    if (!row) throw new StepgateError('version/not_found', `no version ${ref}`);
+    return row;
+  }
+
+  async list(limit: number, status?: 'ready' | 'failed'): Promise<VersionView[]> {
+    const [rows, live] = await Promise.all([
+      this.prisma.policyVersion.findMany({
+        where: status ? { status } : {},
+        orderBy: { number: 'desc' },
+        take: limit,
+      }),
+      this.liveState(),
+    ]);
+    return rows.map((row) => this.view(row, live));
+  }
+
+  async detail(ref: string) {
+    const [row, live] = await Promise.all([this.resolve(ref), this.liveState()]);
+    return {
+      ...this.view(row, live),
+      errors: (row.errors as unknown[] | null) ?? [],
+      testReport: row.testReport ?? null,
+    };
+  }
+
+  view(row: VersionRow, live: LiveState): VersionView {
+    const errors = Array.isArray(row.errors) ? row.errors : [];
+    const report = row.testReport as { passed?: number; failed?: number } | null;
+    return {
+      id: row.id,
+      number: row.number,
+      sourceId: row.sourceId,
+      sha: row.sha,
+      branch: row.branch,
+      author: row.author,
+      message: row.message,
+      committedAt: row.committedAt.toISOString(),
+      createdAt: row.createdAt.toISOString(),
+      status: row.status as 'ready' | 'failed',
+      bundleHash: row.bundleHash,
+      size: row.size,
+      forcePush: row.forcePush,
+      active: row.id === live.activeVersionId,
+      shadow: row.id === live.shadowVersionId,
+      errorCount: errors.length,
+      tests:
+        report && typeof report.passed === 'number'
+          ? { passed: report.passed, failed: report.failed ?? 0 }
+          : null,
+    };
+  }
+}

@@ -1,0 +1,179 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import pg from 'pg';
+
+export const REPO_ROOT = resolve(import.meta.dirname, '../..');
+const MAIN = join(REPO_ROOT, 'apps/control-plane/dist/main.js');
+const ADMIN_DATABASE = 'postgresql://postgres@127.0.0.1:5432/postgres';
+
+export interface ControlPlaneProcess {
+  url: string;
+  adminToken: string;
+  databaseUrl: string;
+  databaseName: string;
+  redisPrefix: string;
+  dataDir: string;
+  output(): string;
+  /** Stops the process (SIGTERM, then SIGKILL). */
+  stop(): Promise<void>;
+  /** Starts it again on the same port, database, Redis prefix and data directory. */
+  restart(): Promise<void>;
+  /** Stops it and drops its database and data directory. */
+  destroy(): Promise<void>;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolvePort(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}
+
+export async function waitFor(
+  what: string,
+  probe: () => Promise<boolean>,
+  timeoutMs = 30_000,
+  intervalMs = 100,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  while (Date.now() < deadline) {
+    try {
+      if (await probe()) return;
+    } catch (error) {
+      lastError = error;
+    }
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+  throw new Error(
+    `timed out after ${timeoutMs} ms waiting for ${what}${lastError ? ` (last error: ${(lastError as Error).message})` : ''}`,
+  );
+}
+
+export async function dropDatabase(name: string): Promise<void> {
+  const client = new pg.Client({ connectionString: ADMIN_DATABASE });
+  await client.connect();
+  try {
+    await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+  } finally {
+    await client.end();
+  }
+}
+
+/**
+ * Starts the real control plane (built JS) as a child process with its own database,
+ * Redis key prefix, data directory and port, so parallel runs and leftovers never collide.
+ */
+export async function startControlPlane(
+  env: Record<string, string> = {},
+): Promise<ControlPlaneProcess> {
+  const id = randomBytes(5).toString('hex');
+  const databaseName = `stepgate_it_${id}`;
+  const databaseUrl = `postgresql://postgres@127.0.0.1:5432/${databaseName}`;
+  const redisPrefix = `stepgate-it-${id}`;
+  const dataDir = mkdtempSync(join(tmpdir(), 'stepgate-cp-'));
+  const adminToken = `sg_test_admin_${randomBytes(16).toString('hex')}`;
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  let child: ChildProcess | undefined;
+  let log = '';
+
+  const start = async () => {
+    child = spawn(process.execPath, [MAIN], {
+      cwd: REPO_ROOT,
+      env: {
+        ...process.env,
+        PORT: String(port),
+        HOST: '127.0.0.1',
+        DATABASE_URL: databaseUrl,
+        STEPGATE_REDIS_PREFIX: redisPrefix,
+        STEPGATE_DATA_DIR: dataDir,
+        STEPGATE_ADMIN_TOKEN: adminToken,
+        STEPGATE_POLL_INTERVAL: '3600',
+        STEPGATE_LOG_LEVEL: 'warn',
+        ...env,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child.stdout?.on('data', (chunk: Buffer) => (log += chunk.toString()));
+    child.stderr?.on('data', (chunk: Buffer) => (log += chunk.toString()));
+    const exited = new Promise<never>((_, reject) =>
+      child?.once('exit', (code) =>
+        reject(new Error(`control plane exited with ${code}:\n${log}`)),
+      ),
+    );
+    await Promise.race([
+      waitFor(
+        `the control plane on ${url}`,
+        async () => (await fetch(`${url}/healthz`)).ok,
+        60_000,
+      ),
+      exited,
+    ]);
+  };
+
+  const stop = async () => {
+    const running = child;
+    if (!running || running.exitCode !== null) return;
+    const gone = new Promise<void>((r) => running.once('exit', () => r()));
+    running.kill('SIGTERM');
+    const timer = setTimeout(() => running.kill('SIGKILL'), 5000);
+    await gone;
+    clearTimeout(timer);
+  };
+
+  await start();
+  return {
+    url,
+    adminToken,
+    databaseUrl,
+    databaseName,
+    redisPrefix,
+    dataDir,
+    output: () => log,
+    stop,
+    restart: async () => {
+      await stop();
+      await start();
+    },
+    destroy: async () => {
+      await stop();
+      await dropDatabase(databaseName).catch(() => undefined);
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** fetch against the control plane with a bearer token; returns status and parsed JSON. */
+export async function api(
+  base: string,
+  token: string | undefined,
+  method: string,
+  path: string,
+  body?: unknown,
+): Promise<{ status: number; body: any }> {
+  const response = await fetch(`${base}${path}`, {
+    method,
+    headers: {
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+      ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+    },
+    ...(body !== undefined ? { body: typeof body === 'string' ? body : JSON.stringify(body) } : {}),
+  });
+  const text = await response.text();
+  let parsed: unknown = text;
+  try {
+    parsed = text ? JSON.parse(text) : undefined;
+  } catch {
+    // not JSON (metrics, git) — keep the text
+  }
+  return { status: response.status, body: parsed };
+}
