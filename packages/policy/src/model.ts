@@ -17,6 +17,8 @@ export interface Settings {
   defaultEffect: 'allow' | 'deny';
   onError: OnError;
   levels: Level[];
+  /** Input paths removed from decision logs before they leave the agent. */
+  mask: string[];
 }
 
 /** A step-up requirement; every part is optional. `maxAge` is in seconds. */
@@ -41,6 +43,8 @@ export interface CompiledPolicy {
   /** Repository-relative file the policy came from, for reasons and error messages. */
   file: string;
   target: { actions?: string[]; resources?: string[] };
+  /** Label selector: the policy applies only on agents carrying all these labels. */
+  agents?: Record<string, string>;
   rules: CompiledRule[];
 }
 

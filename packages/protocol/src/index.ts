@@ -56,3 +56,28 @@ export type {
   RollbackRequest,
   VersionView,
 } from './admin-api.js';
+export {
+  AGENT_NAMESPACE,
+  MAX_LOG_BATCH,
+  agentHandshakeSchema,
+  agentLabelsSchema,
+  bundleAckSchema,
+  bundleMessageSchema,
+  bundleRejectedSchema,
+  decisionRecordSchema,
+  logBatchSchema,
+  parseLabels,
+  shadowClearedMessageSchema,
+} from './agent-protocol.js';
+export type {
+  AgentHandshake,
+  AgentToServerEvents,
+  BundleAck,
+  BundleMessage,
+  BundleRejected,
+  DecisionRecord,
+  LogBatch,
+  LogBatchAck,
+  ServerToAgentEvents,
+  ShadowClearedMessage,
+} from './agent-protocol.js';

@@ -18,12 +18,14 @@ export const compiledPolicySetSchema = z.strictObject({
     levels: z.array(
       z.strictObject({ name: z.string(), acr: z.array(z.string()), amr: z.array(z.string()) }),
     ),
+    mask: z.array(z.string()),
   }),
   policies: z.array(
     z.strictObject({
       name: z.string(),
       description: z.string().optional(),
       file: z.string(),
+      agents: z.record(z.string(), z.string()).optional(),
       target: z.strictObject({
         actions: z.array(z.string()).optional(),
         resources: z.array(z.string()).optional(),

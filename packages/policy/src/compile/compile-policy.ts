@@ -126,6 +126,7 @@ export function compilePolicy(
   if (policy.target?.resources) target.resources = policy.target.resources;
   const compiled: CompiledPolicy = { name: policy.name, file: source.file, target, rules };
   if (policy.description !== undefined) compiled.description = policy.description;
+  if (policy.agents && Object.keys(policy.agents).length > 0) compiled.agents = policy.agents;
   return compiled;
 }
 

@@ -7,7 +7,12 @@ import { validate } from './validate.js';
 export const SETTINGS_FILE = 'stepgate.yaml';
 
 /** Used when a repository has no stepgate.yaml: closed by default, no levels. */
-export const DEFAULT_SETTINGS: Settings = { defaultEffect: 'deny', onError: 'deny', levels: [] };
+export const DEFAULT_SETTINGS: Settings = {
+  defaultEffect: 'deny',
+  onError: 'deny',
+  levels: [],
+  mask: [],
+};
 
 const asList = (value: string | string[] | undefined): string[] =>
   value === undefined ? [] : typeof value === 'string' ? [value] : value;
@@ -42,5 +47,10 @@ export function compileSettings(source: YamlDocument, errors: CompileError[]): S
     }
     return { name: level.name, acr, amr };
   });
-  return { defaultEffect: doc.defaultEffect ?? 'deny', onError: doc.onError ?? 'deny', levels };
+  return {
+    defaultEffect: doc.defaultEffect ?? 'deny',
+    onError: doc.onError ?? 'deny',
+    levels,
+    mask: [...new Set(doc.mask ?? [])],
+  };
 }

@@ -40,6 +40,7 @@ describe('compile: valid repositories', () => {
       defaultEffect: 'deny',
       onError: 'deny',
       levels: [],
+      mask: [],
     });
   });
 
@@ -300,5 +301,25 @@ describe('compile: test suites', () => {
       'test/invalid',
       'test/unknown_rule',
     ]);
+  });
+});
+
+describe('compile: masking and agent selectors', () => {
+  it('keeps mask paths in the settings and rejects paths outside the input', () => {
+    const set = compileOk({
+      'stepgate.yaml': `${SETTINGS}mask: [context.ip, principal.attributes.email, context.ip]\n`,
+      'p.yaml': policy('p', allow),
+    });
+    expect(set.settings.mask).toEqual(['context.ip', 'principal.attributes.email']);
+    const errors = compileErrors({
+      'stepgate.yaml': `${SETTINGS}mask: [auth.level]\n`,
+      'p.yaml': policy('p', allow),
+    });
+    expect(errors[0]?.message).toMatch(/mask\[0\].*principal, resource or context/);
+  });
+
+  it('compiles an agents selector onto the policy', () => {
+    const set = compileOk({ 'p.yaml': `${policy('p', allow)}agents: { env: prod }\n` });
+    expect(set.policies[0]?.agents).toEqual({ env: 'prod' });
   });
 });

@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { engineFor, minutesAgo, NOW, policy, SETTINGS } from '../__support__/policy-fixture.js';
+import {
+  compileOk,
+  engineFor,
+  minutesAgo,
+  NOW,
+  policy,
+  SETTINGS,
+} from '../__support__/policy-fixture.js';
+import { PolicyEngine } from './engine.js';
 import { InvalidRequestError } from './request.js';
 
 const alice = { id: 'alice', roles: ['deployer'] };
@@ -375,5 +383,32 @@ describe('extra functions in conditions', () => {
     expect(at('192.168.1.1', NOW)).toBe('deny');
     expect(at('10.2.3.4', new Date('2026-11-23T17:30:00Z'))).toBe('deny'); // 18:30 in Berlin
     expect(at('not-an-ip', NOW)).toBe('deny');
+  });
+});
+
+describe('label selectors', () => {
+  const set = {
+    'p.yaml': policy(
+      'everywhere',
+      `  - name: allow
+    effect: allow
+`,
+    ),
+    'q.yaml': `${policy(
+      'prod-only',
+      `  - name: no-deletes
+    effect: deny
+    when: action == "delete"
+`,
+    )}agents: { env: prod }\n`,
+  };
+
+  it('applies a policy only on agents whose labels match its selector', () => {
+    const request = { ...deployProd, action: 'delete' };
+    expect(engineFor(set).decide(request, undefined, { now: NOW }).effect).toBe('allow');
+    const prod = new PolicyEngine(compileOk(set), { labels: { env: 'prod', zone: 'eu' } });
+    expect(prod.decide(request, undefined, { now: NOW }).effect).toBe('deny');
+    const staging = new PolicyEngine(compileOk(set), { labels: { env: 'staging' } });
+    expect(staging.decide(request, undefined, { now: NOW }).effect).toBe('allow');
   });
 });

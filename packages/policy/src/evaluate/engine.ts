@@ -38,6 +38,8 @@ export interface DecideOptions {
 export interface EngineOptions {
   /** Monotonic revision of the policy set, reported on every decision. */
   revision?: number;
+  /** This agent's labels: policies with an `agents` selector apply only where all its labels match. */
+  labels?: Readonly<Record<string, string>>;
 }
 
 const DEFAULT_REASON: Reason = {
@@ -65,32 +67,34 @@ export class PolicyEngine {
     this.data = policySet.data;
     const env = runtimeEnvironment();
     this.index = new TargetIndex(
-      policySet.policies.map((policy) => ({
-        ...policy.target,
-        value: policy.rules.map((rule): PreparedRule => {
-          const reason: Reason = { policy: policy.name, rule: rule.name, effect: rule.effect };
-          if (rule.message !== undefined) reason.message = rule.message;
-          const prepared: PreparedRule = {
-            policy: policy.name,
-            rule: rule.name,
-            effect: rule.effect,
-            mode: rule.mode,
-            reason: Object.freeze(reason),
-          };
-          if (rule.require) prepared.require = rule.require;
-          if (rule.when !== undefined) {
-            try {
-              prepared.when = env.parse(rule.when) as unknown as Condition;
-            } catch (error) {
-              throw new PolicySetError(
-                'policy_set/invalid',
-                `${policy.name}/${rule.name}: condition does not parse: ${(error as Error).message.split('\n')[0]}`,
-              );
+      policySet.policies
+        .filter((policy) => selects(policy.agents, options.labels ?? {}))
+        .map((policy) => ({
+          ...policy.target,
+          value: policy.rules.map((rule): PreparedRule => {
+            const reason: Reason = { policy: policy.name, rule: rule.name, effect: rule.effect };
+            if (rule.message !== undefined) reason.message = rule.message;
+            const prepared: PreparedRule = {
+              policy: policy.name,
+              rule: rule.name,
+              effect: rule.effect,
+              mode: rule.mode,
+              reason: Object.freeze(reason),
+            };
+            if (rule.require) prepared.require = rule.require;
+            if (rule.when !== undefined) {
+              try {
+                prepared.when = env.parse(rule.when) as unknown as Condition;
+              } catch (error) {
+                throw new PolicySetError(
+                  'policy_set/invalid',
+                  `${policy.name}/${rule.name}: condition does not parse: ${(error as Error).message.split('\n')[0]}`,
+                );
+              }
             }
-          }
-          return prepared;
-        }),
-      })),
+            return prepared;
+          }),
+        })),
     );
   }
 
@@ -207,4 +211,11 @@ export class PolicyEngine {
     decision.durationNs = Math.round((performance.now() - started) * 1e6);
     return decision;
   }
+}
+
+function selects(
+  selector: Readonly<Record<string, string>> | undefined,
+  labels: Readonly<Record<string, string>>,
+): boolean {
+  return !selector || Object.entries(selector).every(([key, value]) => labels[key] === value);
 }

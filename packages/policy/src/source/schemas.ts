@@ -39,6 +39,18 @@ const globList = z
   .array(z.string().min(1))
   .min(1, 'must list at least one pattern (omit it to match everything)');
 
+const labelKey = z
+  .string()
+  .regex(/^[A-Za-z0-9_.\/-]{1,63}$/, 'label keys are 1-63 letters, digits, "_", ".", "/" or "-"');
+
+/** An input field to remove from decision logs, e.g. `context.ip` or `principal.attributes.email`. */
+const maskPath = z
+  .string()
+  .regex(
+    /^(principal|resource|context)(\.[A-Za-z0-9_-]+)+$/,
+    'must be a dotted path under principal, resource or context, e.g. context.ip',
+  );
+
 export const policyDocumentSchema = z.strictObject({
   apiVersion: z.literal(API_VERSION),
   kind: z.literal('Policy'),
@@ -47,6 +59,8 @@ export const policyDocumentSchema = z.strictObject({
   target: z
     .strictObject({ actions: globList.optional(), resources: globList.optional() })
     .optional(),
+  /** Only agents whose labels include all of these receive the policy's effect. */
+  agents: z.record(labelKey, z.string().max(63)).optional(),
   // Rules are validated one by one (ruleSchema) so one bad rule does not hide the others' errors.
   rules: z.array(z.unknown()).min(1, 'a policy needs at least one rule'),
 });
@@ -70,6 +84,8 @@ export const settingsDocumentSchema = z.strictObject({
       }),
     )
     .optional(),
+  /** Input fields removed from decision records before they leave the agent. */
+  mask: z.array(maskPath).max(100).optional(),
 });
 export type SettingsDocument = z.infer<typeof settingsDocumentSchema>;
 

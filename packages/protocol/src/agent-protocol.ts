@@ -1,0 +1,147 @@
+import { z } from 'zod';
+
+/**
+ * The WebSocket protocol between agents and the control plane (socket.io, namespace
+ * `/agents`). Both sides validate every message with these schemas; events are emitted only
+ * through the typed maps below.
+ */
+
+export const AGENT_NAMESPACE = '/agents';
+
+/** Labels are `k=v` pairs (`STEPGATE_AGENT_LABELS=env=prod,team=payments`). */
+export const agentLabelsSchema = z.record(
+  z.string().regex(/^[A-Za-z0-9_.\/-]{1,63}$/),
+  z.string().max(63),
+);
+
+/** What an agent sends in `handshake.auth`. */
+export const agentHandshakeSchema = z.strictObject({
+  token: z.string().min(1).max(512),
+  agentId: z
+    .string()
+    .regex(/^[A-Za-z0-9_.:-]{1,128}$/, 'agent ids are 1-128 letters, digits, "_", ".", ":" or "-"'),
+  labels: agentLabelsSchema.default({}),
+  /** The revisions the agent holds (verified, on disk), per kind; absent = none. */
+  revisions: z
+    .strictObject({ active: z.int().min(0).optional(), shadow: z.int().min(0).optional() })
+    .default({}),
+  agentVersion: z.string().max(64).optional(),
+});
+export type AgentHandshake = z.infer<typeof agentHandshakeSchema>;
+
+/** A signed bundle pushed to an agent: `jws` is what `verifyBundle` checks. */
+export const bundleMessageSchema = z.strictObject({
+  kind: z.enum(['active', 'shadow']),
+  revision: z.int().min(1),
+  jws: z.string().min(1),
+});
+export type BundleMessage = z.infer<typeof bundleMessageSchema>;
+
+/**
+ * The shadow version was removed. Unsigned on purpose: a shadow is never enforced, so the
+ * worst a forged clear can do is stop a dry-run comparison.
+ */
+export const shadowClearedMessageSchema = z.strictObject({ revision: z.int().min(1) });
+export type ShadowClearedMessage = z.infer<typeof shadowClearedMessageSchema>;
+
+/** The agent applied (verified and swapped in) a bundle. */
+export const bundleAckSchema = z.strictObject({
+  kind: z.enum(['active', 'shadow']),
+  revision: z.int().min(1),
+  appliedAt: z.iso.datetime(),
+});
+export type BundleAck = z.infer<typeof bundleAckSchema>;
+
+/** The agent refused a bundle (bad signature, older revision...), reported for the fleet view. */
+export const bundleRejectedSchema = z.strictObject({
+  kind: z.enum(['active', 'shadow']),
+  revision: z.int().min(0),
+  reason: z.string().max(500),
+});
+export type BundleRejected = z.infer<typeof bundleRejectedSchema>;
+
+const reasonRecord = z.strictObject({
+  policy: z.string(),
+  rule: z.string(),
+  effect: z.enum(['allow', 'deny', 'step_up']),
+});
+
+/** One decision as logged: the input after the bundle's masking, never the caller's evidence. */
+export const decisionRecordSchema = z.strictObject({
+  decisionId: z.string().min(1).max(64),
+  at: z.iso.datetime(),
+  revision: z.int().min(0),
+  effect: z.enum(['allow', 'deny', 'step_up']),
+  /** Why the agent decided without the policies (fail mode), when it did. */
+  failReason: z.enum(['no_bundle', 'stale_bundle']).optional(),
+  require: z
+    .strictObject({
+      level: z.string().optional(),
+      maxAge: z.number().optional(),
+      approvals: z.int().optional(),
+    })
+    .optional(),
+  reasons: z.array(reasonRecord).max(200),
+  principal: z.string().max(512),
+  action: z.string().max(512),
+  resource: z.strictObject({ kind: z.string().max(512), id: z.string().max(2048) }),
+  input: z.record(z.string(), z.unknown()).optional(),
+  shadow: z
+    .strictObject({
+      effect: z.enum(['allow', 'deny', 'step_up']),
+      revision: z.int().min(0),
+      reasons: z.array(reasonRecord).max(200),
+    })
+    .optional(),
+  errors: z.int().min(0).optional(),
+  durationNs: z.int().min(0),
+});
+export type DecisionRecord = z.infer<typeof decisionRecordSchema>;
+
+export const MAX_LOG_BATCH = 1000;
+
+/** A batch of decision records; the control plane acks it once queued for ingest. */
+export const logBatchSchema = z.strictObject({
+  batchId: z.string().min(1).max(64),
+  records: z.array(decisionRecordSchema).max(MAX_LOG_BATCH),
+  /** Records the agent dropped (buffer full) since its last acked batch. */
+  dropped: z.int().min(0),
+});
+export type LogBatch = z.infer<typeof logBatchSchema>;
+
+export interface LogBatchAck {
+  ok: boolean;
+  error?: string;
+}
+
+/** Control plane -> agent events. */
+export interface ServerToAgentEvents {
+  bundle: (message: BundleMessage) => void;
+  'shadow:cleared': (message: ShadowClearedMessage) => void;
+  /** The bundle-signing public keys (JWKS), sent on connect and on rotation. */
+  keys: (jwks: { keys: Record<string, unknown>[] }) => void;
+}
+
+/** Agent -> control plane events. */
+export interface AgentToServerEvents {
+  'bundle:ack': (ack: BundleAck) => void;
+  'bundle:rejected': (rejected: BundleRejected) => void;
+  logs: (batch: LogBatch, ack: (result: LogBatchAck) => void) => void;
+}
+
+/** `env=prod,team=payments` -> `{env: 'prod', team: 'payments'}`; throws on a malformed pair. */
+export function parseLabels(text: string): Record<string, string> {
+  const labels: Record<string, string> = {};
+  for (const pair of text
+    .split(',')
+    .map((p) => p.trim())
+    .filter(Boolean)) {
+    const eq = pair.indexOf('=');
+    if (eq <= 0) throw new Error(`label "${pair}" is not k=v`);
+    labels[pair.slice(0, eq).trim()] = pair.slice(eq + 1).trim();
+  }
+  const parsed = agentLabelsSchema.safeParse(labels);
+  if (!parsed.success)
+    throw new Error(`invalid labels: ${parsed.error.issues[0]?.message ?? 'bad label'}`);
+  return parsed.data;
+}
