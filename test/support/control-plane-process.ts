@@ -4,10 +4,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { Redis } from 'ioredis';
 import pg from 'pg';
 
 export const REPO_ROOT = resolve(import.meta.dirname, '../..');
-const MAIN = join(REPO_ROOT, 'apps/control-plane/dist/main.js');
+/** The built entry point the harness runs (`npm run build` produces it). */
+export const CONTROL_PLANE_MAIN = join(REPO_ROOT, 'apps/control-plane/dist/main.js');
+const MAIN = CONTROL_PLANE_MAIN;
 const ADMIN_DATABASE = 'postgresql://postgres@127.0.0.1:5432/postgres';
 
 export interface ControlPlaneProcess {
@@ -22,7 +25,7 @@ export interface ControlPlaneProcess {
   stop(): Promise<void>;
   /** Starts it again on the same port, database, Redis prefix and data directory. */
   restart(): Promise<void>;
-  /** Stops it and drops its database and data directory. */
+  /** Stops it and drops its database, its Redis keys and its data directory. */
   destroy(): Promise<void>;
 }
 
@@ -68,19 +71,63 @@ export async function dropDatabase(name: string): Promise<void> {
   }
 }
 
+export interface StartOptions {
+  /**
+   * Start another replica of this control plane: same database, Redis prefix, data directory
+   * (so the same signing key) and admin token, its own port. Its destroy() only stops it; the
+   * shared database and directory belong to the first one.
+   */
+  replicaOf?: ControlPlaneProcess;
+}
+
+/** Deletes every key under `<prefix>:` (BullMQ queues, schedulers) from a Redis. */
+export async function dropRedisPrefix(redisUrl: string, prefix: string): Promise<void> {
+  const url = new URL(redisUrl);
+  const redis = new Redis({
+    host: url.hostname || '127.0.0.1',
+    port: url.port ? Number(url.port) : 6379,
+    lazyConnect: true,
+    maxRetriesPerRequest: 1,
+    retryStrategy: () => null,
+    connectTimeout: 2000,
+  });
+  redis.on('error', () => undefined);
+  try {
+    await redis.connect();
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 500);
+      cursor = next;
+      if (keys.length > 0) await redis.del(...keys);
+    } while (cursor !== '0');
+  } finally {
+    redis.disconnect();
+  }
+}
+
 /**
  * Starts the real control plane (built JS) as a child process with its own database,
  * Redis key prefix, data directory and port, so parallel runs and leftovers never collide.
  */
 export async function startControlPlane(
   env: Record<string, string> = {},
+  options: StartOptions = {},
 ): Promise<ControlPlaneProcess> {
   const id = randomBytes(5).toString('hex');
-  const databaseName = `stepgate_it_${id}`;
-  const databaseUrl = `postgresql://postgres@127.0.0.1:5432/${databaseName}`;
-  const redisPrefix = `stepgate-it-${id}`;
-  const dataDir = mkdtempSync(join(tmpdir(), 'stepgate-cp-'));
-  const adminToken = `sg_test_admin_${randomBytes(16).toString('hex')}`;
+  const shared = options.replicaOf;
+  const databaseName = shared?.databaseName ?? `stepgate_it_${id}`;
+  const databaseUrl = shared?.databaseUrl ?? `postgresql://postgres@127.0.0.1:5432/${databaseName}`;
+  const redisPrefix = shared?.redisPrefix ?? `stepgate-it-${id}`;
+  const dataDir = shared?.dataDir ?? mkdtempSync(join(tmpdir(), 'stepgate-cp-'));
+  const adminToken = shared?.adminToken ?? `sg_test_admin_${randomBytes(16).toString('hex')}`;
+  /** Cleans up what this process owns: nothing for a replica. */
+  const release = async () => {
+    if (shared) return;
+    await dropDatabase(databaseName).catch(() => undefined);
+    const redisUrl = env.REDIS_URL ?? process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+    await dropRedisPrefix(redisUrl, redisPrefix).catch(() => undefined);
+    rmSync(dataDir, { recursive: true, force: true });
+  };
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   let child: ChildProcess | undefined;
@@ -122,7 +169,8 @@ export async function startControlPlane(
 
   const stop = async () => {
     const running = child;
-    if (!running || running.exitCode !== null) return;
+    // A process ended by a signal has exitCode null but signalCode set: it is gone too.
+    if (!running || running.exitCode !== null || running.signalCode !== null) return;
     const gone = new Promise<void>((r) => running.once('exit', () => r()));
     running.kill('SIGTERM');
     const timer = setTimeout(() => running.kill('SIGKILL'), 5000);
@@ -130,7 +178,14 @@ export async function startControlPlane(
     clearTimeout(timer);
   };
 
-  await start();
+  try {
+    await start();
+  } catch (error) {
+    // A process that never came up leaves nothing behind either.
+    await stop().catch(() => undefined);
+    await release();
+    throw error;
+  }
   return {
     url,
     adminToken,
@@ -146,8 +201,7 @@ export async function startControlPlane(
     },
     destroy: async () => {
       await stop();
-      await dropDatabase(databaseName).catch(() => undefined);
-      rmSync(dataDir, { recursive: true, force: true });
+      await release();
     },
   };
 }
@@ -176,4 +230,55 @@ export async function api(
     // not JSON (metrics, git) — keep the text
   }
   return { status: response.status, body: parsed };
+}
+
+export interface ExitedProcess {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+  /** The process was killed because it outlived `timeoutMs`. */
+  timedOut: boolean;
+}
+
+/**
+ * Runs the built control plane with exactly the harness defaults plus `env` and waits for it to
+ * exit (for start-up failures). Killed after `timeoutMs`; the caller cleans up any database.
+ */
+export async function runControlPlaneToExit(
+  env: Record<string, string>,
+  timeoutMs = 30_000,
+): Promise<ExitedProcess> {
+  const port = await freePort();
+  return new Promise((resolveRun, reject) => {
+    const child = spawn(process.execPath, [MAIN], {
+      cwd: REPO_ROOT,
+      env: {
+        ...process.env,
+        PORT: String(port),
+        HOST: '127.0.0.1',
+        STEPGATE_LOG_LEVEL: 'warn',
+        STEPGATE_POLL_INTERVAL: '3600',
+        ...env,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    let timedOut = false;
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGKILL');
+    }, timeoutMs);
+    child.once('error', (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+    child.once('close', (code, signal) => {
+      clearTimeout(timer);
+      resolveRun({ code, signal, stdout, stderr, timedOut });
+    });
+  });
 }

@@ -27,7 +27,8 @@ export const activateRequestSchema = z.strictObject({ reason: reason.optional() 
 export type ActivateRequest = z.infer<typeof activateRequestSchema>;
 
 export const rollbackRequestSchema = z.strictObject({
-  to: z.string().trim().min(1).max(64).optional(),
+  // A version number may be sent as a JSON number too.
+  to: z.union([z.string().trim().min(1).max(64), z.int().positive().transform(String)]).optional(),
   reason,
 });
 export type RollbackRequest = z.infer<typeof rollbackRequestSchema>;
@@ -119,3 +120,170 @@ export const errorResponseSchema = z.object({
   message: z.string(),
   details: z.unknown().optional(),
 });
+
+// ---------------------------------------------------------------------------------------------
+// Agents, fleet, decision logs, shadow report
+
+const effect = z.enum(['allow', 'deny', 'step_up']);
+const isoTime = z.iso.datetime({ offset: true });
+/** An exact match, or a prefix when it ends in `*` (`k8s:*`, `prod/*`). */
+const matchText = z.string().trim().min(1).max(2048);
+
+export const agentsQuerySchema = z.strictObject({
+  status: z.enum(['connected', 'disconnected']).optional(),
+  limit: z.coerce.number().int().min(1).max(5000).default(500),
+});
+export type AgentsQuery = z.infer<typeof agentsQuerySchema>;
+
+export const agentSchema = z.object({
+  id: z.string(),
+  labels: z.record(z.string(), z.string()),
+  /** `connected` only while a replica holds its socket and has refreshed `lastSeenAt` lately. */
+  status: z.enum(['connected', 'disconnected']),
+  activeRevision: z.int().nullable(),
+  shadowRevision: z.int().nullable(),
+  lastSeenAt: z.string(),
+  lastAckAt: z.string().nullable(),
+  connectedAt: z.string().nullable(),
+  lastRejection: z.string().nullable(),
+  agentVersion: z.string().nullable(),
+});
+export type AgentView = z.infer<typeof agentSchema>;
+
+export const agentsResponseSchema = z.object({ agents: z.array(agentSchema) });
+
+export const fleetSchema = z.object({
+  /** The live revision (bumped by every activation, rollback and shadow change). */
+  revision: z.int(),
+  /** The revision at which the current active version was activated: what agents must enforce. */
+  activeRevision: z.int().nullable(),
+  shadowRevision: z.int().nullable(),
+  agents: z.object({ total: z.int(), connected: z.int() }),
+  /** Connected agents by the active revision they enforce. */
+  byRevision: z.array(z.object({ revision: z.int().nullable(), count: z.int() })),
+  /** Every connected agent enforces `activeRevision` (false with no connected agent). */
+  converged: z.boolean(),
+  /** Connected agents still on an older revision (up to 20). */
+  behind: z.array(z.object({ id: z.string(), activeRevision: z.int().nullable() })),
+  propagation: z.object({
+    activatedAt: z.string().nullable(),
+    /** The last acknowledgement of `activeRevision` (or newer) by a connected agent. */
+    lastAckAt: z.string().nullable(),
+    seconds: z.number().nullable(),
+  }),
+});
+export type FleetView = z.infer<typeof fleetSchema>;
+
+export const decisionsQuerySchema = z
+  .strictObject({
+    from: isoTime.optional(),
+    to: isoTime.optional(),
+    principal: matchText.optional(),
+    action: matchText.optional(),
+    /** The resource id (exact, or a prefix ending in `*`). */
+    resource: matchText.optional(),
+    resourceKind: matchText.optional(),
+    effect: effect.optional(),
+    revision: z.coerce.number().int().min(0).max(2_147_483_647).optional(),
+    agent: z.string().min(1).max(128).optional(),
+    limit: z.coerce.number().int().min(1).max(1000).default(100),
+    /** `nextCursor` of the previous page. */
+    cursor: z.string().min(1).max(200).optional(),
+  })
+  .refine((q) => !q.from || !q.to || Date.parse(q.from) < Date.parse(q.to), {
+    message: '"from" must be before "to"',
+    path: ['from'],
+  });
+export type DecisionsQuery = z.infer<typeof decisionsQuerySchema>;
+
+const reasonView = z.object({ policy: z.string(), rule: z.string(), effect });
+
+export const decisionSchema = z.object({
+  decisionId: z.string(),
+  at: z.string(),
+  agentId: z.string(),
+  revision: z.int(),
+  effect,
+  failReason: z.string().nullable(),
+  principal: z.string(),
+  action: z.string(),
+  resource: z.object({ kind: z.string(), id: z.string() }),
+  require: z.unknown().nullable(),
+  reasons: z.array(reasonView),
+  shadow: z
+    .object({ effect, revision: z.int().nullable(), reasons: z.array(reasonView) })
+    .nullable(),
+  input: z.unknown().nullable(),
+  errors: z.int(),
+  durationNs: z.number(),
+  receivedAt: z.string(),
+});
+export type DecisionView = z.infer<typeof decisionSchema>;
+
+export const decisionsResponseSchema = z.object({
+  decisions: z.array(decisionSchema),
+  /** Pass as `cursor` for the next (older) page; null on the last page. */
+  nextCursor: z.string().nullable(),
+});
+
+/** A time window; defaults to the last 24 hours. */
+export const timeRangeQuerySchema = z
+  .strictObject({ from: isoTime.optional(), to: isoTime.optional() })
+  .refine((q) => !q.from || !q.to || Date.parse(q.from) < Date.parse(q.to), {
+    message: '"from" must be before "to"',
+    path: ['from'],
+  });
+export type TimeRangeQuery = z.infer<typeof timeRangeQuerySchema>;
+
+const principalCounts = z.array(z.object({ principal: z.string(), count: z.int() }));
+const ruleCounts = z.array(z.object({ rule: z.string(), count: z.int() }));
+
+export const decisionStatsSchema = z.object({
+  from: z.string(),
+  to: z.string(),
+  total: z.int(),
+  byEffect: z.object({ allow: z.int(), deny: z.int(), step_up: z.int() }),
+  /** Decisions the agents made by fail mode, by reason (`no_bundle`, `stale_bundle`). */
+  byFailReason: z.array(z.object({ reason: z.string(), count: z.int() })),
+  topDeniedPrincipals: principalCounts,
+  topSteppedUpPrincipals: principalCounts,
+  /** `<policy>/<rule>` of the deny rules behind denials. */
+  topDenyRules: ruleCounts,
+  /** `<policy>/<rule>` of the step-up rules behind step-ups. */
+  topStepUpRules: ruleCounts,
+});
+export type DecisionStats = z.infer<typeof decisionStatsSchema>;
+
+export const shadowReportQuerySchema = z
+  .strictObject({
+    from: isoTime.optional(),
+    to: isoTime.optional(),
+    /** Only decisions compared against this shadow revision (default: any). */
+    shadowRevision: z.coerce.number().int().min(1).max(2_147_483_647).optional(),
+  })
+  .refine((q) => !q.from || !q.to || Date.parse(q.from) < Date.parse(q.to), {
+    message: '"from" must be before "to"',
+    path: ['from'],
+  });
+export type ShadowReportQuery = z.infer<typeof shadowReportQuerySchema>;
+
+export const shadowReportSchema = z.object({
+  from: z.string(),
+  to: z.string(),
+  /** The shadow version set now (null when none). */
+  shadow: z.object({ revision: z.int(), versionNumber: z.int() }).nullable(),
+  /** Decisions evaluated against a shadow version in the window. */
+  compared: z.int(),
+  /** Of those, the ones whose shadow effect differs from the enforced one. */
+  divergent: z.int(),
+  byEffect: z.array(z.object({ from: effect, to: effect, count: z.int() })),
+  /**
+   * Rules that matched on one side only in divergent decisions: `side: shadow` rules are new
+   * or changed in the shadow version, `side: active` ones no longer match there.
+   */
+  byRule: z.array(
+    z.object({ rule: z.string(), side: z.enum(['shadow', 'active']), effect, count: z.int() }),
+  ),
+  examples: z.array(decisionSchema),
+});
+export type ShadowReport = z.infer<typeof shadowReportSchema>;

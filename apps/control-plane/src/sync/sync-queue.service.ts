@@ -1,3 +1,4 @@
+import { StepgateError } from '@stepgate/protocol';
 import { InjectQueue } from '@nestjs/bullmq';
 import {
   Inject,
@@ -14,6 +15,7 @@ import { LOGGER } from '../logging/logger.js';
 import { redisClientOf } from './queue-client.js';
 import { SYNC_QUEUE, syncJobId, type SyncJobs } from './sync.queue.js';
 
+const ENQUEUE_TIMEOUT_MS = 2000;
 const RETRY = { attempts: 6, backoff: { type: 'exponential' as const, delay: 1000 } };
 
 /**
@@ -34,12 +36,32 @@ export class SyncQueueService implements OnApplicationBootstrap, OnModuleDestroy
 
   async enqueue(data: SyncJobs['sync']): Promise<string> {
     const jobId = syncJobId(data);
-    await this.queue.add('sync', data, {
+    const added = this.queue.add('sync', data, {
       jobId,
       ...RETRY,
       removeOnComplete: { age: 3600, count: 1000 },
       removeOnFail: { age: 24 * 3600 },
     });
+    // While Redis is away the client holds commands; callers get a prompt 503 instead.
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () =>
+          reject(
+            new StepgateError(
+              'service/unavailable',
+              'the job queue (Redis) is unavailable; the sync will run when it is back',
+            ),
+          ),
+        ENQUEUE_TIMEOUT_MS,
+      );
+    });
+    added.catch(() => undefined);
+    try {
+      await Promise.race([added, timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
     return jobId;
   }
 

@@ -16,6 +16,7 @@ export const SYNC_JOB_NAMES: readonly SyncJobName[] = ['sync'];
  */
 export function syncJobId(data: SyncJobs['sync'], now = Date.now()): string {
   if (data.headSha) return `sync.${data.sourceId}.${data.headSha}`;
-  // Without a known head, collapse triggers of the same kind within a 10 s window.
-  return `sync.${data.sourceId}.${data.trigger}.${Math.floor(now / 10_000)}`;
+  // Without a known head every request must run (a push may have landed since the last
+  // one); an extra sync of an unchanged source finds no new commits and costs little.
+  return `sync.${data.sourceId}.${data.trigger}.${now}.${Math.random().toString(36).slice(2, 8)}`;
 }

@@ -72,12 +72,20 @@ export class WebhooksService {
       typeof payload?.after === 'string' && /^[0-9a-f]{40}$/.test(payload.after)
         ? payload.after
         : undefined;
-    const jobId = await this.queue.enqueue({
-      sourceId,
-      trigger: 'webhook',
-      ...(after ? { headSha: after } : {}),
-    });
-    return { status: 'queued', jobId };
+    try {
+      const jobId = await this.queue.enqueue({
+        sourceId,
+        trigger: 'webhook',
+        ...(after ? { headSha: after } : {}),
+      });
+      return { status: 'queued', jobId };
+    } catch (error) {
+      // Not queued: forget the delivery so the forge's redelivery is processed, not "duplicate".
+      await this.prisma.webhookDelivery
+        .delete({ where: { id: deliveryKey } })
+        .catch(() => undefined);
+      throw error;
+    }
   }
 }
 
