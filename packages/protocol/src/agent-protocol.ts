@@ -10,7 +10,7 @@ export const AGENT_NAMESPACE = '/agents';
 
 /** Labels are `k=v` pairs (`STEPGATE_AGENT_LABELS=env=prod,team=payments`). */
 export const agentLabelsSchema = z.record(
-  z.string().regex(/^[A-Za-z0-9_.\/-]{1,63}$/),
+  z.string().regex(/^[A-Za-z0-9_./-]{1,63}$/),
   z.string().max(63),
 );
 

@@ -41,7 +41,7 @@ const globList = z
 
 const labelKey = z
   .string()
-  .regex(/^[A-Za-z0-9_.\/-]{1,63}$/, 'label keys are 1-63 letters, digits, "_", ".", "/" or "-"');
+  .regex(/^[A-Za-z0-9_./-]{1,63}$/, 'label keys are 1-63 letters, digits, "_", ".", "/" or "-"');
 
 /** An input field to remove from decision logs, e.g. `context.ip` or `principal.attributes.email`. */
 const maskPath = z
