@@ -22,7 +22,9 @@ function secretFile(name, create) {
   return value;
 }
 
-const adminToken = process.env.STEPGATE_ADMIN_TOKEN ?? secretFile('admin-token', () => `sg_${randomBytes(32).toString('base64url')}`);
+const adminToken =
+  process.env.STEPGATE_ADMIN_TOKEN ??
+  secretFile('admin-token', () => `sg_${randomBytes(32).toString('base64url')}`);
 const children = [];
 const stopAll = (code) => {
   for (const child of children) if (child.exitCode === null) child.kill('SIGTERM');
@@ -32,9 +34,14 @@ process.on('SIGINT', () => stopAll(0));
 process.on('SIGTERM', () => stopAll(0));
 
 function run(name, script, env) {
-  const child = spawn(process.execPath, [join(root, script)], { cwd: root, env: { ...process.env, ...env }, stdio: ['ignore', 'inherit', 'inherit'] });
+  const child = spawn(process.execPath, [join(root, script)], {
+    cwd: root,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
   child.on('exit', (code) => {
-    if (code !== 0 && code !== null) process.stderr.write(`stepgate: ${name} exited with ${code}\n`);
+    if (code !== 0 && code !== null)
+      process.stderr.write(`stepgate: ${name} exited with ${code}\n`);
     stopAll(code ?? 1);
   });
   children.push(child);
@@ -57,22 +64,32 @@ async function agentToken() {
   const file = join(dataDir, 'agent-token');
   if (existsSync(file)) {
     const token = readFileSync(file, 'utf8').trim();
-    const probe = await fetch(`${url}/v1/bundles/active`, { headers: { authorization: `Bearer ${token}` } });
+    const probe = await fetch(`${url}/v1/bundles/active`, {
+      headers: { authorization: `Bearer ${token}` },
+    });
     if (probe.status !== 401) return token;
   }
   const response = await fetch(`${url}/v1/tokens`, {
     method: 'POST',
     headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ name: `local-agent-${randomBytes(3).toString('hex')}`, scopes: ['agent'] }),
+    body: JSON.stringify({
+      name: `local-agent-${randomBytes(3).toString('hex')}`,
+      scopes: ['agent'],
+    }),
   });
-  if (!response.ok) throw new Error(`could not create an agent token: ${response.status} ${await response.text()}`);
+  if (!response.ok)
+    throw new Error(`could not create an agent token: ${response.status} ${await response.text()}`);
   const { token } = await response.json();
   writeFileSync(file, token, { mode: 0o600 });
   return token;
 }
 
 try {
-  run('control plane', 'apps/control-plane/dist/main.js', { STEPGATE_ADMIN_TOKEN: adminToken, STEPGATE_DATA_DIR: dataDir, PORT: port });
+  run('control plane', 'apps/control-plane/dist/main.js', {
+    STEPGATE_ADMIN_TOKEN: adminToken,
+    STEPGATE_DATA_DIR: dataDir,
+    PORT: port,
+  });
   await waitHealthy(url, 'the control plane');
   const token = await agentToken();
   run('agent', 'apps/agent/dist/main.js', {
