@@ -2,6 +2,7 @@ import { BullModule } from '@nestjs/bullmq';
 import { Module, type DynamicModule } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import type { Logger } from 'pino';
+import { AgentsModule } from './agents/agents.module.js';
 import { AuditModule } from './audit/audit.module.js';
 import { AuthModule } from './auth/auth.module.js';
 import { BundlesModule } from './bundles/bundles.module.js';
@@ -10,6 +11,7 @@ import { ConfigModule } from './config/config.module.js';
 import type { AppConfig } from './config/configuration.js';
 import { redisOptions } from './config/redis-options.js';
 import { DatabaseModule } from './database/database.module.js';
+import { DecisionsModule } from './decisions/decisions.module.js';
 import { GitHttpModule } from './git-server/git-http.module.js';
 import { GitServerModule } from './git-server/git-server.module.js';
 import { HealthModule, MetricsModule } from './health/health.module.js';
@@ -43,6 +45,8 @@ export class AppModule {
         SyncModule,
         GitHttpModule,
         WebhooksModule,
+        DecisionsModule,
+        AgentsModule,
         HealthModule,
       ],
       controllers: [OpenApiController],

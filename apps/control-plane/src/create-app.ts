@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
+import { RedisIoAdapter } from './agents/redis-io.adapter.js';
 import { AppModule } from './app.module.js';
 import type { AppConfig } from './config/configuration.js';
 import { GitHttpHandler } from './git-server/git-http.handler.js';
@@ -17,6 +18,8 @@ export async function createApp(config: AppConfig) {
   app.useBodyParser('json', { limit: '1mb' });
   // Git smart HTTP streams its own bodies; it is mounted before Nest's routes.
   app.use('/git', app.get(GitHttpHandler).handle);
+  // Agent sockets go through Redis so any replica can push to any agent.
+  app.useWebSocketAdapter(new RedisIoAdapter(app, config, logger));
   app.enableShutdownHooks();
   return { app, logger };
 }

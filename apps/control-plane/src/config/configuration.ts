@@ -9,13 +9,14 @@ const booleanFlag = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
   .transform((v) => v === 'true' || v === '1' || v === 'yes');
 
+const DURATION_UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86_400 };
+
 const seconds = z
   .string()
-  .regex(/^\d+(s|m|h)?$/, 'use seconds or a duration like 30s, 5m, 1h')
+  .regex(/^\d+(s|m|h|d)?$/, 'use seconds or a duration like 30s, 5m, 1h, 30d')
   .transform((text) => {
-    const match = /^(\d+)(s|m|h)?$/.exec(text) as RegExpExecArray;
-    const unit = match[2] === 'h' ? 3600 : match[2] === 'm' ? 60 : 1;
-    return Number(match[1]) * unit;
+    const match = /^(\d+)(s|m|h|d)?$/.exec(text) as RegExpExecArray;
+    return Number(match[1]) * (DURATION_UNITS[match[2] ?? 's'] ?? 1);
   });
 
 const environmentSchema = z.object({
@@ -64,6 +65,10 @@ const environmentSchema = z.object({
     .string()
     .min(16, 'STEPGATE_WEBHOOK_SECRET must be at least 16 characters')
     .optional(),
+  /** How long decision logs are kept (by decision time); older rows are deleted periodically. */
+  STEPGATE_DECISION_RETENTION: seconds
+    .refine((value) => value >= 60, 'STEPGATE_DECISION_RETENTION must be at least 60s')
+    .default(30 * 86_400),
   STEPGATE_LOG_LEVEL: z
     .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
     .default('info'),
@@ -92,6 +97,8 @@ export interface AppConfig {
     password?: string;
   };
   webhookSecret?: string;
+  /** Decision logs older than this many seconds are deleted. */
+  decisionRetentionSeconds: number;
   logLevel: z.infer<typeof environmentSchema>['STEPGATE_LOG_LEVEL'];
 }
 
@@ -119,6 +126,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     autoActivate: e.STEPGATE_AUTO_ACTIVATE,
     pollIntervalSeconds: e.STEPGATE_POLL_INTERVAL,
     maxBundleBytes: e.STEPGATE_MAX_BUNDLE_BYTES,
+    decisionRetentionSeconds: e.STEPGATE_DECISION_RETENTION,
     logLevel: e.STEPGATE_LOG_LEVEL,
   };
   if (e.STEPGATE_ADMIN_TOKEN) config.adminToken = e.STEPGATE_ADMIN_TOKEN;

@@ -1,12 +1,17 @@
 import {
   activateRequestSchema,
   activationResponseSchema,
+  agentsResponseSchema,
   auditEventSchema,
   createSourceRequestSchema,
   createTokenRequestSchema,
   createTokenResponseSchema,
+  decisionStatsSchema,
+  decisionsResponseSchema,
   errorResponseSchema,
+  fleetSchema,
   rollbackRequestSchema,
+  shadowReportSchema,
   shadowRequestSchema,
   shadowResponseSchema,
   versionDetailSchema,
@@ -141,6 +146,44 @@ const ROUTES: RouteDoc[] = [
     summary: 'GitHub / GitLab / Gitea push webhook (HMAC or token verified)',
     scopes: 'webhook',
     status: 202,
+  },
+  {
+    method: 'get',
+    path: '/v1/agents',
+    summary: 'Agents with their labels, status and revisions (query: status, limit)',
+    scopes: ['viewer', 'operator'],
+    response: agentsResponseSchema,
+  },
+  {
+    method: 'get',
+    path: '/v1/fleet',
+    summary: 'Agents by revision, convergence on the active revision, propagation time',
+    scopes: ['viewer', 'operator'],
+    response: fleetSchema,
+  },
+  {
+    method: 'get',
+    path: '/v1/decisions',
+    summary:
+      'Decision logs, newest first (query: from, to, principal, action, resource, resourceKind, effect, revision, agent, limit, cursor; text filters take a trailing * as a prefix match)',
+    scopes: ['viewer', 'operator'],
+    response: decisionsResponseSchema,
+  },
+  {
+    method: 'get',
+    path: '/v1/decisions/stats',
+    summary:
+      'Counts by effect, top denied and stepped-up principals and rules (query: from, to; default the last 24 h)',
+    scopes: ['viewer', 'operator'],
+    response: decisionStatsSchema,
+  },
+  {
+    method: 'get',
+    path: '/v1/shadow/report',
+    summary:
+      'Where the shadow version diverges from the active one: counts, effect pairs, rules, examples (query: from, to, shadowRevision)',
+    scopes: ['viewer', 'operator'],
+    response: shadowReportSchema,
   },
   { method: 'get', path: '/healthz', summary: 'Liveness', scopes: 'public' },
   {

@@ -1,0 +1,273 @@
+import { Inject, type OnModuleDestroy } from '@nestjs/common';
+import {
+  ConnectedSocket,
+  MessageBody,
+  SubscribeMessage,
+  WebSocketGateway,
+  WebSocketServer,
+  type OnGatewayConnection,
+  type OnGatewayDisconnect,
+  type OnGatewayInit,
+} from '@nestjs/websockets';
+import {
+  AGENT_NAMESPACE,
+  bundleAckSchema,
+  bundleRejectedSchema,
+  StepgateError,
+  type AgentToServerEvents,
+  type LogBatchAck,
+  type ServerToAgentEvents,
+} from '@stepgate/protocol';
+import type { Logger } from 'pino';
+import type { Namespace, Socket } from 'socket.io';
+import { Public } from '../auth/scopes.js';
+import { TokenService } from '../auth/token.service.js';
+import { BundleService } from '../bundles/bundle.service.js';
+import { LiveStateEvents, type LiveStateChange } from '../bundles/live-state.events.js';
+import { SigningKeyService } from '../bundles/signing-key.service.js';
+import { DecisionLogIntakeService } from '../decisions/decision-log-intake.service.js';
+import { LOGGER } from '../logging/logger.js';
+import { authenticateHandshake } from './agent-handshake.js';
+import { AgentMetrics } from './agent.metrics.js';
+import { AgentsService, HEARTBEAT_MS } from './agents.service.js';
+import { catchUp } from './catch-up.js';
+import { LiveRevisionsService } from './live-revisions.service.js';
+
+/** What the gateway keeps on each authenticated socket. */
+interface AgentSocketData {
+  agentId: string;
+  labels: Record<string, string>;
+  revisions: { active?: number; shadow?: number };
+  agentVersion?: string;
+  /** `performance.now()` once the socket joined the namespace (see LiveRevisionsService). */
+  joinedAt: number;
+}
+
+type NoEvents = Record<string, never>;
+export type AgentNamespace = Namespace<
+  AgentToServerEvents,
+  ServerToAgentEvents,
+  NoEvents,
+  AgentSocketData
+>;
+export type AgentSocket = Socket<
+  AgentToServerEvents,
+  ServerToAgentEvents,
+  NoEvents,
+  AgentSocketData
+>;
+
+/** Decision-log batches are up to 1,000 records; socket.io's default limit is 1 MB. */
+const MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
+
+/**
+ * The one socket.io gateway for agents (`/agents`). Authenticates the handshake before the
+ * socket joins, sends a connecting agent only what it lacks, pushes every live-state change to
+ * all agents (through the Redis adapter, so agents on other replicas get it too), and records
+ * acks, rejections and decision-log batches.
+ */
+@WebSocketGateway({ namespace: AGENT_NAMESPACE, maxHttpBufferSize: MAX_MESSAGE_BYTES })
+// Sockets are authenticated once, at the handshake (afterInit); the global HTTP AuthGuard, which
+// reads an Authorization header per request, must not run on every socket message.
+@Public()
+export class AgentGateway
+  implements OnGatewayInit, OnGatewayConnection, OnGatewayDisconnect, OnModuleDestroy
+{
+  @WebSocketServer() private server!: AgentNamespace;
+
+  private unsubscribe?: () => void;
+  private heartbeat?: NodeJS.Timeout;
+  private closing = false;
+  /** Changes are pushed one at a time, and never a revision already pushed from here. */
+  private pushing: Promise<void> = Promise.resolve();
+  private readonly pushed = { active: 0, shadow: 0 };
+
+  constructor(
+    private readonly tokens: TokenService,
+    private readonly agents: AgentsService,
+    private readonly revisions: LiveRevisionsService,
+    private readonly bundles: BundleService,
+    private readonly keys: SigningKeyService,
+    private readonly logs: DecisionLogIntakeService,
+    private readonly metrics: AgentMetrics,
+    private readonly events: LiveStateEvents,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {}
+
+  afterInit(server: AgentNamespace): void {
+    // Middleware runs before the socket joins: a refused agent never receives an event.
+    server.use((socket, next) => {
+      void authenticateHandshake(socket.handshake.auth, (token) =>
+        this.tokens.authenticate(token),
+      ).then((result) => {
+        if (result.ok) {
+          const { agentId, labels, revisions, agentVersion } = result.handshake;
+          socket.data = { agentId, labels, revisions, joinedAt: 0 };
+          if (agentVersion) socket.data.agentVersion = agentVersion;
+          return next();
+        }
+        this.metrics.refused.inc({ code: result.code });
+        this.logger.warn(
+          { agentId: result.agentId, address: socket.handshake.address, code: result.code },
+          `agent connection refused: ${result.message}`,
+        );
+        next(Object.assign(new Error(result.message), { data: { code: result.code } }));
+      });
+    });
+    this.unsubscribe = this.events.onChange((change) => {
+      this.pushing = this.pushing.then(() => this.push(change));
+    });
+    this.heartbeat = setInterval(() => {
+      this.agents.heartbeat().catch((error: unknown) => this.warn('agent heartbeat failed', error));
+    }, HEARTBEAT_MS);
+    this.heartbeat.unref();
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    this.closing = true;
+    this.unsubscribe?.();
+    clearInterval(this.heartbeat);
+    await this.agents.releaseAll().catch(() => undefined);
+  }
+
+  async handleConnection(socket: AgentSocket): Promise<void> {
+    socket.data.joinedAt = performance.now();
+    const { agentId, labels, revisions, agentVersion } = socket.data;
+    this.metrics.connected.inc();
+    try {
+      await this.agents.connected({
+        agentId,
+        connectionId: socket.id,
+        labels,
+        revisions,
+        ...(agentVersion ? { agentVersion } : {}),
+      });
+      if (socket.disconnected) {
+        // It left while the row was written: its disconnect may have been recorded first.
+        await this.agents.disconnected(agentId, socket.id);
+        return;
+      }
+      socket.emit('keys', await this.publicKeys());
+      await this.sendMissing(socket);
+    } catch (error) {
+      // Without its catch-up the agent would silently miss a revision: let it reconnect.
+      this.warn('agent catch-up failed; disconnecting it so it retries', error, { agentId });
+      socket.disconnect(true);
+    }
+  }
+
+  async handleDisconnect(socket: AgentSocket): Promise<void> {
+    this.metrics.connected.dec();
+    const agentId = socket.data?.agentId;
+    if (!agentId || this.closing) return;
+    await this.agents
+      .disconnected(agentId, socket.id)
+      .catch((error: unknown) => this.warn('could not record a disconnect', error, { agentId }));
+  }
+
+  @SubscribeMessage('bundle:ack')
+  async onAck(@ConnectedSocket() socket: AgentSocket, @MessageBody() body: unknown): Promise<void> {
+    const ack = bundleAckSchema.safeParse(body);
+    if (!ack.success) return this.badMessage(socket, 'bundle:ack', ack.error.issues[0]?.message);
+    this.metrics.acks.inc({ kind: ack.data.kind });
+    await this.agents
+      .acked(socket.data.agentId, ack.data)
+      .catch((error: unknown) => this.warn('could not record an ack', error));
+  }
+
+  @SubscribeMessage('bundle:rejected')
+  async onRejected(
+    @ConnectedSocket() socket: AgentSocket,
+    @MessageBody() body: unknown,
+  ): Promise<void> {
+    const rejected = bundleRejectedSchema.safeParse(body);
+    if (!rejected.success)
+      return this.badMessage(socket, 'bundle:rejected', rejected.error.issues[0]?.message);
+    this.metrics.rejections.inc({ kind: rejected.data.kind });
+    this.logger.warn({ agentId: socket.data.agentId, ...rejected.data }, 'agent refused a bundle');
+    await this.agents
+      .rejected(socket.data.agentId, rejected.data)
+      .catch((error: unknown) => this.warn('could not record a rejection', error));
+  }
+
+  /** The return value is the socket.io ack: `ok` only once the batch is safely queued. */
+  @SubscribeMessage('logs')
+  async onLogs(
+    @ConnectedSocket() socket: AgentSocket,
+    @MessageBody() body: unknown,
+  ): Promise<LogBatchAck> {
+    return this.logs.receive(socket.data.agentId, body);
+  }
+
+  /** Pushes a live-state change to every agent, on every replica. */
+  private async push(change: LiveStateChange): Promise<void> {
+    try {
+      if (change.kind === 'shadow_clear') {
+        this.server.emit('shadow:cleared', { revision: change.revision });
+        this.metrics.bundlesSent.inc({ kind: 'shadow_cleared', via: 'broadcast' });
+        await this.agents.shadowCleared();
+        return;
+      }
+      const kind = change.kind === 'shadow_set' ? 'shadow' : 'active';
+      const bundle = await this.bundles.current(kind);
+      if (bundle.revision <= this.pushed[kind]) return;
+      // Keys first: a replica started with a rotated key signs with a kid agents may not know.
+      this.server.emit('keys', await this.publicKeys());
+      this.server.emit('bundle', { kind, revision: bundle.revision, jws: bundle.jws });
+      this.pushed[kind] = bundle.revision;
+      this.metrics.bundlesSent.inc({ kind, via: 'broadcast' });
+      this.logger.info({ kind, revision: bundle.revision }, 'pushed a bundle to agents');
+    } catch (error) {
+      // Agents still catch up by revision on their next connection.
+      this.warn('could not push a live-state change to agents', error, { ...change });
+    }
+  }
+
+  private async sendMissing(socket: AgentSocket): Promise<void> {
+    const live = await this.revisions.current(socket.data.joinedAt);
+    const held = socket.data.revisions;
+    if ((held.active ?? 0) > live.revision) {
+      // Typically a database restored from an older backup: the agent refuses older revisions.
+      this.logger.warn(
+        { agentId: socket.data.agentId, held: held.active, current: live.revision },
+        'agent holds a newer revision than this control plane; it will refuse bundles until the revision passes it',
+      );
+    }
+    const plan = catchUp(held, live);
+    if (plan.active) await this.sendBundle(socket, 'active');
+    if (plan.shadow === 'send') await this.sendBundle(socket, 'shadow');
+    if (plan.shadow === 'clear') {
+      socket.emit('shadow:cleared', { revision: live.shadowChangedAt ?? live.revision });
+      this.metrics.bundlesSent.inc({ kind: 'shadow_cleared', via: 'connect' });
+      await this.agents.shadowCleared(socket.data.agentId);
+    }
+  }
+
+  private async sendBundle(socket: AgentSocket, kind: 'active' | 'shadow'): Promise<void> {
+    try {
+      const bundle = await this.bundles.current(kind);
+      socket.emit('bundle', { kind, revision: bundle.revision, jws: bundle.jws });
+      this.metrics.bundlesSent.inc({ kind, via: 'connect' });
+    } catch (error) {
+      // Changed meanwhile (e.g. the shadow was just cleared): the broadcast of that change follows.
+      if (error instanceof StepgateError && error.code === 'bundle/not_found') return;
+      throw error;
+    }
+  }
+
+  private async publicKeys(): Promise<{ keys: Record<string, unknown>[] }> {
+    const jwks = await this.keys.publicKeys();
+    return { keys: jwks.keys as unknown as Record<string, unknown>[] };
+  }
+
+  private badMessage(socket: AgentSocket, event: string, issue: string | undefined): void {
+    this.logger.warn(
+      { agentId: socket.data.agentId, event, issue },
+      'agent sent a malformed message; ignored',
+    );
+  }
+
+  private warn(message: string, error: unknown, extra: Record<string, unknown> = {}): void {
+    this.logger.warn({ ...extra, error: (error as Error)?.message ?? String(error) }, message);
+  }
+}

@@ -1,0 +1,49 @@
+import { Injectable } from '@nestjs/common';
+import { Counter, Gauge } from 'prom-client';
+import { MetricsRegistry } from '../health/metrics.registry.js';
+
+/** Prometheus series of the agent gateway on this replica. */
+@Injectable()
+export class AgentMetrics {
+  /** Agent sockets this replica holds. */
+  readonly connected: Gauge;
+  /** Connections refused, by error code. */
+  readonly refused: Counter<'code'>;
+  /** Bundles sent, by kind and path (catch-up on connect, or broadcast on change). */
+  readonly bundlesSent: Counter<'kind' | 'via'>;
+  readonly acks: Counter<'kind'>;
+  readonly rejections: Counter<'kind'>;
+
+  constructor(registry: MetricsRegistry) {
+    const registers = [registry.registry];
+    this.connected = new Gauge({
+      name: 'stepgate_agents_connected',
+      help: 'Agent sockets held by this control-plane replica',
+      registers,
+    });
+    this.refused = new Counter({
+      name: 'stepgate_agent_connections_refused_total',
+      help: 'Agent connections refused at the handshake, by reason',
+      labelNames: ['code'],
+      registers,
+    });
+    this.bundlesSent = new Counter({
+      name: 'stepgate_agent_bundles_sent_total',
+      help: 'Bundles sent to agents: catch-up on connect (per agent) or broadcast on change (once)',
+      labelNames: ['kind', 'via'],
+      registers,
+    });
+    this.acks = new Counter({
+      name: 'stepgate_agent_bundle_acks_total',
+      help: 'Bundles agents acknowledged as applied',
+      labelNames: ['kind'],
+      registers,
+    });
+    this.rejections = new Counter({
+      name: 'stepgate_agent_bundle_rejections_total',
+      help: 'Bundles agents refused (bad signature, older revision...)',
+      labelNames: ['kind'],
+      registers,
+    });
+  }
+}

@@ -1,0 +1,17 @@
+import { Module } from '@nestjs/common';
+import { BundlesModule } from '../bundles/bundles.module.js';
+import { DecisionsModule } from '../decisions/decisions.module.js';
+import { AgentGateway } from './agent.gateway.js';
+import { AgentMetrics } from './agent.metrics.js';
+import { AgentsController } from './agents.controller.js';
+import { AgentsService } from './agents.service.js';
+import { FleetService } from './fleet.service.js';
+import { LiveRevisionsService } from './live-revisions.service.js';
+
+/** The agent gateway, the agent registry and the fleet view. */
+@Module({
+  imports: [BundlesModule, DecisionsModule],
+  controllers: [AgentsController],
+  providers: [AgentGateway, AgentsService, FleetService, LiveRevisionsService, AgentMetrics],
+})
+export class AgentsModule {}

@@ -1,0 +1,142 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { DecisionRecord } from '@stepgate/protocol';
+import type { Logger } from 'pino';
+import { PrismaService } from '../database/prisma.service.js';
+import type { Prisma } from '../generated/prisma/client.js';
+import { LOGGER } from '../logging/logger.js';
+import { DecisionMetrics } from './decision.metrics.js';
+import type { DecisionLogJobs } from './decision-logs.queue.js';
+
+const PRUNE_CHUNK = 5000;
+
+/** The row of one decision record. */
+export function decisionRow(
+  agentId: string,
+  record: DecisionRecord,
+): Prisma.DecisionLogCreateManyInput {
+  const row: Prisma.DecisionLogCreateManyInput = {
+    id: record.decisionId,
+    at: new Date(record.at),
+    agentId,
+    revision: record.revision,
+    effect: record.effect,
+    failReason: record.failReason ?? null,
+    principal: record.principal,
+    action: record.action,
+    resourceKind: record.resource.kind,
+    resourceId: record.resource.id,
+    reasons: record.reasons,
+    errors: record.errors ?? 0,
+    durationNs: BigInt(record.durationNs),
+  };
+  if (record.require) row.require = record.require;
+  if (record.input) row.input = record.input as Prisma.InputJsonObject;
+  if (record.shadow) {
+    row.shadowEffect = record.shadow.effect;
+    row.shadowRevision = record.shadow.revision;
+    row.shadowReasons = record.shadow.reasons;
+  }
+  return row;
+}
+
+/** PostgreSQL refuses NUL in text and jsonb; agents may log whatever callers sent. */
+function withoutNul<T>(value: T): T {
+  return JSON.parse(
+    JSON.stringify(value, (_key, v: unknown) =>
+      typeof v === 'string' ? v.replaceAll('\0', '') : v,
+    ),
+  ) as T;
+}
+
+/** SQLSTATE class 22 (data exception): the row, not the database, is the problem. */
+function isDataError(error: unknown): boolean {
+  const text = `${(error as { code?: unknown }).code ?? ''} ${(error as Error).message ?? ''}`;
+  return /\b22[0-9A-Z]{3}\b|unsupported Unicode escape|out of range|invalid byte sequence/i.test(
+    text,
+  );
+}
+
+/** Writes decision-log batches into PostgreSQL and deletes them after retention. */
+@Injectable()
+export class DecisionIngestService {
+  constructor(
+    private readonly prisma: PrismaService,
+    private readonly metrics: DecisionMetrics,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {}
+
+  /** Idempotent: records already stored (same decision id) are skipped. */
+  async ingest(batch: DecisionLogJobs['ingest']): Promise<{ inserted: number; skipped: number }> {
+    const rows = batch.records.map((record) => decisionRow(batch.agentId, record));
+    let inserted: number;
+    let refused = 0;
+    try {
+      inserted = (await this.prisma.decisionLog.createMany({ data: rows, skipDuplicates: true }))
+        .count;
+    } catch (error) {
+      if (!isDataError(error)) throw error;
+      // One bad row must not poison the batch (the job would retry forever): insert one by one.
+      ({ inserted, refused } = await this.insertEach(batch.agentId, batch.records));
+    }
+    const skipped = rows.length - inserted - refused;
+    this.metrics.ingested.inc(inserted);
+    if (skipped > 0) this.metrics.duplicates.inc(skipped);
+    if (batch.dropped > 0) {
+      this.metrics.droppedByAgents.inc(batch.dropped);
+      this.logger.warn(
+        { agentId: batch.agentId, dropped: batch.dropped },
+        'agent dropped decision records (its log buffer was full)',
+      );
+    }
+    return { inserted, skipped };
+  }
+
+  private async insertEach(
+    agentId: string,
+    records: DecisionRecord[],
+  ): Promise<{ inserted: number; refused: number }> {
+    let inserted = 0;
+    let refused = 0;
+    for (const record of records) {
+      try {
+        inserted += (
+          await this.prisma.decisionLog.createMany({
+            data: [decisionRow(agentId, withoutNul(record))],
+            skipDuplicates: true,
+          })
+        ).count;
+      } catch (error) {
+        if (!isDataError(error)) throw error;
+        refused += 1;
+        this.metrics.invalid.inc();
+        this.logger.warn(
+          {
+            agentId,
+            decisionId: record.decisionId,
+            error: (error as Error).message.split('\n')[0],
+          },
+          'decision record refused by the database',
+        );
+      }
+    }
+    return { inserted, refused };
+  }
+
+  /** Deletes decisions older than `retentionSeconds`, in chunks so no lock is held for long. */
+  async prune(retentionSeconds: number, now = new Date()): Promise<number> {
+    const cutoff = new Date(now.getTime() - retentionSeconds * 1000);
+    let total = 0;
+    for (;;) {
+      const deleted = await this.prisma.$executeRaw`
+        DELETE FROM decision_log
+        WHERE id IN (SELECT id FROM decision_log WHERE at < ${cutoff} LIMIT ${PRUNE_CHUNK})`;
+      total += deleted;
+      if (deleted < PRUNE_CHUNK) break;
+    }
+    if (total > 0) {
+      this.metrics.pruned.inc(total);
+      this.logger.info({ deleted: total, before: cutoff.toISOString() }, 'pruned decision logs');
+    }
+    return total;
+  }
+}

@@ -1,0 +1,100 @@
+import { StepgateError, type DecisionView, type DecisionsQuery } from '@stepgate/protocol';
+import type { DecisionLog, Prisma } from '../generated/prisma/client.js';
+
+/** Exact text, or a prefix when it ends in `*`. */
+export function textFilter(value: string): string | Prisma.StringFilter<'DecisionLog'> {
+  return value.endsWith('*') ? { startsWith: value.slice(0, -1) } : value;
+}
+
+/** The position after the last row of a page: opaque to clients. */
+export interface Cursor {
+  at: Date;
+  id: string;
+}
+
+export function encodeCursor(cursor: Cursor): string {
+  return Buffer.from(JSON.stringify([cursor.at.toISOString(), cursor.id]), 'utf8').toString(
+    'base64url',
+  );
+}
+
+export function decodeCursor(text: string): Cursor {
+  try {
+    const value: unknown = JSON.parse(Buffer.from(text, 'base64url').toString('utf8'));
+    if (Array.isArray(value) && value.length === 2) {
+      const [at, id] = value as unknown[];
+      if (typeof at === 'string' && typeof id === 'string' && !Number.isNaN(Date.parse(at)))
+        return { at: new Date(at), id };
+    }
+  } catch {
+    // reported below
+  }
+  throw new StepgateError(
+    'request/invalid',
+    'invalid cursor: pass nextCursor from a previous page',
+  );
+}
+
+/** The WHERE of a decision listing: every filter of the query, plus the keyset cursor. */
+export function decisionWhere(query: DecisionsQuery): Prisma.DecisionLogWhereInput {
+  const and: Prisma.DecisionLogWhereInput[] = [];
+  if (query.from || query.to) {
+    and.push({
+      at: {
+        ...(query.from ? { gte: new Date(query.from) } : {}),
+        ...(query.to ? { lt: new Date(query.to) } : {}),
+      },
+    });
+  }
+  if (query.principal) and.push({ principal: textFilter(query.principal) });
+  if (query.action) and.push({ action: textFilter(query.action) });
+  if (query.resource) and.push({ resourceId: textFilter(query.resource) });
+  if (query.resourceKind) and.push({ resourceKind: textFilter(query.resourceKind) });
+  if (query.effect) and.push({ effect: query.effect });
+  if (query.revision !== undefined) and.push({ revision: query.revision });
+  if (query.agent) and.push({ agentId: query.agent });
+  if (query.cursor) {
+    // Newest first: the next page holds rows strictly "before" the last one in (at, id) order.
+    const { at, id } = decodeCursor(query.cursor);
+    and.push({ OR: [{ at: { lt: at } }, { at, id: { lt: id } }] });
+  }
+  return and.length > 0 ? { AND: and } : {};
+}
+
+type Reasons = DecisionView['reasons'];
+
+export function decisionView(row: DecisionLog): DecisionView {
+  return {
+    decisionId: row.id,
+    at: row.at.toISOString(),
+    agentId: row.agentId,
+    revision: row.revision,
+    effect: row.effect,
+    failReason: row.failReason,
+    principal: row.principal,
+    action: row.action,
+    resource: { kind: row.resourceKind, id: row.resourceId },
+    require: row.require ?? null,
+    reasons: (row.reasons ?? []) as Reasons,
+    shadow: row.shadowEffect
+      ? {
+          effect: row.shadowEffect,
+          revision: row.shadowRevision,
+          reasons: (row.shadowReasons ?? []) as Reasons,
+        }
+      : null,
+    input: row.input ?? null,
+    errors: row.errors,
+    durationNs: Number(row.durationNs),
+    receivedAt: row.receivedAt.toISOString(),
+  };
+}
+
+/** `from`/`to` of a report, defaulting to the last 24 hours. */
+export function timeWindow(query: { from?: string; to?: string }, now = new Date()) {
+  const to = query.to ? new Date(query.to) : now;
+  const from = query.from ? new Date(query.from) : new Date(to.getTime() - 24 * 3600_000);
+  if (from.getTime() >= to.getTime())
+    throw new StepgateError('request/invalid', '"from" must be before "to"');
+  return { from, to };
+}

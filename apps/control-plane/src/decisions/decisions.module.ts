@@ -1,0 +1,28 @@
+import { BullModule } from '@nestjs/bullmq';
+import { Module } from '@nestjs/common';
+import { DecisionIngestService } from './decision-ingest.service.js';
+import { DecisionLogIntakeService } from './decision-log-intake.service.js';
+import { DecisionLogQueueService } from './decision-log-queue.service.js';
+import { DecisionLogsProcessor } from './decision-logs.processor.js';
+import { DECISION_LOGS_QUEUE } from './decision-logs.queue.js';
+import { DecisionMetrics } from './decision.metrics.js';
+import { DecisionsController } from './decisions.controller.js';
+import { DecisionsService } from './decisions.service.js';
+import { ShadowReportService } from './shadow-report.service.js';
+
+/** Decision logs: ingest from agents through the queue, retention, queries, shadow report. */
+@Module({
+  imports: [BullModule.registerQueue({ name: DECISION_LOGS_QUEUE })],
+  controllers: [DecisionsController],
+  providers: [
+    DecisionMetrics,
+    DecisionIngestService,
+    DecisionLogQueueService,
+    DecisionLogIntakeService,
+    DecisionLogsProcessor,
+    DecisionsService,
+    ShadowReportService,
+  ],
+  exports: [DecisionLogIntakeService],
+})
+export class DecisionsModule {}
