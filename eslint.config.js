@@ -140,7 +140,7 @@ export default defineConfig(
   // so the server-side deps are banned here as well: this also holds before they are installed.
   {
     name: 'stepgate/pure-packages',
-    files: ['packages/policy/**', 'packages/protocol/**'],
+    files: ['packages/policy/**', 'packages/protocol/**', 'packages/agent-core/**'],
     rules: {
       'no-restricted-imports': [
         'error',
@@ -173,10 +173,11 @@ export default defineConfig(
     },
   },
 
-  // The agent runs on end-user machines: no ORM, no server framework, no queue.
+  // The agent runs on end-user machines: no ORM, no server framework, no queue. (agent-core is
+  // covered, more strictly, by the pure-packages block above.)
   {
     name: 'stepgate/agent',
-    files: ['apps/agent/**', 'packages/agent-core/**'],
+    files: ['apps/agent/**'],
     rules: {
       'no-restricted-imports': [
         'error',

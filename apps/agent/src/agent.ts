@@ -1,0 +1,201 @@
+import { readFile } from 'node:fs/promises';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import {
+  AgentSync,
+  BundleStore,
+  DecisionPoint,
+  LogBuffer,
+  LogShipper,
+  TrustStore,
+  type AgentDecision,
+  type ConnectionState,
+  type Logger,
+} from '@stepgate/agent-core';
+import { persistentAgentId } from './cache/agent-id.js';
+import { ensureDir } from './cache/atomic-file.js';
+import { FileBundleCache } from './cache/file-bundle-cache.js';
+import { FileKeyPinStore } from './cache/file-key-pin-store.js';
+import { ConfigError, type AgentConfig } from './config.js';
+import type { AgentMetrics } from './http/metrics.js';
+import { createHttpServer } from './http/server.js';
+import type { SocketLink } from './transport/socket-link.js';
+
+export const AGENT_VERSION = '0.1.0';
+
+/** How often the sync time is written while connected, so a crash loses little of it. */
+const SYNC_SAVE_INTERVAL_MS = 60_000;
+const SHUTDOWN_FLUSH_MS = 2000;
+
+export interface RunningAgent {
+  agentId: string;
+  port: number;
+  point: DecisionPoint;
+  store: BundleStore;
+  /** Stops serving, ships what it can of the decision log, disconnects. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts the agent in the order that lets it answer as early as possible: trusted keys and
+ * the disk cache (verified) -> HTTP listening (deciding from the cache, or by the fail mode)
+ * -> only then the control-plane connection.
+ */
+export async function startAgent(config: AgentConfig, logger: Logger): Promise<RunningAgent> {
+  await ensureDir(config.cacheDir);
+  const agentId = config.agentId ?? (await persistentAgentId(config.cacheDir));
+  const trust = await loadTrust(config, logger);
+  const store = new BundleStore({
+    trust,
+    cache: new FileBundleCache(config.cacheDir),
+    labels: config.labels,
+    logger,
+  });
+  await store.loadFromCache();
+
+  // Created after the HTTP server listens; read through this holder until then.
+  const late: { link?: SocketLink; metrics?: AgentMetrics } = {};
+  const connection: ConnectionState = {
+    get connected() {
+      return late.link?.connected ?? false;
+    },
+  };
+  const logs = new LogBuffer(config.logBuffer);
+  // Decisions taken before prom-client is loaded are counted once it is.
+  const early: [AgentDecision, number][] = [];
+  const point = new DecisionPoint({
+    store,
+    logs,
+    logger,
+    failMode: config.failMode,
+    ...(config.maxStalenessMs !== undefined ? { maxStalenessMs: config.maxStalenessMs } : {}),
+    connection,
+    observer: (decision, seconds) => {
+      if (late.metrics !== undefined) late.metrics.observe(decision, seconds);
+      else if (early.length < 100_000) early.push([decision, seconds]);
+    },
+  });
+
+  const server = createHttpServer({
+    point,
+    metrics: () => late.metrics,
+    logger,
+    challenge: config.challenge,
+  });
+  await listen(server, config.port, config.host);
+  const port = (server.address() as AddressInfo).port;
+  const status = point.status();
+  logger.info(`agent serving decisions on http://${config.host}:${port}`, {
+    agentId,
+    revision: status.revision ?? null,
+    failReason: status.failReason ?? null,
+    failMode: config.failMode,
+    startupMs: Math.round(performance.now()),
+  });
+
+  // Loaded after listening: decisions are served while socket.io and prom-client load.
+  const [{ SocketLink }, { AgentMetrics }] = await Promise.all([
+    import('./transport/socket-link.js'),
+    import('./http/metrics.js'),
+  ]);
+  const metrics = new AgentMetrics({ point, store, logs, connected: () => connection.connected });
+  late.metrics = metrics;
+  for (const [decision, seconds] of early.splice(0)) metrics.observe(decision, seconds);
+  const link = new SocketLink({
+    url: config.url,
+    token: config.token,
+    agentId,
+    labels: config.labels,
+    agentVersion: AGENT_VERSION,
+    revisions: () => store.revisions(),
+    logger,
+  });
+  const sync = new AgentSync({
+    link,
+    store,
+    trust,
+    logger,
+    onBundleResult: (result) => {
+      if (!result.applied && result.code !== 'duplicate') metrics.bundleRefused(result.kind);
+    },
+  });
+  sync.start();
+  const shipper = new LogShipper({ buffer: logs, sink: link, logger });
+  link.startShipping({ shipper, buffer: logs });
+  late.link = link;
+  link.connect();
+
+  const syncTimer = setInterval(() => {
+    if (!connection.connected) return;
+    store.markSynced();
+    void store.saveSyncedAt();
+  }, SYNC_SAVE_INTERVAL_MS);
+  syncTimer.unref();
+
+  let stopping: Promise<void> | undefined;
+  const stop = (): Promise<void> =>
+    (stopping ??= (async () => {
+      clearInterval(syncTimer);
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      if (connection.connected) {
+        store.markSynced();
+        await withDeadline(shipper.flush(), SHUTDOWN_FLUSH_MS);
+      }
+      await store.saveSyncedAt();
+      link.close();
+      await withDeadline(closed, 1000);
+      server.closeAllConnections();
+      logger.info('agent stopped', { unshipped: logs.size + logs.inFlightSize });
+    })());
+
+  return { agentId, port, point, store, stop };
+}
+
+async function loadTrust(config: AgentConfig, logger: Logger): Promise<TrustStore> {
+  if (config.trustedKeysFile !== undefined) {
+    let jwks: unknown;
+    try {
+      jwks = JSON.parse(await readFile(config.trustedKeysFile, 'utf8'));
+    } catch (error) {
+      throw new ConfigError(
+        `STEPGATE_TRUSTED_KEYS: cannot read ${config.trustedKeysFile}: ${(error as Error).message}`,
+      );
+    }
+    try {
+      return TrustStore.fromJwks(jwks, logger);
+    } catch (error) {
+      throw new ConfigError(
+        `STEPGATE_TRUSTED_KEYS: ${config.trustedKeysFile}: ${(error as Error).message}`,
+      );
+    }
+  }
+  const pins = new FileKeyPinStore(config.cacheDir);
+  const trust = await TrustStore.trustOnFirstUse(pins, logger);
+  logger.warn(
+    'STEPGATE_TRUSTED_KEYS is not set: trusting the bundle-signing keys the control plane sends over the authenticated connection (pinned on first use)',
+    { pinned: trust.kids, file: pins.path },
+  );
+  return trust;
+}
+
+function listen(server: Server, port: number, host: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+}
+
+async function withDeadline(work: Promise<unknown>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([
+    work.catch(() => undefined),
+    new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, ms);
+    }),
+  ]);
+  clearTimeout(timer);
+}

@@ -1,0 +1,194 @@
+import { parseArgs } from 'node:util';
+import type { ChallengeStyle, FailMode } from '@stepgate/agent-core';
+import { DEFAULT_LOG_CAPACITY } from '@stepgate/agent-core';
+import { parseDuration } from '@stepgate/policy';
+import { agentHandshakeSchema, parseLabels } from '@stepgate/protocol';
+import { LOG_LEVELS, type LogLevel } from './logger.js';
+
+/** The agent's whole configuration, parsed once at start-up; nothing else reads process.env. */
+export interface AgentConfig {
+  /** Control-plane base URL (`STEPGATE_URL`). */
+  url: string;
+  token: string;
+  /** Undefined: generated once and kept in the cache dir. */
+  agentId?: string;
+  labels: Record<string, string>;
+  cacheDir: string;
+  port: number;
+  host: string;
+  failMode: FailMode;
+  /** Undefined: never stale. */
+  maxStalenessMs?: number;
+  /** JWKS file of trusted bundle-signing keys; undefined: trust on first use. */
+  trustedKeysFile?: string;
+  logBuffer: number;
+  logLevel: LogLevel;
+  challenge: ChallengeStyle;
+}
+
+export class ConfigError extends Error {}
+
+/** Shown by `--help`. */
+export const USAGE = `Usage: stepgate agent [options]   (or npm run start:agent)
+
+Every option has an environment variable; flags win.
+  --url <url>               STEPGATE_URL            control plane (default http://localhost:8181)
+  --token <token>           STEPGATE_AGENT_TOKEN    API token with the agent scope (required)
+  --agent-id <id>           STEPGATE_AGENT_ID       default: generated once, kept in the cache dir
+  --labels <k=v,...>        STEPGATE_AGENT_LABELS   labels for policy and bundle selectors
+  --cache-dir <dir>         STEPGATE_CACHE_DIR      default .stepgate-agent
+  --port <port>             STEPGATE_AGENT_PORT     default 8182
+  --host <address>          STEPGATE_AGENT_HOST     default 0.0.0.0
+  --fail-mode <mode>        STEPGATE_FAIL_MODE      closed (default) or open
+  --max-staleness <dur>     STEPGATE_MAX_STALENESS  e.g. 10m; "off" never expires (default 1h)
+  --trusted-keys <file>     STEPGATE_TRUSTED_KEYS   JWKS of bundle-signing keys (default: pin on first use)
+  --log-buffer <n>          STEPGATE_LOG_BUFFER     decision records kept while offline (default 10000)
+  --challenge <style>       STEPGATE_CHALLENGE      rfc9470 (default) or insufficient_claims
+  --log-level <level>       STEPGATE_LOG_LEVEL      debug, info (default), warn, error, silent
+`;
+
+const OPTIONS = {
+  url: { env: 'STEPGATE_URL' },
+  token: { env: 'STEPGATE_AGENT_TOKEN' },
+  'agent-id': { env: 'STEPGATE_AGENT_ID' },
+  labels: { env: 'STEPGATE_AGENT_LABELS' },
+  'cache-dir': { env: 'STEPGATE_CACHE_DIR' },
+  port: { env: 'STEPGATE_AGENT_PORT' },
+  host: { env: 'STEPGATE_AGENT_HOST' },
+  'fail-mode': { env: 'STEPGATE_FAIL_MODE' },
+  'max-staleness': { env: 'STEPGATE_MAX_STALENESS' },
+  'trusted-keys': { env: 'STEPGATE_TRUSTED_KEYS' },
+  'log-buffer': { env: 'STEPGATE_LOG_BUFFER' },
+  challenge: { env: 'STEPGATE_CHALLENGE' },
+  'log-level': { env: 'STEPGATE_LOG_LEVEL' },
+} as const;
+type OptionName = keyof typeof OPTIONS;
+
+/** `--help` was asked for. */
+export class HelpRequested extends Error {}
+
+/**
+ * Reads flags and environment once.
+ * @throws ConfigError with a one-line message naming the setting; HelpRequested for --help.
+ */
+export function loadConfig(
+  env: Readonly<Record<string, string | undefined>> = process.env,
+  argv: readonly string[] = process.argv.slice(2),
+): AgentConfig {
+  let flags: Partial<Record<OptionName | 'help', string | boolean>>;
+  try {
+    ({ values: flags } = parseArgs({
+      args: [...argv],
+      options: {
+        ...Object.fromEntries(
+          Object.keys(OPTIONS).map((name) => [name, { type: 'string' as const }]),
+        ),
+        help: { type: 'boolean', short: 'h' },
+      },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (error) {
+    throw new ConfigError((error as Error).message.split('\n')[0] ?? 'invalid arguments');
+  }
+  if (flags.help === true) throw new HelpRequested();
+
+  const read = (name: OptionName): { value: string | undefined; from: string } => {
+    const flag = flags[name];
+    if (typeof flag === 'string') return { value: flag, from: `--${name}` };
+    const value = env[OPTIONS[name].env];
+    return { value: value === '' ? undefined : value, from: OPTIONS[name].env };
+  };
+
+  const url = read('url');
+  const urlValue = url.value ?? 'http://localhost:8181';
+  let parsedUrl: URL;
+  try {
+    parsedUrl = new URL(urlValue);
+  } catch {
+    throw new ConfigError(`${url.from} is not a URL: ${urlValue}`);
+  }
+  if (parsedUrl.protocol !== 'http:' && parsedUrl.protocol !== 'https:')
+    throw new ConfigError(`${url.from} must be an http(s) URL, got ${parsedUrl.protocol}`);
+
+  const token = read('token');
+  if (token.value === undefined)
+    throw new ConfigError(
+      'STEPGATE_AGENT_TOKEN is required: an API token with the agent scope (POST /v1/tokens {"name": "...", "scopes": ["agent"]})',
+    );
+  if (token.value.length > 512)
+    throw new ConfigError(`${token.from} is longer than 512 characters`);
+
+  const agentId = read('agent-id');
+  if (
+    agentId.value !== undefined &&
+    !agentHandshakeSchema.shape.agentId.safeParse(agentId.value).success
+  )
+    throw new ConfigError(
+      `${agentId.from} must be 1-128 letters, digits, "_", ".", ":" or "-", got ${JSON.stringify(agentId.value)}`,
+    );
+
+  const labels = read('labels');
+  let parsedLabels: Record<string, string> = {};
+  try {
+    if (labels.value !== undefined) parsedLabels = parseLabels(labels.value);
+  } catch (error) {
+    throw new ConfigError(`${labels.from}: ${(error as Error).message}`);
+  }
+
+  const config: AgentConfig = {
+    url: urlValue.replace(/\/+$/, ''),
+    token: token.value,
+    labels: parsedLabels,
+    cacheDir: read('cache-dir').value ?? '.stepgate-agent',
+    port: integer(read('port'), 8182, 0, 65535),
+    host: read('host').value ?? '0.0.0.0',
+    failMode: oneOf(read('fail-mode'), ['closed', 'open'] as const, 'closed'),
+    logBuffer: integer(read('log-buffer'), DEFAULT_LOG_CAPACITY, 1, 10_000_000),
+    logLevel: oneOf(read('log-level'), LOG_LEVELS, 'info'),
+    challenge: oneOf(read('challenge'), ['rfc9470', 'insufficient_claims'] as const, 'rfc9470'),
+  };
+  if (agentId.value !== undefined) config.agentId = agentId.value;
+  const trustedKeys = read('trusted-keys');
+  if (trustedKeys.value !== undefined) config.trustedKeysFile = trustedKeys.value;
+
+  const staleness = read('max-staleness');
+  const stalenessText = staleness.value ?? '1h';
+  if (stalenessText !== 'off') {
+    const seconds = parseDuration(stalenessText);
+    if (seconds === undefined || seconds <= 0)
+      throw new ConfigError(
+        `${staleness.from} must be a duration like 90s, 10m or 1h (or "off"), got ${JSON.stringify(stalenessText)}`,
+      );
+    config.maxStalenessMs = Math.round(seconds * 1000);
+  }
+  return config;
+}
+
+function integer(
+  option: { value: string | undefined; from: string },
+  fallback: number,
+  min: number,
+  max: number,
+): number {
+  if (option.value === undefined) return fallback;
+  const value = Number(option.value);
+  if (!/^\d+$/.test(option.value) || value < min || value > max)
+    throw new ConfigError(
+      `${option.from} must be an integer from ${min} to ${max}, got ${JSON.stringify(option.value)}`,
+    );
+  return value;
+}
+
+function oneOf<T extends string>(
+  option: { value: string | undefined; from: string },
+  allowed: readonly T[],
+  fallback: T,
+): T {
+  if (option.value === undefined) return fallback;
+  if (!(allowed as readonly string[]).includes(option.value))
+    throw new ConfigError(
+      `${option.from} must be one of ${allowed.join(', ')}, got ${JSON.stringify(option.value)}`,
+    );
+  return option.value as T;
+}

@@ -1,0 +1,75 @@
+import type { IncomingMessage } from 'node:http';
+import { ANONYMOUS, httpDecisionRequest } from '@stepgate/agent-core';
+import type { AuthEvidence, DecisionRequest } from '@stepgate/policy';
+
+/** Where `/v1/authz/http` is served; Envoy appends the original path to it. */
+export const AUTHZ_HTTP_PATH = '/v1/authz/http';
+
+/** Who is calling, from verified credentials only. */
+export interface HttpIdentity {
+  principal: DecisionRequest['principal'];
+  evidence?: AuthEvidence;
+}
+
+/**
+ * Resolves the caller of a proxied request. Until verified bearer tokens and grants exist
+ * (issue 5) every request is anonymous; this is the hook they plug into.
+ */
+export type IdentityResolver = (req: IncomingMessage) => HttpIdentity;
+
+export const anonymousIdentity: IdentityResolver = () => ({ principal: { id: ANONYMOUS } });
+
+function header(req: IncomingMessage, name: string): string | undefined {
+  const value = req.headers[name];
+  const first = Array.isArray(value) ? value[0] : value;
+  return first === undefined || first === '' ? undefined : first;
+}
+
+/**
+ * The decision input for a reverse-proxy check. Each proxy's convention is read as a whole,
+ * so a header the proxy does not set (and a client could) never overrides one it does:
+ * - Envoy ext_authz (`path_prefix: /v1/authz/http`): the original path follows the prefix,
+ *   the method is the request's own; headers are not consulted;
+ * - nginx `auth_request`: `X-Original-URI` and `X-Original-Method` (else the subrequest's
+ *   method, which nginx copies from the original request);
+ * - Traefik ForwardAuth: `X-Forwarded-Uri` and `X-Forwarded-Method`;
+ * - none of these: the request's own method on `/`.
+ * Context: `ip` (the right-most `X-Forwarded-For` entry, the one the nearest proxy added,
+ * else `X-Real-IP`), `host`, `userAgent`.
+ * @throws InvalidRequestError for a malformed method or path.
+ */
+export function proxiedRequest(
+  req: IncomingMessage,
+  pathname: string,
+  query: string,
+  identity: HttpIdentity,
+): DecisionRequest {
+  const own = req.method ?? 'GET';
+  const suffix = pathname.slice(AUTHZ_HTTP_PATH.length);
+  let method: string;
+  let path: string;
+  const originalUri = header(req, 'x-original-uri');
+  const forwardedUri = header(req, 'x-forwarded-uri');
+  if (suffix !== '') {
+    method = own;
+    path = `${suffix}${query}`;
+  } else if (originalUri !== undefined) {
+    method = header(req, 'x-original-method') ?? own;
+    path = originalUri;
+  } else if (forwardedUri !== undefined) {
+    method = header(req, 'x-forwarded-method') ?? own;
+    path = forwardedUri;
+  } else {
+    method = header(req, 'x-original-method') ?? header(req, 'x-forwarded-method') ?? own;
+    path = '/';
+  }
+  const context: Record<string, unknown> = {};
+  const forwardedFor = header(req, 'x-forwarded-for');
+  const ip = forwardedFor?.split(',').at(-1)?.trim() || header(req, 'x-real-ip');
+  if (ip) context.ip = ip;
+  const host = header(req, 'x-forwarded-host') ?? header(req, 'host');
+  if (host) context.host = host;
+  const userAgent = header(req, 'user-agent');
+  if (userAgent) context.userAgent = userAgent;
+  return httpDecisionRequest(method, path, identity.principal, context);
+}

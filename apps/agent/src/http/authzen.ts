@@ -1,0 +1,231 @@
+import { stepUpChallenge, type AgentDecision } from '@stepgate/agent-core';
+import { InvalidRequestError, type DecisionRequest, type Level } from '@stepgate/policy';
+import {
+  BadRequestError,
+  isObject,
+  onlyFields,
+  optionalObject,
+  stringList,
+} from './decision-input.js';
+
+/**
+ * OpenID AuthZEN Authorization API 1.0: the Access Evaluation (`/access/v1/evaluation`) and
+ * Access Evaluations (`/access/v1/evaluations`) endpoints, mapped to the language input as
+ * DESIGN "Fixed surface" says:
+ *   subject.id -> principal.id; subject.properties.roles/groups -> principal.roles/groups;
+ *   other subject.properties -> principal.attributes; action.name -> action;
+ *   resource.type/id -> resource.kind/id; resource.properties -> resource.attributes;
+ *   context -> context.
+ * A step-up is `decision: false` with the requirement in `context.step_up`.
+ */
+
+export type EvaluationsSemantic = 'execute_all' | 'deny_on_first_deny' | 'permit_on_first_permit';
+
+export interface AuthzenDecision {
+  decision: boolean;
+  context?: Record<string, unknown>;
+}
+
+/** Items per evaluations request: a PEP asking more should split the batch. */
+export const MAX_EVALUATIONS = 1000;
+
+const REQUEST_FIELDS = new Set(['subject', 'action', 'resource', 'context']);
+const BATCH_FIELDS = new Set([
+  'subject',
+  'action',
+  'resource',
+  'context',
+  'evaluations',
+  'options',
+]);
+const ENTITY_FIELDS = new Set(['type', 'id', 'properties']);
+const ACTION_FIELDS = new Set(['name', 'properties']);
+const SEMANTICS: readonly EvaluationsSemantic[] = [
+  'execute_all',
+  'deny_on_first_deny',
+  'permit_on_first_permit',
+];
+
+/** The language input for one AuthZEN evaluation. @throws BadRequestError */
+export function toDecisionRequest(evaluation: Record<string, unknown>): DecisionRequest {
+  const { subject, action, resource, context } = evaluation;
+  if (!isObject(subject)) throw new BadRequestError('subject must be an object with type and id');
+  onlyFields(subject, ENTITY_FIELDS, 'subject.');
+  if (typeof subject.type !== 'string' || subject.type === '')
+    throw new BadRequestError('subject.type must be a non-empty string');
+  if (typeof subject.id !== 'string' || subject.id === '')
+    throw new BadRequestError('subject.id must be a non-empty string');
+  optionalObject(subject.properties, 'subject.properties');
+
+  if (!isObject(action)) throw new BadRequestError('action must be an object with a name');
+  onlyFields(action, ACTION_FIELDS, 'action.');
+  if (typeof action.name !== 'string' || action.name === '')
+    throw new BadRequestError('action.name must be a non-empty string');
+  if (
+    action.properties !== undefined &&
+    (!isObject(action.properties) || Object.keys(action.properties).length > 0)
+  )
+    throw new BadRequestError(
+      'action.properties are not mapped to the policy input; put them in context',
+    );
+
+  if (!isObject(resource)) throw new BadRequestError('resource must be an object with type and id');
+  onlyFields(resource, ENTITY_FIELDS, 'resource.');
+  if (typeof resource.type !== 'string' || resource.type === '')
+    throw new BadRequestError('resource.type must be a non-empty string');
+  if (typeof resource.id !== 'string') throw new BadRequestError('resource.id must be a string');
+  optionalObject(resource.properties, 'resource.properties');
+  optionalObject(context, 'context');
+
+  const principal: DecisionRequest['principal'] = { id: subject.id };
+  if (subject.properties !== undefined) {
+    const { roles, groups, ...attributes } = subject.properties as Record<string, unknown>;
+    stringList(roles, 'subject.properties.roles');
+    stringList(groups, 'subject.properties.groups');
+    if (roles !== undefined) principal.roles = roles as string[];
+    if (groups !== undefined) principal.groups = groups as string[];
+    if (Object.keys(attributes).length > 0) principal.attributes = attributes;
+  }
+  const request: DecisionRequest = {
+    principal,
+    action: action.name,
+    resource: { kind: resource.type, id: resource.id },
+  };
+  if (resource.properties !== undefined)
+    request.resource.attributes = resource.properties as Record<string, unknown>;
+  if (context !== undefined) request.context = context as Record<string, unknown>;
+  return request;
+}
+
+/** Validates a single evaluation body. @throws BadRequestError */
+export function parseEvaluation(body: unknown): DecisionRequest {
+  if (!isObject(body))
+    throw new BadRequestError('the body must be a JSON object with subject, action and resource');
+  onlyFields(body, REQUEST_FIELDS, '');
+  return toDecisionRequest(body);
+}
+
+export interface EvaluationsBatch {
+  /** Items with the top-level defaults applied, or the error that item has. */
+  items: (DecisionRequest | BadRequestError)[];
+  semantic: EvaluationsSemantic;
+  /** No `evaluations` array: answered like a single evaluation. */
+  single: boolean;
+}
+
+/**
+ * Validates an evaluations body. Top-level subject/action/resource/context are defaults an
+ * item replaces whole; an invalid item is answered in place (`decision: false` with
+ * `context.error`), an invalid envelope is a 400.
+ */
+export function parseEvaluations(body: unknown): EvaluationsBatch {
+  if (!isObject(body)) throw new BadRequestError('the body must be a JSON object');
+  onlyFields(body, BATCH_FIELDS, '');
+  let semantic: EvaluationsSemantic = 'execute_all';
+  if (body.options !== undefined) {
+    if (!isObject(body.options)) throw new BadRequestError('options must be an object');
+    const requested = body.options.evaluations_semantic;
+    if (requested !== undefined) {
+      if (!SEMANTICS.includes(requested as EvaluationsSemantic))
+        throw new BadRequestError(
+          `options.evaluations_semantic must be one of ${SEMANTICS.join(', ')}`,
+        );
+      semantic = requested as EvaluationsSemantic;
+    }
+  }
+  const { evaluations } = body;
+  if (evaluations === undefined || (Array.isArray(evaluations) && evaluations.length === 0)) {
+    return { items: [toDecisionRequest(body)], semantic, single: true };
+  }
+  if (!Array.isArray(evaluations)) throw new BadRequestError('evaluations must be an array');
+  if (evaluations.length > MAX_EVALUATIONS)
+    throw new BadRequestError(`at most ${MAX_EVALUATIONS} evaluations per request`);
+  const items = evaluations.map((item, index) => {
+    try {
+      if (!isObject(item)) throw new BadRequestError('an evaluation must be an object');
+      onlyFields(item, REQUEST_FIELDS, '');
+      return toDecisionRequest({
+        subject: item.subject ?? body.subject,
+        action: item.action ?? body.action,
+        resource: item.resource ?? body.resource,
+        context: item.context ?? body.context,
+      });
+    } catch (error) {
+      if (error instanceof BadRequestError)
+        return new BadRequestError(`evaluations[${index}]: ${error.message}`);
+      throw error;
+    }
+  });
+  return { items, semantic, single: false };
+}
+
+/**
+ * Evaluates a parsed batch in order. `deny_on_first_deny` stops after the first `false`
+ * (including an invalid item), `permit_on_first_permit` after the first `true`.
+ */
+export function evaluateBatch(
+  batch: EvaluationsBatch,
+  decide: (request: DecisionRequest) => AgentDecision,
+  levels: () => readonly Level[],
+): AuthzenDecision[] {
+  const results: AuthzenDecision[] = [];
+  for (const item of batch.items) {
+    let result: AuthzenDecision;
+    if (item instanceof BadRequestError) result = errorDecision(item.message);
+    else {
+      try {
+        result = toAuthzenDecision(decide(item), levels());
+      } catch (error) {
+        if (!(error instanceof InvalidRequestError)) throw error;
+        result = errorDecision(error.message);
+      }
+    }
+    results.push(result);
+    if (batch.semantic === 'deny_on_first_deny' && !result.decision) break;
+    if (batch.semantic === 'permit_on_first_permit' && result.decision) break;
+  }
+  return results;
+}
+
+function errorDecision(message: string): AuthzenDecision {
+  return { decision: false, context: { error: { status: 400, message } } };
+}
+
+/** `{decision, context}` for a decision: reasons, step-up requirement, ids. */
+export function toAuthzenDecision(
+  decision: AgentDecision,
+  levels: readonly Level[],
+): AuthzenDecision {
+  const context: Record<string, unknown> = {
+    id: decision.decisionId,
+    effect: decision.effect,
+    revision: decision.revision,
+  };
+  if (decision.failReason !== undefined) context.fail_reason = decision.failReason;
+  if (decision.shadow !== undefined) context.shadow = decision.shadow;
+  if (decision.effect !== 'allow') {
+    context.reason_admin = {
+      en: decision.reasons
+        .map(
+          (reason) =>
+            `${reason.policy}/${reason.rule}${reason.message ? `: ${reason.message}` : ''}`,
+        )
+        .join('; '),
+    };
+    const message = decision.reasons.find((reason) => reason.message)?.message;
+    if (decision.effect === 'step_up') {
+      const require = decision.require ?? {};
+      const challenge = stepUpChallenge(require, levels, message !== undefined ? { message } : {});
+      const stepUp: Record<string, unknown> = {};
+      if (require.level !== undefined) stepUp.level = require.level;
+      if (challenge.acrValues !== undefined) stepUp.acr_values = challenge.acrValues;
+      if (challenge.maxAge !== undefined) stepUp.max_age = challenge.maxAge;
+      if (require.approvals !== undefined) stepUp.approvals = require.approvals;
+      context.step_up = stepUp;
+      context.reason_user = { en: challenge.description };
+    } else {
+      context.reason_user = { en: message ?? 'Access denied.' };
+    }
+  }
+  return { decision: decision.effect === 'allow', context };
+}

@@ -1,0 +1,76 @@
+import type { DecisionRequest } from '@stepgate/policy';
+
+/** A body the agent refuses with 400 `{error: 'request/invalid', message}`. */
+export class BadRequestError extends Error {
+  readonly status: number;
+
+  constructor(message: string, status = 400) {
+    super(message);
+    this.name = 'BadRequestError';
+    this.status = status;
+  }
+}
+
+const INPUT_FIELDS = new Set(['principal', 'action', 'resource', 'context']);
+const PRINCIPAL_FIELDS = new Set(['id', 'roles', 'groups', 'attributes']);
+const RESOURCE_FIELDS = new Set(['kind', 'id', 'attributes']);
+
+export function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** Refuses fields outside `allowed`, naming the first one. */
+export function onlyFields(
+  value: Record<string, unknown>,
+  allowed: ReadonlySet<string>,
+  where: string,
+): void {
+  for (const key in value) {
+    if (!Object.hasOwn(value, key) || allowed.has(key)) continue;
+    if (key === 'auth' && where === '')
+      throw new BadRequestError(
+        'auth is not accepted in the body: authentication evidence comes only from a verified token or grant',
+      );
+    throw new BadRequestError(
+      `unknown field "${where}${key}" (allowed: ${[...allowed].join(', ')})`,
+    );
+  }
+}
+
+export function stringList(value: unknown, field: string): void {
+  if (value === undefined) return;
+  if (!Array.isArray(value) || value.some((item) => typeof item !== 'string'))
+    throw new BadRequestError(`${field} must be a list of strings`);
+}
+
+export function optionalObject(value: unknown, field: string): void {
+  if (value !== undefined && !isObject(value))
+    throw new BadRequestError(`${field} must be an object`);
+}
+
+/**
+ * The `POST /v1/decide` body: the input of the language (principal, action, resource,
+ * context), nothing else. The engine re-checks the required parts.
+ */
+export function parseDecisionInput(body: unknown): DecisionRequest {
+  if (!isObject(body))
+    throw new BadRequestError('the body must be a JSON object with principal, action and resource');
+  onlyFields(body, INPUT_FIELDS, '');
+  const { principal, resource, context, action } = body;
+  if (!isObject(principal)) throw new BadRequestError('principal must be an object with an id');
+  onlyFields(principal, PRINCIPAL_FIELDS, 'principal.');
+  if (typeof principal.id !== 'string' || principal.id === '')
+    throw new BadRequestError('principal.id must be a non-empty string');
+  stringList(principal.roles, 'principal.roles');
+  stringList(principal.groups, 'principal.groups');
+  optionalObject(principal.attributes, 'principal.attributes');
+  if (typeof action !== 'string' || action === '')
+    throw new BadRequestError('action must be a non-empty string');
+  if (!isObject(resource)) throw new BadRequestError('resource must be an object with kind and id');
+  onlyFields(resource, RESOURCE_FIELDS, 'resource.');
+  if (typeof resource.kind !== 'string' || typeof resource.id !== 'string')
+    throw new BadRequestError('resource.kind and resource.id must be strings');
+  optionalObject(resource.attributes, 'resource.attributes');
+  optionalObject(context, 'context');
+  return body as unknown as DecisionRequest;
+}

@@ -1,0 +1,271 @@
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import {
+  httpOutcome,
+  type ChallengeStyle,
+  type DecisionPoint,
+  type Logger,
+} from '@stepgate/agent-core';
+import { InvalidRequestError } from '@stepgate/policy';
+import { evaluateBatch, parseEvaluation, parseEvaluations, toAuthzenDecision } from './authzen.js';
+import {
+  anonymousIdentity,
+  AUTHZ_HTTP_PATH,
+  proxiedRequest,
+  type IdentityResolver,
+} from './authz-http.js';
+import { BadRequestError, parseDecisionInput } from './decision-input.js';
+import type { AgentMetrics } from './metrics.js';
+
+/** Request bodies above this are refused with 413. */
+export const MAX_BODY_BYTES = 1024 * 1024;
+
+export interface HttpServerOptions {
+  point: DecisionPoint;
+  /** Undefined until prom-client is loaded (just after the server starts listening). */
+  metrics: () => AgentMetrics | undefined;
+  logger: Logger;
+  challenge: ChallengeStyle;
+  identity?: IdentityResolver;
+}
+
+const JSON_TYPE = 'application/json; charset=utf-8';
+
+/**
+ * The agent's HTTP API on plain node:http: decision APIs (native, AuthZEN, reverse-proxy
+ * check), health, readiness and metrics. Every failure is a JSON 4xx/5xx; nothing a client
+ * sends can take the process down.
+ */
+export function createHttpServer(options: HttpServerOptions): Server {
+  const { point, metrics, logger } = options;
+  const identity = options.identity ?? anonymousIdentity;
+  const levels = () => point.levels;
+
+  const table: Record<string, Record<string, Handler>> = {
+    '/v1/decide': {
+      POST: async (req, res) => {
+        const input = parseDecisionInput(await readJson(req));
+        sendJson(res, 200, point.decide(input));
+      },
+    },
+    '/access/v1/evaluation': {
+      POST: async (req, res) => {
+        const input = parseEvaluation(await readJson(req));
+        sendJson(res, 200, toAuthzenDecision(point.decide(input), point.levels), requestId(req));
+      },
+    },
+    '/access/v1/evaluations': {
+      POST: async (req, res) => {
+        const batch = parseEvaluations(await readJson(req));
+        const results = evaluateBatch(batch, (input) => point.decide(input), levels);
+        const body = batch.single ? results[0] : { evaluations: results };
+        sendJson(res, 200, body, requestId(req));
+      },
+    },
+    '/.well-known/authzen-configuration': {
+      GET: async (req, res) => {
+        const base = `http://${req.headers.host ?? 'localhost'}`;
+        sendJson(res, 200, {
+          policy_decision_point: base,
+          access_evaluation_endpoint: `${base}/access/v1/evaluation`,
+          access_evaluations_endpoint: `${base}/access/v1/evaluations`,
+        });
+      },
+    },
+    '/healthz': {
+      GET: async (_req, res) => sendJson(res, 200, { status: 'ok' }),
+    },
+    '/readyz': {
+      GET: async (_req, res) => {
+        const status = point.status();
+        sendJson(res, status.ready ? 200 : 503, {
+          status: status.ready ? 'ready' : 'not_ready',
+          ...status,
+        });
+      },
+    },
+    '/metrics': {
+      GET: async (_req, res) => {
+        const registry = metrics()?.registry;
+        if (registry === undefined) {
+          sendError(res, 503, 'service/unavailable', 'metrics are not ready yet');
+          return;
+        }
+        const text = await registry.metrics();
+        res.writeHead(200, { 'content-type': registry.contentType });
+        res.end(text);
+      },
+    },
+  };
+
+  // A Map, so a path like /__proto__ can never reach an inherited property.
+  const routes = new Map(
+    Object.entries(table).map(([path, handlers]) => [path, new Map(Object.entries(handlers))]),
+  );
+
+  const authzHttp: Handler = async (req, res, pathname, query) => {
+    // The body of the proxied request is not part of the decision; read it to keep the
+    // connection usable, within the same limit.
+    await readBody(req);
+    const caller = identity(req);
+    const outcome = httpOutcome(
+      point.decide(proxiedRequest(req, pathname, query, caller), caller.evidence),
+      point.levels,
+      options.challenge,
+    );
+    if (outcome.status === 200) {
+      outcome.headers['x-stepgate-principal'] = headerSafe(caller.principal.id);
+      res.writeHead(200, outcome.headers);
+      res.end();
+      return;
+    }
+    sendJson(res, outcome.status, outcome.body, outcome.headers, req.method === 'HEAD');
+  };
+
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const url = req.url ?? '/';
+    const cut = url.indexOf('?');
+    const pathname = cut >= 0 ? url.slice(0, cut) : url;
+    const query = cut >= 0 ? url.slice(cut) : '';
+    if (pathname === AUTHZ_HTTP_PATH || pathname.startsWith(`${AUTHZ_HTTP_PATH}/`)) {
+      await authzHttp(req, res, pathname, query);
+      return;
+    }
+    const handlers = routes.get(pathname);
+    if (handlers === undefined) {
+      sendError(res, 404, 'route/not_found', `no route ${req.method ?? ''} ${pathname}`);
+      return;
+    }
+    const handler = handlers.get(req.method ?? '');
+    if (handler === undefined) {
+      const allowed = [...handlers.keys()].join(', ');
+      res.setHeader('allow', allowed);
+      sendError(res, 405, 'request/invalid', `${pathname} accepts ${allowed}`);
+      return;
+    }
+    await handler(req, res, pathname, query);
+  };
+
+  const server = createServer((req, res) => {
+    handle(req, res).catch((error: unknown) => {
+      if (error instanceof BadRequestError) {
+        sendError(res, error.status, 'request/invalid', error.message);
+      } else if (error instanceof InvalidRequestError) {
+        sendError(res, 400, 'request/invalid', error.message);
+      } else {
+        const errorId = randomUUID();
+        logger.error('request failed', {
+          errorId,
+          method: req.method,
+          url: req.url,
+          error: error instanceof Error ? (error.stack ?? error.message) : String(error),
+        });
+        sendError(res, 500, 'internal', 'internal error', { errorId });
+      }
+    });
+  });
+  // Longer than the usual 60 s idle timeout of proxies, so they close first.
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
+  server.requestTimeout = 30_000;
+  server.on('clientError', (_error, socket) => {
+    if (socket.writable && !socket.writableEnded)
+      socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+    else socket.destroy();
+  });
+  return server;
+}
+
+type Handler = (
+  req: IncomingMessage,
+  res: ServerResponse,
+  pathname: string,
+  query: string,
+) => Promise<void>;
+
+function requestId(req: IncomingMessage): Record<string, string> {
+  // AuthZEN: a PDP echoes the PEP's X-Request-ID.
+  const id = req.headers['x-request-id'];
+  return typeof id === 'string' && id !== '' ? { 'x-request-id': headerSafe(id) } : {};
+}
+
+function headerSafe(text: string): string {
+  return text.replace(/[^\x20-\x7e]/g, '?').slice(0, 512);
+}
+
+/** The request body, at most MAX_BODY_BYTES (else 413). */
+function readBody(req: IncomingMessage): Promise<Buffer> {
+  const declared = Number(req.headers['content-length']);
+  if (declared > MAX_BODY_BYTES) {
+    req.resume();
+    return Promise.reject(tooLarge());
+  }
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let failed = false;
+    req.on('data', (chunk: Buffer) => {
+      if (failed) return;
+      size += chunk.length;
+      if (size > MAX_BODY_BYTES) {
+        failed = true;
+        reject(tooLarge());
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => {
+      if (!failed) resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks));
+    });
+    req.on('error', (error) => {
+      if (!failed) reject(error);
+      failed = true;
+    });
+  });
+}
+
+function tooLarge(): BadRequestError {
+  return new BadRequestError(`the request body exceeds ${MAX_BODY_BYTES} bytes`, 413);
+}
+
+async function readJson(req: IncomingMessage): Promise<unknown> {
+  const body = await readBody(req);
+  if (body.length === 0) throw new BadRequestError('the request body is empty; expected JSON');
+  try {
+    return JSON.parse(body.toString('utf8')) as unknown;
+  } catch (error) {
+    throw new BadRequestError(`the body is not valid JSON: ${(error as Error).message}`);
+  }
+}
+
+function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  headers: Record<string, string> = {},
+  headOnly = false,
+): void {
+  if (res.headersSent) {
+    res.end();
+    return;
+  }
+  const text = JSON.stringify(body);
+  res.writeHead(status, {
+    ...headers,
+    'content-type': JSON_TYPE,
+    'content-length': Buffer.byteLength(text),
+  });
+  res.end(headOnly ? undefined : text);
+}
+
+function sendError(
+  res: ServerResponse,
+  status: number,
+  error: string,
+  message: string,
+  details?: Record<string, unknown>,
+): void {
+  // A refused body may still be arriving: close the connection rather than read it.
+  if (status === 413) res.setHeader('connection', 'close');
+  sendJson(res, status, details === undefined ? { error, message } : { error, message, details });
+}

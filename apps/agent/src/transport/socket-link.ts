@@ -1,0 +1,245 @@
+import type { ControlPlaneLink, LogBuffer, Logger, LogShipper } from '@stepgate/agent-core';
+import {
+  AGENT_NAMESPACE,
+  bundleMessageSchema,
+  shadowClearedMessageSchema,
+  type AgentHandshake,
+  type AgentToServerEvents,
+  type BundleAck,
+  type BundleMessage,
+  type BundleRejected,
+  type LogBatch,
+  type LogBatchAck,
+  type ServerToAgentEvents,
+  type ShadowClearedMessage,
+} from '@stepgate/protocol';
+import { io, type Socket } from 'socket.io-client';
+
+export interface SocketLinkOptions {
+  /** Control-plane base URL; a path prefix (behind a proxy) is kept for the socket.io path. */
+  url: string;
+  token: string;
+  agentId: string;
+  labels: Record<string, string>;
+  agentVersion: string;
+  /** The revisions held right now: read on every (re)connection attempt. */
+  revisions: () => AgentHandshake['revisions'];
+  logger: Logger;
+  ackTimeoutMs?: number;
+  reconnectDelayMs?: number;
+  reconnectDelayMaxMs?: number;
+}
+
+export interface ShippingOptions {
+  shipper: LogShipper;
+  buffer: LogBuffer;
+  intervalMs?: number;
+  /** Ship early when this many records are waiting. */
+  threshold?: number;
+}
+
+type AgentSocket = Socket<ServerToAgentEvents, AgentToServerEvents>;
+
+/**
+ * The agent's socket.io connection to `<STEPGATE_URL>/agents`. It authenticates in the
+ * handshake (token, id, labels, held revisions), reconnects with jittered exponential
+ * backoff — socket.io's own for dropped connections, the same policy by hand when the server
+ * refused or closed the connection (socket.io does not retry those) — validates every
+ * message against the protocol schemas, and ships decision logs.
+ */
+export class SocketLink implements ControlPlaneLink {
+  private socket: AgentSocket | undefined;
+  private isConnected = false;
+  private closed = false;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private retryAttempts = 0;
+  private lastError: string | undefined;
+  private shippingTimer: NodeJS.Timeout | undefined;
+  private readonly bundleHandlers: ((message: BundleMessage) => void)[] = [];
+  private readonly clearedHandlers: ((message: ShadowClearedMessage) => void)[] = [];
+  private readonly keysHandlers: ((jwks: unknown) => void)[] = [];
+  private readonly connectionHandlers: ((connected: boolean) => void)[] = [];
+  private readonly ackTimeoutMs: number;
+  private readonly delayMs: number;
+  private readonly delayMaxMs: number;
+
+  constructor(private readonly options: SocketLinkOptions) {
+    this.ackTimeoutMs = options.ackTimeoutMs ?? 10_000;
+    this.delayMs = options.reconnectDelayMs ?? 1000;
+    this.delayMaxMs = options.reconnectDelayMaxMs ?? 30_000;
+  }
+
+  get connected(): boolean {
+    return this.isConnected;
+  }
+
+  onBundle(handler: (message: BundleMessage) => void): void {
+    this.bundleHandlers.push(handler);
+  }
+
+  onShadowCleared(handler: (message: ShadowClearedMessage) => void): void {
+    this.clearedHandlers.push(handler);
+  }
+
+  onKeys(handler: (jwks: unknown) => void): void {
+    this.keysHandlers.push(handler);
+  }
+
+  onConnectionChange(handler: (connected: boolean) => void): void {
+    this.connectionHandlers.push(handler);
+  }
+
+  connect(): void {
+    if (this.socket !== undefined || this.closed) return;
+    const base = new URL(this.options.url);
+    const socket: AgentSocket = io(`${base.origin}${AGENT_NAMESPACE}`, {
+      path: `${base.pathname.replace(/\/+$/, '')}/socket.io`,
+      // WebSocket only: no long-polling, so no sticky sessions behind a load balancer.
+      transports: ['websocket'],
+      auth: (callback) => callback(this.handshake()),
+      reconnection: true,
+      reconnectionDelay: this.delayMs,
+      reconnectionDelayMax: this.delayMaxMs,
+      randomizationFactor: 0.5,
+      timeout: 10_000,
+      autoConnect: false,
+    });
+    this.socket = socket;
+
+    socket.on('connect', () => {
+      this.retryAttempts = 0;
+      this.lastError = undefined;
+      this.setConnected(true);
+    });
+    socket.on('disconnect', (reason) => {
+      this.setConnected(false);
+      this.options.logger.warn('control-plane connection lost', { reason });
+      // socket.io reconnects by itself except when the server closed the connection.
+      if (reason === 'io server disconnect') this.retryLater();
+    });
+    socket.on('connect_error', (error) => {
+      const message = error.message;
+      if (message !== this.lastError) {
+        this.options.logger.warn('cannot connect to the control plane', {
+          url: this.options.url,
+          error: message,
+        });
+        this.lastError = message;
+      }
+      // `active` is false when the server refused the handshake (bad token...): retry by hand.
+      if (!socket.active) this.retryLater();
+    });
+
+    socket.on('bundle', (message) => {
+      const parsed = bundleMessageSchema.safeParse(message);
+      if (!parsed.success) {
+        this.options.logger.error('malformed bundle message from the control plane');
+        const raw = (message ?? {}) as Partial<BundleMessage>;
+        this.rejectBundle({
+          kind: raw.kind === 'shadow' ? 'shadow' : 'active',
+          revision:
+            Number.isInteger(raw.revision) && (raw.revision as number) >= 0
+              ? (raw.revision as number)
+              : 0,
+          reason: 'malformed bundle message',
+        });
+        return;
+      }
+      for (const handler of this.bundleHandlers) handler(parsed.data);
+    });
+    socket.on('shadow:cleared', (message) => {
+      const parsed = shadowClearedMessageSchema.safeParse(message);
+      if (!parsed.success) {
+        this.options.logger.error('malformed shadow:cleared message from the control plane');
+        return;
+      }
+      for (const handler of this.clearedHandlers) handler(parsed.data);
+    });
+    socket.on('keys', (jwks) => {
+      for (const handler of this.keysHandlers) handler(jwks);
+    });
+
+    socket.connect();
+  }
+
+  ackBundle(ack: BundleAck): void {
+    // Emitted even while briefly disconnected: socket.io sends it after the reconnect.
+    this.socket?.emit('bundle:ack', ack);
+  }
+
+  rejectBundle(rejected: BundleRejected): void {
+    this.socket?.emit('bundle:rejected', rejected);
+  }
+
+  sendLogs(batch: LogBatch): Promise<LogBatchAck> {
+    return new Promise((resolve, reject) => {
+      const socket = this.socket;
+      if (socket === undefined || !this.isConnected) {
+        reject(new Error('not connected'));
+        return;
+      }
+      socket
+        .timeout(this.ackTimeoutMs)
+        .emit('logs', batch, (error: Error | null, ack: LogBatchAck) => {
+          if (error) reject(error);
+          else if (typeof ack !== 'object' || ack === null || typeof ack.ok !== 'boolean')
+            reject(new Error('malformed logs ack'));
+          else resolve(ack);
+        });
+    });
+  }
+
+  /** Ships decision logs every `intervalMs`, when `threshold` records wait, and on (re)connect. */
+  startShipping({ shipper, buffer, intervalMs = 1000, threshold = 500 }: ShippingOptions): void {
+    const ship = (): void => {
+      void shipper.ship();
+    };
+    this.shippingTimer = setInterval(ship, intervalMs);
+    this.shippingTimer.unref();
+    buffer.onThreshold(threshold, () => setImmediate(ship));
+    this.onConnectionChange((connected) => {
+      if (connected) ship();
+    });
+  }
+
+  /** Disconnects for good (shutdown). */
+  close(): void {
+    this.closed = true;
+    clearTimeout(this.retryTimer);
+    clearInterval(this.shippingTimer);
+    this.socket?.disconnect();
+    this.socket?.removeAllListeners();
+    if (this.isConnected) this.setConnected(false);
+  }
+
+  private handshake(): AgentHandshake {
+    return {
+      token: this.options.token,
+      agentId: this.options.agentId,
+      labels: this.options.labels,
+      revisions: this.options.revisions(),
+      agentVersion: this.options.agentVersion,
+    };
+  }
+
+  private setConnected(connected: boolean): void {
+    if (this.isConnected === connected) return;
+    this.isConnected = connected;
+    for (const handler of this.connectionHandlers) handler(connected);
+  }
+
+  private retryLater(): void {
+    if (this.closed || this.retryTimer !== undefined) return;
+    const exponential = Math.min(
+      this.delayMaxMs,
+      this.delayMs * 2 ** Math.min(this.retryAttempts, 16),
+    );
+    const delay = Math.round(exponential * (0.5 + Math.random()));
+    this.retryAttempts++;
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      if (!this.closed && this.socket !== undefined && !this.socket.active) this.socket.connect();
+    }, delay);
+    this.retryTimer.unref();
+  }
+}

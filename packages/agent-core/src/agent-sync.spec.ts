@@ -1,0 +1,130 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import {
+  DOCS_POLICY,
+  FakeClock,
+  FakeLink,
+  MemoryCache,
+  MemoryPins,
+  policySet,
+  recordingLogger,
+  signer,
+  tamper,
+} from './__support__/fakes.js';
+import { AgentSync } from './agent-sync.js';
+import { BundleStore } from './bundle-store.js';
+import { TrustStore } from './trust-store.js';
+
+type Signer = Awaited<ReturnType<typeof signer>>;
+let key: Signer;
+beforeAll(async () => {
+  key = await signer();
+});
+
+const SET = policySet({ 'docs.yaml': DOCS_POLICY });
+
+async function setup(trust?: TrustStore) {
+  const clock = new FakeClock();
+  const link = new FakeLink();
+  const pins = new MemoryPins();
+  const resolvedTrust = trust ?? (await TrustStore.trustOnFirstUse(pins, recordingLogger()));
+  const cache = new MemoryCache();
+  const store = new BundleStore({ trust: resolvedTrust, cache, clock });
+  const sync = new AgentSync({
+    link,
+    store,
+    trust: resolvedTrust,
+    clock,
+    logger: recordingLogger(),
+  });
+  sync.start();
+  return { clock, link, pins, store, sync, cache };
+}
+
+describe('AgentSync', () => {
+  it('pins keys sent before a bundle, then applies and acks the bundle', async () => {
+    const { link, store, sync, pins, cache } = await setup();
+    link.setConnected(true);
+    link.sendKeys(key.jwks);
+    link.sendBundle({ kind: 'active', revision: 2, jws: await key.sign(SET, 2) });
+    await sync.idle();
+    expect(store.active?.revision).toBe(2);
+    expect(link.acks).toEqual([
+      { kind: 'active', revision: 2, appliedAt: '2026-11-23T10:00:00.000Z' },
+    ]);
+    expect(pins.stored).toEqual(key.jwks);
+    expect(cache.files.has('active')).toBe(true);
+  });
+
+  it('applies a bundle that arrived before the keys that sign it once they are pinned', async () => {
+    const { link, store, sync } = await setup();
+    link.sendBundle({ kind: 'active', revision: 2, jws: await key.sign(SET, 2) });
+    await sync.idle();
+    expect(link.rejections).toHaveLength(1);
+    link.sendKeys(key.jwks);
+    await sync.idle();
+    expect(store.active?.revision).toBe(2);
+    expect(link.acks.map((a) => a.revision)).toEqual([2]);
+  });
+
+  it('reports refused bundles and keeps enforcing the one it holds', async () => {
+    const { link, store, sync } = await setup(TrustStore.fromJwks(key.jwks));
+    link.sendBundle({ kind: 'active', revision: 3, jws: await key.sign(SET, 3) });
+    link.sendBundle({ kind: 'active', revision: 4, jws: tamper(await key.sign(SET, 4)) });
+    link.sendBundle({ kind: 'active', revision: 2, jws: await key.sign(SET, 2) });
+    await sync.idle();
+    expect(store.active?.revision).toBe(3);
+    expect(link.acks.map((a) => a.revision)).toEqual([3]);
+    expect(link.rejections).toEqual([
+      { kind: 'active', revision: 4, reason: expect.stringContaining('signature does not verify') },
+      {
+        kind: 'active',
+        revision: 2,
+        reason: expect.stringContaining('older than the held revision 3'),
+      },
+    ]);
+  });
+
+  it('acks a revision it already holds instead of reporting it', async () => {
+    const { link, sync } = await setup(TrustStore.fromJwks(key.jwks));
+    const jws = await key.sign(SET, 5);
+    link.sendBundle({ kind: 'active', revision: 5, jws });
+    link.sendBundle({ kind: 'active', revision: 5, jws });
+    await sync.idle();
+    expect(link.acks.map((a) => a.revision)).toEqual([5, 5]);
+    expect(link.rejections).toEqual([]);
+  });
+
+  it('ignores server keys with configured trust: a bundle signed by another key is refused', async () => {
+    const other = await signer();
+    const { link, store, sync } = await setup(TrustStore.fromJwks(key.jwks));
+    link.sendKeys(other.jwks);
+    link.sendBundle({ kind: 'active', revision: 1, jws: await other.sign(SET, 1) });
+    await sync.idle();
+    expect(store.active).toBeUndefined();
+    expect(link.rejections[0]?.reason).toMatch(/unknown key/);
+  });
+
+  it('clears the shadow', async () => {
+    const { link, store, sync } = await setup(TrustStore.fromJwks(key.jwks));
+    link.sendBundle({
+      kind: 'shadow',
+      revision: 2,
+      jws: await key.sign(SET, 2, { kind: 'shadow' }),
+    });
+    link.clearShadow(3);
+    await sync.idle();
+    expect(store.shadow).toBeUndefined();
+    expect(link.acks).toEqual([expect.objectContaining({ kind: 'shadow', revision: 2 })]);
+  });
+
+  it('marks the bundle current when the connection goes up or down', async () => {
+    const { link, store, clock, cache } = await setup();
+    link.setConnected(true);
+    expect(store.syncedAt).toBe(clock.now());
+    clock.advance(5000);
+    link.setConnected(false);
+    expect(store.syncedAt).toBe(clock.now());
+    await new Promise((r) => setImmediate(r));
+    expect(cache.syncedAt).toBe(clock.now());
+  });
+});

@@ -1,0 +1,124 @@
+import type { BundleMessage } from '@stepgate/protocol';
+import type { BundleStore, OfferResult } from './bundle-store.js';
+import {
+  silentLogger,
+  systemClock,
+  type Clock,
+  type ControlPlaneLink,
+  type Logger,
+} from './ports.js';
+import type { TrustStore } from './trust-store.js';
+
+export interface AgentSyncOptions {
+  link: ControlPlaneLink;
+  store: BundleStore;
+  trust: TrustStore;
+  clock?: Clock;
+  logger?: Logger;
+  /** Told about every bundle offered by the control plane (metrics). */
+  onBundleResult?: (result: OfferResult) => void;
+}
+
+/**
+ * Applies what the control plane sends: keys to the trust store, bundles to the bundle store
+ * (acking each applied revision, reporting each refusal), shadow clears; and keeps the
+ * store's sync time while the connection is up. Messages are handled one at a time in
+ * arrival order, so keys sent before a bundle are pinned before it is verified.
+ */
+export class AgentSync {
+  private readonly link: ControlPlaneLink;
+  private readonly store: BundleStore;
+  private readonly trust: TrustStore;
+  private readonly clock: Clock;
+  private readonly logger: Logger;
+  private readonly onBundleResult: AgentSyncOptions['onBundleResult'];
+  private queue: Promise<void> = Promise.resolve();
+  /** Bundles refused as unverifiable: offered again when new keys get pinned. */
+  private readonly unverified = new Map<BundleMessage['kind'], BundleMessage>();
+  private started = false;
+
+  constructor(options: AgentSyncOptions) {
+    this.link = options.link;
+    this.store = options.store;
+    this.trust = options.trust;
+    this.clock = options.clock ?? systemClock;
+    this.logger = options.logger ?? silentLogger;
+    this.onBundleResult = options.onBundleResult;
+  }
+
+  /** Subscribes to the link. Idempotent. */
+  start(): void {
+    if (this.started) return;
+    this.started = true;
+    this.link.onKeys((jwks) => this.enqueue(() => this.keys(jwks)));
+    this.link.onBundle((message) => this.enqueue(() => this.bundle(message)));
+    this.link.onShadowCleared((message) =>
+      this.enqueue(async () => {
+        await this.store.clearShadow(message.revision);
+      }),
+    );
+    this.link.onConnectionChange((connected) => {
+      // Connected or just disconnected, the bundle was current up to this moment.
+      this.store.markSynced(this.clock.now());
+      this.logger.info(
+        connected ? 'connected to the control plane' : 'disconnected from the control plane',
+      );
+      if (!connected) void this.store.saveSyncedAt();
+    });
+  }
+
+  /** Resolves once every message received so far has been handled (tests, shutdown). */
+  idle(): Promise<void> {
+    return this.queue;
+  }
+
+  private enqueue(task: () => Promise<void>): void {
+    this.queue = this.queue.then(task).catch((error: unknown) => {
+      this.logger.error('a control-plane message could not be handled', {
+        error: error instanceof Error ? error.message : String(error),
+      });
+    });
+  }
+
+  private async keys(jwks: unknown): Promise<void> {
+    const result = await this.trust.acceptServerKeys(jwks);
+    if (result.invalid > 0)
+      this.logger.warn('the control plane sent key entries that are not Ed25519 public keys', {
+        invalid: result.invalid,
+      });
+    if (result.status !== 'pinned') return;
+    // A bundle that arrived before the keys that sign it would otherwise wait for the next revision.
+    const retry = [...this.unverified.values()];
+    this.unverified.clear();
+    for (const message of retry) await this.bundle(message);
+  }
+
+  private async bundle(message: BundleMessage): Promise<void> {
+    const result = await this.store.offer(message.kind, message.jws, {
+      source: 'control-plane',
+      expectedRevision: message.revision,
+    });
+    this.onBundleResult?.(result);
+    if (!result.applied && result.code === 'invalid') this.unverified.set(message.kind, message);
+    else this.unverified.delete(message.kind);
+    if (result.applied || result.code === 'duplicate') {
+      // A duplicate is a bundle already enforced: ack it again so the fleet view is right.
+      this.link.ackBundle({
+        kind: message.kind,
+        revision: result.revision ?? message.revision,
+        appliedAt: new Date(this.clock.now()).toISOString(),
+      });
+      return;
+    }
+    this.logger.error(`${message.kind} bundle refused`, {
+      revision: message.revision,
+      code: result.code,
+      reason: result.reason,
+    });
+    this.link.rejectBundle({
+      kind: message.kind,
+      revision: message.revision,
+      reason: result.reason.slice(0, 500),
+    });
+  }
+}

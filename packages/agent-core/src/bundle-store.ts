@@ -1,0 +1,308 @@
+import { parsePolicySet, PolicyEngine } from '@stepgate/policy';
+import type { Level } from '@stepgate/policy';
+import { BundleVerificationError, isNewerBundle, verifyBundle } from '@stepgate/protocol';
+import type { BundlePayload } from '@stepgate/protocol';
+import { compileMask, type CompiledMask } from './decision-record.js';
+import {
+  silentLogger,
+  systemClock,
+  type BundleCache,
+  type BundleKind,
+  type Clock,
+  type Logger,
+} from './ports.js';
+import type { TrustStore } from './trust-store.js';
+
+/** Where an offered bundle came from; only bundles from the control plane are written to the cache. */
+export type BundleSource = 'control-plane' | 'cache' | 'local';
+
+/** A verified bundle with its prepared engine, ready to decide. Immutable once built. */
+export interface LoadedBundle {
+  readonly kind: BundleKind;
+  readonly revision: number;
+  readonly payload: BundlePayload;
+  readonly engine: PolicyEngine;
+  readonly mask: CompiledMask;
+  readonly levels: readonly Level[];
+  /** When the control plane signed it (epoch ms). */
+  readonly issuedAt: number;
+  /** When this agent swapped it in (epoch ms). */
+  readonly loadedAt: number;
+  readonly source: BundleSource;
+}
+
+/** Why a bundle was not applied. */
+export type RefusalCode =
+  'invalid' | 'kind_mismatch' | 'revision_mismatch' | 'not_newer' | 'duplicate' | 'policy_set';
+
+export type OfferResult =
+  | { applied: true; kind: BundleKind; revision: number; rollback: boolean }
+  | { applied: false; kind: BundleKind; revision?: number; code: RefusalCode; reason: string };
+
+export interface OfferOptions {
+  source?: BundleSource;
+  /** The revision the envelope announced; the signed payload must carry the same. */
+  expectedRevision?: number;
+}
+
+export interface BundleStoreOptions {
+  trust: TrustStore;
+  cache?: BundleCache;
+  /** This agent's labels: policies with an `agents` selector apply only where they match. */
+  labels?: Readonly<Record<string, string>>;
+  clock?: Clock;
+  logger?: Logger;
+}
+
+/**
+ * Holds the verified active and shadow bundles. Every bundle — from the control plane, from
+ * the disk cache or handed in by an SDK user — goes through {@link offer}: signature against
+ * the trusted keys, kind, downgrade rule, policy set, engine build (the pending bundle), and
+ * only then one assignment swaps it in, so a decision sees either the old bundle or the new
+ * one, never a mix. Offers are serialised: a slow verification can never let an older bundle
+ * overtake a newer one.
+ */
+export class BundleStore {
+  private activeBundle: LoadedBundle | undefined;
+  private shadowBundle: LoadedBundle | undefined;
+  /** The revision the shadow was last cleared at: older shadow bundles stay refused. */
+  private shadowFloor = 0;
+  private syncedAtMs: number | undefined;
+  private queue: Promise<unknown> = Promise.resolve();
+  private readonly trust: TrustStore;
+  private readonly cache: BundleCache | undefined;
+  private readonly labels: Readonly<Record<string, string>>;
+  private readonly clock: Clock;
+  private readonly logger: Logger;
+
+  constructor(options: BundleStoreOptions) {
+    this.trust = options.trust;
+    this.cache = options.cache;
+    this.labels = options.labels ?? {};
+    this.clock = options.clock ?? systemClock;
+    this.logger = options.logger ?? silentLogger;
+  }
+
+  get active(): LoadedBundle | undefined {
+    return this.activeBundle;
+  }
+
+  get shadow(): LoadedBundle | undefined {
+    return this.shadowBundle;
+  }
+
+  /**
+   * The last moment this agent knew its active bundle was current (epoch ms): when a bundle
+   * arrived, or when the control-plane connection last went up or down.
+   */
+  get syncedAt(): number | undefined {
+    return this.syncedAtMs;
+  }
+
+  /** The revisions held, as announced in the handshake. */
+  revisions(): { active?: number; shadow?: number } {
+    const revisions: { active?: number; shadow?: number } = {};
+    if (this.activeBundle) revisions.active = this.activeBundle.revision;
+    if (this.shadowBundle) revisions.shadow = this.shadowBundle.revision;
+    return revisions;
+  }
+
+  /** Records that the bundle was known current at `at` (monotonic: never moves back). */
+  markSynced(at: number = this.clock.now()): void {
+    if (this.syncedAtMs === undefined || at > this.syncedAtMs) this.syncedAtMs = at;
+  }
+
+  /** Verifies a signed bundle and, when it is acceptable, swaps it in. Never throws. */
+  offer(kind: BundleKind, jws: string, options: OfferOptions = {}): Promise<OfferResult> {
+    return this.serialised(() => this.apply(kind, jws, options));
+  }
+
+  /**
+   * Loads the cached bundles through the same checks as bundles from the wire. A refused
+   * cache entry is reported and left alone (the next verified bundle overwrites it).
+   */
+  async loadFromCache(): Promise<{ active?: OfferResult; shadow?: OfferResult }> {
+    const results: { active?: OfferResult; shadow?: OfferResult } = {};
+    if (!this.cache) return results;
+    for (const kind of ['active', 'shadow'] as const) {
+      let jws: string | undefined;
+      try {
+        jws = await this.cache.load(kind);
+      } catch (error) {
+        results[kind] = refuse(
+          kind,
+          'invalid',
+          `the cached bundle is unreadable: ${describe(error)}`,
+        );
+        this.logger.error(`cached ${kind} bundle refused`, { reason: results[kind].reason });
+        continue;
+      }
+      if (jws === undefined) continue;
+      const result = await this.offer(kind, jws, { source: 'cache' });
+      results[kind] = result;
+      if (!result.applied)
+        this.logger.error(`cached ${kind} bundle refused`, {
+          reason: result.reason,
+          code: result.code,
+        });
+    }
+    const active = this.activeBundle;
+    if (active?.source === 'cache') {
+      let persisted: number | undefined;
+      try {
+        persisted = await this.cache.loadSyncedAt?.();
+      } catch {
+        persisted = undefined;
+      }
+      // Never later than now: a clock jump or an edited file must not extend the bundle's life.
+      const synced = Math.min(Math.max(active.issuedAt, persisted ?? 0), this.clock.now());
+      this.syncedAtMs = synced;
+    }
+    return results;
+  }
+
+  /** Removes the shadow bundle, unless a newer one than the clear already replaced it. */
+  clearShadow(revision: number): Promise<boolean> {
+    return this.serialised(async () => {
+      this.shadowFloor = Math.max(this.shadowFloor, revision);
+      const held = this.shadowBundle;
+      if (held === undefined || held.revision >= revision) return false;
+      this.shadowBundle = undefined;
+      this.logger.info('shadow bundle cleared', { revision: held.revision, clearedAt: revision });
+      await this.persist(() => this.cache?.remove('shadow'), 'remove the cached shadow bundle');
+      return true;
+    });
+  }
+
+  /** Persists the sync time so staleness survives a restart (best effort). */
+  async saveSyncedAt(): Promise<void> {
+    const at = this.syncedAtMs;
+    if (at === undefined || this.cache?.saveSyncedAt === undefined) return;
+    await this.persist(() => this.cache?.saveSyncedAt?.(at), 'save the sync time');
+  }
+
+  private async apply(kind: BundleKind, jws: string, options: OfferOptions): Promise<OfferResult> {
+    const source = options.source ?? 'local';
+    let payload: BundlePayload;
+    try {
+      payload = await verifyBundle(jws, this.trust.jwks);
+    } catch (error) {
+      const message =
+        error instanceof BundleVerificationError
+          ? error.message
+          : `bundle refused: ${describe(error)}`;
+      return refuse(kind, 'invalid', message, options.expectedRevision);
+    }
+    if (payload.kind !== kind) {
+      return refuse(
+        kind,
+        'kind_mismatch',
+        `bundle refused: signed as ${payload.kind}, delivered as ${kind}`,
+        payload.revision,
+      );
+    }
+    if (options.expectedRevision !== undefined && options.expectedRevision !== payload.revision) {
+      return refuse(
+        kind,
+        'revision_mismatch',
+        `bundle refused: announced as revision ${options.expectedRevision}, signed as ${payload.revision}`,
+        payload.revision,
+      );
+    }
+    const held = kind === 'active' ? this.activeBundle : this.shadowBundle;
+    if (held !== undefined && held.revision === payload.revision) {
+      return refuse(
+        kind,
+        'duplicate',
+        `revision ${payload.revision} is already held`,
+        payload.revision,
+      );
+    }
+    if (!isNewerBundle(held, payload)) {
+      return refuse(
+        kind,
+        'not_newer',
+        `bundle refused: revision ${payload.revision} is older than the held revision ${held?.revision}`,
+        payload.revision,
+      );
+    }
+    if (kind === 'shadow' && payload.revision <= this.shadowFloor) {
+      return refuse(
+        kind,
+        'not_newer',
+        `bundle refused: the shadow was cleared at revision ${this.shadowFloor}`,
+        payload.revision,
+      );
+    }
+
+    let pending: LoadedBundle;
+    try {
+      const policySet = parsePolicySet(payload.policySet);
+      const now = this.clock.now();
+      pending = Object.freeze({
+        kind,
+        revision: payload.revision,
+        payload,
+        engine: new PolicyEngine(policySet, { revision: payload.revision, labels: this.labels }),
+        mask: compileMask(policySet.settings.mask),
+        levels: policySet.settings.levels,
+        issuedAt: Date.parse(payload.issuedAt),
+        loadedAt: now,
+        source,
+      });
+    } catch (error) {
+      return refuse(
+        kind,
+        'policy_set',
+        `bundle refused: its policy set cannot be loaded: ${describe(error)}`,
+        payload.revision,
+      );
+    }
+
+    // The swap: one assignment.
+    if (kind === 'active') this.activeBundle = pending;
+    else this.shadowBundle = pending;
+    if (source !== 'cache') this.markSynced(pending.loadedAt);
+    this.logger.info(`${kind} bundle applied`, {
+      revision: pending.revision,
+      version: payload.version.number,
+      sha: payload.version.sha,
+      rollback: payload.rollback,
+      source,
+    });
+    if (source === 'control-plane') {
+      await this.persist(() => this.cache?.save(kind, jws), `cache the ${kind} bundle`);
+      await this.saveSyncedAt();
+    }
+    return { applied: true, kind, revision: pending.revision, rollback: payload.rollback };
+  }
+
+  private async persist(write: () => Promise<void> | undefined, what: string): Promise<void> {
+    try {
+      await write();
+    } catch (error) {
+      this.logger.warn(`could not ${what}`, { error: describe(error) });
+    }
+  }
+
+  private serialised<T>(task: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(task, task);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+}
+
+function refuse(
+  kind: BundleKind,
+  code: RefusalCode,
+  reason: string,
+  revision?: number,
+): Extract<OfferResult, { applied: false }> {
+  const result: Extract<OfferResult, { applied: false }> = { applied: false, kind, code, reason };
+  if (revision !== undefined) result.revision = revision;
+  return result;
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

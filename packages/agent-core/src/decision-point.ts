@@ -1,0 +1,265 @@
+import { InvalidRequestError } from '@stepgate/policy';
+import type {
+  AuthEvidence,
+  Decision,
+  DecisionRequest,
+  Effect,
+  Level,
+  Reason,
+} from '@stepgate/policy';
+import type { BundleStore, LoadedBundle } from './bundle-store.js';
+import {
+  applyMask,
+  MASKED,
+  type AgentDecision,
+  type DecisionEntry,
+  type FailReason,
+} from './decision-record.js';
+import type { LogBuffer } from './log-buffer.js';
+import {
+  silentLogger,
+  systemClock,
+  type Clock,
+  type ConnectionState,
+  type Logger,
+} from './ports.js';
+
+/** What to answer when the policies cannot be used: deny (`closed`) or allow (`open`). */
+export type FailMode = 'closed' | 'open';
+
+export interface DecisionPointOptions {
+  store: BundleStore;
+  /** Where every decision is recorded; omit to keep no log. */
+  logs?: LogBuffer;
+  clock?: Clock;
+  logger?: Logger;
+  failMode?: FailMode;
+  /**
+   * How long a bundle may go without confirmation from the control plane while disconnected
+   * before the fail mode applies (ms). Undefined: never stale.
+   */
+  maxStalenessMs?: number;
+  /** The control-plane connection; without one the agent counts as disconnected. */
+  connection?: ConnectionState;
+  /** Called after every decision with its total time (active + shadow + record), in seconds. */
+  observer?: (decision: AgentDecision, seconds: number) => void;
+}
+
+export interface DecidePointOptions {
+  /** The evaluation time; defaults to the clock. */
+  now?: Date;
+}
+
+/** Whether the point can enforce its policies right now, and if not why. */
+export interface DecisionPointStatus {
+  /** True with a usable active bundle, or in fail-open (every request gets an answer). */
+  ready: boolean;
+  failMode: FailMode;
+  failReason?: FailReason;
+  revision?: number;
+  shadowRevision?: number;
+  connected: boolean;
+  /** Seconds since the bundle was last known current (0 while connected). */
+  stalenessSeconds?: number;
+}
+
+const FAIL_MESSAGES: Record<FailReason, string> = {
+  no_bundle: 'No valid policy bundle has been loaded',
+  stale_bundle:
+    'The policy bundle is older than the maximum staleness and the control plane is unreachable',
+};
+
+/**
+ * The decision point: evaluates a request against the active bundle (and the shadow one
+ * beside it), applies the fail mode when the bundle is missing or stale, and records every
+ * decision into the log buffer. Synchronous and allocation-light: the hot path builds the
+ * decision and one small log entry.
+ */
+export class DecisionPoint {
+  readonly failMode: FailMode;
+  private readonly store: BundleStore;
+  private readonly logs: LogBuffer | undefined;
+  private readonly clock: Clock;
+  private readonly logger: Logger;
+  private readonly maxStalenessMs: number | undefined;
+  private readonly connection: ConnectionState | undefined;
+  private readonly observer: DecisionPointOptions['observer'];
+  private readonly failReasons: Record<FailReason, readonly Reason[]>;
+  private shadowFailures = 0;
+
+  constructor(options: DecisionPointOptions) {
+    this.store = options.store;
+    this.logs = options.logs;
+    this.clock = options.clock ?? systemClock;
+    this.logger = options.logger ?? silentLogger;
+    this.failMode = options.failMode ?? 'closed';
+    this.maxStalenessMs = options.maxStalenessMs;
+    this.connection = options.connection;
+    this.observer = options.observer;
+    const effect: Effect = this.failMode === 'open' ? 'allow' : 'deny';
+    const reason = (why: FailReason): readonly Reason[] =>
+      Object.freeze([
+        Object.freeze({
+          policy: '(agent)',
+          rule: `fail_${this.failMode}/${why}`,
+          effect,
+          message: `${FAIL_MESSAGES[why]}; failing ${this.failMode} (failMode: ${this.failMode}).`,
+        }),
+      ]);
+    this.failReasons = { no_bundle: reason('no_bundle'), stale_bundle: reason('stale_bundle') };
+  }
+
+  /** The authentication levels of the active bundle (for step-up challenges). */
+  get levels(): readonly Level[] {
+    return this.store.active?.levels ?? [];
+  }
+
+  /**
+   * Decides a request. `evidence` is verified authentication only (a token or grant checked
+   * by the caller of this method), never what the requester claims.
+   * @throws InvalidRequestError when the request lacks principal.id, action or resource.
+   */
+  decide(
+    request: DecisionRequest,
+    evidence?: AuthEvidence,
+    options: DecidePointOptions = {},
+  ): AgentDecision {
+    const started = performance.now();
+    const nowMs = options.now !== undefined ? options.now.getTime() : this.clock.now();
+    const active = this.store.active;
+    const failReason: FailReason | undefined =
+      active === undefined ? 'no_bundle' : this.isStale(nowMs) ? 'stale_bundle' : undefined;
+
+    let decision: AgentDecision;
+    let shadowDecision: Decision | undefined;
+    if (failReason !== undefined || active === undefined) {
+      checkRequest(request);
+      const reasons = this.failReasons[failReason ?? 'no_bundle'];
+      decision = {
+        effect: reasons[0]?.effect ?? 'deny',
+        reasons: reasons as Reason[],
+        revision: active?.revision ?? 0,
+        decisionId: crypto.randomUUID(),
+        durationNs: 0,
+        failReason: failReason ?? 'no_bundle',
+      };
+    } else {
+      const now = options.now ?? new Date(nowMs);
+      decision = active.engine.decide(request, evidence, { now });
+      const shadow = this.store.shadow;
+      if (shadow !== undefined) {
+        shadowDecision = this.decideShadow(shadow, request, evidence, now, decision);
+        if (shadowDecision !== undefined)
+          decision.shadow = { effect: shadowDecision.effect, revision: shadowDecision.revision };
+      }
+    }
+
+    if (this.logs !== undefined)
+      this.logs.push(this.entry(decision, request, nowMs, active, shadowDecision));
+    this.observer?.(decision, (performance.now() - started) / 1000);
+    return decision;
+  }
+
+  /** Whether the fail mode applies and why, for readiness and metrics. */
+  status(nowMs: number = this.clock.now()): DecisionPointStatus {
+    const active = this.store.active;
+    const connected = this.connection?.connected ?? false;
+    const status: DecisionPointStatus = { ready: false, failMode: this.failMode, connected };
+    if (active === undefined) status.failReason = 'no_bundle';
+    else {
+      status.revision = active.revision;
+      if (this.isStale(nowMs)) status.failReason = 'stale_bundle';
+    }
+    if (this.store.shadow) status.shadowRevision = this.store.shadow.revision;
+    const syncedAt = this.store.syncedAt;
+    if (connected) status.stalenessSeconds = 0;
+    else if (syncedAt !== undefined)
+      status.stalenessSeconds = Math.max(0, (nowMs - syncedAt) / 1000);
+    status.ready = status.failReason === undefined || this.failMode === 'open';
+    return status;
+  }
+
+  private isStale(nowMs: number): boolean {
+    if (this.maxStalenessMs === undefined || this.connection?.connected === true) return false;
+    const syncedAt = this.store.syncedAt;
+    return syncedAt === undefined || nowMs - syncedAt > this.maxStalenessMs;
+  }
+
+  private decideShadow(
+    shadow: LoadedBundle,
+    request: DecisionRequest,
+    evidence: AuthEvidence | undefined,
+    now: Date,
+    enforced: Decision,
+  ): Decision | undefined {
+    try {
+      const result = shadow.engine.decide(request, evidence, {
+        now,
+        decisionId: enforced.decisionId,
+      });
+      return result.effect === enforced.effect ? undefined : result;
+    } catch (error) {
+      // A dry run must never break enforcement; report the first failures only.
+      if (this.shadowFailures++ < 10)
+        this.logger.warn('the shadow bundle failed to decide', {
+          revision: shadow.revision,
+          error: error instanceof Error ? error.message : String(error),
+        });
+      return undefined;
+    }
+  }
+
+  private entry(
+    decision: AgentDecision,
+    request: DecisionRequest,
+    at: number,
+    bundle: LoadedBundle | undefined,
+    shadowDecision: Decision | undefined,
+  ): DecisionEntry {
+    const mask = bundle?.mask;
+    const entry: DecisionEntry = {
+      decision,
+      at,
+      principal: request.principal.id,
+      action: request.action,
+      resourceKind: request.resource.kind,
+      resourceId: request.resource.id,
+    };
+    // Without a bundle the mask is unknown, so nothing of the input is kept.
+    if (mask !== undefined) {
+      entry.input = applyMask(request as unknown as Record<string, unknown>, mask.paths);
+      if (mask.principalId) entry.principal = MASKED;
+      if (mask.resourceId) entry.resourceId = MASKED;
+      if (mask.resourceKind) entry.resourceKind = MASKED;
+    }
+    if (shadowDecision !== undefined) entry.shadowReasons = shadowDecision.reasons;
+    return entry;
+  }
+}
+
+/** The shape checks the engine would make, for decisions taken without it (fail mode). */
+function checkRequest(request: DecisionRequest): void {
+  const value = request as unknown as Record<string, unknown> | null;
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw new InvalidRequestError(
+      'the request must be an object with principal, action and resource',
+    );
+  const principal = value.principal as Record<string, unknown> | undefined;
+  if (
+    typeof principal !== 'object' ||
+    principal === null ||
+    typeof principal.id !== 'string' ||
+    principal.id === ''
+  )
+    throw new InvalidRequestError('principal.id must be a non-empty string');
+  if (typeof value.action !== 'string' || value.action === '')
+    throw new InvalidRequestError('action must be a non-empty string');
+  const resource = value.resource as Record<string, unknown> | undefined;
+  if (
+    typeof resource !== 'object' ||
+    resource === null ||
+    typeof resource.kind !== 'string' ||
+    typeof resource.id !== 'string'
+  )
+    throw new InvalidRequestError('resource must be an object with string kind and id');
+}

@@ -1,0 +1,151 @@
+import type { Decision, Effect, Reason } from '@stepgate/policy';
+import type { DecisionRecord } from '@stepgate/protocol';
+
+/** Why the agent decided without its policies: see DESIGN "Failure behaviour". */
+export type FailReason = 'no_bundle' | 'stale_bundle';
+
+/** A decision as the agent returns it: the engine's, plus fail mode and shadow divergence. */
+export interface AgentDecision extends Decision {
+  /** Set when the fail mode decided (no valid bundle, or a stale one while disconnected). */
+  failReason?: FailReason;
+  /** The shadow version's effect, only where it differs from the enforced one. */
+  shadow?: { effect: Effect; revision: number };
+}
+
+/**
+ * What the hot path stores per decision: references only. Turning it into the wire
+ * {@link DecisionRecord} (ISO time, trimmed reasons, length limits) happens when a batch is
+ * taken, off the request path.
+ */
+export interface DecisionEntry {
+  decision: AgentDecision;
+  at: number;
+  principal: string;
+  action: string;
+  resourceKind: string;
+  resourceId: string;
+  /** The input after masking; absent when no bundle (hence no mask) was known. */
+  input?: Record<string, unknown>;
+  shadowReasons?: readonly Reason[];
+}
+
+/** A mask path (`context.ip`) split into its keys. */
+export type MaskPath = readonly string[];
+
+/** The bundle's `mask` setting, prepared once per bundle. */
+export interface CompiledMask {
+  paths: readonly MaskPath[];
+  /** Whether the record's own copies of these fields must be masked too. */
+  principalId: boolean;
+  resourceKind: boolean;
+  resourceId: boolean;
+}
+
+export function compileMask(settings: readonly string[]): CompiledMask {
+  const paths = settings.map((path) => path.split('.')).filter((keys) => keys.length > 0);
+  const has = (a: string, b: string) =>
+    paths.some((path) => path.length === 2 && path[0] === a && path[1] === b);
+  return {
+    paths,
+    principalId: has('principal', 'id'),
+    resourceKind: has('resource', 'kind'),
+    resourceId: has('resource', 'id'),
+  };
+}
+
+/**
+ * A copy of `input` without the masked fields. Only the objects along masked paths are
+ * copied; the rest is shared, and the caller's object is never modified.
+ */
+export function applyMask(
+  input: Record<string, unknown>,
+  paths: readonly MaskPath[],
+): Record<string, unknown> {
+  if (paths.length === 0) return input;
+  const root: Record<string, unknown> = { ...input };
+  const copies = new Set<object>([root]);
+  for (const path of paths) {
+    let node: Record<string, unknown> | undefined = root;
+    for (let i = 0; i < path.length - 1 && node !== undefined; i++) {
+      const key = path[i] as string;
+      const child: unknown = Object.hasOwn(node, key) ? node[key] : undefined;
+      if (!isPlainObject(child)) {
+        node = undefined;
+        break;
+      }
+      if (copies.has(child)) {
+        node = child;
+      } else {
+        const copy: Record<string, unknown> = { ...child };
+        copies.add(copy);
+        node[key] = copy;
+        node = copy;
+      }
+    }
+    const leaf = path[path.length - 1] as string;
+    if (node !== undefined && Object.hasOwn(node, leaf)) delete node[leaf];
+  }
+  return root;
+}
+
+export const MASKED = '[masked]';
+
+// The limits of decisionRecordSchema: a record that broke them would make the control
+// plane refuse the whole batch.
+const MAX_REASONS = 200;
+const MAX_NAME = 512;
+const MAX_ID = 2048;
+const MAX_DECISION_ID = 64;
+
+/** The wire form of a buffered decision. */
+export function toDecisionRecord(entry: DecisionEntry): DecisionRecord {
+  const { decision } = entry;
+  const record: DecisionRecord = {
+    decisionId: clip(decision.decisionId, MAX_DECISION_ID),
+    at: new Date(entry.at).toISOString(),
+    revision: decision.revision,
+    effect: decision.effect,
+    reasons: reasonRecords(decision.reasons),
+    principal: clip(entry.principal, MAX_NAME),
+    action: clip(entry.action, MAX_NAME),
+    resource: { kind: clip(entry.resourceKind, MAX_NAME), id: clip(entry.resourceId, MAX_ID) },
+    durationNs: Math.max(0, Math.round(decision.durationNs)),
+  };
+  if (decision.failReason !== undefined) record.failReason = decision.failReason;
+  if (decision.require !== undefined) {
+    const require: NonNullable<DecisionRecord['require']> = {};
+    if (decision.require.level !== undefined) require.level = decision.require.level;
+    if (decision.require.maxAge !== undefined) require.maxAge = decision.require.maxAge;
+    if (decision.require.approvals !== undefined) require.approvals = decision.require.approvals;
+    record.require = require;
+  }
+  if (entry.input !== undefined) record.input = entry.input;
+  if (decision.shadow !== undefined) {
+    record.shadow = {
+      effect: decision.shadow.effect,
+      revision: decision.shadow.revision,
+      reasons: reasonRecords(entry.shadowReasons ?? []),
+    };
+  }
+  if (decision.errors !== undefined && decision.errors.length > 0)
+    record.errors = decision.errors.length;
+  return record;
+}
+
+function reasonRecords(reasons: readonly Reason[]): DecisionRecord['reasons'] {
+  const out: DecisionRecord['reasons'] = [];
+  const count = Math.min(reasons.length, MAX_REASONS);
+  for (let i = 0; i < count; i++) {
+    const reason = reasons[i] as Reason;
+    out.push({ policy: reason.policy, rule: reason.rule, effect: reason.effect });
+  }
+  return out;
+}
+
+function clip(text: string, max: number): string {
+  return text.length <= max ? text : text.slice(0, max);
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}

@@ -1,0 +1,72 @@
+/**
+ * @stepgate/agent-core — the embeddable decision point: trusted keys, verified bundle store
+ * with atomic swaps, fail mode, shadow evaluation, the decision-log buffer and its shipper,
+ * step-up challenges, and the Node SDK (Express middleware, NestJS guard). No I/O: files and
+ * sockets are behind the interfaces in `ports`.
+ */
+export { silentLogger, systemClock } from './ports.js';
+export type {
+  BundleCache,
+  BundleKind,
+  Clock,
+  ConnectionState,
+  ControlPlaneLink,
+  KeyPinStore,
+  Logger,
+  LogSink,
+} from './ports.js';
+export { TrustStore } from './trust-store.js';
+export type { ServerKeysResult, TrustMode } from './trust-store.js';
+export { BundleStore } from './bundle-store.js';
+export type {
+  BundleSource,
+  BundleStoreOptions,
+  LoadedBundle,
+  OfferOptions,
+  OfferResult,
+  RefusalCode,
+} from './bundle-store.js';
+export { DecisionPoint } from './decision-point.js';
+export type {
+  DecidePointOptions,
+  DecisionPointOptions,
+  DecisionPointStatus,
+  FailMode,
+} from './decision-point.js';
+export { applyMask, compileMask, toDecisionRecord } from './decision-record.js';
+export type {
+  AgentDecision,
+  CompiledMask,
+  DecisionEntry,
+  FailReason,
+  MaskPath,
+} from './decision-record.js';
+export { DEFAULT_LOG_CAPACITY, LogBuffer } from './log-buffer.js';
+export { LogShipper } from './log-shipper.js';
+export type { LogShipperOptions, ShipResult } from './log-shipper.js';
+export { AgentSync } from './agent-sync.js';
+export type { AgentSyncOptions } from './agent-sync.js';
+export { acrValuesFor, describeRequirement, stepUpChallenge } from './challenge.js';
+export type { ChallengeStyle, StepUpChallenge } from './challenge.js';
+export {
+  ANONYMOUS,
+  httpAction,
+  httpDecisionRequest,
+  httpOutcome,
+  normalizeHttpPath,
+} from './http-mapping.js';
+export type { HttpOutcome } from './http-mapping.js';
+export { defaultMapRequest, enforce } from './sdk/enforcement.js';
+export type {
+  DecisionPointLike,
+  Enforcement,
+  EnforcementOptions,
+  HttpRequestLike,
+  HttpResponseLike,
+} from './sdk/enforcement.js';
+export { expressMiddleware } from './sdk/express-middleware.js';
+export type { NextFunction } from './sdk/express-middleware.js';
+export { StepgateGuard } from './sdk/nest-guard.js';
+export type { ExecutionContextLike } from './sdk/nest-guard.js';
+export { createDecisionPoint } from './sdk/create-decision-point.js';
+export type { InProcessDecisionPoint, InProcessOptions } from './sdk/create-decision-point.js';

@@ -1,0 +1,82 @@
+import type {
+  BundleAck,
+  BundleJwks,
+  BundleMessage,
+  BundleRejected,
+  LogBatch,
+  LogBatchAck,
+  ShadowClearedMessage,
+} from '@stepgate/protocol';
+
+/**
+ * The small interfaces agent-core does its I/O through. The agent process implements them
+ * with the file system and socket.io; tests and in-process SDK users pass fakes or memory.
+ */
+
+/** Which bundle: the enforced one or the dry-run one beside it. */
+export type BundleKind = 'active' | 'shadow';
+
+/** Wall-clock time in epoch milliseconds. */
+export interface Clock {
+  now(): number;
+}
+
+export const systemClock: Clock = { now: () => Date.now() };
+
+/** Structured log lines; `fields` must be JSON-serialisable and never hold secrets. */
+export interface Logger {
+  debug(message: string, fields?: Record<string, unknown>): void;
+  info(message: string, fields?: Record<string, unknown>): void;
+  warn(message: string, fields?: Record<string, unknown>): void;
+  error(message: string, fields?: Record<string, unknown>): void;
+}
+
+export const silentLogger: Logger = {
+  debug: () => undefined,
+  info: () => undefined,
+  warn: () => undefined,
+  error: () => undefined,
+};
+
+/**
+ * Where the last verified bundle of each kind is kept between restarts. What it returns is
+ * untrusted: it goes through the same signature check as a bundle from the wire.
+ */
+export interface BundleCache {
+  load(kind: BundleKind): Promise<string | undefined>;
+  save(kind: BundleKind, jws: string): Promise<void>;
+  remove(kind: BundleKind): Promise<void>;
+  /** The last moment the agent knew its bundle was current (epoch ms), for staleness after a restart. */
+  loadSyncedAt?(): Promise<number | undefined>;
+  saveSyncedAt?(syncedAt: number): Promise<void>;
+}
+
+/** Where trust-on-first-use keeps the bundle-signing keys it pinned. */
+export interface KeyPinStore {
+  /** The pinned JWKS as stored (unvalidated), or undefined when nothing is pinned yet. */
+  load(): Promise<unknown>;
+  save(jwks: BundleJwks): Promise<void>;
+}
+
+/** Whether the control plane is reachable over the authenticated connection right now. */
+export interface ConnectionState {
+  readonly connected: boolean;
+}
+
+/** Where decision-log batches go; resolves with the control plane's ack, rejects on timeout. */
+export interface LogSink extends ConnectionState {
+  sendLogs(batch: LogBatch): Promise<LogBatchAck>;
+}
+
+/**
+ * The agent's connection to the control plane (socket.io `/agents` in the agent process).
+ * Handlers receive messages already checked against the protocol schemas.
+ */
+export interface ControlPlaneLink extends LogSink {
+  onBundle(handler: (message: BundleMessage) => void): void;
+  onShadowCleared(handler: (message: ShadowClearedMessage) => void): void;
+  onKeys(handler: (jwks: unknown) => void): void;
+  onConnectionChange(handler: (connected: boolean) => void): void;
+  ackBundle(ack: BundleAck): void;
+  rejectBundle(rejected: BundleRejected): void;
+}

@@ -1,0 +1,482 @@
+/**
+ * The agent suites' harness: an up-to-date build of the real agent, the agent as a child
+ * process, and a small fake control plane (socket.io on `/agents`) that signs real bundles
+ * compiled from policy files.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmdirSync,
+  rmSync,
+  statSync,
+} from 'node:fs';
+import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
+import { createServer as createNetServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, relative, resolve, sep } from 'node:path';
+import { compile, type CompiledPolicySet } from '@stepgate/policy';
+import {
+  agentHandshakeSchema,
+  AGENT_NAMESPACE,
+  bundleHashOf,
+  generateSigningKey,
+  importSigningKey,
+  logBatchSchema,
+  signBundle,
+  toJwks,
+  type AgentHandshake,
+  type AgentToServerEvents,
+  type BundleAck,
+  type BundleJwks,
+  type BundlePayload,
+  type BundleRejected,
+  type DecisionRecord,
+  type LogBatch,
+  type LogBatchAck,
+  type ServerToAgentEvents,
+} from '@stepgate/protocol';
+import { Server as SocketServer, type Namespace } from 'socket.io';
+
+export const REPO_ROOT = resolve(import.meta.dirname, '../../..');
+const AGENT_MAIN = join(REPO_ROOT, 'apps/agent/dist/main.js');
+const BUILD_INFO = join(REPO_ROOT, 'apps/agent/tsconfig.tsbuildinfo');
+const SOURCE_DIRS = [
+  'apps/agent/src',
+  'packages/agent-core/src',
+  'packages/policy/src',
+  'packages/protocol/src',
+];
+// Shared with the control-plane suites: one `tsc -b` at a time over the shared packages.
+const BUILD_LOCK = join(tmpdir(), 'stepgate-it-control-plane-build.lock');
+
+// ---------------------------------------------------------------------------------------------
+// Small helpers
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createNetServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolvePort(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}
+
+export async function waitFor(
+  what: string,
+  probe: () => boolean | Promise<boolean>,
+  timeoutMs = 15_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  while (Date.now() < deadline) {
+    try {
+      if (await probe()) return;
+    } catch (error) {
+      lastError = error;
+    }
+    await sleep(50);
+  }
+  throw new Error(
+    `timed out after ${timeoutMs} ms waiting for ${what}${lastError ? ` (${String(lastError)})` : ''}`,
+  );
+}
+
+export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export function tempDir(prefix: string): string {
+  return mkdtempSync(join(tmpdir(), `stepgate-agent-${prefix}-`));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Build
+
+function newest(dir: string): number {
+  let latest = 0;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = join(dir, entry.name);
+    if (entry.isDirectory()) latest = Math.max(latest, newest(path));
+    else if (!entry.name.endsWith('.spec.ts')) latest = Math.max(latest, statSync(path).mtimeMs);
+  }
+  return latest;
+}
+
+function buildIsFresh(): boolean {
+  if (!existsSync(AGENT_MAIN) || !existsSync(BUILD_INFO)) return false;
+  const built = statSync(BUILD_INFO).mtimeMs;
+  return SOURCE_DIRS.every((dir) => newest(join(REPO_ROOT, dir)) <= built);
+}
+
+/** Builds apps/agent (and the packages it references) when dist is missing or stale. */
+export async function ensureAgentBuilt(): Promise<void> {
+  if (buildIsFresh()) return;
+  const deadline = Date.now() + 300_000;
+  for (;;) {
+    try {
+      mkdirSync(BUILD_LOCK);
+      break;
+    } catch {
+      try {
+        if (Date.now() - statSync(BUILD_LOCK).mtimeMs > 300_000) rmdirSync(BUILD_LOCK);
+      } catch {
+        // released meanwhile
+      }
+      if (Date.now() > deadline) throw new Error('timed out waiting for another build');
+      await sleep(250);
+    }
+  }
+  try {
+    if (buildIsFresh()) return;
+    const result = await new Promise<{ code: number | null; output: string }>((done) => {
+      const child = spawn(
+        process.execPath,
+        [join(REPO_ROOT, 'node_modules/typescript/bin/tsc'), '-b', 'apps/agent'],
+        {
+          cwd: REPO_ROOT,
+          stdio: ['ignore', 'pipe', 'pipe'],
+        },
+      );
+      let output = '';
+      child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+      child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+      child.once('close', (code) => done({ code, output }));
+    });
+    if (result.code !== 0) throw new Error(`tsc -b apps/agent failed:\n${result.output}`);
+  } finally {
+    rmdirSync(BUILD_LOCK);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Policies and bundles
+
+function readPolicyDir(dir: string): { path: string; content: string }[] {
+  const files: { path: string; content: string }[] = [];
+  const walk = (current: string) => {
+    for (const entry of readdirSync(current, { withFileTypes: true })) {
+      const full = join(current, entry.name);
+      if (entry.isDirectory()) walk(full);
+      else if (/\.(ya?ml|json)$/.test(entry.name))
+        files.push({
+          path: relative(dir, full).split(sep).join('/'),
+          content: readFileSync(full, 'utf8'),
+        });
+    }
+  };
+  walk(dir);
+  return files;
+}
+
+/** Compiles the example policy repository, plus or minus some files. */
+export function examplePolicies(
+  extra: Record<string, string> = {},
+  settings?: string,
+): CompiledPolicySet {
+  const files = readPolicyDir(join(REPO_ROOT, 'policies')).filter((f) => !(f.path in extra));
+  for (const [path, content] of Object.entries(extra)) files.push({ path, content });
+  if (settings !== undefined) {
+    const index = files.findIndex((f) => f.path === 'stepgate.yaml');
+    files[index] = { path: 'stepgate.yaml', content: settings };
+  }
+  const result = compile(files);
+  if (!result.ok) throw new Error(result.errors.map((e) => `${e.file}: ${e.message}`).join('\n'));
+  return result.policySet;
+}
+
+export interface BundleSigner {
+  kid: string;
+  jwks: BundleJwks;
+  sign(
+    set: CompiledPolicySet,
+    revision: number,
+    overrides?: Partial<BundlePayload>,
+  ): Promise<string>;
+}
+
+export async function bundleSigner(): Promise<BundleSigner> {
+  const generated = await generateSigningKey();
+  const key = await importSigningKey(generated.privateJwk);
+  return {
+    kid: key.kid,
+    jwks: toJwks([generated.publicJwk]),
+    async sign(set, revision, overrides = {}) {
+      return signBundle(
+        {
+          format: 'stepgate.bundle/v1',
+          kind: 'active',
+          revision,
+          version: {
+            id: `version-${revision}`,
+            number: revision,
+            sha: randomBytes(20).toString('hex'),
+            branch: 'main',
+            committedAt: new Date().toISOString(),
+          },
+          rollback: false,
+          issuedAt: new Date().toISOString(),
+          bundleHash: await bundleHashOf(set),
+          policySet: set,
+          ...overrides,
+        },
+        { kid: key.kid, privateKey: key.privateKey },
+      );
+    },
+  };
+}
+
+/** Flips one character in the middle of the JWS payload. */
+export function tamper(jws: string): string {
+  const [header, payload, signature] = jws.split('.') as [string, string, string];
+  const middle = Math.floor(payload.length / 2);
+  const flipped = payload[middle] === 'A' ? 'B' : 'A';
+  return `${header}.${payload.slice(0, middle)}${flipped}${payload.slice(middle + 1)}.${signature}`;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The fake control plane
+
+type AgentNamespace = Namespace<AgentToServerEvents, ServerToAgentEvents>;
+
+/**
+ * Speaks the agent protocol like the real gateway: token check in the handshake, keys on
+ * connect, then only the bundles the agent lacks; records acks, refusals and log batches.
+ */
+export class FakeControlPlane {
+  readonly handshakes: AgentHandshake[] = [];
+  readonly acks: BundleAck[] = [];
+  readonly rejections: BundleRejected[] = [];
+  readonly batches: LogBatch[] = [];
+  /** Batches that failed logBatchSchema (must stay empty). */
+  readonly invalidBatches: unknown[] = [];
+  readonly current: {
+    active?: { revision: number; jws: string };
+    shadow?: { revision: number; jws: string };
+  } = {};
+  shadowClearedAt: number | undefined;
+  answerLogs: (batch: LogBatch) => LogBatchAck = () => ({ ok: true });
+  private http: HttpServer | undefined;
+  private io: SocketServer | undefined;
+
+  private constructor(
+    readonly port: number,
+    readonly token: string,
+    public jwks: BundleJwks,
+  ) {}
+
+  static async start(
+    jwks: BundleJwks,
+    token = `agent_${randomBytes(8).toString('hex')}`,
+  ): Promise<FakeControlPlane> {
+    const plane = new FakeControlPlane(await freePort(), token, jwks);
+    await plane.listen();
+    return plane;
+  }
+
+  get url(): string {
+    return `http://127.0.0.1:${this.port}`;
+  }
+
+  /** Records received in acked batches, each batch counted once (resends deduplicated). */
+  records(): DecisionRecord[] {
+    const seen = new Set<string>();
+    return this.batches.flatMap((batch) => {
+      if (seen.has(batch.batchId)) return [];
+      seen.add(batch.batchId);
+      return batch.records;
+    });
+  }
+
+  connectedAgents(): number {
+    return this.namespace()?.sockets.size ?? 0;
+  }
+
+  async listen(): Promise<void> {
+    const http = createHttpServer();
+    const io = new SocketServer(http, { transports: ['websocket'] });
+    const agents: AgentNamespace = io.of(AGENT_NAMESPACE);
+    agents.use((socket, next) => {
+      const parsed = agentHandshakeSchema.safeParse(socket.handshake.auth);
+      if (!parsed.success || parsed.data.token !== this.token) {
+        next(new Error('unauthorized'));
+        return;
+      }
+      this.handshakes.push(parsed.data);
+      socket.data = parsed.data;
+      next();
+    });
+    agents.on('connection', (socket) => {
+      const held = (socket.data as AgentHandshake).revisions;
+      socket.emit('keys', this.jwks);
+      for (const kind of ['active', 'shadow'] as const) {
+        const bundle = this.current[kind];
+        if (bundle && (held[kind] ?? 0) < bundle.revision)
+          socket.emit('bundle', { kind, revision: bundle.revision, jws: bundle.jws });
+      }
+      if (!this.current.shadow && held.shadow !== undefined && this.shadowClearedAt !== undefined)
+        socket.emit('shadow:cleared', { revision: this.shadowClearedAt });
+      socket.on('bundle:ack', (ack) => this.acks.push(ack));
+      socket.on('bundle:rejected', (rejected) => this.rejections.push(rejected));
+      socket.on('logs', (batch, ack) => {
+        const parsed = logBatchSchema.safeParse(batch);
+        if (!parsed.success) {
+          this.invalidBatches.push(batch);
+          ack({ ok: false, error: 'invalid batch' });
+          return;
+        }
+        const answer = this.answerLogs(parsed.data);
+        if (answer.ok) this.batches.push(parsed.data);
+        ack(answer);
+      });
+    });
+    await new Promise<void>((done) => http.listen(this.port, '127.0.0.1', done));
+    this.http = http;
+    this.io = io;
+  }
+
+  /** Makes `jws` the current bundle of its kind and pushes it to every agent. */
+  publish(kind: 'active' | 'shadow', revision: number, jws: string): void {
+    this.current[kind] = { revision, jws };
+    this.namespace()?.emit('bundle', { kind, revision, jws });
+  }
+
+  /** Pushes a bundle message without making it current (replays, forgeries). */
+  push(kind: 'active' | 'shadow', revision: number, jws: string): void {
+    this.namespace()?.emit('bundle', { kind, revision, jws });
+  }
+
+  clearShadow(revision: number): void {
+    delete this.current.shadow;
+    this.shadowClearedAt = revision;
+    this.namespace()?.emit('shadow:cleared', { revision });
+  }
+
+  /** Stops accepting and drops every connection (the control plane is gone). */
+  async stop(): Promise<void> {
+    const io = this.io;
+    this.io = undefined;
+    this.http = undefined;
+    if (io) await new Promise<void>((done) => io.close(() => done()));
+  }
+
+  private namespace(): AgentNamespace | undefined {
+    return this.io?.of(AGENT_NAMESPACE) as AgentNamespace | undefined;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The agent process
+
+export interface AgentProcess {
+  url: string;
+  port: number;
+  cacheDir: string;
+  child: ChildProcess;
+  /** Milliseconds from spawn to the first answered request. */
+  readyInMs: number;
+  output(): string;
+  /** SIGTERM and wait for the exit code. */
+  stop(): Promise<number | null>;
+  kill(): Promise<void>;
+  alive(): boolean;
+}
+
+/**
+ * Starts the built agent with `env` (STEPGATE_* only; the parent environment is not passed
+ * through, so a developer's settings never leak in) and waits until it answers /healthz.
+ */
+export async function startAgentProcess(
+  env: Record<string, string>,
+  cacheDir = tempDir('cache'),
+): Promise<AgentProcess> {
+  const port = await freePort();
+  const started = performance.now();
+  const child = spawn(process.execPath, [AGENT_MAIN], {
+    cwd: REPO_ROOT,
+    env: {
+      PATH: process.env.PATH ?? '',
+      STEPGATE_AGENT_PORT: String(port),
+      STEPGATE_AGENT_HOST: '127.0.0.1',
+      STEPGATE_CACHE_DIR: cacheDir,
+      STEPGATE_LOG_LEVEL: 'debug',
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let log = '';
+  child.stdout?.on('data', (chunk: Buffer) => (log += chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => (log += chunk.toString()));
+  const url = `http://127.0.0.1:${port}`;
+  let readyInMs = 0;
+  const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));
+  let failed: Error | undefined;
+  await Promise.race([
+    waitFor(
+      `the agent on ${url}`,
+      async () => {
+        if (failed) throw failed;
+        const ok = (await fetch(`${url}/healthz`)).ok;
+        if (ok) readyInMs = performance.now() - started;
+        return ok;
+      },
+      20_000,
+    ),
+    exited.then(async (code) => {
+      await sleep(20); // let the last output arrive
+      failed = new Error(`the agent exited with ${code}:\n${log}`);
+      throw failed;
+    }),
+  ]);
+  return {
+    url,
+    port,
+    cacheDir,
+    child,
+    readyInMs,
+    output: () => log,
+    alive: () => child.exitCode === null && child.signalCode === null,
+    async stop() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+      const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+      const code = await exited;
+      clearTimeout(timer);
+      return code;
+    },
+    async kill() {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      await exited;
+    },
+  };
+}
+
+/** JSON request to the agent. */
+export async function call(
+  base: string,
+  method: string,
+  path: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; headers: Headers; body: any }> {
+  const response = await fetch(`${base}${path}`, {
+    method,
+    headers: { ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
+    ...(body !== undefined ? { body: typeof body === 'string' ? body : JSON.stringify(body) } : {}),
+  });
+  const text = await response.text();
+  let parsed: unknown = text;
+  try {
+    parsed = text ? JSON.parse(text) : undefined;
+  } catch {
+    // not JSON: keep the text
+  }
+  return { status: response.status, headers: response.headers, body: parsed };
+}
+
+export function cleanup(...dirs: string[]): void {
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+}
