@@ -1,5 +1,6 @@
 import { Command, CommanderError } from 'commander';
 import { registerActivateCommand } from './commands/activate-command.js';
+import { registerAgentCommand } from './commands/agent-command.js';
 import { registerAuditCommand } from './commands/audit-command.js';
 import { registerRollbackCommand } from './commands/rollback-command.js';
 import { registerShadowCommand } from './commands/shadow-command.js';
@@ -32,6 +33,7 @@ registerActivateCommand(program);
 registerRollbackCommand(program);
 registerShadowCommand(program);
 registerAuditCommand(program);
+registerAgentCommand(program);
 
 try {
   await program.parseAsync(process.argv);

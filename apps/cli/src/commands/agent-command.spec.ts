@@ -1,0 +1,33 @@
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { agentCommand } from './agent-command.js';
+
+const CLI = join(import.meta.dirname, '../../bin/stepgate.js');
+
+describe('stepgate agent', () => {
+  it('runs the agent with the flags given: --help prints the agent usage and exits 0', () => {
+    const run = spawnSync(process.execPath, [CLI, 'agent', '--help'], {
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
+    expect(run.status).toBe(0);
+    expect(run.stdout).toMatch(/STEPGATE_AGENT_TOKEN/);
+  });
+
+  it('passes the agent exit code through (missing token -> 2, one line, no stack)', () => {
+    const env = { ...process.env, STEPGATE_AGENT_TOKEN: '' };
+    const run = spawnSync(process.execPath, [CLI, 'agent', '--port', '0'], {
+      encoding: 'utf8',
+      timeout: 20_000,
+      env,
+    });
+    expect(run.status).toBe(2);
+    expect(run.stderr).toMatch(/STEPGATE_AGENT_TOKEN is required/);
+    expect(run.stderr).not.toMatch(/\n\s+at /);
+  });
+
+  it('says how to build when the agent is missing', async () => {
+    expect(await agentCommand([], '/nonexistent/main.js')).toBe(2);
+  });
+});
