@@ -149,7 +149,9 @@ export class DecisionPoint {
       const shadow = this.store.shadow;
       if (shadow !== undefined) {
         shadowDecision = this.decideShadow(shadow, request, evidence, now, decision);
-        if (shadowDecision !== undefined)
+        // The answer names the shadow only where it differs; the log keeps every comparison,
+        // so the report can say how many decisions agreed.
+        if (shadowDecision !== undefined && shadowDecision.effect !== decision.effect)
           decision.shadow = { effect: shadowDecision.effect, revision: shadowDecision.revision };
       }
     }
@@ -197,7 +199,7 @@ export class DecisionPoint {
         now,
         decisionId: enforced.decisionId,
       });
-      return result.effect === enforced.effect ? undefined : result;
+      return result;
     } catch (error) {
       // A dry run must never break enforcement; report the first failures only.
       if (this.shadowFailures++ < 10)
@@ -232,7 +234,10 @@ export class DecisionPoint {
       if (mask.resourceId) entry.resourceId = MASKED;
       if (mask.resourceKind) entry.resourceKind = MASKED;
     }
-    if (shadowDecision !== undefined) entry.shadowReasons = shadowDecision.reasons;
+    if (shadowDecision !== undefined) {
+      entry.shadow = { effect: shadowDecision.effect, revision: shadowDecision.revision };
+      entry.shadowReasons = shadowDecision.reasons;
+    }
     return entry;
   }
 }

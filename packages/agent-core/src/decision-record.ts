@@ -26,6 +26,8 @@ export interface DecisionEntry {
   resourceId: string;
   /** The input after masking; absent when no bundle (hence no mask) was known. */
   input?: Record<string, unknown>;
+  /** The shadow version's verdict on this request, agreeing or not (for the divergence report). */
+  shadow?: { effect: Effect; revision: number };
   shadowReasons?: readonly Reason[];
 }
 
@@ -120,10 +122,10 @@ export function toDecisionRecord(entry: DecisionEntry): DecisionRecord {
     record.require = require;
   }
   if (entry.input !== undefined) record.input = entry.input;
-  if (decision.shadow !== undefined) {
+  if (entry.shadow !== undefined) {
     record.shadow = {
-      effect: decision.shadow.effect,
-      revision: decision.shadow.revision,
+      effect: entry.shadow.effect,
+      revision: entry.shadow.revision,
       reasons: reasonRecords(entry.shadowReasons ?? []),
     };
   }
