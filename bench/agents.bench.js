@@ -1,0 +1,681 @@
+#!/usr/bin/env node
+// Fleet and agent benchmark against real processes (PostgreSQL and Redis must be running):
+//  1. A real control plane (own database, Redis prefix and data dir, all dropped at the end) and
+//     N simulated agents (socket.io-client over WebSocket, spread over a few processes, acking
+//     every bundle at once). Measured from the `git push` / activate / rollback call to the LAST
+//     agent's ack, for N = 100 and 1,000; control-plane RSS and CPU while holding them.
+//  2. One real agent process (apps/agent/dist/main.js): /v1/decide throughput and latency under
+//     a keep-alive load generator in another process, its RSS, and the time from spawn to the
+//     first decision served from its disk cache with the control plane unreachable.
+// Run with `npm run bench:agents` (or `npm run bench`, after the engine bench; both build first).
+// Prints Markdown tables and writes bench/results/agents-<date>.json.
+// Knobs: BENCH_PARTS=fleet,agent  BENCH_AGENTS=100,1000  BENCH_AGENT_PROCESSES=2..4  BENCH_REPS=7
+//        BENCH_PUSHES=3  BENCH_LOAD_CONCURRENCY=32  BENCH_LOAD_SECONDS=10  BENCH_CACHE_STARTS=5
+//        BENCH_TIMEOUT_SECONDS=285
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { join } from 'node:path';
+import YAML from 'yaml';
+import {
+  api,
+  cloneEmbedded,
+  commitNewPolicy,
+  gitOk,
+  listVersions,
+  REPO_ROOT,
+  startControlPlane,
+  waitForVersion,
+} from './support/control-plane.js';
+import {
+  cpuMeter,
+  forkTracked,
+  freePort,
+  killAllNow,
+  median,
+  machineBusy,
+  machineMeter,
+  memoryOf,
+  now,
+  percentile,
+  sleep,
+  spawnTracked,
+  stopAll,
+  stopProcess,
+  waitFor,
+  withTimeout,
+} from './support/processes.js';
+import { SimFleet } from './support/sim-fleet.js';
+
+const list = (text) =>
+  text
+    .split(',')
+    .map((n) => Number(n.trim()))
+    .filter((n) => n > 0);
+const CONFIG = {
+  agentCounts: list(process.env.BENCH_AGENTS ?? '100,1000'),
+  /** Processes holding the simulated agents: one per core, 2 to 4. */
+  simProcesses: Number(
+    process.env.BENCH_AGENT_PROCESSES ?? Math.min(4, Math.max(2, os.cpus().length)),
+  ),
+  reps: Number(process.env.BENCH_REPS ?? 7),
+  pushes: Number(process.env.BENCH_PUSHES ?? 3),
+  loadConcurrency: Number(process.env.BENCH_LOAD_CONCURRENCY ?? 32),
+  loadWarmupMs: 3000,
+  loadMs: Number(process.env.BENCH_LOAD_SECONDS ?? 10) * 1000,
+  cacheStarts: Number(process.env.BENCH_CACHE_STARTS ?? 5),
+  /** `fleet`, `agent` or both. */
+  parts: (process.env.BENCH_PARTS ?? 'fleet,agent').split(',').map((p) => p.trim()),
+  /** Per change: far above the targets, only so a lost ack cannot hang the run. */
+  ackTimeoutMs: 20_000,
+  /** The whole run; cleanup still happens after it. */
+  runTimeoutMs: Number(process.env.BENCH_TIMEOUT_SECONDS ?? 285) * 1000,
+};
+
+/** DESIGN.md, "Targets". */
+const TARGETS = {
+  push: { text: 'git push -> all 1,000 agents enforcing: p99 < 1 s', p99Ms: 1000, agents: 1000 },
+  activate: {
+    text: 'activation -> all 1,000 agents enforcing: p99 < 1 s (issue 4; the last step of the push target)',
+    p99Ms: 1000,
+    agents: 1000,
+  },
+  rollback: {
+    text: 'rollback call -> all 1,000 agents enforcing: p99 < 500 ms',
+    p99Ms: 500,
+    agents: 1000,
+  },
+  controlPlane: '10,000 concurrent agents per replica, < 1 GiB RSS',
+  decisions: {
+    text: 'agent HTTP decision API: >= 15k decisions/s on one core, p99 < 2 ms',
+    rate: 15_000,
+    p99Ms: 2,
+  },
+  agentRss: { text: 'agent < 60 MiB RSS', mib: 60 },
+  cacheStart: { text: 'serving decisions from its disk cache < 300 ms after start', ms: 300 },
+};
+
+const AGENT_MAIN = join(REPO_ROOT, 'apps/agent/dist/main.js');
+const runId = randomBytes(3).toString('hex');
+const log = (message) =>
+  console.error(`[bench:agents +${((performance.now() - t0) / 1000).toFixed(1)}s] ${message}`);
+const t0 = performance.now();
+
+// ---------------------------------------------------------------------------------------------
+// Cleanup: every resource registers an undo; they run once, newest first, on success, error,
+// timeout or a signal. Child processes are also SIGKILLed if this process exits regardless.
+
+const cleanups = [];
+let cleaning;
+function runCleanups() {
+  cleaning ??= (async () => {
+    while (cleanups.length) {
+      const undo = cleanups.pop();
+      await withTimeout(Promise.resolve().then(undo), 30_000, 'a cleanup step').catch((error) =>
+        console.error(`warning: cleanup: ${error.message}`),
+      );
+    }
+    await stopAll(2000);
+  })();
+  return cleaning;
+}
+process.on('exit', killAllNow);
+for (const signal of ['SIGINT', 'SIGTERM'])
+  process.once(signal, () => {
+    console.error(`${signal}: cleaning up`);
+    void runCleanups().finally(() => process.exit(130));
+  });
+
+// ---------------------------------------------------------------------------------------------
+// 1. Simulated fleet
+
+/** Polls the fleet view until the control plane has recorded every ack of `revision`. */
+async function fleetConverged(cp, revision, timeoutMs = 30_000) {
+  let view;
+  try {
+    await waitFor(
+      `the fleet view to converge on revision ${revision}`,
+      async () => {
+        view = await api(cp, 'GET', '/v1/fleet');
+        return (
+          view.converged && view.activeRevision === revision && view.propagation.lastAckAt !== null
+        );
+      },
+      timeoutMs,
+      50,
+    );
+  } catch (error) {
+    log(`warning: ${error.message}; last view: ${JSON.stringify(view)?.slice(0, 400)}`);
+    return undefined;
+  }
+  return view;
+}
+
+/** One measured change: `act()` starts it and resolves with the revision it made, if known. */
+async function measureChange(cp, fleet, kind, act, afterRevision) {
+  const started = now();
+  const made = await act();
+  const answeredMs = now() - started;
+  const match = made.revision !== undefined ? (r) => r === made.revision : (r) => r > afterRevision;
+  const acked = await fleet.waitForRevision(match, CONFIG.ackTimeoutMs);
+  const times = acked.times.map((t) => t - started);
+  const view = await fleetConverged(cp, acked.revision);
+  await sleep(150); // let the control plane finish the ack writes before the next change
+  return {
+    kind,
+    revision: acked.revision,
+    callMs: answeredMs,
+    lastAckMs: Math.max(...times),
+    firstAckMs: Math.min(...times),
+    medianAckMs: median(times),
+    fleetViewSeconds: view?.propagation.seconds ?? null,
+    ...(made.extra ?? {}),
+  };
+}
+
+function summarize(changes) {
+  const pick = (field) => changes.map((c) => c[field]).filter((v) => v !== null && v !== undefined);
+  const stat = (field) => ({ p50: median(pick(field)), p99: percentile(pick(field), 0.99) });
+  return {
+    n: changes.length,
+    lastAckMs: stat('lastAckMs'),
+    medianAckMs: stat('medianAckMs'),
+    callMs: stat('callMs'),
+    fleetViewMs: {
+      p50: median(pick('fleetViewSeconds').map((s) => s * 1000)),
+      p99: percentile(
+        pick('fleetViewSeconds').map((s) => s * 1000),
+        0.99,
+      ),
+    },
+  };
+}
+
+async function benchFleet(cp, agentToken, work, agents) {
+  log(`connecting ${agents} simulated agents over ${CONFIG.simProcesses} processes`);
+  const fleet = new SimFleet({
+    url: cp.url,
+    token: agentToken,
+    agents,
+    processes: CONFIG.simProcesses,
+    runId,
+  });
+  const closeFleet = () => fleet.close();
+  cleanups.push(closeFleet);
+  const connection = await fleet.connect();
+  // Every agent announced no revision, so each got the active bundle on connect.
+  let view = await api(cp, 'GET', '/v1/fleet');
+  let revision = view.activeRevision;
+  await fleet.waitForRevision((r) => r === revision, 60_000);
+  await fleetConverged(cp, revision, 60_000);
+  log(
+    `${agents} agents connected in ${connection.seconds.toFixed(1)} s and hold revision ${revision}`,
+  );
+
+  await sleep(1000);
+  const memory = memoryOf(cp.pid);
+  const idleCpu = cpuMeter(cp.pid);
+  await sleep(3000);
+  const holding = { rssMiB: memory?.rssMiB, cores: idleCpu().cores };
+
+  const changes = [];
+
+  for (let i = 0; i < CONFIG.pushes; i++) {
+    const sha = await commitNewPolicy(work, `n${agents}-push${i}-${runId}`);
+    const change = await measureChange(
+      cp,
+      fleet,
+      'push',
+      async () => {
+        const pushStarted = now();
+        await gitOk(['push', '--quiet', 'origin', 'main'], work);
+        return { extra: { gitPushMs: now() - pushStarted, sha } };
+      },
+      revision,
+    );
+    const version = await waitForVersion(cp, sha, (v) => v.active, 10_000);
+    change.version = version.number;
+    changes.push(change);
+    revision = change.revision;
+    log(
+      `N=${agents} push ${i + 1}/${CONFIG.pushes}: last ack after ${change.lastAckMs.toFixed(0)} ms (revision ${revision})`,
+    );
+  }
+
+  // Alternate between the two newest ready versions: activate the older one, roll back to the
+  // newer one, CONFIG.reps times each.
+  const versions = (await listVersions(cp)).filter((v) => v.status === 'ready');
+  const active = versions.find((v) => v.active);
+  const other = versions
+    .filter((v) => !v.active && v.number < active.number)
+    .sort((a, b) => b.number - a.number)[0];
+  if (!active || !other) throw new Error('need two ready versions to alternate between');
+  const cpuDuringChanges = cpuMeter(cp.pid);
+  for (let i = 0; i < CONFIG.reps; i++) {
+    const activation = await measureChange(cp, fleet, 'activate', async () => {
+      const body = await api(cp, 'POST', `/v1/versions/${other.number}/activate`, {
+        reason: `bench ${i}`,
+      });
+      return { revision: body.revision, extra: { version: other.number } };
+    });
+    const rollback = await measureChange(cp, fleet, 'rollback', async () => {
+      const body = await api(cp, 'POST', '/v1/rollback', { reason: `bench ${i}` });
+      return { revision: body.revision, extra: { version: body.activeVersion?.number } };
+    });
+    if (rollback.version !== active.number)
+      throw new Error(`rollback went to version ${rollback.version}, expected ${active.number}`);
+    changes.push(activation, rollback);
+    log(
+      `N=${agents} rep ${i + 1}/${CONFIG.reps}: activate ${activation.lastAckMs.toFixed(0)} ms, rollback ${rollback.lastAckMs.toFixed(0)} ms`,
+    );
+  }
+  const changeCpu = cpuDuringChanges();
+  const after = memoryOf(cp.pid);
+  view = await api(cp, 'GET', '/v1/fleet');
+
+  await fleet.close();
+  cleanups.splice(cleanups.indexOf(closeFleet), 1);
+  return {
+    agents,
+    processes: CONFIG.simProcesses,
+    connectSeconds: connection.seconds,
+    controlPlane: {
+      rssMiBHolding: holding.rssMiB,
+      rssMiBAfterChanges: after?.rssMiB,
+      peakRssMiB: after?.peakRssMiB,
+      idleCoresHolding: holding.cores,
+      cpuSecondsPerChange: changeCpu.cpuSeconds / (2 * CONFIG.reps),
+    },
+    fleetView: { connected: view.agents.connected, converged: view.converged },
+    push: summarize(changes.filter((c) => c.kind === 'push')),
+    activate: summarize(changes.filter((c) => c.kind === 'activate')),
+    rollback: summarize(changes.filter((c) => c.kind === 'rollback')),
+    changes,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// 2. One real agent
+
+/** The inputs of every example policy test case (without `auth`: the body never carries it). */
+function exampleRequests() {
+  const files = [];
+  const walk = (dir) => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      const path = join(dir, entry.name);
+      if (entry.isDirectory()) walk(path);
+      else if (entry.name.endsWith('.test.yaml')) files.push(path);
+    }
+  };
+  walk(join(REPO_ROOT, 'policies'));
+  const bodies = [];
+  for (const file of files.sort())
+    for (const testCase of YAML.parse(readFileSync(file, 'utf8')).cases ?? []) {
+      const { principal, action, resource, context } = testCase.input;
+      bodies.push(JSON.stringify({ principal, action, resource, ...(context ? { context } : {}) }));
+    }
+  return bodies;
+}
+
+async function startAgent(env, label) {
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  const started = now();
+  const child = spawnTracked(process.execPath, [AGENT_MAIN], {
+    cwd: REPO_ROOT,
+    env: {
+      PATH: process.env.PATH ?? '',
+      STEPGATE_AGENT_PORT: String(port),
+      STEPGATE_AGENT_HOST: '127.0.0.1',
+      STEPGATE_LOG_LEVEL: 'warn',
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  const keep = (chunk) => {
+    output += chunk.toString();
+    if (output.length > 100_000) output = output.slice(-50_000);
+  };
+  child.stdout.on('data', keep);
+  child.stderr.on('data', keep);
+  const agent = { url, port, child, pid: child.pid, started, label, output: () => output };
+  const stop = () => stopProcess(child, 10_000);
+  cleanups.push(stop);
+  agent.stop = async () => {
+    await stop();
+    const index = cleanups.indexOf(stop);
+    if (index >= 0) cleanups.splice(index, 1);
+  };
+  return agent;
+}
+
+async function decideOnce(url, body) {
+  const response = await fetch(`${url}/v1/decide`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body,
+    signal: AbortSignal.timeout(2000),
+  });
+  return { status: response.status, body: await response.json() };
+}
+
+/** Runs the load generator process against `url`; samples the agent's and control plane's CPU. */
+async function runLoad(url, bodies, pids) {
+  const child = forkTracked(join(import.meta.dirname, 'support/http-load.js'), [], {
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const meters = {};
+  const cpu = {};
+  const result = await withTimeout(
+    new Promise((resolve, reject) => {
+      child.on('message', (message) => {
+        if (message.type === 'measuring') {
+          for (const [name, pid] of Object.entries(pids)) meters[name] = cpuMeter(pid);
+          meters.machine = machineMeter();
+        } else if (message.type === 'window-over') {
+          for (const [name, meter] of Object.entries(meters))
+            cpu[name] = name === 'machine' ? meter() : meter().cores;
+        } else if (message.type === 'result') resolve(message);
+        else if (message.type === 'error') reject(new Error(`load generator: ${message.message}`));
+      });
+      child.once('exit', (code) => reject(new Error(`load generator exited with ${code}`)));
+      child.send({
+        cmd: 'run',
+        url,
+        path: '/v1/decide',
+        bodies,
+        concurrency: CONFIG.loadConcurrency,
+        warmupMs: CONFIG.loadWarmupMs,
+        durationMs: CONFIG.loadMs,
+      });
+    }),
+    CONFIG.loadWarmupMs + CONFIG.loadMs + 30_000,
+    'the load generator',
+  );
+  await stopProcess(child, 2000);
+  const { type: _type, ...rest } = result;
+  return { ...rest, cores: cpu };
+}
+
+async function benchAgent(cp, agentToken) {
+  const bodies = exampleRequests();
+  const cacheDir = mkdtempSync(join(os.tmpdir(), 'stepgate-bench-agent-'));
+  cleanups.push(() => rmSync(cacheDir, { recursive: true, force: true }));
+  const trustedKeys = join(cacheDir, '..', `${cacheDir.split('/').pop()}-keys.json`);
+  writeFileSync(trustedKeys, JSON.stringify(await api(cp, 'GET', '/v1/keys')));
+  cleanups.push(() => rmSync(trustedKeys, { force: true }));
+  const env = {
+    STEPGATE_AGENT_TOKEN: agentToken,
+    STEPGATE_AGENT_ID: `bench-agent-${runId}`,
+    STEPGATE_CACHE_DIR: cacheDir,
+    STEPGATE_TRUSTED_KEYS: trustedKeys,
+  };
+
+  // Connected to the control plane: it ships its decision log there while under load.
+  log('starting a real agent connected to the control plane');
+  const activeRevision = (await api(cp, 'GET', '/v1/fleet')).activeRevision;
+  const agent = await startAgent({ ...env, STEPGATE_URL: cp.url }, 'connected');
+  let sample;
+  await waitFor(
+    `the agent to enforce revision ${activeRevision}`,
+    async () => {
+      sample = await decideOnce(agent.url, bodies[0]);
+      return sample.status === 200 && sample.body.revision === activeRevision;
+    },
+    30_000,
+    50,
+  ).catch((error) => {
+    throw new Error(
+      `${error.message}; last answer ${JSON.stringify(sample)}; agent output:\n${agent.output()}`,
+    );
+  });
+  await sleep(500);
+  const idle = memoryOf(agent.pid);
+  log(
+    `load: ${CONFIG.loadConcurrency} connections, ${CONFIG.loadWarmupMs / 1000} s warm-up + ${CONFIG.loadMs / 1000} s`,
+  );
+  const connected = await runLoad(agent.url, bodies, { agent: agent.pid, controlPlane: cp.pid });
+  connected.rssMiB = {
+    idle: idle?.rssMiB,
+    afterLoad: memoryOf(agent.pid)?.rssMiB,
+    peak: memoryOf(agent.pid)?.peakRssMiB,
+  };
+  log(
+    `connected agent: ${Math.round(connected.perSecond)} decisions/s, p99 ${(connected.latencyMicros.p99 / 1000).toFixed(2)} ms`,
+  );
+  await agent.stop();
+
+  // Restarts from the disk cache with the control plane unreachable (a port nobody listens on).
+  const closedPort = await freePort();
+  const cacheStarts = [];
+  let offline;
+  for (let i = 0; i < CONFIG.cacheStarts; i++) {
+    const restarted = await startAgent(
+      { ...env, STEPGATE_URL: `http://127.0.0.1:${closedPort}` },
+      'cache',
+    );
+    let answer;
+    await waitFor(
+      'a decision from the disk cache',
+      async () => {
+        answer = await decideOnce(restarted.url, bodies[0]);
+        return (
+          answer.status === 200 &&
+          answer.body.revision === activeRevision &&
+          !answer.body.failReason
+        );
+      },
+      15_000,
+      2,
+    ).catch((error) => {
+      throw new Error(
+        `${error.message}; last answer ${JSON.stringify(answer)}; agent output:\n${restarted.output()}`,
+      );
+    });
+    cacheStarts.push(now() - restarted.started);
+    if (i < CONFIG.cacheStarts - 1) {
+      await restarted.stop();
+      continue;
+    }
+    // The last one serves a second load run: no control plane, so no log shipping.
+    await sleep(500);
+    const idleOffline = memoryOf(restarted.pid);
+    log('load on the agent serving from its disk cache (control plane unreachable)');
+    offline = await runLoad(restarted.url, bodies, { agent: restarted.pid });
+    offline.rssMiB = {
+      idle: idleOffline?.rssMiB,
+      afterLoad: memoryOf(restarted.pid)?.rssMiB,
+      peak: memoryOf(restarted.pid)?.peakRssMiB,
+    };
+    await restarted.stop();
+  }
+  log(`cache starts: ${cacheStarts.map((ms) => ms.toFixed(0)).join(', ')} ms`);
+  return {
+    requests: bodies.length,
+    sampleDecision: sample.body,
+    connected,
+    offline,
+    cacheStartMs: {
+      samples: cacheStarts,
+      p50: median(cacheStarts),
+      p99: percentile(cacheStarts, 0.99),
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Report
+
+const ms = (v) => (Number.isFinite(v) ? `${v < 10 ? v.toFixed(1) : v.toFixed(0)} ms` : 'n/a');
+const mib = (v) => (Number.isFinite(v) ? `${v.toFixed(1)} MiB` : 'n/a');
+const met = (ok) => (ok === undefined ? '' : ok ? 'met' : '**NOT met**');
+
+function print(report) {
+  const out = [];
+  out.push(`Stepgate fleet and agent benchmark (${report.machine})`, '');
+  out.push(
+    `Machine busy before the run (other processes): ${(report.machineBusyBefore * 100).toFixed(0)} % of all cores; load average ${report.loadAverage.map((l) => l.toFixed(2)).join(' ')}`,
+    '',
+  );
+  if (report.fleet.length) {
+    out.push(
+      `### Change -> last of N simulated agents acked (${report.config.simProcesses} client processes; p50/p99 over the repetitions)`,
+      '',
+      '| agents | change | n | last ack p50 | last ack p99 | median agent p50 | API call p50 | fleet view p50 | target | |',
+      '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
+    );
+    for (const fleet of report.fleet)
+      for (const kind of ['push', 'activate', 'rollback']) {
+        const s = fleet[kind];
+        if (!s.n) continue;
+        const target = TARGETS[kind];
+        const applies = fleet.agents >= target.agents;
+        out.push(
+          `| ${fleet.agents.toLocaleString('en-US')} | ${kind === 'push' ? 'git push' : kind} | ${s.n} | ${ms(s.lastAckMs.p50)} | ${ms(s.lastAckMs.p99)} | ${ms(s.medianAckMs.p50)} | ${ms(s.callMs.p50)} | ${ms(s.fleetViewMs.p50)} | ${applies ? `p99 < ${target.p99Ms} ms` : ''} | ${applies ? met(s.lastAckMs.p99 < target.p99Ms) : ''} |`,
+        );
+      }
+    out.push(
+      '',
+      '"last ack": from the start of the call (`git push`, `POST /v1/versions/<n>/activate`, `POST /v1/rollback`) to the moment the last agent sent `bundle:ack`; "median agent": the same for the median agent; "API call": until the HTTP call answered (git push: until `git push` exited); "fleet view": `GET /v1/fleet` propagation (activation row -> last ack recorded by the control plane).',
+      '',
+      '### Control plane holding N agents',
+      '',
+      '| agents | connect all | RSS holding | RSS after changes | peak RSS | CPU idle, holding | CPU per activation/rollback (incl. fleet-view polling) |',
+      '| --- | --- | --- | --- | --- | --- | --- |',
+    );
+    for (const fleet of report.fleet) {
+      const c = fleet.controlPlane;
+      out.push(
+        `| ${fleet.agents.toLocaleString('en-US')} | ${fleet.connectSeconds.toFixed(1)} s | ${mib(c.rssMiBHolding)} | ${mib(c.rssMiBAfterChanges)} | ${mib(c.peakRssMiB)} | ${(c.idleCoresHolding * 100).toFixed(1)} % of a core | ${(c.cpuSecondsPerChange * 1000).toFixed(0)} ms |`,
+      );
+    }
+    out.push('', `target ${TARGETS.controlPlane}: not measured here (1,000 agents at most)`);
+  }
+
+  const a = report.agent;
+  if (a) {
+    const row = (name, value, target = '', ok) =>
+      out.push(`| ${name} | ${value} | ${target} | ${met(ok)} |`);
+    const { connected: c, offline: o } = a;
+    out.push(
+      '',
+      `### One real agent: POST /v1/decide (${a.requests} example inputs from policies/**/*.test.yaml, ${report.config.loadConcurrency} keep-alive connections, ${report.config.loadMs / 1000} s after ${report.config.loadWarmupMs / 1000} s warm-up)`,
+      '',
+      '| measure | value | target | |',
+      '| --- | --- | --- | --- |',
+    );
+    const block = (label, r) => {
+      row(
+        `${label}: decisions/s`,
+        Math.round(r.perSecond).toLocaleString('en-US'),
+        '>= 15,000 on one core',
+        r.perSecond >= TARGETS.decisions.rate,
+      );
+      row(`${label}: latency p50`, ms(r.latencyMicros.p50 / 1000));
+      row(
+        `${label}: latency p99`,
+        ms(r.latencyMicros.p99 / 1000),
+        'p99 < 2 ms',
+        r.latencyMicros.p99 / 1000 < TARGETS.decisions.p99Ms,
+      );
+      row(
+        `${label}: latency p99.9 / max`,
+        `${ms(r.latencyMicros.p999 / 1000)} / ${ms(r.latencyMicros.max / 1000)}`,
+      );
+      const cpu = [
+        `agent ${r.cores.agent.toFixed(2)}`,
+        `load generator ${r.generatorCores.toFixed(2)}`,
+      ];
+      if (r.cores.controlPlane !== undefined)
+        cpu.push(`control plane ${r.cores.controlPlane.toFixed(2)}`);
+      cpu.push(`whole machine ${r.cores.machine.toFixed(2)} of ${os.cpus().length}`);
+      row(`${label}: CPU (cores)`, cpu.join(', '));
+      row(
+        `${label}: decisions per agent CPU-second`,
+        Math.round(r.perSecond / r.cores.agent).toLocaleString('en-US'),
+      );
+      row(`${label}: errors / non-200`, `${r.errors} / ${r.completed - (r.statuses[200] ?? 0)}`);
+      row(
+        `${label}: agent RSS idle / after load / peak`,
+        `${mib(r.rssMiB.idle)} / ${mib(r.rssMiB.afterLoad)} / ${mib(r.rssMiB.peak)}`,
+        '< 60 MiB',
+        r.rssMiB.peak < TARGETS.agentRss.mib,
+      );
+    };
+    block('connected', c);
+    if (o) block('from cache, offline', o);
+    row(
+      `spawn -> first decision from disk cache (n=${a.cacheStartMs.samples.length})`,
+      `p50 ${ms(a.cacheStartMs.p50)}, p99 ${ms(a.cacheStartMs.p99)}`,
+      '< 300 ms',
+      a.cacheStartMs.p99 < TARGETS.cacheStart.ms,
+    );
+  }
+  out.push('', `run time ${report.runSeconds.toFixed(0)} s`);
+  console.log(out.join('\n'));
+}
+
+// ---------------------------------------------------------------------------------------------
+
+async function main() {
+  const report = {
+    date: new Date().toISOString(),
+    machine: `${os.cpus()[0]?.model ?? 'unknown cpu'}, ${os.cpus().length} cores, node ${process.version}`,
+    config: CONFIG,
+    targets: TARGETS,
+    fleet: [],
+  };
+  report.machineBusyBefore = await machineBusy(2000);
+  report.loadAverage = os.loadavg();
+  if (report.machineBusyBefore > 0.1)
+    log(
+      `warning: the machine is ${(report.machineBusyBefore * 100).toFixed(0)} % busy before the run (other processes): figures will be pessimistic`,
+    );
+  log('starting the control plane');
+  const cp = await startControlPlane();
+  cleanups.push(() => cp.destroy());
+  const agentToken = (
+    await api(cp, 'POST', '/v1/tokens', { name: 'bench-agents', scopes: ['agent'] })
+  ).token;
+  const work = await cloneEmbedded(cp);
+  cleanups.push(() => rmSync(work, { recursive: true, force: true }));
+  await waitForVersion(cp, await gitOk(['rev-parse', 'HEAD'], work), (v) => v.active, 60_000);
+  // A second ready version to alternate with (the pushes measured later add more).
+  const second = await commitNewPolicy(work, `setup-${runId}`);
+  await gitOk(['push', '--quiet', 'origin', 'main'], work);
+  await waitForVersion(cp, second, (v) => v.active, 60_000);
+  const bundle = await api(cp, 'GET', '/v1/bundles/active');
+  report.bundleBytes = bundle.jws.length;
+  log(`control plane up; active bundle ${(bundle.jws.length / 1024).toFixed(0)} KiB`);
+
+  if (CONFIG.parts.includes('fleet'))
+    for (const agents of CONFIG.agentCounts)
+      report.fleet.push(await benchFleet(cp, agentToken, work, agents));
+  if (CONFIG.parts.includes('agent')) report.agent = await benchAgent(cp, agentToken);
+  report.runSeconds = (performance.now() - t0) / 1000;
+
+  print(report);
+  const dir = join(import.meta.dirname, 'results');
+  mkdirSync(dir, { recursive: true });
+  const file = join(dir, `agents-${report.date.slice(0, 10)}.json`);
+  writeFileSync(file, `${JSON.stringify(report, null, 2)}\n`);
+  console.log(`\nwrote ${file.slice(REPO_ROOT.length + 1)}`);
+}
+
+const watchdog = setTimeout(() => {
+  console.error(`bench:agents: gave up after ${CONFIG.runTimeoutMs / 1000} s; cleaning up`);
+  void runCleanups().finally(() => process.exit(1));
+}, CONFIG.runTimeoutMs);
+
+let failed = false;
+try {
+  await main();
+} catch (error) {
+  failed = true;
+  console.error(`bench:agents failed: ${error?.stack ?? error}`);
+} finally {
+  clearTimeout(watchdog);
+  await runCleanups();
+}
+process.exit(failed ? 1 : 0);

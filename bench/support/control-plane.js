@@ -1,0 +1,273 @@
+// The real control plane as a child process with its own database, Redis key prefix, data
+// directory and admin token (as test/support/control-plane-process.ts does), dropped at the end;
+// the admin API; the real git CLI against its embedded repository.
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { Redis } from 'ioredis';
+import pg from 'pg';
+import { freePort, spawnTracked, stopProcess, waitFor, withTimeout } from './processes.js';
+
+export const REPO_ROOT = resolve(import.meta.dirname, '../..');
+const MAIN = join(REPO_ROOT, 'apps/control-plane/dist/main.js');
+const ADMIN_DATABASE =
+  process.env.BENCH_ADMIN_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
+const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+async function dropDatabase(name) {
+  const client = new pg.Client({ connectionString: ADMIN_DATABASE, connectionTimeoutMillis: 5000 });
+  await client.connect();
+  try {
+    await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+  } finally {
+    await client.end();
+  }
+}
+
+async function dropRedisPrefix(prefix) {
+  const url = new URL(REDIS_URL);
+  const redis = new Redis({
+    host: url.hostname || '127.0.0.1',
+    port: url.port ? Number(url.port) : 6379,
+    lazyConnect: true,
+    maxRetriesPerRequest: 1,
+    retryStrategy: () => null,
+    connectTimeout: 2000,
+  });
+  redis.on('error', () => undefined);
+  try {
+    await redis.connect();
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 500);
+      cursor = next;
+      if (keys.length > 0) await redis.del(...keys);
+    } while (cursor !== '0');
+  } finally {
+    redis.disconnect();
+  }
+}
+
+/**
+ * Starts `apps/control-plane/dist/main.js` on a free port; resolves once /healthz answers.
+ * `destroy()` stops it and drops its database, Redis keys and data directory.
+ */
+export async function startControlPlane() {
+  const id = randomBytes(5).toString('hex');
+  const databaseName = `stepgate_bench_${id}`;
+  const databaseUrl = new URL(ADMIN_DATABASE);
+  databaseUrl.pathname = `/${databaseName}`;
+  const redisPrefix = `stepgate-bench-${id}`;
+  const dataDir = mkdtempSync(join(tmpdir(), 'stepgate-bench-cp-'));
+  const adminToken = `sg_bench_admin_${randomBytes(16).toString('hex')}`;
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  let log = '';
+  const child = spawnTracked(process.execPath, [MAIN], {
+    cwd: REPO_ROOT,
+    env: {
+      ...process.env,
+      PORT: String(port),
+      HOST: '127.0.0.1',
+      DATABASE_URL: databaseUrl.toString(),
+      REDIS_URL,
+      STEPGATE_REDIS_PREFIX: redisPrefix,
+      STEPGATE_DATA_DIR: dataDir,
+      STEPGATE_ADMIN_TOKEN: adminToken,
+      STEPGATE_POLL_INTERVAL: '3600',
+      STEPGATE_LOG_LEVEL: 'warn',
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const keep = (chunk) => {
+    log += chunk.toString();
+    if (log.length > 200_000) log = log.slice(-100_000);
+  };
+  child.stdout.on('data', keep);
+  child.stderr.on('data', keep);
+  let destroyed = false;
+  const destroy = async () => {
+    if (destroyed) return;
+    destroyed = true;
+    await stopProcess(child, 5000);
+    await withTimeout(dropDatabase(databaseName), 15_000, `dropping ${databaseName}`).catch(
+      (error) =>
+        console.error(`warning: could not drop database ${databaseName}: ${error.message}`),
+    );
+    await withTimeout(dropRedisPrefix(redisPrefix), 15_000, `dropping ${redisPrefix}:*`).catch(
+      (error) =>
+        console.error(`warning: could not drop Redis keys ${redisPrefix}:*: ${error.message}`),
+    );
+    rmSync(dataDir, { recursive: true, force: true });
+  };
+  const cp = {
+    url,
+    port,
+    pid: child.pid,
+    child,
+    adminToken,
+    databaseName,
+    redisPrefix,
+    dataDir,
+    destroy,
+    output: () => log,
+  };
+  try {
+    const exited = new Promise((_, reject) =>
+      child.once('exit', (code) => reject(new Error(`control plane exited with ${code}:\n${log}`))),
+    );
+    exited.catch(() => undefined);
+    await Promise.race([
+      waitFor(
+        `the control plane on ${url}`,
+        async () => (await fetch(`${url}/healthz`)).ok,
+        60_000,
+      ),
+      exited,
+    ]);
+  } catch (error) {
+    await destroy();
+    throw error;
+  }
+  return cp;
+}
+
+/** A JSON call to the control plane's API; throws on a status other than `expect`. */
+export async function api(
+  cp,
+  method,
+  path,
+  body,
+  { token = cp.adminToken, expect = [200, 201] } = {},
+) {
+  const response = await fetch(`${cp.url}${path}`, {
+    method,
+    headers: {
+      authorization: `Bearer ${token}`,
+      ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+    },
+    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+    signal: AbortSignal.timeout(30_000),
+  });
+  const text = await response.text();
+  let parsed = text;
+  try {
+    parsed = text ? JSON.parse(text) : undefined;
+  } catch {
+    // not JSON
+  }
+  if (!expect.includes(response.status))
+    throw new Error(`${method} ${path}: ${response.status} ${text.slice(0, 500)}`);
+  return parsed;
+}
+
+// ---------------------------------------------------------------------------------------------
+// git
+
+const GIT_ENV = {
+  ...process.env,
+  GIT_CONFIG_NOSYSTEM: '1',
+  GIT_CONFIG_GLOBAL: '/dev/null',
+  GIT_TERMINAL_PROMPT: '0',
+  GIT_ASKPASS: '',
+  SSH_ASKPASS: '',
+};
+const IDENTITY = ['-c', 'user.name=Bench Runner', '-c', 'user.email=bench@example.com'];
+
+/** The real git CLI; rejects on a non-zero exit or after `timeoutMs`. */
+export function gitOk(args, cwd, timeoutMs = 60_000) {
+  return new Promise((resolveRun, reject) => {
+    const child = spawnTracked('git', [...IDENTITY, '-c', 'init.defaultBranch=main', ...args], {
+      cwd,
+      env: GIT_ENV,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk) => (stderr += chunk.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.once('error', (error) => {
+      clearTimeout(timer);
+      reject(error);
+    });
+    child.once('close', (status) => {
+      clearTimeout(timer);
+      if (status === 0) resolveRun(stdout.trim());
+      else reject(new Error(`git ${args.join(' ')} failed (${status}):\n${stderr}`));
+    });
+  });
+}
+
+export function embeddedRepoUrl(cp) {
+  const url = new URL(`${cp.url}/git/policies.git`);
+  url.username = 'x';
+  url.password = cp.adminToken;
+  return url.toString();
+}
+
+/** Clones the embedded policy repository into a temp dir. */
+export async function cloneEmbedded(cp) {
+  const dir = mkdtempSync(join(tmpdir(), 'stepgate-bench-clone-'));
+  await gitOk(['clone', '--quiet', embeddedRepoUrl(cp), dir], undefined, 60_000);
+  return dir;
+}
+
+/** A new valid policy with its own passing test, committed (not pushed); returns the sha. */
+export async function commitNewPolicy(dir, tag) {
+  const files = {
+    [`bench/${tag}.yaml`]: [
+      'apiVersion: stepgate/v1',
+      'kind: Policy',
+      `name: bench-${tag}`,
+      `description: Bench policy ${tag}.`,
+      'target:',
+      `  actions: ["bench:${tag}"]`,
+      'rules:',
+      '  - name: testers',
+      '    effect: allow',
+      '    when: \'"tester" in principal.roles\'',
+      '',
+    ].join('\n'),
+    [`bench/${tag}.test.yaml`]: [
+      'apiVersion: stepgate/v1',
+      'kind: TestSuite',
+      `name: bench ${tag}`,
+      'cases:',
+      '  - name: a tester is allowed',
+      '    input:',
+      '      principal: { id: tess, roles: [tester] }',
+      `      action: bench:${tag}`,
+      '      resource: { kind: thing, id: one }',
+      '    expect: { effect: allow }',
+      '',
+    ].join('\n'),
+  };
+  for (const [path, content] of Object.entries(files)) {
+    mkdirSync(dirname(join(dir, path)), { recursive: true });
+    writeFileSync(join(dir, path), content);
+  }
+  await gitOk(['add', '--all'], dir);
+  await gitOk(['commit', '--quiet', '-m', `bench: add ${tag}`], dir);
+  return gitOk(['rev-parse', 'HEAD'], dir);
+}
+
+export async function listVersions(cp) {
+  return (await api(cp, 'GET', '/v1/versions?limit=500')).versions;
+}
+
+/** Polls until the version of `sha` exists and matches `when`. */
+export async function waitForVersion(cp, sha, when = () => true, timeoutMs = 60_000) {
+  let found;
+  await waitFor(
+    `a version of ${sha.slice(0, 7)}`,
+    async () => {
+      found = (await listVersions(cp)).find((v) => v.sha === sha);
+      return found !== undefined && when(found);
+    },
+    timeoutMs,
+    100,
+  );
+  return found;
+}
