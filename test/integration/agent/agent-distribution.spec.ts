@@ -189,7 +189,7 @@ describe('bundle distribution', () => {
     expect(a.alive()).toBe(true);
   });
 
-  it('evaluates a shadow bundle beside the active one and reports only divergences', async () => {
+  it('evaluates a shadow bundle beside the active one, answers with divergences and logs every comparison', async () => {
     const cp = await plane();
     cp.publish('active', 3, await signer.sign(EXAMPLES, 3));
     cp.publish('shadow', 4, await signer.sign(WITH_GATEWAY, 4, { kind: 'shadow' }));
@@ -217,7 +217,11 @@ describe('bundle distribution', () => {
       revision: 4,
       reasons: [{ policy: 'gateway', rule: 'public', effect: 'allow' }],
     });
-    expect(records.find((r) => r.decisionId === same.body.decisionId)?.shadow).toBeUndefined();
+    // The answer omits an agreeing shadow; the log keeps it so reports can count agreement.
+    expect(records.find((r) => r.decisionId === same.body.decisionId)?.shadow).toMatchObject({
+      effect: 'allow',
+      revision: 4,
+    });
 
     cp.clearShadow(5);
     await waitFor(
