@@ -42,7 +42,7 @@ export async function freePort(): Promise<number> {
 
 export async function waitFor(
   what: string,
-  probe: () => Promise<boolean>,
+  probe: () => boolean | Promise<boolean>,
   timeoutMs = 30_000,
   intervalMs = 100,
 ): Promise<void> {

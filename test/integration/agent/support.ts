@@ -16,10 +16,10 @@ import {
   statSync,
 } from 'node:fs';
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
-import { createServer as createNetServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, relative, resolve, sep } from 'node:path';
 import { compile, type CompiledPolicySet } from '@stepgate/policy';
+import { freePort, waitFor } from '../../support/control-plane-process.js';
 import {
   agentHandshakeSchema,
   AGENT_NAMESPACE,
@@ -57,36 +57,8 @@ const BUILD_LOCK = join(tmpdir(), 'stepgate-it-control-plane-build.lock');
 // ---------------------------------------------------------------------------------------------
 // Small helpers
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createNetServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => resolvePort(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
-
-export async function waitFor(
-  what: string,
-  probe: () => boolean | Promise<boolean>,
-  timeoutMs = 15_000,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let lastError: unknown;
-  while (Date.now() < deadline) {
-    try {
-      if (await probe()) return;
-    } catch (error) {
-      lastError = error;
-    }
-    await sleep(50);
-  }
-  throw new Error(
-    `timed out after ${timeoutMs} ms waiting for ${what}${lastError ? ` (${String(lastError)})` : ''}`,
-  );
-}
+// Port and polling helpers are shared with the control-plane harness.
+export { freePort, waitFor };
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
