@@ -31,6 +31,7 @@ export type {
   Decision,
   DecisionRequest,
   Effect,
+  IssuerSettings,
   Level,
   OnError,
   Reason,

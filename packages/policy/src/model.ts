@@ -13,10 +13,34 @@ export interface Level {
   amr: string[];
 }
 
+/**
+ * A trusted issuer of bearer tokens (OIDC / OAuth), from `issuers:` in stepgate.yaml. Agents
+ * verify tokens offline with the issuer's JWKS, which the control plane fetches from
+ * `jwksUrl` and ships beside the policy set in the signed bundle (or which is given inline).
+ */
+export interface IssuerSettings {
+  /** Exact `iss` value. */
+  issuer: string;
+  /** Accepted `aud` values (any one must be present in the token). */
+  audience: string[];
+  jwksUrl?: string;
+  /** Inline keys (for issuers the control plane cannot reach, and tests). */
+  jwks?: { keys: Record<string, unknown>[] };
+  /** Accepted JWS algorithms; never `none` or an HMAC. */
+  algorithms: string[];
+  /** Seconds of clock skew tolerated on `exp`, `nbf`, `iat` and `auth_time`. */
+  clockSkew: number;
+  /** Which claims become the principal. */
+  claims: { principal: string; roles?: string; groups?: string; attributes: string[] };
+  /** How HTTP step-up challenges are phrased for this issuer's tokens. */
+  challenge: 'rfc9470' | 'insufficient_claims';
+}
+
 export interface Settings {
   defaultEffect: 'allow' | 'deny';
   onError: OnError;
   levels: Level[];
+  issuers: IssuerSettings[];
   /** Input paths removed from decision logs before they leave the agent. */
   mask: string[];
 }

@@ -13,12 +13,22 @@ const reason = z.string().trim().min(1).max(1000);
 export const createTokenRequestSchema = z.strictObject({
   name: z.string().trim().min(1).max(100),
   scopes: z.array(z.enum(SCOPE_NAMES)).min(1).max(SCOPE_NAMES.length),
+  /**
+   * The person or workload the token acts for: the principal id grants, approvals and
+   * elevations are bound to (a kubectl username, `ci-billing`...). Defaults to `name`.
+   */
+  subject: z
+    .string()
+    .trim()
+    .regex(/^[^\s]{1,256}$/, 'a subject is 1-256 characters without spaces')
+    .optional(),
 });
 export type CreateTokenRequest = z.infer<typeof createTokenRequestSchema>;
 
 export const createTokenResponseSchema = z.object({
   id: z.string(),
   name: z.string(),
+  subject: z.string(),
   scopes: z.array(z.enum(SCOPE_NAMES)),
   token: z.string(),
 });

@@ -1,5 +1,7 @@
 import { z } from 'zod';
 
+import type { GrantsMessage } from './grants.js';
+
 /**
  * The WebSocket protocol between agents and the control plane (socket.io, namespace
  * `/agents`). Both sides validate every message with these schemas; events are emitted only
@@ -120,6 +122,8 @@ export interface ServerToAgentEvents {
   'shadow:cleared': (message: ShadowClearedMessage) => void;
   /** The bundle-signing public keys (JWKS), sent on connect and on rotation. */
   keys: (jwks: { keys: Record<string, unknown>[] }) => void;
+  /** Grants to honour and grants revoked; the full set on connect. */
+  grants: (message: GrantsMessage) => void;
 }
 
 /** Agent -> control plane events. */

@@ -37,6 +37,17 @@ export const bundlePayloadSchema = z.strictObject({
   rollback: z.boolean(),
   issuedAt: isoDateTime,
   bundleHash: z.string().regex(/^[0-9a-f]{64}$/, 'expected a lower-case hex SHA-256'),
+  /**
+   * The public keys (JWKS) of the token issuers the policy set trusts, keyed by issuer: fetched
+   * by the control plane when it signs the bundle, so agents verify bearer tokens offline.
+   * Signed with the bundle but outside `bundleHash`: the keys rotate, the version does not.
+   */
+  issuerKeys: z
+    .record(
+      z.string().min(1).max(512),
+      z.object({ keys: z.array(z.record(z.string(), z.unknown())).max(100) }),
+    )
+    .optional(),
   /** The compiled policy set; opaque here, but always a JSON object. */
   policySet: z.custom<unknown>(
     (value) => typeof value === 'object' && value !== null && !Array.isArray(value),
@@ -279,7 +290,8 @@ export function isNewerBundle(
   return held === undefined || incoming.revision > held.revision;
 }
 
-async function resolveKey(
+/** The public key for `kid` from a trusted JWKS or resolver (Ed25519 only). */
+export async function resolveKey(
   kid: string,
   keys: JSONWebKeySet | BundleKeyResolver,
 ): Promise<CryptoKey | KeyObject> {

@@ -13,6 +13,7 @@ export {
   bundleHashOf,
   bundlePayloadSchema,
   isNewerBundle,
+  resolveKey,
   signBundle,
   verifyBundle,
 } from './bundle.js';
@@ -101,3 +102,41 @@ export type {
   ServerToAgentEvents,
   ShadowClearedMessage,
 } from './agent-protocol.js';
+export {
+  GRANT_FORMAT,
+  GRANT_JWS_TYPE,
+  GrantVerificationError,
+  grantClaimsSchema,
+  grantsMessageSchema,
+  isGrantCurrent,
+  signGrant,
+  verifyGrant,
+} from './grants.js';
+export type { GrantClaims, GrantsMessage } from './grants.js';
+export {
+  approvalDecisionRequestSchema,
+  approvalSchema,
+  approvalsQuerySchema,
+  checkRequestSchema,
+  createApprovalRequestSchema,
+  grantSchema,
+  grantScopeSchema,
+  grantsQuerySchema,
+  revokeGrantRequestSchema,
+  totpElevateRequestSchema,
+  totpEnrollRequestSchema,
+  totpEnrollResponseSchema,
+  webauthnAuthenticationOptionsRequestSchema,
+  webauthnResponseRequestSchema,
+} from './step-up-api.js';
+export type {
+  ApprovalView,
+  ApprovalsQuery,
+  CheckRequest,
+  CreateApprovalRequest,
+  GrantScope,
+  GrantView,
+  GrantsQuery,
+  TotpElevateRequest,
+  TotpEnrollResponse,
+} from './step-up-api.js';

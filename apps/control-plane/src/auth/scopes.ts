@@ -20,6 +20,8 @@ export const Public = () => SetMetadata(PUBLIC_ROUTE, true);
 export interface Principal {
   tokenId: string;
   name: string;
+  /** The principal id the token acts for in grants, approvals and elevation. */
+  subject: string;
   scopes: Scope[];
 }
 

@@ -23,6 +23,7 @@ export function generateToken(): string {
 export interface CreatedToken {
   id: string;
   name: string;
+  subject: string;
   scopes: Scope[];
   token: string;
 }
@@ -49,15 +50,26 @@ export class TokenService {
     void this.prisma.apiToken
       .update({ where: { id: row.id }, data: { lastUsedAt: new Date() } })
       .catch(() => undefined);
-    return { tokenId: row.id, name: row.name, scopes: row.scopes as Scope[] };
+    return {
+      tokenId: row.id,
+      name: row.name,
+      subject: row.subject ?? row.name,
+      scopes: row.scopes as Scope[],
+    };
   }
 
-  async create(name: string, scopes: Scope[], actor: string): Promise<CreatedToken> {
+  async create(
+    name: string,
+    scopes: Scope[],
+    actor: string,
+    subject?: string,
+  ): Promise<CreatedToken> {
     const token = generateToken();
     const row = await this.prisma.apiToken.create({
       data: {
         name,
         scopes,
+        subject: subject ?? null,
         tokenHash: hashToken(token),
         prefix: token.slice(0, 8),
         createdBy: actor,
@@ -67,9 +79,9 @@ export class TokenService {
       actor,
       action: 'token.create',
       target: row.id,
-      details: { name, scopes },
+      details: { name, scopes, subject: subject ?? name },
     });
-    return { id: row.id, name, scopes, token };
+    return { id: row.id, name, subject: subject ?? name, scopes, token };
   }
 
   async list() {
@@ -77,6 +89,7 @@ export class TokenService {
     return rows.map((row) => ({
       id: row.id,
       name: row.name,
+      subject: row.subject ?? row.name,
       prefix: row.prefix,
       scopes: row.scopes,
       createdAt: row.createdAt.toISOString(),

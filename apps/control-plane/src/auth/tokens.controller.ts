@@ -25,7 +25,7 @@ export class TokensController {
     @Body(new ZodValidationPipe(createTokenRequestSchema)) body: CreateTokenRequest,
     @CurrentPrincipal() principal: Principal,
   ) {
-    return this.tokens.create(body.name, body.scopes, actorOf(principal));
+    return this.tokens.create(body.name, body.scopes, actorOf(principal), body.subject);
   }
 
   @Get()

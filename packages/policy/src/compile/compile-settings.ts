@@ -11,6 +11,7 @@ export const DEFAULT_SETTINGS: Settings = {
   defaultEffect: 'deny',
   onError: 'deny',
   levels: [],
+  issuers: [],
   mask: [],
 };
 
@@ -51,6 +52,7 @@ export function compileSettings(source: YamlDocument, errors: CompileError[]): S
     defaultEffect: doc.defaultEffect ?? 'deny',
     onError: doc.onError ?? 'deny',
     levels,
+    issuers: [],
     mask: [...new Set(doc.mask ?? [])],
   };
 }

@@ -40,6 +40,7 @@ describe('compile: valid repositories', () => {
       defaultEffect: 'deny',
       onError: 'deny',
       levels: [],
+      issuers: [],
       mask: [],
     });
   });

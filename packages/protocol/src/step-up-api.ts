@@ -1,0 +1,148 @@
+import { z } from 'zod';
+
+/**
+ * Admin-API shapes of step-up: built-in elevation (TOTP, WebAuthn), grants, approval requests
+ * and the control plane's own check endpoint. Strict like the rest of the admin API.
+ */
+
+const pattern = z.string().trim().min(1).max(512);
+const reason = z.string().trim().min(1).max(1000);
+
+/** Duration in seconds a grant should live; the control plane caps it (STEPGATE_GRANT_MAX_TTL). */
+const ttlSeconds = z.int().min(30).max(86_400);
+
+/** What an elevation grant should cover; omitted = every action on every resource. */
+export const grantScopeSchema = z.strictObject({
+  actions: z.array(pattern).min(1).max(64).optional(),
+  resources: z.array(pattern).min(1).max(64).optional(),
+  ttlSeconds: ttlSeconds.optional(),
+});
+export type GrantScope = z.infer<typeof grantScopeSchema>;
+
+export const totpEnrollRequestSchema = z.strictObject({
+  /** Replace an already confirmed factor (needs a current code from it). */
+  replace: z.boolean().default(false),
+  code: z
+    .string()
+    .regex(/^\d{6}$/)
+    .optional(),
+});
+
+export const totpEnrollResponseSchema = z.object({
+  subject: z.string(),
+  secret: z.string(),
+  otpauthUri: z.string(),
+  /** The factor is confirmed by its first successful code (POST /v1/elevation/totp). */
+  confirmed: z.boolean(),
+});
+export type TotpEnrollResponse = z.infer<typeof totpEnrollResponseSchema>;
+
+/** `POST /v1/elevation/totp`: a current 6-digit code -> a grant. */
+export const totpElevateRequestSchema = grantScopeSchema.extend({
+  code: z.string().regex(/^\d{6}$/, 'a TOTP code is 6 digits'),
+});
+export type TotpElevateRequest = z.infer<typeof totpElevateRequestSchema>;
+
+/** WebAuthn: the browser's JSON (RegistrationResponseJSON / AuthenticationResponseJSON), checked by @simplewebauthn/server. */
+export const webauthnResponseRequestSchema = z.strictObject({
+  response: z.record(z.string(), z.unknown()),
+});
+export const webauthnAuthenticationOptionsRequestSchema = grantScopeSchema;
+
+export const grantSchema = z.object({
+  id: z.string(),
+  subject: z.string(),
+  kind: z.enum(['elevation', 'approval']),
+  method: z.string(),
+  amr: z.array(z.string()),
+  level: z.string().nullable(),
+  authTime: z.string(),
+  approvals: z.array(z.string()),
+  actions: z.array(z.string()),
+  resources: z.array(z.string()),
+  issuedAt: z.string(),
+  expiresAt: z.string(),
+  revokedAt: z.string().nullable(),
+  /** The signed grant (JWS), as agents receive it. */
+  jws: z.string().optional(),
+});
+export type GrantView = z.infer<typeof grantSchema>;
+
+export const grantsQuerySchema = z.strictObject({
+  subject: z.string().max(256).optional(),
+  /** Include expired and revoked grants. */
+  all: z
+    .enum(['true', 'false'])
+    .transform((value) => value === 'true')
+    .optional(),
+  limit: z.coerce.number().int().min(1).max(500).default(100),
+});
+export type GrantsQuery = z.infer<typeof grantsQuerySchema>;
+
+export const revokeGrantRequestSchema = z.strictObject({ reason: reason.optional() });
+
+const resourceRef = z.strictObject({
+  kind: z.string().trim().min(1).max(512),
+  id: z.string().trim().min(1).max(2048),
+});
+
+export const createApprovalRequestSchema = z.strictObject({
+  action: z.string().trim().min(1).max(512),
+  resource: resourceRef,
+  reason,
+  /** How many distinct approvers; defaults to what the active policies require, else 1. */
+  approvals: z.int().min(1).max(10).optional(),
+  /** How long the request stays open (seconds). */
+  ttlSeconds: ttlSeconds.optional(),
+});
+export type CreateApprovalRequest = z.infer<typeof createApprovalRequestSchema>;
+
+export const approvalDecisionRequestSchema = z.strictObject({ comment: reason.optional() });
+
+export const approvalSchema = z.object({
+  id: z.string(),
+  requester: z.string(),
+  action: z.string(),
+  resource: z.object({ kind: z.string(), id: z.string() }),
+  reason: z.string(),
+  required: z.int(),
+  status: z.enum(['pending', 'approved', 'denied', 'expired']),
+  approvals: z.array(
+    z.object({ approver: z.string(), at: z.string(), comment: z.string().nullable() }),
+  ),
+  deniedBy: z.string().nullable(),
+  denialComment: z.string().nullable(),
+  createdAt: z.string(),
+  expiresAt: z.string(),
+  closedAt: z.string().nullable(),
+  grantId: z.string().nullable(),
+});
+export type ApprovalView = z.infer<typeof approvalSchema>;
+
+export const approvalsQuerySchema = z.strictObject({
+  status: z.enum(['pending', 'approved', 'denied', 'expired']).optional(),
+  requester: z.string().max(256).optional(),
+  limit: z.coerce.number().int().min(1).max(500).default(100),
+});
+export type ApprovalsQuery = z.infer<typeof approvalsQuerySchema>;
+
+/**
+ * `POST /v1/check`: the control plane decides with the active bundle and the principal's
+ * grants, exactly as an agent would (for pipelines that talk to the control plane only).
+ */
+export const checkRequestSchema = z.strictObject({
+  principal: z.strictObject({
+    id: z.string().trim().min(1).max(256),
+    roles: z.array(z.string().max(256)).max(100).optional(),
+    groups: z.array(z.string().max(256)).max(100).optional(),
+    attributes: z.record(z.string(), z.unknown()).optional(),
+  }),
+  action: z.string().trim().min(1).max(512),
+  resource: z.strictObject({
+    kind: z.string().trim().min(1).max(512),
+    id: z.string().trim().min(1).max(2048),
+    attributes: z.record(z.string(), z.unknown()).optional(),
+  }),
+  context: z.record(z.string(), z.unknown()).optional(),
+});
+export type CheckRequest = z.infer<typeof checkRequestSchema>;
