@@ -5,7 +5,7 @@
 export { compile } from './compile/compile.js';
 export type { CompileOptions, CompileResult } from './compile/compile.js';
 export type { SourceFile } from './compile/source-file.js';
-export { SETTINGS_FILE } from './compile/compile-settings.js';
+export { attributeName, SETTINGS_FILE } from './compile/compile-settings.js';
 export { formatCompileError, PolicySetError } from './errors.js';
 export type { CompileError, CompileErrorCode } from './errors.js';
 export { PolicyEngine } from './evaluate/engine.js';

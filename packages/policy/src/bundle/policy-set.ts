@@ -18,6 +18,26 @@ export const compiledPolicySetSchema = z.strictObject({
     levels: z.array(
       z.strictObject({ name: z.string(), acr: z.array(z.string()), amr: z.array(z.string()) }),
     ),
+    issuers: z
+      .array(
+        z.strictObject({
+          issuer: z.string(),
+          audience: z.array(z.string()),
+          jwksUrl: z.string().optional(),
+          jwks: z.strictObject({ keys: z.array(z.record(z.string(), z.unknown())) }).optional(),
+          algorithms: z.array(z.string()),
+          clockSkew: z.number().nonnegative(),
+          claims: z.strictObject({
+            principal: z.string(),
+            roles: z.string().optional(),
+            groups: z.string().optional(),
+            attributes: z.array(z.string()),
+          }),
+          challenge: z.enum(['rfc9470', 'insufficient_claims']),
+        }),
+      )
+      // Bundles built before issuers existed have none.
+      .default([]),
     mask: z.array(z.string()),
   }),
   policies: z.array(

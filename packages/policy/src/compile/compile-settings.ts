@@ -1,6 +1,11 @@
 import type { CompileError } from '../errors.js';
-import type { Settings } from '../model.js';
-import { settingsDocumentSchema } from '../source/schemas.js';
+import { parseDuration } from '../duration.js';
+import type { IssuerSettings, Settings } from '../model.js';
+import {
+  ISSUER_ALGORITHMS,
+  settingsDocumentSchema,
+  type IssuerDocument,
+} from '../source/schemas.js';
 import type { YamlDocument } from '../source/yaml-file.js';
 import { validate } from './validate.js';
 
@@ -52,7 +57,126 @@ export function compileSettings(source: YamlDocument, errors: CompileError[]): S
     defaultEffect: doc.defaultEffect ?? 'deny',
     onError: doc.onError ?? 'deny',
     levels,
-    issuers: [],
+    issuers: compileIssuers(doc.issuers ?? [], source, errors),
     mask: [...new Set(doc.mask ?? [])],
   };
+}
+
+/** Seconds of clock skew tolerated when an issuer does not say. */
+export const DEFAULT_CLOCK_SKEW = 60;
+const MAX_CLOCK_SKEW = 3600;
+export const DEFAULT_ALGORITHMS = ['RS256', 'ES256', 'PS256', 'EdDSA'];
+/** JWK members that only a private or symmetric key has: never in a policy repository. */
+const SECRET_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'k'];
+
+function compileIssuers(
+  docs: readonly IssuerDocument[],
+  source: YamlDocument,
+  errors: CompileError[],
+): IssuerSettings[] {
+  const seen = new Set<string>();
+  return docs.map((doc, index) => {
+    const at = (...path: (string | number)[]) => ['issuers', index, ...path];
+    const fail = (message: string, ...path: (string | number)[]) =>
+      errors.push(source.error('schema/invalid', `issuers[${index}]: ${message}`, at(...path)));
+
+    if (seen.has(doc.issuer)) fail(`issuer "${doc.issuer}" is declared twice`, 'issuer');
+    seen.add(doc.issuer);
+
+    if (doc.jwksUrl === undefined && doc.jwks === undefined)
+      fail('needs jwksUrl (fetched by the control plane) or inline jwks: {keys: [...]}');
+    if (doc.jwksUrl !== undefined) {
+      let url: URL | undefined;
+      try {
+        url = new URL(doc.jwksUrl);
+      } catch {
+        url = undefined;
+      }
+      if (url === undefined || (url.protocol !== 'https:' && url.protocol !== 'http:'))
+        fail(`jwksUrl must be an https:// URL, got ${JSON.stringify(doc.jwksUrl)}`, 'jwksUrl');
+    }
+    doc.jwks?.keys.forEach((key, keyIndex) => {
+      if (typeof key.kty !== 'string')
+        fail('every inline key needs a kty', 'jwks', 'keys', keyIndex);
+      else if (key.kty === 'oct')
+        fail(
+          'inline keys must be public keys, not shared secrets (kty "oct")',
+          'jwks',
+          'keys',
+          keyIndex,
+        );
+      const secret = SECRET_MEMBERS.filter((member) => Object.hasOwn(key, member));
+      if (secret.length > 0)
+        fail(
+          `inline key ${keyIndex} holds private key material (${secret.join(', ')}); publish only the public key`,
+          'jwks',
+          'keys',
+          keyIndex,
+        );
+    });
+
+    const algorithms = doc.algorithms ?? DEFAULT_ALGORITHMS;
+    algorithms.forEach((alg, algIndex) => {
+      if (alg.toLowerCase() === 'none' || /^HS\d+$/i.test(alg))
+        fail(
+          `algorithm "${alg}" is refused: unsigned and shared-secret (HMAC) tokens are never accepted`,
+          'algorithms',
+          algIndex,
+        );
+      else if (!(ISSUER_ALGORITHMS as readonly string[]).includes(alg))
+        fail(
+          `unknown algorithm "${alg}" (allowed: ${ISSUER_ALGORITHMS.join(', ')})`,
+          'algorithms',
+          algIndex,
+        );
+    });
+
+    let clockSkew = DEFAULT_CLOCK_SKEW;
+    if (doc.clockSkew !== undefined) {
+      const seconds =
+        typeof doc.clockSkew === 'number' ? doc.clockSkew : parseDuration(doc.clockSkew);
+      if (seconds === undefined || seconds > MAX_CLOCK_SKEW)
+        fail(
+          `clockSkew must be a duration up to 1h (e.g. 30s, 2m), got ${JSON.stringify(doc.clockSkew)}`,
+          'clockSkew',
+        );
+      else clockSkew = seconds;
+    }
+
+    const attributes = doc.claims?.attributes ?? [];
+    const names = new Set<string>();
+    attributes.forEach((path, attrIndex) => {
+      const name = attributeName(path);
+      if (names.has(name))
+        fail(
+          `two attribute claims would both become principal.attributes.${name}`,
+          'claims',
+          'attributes',
+          attrIndex,
+        );
+      names.add(name);
+    });
+
+    const issuer: IssuerSettings = {
+      issuer: doc.issuer,
+      audience: asList(doc.audience),
+      algorithms: [...new Set(algorithms)],
+      clockSkew,
+      claims: { principal: doc.claims?.principal ?? 'sub', attributes },
+      challenge: doc.challenge ?? 'rfc9470',
+    };
+    if (doc.jwksUrl !== undefined) issuer.jwksUrl = doc.jwksUrl;
+    if (doc.jwks !== undefined) issuer.jwks = { keys: doc.jwks.keys };
+    if (doc.claims?.roles !== undefined) issuer.claims.roles = doc.claims.roles;
+    if (doc.claims?.groups !== undefined) issuer.claims.groups = doc.claims.groups;
+    return issuer;
+  });
+}
+
+/**
+ * The attribute name a claim path becomes: its last segment, split on `.` and `/` so that
+ * `org.email` and a namespaced `https://example.com/email` both become `email`.
+ */
+export function attributeName(path: string): string {
+  return path.split(/[./]/).at(-1) || path;
 }

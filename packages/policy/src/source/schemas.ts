@@ -69,6 +69,50 @@ export type RuleDocument = z.infer<typeof ruleSchema>;
 
 const stringOrList = z.union([z.string().min(1), z.array(z.string().min(1))]);
 
+/** A dotted claim path (`realm_access.roles`) or a claim name as the token spells it. */
+const claimPath = z.string().min(1).max(256);
+
+/** JWS algorithms an issuer may use; `none` and the HMACs (shared secrets) are never accepted. */
+export const ISSUER_ALGORITHMS = [
+  'RS256',
+  'RS384',
+  'RS512',
+  'PS256',
+  'PS384',
+  'PS512',
+  'ES256',
+  'ES384',
+  'ES512',
+  'EdDSA',
+  'Ed25519',
+] as const;
+
+export const issuerSchema = z.strictObject({
+  issuer: z.string().min(1).max(512),
+  audience: z.union([z.string().min(1), z.array(z.string().min(1)).min(1)], {
+    error: (issue) =>
+      issue.input === undefined
+        ? 'is required: the aud value (or list of values) tokens must carry'
+        : 'must be a non-empty string or list of strings',
+  }),
+  jwksUrl: z.string().min(1).max(2048).optional(),
+  jwks: z
+    .strictObject({ keys: z.array(z.record(z.string(), z.unknown())).min(1).max(100) })
+    .optional(),
+  algorithms: z.array(z.string().min(1)).min(1).optional(),
+  clockSkew: durationOrSeconds.optional(),
+  claims: z
+    .strictObject({
+      principal: claimPath.optional(),
+      roles: claimPath.optional(),
+      groups: claimPath.optional(),
+      attributes: z.array(claimPath).max(50).optional(),
+    })
+    .optional(),
+  challenge: z.enum(['rfc9470', 'insufficient_claims']).optional(),
+});
+export type IssuerDocument = z.infer<typeof issuerSchema>;
+
 export const settingsDocumentSchema = z.strictObject({
   apiVersion: z.literal(API_VERSION),
   kind: z.literal('Settings'),
@@ -86,6 +130,8 @@ export const settingsDocumentSchema = z.strictObject({
     .optional(),
   /** Input fields removed from decision records before they leave the agent. */
   mask: z.array(maskPath).max(100).optional(),
+  /** Trusted issuers of bearer tokens (OIDC / OAuth). */
+  issuers: z.array(issuerSchema).max(50).optional(),
 });
 export type SettingsDocument = z.infer<typeof settingsDocumentSchema>;
 
