@@ -14,6 +14,7 @@ import { DatabaseModule } from './database/database.module.js';
 import { DecisionsModule } from './decisions/decisions.module.js';
 import { GitHttpModule } from './git-server/git-http.module.js';
 import { GitServerModule } from './git-server/git-server.module.js';
+import { GrantsModule } from './grants/grants.module.js';
 import { HealthModule, MetricsModule } from './health/health.module.js';
 import { LoggingModule } from './logging/logging.module.js';
 import { OpenApiController } from './openapi/openapi.controller.js';
@@ -46,6 +47,7 @@ export class AppModule {
         GitHttpModule,
         WebhooksModule,
         DecisionsModule,
+        GrantsModule,
         AgentsModule,
         HealthModule,
       ],

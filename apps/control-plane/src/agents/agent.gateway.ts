@@ -26,6 +26,8 @@ import { BundleService } from '../bundles/bundle.service.js';
 import { LiveStateEvents, type LiveStateChange } from '../bundles/live-state.events.js';
 import { SigningKeyService } from '../bundles/signing-key.service.js';
 import { DecisionLogIntakeService } from '../decisions/decision-log-intake.service.js';
+import { GrantEvents } from '../grants/grant-events.js';
+import { GrantsService } from '../grants/grants.service.js';
 import { LOGGER } from '../logging/logger.js';
 import { authenticateHandshake } from './agent-handshake.js';
 import { AgentMetrics } from './agent.metrics.js';
@@ -76,6 +78,7 @@ export class AgentGateway
   @WebSocketServer() private server!: AgentNamespace;
 
   private unsubscribe?: () => void;
+  private unsubscribeGrants?: () => void;
   private heartbeat?: NodeJS.Timeout;
   private closing = false;
   /** Changes are pushed one at a time, and never a revision already pushed from here. */
@@ -91,6 +94,8 @@ export class AgentGateway
     private readonly logs: DecisionLogIntakeService,
     private readonly metrics: AgentMetrics,
     private readonly events: LiveStateEvents,
+    private readonly grants: GrantsService,
+    private readonly grantEvents: GrantEvents,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
@@ -117,6 +122,10 @@ export class AgentGateway
     this.unsubscribe = this.events.onChange((change) => {
       this.pushing = this.pushing.then(() => this.push(change));
     });
+    // Through the namespace, so the Redis adapter carries it to agents on every replica.
+    this.unsubscribeGrants = this.grantEvents.onChange((message) => {
+      this.server.emit('grants', message);
+    });
     this.heartbeat = setInterval(() => {
       this.agents.heartbeat().catch((error: unknown) => this.warn('agent heartbeat failed', error));
     }, HEARTBEAT_MS);
@@ -126,6 +135,7 @@ export class AgentGateway
   async onModuleDestroy(): Promise<void> {
     this.closing = true;
     this.unsubscribe?.();
+    this.unsubscribeGrants?.();
     clearInterval(this.heartbeat);
     await this.agents.releaseAll().catch(() => undefined);
   }
@@ -149,6 +159,8 @@ export class AgentGateway
       }
       socket.emit('keys', await this.publicKeys());
       await this.sendMissing(socket);
+      // The full set replaces whatever the agent held, so grants revoked while it was away go.
+      socket.emit('grants', { full: true, grants: await this.grants.currentJws(), revoked: [] });
     } catch (error) {
       // Without its catch-up the agent would silently miss a revision: let it reconnect.
       this.warn('agent catch-up failed; disconnecting it so it retries', error, { agentId });

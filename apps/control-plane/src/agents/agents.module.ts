@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { BundlesModule } from '../bundles/bundles.module.js';
 import { DecisionsModule } from '../decisions/decisions.module.js';
+import { GrantsModule } from '../grants/grants.module.js';
 import { AgentGateway } from './agent.gateway.js';
 import { AgentMetrics } from './agent.metrics.js';
 import { AgentsController } from './agents.controller.js';
@@ -10,7 +11,7 @@ import { LiveRevisionsService } from './live-revisions.service.js';
 
 /** The agent gateway, the agent registry and the fleet view. */
 @Module({
-  imports: [BundlesModule, DecisionsModule],
+  imports: [BundlesModule, DecisionsModule, GrantsModule],
   controllers: [AgentsController],
   providers: [AgentGateway, AgentsService, FleetService, LiveRevisionsService, AgentMetrics],
 })

@@ -65,10 +65,54 @@ const environmentSchema = z.object({
     .string()
     .min(16, 'STEPGATE_WEBHOOK_SECRET must be at least 16 characters')
     .optional(),
+  /** WebAuthn relying party: the domain credentials are bound to, shown name, and accepted origins (comma-separated). */
+  STEPGATE_WEBAUTHN_RP_ID: z
+    .string()
+    .regex(/^[A-Za-z0-9.-]{1,253}$/, 'STEPGATE_WEBAUTHN_RP_ID is a bare domain like example.com')
+    .default('localhost'),
+  STEPGATE_WEBAUTHN_RP_NAME: z.string().min(1).max(64).default('Stepgate'),
+  STEPGATE_WEBAUTHN_ORIGIN: z
+    .string()
+    .refine(
+      (v) => v.split(',').every((origin) => /^https?:\/\/[^/\s]+$/.test(origin.trim())),
+      'STEPGATE_WEBAUTHN_ORIGIN is one or more origins like https://stepgate.example.com, comma-separated',
+    )
+    .default('http://localhost:8181'),
+  /** How long a WebAuthn challenge may be answered. */
+  STEPGATE_WEBAUTHN_CHALLENGE_TTL: seconds
+    .refine((value) => value >= 10 && value <= 600, 'STEPGATE_WEBAUTHN_CHALLENGE_TTL is 10s-10m')
+    .default(120),
+  /** Wrong TOTP codes in a row before the factor locks, and for how long. */
+  STEPGATE_TOTP_MAX_FAILURES: z.coerce.number().int().min(1).max(100).default(5),
+  STEPGATE_TOTP_LOCKOUT: seconds
+    .refine((value) => value >= 1, 'STEPGATE_TOTP_LOCKOUT must be at least 1s')
+    .default(300),
   /** How long decision logs are kept (by decision time); older rows are deleted periodically. */
   STEPGATE_DECISION_RETENTION: seconds
     .refine((value) => value >= 60, 'STEPGATE_DECISION_RETENTION must be at least 60s')
     .default(30 * 86_400),
+  /** Lifetime of a grant when the elevation or approval asks for none. */
+  STEPGATE_GRANT_TTL: seconds
+    .refine((value) => value >= 30, 'STEPGATE_GRANT_TTL must be at least 30s')
+    .default(15 * 60),
+  /** No grant lives longer than this, whatever was asked for. */
+  STEPGATE_GRANT_MAX_TTL: seconds
+    .refine((value) => value >= 30, 'STEPGATE_GRANT_MAX_TTL must be at least 30s')
+    .default(3600),
+  /** How long an approval request stays open when the requester asks for no other time. */
+  STEPGATE_APPROVAL_TTL: seconds
+    .refine((value) => value >= 30, 'STEPGATE_APPROVAL_TTL must be at least 30s')
+    .default(3600),
+  /** How often open approval requests past their expiry are marked expired. */
+  STEPGATE_APPROVAL_SWEEP_INTERVAL: seconds
+    .refine((value) => value >= 1, 'STEPGATE_APPROVAL_SWEEP_INTERVAL must be at least 1s')
+    .default(60),
+  /** How long fetched issuer JWKS are reused before they are fetched again (and rotations pushed). */
+  STEPGATE_JWKS_REFRESH: seconds
+    .refine((value) => value >= 1, 'STEPGATE_JWKS_REFRESH must be at least 1s')
+    .default(600),
+  /** `off` lets rollback, activation and token creation skip the admin step-up (break-glass). */
+  STEPGATE_ADMIN_STEP_UP: z.enum(['on', 'off']).default('on'),
   STEPGATE_LOG_LEVEL: z
     .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
     .default('info'),
@@ -89,6 +133,15 @@ export interface AppConfig {
   autoActivate: boolean;
   pollIntervalSeconds: number;
   maxBundleBytes: number;
+  /** Built-in elevation: WebAuthn relying party and TOTP throttling. */
+  elevation: {
+    rpId: string;
+    rpName: string;
+    origins: string[];
+    challengeTtlSeconds: number;
+    totpMaxFailures: number;
+    totpLockoutSeconds: number;
+  };
   remoteSource?: {
     url: string;
     branch: string;
@@ -99,6 +152,16 @@ export interface AppConfig {
   webhookSecret?: string;
   /** Decision logs older than this many seconds are deleted. */
   decisionRetentionSeconds: number;
+  /** Grant lifetime when none is asked for, and the cap on any asked for (seconds). */
+  grantTtlSeconds: number;
+  grantMaxTtlSeconds: number;
+  /** Default lifetime of an approval request, and the expiry sweep's period (seconds). */
+  approvalTtlSeconds: number;
+  approvalSweepIntervalSeconds: number;
+  /** Seconds a fetched issuer JWKS is reused before it is fetched again. */
+  jwksRefreshSeconds: number;
+  /** Whether admin actions are checked against the active policies (STEPGATE_ADMIN_STEP_UP). */
+  adminStepUp: boolean;
   logLevel: z.infer<typeof environmentSchema>['STEPGATE_LOG_LEVEL'];
 }
 
@@ -121,12 +184,27 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     databaseUrl: e.DATABASE_URL,
     redisUrl: e.REDIS_URL,
     redisPrefix: e.STEPGATE_REDIS_PREFIX,
+    elevation: {
+      rpId: e.STEPGATE_WEBAUTHN_RP_ID,
+      rpName: e.STEPGATE_WEBAUTHN_RP_NAME,
+      origins: e.STEPGATE_WEBAUTHN_ORIGIN.split(',').map((origin) => origin.trim()),
+      challengeTtlSeconds: e.STEPGATE_WEBAUTHN_CHALLENGE_TTL,
+      totpMaxFailures: e.STEPGATE_TOTP_MAX_FAILURES,
+      totpLockoutSeconds: e.STEPGATE_TOTP_LOCKOUT,
+    },
     dataDir: resolve(e.STEPGATE_DATA_DIR),
     policySeedDir: resolve(e.STEPGATE_POLICY_SEED_DIR),
     autoActivate: e.STEPGATE_AUTO_ACTIVATE,
     pollIntervalSeconds: e.STEPGATE_POLL_INTERVAL,
     maxBundleBytes: e.STEPGATE_MAX_BUNDLE_BYTES,
     decisionRetentionSeconds: e.STEPGATE_DECISION_RETENTION,
+    // The default never exceeds the cap: a deployment that lowers only the cap gets it.
+    grantTtlSeconds: Math.min(e.STEPGATE_GRANT_TTL, e.STEPGATE_GRANT_MAX_TTL),
+    grantMaxTtlSeconds: e.STEPGATE_GRANT_MAX_TTL,
+    approvalTtlSeconds: e.STEPGATE_APPROVAL_TTL,
+    approvalSweepIntervalSeconds: e.STEPGATE_APPROVAL_SWEEP_INTERVAL,
+    jwksRefreshSeconds: e.STEPGATE_JWKS_REFRESH,
+    adminStepUp: e.STEPGATE_ADMIN_STEP_UP === 'on',
     logLevel: e.STEPGATE_LOG_LEVEL,
   };
   if (e.STEPGATE_ADMIN_TOKEN) config.adminToken = e.STEPGATE_ADMIN_TOKEN;

@@ -1,6 +1,15 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import type { AuthEvidence } from '@stepgate/policy';
-import type { GrantView } from '@stepgate/protocol';
+import { signGrant, StepgateError, type GrantView, type GrantsQuery } from '@stepgate/protocol';
+import { randomUUID } from 'node:crypto';
+import { AuditService } from '../audit/audit.service.js';
+import { actorOf, hasScope, type Principal } from '../auth/scopes.js';
+import { SigningKeyService } from '../bundles/signing-key.service.js';
+import { APP_CONFIG } from '../config/config.module.js';
+import type { AppConfig } from '../config/configuration.js';
+import { PrismaService } from '../database/prisma.service.js';
+import { buildGrantClaims, grantCovers, toEvidence, toGrantView } from './grant-claims.js';
+import { GrantEvents } from './grant-events.js';
 
 /** What an elevation or a completed approval asks the grants service to issue. */
 export interface IssueGrantInput {
@@ -14,7 +23,7 @@ export interface IssueGrantInput {
   authTime: Date;
   /** Approvers' subjects (approval grants). */
   approvals: string[];
-  /** Glob patterns; default ['*'] / ['**'] (everything). */
+  /** Glob patterns; default ['**'] / ['**'] (everything: `*` alone stops at `/`). */
   actions?: string[];
   resources?: string[];
   /** Requested lifetime, capped by configuration. */
@@ -24,30 +33,180 @@ export interface IssueGrantInput {
   approvalRequestId?: string;
 }
 
+/** The part of a Prisma client (the service's or a transaction's) issuing needs. */
+type GrantWriter = Pick<PrismaService, 'grant' | 'auditEvent'>;
+
+/** The most grants a connecting agent receives (the wire schema's limit). */
+const MAX_FULL_SET = 10_000;
+
 /**
- * CONTRACT SKELETON (owned by the grants helper, who replaces the bodies): issues signed
- * grants, lists and revokes them, pushes them to agents, and gives the control plane's own
- * checks the evidence a subject's grants amount to.
+ * Issues signed grants (bundle-signing key, so agents already trust them), lists and revokes
+ * them, announces every change to agents, and gives the control plane's own checks the
+ * evidence a subject's grants amount to.
  */
 @Injectable()
 export class GrantsService {
+  constructor(
+    private readonly prisma: PrismaService,
+    private readonly keys: SigningKeyService,
+    private readonly audit: AuditService,
+    private readonly events: GrantEvents,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
   /** Signs (bundle key), stores, audits (`grant.issue`) and pushes to every agent. */
-  issue(input: IssueGrantInput): Promise<GrantView> {
-    void input;
-    throw new Error('not implemented yet');
+  async issue(input: IssueGrantInput): Promise<GrantView> {
+    const view = await this.issueWith(this.prisma, input);
+    this.announce(view);
+    return view;
+  }
+
+  /**
+   * Signs, stores and audits with the given client (a transaction, for approvals: the grant
+   * exists exactly when the request is approved). The caller announces it after commit.
+   */
+  async issueWith(
+    tx: GrantWriter,
+    input: IssueGrantInput,
+    now: Date = new Date(),
+  ): Promise<GrantView> {
+    const claims = buildGrantClaims(
+      {
+        id: randomUUID(),
+        subject: input.subject,
+        kind: input.kind,
+        amr: input.amr,
+        ...(input.level ? { level: input.level } : {}),
+        authTime: input.authTime,
+        approvals: input.approvals,
+        ...(input.actions ? { actions: input.actions } : {}),
+        ...(input.resources ? { resources: input.resources } : {}),
+        ...(input.ttlSeconds !== undefined ? { ttlSeconds: input.ttlSeconds } : {}),
+      },
+      now,
+      { defaultSeconds: this.config.grantTtlSeconds, maxSeconds: this.config.grantMaxTtlSeconds },
+    );
+    const jws = await signGrant(claims, this.keys.current());
+    const row = await tx.grant.create({
+      data: {
+        id: claims.id,
+        subject: claims.subject,
+        kind: claims.kind,
+        method: input.method,
+        amr: claims.amr,
+        level: claims.level ?? null,
+        authTime: new Date(claims.authTime),
+        approvals: claims.approvals,
+        actions: claims.actions,
+        resources: claims.resources,
+        jws,
+        issuedAt: new Date(claims.issuedAt),
+        expiresAt: new Date(claims.expiresAt),
+        createdBy: input.actor,
+        approvalRequestId: input.approvalRequestId ?? null,
+      },
+    });
+    await this.audit.record(
+      {
+        actor: input.actor,
+        action: 'grant.issue',
+        target: `grant:${claims.id}`,
+        details: {
+          subject: claims.subject,
+          kind: claims.kind,
+          method: input.method,
+          amr: claims.amr,
+          level: claims.level ?? null,
+          approvals: claims.approvals,
+          actions: claims.actions,
+          resources: claims.resources,
+          expiresAt: claims.expiresAt,
+          ...(input.approvalRequestId ? { approvalRequestId: input.approvalRequestId } : {}),
+        },
+      },
+      tx,
+    );
+    return toGrantView(row);
+  }
+
+  /** Pushes an issued grant to every agent (call after its transaction committed). */
+  announce(view: GrantView): void {
+    if (view.jws) this.events.emitChange({ full: false, grants: [view.jws], revoked: [] });
   }
 
   /** Grants in force for a subject, matching action and resource id, as decision evidence (one entry per grant). */
-  evidenceFor(
+  async evidenceFor(
     subject: string,
     action: string,
     resourceId: string,
-    now?: Date,
+    now: Date = new Date(),
   ): Promise<AuthEvidence[]> {
-    void subject;
-    void action;
-    void resourceId;
-    void now;
-    throw new Error('not implemented yet');
+    const rows = await this.prisma.grant.findMany({
+      where: { subject, revokedAt: null, expiresAt: { gt: now } },
+      orderBy: { issuedAt: 'asc' },
+    });
+    return rows.filter((row) => grantCovers(row, action, resourceId)).map(toEvidence);
+  }
+
+  /** Own grants; another subject's (or everyone's) only for operators and admins. */
+  async list(principal: Principal, query: GrantsQuery, now = new Date()): Promise<GrantView[]> {
+    const subject = query.subject ?? principal.subject;
+    if (subject !== principal.subject && !hasScope(principal, ['operator']))
+      throw new StepgateError(
+        'auth/forbidden',
+        `listing the grants of "${subject}" needs the operator or admin scope; without ?subject= you see your own`,
+      );
+    const rows = await this.prisma.grant.findMany({
+      where: {
+        subject,
+        ...(query.all ? {} : { revokedAt: null, expiresAt: { gt: now } }),
+      },
+      orderBy: [{ issuedAt: 'desc' }, { id: 'desc' }],
+      take: query.limit,
+    });
+    return rows.map((row) => toGrantView(row));
+  }
+
+  /** Revokes at once and tells every agent; revoking a revoked grant changes nothing. */
+  async revoke(id: string, principal: Principal, reason?: string): Promise<void> {
+    const row = await this.prisma.grant.findUnique({ where: { id } }).catch(() => null);
+    if (!row) throw new StepgateError('grant/not_found', `no grant with id "${id}"`);
+    if (row.subject !== principal.subject && !hasScope(principal, ['operator']))
+      throw new StepgateError(
+        'auth/forbidden',
+        `grant ${id} belongs to "${row.subject}": only they, an operator or an admin may revoke it`,
+      );
+    const actor = actorOf(principal);
+    const revoked = await this.prisma.$transaction(async (tx) => {
+      // Conditional: two revocations at once record (and broadcast) one.
+      const { count } = await tx.grant.updateMany({
+        where: { id, revokedAt: null },
+        data: { revokedAt: new Date(), revokedBy: actor },
+      });
+      if (count === 0) return false;
+      await this.audit.record(
+        {
+          actor,
+          action: 'grant.revoke',
+          target: `grant:${id}`,
+          ...(reason ? { reason } : {}),
+          details: { subject: row.subject, kind: row.kind },
+        },
+        tx,
+      );
+      return true;
+    });
+    if (revoked) this.events.emitChange({ full: false, grants: [], revoked: [id] });
+  }
+
+  /** Every grant in force, as agents receive them (the full set a connecting agent gets). */
+  async currentJws(now = new Date()): Promise<string[]> {
+    const rows = await this.prisma.grant.findMany({
+      where: { revokedAt: null, expiresAt: { gt: now } },
+      select: { jws: true },
+      orderBy: { expiresAt: 'desc' },
+      take: MAX_FULL_SET,
+    });
+    return rows.map((row) => row.jws);
   }
 }

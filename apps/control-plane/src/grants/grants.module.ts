@@ -1,0 +1,14 @@
+import { Module } from '@nestjs/common';
+import { BundlesModule } from '../bundles/bundles.module.js';
+import { GrantEvents } from './grant-events.js';
+import { GrantsController } from './grants.controller.js';
+import { GrantsService } from './grants.service.js';
+
+/** Signed grants: issue (for elevation and approvals), list, revoke, evidence for checks. */
+@Module({
+  imports: [BundlesModule],
+  controllers: [GrantsController],
+  providers: [GrantsService, GrantEvents],
+  exports: [GrantsService, GrantEvents],
+})
+export class GrantsModule {}
