@@ -3,6 +3,7 @@ import { Module, type DynamicModule } from '@nestjs/common';
 import { APP_FILTER } from '@nestjs/core';
 import type { Logger } from 'pino';
 import { AgentsModule } from './agents/agents.module.js';
+import { ApprovalsModule } from './approvals/approvals.module.js';
 import { AuditModule } from './audit/audit.module.js';
 import { AuthModule } from './auth/auth.module.js';
 import { BundlesModule } from './bundles/bundles.module.js';
@@ -12,6 +13,7 @@ import type { AppConfig } from './config/configuration.js';
 import { redisOptions } from './config/redis-options.js';
 import { DatabaseModule } from './database/database.module.js';
 import { DecisionsModule } from './decisions/decisions.module.js';
+import { ElevationModule } from './elevation/elevation.module.js';
 import { GitHttpModule } from './git-server/git-http.module.js';
 import { GitServerModule } from './git-server/git-server.module.js';
 import { GrantsModule } from './grants/grants.module.js';
@@ -48,6 +50,8 @@ export class AppModule {
         WebhooksModule,
         DecisionsModule,
         GrantsModule,
+        ElevationModule,
+        ApprovalsModule,
         AgentsModule,
         HealthModule,
       ],

@@ -1,0 +1,281 @@
+import { Inject, Injectable } from '@nestjs/common';
+import {
+  StepgateError,
+  type ApprovalView,
+  type ApprovalsQuery,
+  type CreateApprovalRequest,
+  type GrantView,
+} from '@stepgate/protocol';
+import { AuditService } from '../audit/audit.service.js';
+import { actorOf, hasScope, type Principal } from '../auth/scopes.js';
+import { APP_CONFIG } from '../config/config.module.js';
+import type { AppConfig } from '../config/configuration.js';
+import { PrismaService } from '../database/prisma.service.js';
+import { hasGlobSyntax } from '../grants/grant-claims.js';
+import { GrantsService } from '../grants/grants.service.js';
+import {
+  isDue,
+  refusalFor,
+  toApprovalView,
+  type ApprovalAct,
+  type Refusal,
+} from './approval-rules.js';
+
+const WITH_DETAILS = {
+  approvals: { select: { approver: true, at: true, comment: true } },
+  grant: { select: { id: true } },
+} as const;
+
+/** Who expires requests nobody touched in time. */
+export const EXPIRY_ACTOR = 'system:approval-expiry';
+
+type Tx = Parameters<Parameters<PrismaService['$transaction']>[0]>[0];
+
+type Outcome = { kind: 'refused'; refusal: Refusal } | { kind: 'decided'; grant?: GrantView };
+
+/**
+ * Approval requests: a requester asks, N distinct other approvers approve (then a grant for
+ * exactly that action on exactly that resource is issued to the requester), one denial closes
+ * it. Every decision runs under a row lock on the request, so two approvers acting at the same
+ * instant are serialised and at most one grant is ever issued. Every refusal is audited.
+ */
+@Injectable()
+export class ApprovalsService {
+  constructor(
+    private readonly prisma: PrismaService,
+    private readonly grants: GrantsService,
+    private readonly audit: AuditService,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  async create(principal: Principal, body: CreateApprovalRequest): Promise<ApprovalView> {
+    // The grant's globs are the literal action and resource id; glob syntax in them would
+    // widen it (an approval for `prod/*` must not become a grant for all of prod).
+    for (const [field, value] of [
+      ['action', body.action],
+      ['resource.id', body.resource.id],
+    ] as const) {
+      if (hasGlobSyntax(value))
+        throw new StepgateError(
+          'request/invalid',
+          `invalid request body: ${field}: approvals are for one exact ${field === 'action' ? 'action' : 'resource'}; remove the glob characters * ? { }`,
+          [{ path: field, message: 'glob characters are not allowed' }],
+        );
+    }
+    const now = new Date();
+    const ttl = body.ttlSeconds ?? this.config.approvalTtlSeconds;
+    const row = await this.prisma.$transaction(async (tx) => {
+      const created = await tx.approvalRequest.create({
+        data: {
+          requester: principal.subject,
+          action: body.action,
+          resourceKind: body.resource.kind,
+          resourceId: body.resource.id,
+          reason: body.reason,
+          required: body.approvals ?? 1,
+          createdAt: now,
+          expiresAt: new Date(now.getTime() + ttl * 1000),
+        },
+        include: WITH_DETAILS,
+      });
+      await this.audit.record(
+        {
+          actor: actorOf(principal),
+          action: 'approval.request',
+          target: `approval:${created.id}`,
+          reason: body.reason,
+          details: {
+            requester: created.requester,
+            action: created.action,
+            resource: body.resource,
+            required: created.required,
+            expiresAt: created.expiresAt.toISOString(),
+          },
+        },
+        tx,
+      );
+      return created;
+    });
+    return toApprovalView(row);
+  }
+
+  async list(query: ApprovalsQuery): Promise<ApprovalView[]> {
+    // So a listing never shows `pending` for a request whose time is up.
+    await this.expireDue();
+    const rows = await this.prisma.approvalRequest.findMany({
+      where: {
+        ...(query.status ? { status: query.status } : {}),
+        ...(query.requester ? { requester: query.requester } : {}),
+      },
+      include: WITH_DETAILS,
+      orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+      take: query.limit,
+    });
+    return rows.map(toApprovalView);
+  }
+
+  async get(id: string): Promise<ApprovalView> {
+    const row = await this.find(id);
+    if (isDue(row, new Date())) {
+      await this.prisma.$transaction((tx) => this.expire(tx, id, new Date()));
+      return toApprovalView(await this.find(id));
+    }
+    return toApprovalView(row);
+  }
+
+  /** Approves or denies under a row lock; refusals are audited, then thrown. */
+  async decide(
+    id: string,
+    principal: Principal,
+    act: ApprovalAct,
+    comment?: string,
+  ): Promise<ApprovalView> {
+    const actor = actorOf(principal);
+    const caller = { subject: principal.subject, isApprover: hasScope(principal, ['approver']) };
+    const outcome = await this.prisma.$transaction(async (tx): Promise<Outcome> => {
+      const locked = await tx.$queryRaw<{ id: string }[]>`
+        SELECT id FROM approval_request WHERE id = ${id} FOR UPDATE`;
+      if (locked.length === 0) throw notFound(id);
+      // Read after the lock: whatever a concurrent decision committed is visible now.
+      const row = await tx.approvalRequest.findUniqueOrThrow({
+        where: { id },
+        include: WITH_DETAILS,
+      });
+      const now = new Date();
+      const refusal = refusalFor(row, caller, act, now);
+      if (refusal) {
+        if (refusal.expire) await this.expire(tx, id, now);
+        await this.audit.record(
+          {
+            actor,
+            action: 'approval.refused',
+            target: `approval:${id}`,
+            reason: refusal.message,
+            details: { act, why: refusal.why, subject: principal.subject, status: row.status },
+          },
+          tx,
+        );
+        return { kind: 'refused', refusal };
+      }
+      if (act === 'deny') {
+        await tx.approvalRequest.update({
+          where: { id },
+          data: {
+            status: 'denied',
+            closedAt: now,
+            deniedBy: principal.subject,
+            denialComment: comment ?? null,
+          },
+        });
+        await this.audit.record(
+          {
+            actor,
+            action: 'approval.deny',
+            target: `approval:${id}`,
+            ...(comment ? { reason: comment } : {}),
+            details: { approver: principal.subject, requester: row.requester },
+          },
+          tx,
+        );
+        return { kind: 'decided' };
+      }
+      await tx.approval.create({
+        data: { requestId: id, approver: principal.subject, comment: comment ?? null, at: now },
+      });
+      const approvers = [...row.approvals.map((a) => a.approver), principal.subject];
+      await this.audit.record(
+        {
+          actor,
+          action: 'approval.approve',
+          target: `approval:${id}`,
+          ...(comment ? { reason: comment } : {}),
+          details: {
+            approver: principal.subject,
+            requester: row.requester,
+            approvals: approvers.length,
+            required: row.required,
+          },
+        },
+        tx,
+      );
+      if (approvers.length < row.required) return { kind: 'decided' };
+      await tx.approvalRequest.update({
+        where: { id },
+        data: { status: 'approved', closedAt: now },
+      });
+      const grant = await this.grants.issueWith(
+        tx,
+        {
+          subject: row.requester,
+          kind: 'approval',
+          method: 'approval',
+          amr: [],
+          authTime: now,
+          approvals: approvers,
+          actions: [row.action],
+          resources: [row.resourceId],
+          actor,
+          approvalRequestId: id,
+        },
+        now,
+      );
+      await this.audit.record(
+        {
+          actor,
+          action: 'approval.grant',
+          target: `approval:${id}`,
+          details: { grantId: grant.id, requester: row.requester, approvers },
+        },
+        tx,
+      );
+      return { kind: 'decided', grant };
+    });
+    if (outcome.kind === 'refused')
+      throw new StepgateError(outcome.refusal.code, outcome.refusal.message, {
+        why: outcome.refusal.why,
+      });
+    // Only after commit: agents never hold a grant the database does not.
+    if (outcome.grant) this.grants.announce(outcome.grant);
+    return toApprovalView(await this.find(id));
+  }
+
+  /** Marks every pending request past its expiry as expired; returns how many. */
+  async expireDue(now = new Date()): Promise<number> {
+    const due = await this.prisma.approvalRequest.findMany({
+      where: { status: 'pending', expiresAt: { lte: now } },
+      select: { id: true },
+      take: 500,
+    });
+    let expired = 0;
+    for (const { id } of due)
+      if (await this.prisma.$transaction((tx) => this.expire(tx, id, now))) expired++;
+    return expired;
+  }
+
+  /** Conditional, so concurrent sweeps and touches record one expiry per request. */
+  private async expire(tx: Tx, id: string, now: Date): Promise<boolean> {
+    const { count } = await tx.approvalRequest.updateMany({
+      where: { id, status: 'pending', expiresAt: { lte: now } },
+      data: { status: 'expired', closedAt: now },
+    });
+    if (count === 0) return false;
+    await this.audit.record(
+      { actor: EXPIRY_ACTOR, action: 'approval.expire', target: `approval:${id}` },
+      tx,
+    );
+    return true;
+  }
+
+  private async find(id: string) {
+    const row = await this.prisma.approvalRequest.findUnique({
+      where: { id },
+      include: WITH_DETAILS,
+    });
+    if (!row) throw notFound(id);
+    return row;
+  }
+}
+
+function notFound(id: string): StepgateError {
+  return new StepgateError('approval/not_found', `no approval request with id "${id}"`);
+}
