@@ -1,5 +1,11 @@
 import { Command, CommanderError } from 'commander';
 import { registerActivateCommand } from './commands/activate-command.js';
+import { registerApproveCommands } from './commands/approve-command.js';
+import { registerCheckCommand } from './commands/check-command.js';
+import { registerElevateCommand } from './commands/elevate-command.js';
+import { registerExecCommand } from './commands/exec-command.js';
+import { registerGrantsCommand } from './commands/grants-command.js';
+import { registerRequestCommand } from './commands/request-command.js';
 import { registerAgentCommand } from './commands/agent-command.js';
 import { registerAuditCommand } from './commands/audit-command.js';
 import { registerRollbackCommand } from './commands/rollback-command.js';
@@ -14,6 +20,8 @@ const program = new Command()
   )
   .version('0.1.0')
   .showHelpAfterError('(run `stepgate --help` for usage)')
+  // `exec` passes everything after its command through untouched, which needs positional options.
+  .enablePositionalOptions()
   .exitOverride();
 
 program
@@ -34,6 +42,14 @@ registerRollbackCommand(program);
 registerShadowCommand(program);
 registerAuditCommand(program);
 registerAgentCommand(program);
+
+// Step-up for pipelines and people.
+registerCheckCommand(program);
+registerExecCommand(program);
+registerElevateCommand(program);
+registerRequestCommand(program);
+registerApproveCommands(program);
+registerGrantsCommand(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -65,23 +65,43 @@ export async function runAdminCommand(
     );
     return EXIT_OK;
   } catch (error) {
-    if (error instanceof UsageError) {
-      io.stderr.write(
-        `error: ${redact(error.message)}\n(run \`stepgate ${commandName} --help\` for usage)\n`,
-      );
-      return EXIT_USAGE;
-    }
-    if (error instanceof ControlPlaneError) {
-      io.stderr.write(`error: ${redact(printable(error.message))} (${printable(error.code)})\n`);
-      if (error.status === 401) {
-        io.stderr.write('hint: check the token given with --token or STEPGATE_TOKEN\n');
-      }
-      return EXIT_REFUSED;
-    }
-    if (error instanceof ControlPlaneUnreachableError) {
-      io.stderr.write(`error: ${redact(error.message)}\n`);
-      return EXIT_REFUSED;
-    }
-    throw error;
+    const exit = reportFailure(commandName, error, io, redact);
+    if (exit === undefined) throw error;
+    return exit;
   }
+}
+
+/**
+ * Prints an expected failure as one line (plus a hint where one helps) and returns its exit
+ * code: usage errors EXIT_USAGE, refusals and unreachable control planes `refusedExit`.
+ * Returns undefined for anything else (a bug), which the caller rethrows.
+ */
+export function reportFailure(
+  commandName: string,
+  error: unknown,
+  io: Pick<AdminIo, 'stderr'>,
+  redact: (text: string) => string,
+  refusedExit = EXIT_REFUSED,
+): number | undefined {
+  if (error instanceof UsageError) {
+    io.stderr.write(
+      `error: ${redact(error.message)}\n(run \`stepgate ${commandName} --help\` for usage)\n`,
+    );
+    return EXIT_USAGE;
+  }
+  if (error instanceof ControlPlaneError) {
+    io.stderr.write(`error: ${redact(printable(error.message))} (${printable(error.code)})\n`);
+    if (error.status === 401) {
+      io.stderr.write('hint: check the token given with --token or STEPGATE_TOKEN\n');
+    }
+    if (error.status === 403) {
+      io.stderr.write('hint: the token lacks a scope this call needs; ask an admin for one\n');
+    }
+    return refusedExit;
+  }
+  if (error instanceof ControlPlaneUnreachableError) {
+    io.stderr.write(`error: ${redact(error.message)}\n`);
+    return refusedExit;
+  }
+  return undefined;
 }

@@ -16,6 +16,25 @@ import {
   type VersionDetail,
   type VersionList,
 } from './control-plane-types.js';
+import {
+  readApproval,
+  readApprovalList,
+  readCheckResult,
+  readGrant,
+  readGrantList,
+  readNothing,
+  readTotpEnrollment,
+  type ApprovalInput,
+  type ApprovalList,
+  type ApprovalStatus,
+  type ApprovalView,
+  type CheckInput,
+  type CheckResult,
+  type ElevateInput,
+  type GrantList,
+  type GrantView,
+  type TotpEnrollment,
+} from './step-up-types.js';
 
 /** The admin API calls the CLI makes. Commands depend on this, not on HTTP. */
 export interface ControlPlaneApi {
@@ -26,6 +45,17 @@ export interface ControlPlaneApi {
   setShadow(ref: string, reason?: string): Promise<ShadowResult>;
   clearShadow(reason?: string): Promise<ShadowOffResult>;
   listAudit(query: { limit: number; action?: string }): Promise<AuditList>;
+
+  // Step-up: decisions, elevation, grants and approvals.
+  check(input: CheckInput): Promise<CheckResult>;
+  enrollTotp(request: { replace?: boolean; code?: string }): Promise<TotpEnrollment>;
+  elevateTotp(request: ElevateInput): Promise<GrantView>;
+  listGrants(query: { subject?: string; all?: boolean }): Promise<GrantList>;
+  revokeGrant(id: string, reason?: string): Promise<void>;
+  createApproval(request: ApprovalInput): Promise<ApprovalView>;
+  listApprovals(query: { status?: ApprovalStatus }): Promise<ApprovalList>;
+  getApproval(id: string): Promise<ApprovalView>;
+  decideApproval(id: string, verdict: 'approve' | 'deny', comment?: string): Promise<ApprovalView>;
 }
 
 /** The control plane answered, and refused (4xx/5xx) or sent something the CLI cannot read. */
@@ -111,6 +141,49 @@ export class ControlPlaneClient implements ControlPlaneApi {
     return this.call('GET', '/v1/audit', readAuditList, { query: params });
   }
 
+  async check(input: CheckInput): Promise<CheckResult> {
+    return this.call('POST', '/v1/check', readCheckResult, { body: input });
+  }
+
+  async enrollTotp(request: { replace?: boolean; code?: string }): Promise<TotpEnrollment> {
+    return this.call('POST', '/v1/elevation/totp/enroll', readTotpEnrollment, { body: request });
+  }
+
+  async elevateTotp(request: ElevateInput): Promise<GrantView> {
+    return this.call('POST', '/v1/elevation/totp', readGrant, { body: request });
+  }
+
+  async listGrants(query: { subject?: string; all?: boolean }): Promise<GrantList> {
+    const params = { subject: query.subject, all: query.all === true ? 'true' : undefined };
+    return this.call('GET', '/v1/grants', readGrantList, { query: params });
+  }
+
+  async revokeGrant(id: string, reason?: string): Promise<void> {
+    const body = reason === undefined ? undefined : { reason };
+    return this.call('DELETE', `/v1/grants/${encodeURIComponent(id)}`, readNothing, { body });
+  }
+
+  async createApproval(request: ApprovalInput): Promise<ApprovalView> {
+    return this.call('POST', '/v1/approvals', readApproval, { body: request });
+  }
+
+  async listApprovals(query: { status?: ApprovalStatus }): Promise<ApprovalList> {
+    return this.call('GET', '/v1/approvals', readApprovalList, { query: { status: query.status } });
+  }
+
+  async getApproval(id: string): Promise<ApprovalView> {
+    return this.call('GET', `/v1/approvals/${encodeURIComponent(id)}`, readApproval);
+  }
+
+  async decideApproval(
+    id: string,
+    verdict: 'approve' | 'deny',
+    comment?: string,
+  ): Promise<ApprovalView> {
+    const path = `/v1/approvals/${encodeURIComponent(id)}/${verdict}`;
+    return this.call('POST', path, readApproval, { body: { comment } });
+  }
+
   /** One request; returns the checked JSON body of a 2xx answer, throws otherwise. */
   private async call<T>(
     method: Method,
@@ -159,6 +232,8 @@ export class ControlPlaneClient implements ControlPlaneApi {
         `the control plane answered HTTP ${status}, redirecting to ${location}; set --url to the final address`,
       );
     }
+    // 204 No Content (a revocation): nothing to parse.
+    if (status === 204) return read(undefined);
     const parsed = parseJson(text);
     if (status < 200 || status > 299) throw refusal(status, parsed, text);
     const invalid = (why: string): ControlPlaneError =>

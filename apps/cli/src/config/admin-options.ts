@@ -11,10 +11,14 @@ const MAX_LIMIT = 1000;
 
 /** Adds `--url`, `--token` and `--json` to an admin command. */
 export function addAdminOptions(command: Command): Command {
+  return addConnectionOptions(command).option('--json', 'print the control-plane response as JSON');
+}
+
+/** Adds `--url` and `--token` (for commands whose output is not the control plane's answer). */
+export function addConnectionOptions(command: Command): Command {
   return command
     .option('--url <url>', `control-plane URL (default: $STEPGATE_URL, else http://localhost:8181)`)
-    .option('--token <token>', 'API token (default: $STEPGATE_TOKEN, which keeps it out of `ps`)')
-    .option('--json', 'print the control-plane response as JSON');
+    .option('--token <token>', 'API token (default: $STEPGATE_TOKEN, which keeps it out of `ps`)');
 }
 
 /** commander argument parser for `--limit <n>`: a whole number from 1 to 1000. */

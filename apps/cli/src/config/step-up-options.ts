@@ -1,0 +1,179 @@
+import { InvalidArgumentError, type Command } from 'commander';
+import type { CheckInput } from '../api/step-up-types.js';
+import type { Environment } from './connection.js';
+import { UsageError } from './usage-error.js';
+
+/** The flags `check` and `exec` share: who asks to do what on which resource. */
+export interface CheckFlags {
+  principal?: string;
+  role?: string[];
+  group?: string[];
+  action?: string;
+  resource?: string;
+  resourceKind?: string;
+  context?: string[];
+}
+
+/** commander collector for repeatable options (`--role a --role b`). */
+export function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
+}
+
+/** Adds the principal/action/resource/context options to `check` and `exec`. */
+export function addCheckOptions(command: Command): Command {
+  return command
+    .option(
+      '--principal <id>',
+      'who asks (default: $STEPGATE_PRINCIPAL; required, as the CLI cannot tell who a token is for)',
+    )
+    .option('--role <role>', 'a role of the principal (repeatable)', collect)
+    .option('--group <group>', 'a group of the principal (repeatable)', collect)
+    .option('--action <action>', 'the action, e.g. terraform:apply (required)')
+    .option(
+      '--resource <resource>',
+      'the resource: <kind>:<id> (split at the last colon, e.g. terraform:workspace:prod/billing) or just <id> (required)',
+    )
+    .option(
+      '--resource-kind <kind>',
+      'the resource kind; --resource is then the id as written (default: the action prefix, e.g. terraform)',
+    )
+    .option(
+      '--context <key=value>',
+      'a context attribute, e.g. ticket=OPS-42 (repeatable)',
+      collect,
+    );
+}
+
+/** Builds the `/v1/check` body from the flags; throws UsageError naming the flag to fix. */
+export function buildCheckInput(flags: CheckFlags, env: Environment): CheckInput {
+  const principal = nonEmpty(flags.principal) ?? nonEmpty(env.STEPGATE_PRINCIPAL);
+  if (principal === undefined) {
+    throw new UsageError(
+      'who is asking? pass --principal <id> or set STEPGATE_PRINCIPAL (there is no way to learn it from the token)',
+    );
+  }
+  const action = nonEmpty(flags.action);
+  if (action === undefined) throw new UsageError('missing --action <action>, e.g. terraform:apply');
+  const roles = (flags.role ?? []).map((role) => role.trim()).filter((role) => role !== '');
+  const groups = (flags.group ?? []).map((group) => group.trim()).filter((group) => group !== '');
+  const context = parseContext(flags.context ?? []);
+  return {
+    principal: {
+      id: principal,
+      ...(roles.length > 0 ? { roles } : {}),
+      ...(groups.length > 0 ? { groups } : {}),
+    },
+    action,
+    resource: parseResource(flags.resource, flags.resourceKind, action),
+    ...(context === undefined ? {} : { context }),
+  };
+}
+
+/**
+ * `--resource`: `<kind>:<id>` split at the last colon (kinds may contain colons, like
+ * `k8s:pods`; ids rarely do), or a bare id whose kind is `--resource-kind` or the action's
+ * prefix (`terraform:apply` -> `terraform`). With `--resource-kind` the value is the id verbatim,
+ * which is the way to pass ids that contain colons.
+ */
+export function parseResource(
+  value: string | undefined,
+  kindFlag: string | undefined,
+  action: string,
+): { kind: string; id: string } {
+  const raw = nonEmpty(value);
+  if (raw === undefined) {
+    throw new UsageError('missing --resource <kind:id or id>, e.g. --resource prod/billing');
+  }
+  const kind = nonEmpty(kindFlag);
+  if (kind !== undefined) return { kind, id: raw };
+  const colon = raw.lastIndexOf(':');
+  if (colon > 0 && colon < raw.length - 1) {
+    return { kind: raw.slice(0, colon), id: raw.slice(colon + 1) };
+  }
+  if (colon !== -1) {
+    throw new UsageError(
+      `--resource '${raw}' has an empty kind or id: write <kind>:<id>, or pass --resource-kind`,
+    );
+  }
+  const prefix = action.includes(':') ? action.slice(0, action.indexOf(':')) : '';
+  return { kind: prefix === '' ? 'resource' : prefix, id: raw };
+}
+
+/** `--context k=v` pairs into an object; a key given twice is refused (which one was meant?). */
+export function parseContext(pairs: readonly string[]): Record<string, string> | undefined {
+  if (pairs.length === 0) return undefined;
+  const context: Record<string, string> = {};
+  for (const pair of pairs) {
+    const eq = pair.indexOf('=');
+    const key = eq === -1 ? '' : pair.slice(0, eq).trim();
+    if (key === '') {
+      throw new UsageError(`--context '${pair}' should be key=value, e.g. --context ticket=OPS-42`);
+    }
+    if (Object.hasOwn(context, key)) throw new UsageError(`--context '${key}' is given twice`);
+    // defineProperty, not assignment: a key named __proto__ must stay a plain property.
+    Object.defineProperty(context, key, {
+      value: pair.slice(eq + 1),
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
+  }
+  return context;
+}
+
+const UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86_400 };
+
+/** `90s`, `15m`, `1h`, `1h30m`, or plain seconds -> seconds. */
+export function parseDurationSeconds(value: string): number {
+  const text = value.trim();
+  if (/^\d+$/.test(text)) return positive(Number(text), value);
+  const parts = /^(?:\d+[smhd])+$/.test(text) ? text.match(/\d+[smhd]/g) : null;
+  if (parts === null) {
+    throw new InvalidArgumentError(`'${value}' is not a duration: use e.g. 90s, 15m, 1h or 1h30m.`);
+  }
+  const seconds = parts.reduce(
+    (sum, part) => sum + Number(part.slice(0, -1)) * (UNITS[part.slice(-1)] ?? 0),
+    0,
+  );
+  return positive(seconds, value);
+}
+
+function positive(seconds: number, value: string): number {
+  if (!Number.isSafeInteger(seconds) || seconds <= 0) {
+    throw new InvalidArgumentError(`'${value}' should be a positive duration, e.g. 15m.`);
+  }
+  return seconds;
+}
+
+/** `--approvals <n>`: 1 to 10, as the control plane accepts. */
+export function parseApprovals(value: string): number {
+  const n = /^\d+$/.test(value.trim()) ? Number(value.trim()) : Number.NaN;
+  if (!Number.isSafeInteger(n) || n < 1 || n > 10) {
+    throw new InvalidArgumentError('expected a whole number from 1 to 10.');
+  }
+  return n;
+}
+
+/** A TOTP code as typed: spaces allowed (`123 456`), six digits required. */
+export function parseTotpCode(value: string): string {
+  const code = value.replace(/\s+/g, '');
+  if (!/^\d{6}$/.test(code)) {
+    throw new UsageError('a TOTP code is the 6 digits your authenticator app shows now');
+  }
+  return code;
+}
+
+/** Seconds as the shortest readable duration: `90s`, `15m`, `1h30m`. */
+export function formatDuration(seconds: number): string {
+  if (seconds < 60 || seconds % 60 !== 0) return `${seconds}s`;
+  const minutes = seconds / 60;
+  if (minutes < 60) return `${minutes}m`;
+  const hours = Math.floor(minutes / 60);
+  const rest = minutes % 60;
+  return rest === 0 ? `${hours}h` : `${hours}h${rest}m`;
+}
+
+export function nonEmpty(value: string | undefined): string | undefined {
+  const trimmed = value?.trim();
+  return trimmed === undefined || trimmed === '' ? undefined : trimmed;
+}
