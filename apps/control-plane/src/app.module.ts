@@ -21,6 +21,8 @@ import { HealthModule, MetricsModule } from './health/health.module.js';
 import { LoggingModule } from './logging/logging.module.js';
 import { OpenApiController } from './openapi/openapi.controller.js';
 import { SourcesModule } from './sources/sources.module.js';
+import { IssuerKeysModule } from './step-up/issuer-keys.module.js';
+import { StepUpModule } from './step-up/step-up.module.js';
 import { SyncModule } from './sync/sync.module.js';
 import { VersionsModule } from './versions/versions.module.js';
 import { WebhooksModule } from './webhooks/webhooks.module.js';
@@ -50,6 +52,8 @@ export class AppModule {
         WebhooksModule,
         DecisionsModule,
         GrantsModule,
+        IssuerKeysModule,
+        StepUpModule,
         ElevationModule,
         ApprovalsModule,
         AgentsModule,

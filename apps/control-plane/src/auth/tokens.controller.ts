@@ -10,6 +10,7 @@ import {
 } from '@nestjs/common';
 import { createTokenRequestSchema, type CreateTokenRequest } from '@stepgate/protocol';
 import { ZodValidationPipe } from '../common/zod-validation.pipe.js';
+import { StepUpProtected } from '../step-up/step-up-protected.decorator.js';
 import { CurrentPrincipal } from './current-principal.decorator.js';
 import { actorOf, RequireScopes, type Principal } from './scopes.js';
 import { TokenService } from './token.service.js';
@@ -21,6 +22,7 @@ export class TokensController {
 
   /** The token itself is in this response only; it is stored hashed. */
   @Post()
+  @StepUpProtected('stepgate:tokens:create', () => 'tokens')
   create(
     @Body(new ZodValidationPipe(createTokenRequestSchema)) body: CreateTokenRequest,
     @CurrentPrincipal() principal: Principal,

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { signBundle, StepgateError, type BundlePayload } from '@stepgate/protocol';
 import { PrismaService } from '../database/prisma.service.js';
+import { issuersOf, IssuerKeysService } from '../step-up/issuer-keys.service.js';
 import { LiveStateEvents } from './live-state.events.js';
 import { SigningKeyService } from './signing-key.service.js';
 
@@ -24,6 +25,7 @@ export class BundleService {
   constructor(
     private readonly prisma: PrismaService,
     private readonly keys: SigningKeyService,
+    private readonly issuerKeys: IssuerKeysService,
     events: LiveStateEvents,
   ) {
     events.onChange(() => this.cache.clear());
@@ -45,10 +47,14 @@ export class BundleService {
     if (version.status !== 'ready' || !version.policySet || !version.bundleHash) {
       throw new StepgateError('version/not_ready', `version ${version.number} has no bundle`);
     }
-    const last = await this.prisma.activation.findFirst({
+    // An issuer-keys refresh re-activates the same version; it says nothing about rollback.
+    const recent = await this.prisma.activation.findMany({
       where: { kind: { in: ['activate', 'rollback'] } },
       orderBy: { revision: 'desc' },
+      take: 50,
     });
+    const last = recent.find((row) => row.fromVersionId !== row.toVersionId);
+    const issuers = issuersOf(version.policySet);
     const payload: BundlePayload = {
       format: 'stepgate.bundle/v1',
       kind,
@@ -65,6 +71,7 @@ export class BundleService {
       bundleHash: version.bundleHash,
       policySet: version.policySet,
     };
+    if (issuers.length > 0) payload.issuerKeys = await this.issuerKeys.keysFor(issuers);
     const key = this.keys.current();
     const bundle: SignedBundle = {
       kind,

@@ -16,8 +16,10 @@ import {
   shadowResponseSchema,
   versionDetailSchema,
   versionSchema,
+  checkRequestSchema,
 } from '@stepgate/protocol';
 import { z } from 'zod';
+import { checkResponseSchema } from '../step-up/check-response.schema.js';
 
 interface RouteDoc {
   method: 'get' | 'post' | 'delete';
@@ -48,7 +50,8 @@ const ROUTES: RouteDoc[] = [
   {
     method: 'post',
     path: '/v1/versions/{ref}/activate',
-    summary: 'Make a ready version active',
+    summary:
+      'Make a ready version active (may need a step-up: 401 auth/step_up_required with details.require and details.satisfy when the active policies protect stepgate:activate on kind stepgate)',
     scopes: ['operator'],
     body: activateRequestSchema,
     response: activationResponseSchema,
@@ -56,7 +59,8 @@ const ROUTES: RouteDoc[] = [
   {
     method: 'post',
     path: '/v1/rollback',
-    summary: 'Re-activate the previous (or a given) version; needs no Git',
+    summary:
+      'Re-activate the previous (or a given) version; needs no Git (may need a step-up: 401 auth/step_up_required with details.require and details.satisfy when the active policies protect stepgate:rollback on kind stepgate)',
     scopes: ['operator'],
     body: rollbackRequestSchema,
     response: activationResponseSchema,
@@ -64,7 +68,8 @@ const ROUTES: RouteDoc[] = [
   {
     method: 'post',
     path: '/v1/versions/{ref}/shadow',
-    summary: 'Run a version in dry-run beside the active one',
+    summary:
+      'Run a version in dry-run beside the active one (may need a step-up: 401 auth/step_up_required with details.require and details.satisfy when the active policies protect stepgate:shadow on kind stepgate)',
     scopes: ['operator'],
     body: shadowRequestSchema,
     response: shadowResponseSchema,
@@ -105,7 +110,8 @@ const ROUTES: RouteDoc[] = [
   {
     method: 'post',
     path: '/v1/tokens',
-    summary: 'Create an API token (shown once)',
+    summary:
+      'Create an API token (shown once) (may need a step-up: 401 auth/step_up_required with details.require and details.satisfy when the active policies protect stepgate:tokens:create on kind stepgate)',
     scopes: ['admin'],
     body: createTokenRequestSchema,
     response: createTokenResponseSchema,
@@ -184,6 +190,22 @@ const ROUTES: RouteDoc[] = [
       'Where the shadow version diverges from the active one: counts, effect pairs, rules, examples (query: from, to, shadowRevision)',
     scopes: ['viewer', 'operator'],
     response: shadowReportSchema,
+  },
+  {
+    method: 'post',
+    path: '/v1/check',
+    summary:
+      "Decide a request with the active policies and the principal's grants, as an agent would: {decision, levels, satisfy?}; satisfy lists the `npx stepgate elevate` / `npx stepgate request` commands that meet an unmet step-up; 503 service/unavailable while no version is active",
+    scopes: ['viewer', 'operator', 'approver'],
+    body: checkRequestSchema,
+    response: checkResponseSchema,
+  },
+  {
+    method: 'get',
+    path: '/v1/issuers',
+    summary:
+      'Trusted token issuers of the active policies: key ids in the bundle, last JWKS fetch, last failure',
+    scopes: ['viewer', 'operator'],
   },
   { method: 'get', path: '/healthz', summary: 'Liveness', scopes: 'public' },
   {

@@ -11,8 +11,21 @@ import {
 import { CurrentPrincipal } from '../auth/current-principal.decorator.js';
 import { actorOf, RequireScopes, type Principal } from '../auth/scopes.js';
 import { ZodValidationPipe } from '../common/zod-validation.pipe.js';
+import { StepUpProtected } from '../step-up/step-up-protected.decorator.js';
+import type { StepUpResource } from '../step-up/step-up-protection.js';
 import { ActivationService, type ChangeResult } from './activation.service.js';
 import { VersionsService } from './versions.service.js';
+
+/** `versions/<number>` of the version named in the path. */
+const pathVersion: StepUpResource = async (request, { versionNumber }) =>
+  `versions/${await versionNumber(String(request.params.ref ?? ''))}`;
+
+/** `versions/<number>` of the rollback target: `to`, else the previously active version. */
+const rollbackTarget: StepUpResource = async (request, helpers) => {
+  const to = (request.body as { to?: unknown } | undefined)?.to;
+  const ref = typeof to === 'string' || typeof to === 'number' ? String(to) : undefined;
+  return `versions/${ref ? await helpers.versionNumber(ref) : await helpers.previousVersionNumber()}`;
+};
 
 @Controller('v1')
 export class VersionsController {
@@ -36,6 +49,7 @@ export class VersionsController {
   @Post('versions/:ref/activate')
   @HttpCode(200)
   @RequireScopes('operator')
+  @StepUpProtected('stepgate:activate', pathVersion)
   async activate(
     @Param('ref') ref: string,
     @Body(new ZodValidationPipe(activateRequestSchema)) body: ActivateRequest,
@@ -49,6 +63,7 @@ export class VersionsController {
   @Post('rollback')
   @HttpCode(200)
   @RequireScopes('operator')
+  @StepUpProtected('stepgate:rollback', rollbackTarget)
   async rollback(
     @Body(new ZodValidationPipe(rollbackRequestSchema)) body: RollbackRequest,
     @CurrentPrincipal() principal: Principal,
@@ -61,6 +76,7 @@ export class VersionsController {
   @Post('versions/:ref/shadow')
   @HttpCode(200)
   @RequireScopes('operator')
+  @StepUpProtected('stepgate:shadow', pathVersion)
   async shadow(
     @Param('ref') ref: string,
     @Body(new ZodValidationPipe(shadowRequestSchema)) body: ActivateRequest,

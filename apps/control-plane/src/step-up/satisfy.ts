@@ -1,0 +1,47 @@
+import type { Requirement } from '@stepgate/policy';
+
+/** One way to meet an unmet step-up requirement, as a command the user can run. */
+export type SatisfyHint = { elevate: string } | { request: string; approvals: number };
+
+/** Shell-quotes a value only when it needs it, so the common case reads naturally. */
+export function shellArg(value: string): string {
+  return /^[A-Za-z0-9_:/.@%+=,*-]+$/.test(value) ? value : `'${value.replace(/'/g, `'\\''`)}'`;
+}
+
+/**
+ * How to meet `require` for `action` on `resourceId`: `stepgate elevate` for a level or
+ * freshness gap, `stepgate request` (approvals) for an approval gap.
+ */
+export function satisfyHints(
+  require: Requirement,
+  action: string,
+  resourceId: string,
+): SatisfyHint[] {
+  const target = `--action ${shellArg(action)} --resource ${shellArg(resourceId)}`;
+  const hints: SatisfyHint[] = [];
+  if (require.level !== undefined || require.maxAge !== undefined)
+    hints.push({ elevate: `npx stepgate elevate ${target}` });
+  if (require.approvals !== undefined)
+    hints.push({
+      request: `npx stepgate request ${target} --reason '<why>'`,
+      approvals: require.approvals,
+    });
+  return hints;
+}
+
+/** `level mfa, within 10m, 1 approval` for messages. */
+export function describeRequirement(require: Requirement): string {
+  const parts: string[] = [];
+  if (require.level !== undefined) parts.push(`level ${require.level}`);
+  if (require.maxAge !== undefined)
+    parts.push(`authenticated within ${formatSeconds(require.maxAge)}`);
+  if (require.approvals !== undefined)
+    parts.push(`${require.approvals} approval${require.approvals === 1 ? '' : 's'}`);
+  return parts.join(', ');
+}
+
+function formatSeconds(total: number): string {
+  if (total % 3600 === 0 && total > 0) return `${total / 3600}h`;
+  if (total % 60 === 0 && total > 0) return `${total / 60}m`;
+  return `${total}s`;
+}

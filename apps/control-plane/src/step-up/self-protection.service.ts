@@ -1,0 +1,103 @@
+import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
+import type { Decision } from '@stepgate/policy';
+import { StepgateError } from '@stepgate/protocol';
+import type { Logger } from 'pino';
+import { AuditService } from '../audit/audit.service.js';
+import { actorOf, type Principal } from '../auth/scopes.js';
+import { APP_CONFIG } from '../config/config.module.js';
+import type { AppConfig } from '../config/configuration.js';
+import { LOGGER } from '../logging/logger.js';
+import { ActiveEngineService } from './active-engine.service.js';
+import { describeRequirement, satisfyHints } from './satisfy.js';
+import { StepUpCheckService } from './step-up-check.service.js';
+
+/** The resource kind of the control plane's own admin actions. */
+export const SELF_RESOURCE_KIND = 'stepgate';
+
+/**
+ * The control plane protects its sensitive admin actions with its own engine: it decides
+ * `stepgate:<action>` on `{kind: stepgate, id}` for the caller (token subject, scopes as
+ * roles) with the caller's grants as evidence, against the active policies with
+ * `defaultEffect: allow` (see ActiveEngineService), so only policies written for it count.
+ */
+@Injectable()
+export class SelfProtectionService implements OnModuleInit {
+  constructor(
+    private readonly engines: ActiveEngineService,
+    private readonly check: StepUpCheckService,
+    private readonly audit: AuditService,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {}
+
+  onModuleInit(): void {
+    if (!this.config.adminStepUp)
+      this.logger.warn(
+        'STEPGATE_ADMIN_STEP_UP=off: rollback, activation and token creation skip the policies written for them (break-glass); turn it back on when done',
+      );
+  }
+
+  /** Resolves when the action may proceed; throws 401 step_up_required or 403 otherwise. */
+  async enforce(principal: Principal, action: string, resourceId: string): Promise<void> {
+    if (!this.config.adminStepUp) return;
+    // Nothing active yet (first start): there is no policy that could ask for anything.
+    const engines = await this.engines.current();
+    if (!engines) return;
+    const now = new Date();
+    const decision = await this.check.decide(
+      engines.selfProtection,
+      {
+        principal: { id: principal.subject, roles: [...principal.scopes] },
+        action,
+        resource: { kind: SELF_RESOURCE_KIND, id: resourceId },
+      },
+      now,
+    );
+    if (decision.effect === 'allow') return;
+    const reasons = decision.reasons.map((reason) => `${reason.policy}/${reason.rule}`);
+    if (decision.effect === 'deny') {
+      await this.audit.record({
+        actor: actorOf(principal),
+        action: 'stepup.denied',
+        target: action,
+        details: { action, resource: resourceId, reasons, revision: decision.revision },
+      });
+      const message = decision.reasons.find((reason) => reason.message)?.message;
+      throw new StepgateError(
+        'auth/forbidden',
+        `${action} on ${resourceId} is denied by ${reasons.join(', ')}${message ? `: ${message}` : ''}`,
+        { action, resource: resourceId, reasons },
+      );
+    }
+    await this.refuseStepUp(principal, action, resourceId, decision);
+  }
+
+  private async refuseStepUp(
+    principal: Principal,
+    action: string,
+    resourceId: string,
+    decision: Decision,
+  ): Promise<never> {
+    const require = decision.require ?? {};
+    const satisfy = satisfyHints(require, action, resourceId);
+    const reasons = decision.reasons.map((reason) => `${reason.policy}/${reason.rule}`);
+    await this.audit.record({
+      actor: actorOf(principal),
+      action: 'stepup.required',
+      target: action,
+      details: { action, resource: resourceId, require, reasons, revision: decision.revision },
+    });
+    const how = satisfy
+      .map((hint) =>
+        'elevate' in hint
+          ? `run \`${hint.elevate}\``
+          : `ask for ${hint.approvals} approval(s) with \`${hint.request}\``,
+      )
+      .join(' or ');
+    throw new StepgateError(
+      'auth/step_up_required',
+      `${action} needs a step-up of ${principal.subject} (${describeRequirement(require)}, required by ${reasons.join(', ')}): ${how}, then retry`,
+      { action, resource: resourceId, require, satisfy, reasons },
+    );
+  }
+}

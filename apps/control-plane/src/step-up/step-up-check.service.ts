@@ -1,0 +1,64 @@
+import { Injectable } from '@nestjs/common';
+import { InvalidRequestError, type Decision, type DecisionRequest } from '@stepgate/policy';
+import { StepgateError, type CheckRequest } from '@stepgate/protocol';
+import { GrantsService } from '../grants/grants.service.js';
+import { ActiveEngineService, type ActiveEngines } from './active-engine.service.js';
+import { bestDecision } from './best-decision.js';
+import type { CheckResponse } from './check-response.schema.js';
+import { satisfyHints } from './satisfy.js';
+
+/**
+ * Decides a request on the control plane exactly as an agent would, with the principal's
+ * grants as evidence: for pipelines and the CLI (`stepgate check`) that talk to the control
+ * plane only.
+ */
+@Injectable()
+export class StepUpCheckService {
+  constructor(
+    private readonly engines: ActiveEngineService,
+    private readonly grants: GrantsService,
+  ) {}
+
+  async check(request: CheckRequest, now = new Date()): Promise<CheckResponse> {
+    const engines = await this.engines.current();
+    if (!engines)
+      throw new StepgateError(
+        'service/unavailable',
+        'no policy version is active yet, so nothing can be decided: push policies to the policy repository (or activate a ready version) and retry',
+      );
+    const decision = await this.decide(engines.engine, request, now);
+    const response: CheckResponse = {
+      decision,
+      levels: engines.engine.settings.levels.map((level) => level.name),
+    };
+    if (decision.effect === 'step_up' && decision.require)
+      response.satisfy = satisfyHints(decision.require, request.action, request.resource.id);
+    return response;
+  }
+
+  /**
+   * Without evidence first: most requests are decided without a step-up, and then the grants
+   * table is not read at all.
+   */
+  async decide(
+    engine: ActiveEngines['engine'],
+    request: DecisionRequest,
+    now: Date,
+  ): Promise<Decision> {
+    try {
+      const plain = engine.decide(request, undefined, { now });
+      if (plain.effect === 'allow') return plain;
+      const evidence = await this.grants.evidenceFor(
+        request.principal.id,
+        request.action,
+        request.resource.id,
+        now,
+      );
+      return evidence.length === 0 ? plain : bestDecision(engine, request, evidence, now);
+    } catch (error) {
+      if (error instanceof InvalidRequestError)
+        throw new StepgateError('request/invalid', error.message);
+      throw error;
+    }
+  }
+}

@@ -1,0 +1,28 @@
+import { Global, Module } from '@nestjs/common';
+import { BundlesModule } from '../bundles/bundles.module.js';
+import { GrantsModule } from '../grants/grants.module.js';
+import { ActiveEngineService } from './active-engine.service.js';
+import { IssuerKeysRefreshService } from './issuer-keys-refresh.service.js';
+import { SelfProtectionService } from './self-protection.service.js';
+import { StepUpCheckService } from './step-up-check.service.js';
+import { StepUpController } from './step-up.controller.js';
+import { StepUpGuard } from './step-up.guard.js';
+
+/**
+ * The control plane's own step-up engine: POST /v1/check, self-protection of admin actions
+ * (@StepUpProtected, usable from any module, hence global) and the issuer-keys refresh.
+ */
+@Global()
+@Module({
+  imports: [BundlesModule, GrantsModule],
+  controllers: [StepUpController],
+  providers: [
+    ActiveEngineService,
+    StepUpCheckService,
+    SelfProtectionService,
+    StepUpGuard,
+    IssuerKeysRefreshService,
+  ],
+  exports: [SelfProtectionService, StepUpGuard],
+})
+export class StepUpModule {}
