@@ -12,6 +12,7 @@ import {
 } from './__support__/fakes.js';
 import { AgentSync } from './agent-sync.js';
 import { BundleStore } from './bundle-store.js';
+import { GrantStore } from './evidence/grant-store.js';
 import { TrustStore } from './trust-store.js';
 
 type Signer = Awaited<ReturnType<typeof signer>>;
@@ -29,18 +30,32 @@ async function setup(trust?: TrustStore) {
   const resolvedTrust = trust ?? (await TrustStore.trustOnFirstUse(pins, recordingLogger()));
   const cache = new MemoryCache();
   const store = new BundleStore({ trust: resolvedTrust, cache, clock });
+  const grants = new GrantStore({ trust: resolvedTrust, clock });
   const sync = new AgentSync({
     link,
     store,
     trust: resolvedTrust,
+    grants,
     clock,
     logger: recordingLogger(),
   });
   sync.start();
-  return { clock, link, pins, store, sync, cache };
+  return { clock, link, pins, store, sync, cache, grants };
 }
 
 describe('AgentSync', () => {
+  it('hands grants to the grant store, verified with keys pinned just before', async () => {
+    const { link, sync, grants } = await setup();
+    const jws = await key.grant({ id: '00000000-0000-4000-8000-000000000001' });
+    link.sendGrants({ full: true, grants: [jws], revoked: [] });
+    await sync.idle();
+    expect(grants.size).toBe(0); // no keys pinned yet: refused
+    link.sendKeys(key.jwks);
+    link.sendGrants({ full: true, grants: [jws], revoked: [] });
+    await sync.idle();
+    expect(grants.ids()).toEqual(['00000000-0000-4000-8000-000000000001']);
+  });
+
   it('pins keys sent before a bundle, then applies and acks the bundle', async () => {
     const { link, store, sync, pins, cache } = await setup();
     link.setConnected(true);

@@ -1,5 +1,6 @@
 import type { BundleMessage } from '@stepgate/protocol';
 import type { BundleStore, OfferResult } from './bundle-store.js';
+import type { GrantStore } from './evidence/grant-store.js';
 import {
   silentLogger,
   systemClock,
@@ -13,6 +14,8 @@ export interface AgentSyncOptions {
   link: ControlPlaneLink;
   store: BundleStore;
   trust: TrustStore;
+  /** Where grants messages go; without one they are ignored. */
+  grants?: GrantStore;
   clock?: Clock;
   logger?: Logger;
   /** Told about every bundle offered by the control plane (metrics). */
@@ -21,7 +24,8 @@ export interface AgentSyncOptions {
 
 /**
  * Applies what the control plane sends: keys to the trust store, bundles to the bundle store
- * (acking each applied revision, reporting each refusal), shadow clears; and keeps the
+ * (acking each applied revision, reporting each refusal), shadow clears, grants to the grant
+ * store; and keeps the
  * store's sync time while the connection is up. Messages are handled one at a time in
  * arrival order, so keys sent before a bundle are pinned before it is verified.
  */
@@ -29,6 +33,7 @@ export class AgentSync {
   private readonly link: ControlPlaneLink;
   private readonly store: BundleStore;
   private readonly trust: TrustStore;
+  private readonly grants: GrantStore | undefined;
   private readonly clock: Clock;
   private readonly logger: Logger;
   private readonly onBundleResult: AgentSyncOptions['onBundleResult'];
@@ -41,6 +46,7 @@ export class AgentSync {
     this.link = options.link;
     this.store = options.store;
     this.trust = options.trust;
+    this.grants = options.grants;
     this.clock = options.clock ?? systemClock;
     this.logger = options.logger ?? silentLogger;
     this.onBundleResult = options.onBundleResult;
@@ -55,6 +61,12 @@ export class AgentSync {
     this.link.onShadowCleared((message) =>
       this.enqueue(async () => {
         await this.store.clearShadow(message.revision);
+      }),
+    );
+    this.link.onGrants((message) =>
+      this.enqueue(async () => {
+        // Queued behind keys and bundles: grants sent after the keys verify with them.
+        await this.grants?.apply(message);
       }),
     );
     this.link.onConnectionChange((connected) => {

@@ -1,5 +1,5 @@
 import { parsePolicySet, PolicyEngine } from '@stepgate/policy';
-import type { Level } from '@stepgate/policy';
+import type { IssuerSettings, Level } from '@stepgate/policy';
 import { BundleVerificationError, isNewerBundle, verifyBundle } from '@stepgate/protocol';
 import type { BundlePayload } from '@stepgate/protocol';
 import { compileMask, type CompiledMask } from './decision-record.js';
@@ -24,6 +24,8 @@ export interface LoadedBundle {
   readonly engine: PolicyEngine;
   readonly mask: CompiledMask;
   readonly levels: readonly Level[];
+  /** The bearer-token issuers the policy set trusts (keys: inline or `payload.issuerKeys`). */
+  readonly issuers: readonly IssuerSettings[];
   /** When the control plane signed it (epoch ms). */
   readonly issuedAt: number;
   /** When this agent swapped it in (epoch ms). */
@@ -246,6 +248,7 @@ export class BundleStore {
         engine: new PolicyEngine(policySet, { revision: payload.revision, labels: this.labels }),
         mask: compileMask(policySet.settings.mask),
         levels: policySet.settings.levels,
+        issuers: policySet.settings.issuers,
         issuedAt: Date.parse(payload.issuedAt),
         loadedAt: now,
         source,

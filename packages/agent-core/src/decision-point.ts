@@ -15,6 +15,8 @@ import {
   type DecisionEntry,
   type FailReason,
 } from './decision-record.js';
+import { grantCandidates, isBetter } from './evidence/candidates.js';
+import type { GrantStore } from './evidence/grant-store.js';
 import type { LogBuffer } from './log-buffer.js';
 import {
   silentLogger,
@@ -41,6 +43,11 @@ export interface DecisionPointOptions {
   maxStalenessMs?: number;
   /** The control-plane connection; without one the agent counts as disconnected. */
   connection?: ConnectionState;
+  /**
+   * Grants pushed by the control plane: honoured automatically for their subject, within
+   * their scope, until they expire or are revoked.
+   */
+  grants?: GrantStore;
   /** Called after every decision with its total time (active + shadow + record), in seconds. */
   observer?: (decision: AgentDecision, seconds: number) => void;
 }
@@ -48,6 +55,11 @@ export interface DecisionPointOptions {
 export interface DecidePointOptions {
   /** The evaluation time; defaults to the clock. */
   now?: Date;
+  /**
+   * Whether the decision goes to the decision log (default true). `false` for requests that
+   * change nothing, such as a Kubernetes admission dry run.
+   */
+  record?: boolean;
 }
 
 /** Whether the point can enforce its policies right now, and if not why. */
@@ -84,6 +96,7 @@ export class DecisionPoint {
   private readonly maxStalenessMs: number | undefined;
   private readonly connection: ConnectionState | undefined;
   private readonly observer: DecisionPointOptions['observer'];
+  private readonly grants: GrantStore | undefined;
   private readonly failReasons: Record<FailReason, readonly Reason[]>;
   private shadowFailures = 0;
 
@@ -96,6 +109,7 @@ export class DecisionPoint {
     this.maxStalenessMs = options.maxStalenessMs;
     this.connection = options.connection;
     this.observer = options.observer;
+    this.grants = options.grants;
     const effect: Effect = this.failMode === 'open' ? 'allow' : 'deny';
     const reason = (why: FailReason): readonly Reason[] =>
       Object.freeze([
@@ -116,7 +130,10 @@ export class DecisionPoint {
 
   /**
    * Decides a request. `evidence` is verified authentication only (a token or grant checked
-   * by the caller of this method), never what the requester claims.
+   * by the caller of this method), never what the requester claims. When the answer is a
+   * step-up and the principal holds grants covering the request, each grant (and the
+   * caller's evidence with the grants' approvals) is tried too and the best answer wins;
+   * the grants that made it pass are named in `decision.grants`.
    * @throws InvalidRequestError when the request lacks principal.id, action or resource.
    */
   decide(
@@ -146,9 +163,16 @@ export class DecisionPoint {
     } else {
       const now = options.now ?? new Date(nowMs);
       decision = active.engine.decide(request, evidence, { now });
+      let used = evidence;
+      // Only a step-up can be improved by a grant; everything else keeps the single evaluation.
+      if (decision.effect === 'step_up' && this.grants !== undefined) {
+        const better = this.decideWithGrants(active, request, evidence, now, nowMs, decision);
+        decision = better.decision;
+        used = better.evidence;
+      }
       const shadow = this.store.shadow;
       if (shadow !== undefined) {
-        shadowDecision = this.decideShadow(shadow, request, evidence, now, decision);
+        shadowDecision = this.decideShadow(shadow, request, used, now, decision);
         // The answer names the shadow only where it differs; the log keeps every comparison,
         // so the report can say how many decisions agreed.
         if (shadowDecision !== undefined && shadowDecision.effect !== decision.effect)
@@ -156,7 +180,7 @@ export class DecisionPoint {
       }
     }
 
-    if (this.logs !== undefined)
+    if (this.logs !== undefined && options.record !== false)
       this.logs.push(this.entry(decision, request, nowMs, active, shadowDecision));
     this.observer?.(decision, (performance.now() - started) / 1000);
     return decision;
@@ -185,6 +209,40 @@ export class DecisionPoint {
     if (this.maxStalenessMs === undefined || this.connection?.connected === true) return false;
     const syncedAt = this.store.syncedAt;
     return syncedAt === undefined || nowMs - syncedAt > this.maxStalenessMs;
+  }
+
+  private decideWithGrants(
+    active: LoadedBundle,
+    request: DecisionRequest,
+    evidence: AuthEvidence | undefined,
+    now: Date,
+    nowMs: number,
+    first: AgentDecision,
+  ): { decision: AgentDecision; evidence: AuthEvidence | undefined } {
+    const principal = (request as { principal?: { id?: unknown } }).principal;
+    if (typeof principal?.id !== 'string') return { decision: first, evidence };
+    const grants = (this.grants as GrantStore).evidenceFor(
+      principal.id,
+      request.action,
+      request.resource.id,
+      nowMs,
+    );
+    if (grants.length === 0) return { decision: first, evidence };
+    let best: { decision: AgentDecision; evidence: AuthEvidence | undefined } = {
+      decision: first,
+      evidence,
+    };
+    for (const candidate of grantCandidates(evidence, grants)) {
+      const decision: AgentDecision = active.engine.decide(request, candidate, { now });
+      // A deny is a deny, whichever evidence produced it.
+      if (decision.effect === 'deny') return { decision, evidence: candidate };
+      if (isBetter(decision, best.decision)) best = { decision, evidence: candidate };
+    }
+    if (best.decision.effect === 'allow' && best.decision !== first) {
+      const used = best.evidence?.grants ?? [];
+      if (used.length > 0) best.decision.grants = [...used];
+    }
+    return best;
   }
 
   private decideShadow(

@@ -10,6 +10,8 @@ export interface AgentDecision extends Decision {
   failReason?: FailReason;
   /** The shadow version's effect, only where it differs from the enforced one. */
   shadow?: { effect: Effect; revision: number };
+  /** The grants (ids) whose evidence made a step-up pass. */
+  grants?: string[];
 }
 
 /**

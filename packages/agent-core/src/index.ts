@@ -1,6 +1,6 @@
 /**
  * @stepgate/agent-core — the embeddable decision point: trusted keys, verified bundle store
- * with atomic swaps, fail mode, shadow evaluation, the decision-log buffer and its shipper,
+ * with atomic swaps, fail mode, shadow evaluation, verified evidence (bearer tokens, grants), the decision-log buffer and its shipper,
  * step-up challenges, and the Node SDK (Express middleware, NestJS guard). No I/O: files and
  * sockets are behind the interfaces in `ports`.
  */
@@ -11,9 +11,11 @@ export type {
   Clock,
   ConnectionState,
   ControlPlaneLink,
+  GrantCache,
   KeyPinStore,
   Logger,
   LogSink,
+  StoredGrants,
 } from './ports.js';
 export { TrustStore } from './trust-store.js';
 export type { ServerKeysResult, TrustMode } from './trust-store.js';
@@ -33,6 +35,15 @@ export type {
   DecisionPointStatus,
   FailMode,
 } from './decision-point.js';
+export { TokenVerificationError, TokenVerifier } from './evidence/token-verifier.js';
+export type {
+  IssuerSource,
+  TokenRejection,
+  TokenVerifierOptions,
+  VerifiedToken,
+} from './evidence/token-verifier.js';
+export { GrantStore } from './evidence/grant-store.js';
+export type { GrantKeys, GrantsApplied, GrantStoreOptions } from './evidence/grant-store.js';
 export { applyMask, compileMask, toDecisionRecord } from './decision-record.js';
 export type {
   AgentDecision,
@@ -56,6 +67,25 @@ export {
   normalizeHttpPath,
 } from './http-mapping.js';
 export type { HttpOutcome } from './http-mapping.js';
+export {
+  isRuleAllow,
+  isRuleDeny,
+  K8S_ANY_NAME,
+  K8S_CLUSTER_SCOPE,
+  k8sAction,
+  k8sNonResourceRequest,
+  k8sPrincipal,
+  k8sResourceId,
+  k8sResourceRequest,
+  k8sStepUpMessage,
+  policyMessage,
+} from './k8s-mapping.js';
+export type {
+  K8sNonResourceAttributes,
+  K8sResourceAttributes,
+  K8sResourceExtras,
+  K8sUser,
+} from './k8s-mapping.js';
 export { defaultMapRequest, enforce } from './sdk/enforcement.js';
 export type {
   DecisionPointLike,

@@ -3,6 +3,7 @@ import type {
   BundleJwks,
   BundleMessage,
   BundleRejected,
+  GrantsMessage,
   LogBatch,
   LogBatchAck,
   ShadowClearedMessage,
@@ -58,6 +59,21 @@ export interface KeyPinStore {
   save(jwks: BundleJwks): Promise<void>;
 }
 
+/** What the grant cache keeps: the grants' JWS (re-verified on load) and revoked ids. */
+export interface StoredGrants {
+  grants: string[];
+  revoked: string[];
+}
+
+/**
+ * Where grants are kept between restarts, so they are honoured while the control plane is
+ * down. What `load` returns is untrusted: every grant is verified again.
+ */
+export interface GrantCache {
+  load(): Promise<StoredGrants | undefined>;
+  save(state: StoredGrants): Promise<void>;
+}
+
 /** Whether the control plane is reachable over the authenticated connection right now. */
 export interface ConnectionState {
   readonly connected: boolean;
@@ -76,6 +92,8 @@ export interface ControlPlaneLink extends LogSink {
   onBundle(handler: (message: BundleMessage) => void): void;
   onShadowCleared(handler: (message: ShadowClearedMessage) => void): void;
   onKeys(handler: (jwks: unknown) => void): void;
+  /** Grants added and revoked (already checked against grantsMessageSchema). */
+  onGrants(handler: (message: GrantsMessage) => void): void;
   onConnectionChange(handler: (connected: boolean) => void): void;
   ackBundle(ack: BundleAck): void;
   rejectBundle(rejected: BundleRejected): void;

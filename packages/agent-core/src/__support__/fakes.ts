@@ -4,12 +4,15 @@ import {
   generateSigningKey,
   importSigningKey,
   signBundle,
+  signGrant,
   toJwks,
   type BundleAck,
   type BundleJwks,
   type BundleMessage,
   type BundlePayload,
   type BundleRejected,
+  type GrantClaims,
+  type GrantsMessage,
   type LogBatch,
   type LogBatchAck,
   type ShadowClearedMessage,
@@ -19,8 +22,10 @@ import type {
   BundleKind,
   Clock,
   ControlPlaneLink,
+  GrantCache,
   KeyPinStore,
   Logger,
+  StoredGrants,
 } from '../ports.js';
 
 export const SETTINGS = `apiVersion: stepgate/v1
@@ -124,6 +129,7 @@ export class FakeLink implements ControlPlaneLink {
   private bundleHandler?: (message: BundleMessage) => void;
   private clearedHandler?: (message: ShadowClearedMessage) => void;
   private keysHandler?: (jwks: unknown) => void;
+  private grantsHandler?: (message: GrantsMessage) => void;
   private connectionHandler?: (connected: boolean) => void;
 
   onBundle(handler: (message: BundleMessage) => void): void {
@@ -134,6 +140,9 @@ export class FakeLink implements ControlPlaneLink {
   }
   onKeys(handler: (jwks: unknown) => void): void {
     this.keysHandler = handler;
+  }
+  onGrants(handler: (message: GrantsMessage) => void): void {
+    this.grantsHandler = handler;
   }
   onConnectionChange(handler: (connected: boolean) => void): void {
     this.connectionHandler = handler;
@@ -160,6 +169,19 @@ export class FakeLink implements ControlPlaneLink {
   }
   clearShadow(revision: number): void {
     this.clearedHandler?.({ revision });
+  }
+  sendGrants(message: GrantsMessage): void {
+    this.grantsHandler?.(message);
+  }
+}
+
+export class MemoryGrantCache implements GrantCache {
+  stored: StoredGrants | undefined;
+  async load(): Promise<StoredGrants | undefined> {
+    return this.stored === undefined ? undefined : structuredClone(this.stored);
+  }
+  async save(state: StoredGrants): Promise<void> {
+    this.stored = structuredClone(state);
   }
 }
 
@@ -188,6 +210,11 @@ export async function signer() {
     kid: key.kid,
     jwks,
     publicJwk: generated.publicJwk,
+    signingKey: { kid: key.kid, privateKey: key.privateKey },
+    /** Signs grant claims (defaults: an mfa elevation of alice on docs:*, secret/**). */
+    grant(claims: Partial<GrantClaims> = {}): Promise<string> {
+      return signGrant(grantClaims(claims), { kid: key.kid, privateKey: key.privateKey });
+    },
     async sign(
       set: CompiledPolicySet,
       revision: number,
@@ -221,4 +248,22 @@ export function tamper(jws: string): string {
   const middle = Math.floor(payload.length / 2);
   const flipped = payload[middle] === 'A' ? 'B' : 'A';
   return `${header}.${payload.slice(0, middle)}${flipped}${payload.slice(middle + 1)}.${signature}`;
+}
+
+/** Grant claims around the FakeClock's default time: valid 09:55 to 10:30. */
+export function grantClaims(overrides: Partial<GrantClaims> = {}): GrantClaims {
+  return {
+    format: 'stepgate.grant/v1',
+    id: crypto.randomUUID(),
+    subject: 'alice',
+    kind: 'elevation',
+    amr: ['otp'],
+    authTime: '2026-11-23T09:58:00Z',
+    approvals: [],
+    actions: ['docs:*'],
+    resources: ['secret/**'],
+    issuedAt: '2026-11-23T09:58:00Z',
+    expiresAt: '2026-11-23T10:30:00Z',
+    ...overrides,
+  };
 }

@@ -1,0 +1,152 @@
+import { beforeAll, describe, expect, it, vi } from 'vitest';
+import { DOCS_POLICY, FakeClock, policySet, signer } from '../__support__/fakes.js';
+import { BundleStore } from '../bundle-store.js';
+import { DecisionPoint } from '../decision-point.js';
+import { LogBuffer } from '../log-buffer.js';
+import { TrustStore } from '../trust-store.js';
+import { GrantStore } from './grant-store.js';
+
+type Signer = Awaited<ReturnType<typeof signer>>;
+let key: Signer;
+beforeAll(async () => {
+  key = await signer();
+});
+
+const APPROVALS_POLICY = `apiVersion: stepgate/v1
+kind: Policy
+name: releases
+target: { actions: ["release"] }
+rules:
+  - name: one-approval
+    effect: step_up
+    require: { approvals: 1 }
+  - name: release
+    effect: allow
+`;
+
+const ID = (n: number) => `00000000-0000-4000-8000-00000000000${n}`;
+const secret = (principal = 'alice') => ({
+  principal: { id: principal, roles: ['reader'] },
+  action: 'docs:read',
+  resource: { kind: 'doc', id: 'secret/plan' },
+});
+const release = {
+  principal: { id: 'alice' },
+  action: 'release',
+  resource: { kind: 'app', id: 'web' },
+};
+
+async function setup(docs = DOCS_POLICY) {
+  const clock = new FakeClock();
+  const trust = TrustStore.fromJwks(key.jwks);
+  const store = new BundleStore({ trust, clock });
+  const set = policySet({ 'docs.yaml': docs, 'releases.yaml': APPROVALS_POLICY });
+  expect((await store.offer('active', await key.sign(set, 1))).applied).toBe(true);
+  const grants = new GrantStore({ trust, clock });
+  const logs = new LogBuffer(100);
+  const point = new DecisionPoint({ store, clock, grants, logs });
+  const push = async (...jws: string[]) => grants.apply({ full: false, grants: jws, revoked: [] });
+  return { clock, store, grants, point, logs, push };
+}
+
+describe('DecisionPoint with grants', () => {
+  it('lets a grant meet a step-up and names the grant on the decision', async () => {
+    const { point, push } = await setup();
+    expect(point.decide(secret())).toMatchObject({ effect: 'step_up', require: { level: 'mfa' } });
+    await push(await key.grant({ id: ID(1) }));
+    const decision = point.decide(secret());
+    expect(decision).toMatchObject({ effect: 'allow', grants: [ID(1)] });
+    // Only the grant's subject benefits.
+    expect(point.decide(secret('bob')).effect).toBe('step_up');
+  });
+
+  it('ignores a grant outside its scope, an expired one and a revoked one', async () => {
+    const { point, push, clock, grants } = await setup();
+    await push(await key.grant({ id: ID(1), resources: ['public/**'] }));
+    expect(point.decide(secret()).effect).toBe('step_up');
+    await push(await key.grant({ id: ID(2), actions: ['docs:write'] }));
+    expect(point.decide(secret()).effect).toBe('step_up');
+
+    await push(await key.grant({ id: ID(3), expiresAt: '2026-11-23T10:10:00Z' }));
+    expect(point.decide(secret()).effect).toBe('allow');
+    clock.advance(11 * 60_000);
+    expect(point.decide(secret()).effect).toBe('step_up');
+
+    clock.advance(-11 * 60_000);
+    await grants.apply({ full: false, grants: [], revoked: [ID(3)] });
+    expect(point.decide(secret()).effect).toBe('step_up');
+  });
+
+  it('does not let a grant too old for maxAge pass, and keeps the smallest gap', async () => {
+    const { point, push } = await setup();
+    await push(await key.grant({ id: ID(1), authTime: '2026-11-23T09:50:00Z' }));
+    expect(point.decide(secret())).toMatchObject({ effect: 'step_up', require: { maxAge: 300 } });
+    expect(point.decide(secret()).grants).toBeUndefined();
+  });
+
+  it('counts approvers from an approval grant, never the requester', async () => {
+    const { point, push } = await setup();
+    expect(point.decide(release)).toMatchObject({ effect: 'step_up', require: { approvals: 1 } });
+    await push(
+      await key.grant({
+        id: ID(1),
+        kind: 'approval',
+        amr: [],
+        approvals: ['alice'],
+        actions: ['release'],
+        resources: ['web'],
+      }),
+    );
+    expect(point.decide(release).effect).toBe('step_up');
+    await push(
+      await key.grant({
+        id: ID(2),
+        kind: 'approval',
+        amr: [],
+        approvals: ['alice', 'bob'],
+        actions: ['release'],
+        resources: ['**'],
+      }),
+    );
+    const decision = point.decide(release);
+    expect(decision.effect).toBe('allow');
+    expect(decision.grants).toContain(ID(2));
+  });
+
+  it('unions approvals into the caller evidence and into elevation grants', async () => {
+    const { point, push } = await setup(
+      DOCS_POLICY.replace('{ level: mfa, maxAge: 5m }', '{ level: mfa, maxAge: 5m, approvals: 1 }'),
+    );
+    const token = { acr: 'urn:stepgate:mfa', authTime: new Date('2026-11-23T09:59:00Z') };
+    expect(point.decide(secret(), token)).toMatchObject({
+      effect: 'step_up',
+      require: { approvals: 1 },
+    });
+    await push(
+      await key.grant({
+        id: ID(2),
+        kind: 'approval',
+        amr: [],
+        approvals: ['carol'],
+        resources: ['secret/**'],
+      }),
+    );
+    // The caller's own fresh MFA token plus the approval.
+    expect(point.decide(secret(), token)).toMatchObject({ effect: 'allow', grants: [ID(2)] });
+    // No token: the approval alone is not MFA...
+    expect(point.decide(secret())).toMatchObject({ effect: 'step_up', require: { level: 'mfa' } });
+    // ...but an elevation grant plus the approval is.
+    await push(await key.grant({ id: ID(1) }));
+    expect(point.decide(secret())).toMatchObject({ effect: 'allow', grants: [ID(1), ID(2)] });
+  });
+
+  it('evaluates once when the principal holds no grants, and can skip the decision log', async () => {
+    const { point, store, logs } = await setup();
+    const engine = store.active?.engine;
+    const spy = vi.spyOn(engine as NonNullable<typeof engine>, 'decide');
+    point.decide(secret());
+    expect(spy).toHaveBeenCalledTimes(1);
+    point.decide(secret(), undefined, { record: false });
+    expect(logs.size).toBe(1);
+  });
+});
