@@ -15,6 +15,7 @@ import {
   type IdentityResolver,
 } from './authz-http.js';
 import { BadRequestError, parseDecisionInput } from './decision-input.js';
+import { k8sRoutes } from './k8s-routes.js';
 import type { AgentMetrics } from './metrics.js';
 
 /** Request bodies above this are refused with 413. */
@@ -72,6 +73,7 @@ export function createHttpServer(options: HttpServerOptions): Server {
         });
       },
     },
+    ...k8sRoutes(point),
     '/healthz': {
       GET: async (_req, res) => sendJson(res, 200, { status: 'ok' }),
     },

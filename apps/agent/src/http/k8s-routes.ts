@@ -1,0 +1,102 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { DecisionPoint } from '@stepgate/agent-core';
+import { BadRequestError } from './decision-input.js';
+import { admissionAnswer, parseAdmissionReview } from './k8s-admission.js';
+import { accessReviewAnswer, parseSubjectAccessReview } from './k8s-authorize.js';
+
+/** Where the Kubernetes webhooks are served (fixed surface). */
+export const K8S_ADMISSION_PATH = '/v1/k8s/admission';
+export const K8S_AUTHORIZE_PATH = '/v1/k8s/authorize';
+
+/**
+ * An AdmissionReview of an update carries the object and the old object, each up to the
+ * API server's ~1.5 MiB object limit (a full ConfigMap), so the agent's general 1 MiB body
+ * limit would turn large updates into webhook failures.
+ */
+export const MAX_REVIEW_BYTES = 8 * 1024 * 1024;
+
+type Route = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
+
+/**
+ * The Kubernetes webhook routes, spread into the agent's route table. Decisions carry no
+ * bearer evidence: the API server calls on the user's behalf, so step-up evidence comes from
+ * the grants the control plane pushes for the username (honoured inside `point.decide`).
+ * Errors thrown here (BadRequestError, 400/413) are answered by the server's JSON error path.
+ */
+export function k8sRoutes(
+  point: Pick<DecisionPoint, 'decide'>,
+): Record<string, Record<string, Route>> {
+  return {
+    [K8S_ADMISSION_PATH]: {
+      POST: async (req, res) => {
+        const input = parseAdmissionReview(await readReview(req));
+        // A dry run changes nothing, so it leaves no decision-log record (the webhook is
+        // registered with sideEffects: NoneOnDryRun).
+        const decision = point.decide(input.request, undefined, { record: !input.dryRun });
+        sendReview(res, admissionAnswer(input, decision));
+      },
+    },
+    [K8S_AUTHORIZE_PATH]: {
+      POST: async (req, res) => {
+        const input = parseSubjectAccessReview(await readReview(req));
+        sendReview(res, accessReviewAnswer(input, point.decide(input.request)));
+      },
+    },
+  };
+}
+
+async function readReview(req: IncomingMessage): Promise<unknown> {
+  const body = await readBody(req);
+  if (body.length === 0)
+    throw new BadRequestError(
+      'the request body is empty; expected an AdmissionReview or SubjectAccessReview',
+    );
+  try {
+    return JSON.parse(body.toString('utf8')) as unknown;
+  } catch (error) {
+    throw new BadRequestError(`the body is not valid JSON: ${(error as Error).message}`);
+  }
+}
+
+/** The body, at most MAX_REVIEW_BYTES; past that the rest is drained, not buffered (413). */
+function readBody(req: IncomingMessage): Promise<Buffer> {
+  if (Number(req.headers['content-length']) > MAX_REVIEW_BYTES) {
+    req.resume();
+    return Promise.reject(tooLarge());
+  }
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let failed = false;
+    req.on('data', (chunk: Buffer) => {
+      if (failed) return;
+      size += chunk.length;
+      if (size > MAX_REVIEW_BYTES) {
+        failed = true;
+        reject(tooLarge());
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => {
+      if (!failed) resolve(Buffer.concat(chunks));
+    });
+    req.on('error', (error) => {
+      if (!failed) reject(error);
+      failed = true;
+    });
+  });
+}
+
+function tooLarge(): BadRequestError {
+  return new BadRequestError(`the review exceeds ${MAX_REVIEW_BYTES} bytes`, 413);
+}
+
+function sendReview(res: ServerResponse, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(200, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(text),
+  });
+  res.end(text);
+}
