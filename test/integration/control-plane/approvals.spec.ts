@@ -1,0 +1,284 @@
+/**
+ * Approval requests on the real control plane (own Postgres database, Redis prefix): every
+ * rule that refuses a decision — self-approval, approving twice, acting on an expired or
+ * denied request, approving without the approver scope — answers with a clear error AND
+ * leaves an audit event; two approvers at the same instant issue one grant; the periodic
+ * sweep expires requests nobody touches.
+ */
+import pg from 'pg';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  startControlPlane,
+  type ControlPlaneProcess,
+} from '../../support/control-plane-process.js';
+import { api, ensureControlPlaneBuilt, waitFor } from './support.js';
+
+let cp: ControlPlaneProcess;
+const tokens: Record<string, string> = {};
+
+async function token(name: string, scopes: string[], subject: string): Promise<string> {
+  const response = await api(cp.url, cp.adminToken, 'POST', '/v1/tokens', {
+    name,
+    scopes,
+    subject,
+  });
+  expect(response.status, JSON.stringify(response.body)).toBe(201);
+  return response.body.token as string;
+}
+
+async function request(resourceId: string, extra: Record<string, unknown> = {}): Promise<string> {
+  const created = await api(cp.url, tokens.alice, 'POST', '/v1/approvals', {
+    action: 'deploy',
+    resource: { kind: 'environment', id: resourceId },
+    reason: `change to ${resourceId}`,
+    ...extra,
+  });
+  expect(created.status, JSON.stringify(created.body)).toBe(201);
+  return created.body.id as string;
+}
+
+function decide(who: string, id: string, act: 'approve' | 'deny', comment?: string) {
+  return api(cp.url, tokens[who], 'POST', `/v1/approvals/${id}/${act}`, comment ? { comment } : {});
+}
+
+interface AuditEvent {
+  actor: string;
+  action: string;
+  target: string | null;
+  reason: string | null;
+  details: Record<string, unknown> | null;
+}
+
+async function auditFor(id: string, action: string): Promise<AuditEvent[]> {
+  const response = await api(cp.url, cp.adminToken, 'GET', `/v1/audit?action=${action}&limit=500`);
+  expect(response.status).toBe(200);
+  return (response.body.events as AuditEvent[]).filter((e) => e.target === `approval:${id}`);
+}
+
+/** Moves a request's expiry into the past, as if its time had run out. */
+async function expireInDatabase(id: string): Promise<void> {
+  const client = new pg.Client({ connectionString: cp.databaseUrl });
+  await client.connect();
+  try {
+    const result = await client.query(
+      `UPDATE approval_request SET expires_at = now() - interval '1 second' WHERE id = $1`,
+      [id],
+    );
+    expect(result.rowCount).toBe(1);
+  } finally {
+    await client.end();
+  }
+}
+
+beforeAll(async () => {
+  await ensureControlPlaneBuilt();
+  // A short sweep period so the sweep itself is observable within the suite.
+  cp = await startControlPlane({ STEPGATE_APPROVAL_SWEEP_INTERVAL: '2s' });
+  tokens.alice = await token('alice-laptop', ['viewer'], 'alice');
+  tokens.bob = await token('bob-approver', ['approver'], 'bob');
+  tokens.carol = await token('carol-approver', ['approver'], 'carol');
+  tokens.vic = await token('vic-viewer', ['viewer'], 'vic');
+  tokens.ops = await token('ops', ['operator'], 'olga');
+}, 120_000);
+
+afterAll(async () => {
+  await cp?.destroy();
+});
+
+describe('creating and reading requests', () => {
+  it('creates a pending request for the token subject with the defaults, audited', async () => {
+    const before = Date.now();
+    const id = await request('prod/create');
+    const got = await api(cp.url, tokens.vic, 'GET', `/v1/approvals/${id}`);
+    expect(got.status).toBe(200);
+    expect(got.body).toMatchObject({
+      requester: 'alice',
+      action: 'deploy',
+      resource: { kind: 'environment', id: 'prod/create' },
+      required: 1,
+      status: 'pending',
+      approvals: [],
+      grantId: null,
+    });
+    // Default STEPGATE_APPROVAL_TTL: one hour.
+    const ttl = Date.parse(got.body.expiresAt) - before;
+    expect(ttl).toBeGreaterThan(3590_000);
+    expect(ttl).toBeLessThan(3610_000);
+    const [event] = await auditFor(id, 'approval.request');
+    expect(event).toMatchObject({ actor: 'token:alice-laptop', reason: 'change to prod/create' });
+  });
+
+  it('refuses glob characters, unknown fields and bad sizes with a 400 naming the field', async () => {
+    const glob = await api(cp.url, tokens.alice, 'POST', '/v1/approvals', {
+      action: 'deploy',
+      resource: { kind: 'environment', id: 'prod/*' },
+      reason: 'everything',
+    });
+    expect(glob.status).toBe(400);
+    expect(glob.body.error).toBe('request/invalid');
+    expect(glob.body.message).toContain('resource.id');
+    const unknown = await api(cp.url, tokens.alice, 'POST', '/v1/approvals', {
+      action: 'deploy',
+      resource: { kind: 'environment', id: 'prod/x' },
+      reason: 'x',
+      approver: 'alice',
+    });
+    expect(unknown.status).toBe(400);
+    const tooMany = await api(cp.url, tokens.alice, 'POST', '/v1/approvals', {
+      action: 'deploy',
+      resource: { kind: 'environment', id: 'prod/x' },
+      reason: 'x',
+      approvals: 11,
+    });
+    expect(tooMany.status).toBe(400);
+    expect(tooMany.body.message).toContain('approvals');
+  });
+
+  it('answers 404 for an unknown request', async () => {
+    const missing = await api(cp.url, tokens.vic, 'GET', '/v1/approvals/nope');
+    expect(missing.status).toBe(404);
+    expect(missing.body.error).toBe('approval/not_found');
+    const approve = await decide('bob', '00000000-0000-4000-8000-000000000000', 'approve');
+    expect(approve.status).toBe(404);
+    expect(approve.body.error).toBe('approval/not_found');
+  });
+});
+
+describe('refusals are errors and audit events', () => {
+  it('never lets the requester approve or deny their own request', async () => {
+    // Alice is an approver too here, so only the self rule can refuse her.
+    const aliceApprover = await token('alice-approver', ['approver'], 'alice');
+    tokens.aliceApprover = aliceApprover;
+    const id = await request('prod/self');
+    for (const act of ['approve', 'deny'] as const) {
+      const response = await decide('aliceApprover', id, act);
+      expect(response.status).toBe(403);
+      expect(response.body.error).toBe('approval/forbidden');
+      expect(response.body.message).toMatch(/own request/);
+    }
+    const refused = await auditFor(id, 'approval.refused');
+    expect(refused).toHaveLength(2);
+    expect(refused.every((e) => e.details?.why === 'own_request')).toBe(true);
+    expect((await api(cp.url, tokens.vic, 'GET', `/v1/approvals/${id}`)).body.status).toBe(
+      'pending',
+    );
+  });
+
+  it('refuses the same approver twice with a 409', async () => {
+    const id = await request('prod/twice', { approvals: 2 });
+    expect((await decide('bob', id, 'approve')).status).toBe(200);
+    const again = await decide('bob', id, 'approve');
+    expect(again.status).toBe(409);
+    expect(again.body.error).toBe('approval/conflict');
+    const [refused] = await auditFor(id, 'approval.refused');
+    expect(refused).toMatchObject({ actor: 'token:bob-approver' });
+    expect(refused!.details).toMatchObject({ act: 'approve', why: 'already_approved' });
+    const view = (await api(cp.url, tokens.vic, 'GET', `/v1/approvals/${id}`)).body;
+    expect(view).toMatchObject({ status: 'pending', grantId: null });
+    expect(view.approvals).toHaveLength(1);
+  });
+
+  it('refuses an approver without the approver scope (403), audited', async () => {
+    const id = await request('prod/viewer');
+    const response = await decide('vic', id, 'approve');
+    expect(response.status).toBe(403);
+    expect(response.body.error).toBe('approval/forbidden');
+    expect(response.body.message).toMatch(/approver/);
+    const [refused] = await auditFor(id, 'approval.refused');
+    expect(refused).toMatchObject({ actor: 'token:vic-viewer' });
+    expect(refused!.details).toMatchObject({ why: 'not_approver' });
+  });
+
+  it('refuses acting on an expired request, marking it expired once', async () => {
+    const id = await request('prod/expired');
+    await expireInDatabase(id);
+    for (const who of ['bob', 'carol']) {
+      const response = await decide(who, id, 'approve');
+      expect(response.status).toBe(409);
+      expect(response.body.error).toBe('approval/closed');
+      expect(response.body.message).toMatch(/expired/);
+    }
+    expect((await api(cp.url, tokens.vic, 'GET', `/v1/approvals/${id}`)).body.status).toBe(
+      'expired',
+    );
+    // Marked expired exactly once, by whoever got there first (this touch or the sweep).
+    expect(await auditFor(id, 'approval.expire')).toHaveLength(1);
+    const refused = await auditFor(id, 'approval.refused');
+    expect(refused).toHaveLength(2);
+    expect(refused.every((e) => e.details?.why === 'expired')).toBe(true);
+    expect((await api(cp.url, tokens.alice, 'GET', '/v1/grants')).body.grants).toEqual([]);
+  });
+
+  it('closes a request on one denial; approving it afterwards is refused', async () => {
+    const id = await request('prod/denied', { approvals: 2 });
+    expect((await decide('bob', id, 'approve')).status).toBe(200);
+    const denied = await decide('carol', id, 'deny', 'not during the freeze');
+    expect(denied.status).toBe(200);
+    expect(denied.body).toMatchObject({
+      status: 'denied',
+      deniedBy: 'carol',
+      denialComment: 'not during the freeze',
+      grantId: null,
+    });
+    expect(denied.body.closedAt).not.toBeNull();
+    const late = await decide('vic', id, 'approve');
+    expect(late.status).toBe(403); // no approver scope is refused before anything else
+    const after = await decide('bob', id, 'deny');
+    expect(after.status).toBe(409);
+    expect(after.body.error).toBe('approval/closed');
+    const [deny] = await auditFor(id, 'approval.deny');
+    expect(deny).toMatchObject({ actor: 'token:carol-approver', reason: 'not during the freeze' });
+    const refused = await auditFor(id, 'approval.refused');
+    expect(refused.map((e) => e.details?.why).sort()).toEqual(['closed', 'not_approver']);
+    const listed = await api(
+      cp.url,
+      tokens.vic,
+      'GET',
+      '/v1/approvals?status=denied&requester=alice',
+    );
+    expect(listed.body.approvals.map((a: { id: string }) => a.id)).toContain(id);
+  });
+});
+
+describe('grants and races', () => {
+  it('issues exactly one grant when two approvers approve at the same instant', async () => {
+    for (let round = 0; round < 3; round++) {
+      const resource = `prod/race-${round}`;
+      const id = await request(resource);
+      const results = await Promise.all([
+        decide('bob', id, 'approve'),
+        decide('carol', id, 'approve'),
+      ]);
+      expect(results.map((r) => r.status).sort()).toEqual([200, 409]);
+      const loser = results.find((r) => r.status === 409)!;
+      expect(loser.body.error).toBe('approval/closed');
+      const view = (await api(cp.url, tokens.vic, 'GET', `/v1/approvals/${id}`)).body;
+      expect(view.status).toBe('approved');
+      expect(view.approvals).toHaveLength(1);
+      const grants = (await api(cp.url, tokens.ops, 'GET', '/v1/grants?subject=alice&all=true'))
+        .body.grants as { id: string; resources: string[]; approvals: string[] }[];
+      const forResource = grants.filter((g) => g.resources[0] === resource);
+      expect(forResource).toHaveLength(1);
+      expect(forResource[0]!.id).toBe(view.grantId);
+      expect(forResource[0]!.approvals).toEqual([view.approvals[0].approver]);
+      expect(await auditFor(id, 'approval.grant')).toHaveLength(1);
+    }
+  });
+
+  it('expires requests nobody touches through the periodic sweep', async () => {
+    const id = await request('prod/sweep');
+    await expireInDatabase(id);
+    // Only the audit is read here: nothing touches the request itself.
+    await waitFor(
+      'the sweep to expire the request',
+      async () => (await auditFor(id, 'approval.expire')).length === 1,
+      10_000,
+      200,
+    );
+    const [event] = await auditFor(id, 'approval.expire');
+    expect(event!.actor).toBe('system:approval-expiry');
+    expect((await api(cp.url, tokens.vic, 'GET', `/v1/approvals/${id}`)).body.status).toBe(
+      'expired',
+    );
+  });
+});
