@@ -10,16 +10,30 @@ import { SecretBox } from './secret-box.js';
 export const secretBoxProvider: Provider = {
   provide: SecretBox,
   inject: [APP_CONFIG],
-  useFactory: async (config: AppConfig) => {
-    if (config.secretKey) return new SecretBox(Buffer.from(config.secretKey, 'base64'));
-    const file = join(config.dataDir, 'secret.key');
-    try {
-      return new SecretBox(Buffer.from((await readFile(file, 'utf8')).trim(), 'base64'));
-    } catch {
-      const key = randomBytes(32);
-      await mkdir(config.dataDir, { recursive: true });
-      await writeFile(file, key.toString('base64'), { mode: 0o600, flag: 'wx' });
-      return new SecretBox(key);
+  // Several modules list this provider and Nest builds them concurrently: share one load so
+  // two first starts cannot race to create the key file (the loser would fail with EEXIST).
+  useFactory: (config: AppConfig) => {
+    const key = config.secretKey ? 'STEPGATE_SECRET_KEY' : config.dataDir;
+    let box = loading.get(key);
+    if (!box) {
+      box = loadSecretBox(config);
+      loading.set(key, box);
     }
+    return box;
   },
 };
+
+const loading = new Map<string, Promise<SecretBox>>();
+
+async function loadSecretBox(config: AppConfig): Promise<SecretBox> {
+  if (config.secretKey) return new SecretBox(Buffer.from(config.secretKey, 'base64'));
+  const file = join(config.dataDir, 'secret.key');
+  try {
+    return new SecretBox(Buffer.from((await readFile(file, 'utf8')).trim(), 'base64'));
+  } catch {
+    const key = randomBytes(32);
+    await mkdir(config.dataDir, { recursive: true });
+    await writeFile(file, key.toString('base64'), { mode: 0o600, flag: 'wx' });
+    return new SecretBox(key);
+  }
+}

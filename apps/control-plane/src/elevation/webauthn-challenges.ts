@@ -1,0 +1,83 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { StepgateError, type GrantScope } from '@stepgate/protocol';
+import { decodeClientDataJSON } from '@simplewebauthn/server/helpers';
+import { APP_CONFIG } from '../config/config.module.js';
+import type { AppConfig } from '../config/configuration.js';
+import { PrismaService } from '../database/prisma.service.js';
+
+export type ChallengePurpose = 'registration' | 'authentication';
+
+/**
+ * Outstanding WebAuthn challenges in Postgres (any replica can finish a ceremony another one
+ * started). Each is bound to one subject and purpose, expires quickly, and is deleted by the
+ * first attempt to answer it, whatever that attempt's outcome.
+ */
+@Injectable()
+export class WebAuthnChallenges {
+  constructor(
+    private readonly prisma: PrismaService,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  async remember(
+    challenge: string,
+    subject: string,
+    purpose: ChallengePurpose,
+    scope?: GrantScope,
+  ): Promise<Date> {
+    const now = Date.now();
+    // Expired challenges are useless; sweeping them here keeps the table small without a job.
+    await this.prisma.webAuthnChallenge.deleteMany({ where: { expiresAt: { lt: new Date(now) } } });
+    const expiresAt = new Date(now + this.config.elevation.challengeTtlSeconds * 1000);
+    await this.prisma.webAuthnChallenge.create({
+      data: { challenge, subject, purpose, expiresAt, ...(scope ? { scope } : {}) },
+    });
+    return expiresAt;
+  }
+
+  /**
+   * Consumes the challenge a response answers; throws `elevation/challenge_invalid` unless it
+   * is an unexpired, unused challenge of this subject for this purpose. Returns its scope.
+   */
+  async claim(
+    clientDataJSON: string,
+    subject: string,
+    purpose: ChallengePurpose,
+  ): Promise<{ challenge: string; scope: GrantScope }> {
+    const challenge = challengeOf(clientDataJSON);
+    const row = await this.prisma.webAuthnChallenge.findUnique({ where: { challenge } });
+    // Only the owner's attempt deletes it: nobody can burn another subject's challenge.
+    const { count } = await this.prisma.webAuthnChallenge.deleteMany({
+      where: { challenge, subject, purpose },
+    });
+    if (!row || count === 0 || row.subject !== subject || row.purpose !== purpose) {
+      throw new StepgateError(
+        'elevation/challenge_invalid',
+        `the ${purpose} response answers no outstanding challenge of ${subject} (unknown, already used, or issued to someone else); request new options`,
+      );
+    }
+    if (row.expiresAt.getTime() <= Date.now()) {
+      throw new StepgateError(
+        'elevation/challenge_invalid',
+        `the ${purpose} challenge expired at ${row.expiresAt.toISOString()}; request new options`,
+      );
+    }
+    return { challenge, scope: (row.scope ?? {}) as GrantScope };
+  }
+}
+
+/** The challenge inside a response's clientDataJSON, or a 400 saying what is malformed. */
+function challengeOf(clientDataJSON: string): string {
+  try {
+    const challenge = decodeClientDataJSON(clientDataJSON).challenge;
+    if (typeof challenge === 'string' && challenge.length > 0 && challenge.length <= 512)
+      return challenge;
+  } catch {
+    // reported below
+  }
+  throw new StepgateError(
+    'request/invalid',
+    'response.response.clientDataJSON must be the base64url client data JSON holding a challenge',
+    [{ path: 'response.response.clientDataJSON', message: 'not base64url client data JSON' }],
+  );
+}
