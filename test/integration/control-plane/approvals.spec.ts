@@ -282,3 +282,24 @@ describe('grants and races', () => {
     );
   });
 });
+
+describe('documentation', () => {
+  it('/docs describes the grant and approval routes with their bodies', async () => {
+    const docs = await api(cp.url, undefined, 'GET', '/docs');
+    expect(docs.status).toBe(200);
+    const paths = docs.body.paths as Record<string, Record<string, any>>;
+    for (const [path, method] of [
+      ['/v1/grants', 'get'],
+      ['/v1/grants/{id}', 'delete'],
+      ['/v1/approvals', 'post'],
+      ['/v1/approvals', 'get'],
+      ['/v1/approvals/{id}', 'get'],
+      ['/v1/approvals/{id}/approve', 'post'],
+      ['/v1/approvals/{id}/deny', 'post'],
+    ] as const)
+      expect(paths[path]?.[method], `${method} ${path}`).toBeDefined();
+    const create = JSON.stringify(paths['/v1/approvals']!.post.requestBody);
+    expect(create).toContain('resource');
+    expect(create).toContain('ttlSeconds');
+  });
+});
