@@ -91,10 +91,12 @@ export function reportFailure(
   }
   if (error instanceof ControlPlaneError) {
     io.stderr.write(`error: ${redact(printable(error.message))} (${printable(error.code)})\n`);
-    if (error.status === 401) {
+    // A 401 about something else (a wrong TOTP code) is not the token's fault.
+    const aboutToken = error.code.startsWith('auth/') || error.code.startsWith('http/');
+    if (error.status === 401 && aboutToken) {
       io.stderr.write('hint: check the token given with --token or STEPGATE_TOKEN\n');
     }
-    if (error.status === 403) {
+    if (error.status === 403 && aboutToken) {
       io.stderr.write('hint: the token lacks a scope this call needs; ask an admin for one\n');
     }
     return refusedExit;
