@@ -29,8 +29,8 @@ interface GrantsAgent {
   messages: GrantsMessage[];
 }
 
-async function connectAgent(agentId: string): Promise<GrantsAgent> {
-  const socket = io(`${cp.url}${AGENT_NAMESPACE}`, {
+async function connectAgent(agentId: string, to = cp): Promise<GrantsAgent> {
+  const socket = io(`${to.url}${AGENT_NAMESPACE}`, {
     auth: { token: tokens.agent, agentId, labels: {}, revisions: {} },
     transports: ['websocket'],
     reconnection: false,
@@ -230,5 +230,44 @@ describe('grants from an approval, pushed to agents, revoked', () => {
     expect(event).toMatchObject({ actor: 'token:carol-approver', target: `grant:${grantId}` });
     expect(event.details).toMatchObject({ subject: 'alice', kind: 'approval' });
     expect(JSON.stringify(event.details)).not.toContain(jws.split('.')[2]);
+  });
+});
+
+describe('across replicas', () => {
+  let replica: ControlPlaneProcess;
+
+  beforeAll(async () => {
+    replica = await startControlPlane({}, { replicaOf: cp });
+  }, 120_000);
+
+  afterAll(async () => {
+    await replica?.destroy();
+  });
+
+  it("reaches an agent held by another replica on issue and on an operator's revocation", async () => {
+    const elsewhere = await connectAgent('on-replica', replica);
+    await nextMessage(elsewhere, (m) => m.full);
+    const created = await api(cp.url, tokens.alice, 'POST', '/v1/approvals', {
+      action: 'terraform:apply',
+      resource: { kind: 'workspace', id: 'prod/network' },
+      reason: 'open the VPN range',
+    });
+    expect(created.status).toBe(201);
+    const approved = await api(
+      cp.url,
+      tokens.bob,
+      'POST',
+      `/v1/approvals/${created.body.id}/approve`,
+      {},
+    );
+    expect(approved.body.status).toBe('approved');
+    const id = approved.body.grantId as string;
+    const issued = await nextMessage(elsewhere, (m) => !m.full && m.grants.length > 0);
+    expect((await verifyGrant(issued.grants[0]!, await keys())).id).toBe(id);
+
+    // The operator revokes Alice's grant through the other replica than the one that issued it.
+    expect((await api(replica.url, tokens.ops, 'DELETE', `/v1/grants/${id}`)).status).toBe(204);
+    const revoked = await nextMessage(elsewhere, (m) => m.revoked.includes(id));
+    expect(revoked.grants).toEqual([]);
   });
 });
