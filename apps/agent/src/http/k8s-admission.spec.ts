@@ -274,6 +274,18 @@ describe('admissionAnswer', () => {
     });
   });
 
+  it('names the grants that satisfied a step-up', () => {
+    const input = parseAdmissionReview(configMapCreate());
+    const answer = admissionAnswer(input, {
+      ...policies.decide(input.request, { level: 'mfa', authTime: new Date() }),
+      grants: ['g-1', 'g-2'],
+    });
+    expect(answer.response).toMatchObject({
+      allowed: true,
+      auditAnnotations: { decision: 'allow', grant: 'g-1,g-2' },
+    });
+  });
+
   it('warns when the agent fails open', () => {
     const input = parseAdmissionReview(configMapCreate());
     const answer = admissionAnswer(input, {

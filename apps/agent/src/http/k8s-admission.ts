@@ -161,6 +161,9 @@ export function admissionAnswer(
   const rules = decision.reasons.map((reason) => `${reason.policy}/${reason.rule}`);
   if (rules.length > 0) auditAnnotations.rule = rules.join(',');
   if (decision.failReason !== undefined) auditAnnotations['fail-reason'] = decision.failReason;
+  // The grants (elevations, approvals) that satisfied a step-up, for the audit trail.
+  if (decision.grants !== undefined && decision.grants.length > 0)
+    auditAnnotations.grant = decision.grants.join(',');
   if (input.dryRun) auditAnnotations['dry-run'] = 'true';
 
   const response: AdmissionResponse = {
