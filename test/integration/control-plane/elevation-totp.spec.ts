@@ -273,6 +273,15 @@ describe('TOTP elevation', () => {
     expect(badScope.status).toBe(400);
   });
 
+  it('is documented in /docs', async () => {
+    const docs = await api(cp.url, undefined, 'GET', '/docs');
+    expect(docs.status).toBe(200);
+    const paths = docs.body.paths as Record<string, Record<string, unknown>>;
+    expect(Object.keys(paths['/v1/elevation/totp'] ?? {})).toEqual(['post']);
+    expect(paths['/v1/elevation/totp/{subject}']).toHaveProperty('delete');
+    expect(paths['/v1/elevation/webauthn/authentication']).toHaveProperty('post');
+  });
+
   it('lets an admin remove a factor (audited); others may not', async () => {
     const token = await tokenFor('hank');
     const secret = await enrol(token);

@@ -19,9 +19,14 @@ import {
   shadowReportSchema,
   shadowRequestSchema,
   shadowResponseSchema,
+  totpElevateRequestSchema,
+  totpEnrollRequestSchema,
+  totpEnrollResponseSchema,
   versionDetailSchema,
   versionSchema,
   checkRequestSchema,
+  webauthnAuthenticationOptionsRequestSchema,
+  webauthnResponseRequestSchema,
 } from '@stepgate/protocol';
 import { z } from 'zod';
 import { checkResponseSchema } from '../step-up/check-response.schema.js';
@@ -195,6 +200,66 @@ const ROUTES: RouteDoc[] = [
       'Where the shadow version diverges from the active one: counts, effect pairs, rules, examples (query: from, to, shadowRevision)',
     scopes: ['viewer', 'operator'],
     response: shadowReportSchema,
+  },
+  {
+    method: 'post',
+    path: '/v1/elevation/totp/enroll',
+    summary:
+      'Enrol a TOTP factor for the caller: secret + otpauth URI, unconfirmed until its first code; a confirmed factor is replaced only with {replace: true, code}',
+    scopes: ['viewer', 'operator', 'approver'],
+    body: totpEnrollRequestSchema,
+    response: totpEnrollResponseSchema,
+    status: 201,
+  },
+  {
+    method: 'post',
+    path: '/v1/elevation/totp',
+    summary:
+      'A current TOTP code (±1 step, each step once) -> an elevation grant (amr otp); 5 wrong codes lock the factor (429 + Retry-After)',
+    scopes: ['viewer', 'operator', 'approver'],
+    body: totpElevateRequestSchema,
+    response: grantSchema,
+    status: 201,
+  },
+  {
+    method: 'delete',
+    path: '/v1/elevation/totp/{subject}',
+    summary: "Remove a subject's TOTP factor (they enrol again)",
+    scopes: ['admin'],
+    status: 204,
+  },
+  {
+    method: 'post',
+    path: '/v1/elevation/webauthn/registration/options',
+    summary:
+      'PublicKeyCredentialCreationOptionsJSON for navigator.credentials.create() (user verification required; single-use challenge)',
+    scopes: ['viewer', 'operator', 'approver'],
+  },
+  {
+    method: 'post',
+    path: '/v1/elevation/webauthn/registration',
+    summary: "Register the authenticator from the browser's RegistrationResponseJSON",
+    scopes: ['viewer', 'operator', 'approver'],
+    body: webauthnResponseRequestSchema,
+    status: 201,
+  },
+  {
+    method: 'post',
+    path: '/v1/elevation/webauthn/authentication/options',
+    summary:
+      'PublicKeyCredentialRequestOptionsJSON for navigator.credentials.get(); the asked grant scope is kept with the challenge',
+    scopes: ['viewer', 'operator', 'approver'],
+    body: webauthnAuthenticationOptionsRequestSchema,
+  },
+  {
+    method: 'post',
+    path: '/v1/elevation/webauthn/authentication',
+    summary:
+      'A user-verified assertion (AuthenticationResponseJSON) -> an elevation grant (amr hwk, user); the challenge is used up by any attempt',
+    scopes: ['viewer', 'operator', 'approver'],
+    body: webauthnResponseRequestSchema,
+    response: grantSchema,
+    status: 201,
   },
   {
     method: 'get',
