@@ -36,12 +36,13 @@ export const checkResponseSchema = z.object({
   levels: z.array(z.string()),
   /** How to meet an unmet step-up: commands to run (only with effect step_up). */
   satisfy: z
-    .array(
-      z.union([
-        z.object({ elevate: z.string() }),
-        z.object({ request: z.string(), approvals: z.int() }),
-      ]),
-    )
+    .object({
+      /** For a level or freshness gap. */
+      elevate: z.string().optional(),
+      /** For an approval gap, with the number of distinct approvals needed. */
+      request: z.string().optional(),
+      approvals: z.int().optional(),
+    })
     .optional(),
 });
 export type CheckResponse = z.infer<typeof checkResponseSchema>;

@@ -1,32 +1,31 @@
 import type { Requirement } from '@stepgate/policy';
 
-/** One way to meet an unmet step-up requirement, as a command the user can run. */
-export type SatisfyHint = { elevate: string } | { request: string; approvals: number };
+/**
+ * How to meet an unmet step-up requirement, as commands the user can run: `elevate` for a
+ * level or freshness gap, `request` (with the approvals needed) for an approval gap.
+ */
+export interface Satisfy {
+  elevate?: string;
+  request?: string;
+  approvals?: number;
+}
 
 /** Shell-quotes a value only when it needs it, so the common case reads naturally. */
 export function shellArg(value: string): string {
   return /^[A-Za-z0-9_:/.@%+=,*-]+$/.test(value) ? value : `'${value.replace(/'/g, `'\\''`)}'`;
 }
 
-/**
- * How to meet `require` for `action` on `resourceId`: `stepgate elevate` for a level or
- * freshness gap, `stepgate request` (approvals) for an approval gap.
- */
-export function satisfyHints(
-  require: Requirement,
-  action: string,
-  resourceId: string,
-): SatisfyHint[] {
+/** The commands that meet `require` for `action` on `resourceId`. */
+export function satisfyHints(require: Requirement, action: string, resourceId: string): Satisfy {
   const target = `--action ${shellArg(action)} --resource ${shellArg(resourceId)}`;
-  const hints: SatisfyHint[] = [];
+  const satisfy: Satisfy = {};
   if (require.level !== undefined || require.maxAge !== undefined)
-    hints.push({ elevate: `npx stepgate elevate ${target}` });
-  if (require.approvals !== undefined)
-    hints.push({
-      request: `npx stepgate request ${target} --reason '<why>'`,
-      approvals: require.approvals,
-    });
-  return hints;
+    satisfy.elevate = `npx stepgate elevate ${target}`;
+  if (require.approvals !== undefined) {
+    satisfy.request = `npx stepgate request ${target} --reason '<why>'`;
+    satisfy.approvals = require.approvals;
+  }
+  return satisfy;
 }
 
 /** `level mfa, within 10m, 1 approval` for messages. */

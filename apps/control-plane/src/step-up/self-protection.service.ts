@@ -87,12 +87,13 @@ export class SelfProtectionService implements OnModuleInit {
       target: action,
       details: { action, resource: resourceId, require, reasons, revision: decision.revision },
     });
-    const how = satisfy
-      .map((hint) =>
-        'elevate' in hint
-          ? `run \`${hint.elevate}\``
-          : `ask for ${hint.approvals} approval(s) with \`${hint.request}\``,
-      )
+    const how = [
+      satisfy.elevate ? `run \`${satisfy.elevate}\`` : undefined,
+      satisfy.request
+        ? `ask for ${satisfy.approvals} approval(s) with \`${satisfy.request}\``
+        : undefined,
+    ]
+      .filter(Boolean)
       .join(' or ');
     throw new StepgateError(
       'auth/step_up_required',
