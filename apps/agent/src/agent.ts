@@ -5,8 +5,10 @@ import {
   AgentSync,
   BundleStore,
   DecisionPoint,
+  GrantStore,
   LogBuffer,
   LogShipper,
+  TokenVerifier,
   TrustStore,
   type AgentDecision,
   type ConnectionState,
@@ -15,6 +17,7 @@ import {
 import { persistentAgentId } from './cache/agent-id.js';
 import { ensureDir } from './cache/atomic-file.js';
 import { FileBundleCache } from './cache/file-bundle-cache.js';
+import { FileGrantCache } from './cache/file-grant-cache.js';
 import { FileKeyPinStore } from './cache/file-key-pin-store.js';
 import { ConfigError, type AgentConfig } from './config.js';
 import type { AgentMetrics } from './http/metrics.js';
@@ -32,6 +35,7 @@ export interface RunningAgent {
   port: number;
   point: DecisionPoint;
   store: BundleStore;
+  grants: GrantStore;
   /** Stops serving, ships what it can of the decision log, disconnects. */
   stop(): Promise<void>;
 }
@@ -52,6 +56,10 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<R
     logger,
   });
   await store.loadFromCache();
+  // Grants verified with the same trusted keys; the ones on disk are honoured before any connection.
+  const grants = new GrantStore({ trust, cache: new FileGrantCache(config.cacheDir), logger });
+  await grants.loadFromCache();
+  const tokens = new TokenVerifier({ store });
 
   // Created after the HTTP server listens; read through this holder until then.
   const late: { link?: SocketLink; metrics?: AgentMetrics } = {};
@@ -70,6 +78,7 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<R
     failMode: config.failMode,
     ...(config.maxStalenessMs !== undefined ? { maxStalenessMs: config.maxStalenessMs } : {}),
     connection,
+    grants,
     observer: (decision, seconds) => {
       if (late.metrics !== undefined) late.metrics.observe(decision, seconds);
       else if (early.length < 100_000) early.push([decision, seconds]);
@@ -81,6 +90,7 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<R
     metrics: () => late.metrics,
     logger,
     challenge: config.challenge,
+    tokens,
   });
   await listen(server, config.port, config.host);
   const port = (server.address() as AddressInfo).port;
@@ -114,6 +124,7 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<R
     link,
     store,
     trust,
+    grants,
     logger,
     onBundleResult: (result) => {
       if (!result.applied && result.code !== 'duplicate') metrics.bundleRefused(result.kind);
@@ -149,7 +160,7 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<R
       logger.info('agent stopped', { unshipped: logs.size + logs.inFlightSize });
     })());
 
-  return { agentId, port, point, store, stop };
+  return { agentId, port, point, store, grants, stop };
 }
 
 async function loadTrust(config: AgentConfig, logger: Logger): Promise<TrustStore> {

@@ -294,7 +294,6 @@ describe('bad input', () => {
       ['POST', '/v1/decide', [1, 2], 400, /JSON object/],
       ['POST', '/v1/decide', 'null', 400, /JSON object/],
       ['POST', '/v1/decide', { ...ALLOWED, extra: 1 }, 400, /unknown field "extra"/],
-      ['POST', '/v1/decide', { ...ALLOWED, auth: { level: 'mfa' } }, 400, /auth is not accepted/],
       [
         'POST',
         '/v1/decide',

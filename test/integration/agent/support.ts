@@ -28,6 +28,7 @@ import {
   importSigningKey,
   logBatchSchema,
   signBundle,
+  signGrant,
   toJwks,
   type AgentHandshake,
   type AgentToServerEvents,
@@ -36,6 +37,8 @@ import {
   type BundlePayload,
   type BundleRejected,
   type DecisionRecord,
+  type GrantClaims,
+  type GrantsMessage,
   type LogBatch,
   type LogBatchAck,
   type ServerToAgentEvents,
@@ -164,11 +167,33 @@ export function examplePolicies(
 export interface BundleSigner {
   kid: string;
   jwks: BundleJwks;
+  /** Signs a bundle; `overrides.issuerKeys` ships token-issuer JWKS inside it, as the control plane does. */
   sign(
     set: CompiledPolicySet,
     revision: number,
     overrides?: Partial<BundlePayload>,
   ): Promise<string>;
+  /** Signs a grant with the same key (grants are verified with the bundle-signing keys). */
+  grant(claims: GrantClaims): Promise<string>;
+}
+
+/** Claims of an elevation grant for `subject`, issued now, valid for 10 minutes. */
+export function grantClaims(subject: string, overrides: Partial<GrantClaims> = {}): GrantClaims {
+  const now = Date.now();
+  return {
+    format: 'stepgate.grant/v1',
+    id: crypto.randomUUID(),
+    subject,
+    kind: 'elevation',
+    amr: ['otp'],
+    authTime: new Date(now).toISOString(),
+    approvals: [],
+    actions: ['**'],
+    resources: ['**'],
+    issuedAt: new Date(now).toISOString(),
+    expiresAt: new Date(now + 600_000).toISOString(),
+    ...overrides,
+  };
 }
 
 export async function bundleSigner(): Promise<BundleSigner> {
@@ -199,6 +224,7 @@ export async function bundleSigner(): Promise<BundleSigner> {
         { kid: key.kid, privateKey: key.privateKey },
       );
     },
+    grant: (claims) => signGrant(claims, { kid: key.kid, privateKey: key.privateKey }),
   };
 }
 
@@ -231,6 +257,8 @@ export class FakeControlPlane {
     shadow?: { revision: number; jws: string };
   } = {};
   shadowClearedAt: number | undefined;
+  /** Sent (as `full: true`) to every agent on connect, like the real gateway. */
+  grants: { grants: string[]; revoked: string[] } = { grants: [], revoked: [] };
   answerLogs: (batch: LogBatch) => LogBatchAck = () => ({ ok: true });
   private http: HttpServer | undefined;
   private io: SocketServer | undefined;
@@ -292,6 +320,7 @@ export class FakeControlPlane {
       }
       if (!this.current.shadow && held.shadow !== undefined && this.shadowClearedAt !== undefined)
         socket.emit('shadow:cleared', { revision: this.shadowClearedAt });
+      socket.emit('grants', { full: true, ...this.grants });
       socket.on('bundle:ack', (ack) => this.acks.push(ack));
       socket.on('bundle:rejected', (rejected) => this.rejections.push(rejected));
       socket.on('logs', (batch, ack) => {
@@ -320,6 +349,19 @@ export class FakeControlPlane {
   /** Pushes a bundle message without making it current (replays, forgeries). */
   push(kind: 'active' | 'shadow', revision: number, jws: string): void {
     this.namespace()?.emit('bundle', { kind, revision, jws });
+  }
+
+  /** Pushes a grants message to every agent (and keeps the result for agents connecting later). */
+  pushGrants(message: GrantsMessage): void {
+    const revoked = new Set(message.revoked);
+    const kept = message.full ? [] : this.grants.grants;
+    this.grants = {
+      grants: [...kept, ...message.grants],
+      revoked: [...new Set([...this.grants.revoked, ...message.revoked])],
+    };
+    // Revoked grants leave the set sent on connect (ids are read from the signed payload).
+    this.grants.grants = this.grants.grants.filter((jws) => !revoked.has(grantId(jws)));
+    this.namespace()?.emit('grants', message);
   }
 
   clearShadow(revision: number): void {
@@ -447,6 +489,11 @@ export async function call(
     // not JSON: keep the text
   }
   return { status: response.status, headers: response.headers, body: parsed };
+}
+
+function grantId(jws: string): string {
+  const payload = jws.split('.')[1] ?? '';
+  return (JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as { id: string }).id;
 }
 
 export function cleanup(...dirs: string[]): void {

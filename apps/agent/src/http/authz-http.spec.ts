@@ -9,7 +9,7 @@ function map(method: string, url: string, headers: Record<string, string> = {}) 
     req,
     cut >= 0 ? url.slice(0, cut) : url,
     cut >= 0 ? url.slice(cut) : '',
-    anonymousIdentity(req),
+    anonymousIdentity(),
   );
 }
 

@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { ANONYMOUS, httpDecisionRequest } from '@stepgate/agent-core';
+import type { ChallengeStyle, VerifiedToken } from '@stepgate/agent-core';
 import type { AuthEvidence, DecisionRequest } from '@stepgate/policy';
 
 /** Where `/v1/authz/http` is served; Envoy appends the original path to it. */
@@ -9,15 +10,21 @@ export const AUTHZ_HTTP_PATH = '/v1/authz/http';
 export interface HttpIdentity {
   principal: DecisionRequest['principal'];
   evidence?: AuthEvidence;
+  /** How to phrase a step-up challenge: the token issuer's setting, when there is a token. */
+  challenge?: ChallengeStyle;
 }
 
-/**
- * Resolves the caller of a proxied request. Until verified bearer tokens and grants exist
- * (issue 5) every request is anonymous; this is the hook they plug into.
- */
-export type IdentityResolver = (req: IncomingMessage) => HttpIdentity;
+export const anonymousIdentity = (): HttpIdentity => ({ principal: { id: ANONYMOUS } });
 
-export const anonymousIdentity: IdentityResolver = () => ({ principal: { id: ANONYMOUS } });
+/** The caller of a proxied request: the verified token's principal, else anonymous. */
+export function identityOf(token: VerifiedToken | undefined): HttpIdentity {
+  if (token === undefined) return anonymousIdentity();
+  return {
+    principal: token.principal,
+    evidence: token.evidence,
+    challenge: token.issuer.challenge,
+  };
+}
 
 function header(req: IncomingMessage, name: string): string | undefined {
   const value = req.headers[name];

@@ -27,10 +27,9 @@ export function onlyFields(
 ): void {
   for (const key in value) {
     if (!Object.hasOwn(value, key) || allowed.has(key)) continue;
-    if (key === 'auth' && where === '')
-      throw new BadRequestError(
-        'auth is not accepted in the body: authentication evidence comes only from a verified token or grant',
-      );
+    // Tolerated for clients written against the test-file format, and dropped: evidence comes
+    // only from a token or grant the agent verified itself.
+    if (key === 'auth' && where === '') continue;
     throw new BadRequestError(
       `unknown field "${where}${key}" (allowed: ${[...allowed].join(', ')})`,
     );
@@ -50,7 +49,7 @@ export function optionalObject(value: unknown, field: string): void {
 
 /**
  * The `POST /v1/decide` body: the input of the language (principal, action, resource,
- * context), nothing else. The engine re-checks the required parts.
+ * context), nothing else; an `auth` member is dropped unread. The engine re-checks the required parts.
  */
 export function parseDecisionInput(body: unknown): DecisionRequest {
   if (!isObject(body))
@@ -72,5 +71,11 @@ export function parseDecisionInput(body: unknown): DecisionRequest {
     throw new BadRequestError('resource.kind and resource.id must be strings');
   optionalObject(resource.attributes, 'resource.attributes');
   optionalObject(context, 'context');
-  return body as unknown as DecisionRequest;
+  const request: DecisionRequest = {
+    principal: principal as DecisionRequest['principal'],
+    action,
+    resource: resource as DecisionRequest['resource'],
+  };
+  if (context !== undefined) request.context = context as Record<string, unknown>;
+  return request;
 }

@@ -5,15 +5,17 @@ import {
   type ChallengeStyle,
   type DecisionPoint,
   type Logger,
+  type TokenVerifier,
 } from '@stepgate/agent-core';
 import { InvalidRequestError } from '@stepgate/policy';
 import { evaluateBatch, parseEvaluation, parseEvaluations, toAuthzenDecision } from './authzen.js';
+import { AUTHZ_HTTP_PATH, identityOf, proxiedRequest } from './authz-http.js';
 import {
-  anonymousIdentity,
-  AUTHZ_HTTP_PATH,
-  proxiedRequest,
-  type IdentityResolver,
-} from './authz-http.js';
+  evidenceForPrincipal,
+  InvalidTokenError,
+  invalidTokenChallenge,
+  verifiedCaller,
+} from './bearer.js';
 import { BadRequestError, parseDecisionInput } from './decision-input.js';
 import { k8sRoutes } from './k8s-routes.js';
 import type { AgentMetrics } from './metrics.js';
@@ -26,8 +28,10 @@ export interface HttpServerOptions {
   /** Undefined until prom-client is loaded (just after the server starts listening). */
   metrics: () => AgentMetrics | undefined;
   logger: Logger;
+  /** The default challenge style (a token's issuer setting wins). */
   challenge: ChallengeStyle;
-  identity?: IdentityResolver;
+  /** Verifies `Authorization: Bearer` tokens; without one every bearer token is refused. */
+  tokens?: TokenVerifier;
 }
 
 const JSON_TYPE = 'application/json; charset=utf-8';
@@ -38,27 +42,44 @@ const JSON_TYPE = 'application/json; charset=utf-8';
  * sends can take the process down.
  */
 export function createHttpServer(options: HttpServerOptions): Server {
-  const { point, metrics, logger } = options;
-  const identity = options.identity ?? anonymousIdentity;
+  const { point, metrics, logger, tokens } = options;
   const levels = () => point.levels;
 
   const table: Record<string, Record<string, Handler>> = {
     '/v1/decide': {
       POST: async (req, res) => {
         const input = parseDecisionInput(await readJson(req));
-        sendJson(res, 200, point.decide(input));
+        const caller = await verifiedCaller(req, tokens);
+        sendJson(res, 200, point.decide(input, evidenceForPrincipal(caller, input.principal.id)));
       },
     },
     '/access/v1/evaluation': {
       POST: async (req, res) => {
         const input = parseEvaluation(await readJson(req));
-        sendJson(res, 200, toAuthzenDecision(point.decide(input), point.levels), requestId(req));
+        const evidence = evidenceForPrincipal(
+          await verifiedCaller(req, tokens),
+          input.principal.id,
+        );
+        sendJson(
+          res,
+          200,
+          toAuthzenDecision(point.decide(input, evidence), point.levels),
+          requestId(req),
+        );
       },
     },
     '/access/v1/evaluations': {
       POST: async (req, res) => {
         const batch = parseEvaluations(await readJson(req));
-        const results = evaluateBatch(batch, (input) => point.decide(input), levels);
+        const caller = await verifiedCaller(req, tokens);
+        // Every item must be the token's principal: checked before any is decided.
+        for (const item of batch.items)
+          if (!(item instanceof Error)) evidenceForPrincipal(caller, item.principal.id);
+        const results = evaluateBatch(
+          batch,
+          (input) => point.decide(input, caller?.evidence),
+          levels,
+        );
         const body = batch.single ? results[0] : { evaluations: results };
         sendJson(res, 200, body, requestId(req));
       },
@@ -109,11 +130,11 @@ export function createHttpServer(options: HttpServerOptions): Server {
     // The body of the proxied request is not part of the decision; read it to keep the
     // connection usable, within the same limit.
     await readBody(req);
-    const caller = identity(req);
+    const caller = identityOf(await verifiedCaller(req, tokens));
     const outcome = httpOutcome(
       point.decide(proxiedRequest(req, pathname, query, caller), caller.evidence),
       point.levels,
-      options.challenge,
+      caller.challenge ?? options.challenge,
     );
     if (outcome.status === 200) {
       outcome.headers['x-stepgate-principal'] = headerSafe(caller.principal.id);
@@ -150,7 +171,10 @@ export function createHttpServer(options: HttpServerOptions): Server {
 
   const server = createServer((req, res) => {
     handle(req, res).catch((error: unknown) => {
-      if (error instanceof BadRequestError) {
+      if (error instanceof InvalidTokenError) {
+        res.setHeader('www-authenticate', invalidTokenChallenge(error.message));
+        sendError(res, 401, 'auth/invalid_token', error.message);
+      } else if (error instanceof BadRequestError) {
         sendError(res, error.status, 'request/invalid', error.message);
       } else if (error instanceof InvalidRequestError) {
         sendError(res, 400, 'request/invalid', error.message);

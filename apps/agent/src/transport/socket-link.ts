@@ -2,12 +2,14 @@ import type { ControlPlaneLink, LogBuffer, Logger, LogShipper } from '@stepgate/
 import {
   AGENT_NAMESPACE,
   bundleMessageSchema,
+  grantsMessageSchema,
   shadowClearedMessageSchema,
   type AgentHandshake,
   type AgentToServerEvents,
   type BundleAck,
   type BundleMessage,
   type BundleRejected,
+  type GrantsMessage,
   type LogBatch,
   type LogBatchAck,
   type ServerToAgentEvents,
@@ -58,6 +60,7 @@ export class SocketLink implements ControlPlaneLink {
   private readonly bundleHandlers: ((message: BundleMessage) => void)[] = [];
   private readonly clearedHandlers: ((message: ShadowClearedMessage) => void)[] = [];
   private readonly keysHandlers: ((jwks: unknown) => void)[] = [];
+  private readonly grantsHandlers: ((message: GrantsMessage) => void)[] = [];
   private readonly connectionHandlers: ((connected: boolean) => void)[] = [];
   private readonly ackTimeoutMs: number;
   private readonly delayMs: number;
@@ -83,6 +86,10 @@ export class SocketLink implements ControlPlaneLink {
 
   onKeys(handler: (jwks: unknown) => void): void {
     this.keysHandlers.push(handler);
+  }
+
+  onGrants(handler: (message: GrantsMessage) => void): void {
+    this.grantsHandlers.push(handler);
   }
 
   onConnectionChange(handler: (connected: boolean) => void): void {
@@ -154,6 +161,14 @@ export class SocketLink implements ControlPlaneLink {
         return;
       }
       for (const handler of this.clearedHandlers) handler(parsed.data);
+    });
+    socket.on('grants', (message) => {
+      const parsed = grantsMessageSchema.safeParse(message);
+      if (!parsed.success) {
+        this.options.logger.error('malformed grants message from the control plane');
+        return;
+      }
+      for (const handler of this.grantsHandlers) handler(parsed.data);
     });
     socket.on('keys', (jwks) => {
       for (const handler of this.keysHandlers) handler(jwks);
