@@ -25,6 +25,7 @@ import {
   call,
   cleanup,
   ensureAgentBuilt,
+  examplePolicies,
   FakeControlPlane,
   startAgentProcess,
   tempDir,
@@ -227,19 +228,33 @@ beforeAll(async () => {
   writeFileSync(keysFile, JSON.stringify(jwks));
 
   plane = await FakeControlPlane.start(jwks);
-  const set = policies();
+  await publish(policies(), 1);
+  agent = await startAgentProcess(
+    {
+      STEPGATE_URL: plane.url,
+      STEPGATE_AGENT_TOKEN: plane.token,
+      STEPGATE_TRUSTED_KEYS: keysFile,
+      STEPGATE_AGENT_ID: 'agent-k8s',
+    },
+    cacheDir,
+  );
+  await revisionOnAgent(1);
+}, 300_000);
+
+/** Signs `set` as active revision `revision` and pushes it to the agent. */
+async function publish(set: CompiledPolicySet, revision: number): Promise<void> {
   plane.publish(
     'active',
-    1,
+    revision,
     await signBundle(
       {
         format: 'stepgate.bundle/v1',
         kind: 'active',
-        revision: 1,
+        revision,
         version: {
-          id: 'version-1',
-          number: 1,
-          sha: 'a'.repeat(40),
+          id: `version-${revision}`,
+          number: revision,
+          sha: String(revision).repeat(40).slice(0, 40),
           branch: 'main',
           committedAt: new Date().toISOString(),
         },
@@ -251,20 +266,14 @@ beforeAll(async () => {
       { kid: signingKey.kid, privateKey: signingKey.privateKey },
     ),
   );
-  agent = await startAgentProcess(
-    {
-      STEPGATE_URL: plane.url,
-      STEPGATE_AGENT_TOKEN: plane.token,
-      STEPGATE_TRUSTED_KEYS: keysFile,
-      STEPGATE_AGENT_ID: 'agent-k8s',
-    },
-    cacheDir,
-  );
-  await waitFor('revision 1 on the agent', async () => {
+}
+
+async function revisionOnAgent(revision: number): Promise<void> {
+  await waitFor(`revision ${revision} on the agent`, async () => {
     const ready = await call(agent.url, 'GET', '/readyz');
-    return ready.body?.revision === 1;
+    return ready.body?.revision === revision;
   });
-}, 300_000);
+}
 
 afterAll(async () => {
   await agent?.kill();
@@ -620,5 +629,52 @@ describe('grants pushed by the control plane', () => {
       }),
     );
     expect(other.response.allowed).toBe(false);
+  });
+});
+
+describe('with the example policy repository (policies/kubernetes)', () => {
+  it("names the elevate command and quotes the policy's own message", async () => {
+    await publish(examplePolicies(), 2);
+    await revisionOnAgent(2);
+    const answer = await admit(
+      admission({
+        operation: 'UPDATE',
+        resource: 'configmaps',
+        namespace: 'prod-payments',
+        name: 'app-config',
+        username: 'dana',
+        groups: ['sre'],
+      }),
+    );
+    expect(answer.response.allowed).toBe(false);
+    expect(answer.response.status?.message).toBe(
+      "Step-up required: authenticate with mfa within the last 5m. Run: npx stepgate elevate --action 'k8s:update:configmaps' --resource 'prod-payments/app-config' and retry. " +
+        'Policy: Changing production configuration or secrets, or opening a shell in a production pod, needs MFA within the last 5 minutes.',
+    );
+    expect(answer.response.auditAnnotations).toMatchObject({
+      revision: '2',
+      rule: 'kubernetes-prod-sensitive-changes/fresh-mfa',
+    });
+
+    // Reads by an engineer are allowed by kubernetes-access; Secrets are not theirs to read.
+    const read = await authorize(
+      accessReview('erin', ['developers'], {
+        namespace: 'prod',
+        verb: 'get',
+        resource: 'configmaps',
+        name: 'app-config',
+      }),
+    );
+    expect(read.status.allowed).toBe(true);
+    const secret = await authorize(
+      accessReview('erin', ['developers'], {
+        namespace: 'prod',
+        verb: 'get',
+        resource: 'secrets',
+        name: 'db',
+      }),
+    );
+    expect(secret.status).toMatchObject({ allowed: false });
+    expect(secret.status).not.toHaveProperty('denied');
   });
 });

@@ -142,6 +142,14 @@ describe('parseAdmissionReview', () => {
     expect(request.resource.attributes).not.toHaveProperty('oldLabels');
   });
 
+  it('uses * as the name of a create that only has generateName', () => {
+    const { request } = parseAdmissionReview(
+      configMapCreate({ object: { metadata: { generateName: 'app-config-', namespace: 'prod' } } }),
+    );
+    expect(request.resource.id).toBe('prod/*');
+    expect(request.resource.attributes).toMatchObject({ name: '', labels: {} });
+  });
+
   it('takes labels from the old object on delete, and uses _cluster for cluster scope', () => {
     const { request } = parseAdmissionReview({
       apiVersion: 'admission.k8s.io/v1',

@@ -23,6 +23,9 @@ import {
  * `POST /v1/k8s/authorize`: a Kubernetes authorization webhook (SubjectAccessReview), so
  * reads and connections that admission never sees are covered too: `get`/`list`,
  * `kubectl exec` (`create pods/exec`), `kubectl port-forward` (`create pods/portforward`).
+ * Since Kubernetes 1.30 kubectl streams over WebSockets, which reach the authorizer as
+ * `get pods/exec` (plus `create pods/exec` where AuthorizePodWebsocketUpgradeCreatePermission
+ * is on), so policies for shells should target `k8s:{get,create}:pods/{exec,attach,portforward}`.
  * Register it in the API server's AuthorizationConfiguration after Node and before RBAC:
  *
  * ```yaml
