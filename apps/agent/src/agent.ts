@@ -137,6 +137,7 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<R
   link.connect();
 
   const syncTimer = setInterval(() => {
+    grants.prune();
     if (!connection.connected) return;
     store.markSynced();
     void store.saveSyncedAt();

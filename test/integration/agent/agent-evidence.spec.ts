@@ -3,7 +3,7 @@
  * its keys inline in stepgate.yaml or shipped in the bundle's issuerKeys; grants pushed over
  * the socket, revoked, and kept across a restart while the control plane is down.
  */
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startLocalIssuer, unsignedToken, type LocalIssuer } from '../../support/local-issuer.js';
@@ -260,7 +260,10 @@ describe('grants', () => {
     const decision = await decide(restarted);
     expect(decision).toMatchObject({ effect: 'allow', grants: [second.id] });
     expect(decision.failReason).toBeUndefined();
-    // The revoked one stays revoked after the restart.
     expect((await call(restarted.url, 'GET', '/readyz')).body.connected).toBe(false);
+    // On disk: the live grant and the revocation, so a stale message cannot bring it back.
+    const stored = JSON.parse(readFileSync(join(cacheDir, 'grants.json'), 'utf8'));
+    expect(stored.revoked).toContain(claims.id);
+    expect(stored.grants).toHaveLength(2);
   });
 });
