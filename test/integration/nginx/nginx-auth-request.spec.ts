@@ -125,7 +125,12 @@ afterAll(async () => {
 /** A request through nginx; `token` goes in `Authorization: Bearer`. */
 async function through(
   path: string,
-  options: { method?: string; token?: string; headers?: Record<string, string> } = {},
+  options: {
+    method?: string;
+    token?: string;
+    headers?: Record<string, string>;
+    body?: string;
+  } = {},
 ) {
   const before = upstream.seen.length;
   const response = await fetch(`${nginx.url}${path}`, {
@@ -134,6 +139,7 @@ async function through(
       ...(options.token ? { authorization: `Bearer ${options.token}` } : {}),
       ...options.headers,
     },
+    ...(options.body !== undefined ? { body: options.body } : {}),
   });
   const text = await response.text();
   return {
@@ -158,6 +164,14 @@ describe('nginx auth_request in front of an application', () => {
     expect(result.reached).toHaveLength(1);
     expect(result.reached[0]?.url).toBe('/public/hello?lang=en');
     expect(result.reached[0]?.headers['x-stepgate-principal']).toBe('anonymous');
+  });
+
+  it('sends a large body to the application only, never to the agent', async () => {
+    // Past nginx's 16k buffer the body goes through its temp file, as in production.
+    const body = 'x'.repeat(512 * 1024);
+    const result = await through('/public/upload', { method: 'POST', body });
+    expect(result.status, nginx.errors()).toBe(200);
+    expect(result.reached[0]?.bodyBytes).toBe(body.length);
   });
 
   it('refuses a denied request with 403 without reaching the application, whatever X-Original-URI the client sends', async () => {

@@ -4,7 +4,7 @@
  * the headers it received.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import { connect, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -33,6 +33,8 @@ export async function startNginx(agent: string, upstream: string): Promise<Nginx
       `nginx is not installed at ${NGINX_BINARY}: apt-get install -y nginx (.ci/run does this in CI)`,
     );
   const dir = mkdtempSync(join(tmpdir(), 'stepgate-nginx-'));
+  // Started as root, nginx runs its worker as `nobody`, which must reach the temp dirs inside.
+  chmodSync(dir, 0o755);
   const port = await freePort();
   const config = nginxConfig({ listen: `127.0.0.1:${port}`, agent, upstream, runDir: dir });
   const configPath = join(dir, 'nginx.conf');
@@ -105,6 +107,8 @@ export interface SeenRequest {
   method: string;
   url: string;
   headers: IncomingHttpHeaders;
+  /** Bytes of request body received. */
+  bodyBytes: number;
 }
 
 export interface EchoUpstream {
@@ -119,11 +123,18 @@ export interface EchoUpstream {
 export async function startEchoUpstream(): Promise<EchoUpstream> {
   const seen: SeenRequest[] = [];
   const server: Server = createServer((req, res) => {
-    const request = { method: req.method ?? '', url: req.url ?? '', headers: req.headers };
-    seen.push(request);
-    req.resume();
-    res.writeHead(200, { 'content-type': 'application/json' });
-    res.end(JSON.stringify(request));
+    const request = {
+      method: req.method ?? '',
+      url: req.url ?? '',
+      headers: req.headers,
+      bodyBytes: 0,
+    };
+    req.on('data', (chunk: Buffer) => (request.bodyBytes += chunk.length));
+    req.on('end', () => {
+      seen.push(request);
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(request));
+    });
   });
   await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
   return {
