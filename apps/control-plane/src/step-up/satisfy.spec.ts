@@ -1,0 +1,33 @@
+import { describe, expect, it } from 'vitest';
+import { describeRequirement, satisfyHints, shellArg } from './satisfy.js';
+
+describe('satisfyHints', () => {
+  it('suggests elevate for a level or freshness gap', () => {
+    expect(satisfyHints({ level: 'mfa' }, 'deploy', 'prod/api')).toEqual({
+      elevate: 'npx stepgate elevate --action deploy --resource prod/api',
+    });
+    expect(satisfyHints({ maxAge: 300 }, 'deploy', 'prod/api')).toHaveProperty('elevate');
+  });
+
+  it('suggests a request with the approvals needed for an approval gap', () => {
+    expect(satisfyHints({ approvals: 2 }, 'stepgate:rollback', 'versions/3')).toEqual({
+      request:
+        "npx stepgate request --action stepgate:rollback --resource versions/3 --reason '<why>'",
+      approvals: 2,
+    });
+  });
+
+  it('quotes arguments only when the shell needs it', () => {
+    expect(shellArg('k8s:create:pods/exec')).toBe('k8s:create:pods/exec');
+    expect(shellArg('a b')).toBe("'a b'");
+    expect(shellArg("it's")).toBe("'it'\\''s'");
+    expect(shellArg('$(reboot)')).toBe("'$(reboot)'");
+  });
+
+  it('describes a requirement for messages', () => {
+    expect(describeRequirement({ level: 'mfa', maxAge: 600, approvals: 1 })).toBe(
+      'level mfa, authenticated within 10m, 1 approval',
+    );
+    expect(describeRequirement({ maxAge: 90 })).toBe('authenticated within 90s');
+  });
+});
