@@ -10,7 +10,6 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compile, type CompiledPolicySet } from '@stepgate/policy';
 import {
-  AGENT_NAMESPACE,
   bundleHashOf,
   generateSigningKey,
   GRANT_FORMAT,
@@ -18,9 +17,7 @@ import {
   signBundle,
   signGrant,
   toJwks,
-  type GrantsMessage,
 } from '@stepgate/protocol';
-import type { Server as SocketServer } from 'socket.io';
 import {
   call,
   cleanup,
@@ -305,16 +302,6 @@ async function authorize(body: unknown) {
     kind: string;
     status: { allowed: boolean; denied?: boolean; reason: string };
   };
-}
-
-/**
- * Pushes a grants message to every connected agent over the fake control plane's socket.io
- * server (the real agent protocol event; FakeControlPlane has no grants helper of its own).
- */
-function pushGrants(message: GrantsMessage): void {
-  const io = (plane as unknown as { io: SocketServer | undefined }).io;
-  if (io === undefined) throw new Error('the fake control plane is not running');
-  io.of(AGENT_NAMESPACE).emit('grants', message);
 }
 
 describe('admission webhook (AdmissionReview v1)', () => {
@@ -606,7 +593,7 @@ describe('grants pushed by the control plane', () => {
       },
       { kid: signingKey.kid, privateKey: signingKey.privateKey },
     );
-    pushGrants({ full: false, grants: [jws], revoked: [] });
+    plane.pushGrants({ full: false, grants: [jws], revoked: [] });
 
     let after = before;
     await waitFor(
