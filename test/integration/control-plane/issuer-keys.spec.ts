@@ -24,6 +24,7 @@ import {
   type Version,
 } from './support.js';
 import { cloneEmbedded, pushPolicies, settingsWith } from './step-up-support.js';
+import { connectAgent } from '../agents/support.js';
 
 const temp = tempDirs();
 let cp: ControlPlaneProcess;
@@ -139,6 +140,13 @@ describe('issuer keys in the signed bundle', () => {
 
   it('publishes a re-signed bundle (newer revision, same version) when the issuer rotates its keys', async () => {
     const before = await activeBundle();
+    const agentToken = (
+      await api(cp.url, cp.adminToken, 'POST', '/v1/tokens', { name: 'agent', scopes: ['agent'] })
+    ).body.token as string;
+    const agent = await connectAgent(cp, {
+      token: agentToken,
+      revisions: { active: before.revision },
+    });
     await issuer.rotate();
     let after = before;
     await waitFor(
@@ -155,6 +163,21 @@ describe('issuer keys in the signed bundle', () => {
     expect(after.bundleHash).toBe(before.bundleHash);
     expect(after.rollback).toBe(false);
     expect(after.issuerKeys?.[issuer.issuer]).toEqual({ keys: issuer.jwks.keys });
+
+    // A connected agent is pushed the re-signed bundle; one that missed it catches up on connect.
+    const keys = (await api(cp.url, undefined, 'GET', '/v1/keys')).body;
+    const pushed = await agent.next('bundle', (message) => message.revision === after.revision);
+    expect((await verifyBundle(pushed.jws, keys)).issuerKeys?.[issuer.issuer]?.keys[0]?.kid).toBe(
+      'key-2',
+    );
+    agent.close();
+    const late = await connectAgent(cp, {
+      token: agentToken,
+      revisions: { active: before.revision },
+    });
+    const caughtUp = await late.next('bundle');
+    expect(caughtUp.revision).toBe(after.revision);
+    late.close();
 
     const audit = await api(cp.url, cp.adminToken, 'GET', '/v1/audit?action=bundle.keys_refresh');
     expect(audit.body.events[0]).toMatchObject({
