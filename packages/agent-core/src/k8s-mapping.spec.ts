@@ -119,21 +119,26 @@ describe('k8sNonResourceRequest', () => {
   });
 });
 
+const SECRET = { kind: 'k8s:secrets', id: 'prod/db' };
+
 describe('k8sStepUpMessage', () => {
   it('names the elevate command for a level and freshness gap', () => {
     expect(
-      k8sStepUpMessage({ level: 'mfa', maxAge: 900 }, 'k8s:update:configmaps', 'prod/app-config'),
+      k8sStepUpMessage({ level: 'mfa', maxAge: 900 }, 'k8s:update:configmaps', {
+        kind: 'k8s:configmaps',
+        id: 'prod/app-config',
+      }),
     ).toBe(
       "Step-up required: authenticate with mfa within the last 15m. Run: npx stepgate elevate --action 'k8s:update:configmaps' --resource 'prod/app-config' and retry.",
     );
   });
 
   it('names the request command for approvals, and both when authentication is due too', () => {
-    expect(k8sStepUpMessage({ approvals: 1 }, 'k8s:delete:secrets', 'prod/db')).toBe(
+    expect(k8sStepUpMessage({ approvals: 1 }, 'k8s:delete:secrets', SECRET)).toBe(
       'Step-up required: 1 approval from other people. Run: npx stepgate request ' +
-        "--action 'k8s:delete:secrets' --resource 'prod/db' --reason \"<why you need this>\" and retry once approved.",
+        "--action 'k8s:delete:secrets' --resource 'prod/db' --resource-kind 'k8s:secrets' --reason \"<why you need this>\" and retry once approved.",
     );
-    const both = k8sStepUpMessage({ level: 'mfa', approvals: 2 }, 'k8s:delete:secrets', 'prod/db');
+    const both = k8sStepUpMessage({ level: 'mfa', approvals: 2 }, 'k8s:delete:secrets', SECRET);
     expect(both).toContain('Run: npx stepgate request ');
     expect(both).toContain(
       "then once approved: npx stepgate elevate --action 'k8s:delete:secrets' --resource 'prod/db' and retry.",
@@ -144,7 +149,7 @@ describe('k8sStepUpMessage', () => {
     const text = k8sStepUpMessage(
       { level: 'mfa' },
       "k8s:get:it's",
-      'ns/$(rm -rf x)',
+      { kind: 'k8s:x', id: 'ns/$(rm -rf x)' },
       ' Be careful. ',
     );
     expect(text).toContain(`--action 'k8s:get:it'\\''s' --resource 'ns/$(rm -rf x)'`);

@@ -170,15 +170,17 @@ function isPolicyReason(reason: Reason): boolean {
 export function k8sStepUpMessage(
   require: Requirement,
   action: string,
-  resourceId: string,
+  resource: { kind: string; id: string },
   message?: string,
 ): string {
-  const target = `--action ${shellQuote(action)} --resource ${shellQuote(resourceId)}`;
+  const target = `--action ${shellQuote(action)} --resource ${shellQuote(resource.id)}`;
   const elevate = `npx stepgate elevate ${target}`;
   const needsAuthentication = require.level !== undefined || require.maxAge !== undefined;
   let run: string;
   if (require.approvals !== undefined) {
-    const request = `npx stepgate request ${target} --reason "<why you need this>"`;
+    // The approval request names the resource exactly (kind and id); a grant's scope is
+    // action and resource-id patterns, so elevate needs no kind.
+    const request = `npx stepgate request ${target} --resource-kind ${shellQuote(resource.kind)} --reason "<why you need this>"`;
     run = needsAuthentication
       ? `Run: ${request}, then once approved: ${elevate} and retry.`
       : `Run: ${request} and retry once approved.`;

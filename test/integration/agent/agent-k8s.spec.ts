@@ -375,7 +375,7 @@ describe('admission webhook (AdmissionReview v1)', () => {
     );
     expect(answer.response.allowed).toBe(false);
     expect(answer.response.status?.message).toBe(
-      "Step-up required: 1 approval from other people. Run: npx stepgate request --action 'k8s:delete:secrets' --resource 'prod/db-credentials' --reason \"<why you need this>\" and retry once approved.",
+      "Step-up required: 1 approval from other people. Run: npx stepgate request --action 'k8s:delete:secrets' --resource 'prod/db-credentials' --resource-kind 'k8s:secrets' --reason \"<why you need this>\" and retry once approved.",
     );
   });
 

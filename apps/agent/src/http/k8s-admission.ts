@@ -192,7 +192,7 @@ export function admissionAnswer(
       message: k8sStepUpMessage(
         decision.require ?? {},
         request.action,
-        request.resource.id,
+        request.resource,
         policyMessage(decision),
       ),
     };

@@ -166,7 +166,7 @@ export function accessReviewAnswer(
     const message = k8sStepUpMessage(
       decision.require ?? {},
       request.action,
-      request.resource.id,
+      request.resource,
       policyMessage(decision),
     );
     return answer({ allowed: false, denied: true, reason: `${message} ${ref}` });
