@@ -271,6 +271,34 @@ describe('elevate and exec', () => {
     expect(exec.stderr).toContain('stepgate: allowed cli:apply');
   });
 
+  it('exec forwards SIGTERM to the command and ends the way the command ended', async () => {
+    const base = [...alice, '--action', 'cli:apply', '--resource', 'prod/billing', '--'];
+    // The command traps SIGTERM and exits 42: stepgate must pass the signal on and exit 42.
+    const trapping = start(
+      [
+        'exec',
+        ...base,
+        'sh',
+        '-c',
+        "trap 'kill $!; exit 42' TERM; sleep 30 >/dev/null 2>&1 & echo started; wait",
+      ],
+      tokens.alice!,
+    );
+    trapping.child.stdin!.end();
+    await waitFor('the command to start', () => trapping.stdout().includes('started'), 20_000);
+    trapping.child.kill('SIGTERM');
+    const trapped = await trapping.done;
+    expect(trapped.status, trapped.stderr).toBe(42);
+
+    // A command killed by a signal: stepgate dies of the same signal.
+    const killed = start(['exec', ...base, 'sh', '-c', 'kill -TERM $$'], tokens.alice!);
+    killed.child.stdin!.end();
+    const gone = await new Promise<NodeJS.Signals | null>((resolve) =>
+      killed.child.once('exit', (_code, signal) => resolve(signal)),
+    );
+    expect(gone).toBe('SIGTERM');
+  });
+
   it('refuses a replayed code in one line', async () => {
     const code = await nextCode();
     const first = await stepgate(['elevate', '--code', code, '--action', 'cli:read']);
