@@ -1,6 +1,9 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { parsePolicySet, PolicyEngine } from '@stepgate/policy';
+import { StepgateError } from '@stepgate/protocol';
+import type { Logger } from 'pino';
 import { PrismaService } from '../database/prisma.service.js';
+import { LOGGER } from '../logging/logger.js';
 
 export interface ActiveEngines {
   revision: number;
@@ -23,7 +26,10 @@ export interface ActiveEngines {
 export class ActiveEngineService {
   private cached?: { key: string; engines: Promise<ActiveEngines> };
 
-  constructor(private readonly prisma: PrismaService) {}
+  constructor(
+    private readonly prisma: PrismaService,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {}
 
   async current(): Promise<ActiveEngines | undefined> {
     const state = await this.prisma.activeState.findUnique({ where: { id: 1 } });
@@ -45,7 +51,20 @@ export class ActiveEngineService {
       where: { id: versionId },
       select: { number: true, policySet: true },
     });
-    const policySet = parsePolicySet(version.policySet);
+    let policySet: ReturnType<typeof parsePolicySet>;
+    try {
+      policySet = parsePolicySet(version.policySet);
+    } catch (error) {
+      // Only a stored set this build cannot read (e.g. written by a newer control plane).
+      this.logger.error(
+        { version: version.number, error: (error as Error).message },
+        'the active policy set cannot be loaded for decisions on the control plane',
+      );
+      throw new StepgateError(
+        'service/unavailable',
+        `the active policy set (version ${version.number}) cannot be loaded here: ${(error as Error).message}`,
+      );
+    }
     return {
       revision,
       versionNumber: version.number,

@@ -40,19 +40,32 @@ export class SelfProtectionService implements OnModuleInit {
   /** Resolves when the action may proceed; throws 401 step_up_required or 403 otherwise. */
   async enforce(principal: Principal, action: string, resourceId: string): Promise<void> {
     if (!this.config.adminStepUp) return;
-    // Nothing active yet (first start): there is no policy that could ask for anything.
-    const engines = await this.engines.current();
-    if (!engines) return;
-    const now = new Date();
-    const decision = await this.check.decide(
-      engines.selfProtection,
-      {
-        principal: { id: principal.subject, roles: [...principal.scopes] },
-        action,
-        resource: { kind: SELF_RESOURCE_KIND, id: resourceId },
-      },
-      now,
-    );
+    let decision: Decision;
+    try {
+      // Nothing active yet (first start): there is no policy that could ask for anything.
+      const engines = await this.engines.current();
+      if (!engines) return;
+      decision = await this.check.decide(
+        engines.selfProtection,
+        {
+          principal: { id: principal.subject, roles: [...principal.scopes] },
+          action,
+          resource: { kind: SELF_RESOURCE_KIND, id: resourceId },
+        },
+        new Date(),
+      );
+    } catch (error) {
+      // Fail closed, but say how to get out: rollback is what one reaches for in an incident.
+      if (error instanceof StepgateError && error.code !== 'service/unavailable') throw error;
+      this.logger.error(
+        { action, error: (error as Error)?.message ?? String(error) },
+        'cannot evaluate the admin step-up policies',
+      );
+      throw new StepgateError(
+        'service/unavailable',
+        `cannot evaluate the policies protecting ${action} right now; retry, or restart the control plane with STEPGATE_ADMIN_STEP_UP=off (break-glass)`,
+      );
+    }
     if (decision.effect === 'allow') return;
     const reasons = decision.reasons.map((reason) => `${reason.policy}/${reason.rule}`);
     if (decision.effect === 'deny') {
