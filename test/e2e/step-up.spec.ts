@@ -1,0 +1,293 @@
+/**
+ * Step-up end to end, all real: the control plane (PostgreSQL, Redis, embedded Git with the
+ * example `policies/`), one agent process connected to it, and the built `stepgate` CLI.
+ *
+ * 1. kubectl: alice (group sre) edits a production ConfigMap; the agent's admission webhook
+ *    refuses it and names the command that elevates her; `stepgate elevate` (TOTP) issues a
+ *    grant that reaches the agent, and the retried AdmissionReview passes — as does
+ *    `kubectl exec` through the authorization webhook. Revoking the grant closes it again.
+ * 2. A production release waits for an approver: `stepgate exec --request` blocks until bob
+ *    approves, then runs the command; the agent honours the approval grant too.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { generate } from 'otplib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startControlPlane, type ControlPlaneProcess } from '../support/control-plane-process.js';
+import { cloneEmbedded, pushPolicies } from '../integration/control-plane/step-up-support.js';
+import { ensureControlPlaneBuilt } from '../integration/control-plane/support.js';
+import { ensureAgentBuilt } from '../integration/agent/support.js';
+import {
+  AgentProcess,
+  api,
+  call,
+  killAllAgents,
+  REPO_ROOT,
+  removeTempDirs,
+  tempDir,
+  waitFor,
+} from './support.js';
+
+const CLI = join(REPO_ROOT, 'apps/cli/dist/main.js');
+
+/** A release policy without the example's weekend freeze, so the suite runs on any day. */
+const RELEASE_POLICY = `apiVersion: stepgate/v1
+kind: Policy
+name: e2e-releases
+target:
+  actions: ["release"]
+  resources: ["prod/**"]
+rules:
+  - name: one-approver
+    effect: step_up
+    require: { approvals: 1 }
+    message: Production releases need an approver other than the releaser.
+  - name: releasers
+    effect: allow
+    when: '"releaser" in principal.roles'
+`;
+
+/** The AdmissionReview kube-apiserver sends for `kubectl edit configmap app-config -n prod`. */
+function configMapUpdate(uid: string, dryRun = false) {
+  return {
+    apiVersion: 'admission.k8s.io/v1',
+    kind: 'AdmissionReview',
+    request: {
+      uid,
+      kind: { group: '', version: 'v1', kind: 'ConfigMap' },
+      resource: { group: '', version: 'v1', resource: 'configmaps' },
+      requestKind: { group: '', version: 'v1', kind: 'ConfigMap' },
+      requestResource: { group: '', version: 'v1', resource: 'configmaps' },
+      name: 'app-config',
+      namespace: 'prod',
+      operation: 'UPDATE',
+      userInfo: { username: 'alice', uid: 'u-alice', groups: ['sre', 'system:authenticated'] },
+      object: {
+        apiVersion: 'v1',
+        kind: 'ConfigMap',
+        metadata: { name: 'app-config', namespace: 'prod' },
+        data: { LOG_LEVEL: 'debug' },
+      },
+      oldObject: {
+        apiVersion: 'v1',
+        kind: 'ConfigMap',
+        metadata: { name: 'app-config', namespace: 'prod' },
+        data: { LOG_LEVEL: 'info' },
+      },
+      dryRun,
+      options: { apiVersion: 'meta.k8s.io/v1', kind: 'UpdateOptions' },
+    },
+  };
+}
+
+/** The SubjectAccessReview for `kubectl exec -n prod api-0 -- sh` by alice. */
+const EXEC_REVIEW = {
+  apiVersion: 'authorization.k8s.io/v1',
+  kind: 'SubjectAccessReview',
+  spec: {
+    resourceAttributes: {
+      namespace: 'prod',
+      verb: 'create',
+      group: '',
+      resource: 'pods',
+      subresource: 'exec',
+      name: 'api-0',
+    },
+    user: 'alice',
+    groups: ['sre', 'system:authenticated'],
+  },
+};
+
+interface Run {
+  status: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function stepgate(args: string[], token: string, input = ''): Promise<Run> {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [key, value] of Object.entries(process.env))
+    if (!key.startsWith('STEPGATE_')) env[key] = value;
+  const child = spawn(process.execPath, [CLI, ...args], {
+    cwd: REPO_ROOT,
+    env: { ...env, NO_COLOR: '1', STEPGATE_URL: cp.url, STEPGATE_TOKEN: token },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+  child.stdin.end(input);
+  const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
+  return new Promise((resolve, reject) => {
+    child.once('error', reject);
+    child.once('close', (status) => {
+      clearTimeout(timer);
+      resolve({ status, stdout, stderr });
+    });
+  });
+}
+
+const show = (run: Run) => `exit ${run.status}\n${run.stdout}\n${run.stderr}`;
+
+let cp: ControlPlaneProcess;
+let agent: AgentProcess;
+const tokens: Record<string, string> = {};
+
+beforeAll(async () => {
+  await ensureControlPlaneBuilt();
+  await ensureAgentBuilt();
+  cp = await startControlPlane();
+  for (const [subject, scopes] of [
+    ['alice', ['viewer']],
+    ['carol', ['viewer']],
+    ['bob', ['approver']],
+    ['agent', ['agent']],
+  ] as const) {
+    const created = await api(cp.url, cp.adminToken, 'POST', '/v1/tokens', {
+      name: `e2e-${subject}`,
+      scopes,
+      subject,
+    });
+    if (created.status !== 201) throw new Error(JSON.stringify(created.body));
+    tokens[subject] = created.body.token as string;
+  }
+  const clone = tempDir('step-up-clone');
+  await cloneEmbedded(cp, clone);
+  await pushPolicies(
+    cp,
+    clone,
+    { 'e2e/releases.yaml': RELEASE_POLICY },
+    'e2e: releases need an approver',
+  );
+  agent = await AgentProcess.start({ name: 'step-up-agent', url: cp.url, token: tokens.agent! });
+  const fleet = await api(cp.url, cp.adminToken, 'GET', '/v1/fleet');
+  await waitFor(
+    'the agent to enforce the active revision',
+    async () => {
+      const ready = await call(agent.url, 'GET', '/readyz');
+      return ready.status === 200 && ready.body.revision === fleet.body.activeRevision;
+    },
+    30_000,
+  );
+}, 300_000);
+
+afterAll(async () => {
+  await killAllAgents();
+  await cp?.destroy();
+  removeTempDirs();
+});
+
+describe('kubectl edit in production: refused, elevate, retry passes', () => {
+  let grantId = '';
+
+  it('refuses the edit and tells alice exactly which command elevates her', async () => {
+    const reply = await call(agent.url, 'POST', '/v1/k8s/admission', configMapUpdate('uid-1'));
+    expect(reply.status).toBe(200);
+    expect(reply.body.response.uid).toBe('uid-1');
+    expect(reply.body.response.allowed).toBe(false);
+    expect(reply.body.response.status.message).toContain(
+      "npx stepgate elevate --action 'k8s:update:configmaps' --resource 'prod/app-config'",
+    );
+    const exec = await call(agent.url, 'POST', '/v1/k8s/authorize', EXEC_REVIEW);
+    expect(exec.body.status.allowed).toBe(false);
+    expect(exec.body.status.denied).toBe(true);
+  });
+
+  it('stepgate elevate --enroll then stepgate elevate issues a grant the agent honours', async () => {
+    const enrol = await stepgate(['elevate', '--enroll'], tokens.alice!, '');
+    // Enrolment prints the secret (and a QR code); the confirming code may be asked for on stdin.
+    const secret = /secret[^A-Z2-7]*([A-Z2-7]{16,})/i.exec(enrol.stdout + enrol.stderr)?.[1];
+    expect(secret, show(enrol)).toBeDefined();
+    const code = await generate({ secret: secret! });
+    const elevate = await stepgate(['elevate', '--code', code], tokens.alice!);
+    expect(elevate.status, show(elevate)).toBe(0);
+    const grants = await api(cp.url, tokens.alice!, 'GET', '/v1/grants');
+    expect(grants.body.grants).toHaveLength(1);
+    grantId = grants.body.grants[0].id as string;
+
+    await waitFor(
+      'the grant to reach the agent',
+      async () => {
+        const retry = await call(agent.url, 'POST', '/v1/k8s/admission', configMapUpdate('uid-2'));
+        return retry.body.response?.allowed === true;
+      },
+      10_000,
+    );
+    const exec = await call(agent.url, 'POST', '/v1/k8s/authorize', EXEC_REVIEW);
+    expect(exec.body.status.allowed).toBe(true);
+  });
+
+  it('revoking the grant reaches the agent at once', async () => {
+    const revoke = await stepgate(['grants', 'revoke', grantId], tokens.alice!);
+    expect(revoke.status, show(revoke)).toBe(0);
+    await waitFor(
+      'the revocation to reach the agent',
+      async () => {
+        const retry = await call(agent.url, 'POST', '/v1/k8s/admission', configMapUpdate('uid-3'));
+        return retry.body.response?.allowed === false;
+      },
+      5_000,
+    );
+  });
+});
+
+describe('a production release waits for an approver', () => {
+  it('stepgate exec --request blocks until bob approves, then runs the release', async () => {
+    const marker = join(tempDir('release'), 'released');
+    const release = stepgate(
+      [
+        'exec',
+        '--principal',
+        'carol',
+        '--role',
+        'releaser',
+        '--action',
+        'release',
+        '--resource',
+        'prod/billing',
+        '--request',
+        'ship billing 2.4',
+        '--timeout',
+        '60s',
+        '--',
+        process.execPath,
+        '-e',
+        `require('node:fs').writeFileSync(${JSON.stringify(marker)}, 'done')`,
+      ],
+      tokens.carol!,
+    );
+    let requestId = '';
+    await waitFor(
+      'an approval request from carol',
+      async () => {
+        const pending = await api(cp.url, tokens.bob!, 'GET', '/v1/approvals?status=pending');
+        requestId = (pending.body.approvals?.[0]?.id as string | undefined) ?? '';
+        return requestId !== '';
+      },
+      30_000,
+    );
+    expect(existsSync(marker)).toBe(false);
+
+    const approve = await stepgate(['approve', requestId, '--comment', 'looks good'], tokens.bob!);
+    expect(approve.status, show(approve)).toBe(0);
+    const done = await release;
+    expect(done.status, show(done)).toBe(0);
+    expect(readFileSync(marker, 'utf8')).toBe('done');
+
+    // The approval grant reached the agent as well: carol's release passes there too.
+    await waitFor(
+      'the approval grant to reach the agent',
+      async () => {
+        const decided = await call(agent.url, 'POST', '/v1/decide', {
+          principal: { id: 'carol', roles: ['releaser'] },
+          action: 'release',
+          resource: { kind: 'service', id: 'prod/billing' },
+        });
+        return decided.body.effect === 'allow';
+      },
+      10_000,
+    );
+  });
+});
