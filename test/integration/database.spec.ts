@@ -29,11 +29,17 @@ const TABLES = [
   'active_state',
   'agent',
   'api_token',
+  'approval',
+  'approval_request',
   'audit_event',
   'decision_log',
+  'grant',
   'policy_source',
   'policy_version',
   'signing_key',
+  'totp_factor',
+  'webauthn_challenge',
+  'webauthn_credential',
   'webhook_delivery',
 ];
 
