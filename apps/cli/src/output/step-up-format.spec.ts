@@ -157,7 +157,7 @@ describe('grants and approvals', () => {
     ).split('\n');
     expect(lines[0]).toMatch(/^ID\s+SUBJECT\s+KIND\s+SCOPE\s+LEVEL\/AMR\s+EXPIRES \(UTC\)$/);
     expect(lines[1]).toContain('terraform:apply on prod/**');
-    expect(lines[1]).toContain('mfa (otp)');
+    expect(lines[1]).toContain('mfa (amr otp)');
     expect(lines[1]).toMatch(/2026-11-23 10:15$/);
     expect(lines[2]).toMatch(/revoked 2026-11-23 10:02$/);
     expect(lines[3]).toContain('approved by bob');
@@ -169,7 +169,7 @@ describe('grants and approvals', () => {
       [
         'Elevated: grant 11111111-2222-4333-8444-555555555555',
         '  subject  alice',
-        '  level    mfa (otp)',
+        '  proof    mfa (amr otp)',
         '  scope    terraform:apply on prod/**',
         '  expires  2026-11-23 10:15:00 UTC',
       ].join('\n'),

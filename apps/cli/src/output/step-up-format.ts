@@ -104,7 +104,8 @@ export function describeScope(grant: Pick<GrantView, 'actions' | 'resources'>): 
 
 function strength(grant: GrantView): string {
   if (grant.kind === 'approval') return `approved by ${grant.approvals.join(',') || '-'}`;
-  const amr = grant.amr.length === 0 ? grant.method : grant.amr.join(',');
+  // Elevations carry the proven methods (RFC 8176); the bundle's levels map them to a level.
+  const amr = grant.amr.length === 0 ? grant.method : `amr ${grant.amr.join(',')}`;
   return grant.level === null ? amr : `${grant.level} (${amr})`;
 }
 
@@ -132,7 +133,7 @@ export function formatGrant(grant: GrantView): string {
   return [
     `Elevated: grant ${printable(grant.id)}`,
     `  subject  ${printable(grant.subject)}`,
-    `  level    ${printable(strength(grant))}`,
+    `  proof    ${printable(strength(grant))}`,
     `  scope    ${printable(describeScope(grant))}`,
     `  expires  ${formatUtc(grant.expiresAt, true)} UTC`,
   ].join('\n');
