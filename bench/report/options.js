@@ -1,0 +1,67 @@
+// Command line of bench/run.js. Bad input is a usage error naming what is wrong and how to fix
+// it (exit 2), never a stack trace.
+import { parseArgs } from 'node:util';
+
+export class UsageError extends Error {}
+
+export const USAGE = `Usage: node bench/run.js [--quick] [--only <parts>] [--update-baseline]
+
+Runs the benchmark parts in order, prints each part's tables and ratios, and compares the
+ratios with bench/results/baseline.json (exit 1 when one is more than 30 % worse).
+
+  --quick            short rounds, the regression check: compares, writes no dated results
+  --only a,b         run only these parts (comma-separated); writes no dated results
+  --update-baseline  after a full run of every part, copy it to bench/results/baseline.json
+  --help             this text
+
+A full run (no --quick, no --only) writes bench/results/<date>.json, <date>.md and
+<date>-<chart>.svg.`;
+
+/**
+ * @param {string[]} args       process.argv.slice(2)
+ * @param {string[]} partNames  known parts, in run order
+ */
+export function parseOptions(args, partNames) {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      args,
+      options: {
+        quick: { type: 'boolean', default: false },
+        only: { type: 'string' },
+        'update-baseline': { type: 'boolean', default: false },
+        help: { type: 'boolean', short: 'h', default: false },
+      },
+      strict: true,
+      allowPositionals: false,
+    }));
+  } catch (error) {
+    throw new UsageError(error.message);
+  }
+  let parts = partNames;
+  if (values.only !== undefined) {
+    const wanted = values.only
+      .split(',')
+      .map((name) => name.trim())
+      .filter(Boolean);
+    const unknown = wanted.filter((name) => !partNames.includes(name));
+    if (wanted.length === 0 || unknown.length)
+      throw new UsageError(
+        `--only ${JSON.stringify(values.only)}: ${unknown.length ? `unknown part ${unknown.join(', ')}` : 'no part named'}; the parts are ${partNames.join(', ')}`,
+      );
+    // Keep the run order whatever order they were named in.
+    parts = partNames.filter((name) => wanted.includes(name));
+  }
+  const updateBaseline = values['update-baseline'];
+  if (updateBaseline && (values.quick || values.only !== undefined))
+    throw new UsageError(
+      '--update-baseline needs a full run of every part: drop --quick and --only (a partial or quick baseline would lose or skew ratios)',
+    );
+  return {
+    quick: values.quick,
+    parts,
+    partial: values.only !== undefined,
+    updateBaseline,
+    help: values.help,
+  };
+}

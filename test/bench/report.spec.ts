@@ -1,0 +1,346 @@
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { markdownTable } from '../../bench/report/format.js';
+import { renderComparison, renderReport, renderSection } from '../../bench/report/markdown.js';
+import { parseOptions, UsageError } from '../../bench/report/options.js';
+import { collectRatios, compareRatios } from '../../bench/report/regression.js';
+import { readBaseline, writeBaseline, writeResults } from '../../bench/report/results.js';
+import { renderBarChart } from '../../bench/report/svg.js';
+import { sectionProblems } from '../../bench/report/validate.js';
+
+type Better = 'higher' | 'lower';
+const ratio = (value: number, better: Better = 'higher', description = 'a / b') => ({
+  value,
+  better,
+  description,
+});
+
+const section = () => ({
+  id: 'peers-engine',
+  title: 'Stepgate vs Cedar, in-process',
+  tables: [
+    {
+      title: 'Decisions',
+      columns: ['engine', 'decisions/s', 'p99 µs'],
+      rows: [
+        ['Stepgate', 150_000, 21.5],
+        ['Cedar | wasm', 12_000, 310],
+      ],
+    },
+  ],
+  ratios: { speedup: ratio(12.5, 'higher', 'Stepgate / Cedar decisions/s') },
+  metrics: { stepgateDecisionsPerSecond: 150_000 },
+  charts: [
+    {
+      id: 'peers-throughput',
+      title: 'Decisions per second',
+      unit: 'decisions/s',
+      bars: [
+        { label: 'Stepgate', value: 150_000 },
+        { label: 'Cedar <wasm> & co', value: 75_000 },
+      ],
+    },
+  ],
+  notes: ['Same 200 rules in both engines.'],
+});
+
+const machine = {
+  cpuModel: 'AMD EPYC',
+  cpuCount: 2,
+  memoryGiB: 24,
+  node: 'v20.20.2',
+  os: 'Linux 6.1 x64',
+  gitSha: '0123456789abcdef',
+  gitDirty: false,
+  loadAverage: [0.1, 0.2, 0.3],
+};
+
+describe('regression check', () => {
+  const verdict = (value: number, base: number, better: Better) =>
+    compareRatios({ 'a.r': ratio(value, better) }, { 'a.r': ratio(base, better) });
+
+  it('fails a higher-is-better ratio 31 % below its baseline and passes one 29 % below', () => {
+    const worse31 = verdict(0.69, 1, 'higher');
+    expect(worse31.rows[0]!.verdict).toBe('regressed');
+    expect(worse31.failed).toBe(true);
+    expect(worse31.regressions).toEqual(['a.r']);
+    const worse29 = verdict(7.1, 10, 'higher');
+    expect(worse29.rows[0]!.verdict).toBe('ok');
+    expect(worse29.failed).toBe(false);
+  });
+
+  it('fails a lower-is-better ratio 31 % above its baseline and passes one 29 % above', () => {
+    expect(verdict(1.31, 1, 'lower').failed).toBe(true);
+    expect(verdict(13.1, 10, 'lower').rows[0]!.verdict).toBe('regressed');
+    expect(verdict(1.29, 1, 'lower').failed).toBe(false);
+    expect(verdict(12.9, 10, 'lower').rows[0]!.verdict).toBe('ok');
+  });
+
+  it('treats exactly 30 % worse as within the limit despite float rounding', () => {
+    expect(verdict(0.7, 1, 'higher').failed).toBe(false);
+    expect(verdict(1.3, 1, 'lower').failed).toBe(false);
+  });
+
+  it('never fails on a change in the good direction, however large', () => {
+    const faster = verdict(3, 1, 'higher');
+    expect(faster.rows[0]!.verdict).toBe('improved');
+    expect(faster.failed).toBe(false);
+    expect(verdict(0.2, 1, 'lower').rows[0]!.verdict).toBe('improved');
+    expect(verdict(1.1, 1, 'lower').rows[0]!.verdict).toBe('ok');
+  });
+
+  it('reports the change as a signed fraction of the baseline', () => {
+    expect(verdict(0.69, 1, 'higher').rows[0]!.change).toBeCloseTo(-0.31, 10);
+    expect(verdict(1.31, 1, 'lower').rows[0]!.change).toBeCloseTo(0.31, 10);
+  });
+
+  it('lists a ratio the baseline lacks as new and one this run lacks as not measured, failing neither', () => {
+    const result = compareRatios(
+      { 'a.kept': ratio(1), 'b.added': ratio(0.01, 'lower') },
+      { 'a.kept': ratio(1), 'c.dropped': ratio(5) },
+    );
+    expect(result.failed).toBe(false);
+    expect(Object.fromEntries(result.rows.map((r) => [r.key, r.verdict]))).toEqual({
+      'a.kept': 'ok',
+      'b.added': 'new',
+      'c.dropped': 'not measured',
+    });
+    const dropped = result.rows.find((r) => r.key === 'c.dropped')!;
+    expect(dropped.baseline).toBe(5);
+    expect(dropped.value).toBeUndefined();
+  });
+
+  it('passes with every ratio new when there is no baseline at all', () => {
+    const result = compareRatios({ 'a.r': ratio(0.01), 'a.s': ratio(9, 'lower') }, undefined);
+    expect(result.failed).toBe(false);
+    expect(result.rows.map((r) => r.verdict)).toEqual(['new', 'new']);
+  });
+
+  it('does not compare a ratio whose direction changed or whose baseline is 0', () => {
+    const result = compareRatios(
+      { 'a.flipped': ratio(0.1, 'lower'), 'a.zero': ratio(0.1) },
+      { 'a.flipped': ratio(10, 'higher'), 'a.zero': ratio(0) },
+    );
+    expect(result.failed).toBe(false);
+    expect(result.rows.map((r) => r.verdict)).toEqual(['incomparable', 'incomparable']);
+  });
+
+  it('keys ratios by section id', () => {
+    expect(Object.keys(collectRatios([section(), { ...section(), id: 'engine' }]))).toEqual([
+      'peers-engine.speedup',
+      'engine.speedup',
+    ]);
+  });
+
+  it('renders the comparison table with baseline, change % and verdict', () => {
+    const text = renderComparison(
+      compareRatios(
+        { 'a.slow': ratio(0.69), 'a.new': ratio(2) },
+        { 'a.slow': ratio(1), 'b.gone': ratio(4, 'lower') },
+      ),
+      { baselineLabel: 'the baseline of 2026-11-23', threshold: 0.3 },
+    );
+    expect(text).toContain('the baseline of 2026-11-23');
+    expect(text).toMatch(
+      /\| a\.slow +\| higher +\| 0\.690x +\| 1\.00x +\| -31\.0 % +\| \*\*REGRESSED\*\* +\|/,
+    );
+    expect(text).toMatch(/\| a\.new .*\| 2\.00x +\| - +\| - +\| new \(not in baseline\) +\|/);
+    expect(text).toMatch(/\| b\.gone .*\| - +\| 4\.00x +\| - +\| not measured in this run +\|/);
+  });
+});
+
+describe('Markdown writer', () => {
+  it('pads columns, right-aligns numeric ones and escapes pipes', () => {
+    const text = markdownTable(
+      ['name', 'n'],
+      [
+        ['a|b', 1234567],
+        ['c', 2.5],
+      ],
+    );
+    expect(text.split('\n')).toEqual([
+      '| name |         n |',
+      '| ---- | --------: |',
+      '| a\\|b | 1,234,567 |',
+      '| c    |      2.50 |',
+    ]);
+  });
+
+  it('renders a section: tables, ratios with their full key, charts when given a path, notes', () => {
+    const text = renderSection(section(), { chartPath: (chart) => `2026-11-29-${chart.id}.svg` });
+    expect(text).toContain('## Stepgate vs Cedar, in-process');
+    expect(text).toContain('**Decisions**');
+    expect(text).toMatch(/\| Stepgate +\| +150,000 \| +21\.5 \|/);
+    expect(text).toMatch(
+      /\| peers-engine\.speedup \| 12\.5x +\| higher \| Stepgate \/ Cedar decisions\/s \|/,
+    );
+    expect(text).toContain(
+      '![Decisions per second (decisions/s)](2026-11-29-peers-throughput.svg)',
+    );
+    expect(text).toContain('- Same 200 rules in both engines.');
+    expect(renderSection(section())).not.toContain('![');
+  });
+
+  it('renders the report with date, machine, timings and the comparison', () => {
+    const text = renderReport(
+      {
+        date: '2026-11-29',
+        command: 'node bench/run.js',
+        quick: false,
+        machine,
+        totalSeconds: 412.3,
+        parts: [
+          { name: 'engine', status: 'ok', seconds: 12, budgetSeconds: 45 },
+          { name: 'scale', status: 'absent', seconds: 0, budgetSeconds: 150 },
+        ],
+        sections: [section()],
+      },
+      { chartPath: (chart) => `2026-11-29-${chart.id}.svg`, comparison: 'COMPARISON TABLE' },
+    );
+    expect(text).toMatch(/^# Stepgate benchmarks, 2026-11-29\n/);
+    expect(text).toContain(
+      '- Machine: 2 × AMD EPYC, 24 GiB RAM, Node v20.20.2, Linux 6.1 x64, git 0123456789',
+    );
+    expect(text).toContain('(full run), 412.3 s in total');
+    expect(text).toMatch(/\| engine +\| ok +\| 12\.0 s +\| 45\.0 s +\|/);
+    expect(text).toMatch(/\| scale +\| not written yet +\| - +\| 150\.0 s +\|/);
+    expect(text).toMatch(/\| total +\| +\| 412\.3 s +\| 195\.0 s +\|/);
+    expect(text).toContain('## Regression check\n\nCOMPARISON TABLE');
+  });
+});
+
+describe('SVG bar chart writer', () => {
+  const chart = section().charts[0]!;
+  const svg = renderBarChart(chart);
+
+  it('draws one bar per value, scaled to the largest', () => {
+    const widths = [
+      ...svg.matchAll(/<rect x="[\d.]+" y="[\d.]+" width="([\d.]+)" height="18"/g),
+    ].map((m) => Number(m[1]));
+    expect(widths).toHaveLength(2);
+    expect(widths[0]).toBeGreaterThan(0);
+    expect(widths[1]! / widths[0]!).toBeCloseTo(0.5, 2);
+  });
+
+  it('labels every bar with its name and value and escapes XML', () => {
+    expect(svg).toMatch(/^<svg xmlns="http:\/\/www\.w3\.org\/2000\/svg" width="\d+" height="\d+"/);
+    expect(svg).toContain('>Stepgate</text>');
+    expect(svg).toContain('>150,000 decisions/s</text>');
+    expect(svg).toContain('>Cedar &lt;wasm&gt; &amp; co</text>');
+    expect(svg).not.toContain('<wasm>');
+    expect(svg).toContain('>Decisions per second (decisions/s)</text>');
+    expect(svg.trimEnd().endsWith('</svg>')).toBe(true);
+  });
+
+  it('keeps a tiny non-zero value visible and draws nothing for zero', () => {
+    const tiny = renderBarChart({
+      id: 'x',
+      title: 't',
+      unit: 'ms',
+      bars: [
+        { label: 'big', value: 1e9 },
+        { label: 'tiny', value: 1 },
+        { label: 'none', value: 0 },
+      ],
+    });
+    const widths = [...tiny.matchAll(/height="18" rx="2"/g)].length;
+    expect(widths).toBe(3);
+    expect(tiny).toMatch(/width="1\.0" height="18"/);
+    expect(tiny).toMatch(/width="0\.0" height="18"/);
+  });
+});
+
+describe('results files', () => {
+  let dir: string;
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('writes <date>.json, <date>.md embedding <date>-<chart>.svg, and drops that date’s stale charts', () => {
+    dir = mkdtempSync(join(tmpdir(), 'stepgate-bench-report-'));
+    writeFileSync(join(dir, '2026-11-29-old-chart.svg'), '<svg/>');
+    writeFileSync(join(dir, '2026-11-28-other-day.svg'), '<svg/>');
+    const result = {
+      date: '2026-11-29',
+      command: 'node bench/run.js',
+      quick: false,
+      machine,
+      totalSeconds: 1,
+      parts: [
+        { name: 'peers', status: 'ok', seconds: 1, budgetSeconds: 2, sections: ['peers-engine'] },
+      ],
+      sections: [section()],
+    };
+    writeResults(dir, result, 'CMP');
+    expect(readdirSync(dir).sort()).toEqual([
+      '2026-11-28-other-day.svg',
+      '2026-11-29-peers-throughput.svg',
+      '2026-11-29.json',
+      '2026-11-29.md',
+    ]);
+    expect(JSON.parse(readFileSync(join(dir, '2026-11-29.json'), 'utf8'))).toEqual(result);
+    expect(readFileSync(join(dir, '2026-11-29.md'), 'utf8')).toContain(
+      '](2026-11-29-peers-throughput.svg)',
+    );
+
+    expect(readBaseline(dir)).toBeUndefined();
+    writeBaseline(dir, result);
+    const baseline = readBaseline(dir)!;
+    expect(baseline.ratios['peers-engine.speedup']!.value).toBe(12.5);
+    expect(baseline.sectionsByPart).toEqual({ peers: ['peers-engine'] });
+    expect(baseline.label).toContain('2026-11-29');
+  });
+
+  it('refuses an unreadable baseline with the command that rewrites it', () => {
+    dir = mkdtempSync(join(tmpdir(), 'stepgate-bench-report-'));
+    writeFileSync(join(dir, 'baseline.json'), '{ not json');
+    expect(() => readBaseline(dir)).toThrow(/not valid JSON.*--update-baseline/);
+    writeFileSync(join(dir, 'baseline.json'), '{}');
+    expect(() => readBaseline(dir)).toThrow(/no "sections" array/);
+  });
+});
+
+describe('section contract check', () => {
+  it('accepts a well-formed section', () => {
+    expect(sectionProblems([section()], 'peers')).toEqual([]);
+  });
+
+  it('names the part, section and field that is wrong', () => {
+    const bad = section() as Record<string, unknown>;
+    bad.ratios = { speedup: { value: Number.NaN, better: 'up', description: '' } };
+    bad.charts = [{ id: 'Bad Id', title: 't', unit: 'u', bars: [] }];
+    const problems = sectionProblems([bad], 'peers');
+    expect(problems).toContain(
+      'peers: section "peers-engine" ratio "speedup" value must be a finite number >= 0 (got NaN)',
+    );
+    expect(problems).toContain(
+      'peers: section "peers-engine" ratio "speedup" better must be "higher" or "lower"',
+    );
+    expect(problems.some((p) => p.includes('chart #0 id must be lower-case'))).toBe(true);
+    expect(problems.some((p) => p.includes('chart #0 needs at least one bar'))).toBe(true);
+    expect(sectionProblems([], 'x')[0]).toMatch(/non-empty array/);
+  });
+});
+
+describe('bench/run.js options', () => {
+  const parts = ['engine', 'peers', 'agents', 'scale', 'ingest'];
+
+  it('selects parts in run order whatever order they were named in', () => {
+    const options = parseOptions(['--quick', '--only', 'scale, engine'], parts);
+    expect(options).toMatchObject({ quick: true, parts: ['engine', 'scale'], partial: true });
+    expect(parseOptions([], parts)).toMatchObject({ quick: false, parts, partial: false });
+  });
+
+  it('rejects unknown parts and options, and a quick or partial baseline', () => {
+    expect(() => parseOptions(['--only', 'engine,opa'], parts)).toThrow(
+      /unknown part opa; the parts are engine, peers, agents, scale, ingest/,
+    );
+    expect(() => parseOptions(['--fast'], parts)).toThrow(UsageError);
+    expect(() => parseOptions(['--quick', '--update-baseline'], parts)).toThrow(
+      /full run of every part/,
+    );
+    expect(() => parseOptions(['--only', 'engine', '--update-baseline'], parts)).toThrow(
+      UsageError,
+    );
+  });
+});
