@@ -1,5 +1,7 @@
 // The parent's side of the simulated agents: N sockets spread over a few sim-agents.js processes,
-// and the ack times of every revision gathered from all of them.
+// and the ack times of every revision gathered from all of them; a reconnect storm (every socket
+// dropped at once, then back within the agent's retry window) and decision-log shipping at a
+// target rate, with each process's own figures.
 import { join } from 'node:path';
 import { forkTracked, stopProcess, withTimeout } from './processes.js';
 
@@ -14,6 +16,8 @@ export class SimFleet {
     this.revisions = new Map();
     this.waiters = new Set();
     this.lost = [];
+    /** Errors the worker processes reported. */
+    this.errors = [];
   }
 
   /** Forks the processes and connects every socket; resolves with the connection summary. */
@@ -71,11 +75,17 @@ export class SimFleet {
       for (const waiter of this.waiters) waiter();
     } else if (message.type === 'disconnect') {
       this.lost.push(message);
+    } else if (message.type === 'error') {
+      // A failed command: whoever waits on this worker learns why instead of timing out.
+      for (const waiting of worker.pending.values())
+        if (Array.isArray(waiting)) waiting[2](new Error(`sim-agents: ${message.message}`));
+      worker.pending.clear();
+      this.errors.push(message.message);
     } else {
-      const resolve = worker.pending.get(message.type);
-      if (resolve) {
+      const waiting = worker.pending.get(message.type);
+      if (waiting) {
         worker.pending.delete(message.type);
-        resolve(message);
+        (typeof waiting === 'function' ? waiting : waiting[0])(message);
       }
     }
   }
@@ -139,6 +149,98 @@ export class SimFleet {
       5000,
       'simulated agent stats',
     );
+  }
+
+  /** Sends `command` to every worker; resolves with each one's `reply` message. */
+  ask(command, reply, timeoutMs, what) {
+    return withTimeout(
+      Promise.all(
+        this.workers.map(
+          (worker, index) =>
+            new Promise((resolve, reject) => {
+              // [resolve, unused, reject]: an 'error' from the worker rejects it.
+              worker.pending.set(reply, [resolve, undefined, reject]);
+              worker.child.send(typeof command === 'function' ? command(worker, index) : command);
+            }),
+        ),
+      ),
+      timeoutMs,
+      what,
+    );
+  }
+
+  /**
+   * Closes every socket's transport at once (the control plane sees N "transport close"
+   * disconnects, as on a network drop). Resolves once every process has closed its sockets.
+   */
+  async dropAll() {
+    const replies = await this.ask({ cmd: 'drop' }, 'dropped', 30_000, 'dropping every socket');
+    return { sockets: replies.reduce((n, r) => n + r.sockets, 0) };
+  }
+
+  /**
+   * Reconnects every dropped socket, each after a random delay in [minDelayMs, maxDelayMs]
+   * (then the agent's backoff when refused); resolves once all are connected with
+   * {startedAt, times (epoch ms of each connect), attempts, errors}.
+   */
+  async reconnectAll({ minDelayMs = 500, maxDelayMs = 1500, timeoutMs = 120_000 } = {}) {
+    const startedAt = performance.timeOrigin + performance.now();
+    const replies = await this.ask(
+      { cmd: 'reconnect', minDelayMs, maxDelayMs },
+      'reconnected',
+      timeoutMs,
+      'every dropped socket to reconnect',
+    );
+    const errors = {};
+    for (const reply of replies)
+      for (const [text, count] of Object.entries(reply.errors))
+        errors[text] = (errors[text] ?? 0) + count;
+    return {
+      startedAt,
+      times: replies.flatMap((r) => r.times),
+      attempts: replies.reduce((n, r) => n + r.attempts, 0),
+      errors,
+    };
+  }
+
+  /**
+   * Ships decision logs from `agents` sockets (spread over the processes) at `rate` records/s
+   * in total for `durationMs`, each agent shipping every `intervalMs`; then waits up to
+   * `drainMs` for the last acks. Resolves with the totals and each process's figures.
+   */
+  async shipLogs({ agents, rate, intervalMs = 1000, durationMs, revision = 1, drainMs = 15_000 }) {
+    if (agents > this.options.agents)
+      throw new Error(`only ${this.options.agents} simulated agents to ship from, not ${agents}`);
+    const shares = this.workers.map(
+      (_, i) =>
+        Math.floor(agents / this.workers.length) + (i < agents % this.workers.length ? 1 : 0),
+    );
+    const perProcess = await this.ask(
+      (_, i) => ({
+        cmd: 'logs',
+        agents: shares[i],
+        ratePerAgent: rate / agents,
+        intervalMs,
+        durationMs,
+        revision,
+        drainMs,
+      }),
+      'logs-done',
+      durationMs + drainMs + 30_000,
+      'shipping decision logs',
+    );
+    const sum = (field) => perProcess.reduce((n, r) => n + r[field], 0);
+    return {
+      records: sum('records'),
+      acked: sum('acked'),
+      batches: sum('batches'),
+      ackedBatches: sum('ackedBatches'),
+      notOk: sum('notOk'),
+      timeouts: sum('timeouts'),
+      resent: sum('resent'),
+      unacked: sum('unacked'),
+      perProcess: perProcess.map(({ type: _type, ...rest }) => rest),
+    };
   }
 
   /** Disconnects every socket and ends the processes. */
