@@ -9,6 +9,7 @@ import type { Queue } from 'bullmq';
 import type { Logger } from 'pino';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/configuration.js';
+import { redisErrorLogger } from '../common/redis-error-log.js';
 import { LOGGER } from '../logging/logger.js';
 import { redisClientOf } from '../sync/queue-client.js';
 import {
@@ -42,7 +43,9 @@ export class DecisionLogQueueService implements OnApplicationBootstrap, OnModule
     private readonly queue: Queue<DecisionLogJobs[DecisionLogJobName], unknown, string>,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(LOGGER) private readonly logger: Logger,
-  ) {}
+  ) {
+    this.queue.on('error', redisErrorLogger(logger, 'decision-log queue'));
+  }
 
   /**
    * Resolves once the batch is in Redis (or was already: the job id is deterministic); rejects

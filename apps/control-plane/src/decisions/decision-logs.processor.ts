@@ -1,9 +1,10 @@
-import { Processor, WorkerHost } from '@nestjs/bullmq';
+import { OnWorkerEvent, Processor, WorkerHost } from '@nestjs/bullmq';
 import { Inject, type OnModuleInit } from '@nestjs/common';
 import type { Job } from 'bullmq';
 import type { Logger } from 'pino';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/configuration.js';
+import { redisErrorLogger } from '../common/redis-error-log.js';
 import { LOGGER } from '../logging/logger.js';
 import { DecisionIngestService } from './decision-ingest.service.js';
 import {
@@ -26,12 +27,21 @@ export class DecisionLogsProcessor extends WorkerHost implements OnModuleInit {
     prune: () => this.ingest.prune(this.config.decisionRetentionSeconds),
   };
 
+  private readonly redisError: (error: Error) => void;
+
   constructor(
     private readonly ingest: DecisionIngestService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {
     super();
+    this.redisError = redisErrorLogger(logger, 'decision-log worker');
+  }
+
+  /** Without a listener BullMQ prints each failed reconnect as a raw stack trace. */
+  @OnWorkerEvent('error')
+  onWorkerError(error: Error): void {
+    this.redisError(error);
   }
 
   /** Start-up check: a job name without a handler would sit in the queue forever. */

@@ -11,6 +11,7 @@ import type { Logger } from 'pino';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/configuration.js';
 import { PrismaService } from '../database/prisma.service.js';
+import { redisErrorLogger } from '../common/redis-error-log.js';
 import { LOGGER } from '../logging/logger.js';
 import { redisClientOf } from './queue-client.js';
 import { SYNC_QUEUE, syncJobId, type SyncJobs } from './sync.queue.js';
@@ -32,7 +33,9 @@ export class SyncQueueService implements OnApplicationBootstrap, OnModuleDestroy
     private readonly prisma: PrismaService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(LOGGER) private readonly logger: Logger,
-  ) {}
+  ) {
+    this.queue.on('error', redisErrorLogger(logger, 'sync queue'));
+  }
 
   async enqueue(data: SyncJobs['sync']): Promise<string> {
     const jobId = syncJobId(data);

@@ -1,7 +1,8 @@
-import { Processor, WorkerHost } from '@nestjs/bullmq';
+import { OnWorkerEvent, Processor, WorkerHost } from '@nestjs/bullmq';
 import { Inject, type OnModuleInit } from '@nestjs/common';
 import type { Job } from 'bullmq';
 import type { Logger } from 'pino';
+import { redisErrorLogger } from '../common/redis-error-log.js';
 import { LOGGER } from '../logging/logger.js';
 import { SYNC_JOB_NAMES, SYNC_QUEUE, type SyncJobName, type SyncJobs } from './sync.queue.js';
 import { SyncService } from './sync.service.js';
@@ -16,11 +17,20 @@ export class SyncProcessor extends WorkerHost implements OnModuleInit {
     sync: (data) => this.syncService.sync(data.sourceId),
   };
 
+  private readonly redisError: (error: Error) => void;
+
   constructor(
     private readonly syncService: SyncService,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {
     super();
+    this.redisError = redisErrorLogger(logger, 'sync worker');
+  }
+
+  /** Without a listener BullMQ prints each failed reconnect as a raw stack trace. */
+  @OnWorkerEvent('error')
+  onWorkerError(error: Error): void {
+    this.redisError(error);
   }
 
   /** Start-up check: a job name without a handler would sit in the queue forever. */
