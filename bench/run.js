@@ -19,6 +19,7 @@ import { parseOptions, USAGE, UsageError } from './report/options.js';
 import { collectRatios, compareRatios, DEFAULT_THRESHOLD } from './report/regression.js';
 import { readBaseline, writeBaseline, writeResults } from './report/results.js';
 import { duplicateChartIds } from './report/validate.js';
+import { machineBusy } from './support/processes.js';
 
 const BENCH_DIR = import.meta.dirname;
 const REPO_ROOT = join(BENCH_DIR, '..');
@@ -33,12 +34,14 @@ const PART_RUNNER = join(BENCH_DIR, 'report', 'part-runner.js');
 const PARTS = [
   { name: 'engine', file: 'engine.bench.js', budget: { full: 45, quick: 25 } },
   { name: 'peers', file: 'peers.bench.js', budget: { full: 135, quick: 60 } },
-  { name: 'agents', file: 'agents.bench.js', budget: { full: 150, quick: 75 } },
+  { name: 'agents', file: 'agents.bench.js', budget: { full: 150, quick: 110 } },
   { name: 'scale', file: 'scale.bench.js', budget: { full: 150, quick: 90 } },
   { name: 'ingest', file: 'ingest.bench.js', budget: { full: 90, quick: 45 } },
 ];
 /** After SIGTERM, how long a part gets to clean up (stop processes, drop its database). */
 const CLEANUP_GRACE_MS = 30_000;
+/** Above this share of busy CPUs before the run, the figures are not worth a baseline. */
+const BUSY_WARNING = 0.25;
 
 const say = (line = '') => process.stdout.write(`${line}\n`);
 
@@ -140,11 +143,16 @@ async function main() {
 
   const startedAt = new Date();
   const machine = machineInfo(REPO_ROOT);
+  machine.busyBefore = await machineBusy(2000);
   const selected = PARTS.filter((p) => options.parts.includes(p.name));
   const mode = options.quick ? 'quick' : 'full';
   say(`# Stepgate benchmarks (${mode}), ${startedAt.toISOString()}`);
   say(`Machine: ${describeMachine(machine)}`);
   say(`Load average (1/5/15 min): ${machine.loadAverage.map((l) => l.toFixed(2)).join(' / ')}`);
+  if (machine.busyBefore > BUSY_WARNING)
+    say(
+      `WARNING: other processes kept ${Math.round(machine.busyBefore * 100)} % of the CPUs busy before the run; figures and ratios will be noisy (compare on a quiet machine).`,
+    );
   say(`Parts: ${selected.map((p) => `${p.name} (${p.budget[mode]} s)`).join(', ')}`);
 
   const t0 = performance.now();

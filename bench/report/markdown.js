@@ -126,7 +126,7 @@ export function renderReport(result, options) {
     `# Stepgate benchmarks, ${result.date}`,
     '',
     `- Machine: ${describeMachine(result.machine)}`,
-    `- Load average at start (1/5/15 min): ${result.machine.loadAverage.map((l) => l.toFixed(2)).join(' / ')}`,
+    `- Load average at start (1/5/15 min): ${result.machine.loadAverage.map((l) => l.toFixed(2)).join(' / ')}${Number.isFinite(result.machine.busyBefore) ? `; CPUs busy with other processes just before: ${Math.round(result.machine.busyBefore * 100)} %` : ''}`,
     `- Command: \`${result.command}\` (${result.quick ? 'quick mode' : 'full run'}), ${formatSeconds(result.totalSeconds)} in total`,
     `- Raw figures: [${result.date}.json](${result.date}.json)`,
     '',
