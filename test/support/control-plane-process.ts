@@ -23,6 +23,8 @@ export interface ControlPlaneProcess {
   output(): string;
   /** Stops the process (SIGTERM, then SIGKILL). */
   stop(): Promise<void>;
+  /** SIGKILL at once: no shutdown hooks (a crash); `restart()` starts it again. */
+  kill(): Promise<void>;
   /** Starts it again on the same port, database, Redis prefix and data directory. */
   restart(): Promise<void>;
   /** Stops it and drops its database, its Redis keys and its data directory. */
@@ -195,6 +197,13 @@ export async function startControlPlane(
     dataDir,
     output: () => log,
     stop,
+    kill: async () => {
+      const running = child;
+      if (!running || running.exitCode !== null || running.signalCode !== null) return;
+      const gone = new Promise<void>((r) => running.once('exit', () => r()));
+      running.kill('SIGKILL');
+      await gone;
+    },
     restart: async () => {
       await stop();
       await start();
