@@ -91,6 +91,11 @@ telemetry:
     await stopProcess(child, 5000);
     rmSync(dir, { recursive: true, force: true });
   };
+  /** Synchronous, for a signal handler: SIGKILL and remove the directory. */
+  const stopNow = () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  };
   try {
     await waitFor(
       `the Cerbos PDP on ${url}`,
@@ -106,7 +111,15 @@ telemetry:
     throw new Error(`${error.message}\ncerbos output:\n${output}`);
   }
   log(`Cerbos PDP ${binary.version} on ${url} (pid ${child.pid})`);
-  return { url, pid: child.pid, version: binary.version, child, output: () => output, stop };
+  return {
+    url,
+    pid: child.pid,
+    version: binary.version,
+    child,
+    output: () => output,
+    stop,
+    stopNow,
+  };
 }
 
 /** One CheckResources call for one action: 'allow' | 'deny'; throws on anything else. */

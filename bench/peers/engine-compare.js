@@ -5,26 +5,32 @@
 // every BATCH calls) and a latency pass (every call timed on its own with hrtime).
 import { percentile, median } from '../support/processes.js';
 
-const BATCH = 64;
+// Small, so that a slow engine (a few ms per call) does not overrun its pass by much.
+const BATCH = 8;
 
 /**
  * One engine's callable and its prepared inputs. `decide(input)` must return something derived
  * from the answer, so that no engine can have its work optimised away.
- * @typedef {{ name: string, inputs: unknown[], decide: (input: unknown) => unknown }} Contender
+ * `cursor` carries on where the previous pass stopped, so that an engine too slow to go through
+ * all inputs in one pass still sees all of them over the rounds.
+ * @typedef {{ name: string, inputs: unknown[], decide: (input: unknown) => unknown, cursor?: number }} Contender
  */
 
 function throughputPass(contender, ms) {
   const { inputs, decide } = contender;
   const deadline = performance.now() + ms;
+  let cursor = contender.cursor ?? 0;
   let done = 0;
   let sink = 0;
   const start = process.hrtime.bigint();
   while (performance.now() < deadline)
     for (let k = 0; k < BATCH; k++) {
-      if (decide(inputs[done % inputs.length]) === 'allow') sink++;
+      if (decide(inputs[cursor]) === 'allow') sink++;
+      cursor = cursor + 1 === inputs.length ? 0 : cursor + 1;
       done++;
     }
   const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+  contender.cursor = cursor;
   return { perSecond: done / seconds, sink };
 }
 
@@ -46,19 +52,29 @@ function latencyPass(contender, ms, samples) {
  * @param {Contender[]} contenders
  * @param {{ rounds: number, warmupMs: number, throughputMs: number, latencyMs: number, log: (line: string) => void }} options
  */
-export function compareEngines(contenders, { rounds, warmupMs, throughputMs, latencyMs, log }) {
-  for (const contender of contenders) throughputPass(contender, warmupMs);
+export async function compareEngines(
+  contenders,
+  { rounds, warmupMs, throughputMs, latencyMs, log },
+) {
+  // Passes are synchronous; yielding between them lets a SIGTERM (an overrunning part) through.
+  const yieldToEvents = () => new Promise((resolve) => setImmediate(resolve));
+  for (const contender of contenders) {
+    throughputPass(contender, warmupMs);
+    await yieldToEvents();
+  }
   const results = contenders.map((c) => ({ name: c.name, rates: [], latencies: [] }));
   for (let round = 0; round < rounds; round++)
-    contenders.forEach((contender, index) => {
+    for (const [index, contender] of contenders.entries()) {
       const result = results[index];
       const { perSecond } = throughputPass(contender, throughputMs);
       result.rates.push(perSecond);
+      await yieldToEvents();
       latencyPass(contender, latencyMs, result.latencies);
+      await yieldToEvents();
       log(
         `in-process round ${round + 1}/${rounds}: ${contender.name} ${Math.round(perSecond).toLocaleString('en-US')} decisions/s`,
       );
-    });
+    }
   return results.map(({ name, rates, latencies }) => ({
     name,
     rounds: rates,

@@ -92,6 +92,11 @@ export async function startStepgateAgent({ policySet, probeBody, log = () => {} 
     await stopProcess(child, 10_000);
     rmSync(dir, { recursive: true, force: true });
   };
+  /** Synchronous, for a signal handler: SIGKILL and remove the directory. */
+  const stopNow = () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  };
   let last;
   try {
     await waitFor(
@@ -117,5 +122,5 @@ export async function startStepgateAgent({ policySet, probeBody, log = () => {} 
     );
   }
   log(`Stepgate agent on ${url} (pid ${child.pid}), bundle revision ${REVISION} from its cache`);
-  return { url, pid: child.pid, child, output: () => output, stop };
+  return { url, pid: child.pid, child, output: () => output, stop, stopNow };
 }
