@@ -27,16 +27,17 @@ const RESULTS_DIR = join(BENCH_DIR, 'results');
 const PART_RUNNER = join(BENCH_DIR, 'report', 'part-runner.js');
 
 /**
- * In run order. Budgets in seconds: the full ones add up to 9.5 minutes so that the whole run
- * stays under the 10 minutes the issue allows on the 2-core machine; quick ones keep the
- * regression check to about 5 minutes.
+ * In run order. Budgets in seconds: the full ones add up to just under 10 minutes, the limit
+ * the issue sets for the whole run on the 2-core machine, shared out by what each part does
+ * (scale connects 10,000 agents; ingest ships for 60 s and drains). The quick ones match the
+ * parts' own standalone time-outs.
  */
 const PARTS = [
-  { name: 'engine', file: 'engine.bench.js', budget: { full: 45, quick: 25 } },
-  { name: 'peers', file: 'peers.bench.js', budget: { full: 135, quick: 60 } },
-  { name: 'agents', file: 'agents.bench.js', budget: { full: 150, quick: 110 } },
-  { name: 'scale', file: 'scale.bench.js', budget: { full: 150, quick: 90 } },
-  { name: 'ingest', file: 'ingest.bench.js', budget: { full: 90, quick: 45 } },
+  { name: 'engine', file: 'engine.bench.js', budget: { full: 30, quick: 25 } },
+  { name: 'peers', file: 'peers.bench.js', budget: { full: 120, quick: 60 } },
+  { name: 'agents', file: 'agents.bench.js', budget: { full: 130, quick: 110 } },
+  { name: 'scale', file: 'scale.bench.js', budget: { full: 210, quick: 150 } },
+  { name: 'ingest', file: 'ingest.bench.js', budget: { full: 105, quick: 90 } },
 ];
 /** After SIGTERM, how long a part gets to clean up (stop processes, drop its database). */
 const CLEANUP_GRACE_MS = 30_000;
