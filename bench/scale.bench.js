@@ -49,7 +49,7 @@ function config(quick) {
     .filter((n) => n > 0);
   return {
     agentCounts: counts,
-    reps: Number(process.env.BENCH_SCALE_REPS ?? (quick ? 3 : 8)),
+    reps: Number(process.env.BENCH_SCALE_REPS ?? (quick ? 2 : 6)),
     holdMs: quick ? 2000 : 4000,
     /** 2,500 sockets per process at most (ulimit -n is 20,000 here; the CP holds one per agent). */
     processes: (agents) => Math.min(4, Math.max(2, Math.ceil(agents / 2500))),
@@ -132,7 +132,7 @@ async function benchN(cp, token, agents, cfg, cleanups, log) {
   const runId = randomBytes(3).toString('hex');
   const processes = cfg.processes(agents);
   log(`N=${agents}: connecting over ${processes} processes`);
-  const fleet = new SimFleet({ url: cp.url, token, agents, processes, runId });
+  const fleet = new SimFleet({ url: cp.url, token, agents, processes, runId, concurrency: 200 });
   const closeFleet = cleanups.add(() => fleet.close());
   const connectCpu = cpuMeter(cp.pid);
   const connection = await fleet.connect(180_000);
@@ -458,4 +458,4 @@ function section(results, { cfg, baseline, bundleBytes, busy, quick }) {
 }
 
 if (isMain(import.meta.url))
-  await runStandalone('bench:scale', run, (quick) => (quick ? 150_000 : 360_000));
+  await runStandalone('bench:scale', run, (quick) => (quick ? 240_000 : 420_000));

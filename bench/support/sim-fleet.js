@@ -8,7 +8,11 @@ import { forkTracked, stopProcess, withTimeout } from './processes.js';
 const WORKER = join(import.meta.dirname, 'sim-agents.js');
 
 export class SimFleet {
-  /** @param {{url: string, token: string, agents: number, processes: number, runId: string}} options */
+  /**
+   * `concurrency`: connections each process opens at a time (default 25); a real fleet has no
+   * such limit, so a higher one measures the control plane rather than the simulator.
+   * @param {{url: string, token: string, agents: number, processes: number, runId: string, concurrency?: number}} options
+   */
   constructor(options) {
     this.options = options;
     this.workers = [];
@@ -46,7 +50,7 @@ export class SimFleet {
               token,
               idPrefix: `bench-${runId}-n${agents}-p${w}`,
               count,
-              concurrency: 25,
+              concurrency: this.options.concurrency ?? 25,
             });
           });
         }),
