@@ -110,7 +110,7 @@ describe('drill: Redis down for 30 s', () => {
         }).catch(() => undefined);
         syncAsked = { status: sync?.status ?? 0, ms: Date.now() - started };
         if (sync) {
-          const body = await sync.json();
+          const body = (await sync.json()) as { error?: string };
           if (sync.status === 503) expect(body.error).toBe('service/unavailable');
         }
       }
