@@ -16,7 +16,7 @@ import { pathToFileURL } from 'node:url';
 import { cedarEngine } from './peers/cedar-engine.js';
 import { startCerbos } from './peers/cerbos-pdp.js';
 import { compareEngines } from './peers/engine-compare.js';
-import { assertEquivalent, checkEquivalence } from './peers/equivalence.js';
+import { assertEquivalent, checkAgentServesSet, checkEquivalence } from './peers/equivalence.js';
 import { compareHttp } from './peers/http-compare.js';
 import { POLICY_SET_SUMMARY } from './peers/policy-set.js';
 import { generateRequests, toCerbos, toStepgateBody } from './peers/requests.js';
@@ -167,7 +167,7 @@ function engineSection({ config, equivalence, stepgate, cedar, results, cedarVer
   };
 }
 
-function httpSection({ config, equivalence, results, cerbosVersion }) {
+function httpSection({ config, equivalence, agentCheck, results, cerbosVersion }) {
   const [sg, cb] = results;
   const h = config.http;
   const throughputRatio = sg.decisionsPerSecond / cb.decisionsPerSecond;
@@ -233,6 +233,7 @@ function httpSection({ config, equivalence, results, cerbosVersion }) {
       cerbos_p99_ms: cb.latencyMillis.p99,
       cerbos_cores: cb.serverCores,
       concurrency: h.concurrency,
+      agent_requests_checked: agentCheck.compared,
     },
     charts: [
       {
@@ -243,7 +244,7 @@ function httpSection({ config, equivalence, results, cerbosVersion }) {
       },
     ],
     notes: [
-      `Both servers answered the same ${int(equivalence.requests)} requests identically in the equivalence check (Cerbos over its HTTP API) before any load.`,
+      `Before any load: the Cerbos PDP answered all ${int(equivalence.requests)} requests of the equivalence check over this HTTP API like Stepgate and Cedar; the agent answered ${agentCheck.compared} of them like in-process Stepgate (${agentCheck.skipped} skipped: a time-window edge within a minute of the call).`,
       `Stepgate: apps/agent (one Node process, one thread) deciding from a signed bundle in its cache dir, control plane unreachable (log records buffered, none shipped). Cerbos ${cerbosVersion}: \`cerbos server\`, disk store, audit and telemetry off, GOMAXPROCS = all ${os.cpus().length} cores. The load generator shares the machine with both, so decisions/s is a closed-loop figure for this machine; decisions per server CPU-second is the cost per decision.`,
       `Ratio vs target: the ${TARGET.timesFaster}x target against the Cerbos PDP is stated for decisions; over HTTP both pay for the transport, so the HTTP ratio (${times(throughputRatio)} decisions/s, ${times(cpuRatio)} per CPU-second) understates the engine difference; the in-process Cerbos engine (its ePDP) is not available on npm.`,
       'The agent evaluates time windows on its own clock (now); Cerbos reads the instant the request carries: the same work, not the same answer for a given body at a given moment.',
@@ -293,6 +294,12 @@ export async function run({ quick, log }) {
     log(
       `equivalence: ${equivalence.agreements}/${equivalence.requests} agree (Stepgate ${counts(equivalence.effects.stepgate)})`,
     );
+    const agentCheck = await checkAgentServesSet({
+      agentUrl: agent.url,
+      requests: requests.slice(0, 200),
+      stepgate,
+    });
+    log(`the agent decides like in-process Stepgate on ${agentCheck.compared} requests`);
 
     const cedarCalls = requests.map(cedar.prepare);
     const cedarDecide = (call) => {
@@ -349,7 +356,13 @@ export async function run({ quick, log }) {
         results: engineResults,
         cedarVersion: cedar.version,
       }),
-      httpSection({ config, equivalence, results: httpResults, cerbosVersion: cerbos.version }),
+      httpSection({
+        config,
+        equivalence,
+        agentCheck,
+        results: httpResults,
+        cerbosVersion: cerbos.version,
+      }),
     ];
   } finally {
     await Promise.allSettled(started.map((server) => server.stop()));

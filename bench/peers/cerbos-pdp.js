@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { freePort, spawnTracked, stopProcess, waitFor } from '../support/processes.js';
+import { guardAgainstOrphans } from './orphan-guard.js';
 import { cerbosFiles } from './policy-set.js';
 
 const require = createRequire(import.meta.url);
@@ -79,6 +80,7 @@ telemetry:
     env: { PATH: process.env.PATH ?? '', CERBOS_NO_TELEMETRY: '1' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  guardAgainstOrphans(child, dir);
   let output = '';
   const keep = (chunk) => {
     output += chunk.toString();

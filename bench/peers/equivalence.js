@@ -79,3 +79,38 @@ export function assertEquivalent(result, shown = 5) {
     `the three policy sets disagree on ${result.disagreements.length} of ${result.requests} requests: no comparison is meaningful until bench/peers/policy-set.js expresses the same policy in each language. First ${lines.length}:\n${lines.join('\n')}`,
   );
 }
+
+/**
+ * The agent under HTTP load must serve this very set: it decides on its own clock, so each
+ * request is compared with in-process Stepgate one minute either side of the call, and only
+ * where both give the same effect (a time window edge in between would make either answer right).
+ * @returns {Promise<{ compared: number, skipped: number }>} throws naming the first mismatch
+ */
+export async function checkAgentServesSet({ agentUrl, requests, stepgate }) {
+  let compared = 0;
+  let skipped = 0;
+  for (const [index, shared] of requests.entries()) {
+    const at = Date.now();
+    const before = stepgate.decide({ ...shared, now: new Date(at - 60_000) }).effect;
+    const after = stepgate.decide({ ...shared, now: new Date(at + 60_000) }).effect;
+    const response = await fetch(`${agentUrl}/v1/decide`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(shared.request),
+      signal: AbortSignal.timeout(10_000),
+    });
+    const body = await response.json();
+    if (!response.ok)
+      throw new Error(`the agent answered ${response.status}: ${JSON.stringify(body)}`);
+    if (before !== after) {
+      skipped++;
+      continue;
+    }
+    if (body.effect !== before)
+      throw new Error(
+        `the agent decided request ${index} ${body.effect}, in-process Stepgate ${before}: it does not serve the benchmark's policy set (${JSON.stringify(body).slice(0, 400)})`,
+      );
+    compared++;
+  }
+  return { compared, skipped };
+}

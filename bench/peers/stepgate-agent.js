@@ -15,6 +15,7 @@ import {
   toJwks,
 } from '@stepgate/protocol';
 import { freePort, spawnTracked, stopProcess, waitFor } from '../support/processes.js';
+import { guardAgainstOrphans } from './orphan-guard.js';
 
 const REPO_ROOT = resolve(import.meta.dirname, '../..');
 const AGENT_MAIN = join(REPO_ROOT, 'apps/agent/dist/main.js');
@@ -80,6 +81,7 @@ export async function startStepgateAgent({ policySet, probeBody, log = () => {} 
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  guardAgainstOrphans(child, dir);
   let output = '';
   const keep = (chunk) => {
     output += chunk.toString();
