@@ -51,7 +51,7 @@ export function service(i) {
     /** Office hours [startHour, endHour) in Europe/Berlin. */
     startHour: 7 + (i % 3),
     endHour: 18 + (i % 2),
-    /** ISO day numbers as CEL's getDayOfWeek counts them (0 = Sunday). */
+    /** Days as CEL's getDayOfWeek and Date#getUTCDay count them (0 = Sunday). */
     readerDays: i % 5 === 0 ? [1, 2, 3, 4, 5, 6] : [1, 2, 3, 4, 5],
     level: i % 3 === 0 ? 'phishing_resistant' : 'mfa',
     maxAgeMinutes: 5 + (i % 4) * 5,
@@ -215,7 +215,12 @@ resourcePolicy:
 `;
 }
 
-/** Files of a Cerbos disk store: `{path, content}` relative to the policy directory. */
+/**
+ * Files of a Cerbos disk store: `{path, content}` relative to the policy directory. The resource
+ * kind is the service; Cerbos's action wildcard `*` stands for one `:`-separated segment (and
+ * matches `/`), unlike Stepgate's `*` / `**`, so the target `svc3:*` + `svc3:admin:**` becomes
+ * `svc3:*` + `svc3:admin:*`: the same over the closed verb set the requests use, not beyond it.
+ */
 export function cerbosFiles() {
   return [
     { path: 'derived_roles/service_roles.yaml', content: CERBOS_DERIVED_ROLES },
