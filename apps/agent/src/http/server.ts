@@ -194,10 +194,21 @@ export function createHttpServer(options: HttpServerOptions): Server {
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 66_000;
   server.requestTimeout = 30_000;
-  server.on('clientError', (_error, socket) => {
-    if (socket.writable && !socket.writableEnded)
-      socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
-    else socket.destroy();
+  server.on('clientError', (error: NodeJS.ErrnoException, socket) => {
+    if (!socket.writable || socket.writableEnded) {
+      socket.destroy();
+      return;
+    }
+    // What the HTTP parser refused, said as the rest of the API says it (431 as node's default).
+    const tooLarge = error.code === 'HPE_HEADER_OVERFLOW';
+    const text = JSON.stringify({
+      error: 'request/invalid',
+      message: tooLarge ? 'the request headers are too large' : 'the request is not valid HTTP/1.1',
+    });
+    socket.end(
+      `HTTP/1.1 ${tooLarge ? '431 Request Header Fields Too Large' : '400 Bad Request'}\r\n` +
+        `connection: close\r\ncontent-type: ${JSON_TYPE}\r\ncontent-length: ${Buffer.byteLength(text)}\r\n\r\n${text}`,
+    );
   });
   return server;
 }

@@ -44,3 +44,23 @@ export function isDatabaseUnavailable(error: unknown): boolean {
   }
   return false;
 }
+
+/**
+ * True for PostgreSQL refusing a text value (SQLSTATE 22021, e.g. a NUL character, which
+ * PostgreSQL text cannot hold): the caller's input is at fault, so it is a 400, not a 500.
+ */
+export function isInvalidText(error: unknown): boolean {
+  const seen = new Set<unknown>();
+  let current: unknown = error;
+  while (current && typeof current === 'object' && !seen.has(current)) {
+    seen.add(current);
+    const { code, originalCode, meta } = current as {
+      code?: unknown;
+      originalCode?: unknown;
+      meta?: { driverAdapterError?: unknown };
+    };
+    if (code === '22021' || originalCode === '22021') return true;
+    current = meta?.driverAdapterError ?? (current as { cause?: unknown }).cause;
+  }
+  return false;
+}

@@ -9,7 +9,7 @@ import { ERROR_STATUS, StepgateError, type ErrorCode } from '@stepgate/protocol'
 import type { Response } from 'express';
 import type { Logger } from 'pino';
 import { LOGGER } from '../logging/logger.js';
-import { isDatabaseUnavailable } from './database-errors.js';
+import { isDatabaseUnavailable, isInvalidText } from './database-errors.js';
 
 const CODE_BY_STATUS: Record<number, ErrorCode> = {
   400: 'request/invalid',
@@ -76,6 +76,16 @@ export class HttpExceptionFilter implements ExceptionFilter {
         body: {
           error: 'service/unavailable',
           message: 'the database is unavailable; try again shortly',
+        },
+      };
+    }
+    if (isInvalidText(exception)) {
+      return {
+        status: 400,
+        body: {
+          error: 'request/invalid',
+          message:
+            'the request contains text the database cannot store (a NUL character, \\u0000): remove it and retry',
         },
       };
     }

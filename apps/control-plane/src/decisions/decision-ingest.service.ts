@@ -3,6 +3,7 @@ import type { DecisionRecord } from '@stepgate/protocol';
 import type { Logger } from 'pino';
 import { PrismaService } from '../database/prisma.service.js';
 import type { Prisma } from '../generated/prisma/client.js';
+import { isDatabaseUnavailable } from '../common/database-errors.js';
 import { LOGGER } from '../logging/logger.js';
 import { DecisionMetrics } from './decision.metrics.js';
 import type { DecisionLogJobs } from './decision-logs.queue.js';
@@ -96,7 +97,9 @@ export class DecisionIngestService {
     try {
       inserted = await this.insertBatch(batch.agentId, batch.records);
     } catch (error) {
-      if (!isDataError(error)) throw error;
+      // Not only data exceptions: PostgreSQL refuses jsonb nested past its stack depth (54001),
+      // which Prisma reports without a code. Only an outage is retried as a whole batch.
+      if (isDatabaseUnavailable(error)) throw error;
       // One bad row must not poison the batch (the job would retry forever): insert one by one.
       ({ inserted, refused } = await this.insertEach(batch.agentId, batch.records));
     }
@@ -141,15 +144,34 @@ export class DecisionIngestService {
   ): Promise<{ inserted: number; refused: number }> {
     let inserted = 0;
     let refused = 0;
+    const insert = async (record: DecisionRecord) =>
+      (
+        await this.prisma.decisionLog.createMany({
+          data: [decisionRow(agentId, withoutNul(record))],
+          skipDuplicates: true,
+        })
+      ).count;
     for (const record of records) {
       try {
-        inserted += (
-          await this.prisma.decisionLog.createMany({
-            data: [decisionRow(agentId, withoutNul(record))],
-            skipDuplicates: true,
-          })
-        ).count;
-      } catch (error) {
+        inserted += await insert(record);
+      } catch (first) {
+        let error = first;
+        if (isDatabaseUnavailable(error)) throw error;
+        if (record.input !== undefined) {
+          // The logged input is what the database could not hold (e.g. nested too deep):
+          // the decision itself is kept without it.
+          const { input: _dropped, ...decision } = record;
+          try {
+            inserted += await insert(decision);
+            this.logger.warn(
+              { agentId, decisionId: record.decisionId },
+              'decision record stored without its input (the database refused the input)',
+            );
+            continue;
+          } catch (second) {
+            error = second;
+          }
+        }
         if (!isDataError(error)) throw error;
         refused += 1;
         this.metrics.invalid.inc();

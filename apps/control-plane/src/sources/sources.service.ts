@@ -74,27 +74,36 @@ export class SourcesService implements OnModuleInit {
     const existing = await this.prisma.policySource.findFirst({
       where: { OR: [{ id: input.name }, { name: input.name }] },
     });
-    if (existing)
-      throw new StepgateError('version/conflict', `a source named "${input.name}" already exists`);
-    const row = await this.prisma.policySource.create({
-      data: {
-        id: input.name,
-        name: input.name,
-        kind: 'remote' as const,
-        url: input.url,
-        branch: input.branch,
-        path: input.path,
-        autoActivate: input.autoActivate,
-        pollIntervalSeconds: input.pollIntervalSeconds ?? null,
-        credentialsEncrypted:
-          input.username || input.password
-            ? this.box.seal(
-                JSON.stringify({ username: input.username ?? '', password: input.password ?? '' }),
-              )
-            : null,
-        webhookSecretEncrypted: input.webhookSecret ? this.box.seal(input.webhookSecret) : null,
-      },
-    });
+    const conflict = () =>
+      new StepgateError('version/conflict', `a source named "${input.name}" already exists`);
+    if (existing) throw conflict();
+    const row = await this.prisma.policySource
+      .create({
+        data: {
+          id: input.name,
+          name: input.name,
+          kind: 'remote' as const,
+          url: input.url,
+          branch: input.branch,
+          path: input.path,
+          autoActivate: input.autoActivate,
+          pollIntervalSeconds: input.pollIntervalSeconds ?? null,
+          credentialsEncrypted:
+            input.username || input.password
+              ? this.box.seal(
+                  JSON.stringify({
+                    username: input.username ?? '',
+                    password: input.password ?? '',
+                  }),
+                )
+              : null,
+          webhookSecretEncrypted: input.webhookSecret ? this.box.seal(input.webhookSecret) : null,
+        },
+      })
+      .catch((error: unknown) => {
+        // Two concurrent creations of one name both pass the check above; the key decides.
+        throw (error as { code?: unknown }).code === 'P2002' ? conflict() : error;
+      });
     await this.audit.record({
       actor,
       action: 'source.create',
