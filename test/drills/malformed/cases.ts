@@ -339,7 +339,8 @@ const KINDS: Record<string, { applies: (e: Endpoint) => boolean; make: KindFn }>
       const fields = fieldCandidates(e);
       if (fields.length === 0) return undefined;
       const field = rng.pick(fields);
-      const wrong = wrongValuesFor(field.schema);
+      // Kubernetes encodes an absent optional field as null too: only other types are wrong there.
+      const wrong = wrongValuesFor(field.schema).filter((v) => e.strict || v !== null);
       if (wrong.length === 0) return undefined;
       const value = rng.pick(wrong);
       return {
