@@ -132,7 +132,7 @@ async function benchN(cp, token, agents, cfg, cleanups, log) {
   const runId = randomBytes(3).toString('hex');
   const processes = cfg.processes(agents);
   log(`N=${agents}: connecting over ${processes} processes`);
-  const fleet = new SimFleet({ url: cp.url, token, agents, processes, runId, concurrency: 200 });
+  const fleet = new SimFleet({ url: cp.url, token, agents, processes, runId, concurrency: 100 });
   const closeFleet = cleanups.add(() => fleet.close());
   const connectCpu = cpuMeter(cp.pid);
   const connection = await fleet.connect(180_000);
@@ -225,6 +225,7 @@ async function benchN(cp, token, agents, cfg, cleanups, log) {
     agents,
     processes,
     connectSeconds: connection.seconds,
+    connectRetries: connection.retried,
     connectCores,
     holding,
     activate: stat(pick('activate', 'lastAckMs')),
@@ -399,7 +400,7 @@ function section(results, { cfg, baseline, bundleBytes, busy, quick }) {
           '/healthz p99 / max during activations (ms)',
         ],
         rows: rows((r) => [
-          fmt1(r.connectSeconds),
+          `${fmt1(r.connectSeconds)}${r.connectRetries ? ` (${r.connectRetries} retried)` : ''}`,
           fmt1(r.holding.rssMiB),
           fmt1(r.rssMiBAfterChanges),
           fmt1(r.peakRssMiB),

@@ -95,11 +95,20 @@ async function connectAll({ url, token, idPrefix, count, concurrency }) {
   const errors = new Map();
   let next = 0;
   let failed = 0;
+  let retried = 0;
   sockets.length = count;
   const lane = async () => {
     while (next < count) {
       const index = next++;
-      const error = await connectOne(url, token, `${idPrefix}-${index}`, index);
+      let error = await connectOne(url, token, `${idPrefix}-${index}`, index);
+      // A real agent retries a failed connect (backoff): so do these, twice, before giving up.
+      for (let attempt = 1; error !== undefined && attempt <= 2; attempt++) {
+        retried++;
+        sockets[index].removeAllListeners();
+        sockets[index].disconnect();
+        await new Promise((r) => setTimeout(r, 1000 * attempt));
+        error = await connectOne(url, token, `${idPrefix}-${index}`, index);
+      }
       if (error !== undefined) {
         failed++;
         errors.set(error, (errors.get(error) ?? 0) + 1);
@@ -111,6 +120,7 @@ async function connectAll({ url, token, idPrefix, count, concurrency }) {
     type: 'connected',
     connected: sockets.filter((s) => s.connected).length,
     failed,
+    retried,
     errors: Object.fromEntries(errors),
     ms: now() - started,
   });

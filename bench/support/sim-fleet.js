@@ -64,7 +64,8 @@ export class SimFleet {
       throw new Error(
         `only ${connected} of ${agents} simulated agents connected (${failed} refused: ${JSON.stringify(summaries.map((s) => s.errors))})`,
       );
-    return { connected, seconds: (performance.now() - started) / 1000 };
+    const retried = summaries.reduce((n, s) => n + (s.retried ?? 0), 0);
+    return { connected, retried, seconds: (performance.now() - started) / 1000 };
   }
 
   onMessage(worker, message) {
