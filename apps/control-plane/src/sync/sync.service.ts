@@ -155,21 +155,21 @@ export class SyncService {
       }
     }
 
-    await this.prisma.policySource.update({
-      where: { id: sourceId },
-      data: { lastSyncedSha: headSha, lastSyncAt: new Date(), lastSyncError: null },
-    });
-
-    // Only a head recorded by this sync is auto-activated: re-syncing must never undo a
-    // rollback by re-activating a head an operator moved away from.
-    const headIsNew = outcome.created.some(
-      (version) => version.sha === headSha && version.status === 'ready',
-    );
-    if (headIsNew && source.autoActivate && this.config.autoActivate) {
+    // Only a head this sync brought in is auto-activated: re-syncing must never undo a rollback
+    // by re-activating a head an operator moved away from. "Brought in" includes a head whose
+    // version a crashed sync recorded without activating it (the source pointer had not moved
+    // yet and the version was never activated), so a kill -9 mid-sync cannot strand a push.
+    // The pointer moves only after the activation, closing that window from the other side.
+    if (source.lastSyncedSha !== headSha && source.autoActivate && this.config.autoActivate) {
       const head = await this.prisma.policyVersion.findUnique({
         where: { sourceId_sha: { sourceId, sha: headSha } },
       });
-      if (head?.status === 'ready') {
+      const headIsNew = outcome.created.some((version) => version.sha === headSha);
+      const neverActivated =
+        head !== null &&
+        !headIsNew &&
+        (await this.prisma.activation.count({ where: { toVersionId: head.id } })) === 0;
+      if (head?.status === 'ready' && (headIsNew || neverActivated)) {
         const result = await this.activation.activate(
           head.id,
           `sync:${source.name}`,
@@ -178,6 +178,10 @@ export class SyncService {
         if (result.changed) outcome.activated = head.number;
       }
     }
+    await this.prisma.policySource.update({
+      where: { id: sourceId },
+      data: { lastSyncedSha: headSha, lastSyncAt: new Date(), lastSyncError: null },
+    });
     await this.metrics.refreshVersionGauges();
     return outcome;
   }
