@@ -1,8 +1,8 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { DecisionPoint } from '@stepgate/agent-core';
-import { BadRequestError } from './decision-input.js';
 import { admissionAnswer, parseAdmissionReview } from './k8s-admission.js';
 import { accessReviewAnswer, parseSubjectAccessReview } from './k8s-authorize.js';
+import { readJson } from './request-body.js';
 
 /** Where the Kubernetes webhooks are served (fixed surface). */
 export const K8S_ADMISSION_PATH = '/v1/k8s/admission';
@@ -45,51 +45,8 @@ export function k8sRoutes(
   };
 }
 
-async function readReview(req: IncomingMessage): Promise<unknown> {
-  const body = await readBody(req);
-  if (body.length === 0)
-    throw new BadRequestError(
-      'the request body is empty; expected an AdmissionReview or SubjectAccessReview',
-    );
-  try {
-    return JSON.parse(body.toString('utf8')) as unknown;
-  } catch (error) {
-    throw new BadRequestError(`the body is not valid JSON: ${(error as Error).message}`);
-  }
-}
-
-/** The body, at most MAX_REVIEW_BYTES; past that the rest is drained, not buffered (413). */
-function readBody(req: IncomingMessage): Promise<Buffer> {
-  if (Number(req.headers['content-length']) > MAX_REVIEW_BYTES) {
-    req.resume();
-    return Promise.reject(tooLarge());
-  }
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let failed = false;
-    req.on('data', (chunk: Buffer) => {
-      if (failed) return;
-      size += chunk.length;
-      if (size > MAX_REVIEW_BYTES) {
-        failed = true;
-        reject(tooLarge());
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on('end', () => {
-      if (!failed) resolve(Buffer.concat(chunks));
-    });
-    req.on('error', (error) => {
-      if (!failed) reject(error);
-      failed = true;
-    });
-  });
-}
-
-function tooLarge(): BadRequestError {
-  return new BadRequestError(`the review exceeds ${MAX_REVIEW_BYTES} bytes`, 413);
+function readReview(req: IncomingMessage): Promise<unknown> {
+  return readJson(req, MAX_REVIEW_BYTES, 'an AdmissionReview or SubjectAccessReview', 'the review');
 }
 
 function sendReview(res: ServerResponse, body: unknown): void {

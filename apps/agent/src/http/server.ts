@@ -19,6 +19,7 @@ import {
 import { BadRequestError, parseDecisionInput } from './decision-input.js';
 import { k8sRoutes } from './k8s-routes.js';
 import type { AgentMetrics } from './metrics.js';
+import { readBody, readJson } from './request-body.js';
 
 /** Request bodies above this are refused with 413. */
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -48,14 +49,14 @@ export function createHttpServer(options: HttpServerOptions): Server {
   const table: Record<string, Record<string, Handler>> = {
     '/v1/decide': {
       POST: async (req, res) => {
-        const input = parseDecisionInput(await readJson(req));
+        const input = parseDecisionInput(await readJson(req, MAX_BODY_BYTES));
         const caller = await verifiedCaller(req, tokens);
         sendJson(res, 200, point.decide(input, evidenceForPrincipal(caller, input.principal.id)));
       },
     },
     '/access/v1/evaluation': {
       POST: async (req, res) => {
-        const input = parseEvaluation(await readJson(req));
+        const input = parseEvaluation(await readJson(req, MAX_BODY_BYTES));
         const evidence = evidenceForPrincipal(
           await verifiedCaller(req, tokens),
           input.principal.id,
@@ -70,7 +71,7 @@ export function createHttpServer(options: HttpServerOptions): Server {
     },
     '/access/v1/evaluations': {
       POST: async (req, res) => {
-        const batch = parseEvaluations(await readJson(req));
+        const batch = parseEvaluations(await readJson(req, MAX_BODY_BYTES));
         const caller = await verifiedCaller(req, tokens);
         // Every item must be the token's principal: checked before any is decided.
         for (const item of batch.items)
@@ -129,7 +130,7 @@ export function createHttpServer(options: HttpServerOptions): Server {
   const authzHttp: Handler = async (req, res, pathname, query) => {
     // The body of the proxied request is not part of the decision; read it to keep the
     // connection usable, within the same limit.
-    await readBody(req);
+    await readBody(req, MAX_BODY_BYTES);
     const caller = identityOf(await verifiedCaller(req, tokens));
     const outcome = httpOutcome(
       point.decide(proxiedRequest(req, pathname, query, caller), caller.evidence),
@@ -228,51 +229,6 @@ function requestId(req: IncomingMessage): Record<string, string> {
 
 function headerSafe(text: string): string {
   return text.replace(/[^\x20-\x7e]/g, '?').slice(0, 512);
-}
-
-/** The request body, at most MAX_BODY_BYTES (else 413). */
-function readBody(req: IncomingMessage): Promise<Buffer> {
-  const declared = Number(req.headers['content-length']);
-  if (declared > MAX_BODY_BYTES) {
-    req.resume();
-    return Promise.reject(tooLarge());
-  }
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let failed = false;
-    req.on('data', (chunk: Buffer) => {
-      if (failed) return;
-      size += chunk.length;
-      if (size > MAX_BODY_BYTES) {
-        failed = true;
-        reject(tooLarge());
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on('end', () => {
-      if (!failed) resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks));
-    });
-    req.on('error', (error) => {
-      if (!failed) reject(error);
-      failed = true;
-    });
-  });
-}
-
-function tooLarge(): BadRequestError {
-  return new BadRequestError(`the request body exceeds ${MAX_BODY_BYTES} bytes`, 413);
-}
-
-async function readJson(req: IncomingMessage): Promise<unknown> {
-  const body = await readBody(req);
-  if (body.length === 0) throw new BadRequestError('the request body is empty; expected JSON');
-  try {
-    return JSON.parse(body.toString('utf8')) as unknown;
-  } catch (error) {
-    throw new BadRequestError(`the body is not valid JSON: ${(error as Error).message}`);
-  }
 }
 
 function sendJson(
