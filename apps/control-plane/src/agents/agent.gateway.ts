@@ -21,8 +21,7 @@ import {
 import type { Logger } from 'pino';
 import type { Namespace, Socket } from 'socket.io';
 import { Public } from '../auth/scopes.js';
-import { TokenService } from '../auth/token.service.js';
-import { BundleService } from '../bundles/bundle.service.js';
+import { BundleService, type SignedBundle } from '../bundles/bundle.service.js';
 import { LiveStateEvents, type LiveStateChange } from '../bundles/live-state.events.js';
 import { SigningKeyService } from '../bundles/signing-key.service.js';
 import { DecisionLogIntakeService } from '../decisions/decision-log-intake.service.js';
@@ -30,9 +29,11 @@ import { GrantEvents } from '../grants/grant-events.js';
 import { GrantsService } from '../grants/grants.service.js';
 import { LOGGER } from '../logging/logger.js';
 import { authenticateHandshake } from './agent-handshake.js';
+import { AgentTokenCache } from './agent-token-cache.js';
 import { AgentMetrics } from './agent.metrics.js';
 import { AgentsService, HEARTBEAT_MS } from './agents.service.js';
-import { catchUp } from './catch-up.js';
+import { catchUp, type LiveRevisions } from './catch-up.js';
+import { FreshRead } from './fresh-read.js';
 import { LiveRevisionsService } from './live-revisions.service.js';
 
 /** What the gateway keeps on each authenticated socket. */
@@ -84,9 +85,19 @@ export class AgentGateway
   /** Changes are pushed one at a time, and never a revision already pushed from here. */
   private pushing: Promise<void> = Promise.resolve();
   private readonly pushed = { active: 0, shadow: 0 };
+  /**
+   * What every connecting agent receives, read once for all agents that connected before the
+   * read started (see FreshRead): a burst of N connections costs a few reads, not N.
+   */
+  private readonly shared = {
+    keys: new FreshRead(() => this.publicKeys()),
+    grants: new FreshRead(() => this.grants.currentJws()),
+    active: new FreshRead(() => this.bundles.current('active')),
+    shadow: new FreshRead(() => this.bundles.current('shadow')),
+  };
 
   constructor(
-    private readonly tokens: TokenService,
+    private readonly tokens: AgentTokenCache,
     private readonly agents: AgentsService,
     private readonly revisions: LiveRevisionsService,
     private readonly bundles: BundleService,
@@ -106,6 +117,8 @@ export class AgentGateway
         this.tokens.authenticate(token),
       ).then((result) => {
         if (result.ok) {
+          // The token is not needed past this point: do not keep a secret on every socket.
+          delete (socket.handshake.auth as { token?: unknown }).token;
           const { agentId, labels, revisions, agentVersion } = result.handshake;
           socket.data = { agentId, labels, revisions, joinedAt: 0 };
           if (agentVersion) socket.data.agentVersion = agentVersion;
@@ -137,13 +150,22 @@ export class AgentGateway
     this.unsubscribe?.();
     this.unsubscribeGrants?.();
     clearInterval(this.heartbeat);
+    // Queued acks and connections first, so releasing this replica's agents comes last.
+    await this.agents.flush().catch(() => undefined);
     await this.agents.releaseAll().catch(() => undefined);
   }
 
   async handleConnection(socket: AgentSocket): Promise<void> {
-    socket.data.joinedAt = performance.now();
+    const joinedAt = performance.now();
+    socket.data.joinedAt = joinedAt;
     const { agentId, labels, revisions, agentVersion } = socket.data;
     this.metrics.connected.inc();
+    // The reads start alongside the write (they are shared: see `shared`); nothing is sent before
+    // the row is written, so an ack can never be recorded before the connection it follows.
+    const keys = this.shared.keys.get(joinedAt);
+    const live = this.revisions.current(joinedAt);
+    const grants = this.shared.grants.get(joinedAt);
+    for (const read of [keys, live, grants]) read.catch(() => undefined);
     try {
       await this.agents.connected({
         agentId,
@@ -157,10 +179,10 @@ export class AgentGateway
         await this.agents.disconnected(agentId, socket.id);
         return;
       }
-      socket.emit('keys', await this.publicKeys());
-      await this.sendMissing(socket);
+      socket.emit('keys', await keys);
+      await this.sendMissing(socket, await live);
       // The full set replaces whatever the agent held, so grants revoked while it was away go.
-      socket.emit('grants', { full: true, grants: await this.grants.currentJws(), revoked: [] });
+      socket.emit('grants', { full: true, grants: await grants, revoked: [] });
     } catch (error) {
       // Without its catch-up the agent would silently miss a revision: let it reconnect.
       this.warn('agent catch-up failed; disconnecting it so it retries', error, { agentId });
@@ -235,8 +257,7 @@ export class AgentGateway
     }
   }
 
-  private async sendMissing(socket: AgentSocket): Promise<void> {
-    const live = await this.revisions.current(socket.data.joinedAt);
+  private async sendMissing(socket: AgentSocket, live: LiveRevisions): Promise<void> {
     const held = socket.data.revisions;
     if ((held.active ?? 0) > live.revision) {
       // Typically a database restored from an older backup: the agent refuses older revisions.
@@ -257,7 +278,7 @@ export class AgentGateway
 
   private async sendBundle(socket: AgentSocket, kind: 'active' | 'shadow'): Promise<void> {
     try {
-      const bundle = await this.bundles.current(kind);
+      const bundle: SignedBundle = await this.shared[kind].get(socket.data.joinedAt);
       socket.emit('bundle', { kind, revision: bundle.revision, jws: bundle.jws });
       this.metrics.bundlesSent.inc({ kind, via: 'connect' });
     } catch (error) {

@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { BundlesModule } from '../bundles/bundles.module.js';
 import { DecisionsModule } from '../decisions/decisions.module.js';
 import { GrantsModule } from '../grants/grants.module.js';
+import { AgentTokenCache } from './agent-token-cache.js';
 import { AgentGateway } from './agent.gateway.js';
 import { AgentMetrics } from './agent.metrics.js';
 import { AgentsController } from './agents.controller.js';
@@ -13,6 +14,13 @@ import { LiveRevisionsService } from './live-revisions.service.js';
 @Module({
   imports: [BundlesModule, DecisionsModule, GrantsModule],
   controllers: [AgentsController],
-  providers: [AgentGateway, AgentsService, FleetService, LiveRevisionsService, AgentMetrics],
+  providers: [
+    AgentGateway,
+    AgentTokenCache,
+    AgentsService,
+    FleetService,
+    LiveRevisionsService,
+    AgentMetrics,
+  ],
 })
 export class AgentsModule {}

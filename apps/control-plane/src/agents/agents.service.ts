@@ -4,11 +4,45 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { PrismaService } from '../database/prisma.service.js';
 import type { Agent, Prisma } from '../generated/prisma/client.js';
+import { WriteBatcher } from './write-batcher.js';
 
 /** Each replica refreshes `lastSeenAt` of the agents it holds this often... */
 export const HEARTBEAT_MS = 30_000;
 /** ...so a "connected" row not refreshed for this long belongs to a replica that died. */
 export const STALE_AFTER_MS = 3 * HEARTBEAT_MS;
+
+/** Connection upserts and disconnects wait this long for company (a burst becomes one statement)... */
+const CONNECT_BATCH_MS = 50;
+/** ...acks this long (the fleet view lags the agents by at most this much more)... */
+const ACK_BATCH_MS = 100;
+/** ...and a batch holds at most this many rows. */
+const BATCH_ROWS = 500;
+
+interface QueuedAck {
+  agentId: string;
+  kind: 'active' | 'shadow';
+  revision: number;
+  at: Date;
+}
+
+interface QueuedDisconnect {
+  agentId: string;
+  connectionId: string;
+  at: Date;
+}
+
+/**
+ * A batch touching rows other statements lock too (the heartbeat, another replica's batch) can
+ * lose a deadlock; PostgreSQL aborts one side, which succeeds when simply run again.
+ */
+async function retryOnce<T>(write: () => Promise<T>): Promise<T> {
+  try {
+    return await write();
+  } catch (error) {
+    if (!/deadlock|40P01/i.test(String((error as Error)?.message ?? error))) throw error;
+    return write();
+  }
+}
 
 export interface AgentConnection {
   agentId: string;
@@ -29,21 +63,70 @@ export class AgentsService {
   /** This process, as recorded on the agents it holds. */
   readonly replicaId = `${hostname()}/${process.pid}/${randomBytes(3).toString('hex')}`;
 
+  /** Connections, acks and disconnects are written in batches: one statement per batch. */
+  private readonly connections = new WriteBatcher<AgentConnection>(
+    (batch) => this.writeConnections(batch),
+    { delayMs: CONNECT_BATCH_MS, maxItems: BATCH_ROWS },
+  );
+  private readonly acks = new WriteBatcher<QueuedAck>((batch) => this.writeAcks(batch), {
+    delayMs: ACK_BATCH_MS,
+    maxItems: BATCH_ROWS,
+  });
+  private readonly disconnects = new WriteBatcher<QueuedDisconnect>(
+    (batch) => this.writeDisconnects(batch),
+    { delayMs: CONNECT_BATCH_MS, maxItems: BATCH_ROWS },
+  );
+
   constructor(private readonly prisma: PrismaService) {}
 
   /**
-   * Records a connection and the revisions the agent announced. When the announced active
-   * revision differs from the stored one, its ack time is unknown (reset); otherwise kept.
+   * Records a connection and the revisions the agent announced (resolves once written). When
+   * the announced active revision differs from the stored one, its ack time is unknown (reset);
+   * otherwise kept.
    */
-  async connected(connection: AgentConnection): Promise<void> {
-    const active = connection.revisions.active ?? null;
-    const shadow = connection.revisions.shadow ?? null;
-    await this.prisma.$executeRaw`
+  connected(connection: AgentConnection): Promise<void> {
+    return this.connections.add(connection);
+  }
+
+  /**
+   * Revisions only move forward: a late ack of an older bundle changes nothing but last-seen.
+   * Resolves once written (acks are coalesced for up to ACK_BATCH_MS).
+   */
+  acked(agentId: string, ack: BundleAck): Promise<void> {
+    return this.acks.add({ agentId, kind: ack.kind, revision: ack.revision, at: new Date() });
+  }
+
+  /** Only the connection that is recorded: a reconnect may already have replaced it. */
+  disconnected(agentId: string, connectionId: string): Promise<void> {
+    return this.disconnects.add({ agentId, connectionId, at: new Date() });
+  }
+
+  /** Writes whatever is queued (before shutdown releases this replica's agents). */
+  async flush(): Promise<void> {
+    await Promise.all([this.connections.flush(), this.acks.flush(), this.disconnects.flush()]);
+  }
+
+  private async writeConnections(batch: AgentConnection[]): Promise<void> {
+    // One row per agent (ON CONFLICT cannot touch a row twice): the latest connection wins, as
+    // it would have written last.
+    const rows = [...new Map(batch.map((c) => [c.agentId, c])).values()];
+    // Sorted: concurrent batches lock shared rows in the same order (no deadlock).
+    rows.sort((a, b) => (a.agentId < b.agentId ? -1 : a.agentId > b.agentId ? 1 : 0));
+    await retryOnce(
+      () => this.prisma.$executeRaw`
       INSERT INTO agent (id, labels, agent_version, active_revision, shadow_revision,
                          last_seen_at, connected_at, status, replica, connection_id)
-      VALUES (${connection.agentId}, ${JSON.stringify(connection.labels)}::jsonb,
-              ${connection.agentVersion ?? null}, ${active}, ${shadow}, now(), now(),
-              'connected', ${this.replicaId}, ${connection.connectionId})
+      SELECT u.id, u.labels::jsonb, u.agent_version, u.active_revision, u.shadow_revision,
+             now(), now(), 'connected'::agent_status, ${this.replicaId}, u.connection_id
+      FROM unnest(${rows.map((c) => c.agentId)}::text[],
+                  ${rows.map((c) => JSON.stringify(c.labels))}::text[],
+                  ${rows.map((c) => c.agentVersion ?? null)}::text[],
+                  ${rows.map((c) => c.revisions.active ?? null)}::int[],
+                  ${rows.map((c) => c.revisions.shadow ?? null)}::int[],
+                  ${rows.map((c) => c.connectionId)}::text[])
+        WITH ORDINALITY AS u(id, labels, agent_version, active_revision, shadow_revision,
+                             connection_id, n)
+      ORDER BY u.n
       ON CONFLICT (id) DO UPDATE SET
         labels = EXCLUDED.labels,
         agent_version = EXCLUDED.agent_version,
@@ -55,34 +138,69 @@ export class AgentsService {
         connected_at = EXCLUDED.connected_at,
         status = EXCLUDED.status,
         replica = EXCLUDED.replica,
-        connection_id = EXCLUDED.connection_id`;
+        connection_id = EXCLUDED.connection_id`,
+    );
   }
 
-  /** Revisions only move forward: a late ack of an older bundle changes nothing but last-seen. */
-  async acked(agentId: string, ack: BundleAck): Promise<void> {
-    const now = new Date();
-    const moved =
-      ack.kind === 'active'
-        ? await this.prisma.agent.updateMany({
-            where: {
-              id: agentId,
-              OR: [{ activeRevision: null }, { activeRevision: { lte: ack.revision } }],
-            },
-            data: {
-              activeRevision: ack.revision,
-              activeAckAt: now,
-              lastAckAt: now,
-              lastSeenAt: now,
-            },
-          })
-        : await this.prisma.agent.updateMany({
-            where: {
-              id: agentId,
-              OR: [{ shadowRevision: null }, { shadowRevision: { lte: ack.revision } }],
-            },
-            data: { shadowRevision: ack.revision, lastAckAt: now, lastSeenAt: now },
-          });
-    if (moved.count === 0) await this.seen(agentId);
+  private async writeAcks(batch: QueuedAck[]): Promise<void> {
+    // Per agent and kind, only the highest revision matters (revisions only move forward).
+    const latest = new Map<string, QueuedAck>();
+    for (const ack of batch) {
+      const key = `${ack.kind}:${ack.agentId}`;
+      const held = latest.get(key);
+      if (!held || held.revision <= ack.revision) latest.set(key, ack);
+    }
+    const byKind = { active: [] as QueuedAck[], shadow: [] as QueuedAck[] };
+    for (const ack of latest.values()) byKind[ack.kind].push(ack);
+    for (const acks of Object.values(byKind)) {
+      acks.sort((a, b) => (a.agentId < b.agentId ? -1 : a.agentId > b.agentId ? 1 : 0));
+    }
+    const ids = (acks: QueuedAck[]) => acks.map((a) => a.agentId);
+    const revisions = (acks: QueuedAck[]) => acks.map((a) => a.revision);
+    const times = (acks: QueuedAck[]) => acks.map((a) => a.at.toISOString());
+    const { active, shadow } = byKind;
+    if (active.length > 0)
+      await retryOnce(
+        () => this.prisma.$executeRaw`
+        UPDATE agent SET
+          active_revision = CASE WHEN agent.active_revision IS NULL OR agent.active_revision <= u.rev
+                                 THEN u.rev ELSE agent.active_revision END,
+          active_ack_at = CASE WHEN agent.active_revision IS NULL OR agent.active_revision <= u.rev
+                               THEN u.at ELSE agent.active_ack_at END,
+          last_ack_at = CASE WHEN agent.active_revision IS NULL OR agent.active_revision <= u.rev
+                             THEN u.at ELSE agent.last_ack_at END,
+          last_seen_at = u.at
+        FROM unnest(${ids(active)}::text[], ${revisions(active)}::int[],
+                    ${times(active)}::timestamptz[]) AS u(id, rev, at)
+        WHERE agent.id = u.id`,
+      );
+    if (shadow.length > 0)
+      await retryOnce(
+        () => this.prisma.$executeRaw`
+        UPDATE agent SET
+          shadow_revision = CASE WHEN agent.shadow_revision IS NULL OR agent.shadow_revision <= u.rev
+                                 THEN u.rev ELSE agent.shadow_revision END,
+          last_ack_at = CASE WHEN agent.shadow_revision IS NULL OR agent.shadow_revision <= u.rev
+                             THEN u.at ELSE agent.last_ack_at END,
+          last_seen_at = u.at
+        FROM unnest(${ids(shadow)}::text[], ${revisions(shadow)}::int[],
+                    ${times(shadow)}::timestamptz[]) AS u(id, rev, at)
+        WHERE agent.id = u.id`,
+      );
+  }
+
+  private async writeDisconnects(batch: QueuedDisconnect[]): Promise<void> {
+    const rows = [...batch].sort((a, b) =>
+      a.agentId < b.agentId ? -1 : a.agentId > b.agentId ? 1 : 0,
+    );
+    await retryOnce(
+      () => this.prisma.$executeRaw`
+      UPDATE agent SET status = 'disconnected'::agent_status, last_seen_at = u.at,
+                       connection_id = NULL, replica = NULL
+      FROM unnest(${rows.map((d) => d.agentId)}::text[], ${rows.map((d) => d.connectionId)}::text[],
+                  ${rows.map((d) => d.at.toISOString())}::timestamptz[]) AS u(id, conn, at)
+      WHERE agent.id = u.id AND agent.connection_id = u.conn`,
+    );
   }
 
   async rejected(agentId: string, rejected: BundleRejected): Promise<void> {
@@ -99,14 +217,6 @@ export class AgentsService {
     await this.prisma.agent.updateMany({
       where: { id: agentId },
       data: { lastSeenAt: new Date() },
-    });
-  }
-
-  /** Only the connection that is recorded: a reconnect may already have replaced it. */
-  async disconnected(agentId: string, connectionId: string): Promise<void> {
-    await this.prisma.agent.updateMany({
-      where: { id: agentId, connectionId },
-      data: { status: 'disconnected', lastSeenAt: new Date(), connectionId: null, replica: null },
     });
   }
 

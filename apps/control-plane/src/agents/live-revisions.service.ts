@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { PrismaService } from '../database/prisma.service.js';
 import type { LiveRevisions } from './catch-up.js';
+import { FreshRead } from './fresh-read.js';
 
 /**
  * Reads the revisions agents should hold. Agents connecting in a burst share one read, but only
@@ -9,20 +10,13 @@ import type { LiveRevisions } from './catch-up.js';
  */
 @Injectable()
 export class LiveRevisionsService {
-  private inflight?: { startedAt: number; promise: Promise<LiveRevisions> };
+  private readonly shared = new FreshRead(() => this.read());
 
   constructor(private readonly prisma: PrismaService) {}
 
   /** `notBefore`: a `performance.now()` taken when the caller's socket had connected. */
   current(notBefore = performance.now()): Promise<LiveRevisions> {
-    const inflight = this.inflight;
-    if (inflight && inflight.startedAt >= notBefore) return inflight.promise;
-    const startedAt = performance.now();
-    const promise = this.read().finally(() => {
-      if (this.inflight?.promise === promise) this.inflight = undefined;
-    });
-    this.inflight = { startedAt, promise };
-    return promise;
+    return this.shared.get(notBefore);
   }
 
   private async read(): Promise<LiveRevisions> {

@@ -33,6 +33,12 @@ export class RedisIoAdapter extends IoAdapter {
 
   override createIOServer(port: number, options?: IoServerOptions): IoServer {
     const server = super.createIOServer(port, options);
+    // Each engine.io connection keeps the HTTP request that opened it (headers, parser, buffers)
+    // for its whole life; nothing reads it after the handshake (socket.io tolerates its absence),
+    // and 10,000 agents would hold 10,000 of them. socket.io's memory-usage guide does the same.
+    server.engine?.on('connection', (raw: { request?: unknown }) => {
+      raw.request = null;
+    });
     const pub = new Redis(redisOptions(this.config.redisUrl) as Record<string, unknown>);
     const sub = pub.duplicate();
     let lastLogged = 0;

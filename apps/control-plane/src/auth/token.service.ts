@@ -10,6 +10,9 @@ import { LOGGER } from '../logging/logger.js';
 import type { Principal, Scope } from './scopes.js';
 
 const TOKEN_PREFIX = 'sg_';
+/** `lastUsedAt` is informational: written at most this often per token (one shared agent token
+ * used by thousands of agents would otherwise make its row the hottest in the database). */
+const LAST_USED_WRITE_MS = 60_000;
 
 /** Tokens are 256-bit random strings; only their SHA-256 is stored. */
 export function hashToken(token: string): string {
@@ -30,6 +33,10 @@ export interface CreatedToken {
 
 @Injectable()
 export class TokenService {
+  /** Token id -> when this replica last wrote its `lastUsedAt`. */
+  private readonly lastUsedWritten = new Map<string, number>();
+  private readonly revokeListeners = new Set<(tokenId: string) => void>();
+
   constructor(
     private readonly prisma: PrismaService,
     private readonly audit: AuditService,
@@ -46,16 +53,29 @@ export class TokenService {
     // index or collation change turning it into a prefix or case-insensitive match.
     if (!row || row.revokedAt || !timingSafeEqual(Buffer.from(row.tokenHash), Buffer.from(hash)))
       return undefined;
-    // Last-used is informational: do not fail or slow the request for it.
-    void this.prisma.apiToken
-      .update({ where: { id: row.id }, data: { lastUsedAt: new Date() } })
-      .catch(() => undefined);
+    this.touch(row.id);
     return {
       tokenId: row.id,
       name: row.name,
       subject: row.subject ?? row.name,
       scopes: row.scopes as Scope[],
     };
+  }
+
+  /** Lets caches of authenticated tokens (the agent handshake's) drop a token revoked here. */
+  onRevoke(listener: (tokenId: string) => void): () => void {
+    this.revokeListeners.add(listener);
+    return () => this.revokeListeners.delete(listener);
+  }
+
+  /** Last-used is informational: never awaited, never failing a request, at most once a minute. */
+  private touch(tokenId: string): void {
+    const now = Date.now();
+    if (now - (this.lastUsedWritten.get(tokenId) ?? 0) < LAST_USED_WRITE_MS) return;
+    this.lastUsedWritten.set(tokenId, now);
+    void this.prisma.apiToken
+      .update({ where: { id: tokenId }, data: { lastUsedAt: new Date(now) } })
+      .catch(() => undefined);
   }
 
   async create(
@@ -105,6 +125,8 @@ export class TokenService {
       where: { id },
       data: { revokedAt: row.revokedAt ?? new Date() },
     });
+    this.lastUsedWritten.delete(id);
+    for (const listener of this.revokeListeners) listener(id);
     await this.audit.record({
       actor,
       action: 'token.revoke',
