@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { globMatch, globToRegExpSource, isLiteralGlob, literalPrefix } from './glob.js';
+import {
+  compileGlob,
+  globMatch,
+  globToRegExpSource,
+  isLiteralGlob,
+  literalPrefix,
+} from './glob.js';
 
 describe('glob', () => {
   it.each([
@@ -38,5 +44,38 @@ describe('glob', () => {
     expect(isLiteralGlob('deploy:*')).toBe(false);
     expect(literalPrefix('k8s:*:pods')).toBe('k8s:');
     expect(literalPrefix('{a,b}')).toBe('');
+  });
+
+  it('matches like its RegExp translation on random globs and values', () => {
+    // A seeded generator, so a failure names a reproducible case.
+    let seed = 42;
+    const random = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed % n;
+    };
+    const pick = (alphabet: string[], length: number) =>
+      Array.from({ length }, () => alphabet[random(alphabet.length)]).join('');
+    let checked = 0;
+    for (let i = 0; i < 20_000; i++) {
+      const glob = pick(['a', 'b', '/', '*', '*', '?', '{', '}', ',', '.'], random(9));
+      if (typeof globToRegExpSource(glob) !== 'string') continue;
+      const value = pick(['a', 'b', '/', ',', '.'], random(8));
+      expect([glob, value, globMatch(value, glob)]).toEqual([
+        glob,
+        value,
+        compileGlob(glob).test(value),
+      ]);
+      checked++;
+    }
+    expect(checked).toBeGreaterThan(5_000);
+  });
+
+  it('matches many-wildcard globs against long values in linear time (no backtracking)', () => {
+    const started = performance.now();
+    expect(globMatch('a'.repeat(20_000), '**a**a**a**a**a**b')).toBe(false);
+    expect(globMatch(`ns/${'a'.repeat(250)}`, 'ns/*a*a*a*a*a*a*b')).toBe(false);
+    expect(globMatch('a'.repeat(20_000), '{**a**a**a**,x}b')).toBe(false);
+    expect(globMatch(`${'a'.repeat(20_000)}b`, '**a**a**a**a**a**b')).toBe(true);
+    expect(performance.now() - started).toBeLessThan(1000);
   });
 });
