@@ -25,6 +25,10 @@ const DEPLOYS = {
     '    effect: deny',
     '    when: resource.id == "frozen"',
     '    message: This one is frozen.',
+    '  - name: vault-mfa-only',
+    '    effect: deny',
+    '    when: resource.id == "vault" && auth.level != "mfa"',
+    '    message: The vault refuses anything but MFA.',
     '  - name: prod-mfa',
     '    effect: step_up',
     '    when: resource.id.startsWith("prod/")',
@@ -139,6 +143,12 @@ describe('POST /v1/check', () => {
     // Someone else's grant does nothing for carol.
     const carol = await check(deploy('prod/api', 'carol'));
     expect(carol.body.decision.effect).toBe('step_up');
+    // A deny without evidence stays a deny, as on an agent: grants only improve a step-up.
+    const vault = await check(deploy('vault'));
+    expect(vault.body.decision, JSON.stringify(vault.body)).toMatchObject({
+      effect: 'deny',
+      reasons: [{ rule: 'vault-mfa-only' }],
+    });
 
     // Still one approval short on the database...
     const db = await check(deploy('prod/db'));

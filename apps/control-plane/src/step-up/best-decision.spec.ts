@@ -80,4 +80,37 @@ describe('bestDecision', () => {
     );
     expect(decision.require).toEqual({ approvals: 1 });
   });
+
+  it('answers deny when any grant makes a policy deny, as the agent does', () => {
+    const guarded = new PolicyEngine(
+      {
+        ...policySet,
+        policies: [
+          {
+            name: 'q',
+            file: 'q.yaml',
+            target: { actions: ['deploy'] },
+            rules: [
+              // A policy that refuses a weak factor outright instead of asking for more.
+              { name: 'no-pwd', effect: 'deny', mode: 'enforce', when: 'auth.level == "pwd"' },
+              { name: 'mfa', effect: 'step_up', mode: 'enforce', require: { level: 'mfa' } },
+              { name: 'all', effect: 'allow', mode: 'enforce' },
+            ],
+          },
+        ],
+      },
+      { revision: 8 },
+    );
+    const decision = bestDecision(
+      guarded,
+      request,
+      [
+        { amr: ['pwd'], authTime: '2026-11-23T09:58:00Z' },
+        { amr: ['otp'], authTime: '2026-11-23T09:58:00Z' },
+      ],
+      now,
+    );
+    expect(decision.effect).toBe('deny');
+    expect(decision.reasons.map((reason) => reason.rule)).toContain('no-pwd');
+  });
 });

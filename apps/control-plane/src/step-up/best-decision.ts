@@ -2,8 +2,10 @@ import type { AuthEvidence, Decision, DecisionRequest, PolicyEngine } from '@ste
 
 /**
  * Decides with every grant as its own candidate evidence and keeps the best outcome: allow,
- * else the step-up with the smallest unmet requirement, else deny. Approvals are pooled across
- * grants (an elevation grant and an approval grant together meet `level` + `approvals`).
+ * else the step-up with the smallest unmet requirement. A deny from any candidate is the
+ * answer, as on the agent (DecisionPoint): a policy that denies on what `auth` holds must not
+ * be outvoted by another grant. Approvals are pooled across grants (an elevation grant and an
+ * approval grant together meet `level` + `approvals`).
  */
 export function bestDecision(
   engine: PolicyEngine,
@@ -17,13 +19,14 @@ export function bestDecision(
   let best: Decision | undefined;
   for (const candidate of candidates) {
     const decision = engine.decide(request, candidate, { now });
+    if (decision.effect === 'deny') return decision;
     if (!best || rank(decision) < rank(best)) best = decision;
     if (decision.effect === 'allow') break;
   }
   return best as Decision;
 }
 
-/** Lower is better: allow, then step-ups by how much is missing, then deny. */
+/** Lower is better: allow, then step-ups by how much is missing. */
 function rank(decision: Decision): number {
   if (decision.effect === 'allow') return 0;
   if (decision.effect === 'deny') return 1000;

@@ -38,7 +38,8 @@ export class StepUpCheckService {
 
   /**
    * Without evidence first: most requests are decided without a step-up, and then the grants
-   * table is not read at all.
+   * table is not read at all. As on the agent, only a step-up is retried with grants: a deny
+   * stays a deny.
    */
   async decide(
     engine: ActiveEngines['engine'],
@@ -47,7 +48,7 @@ export class StepUpCheckService {
   ): Promise<Decision> {
     try {
       const plain = engine.decide(request, undefined, { now });
-      if (plain.effect === 'allow') return plain;
+      if (plain.effect !== 'step_up') return plain;
       const evidence = await this.grants.evidenceFor(
         request.principal.id,
         request.action,
