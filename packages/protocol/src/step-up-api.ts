@@ -90,7 +90,10 @@ export const createApprovalRequestSchema = z.strictObject({
   action: z.string().trim().min(1).max(512),
   resource: resourceRef,
   reason,
-  /** How many distinct approvers; defaults to what the active policies require, else 1. */
+  /**
+   * How many distinct approvers close the request (default 1; the active policies are not
+   * consulted). The grant counts for a policy only with as many approvers as it requires.
+   */
   approvals: z.int().min(1).max(10).optional(),
   /** How long the request stays open (seconds). */
   ttlSeconds: ttlSeconds.optional(),
