@@ -129,6 +129,14 @@ describe('grant matching and evidence', () => {
     expect(toEvidence(row({ level: null }))).not.toHaveProperty('level');
   });
 
+  it('lends an approval grant only its approvers, never an authentication time', () => {
+    const evidence = toEvidence(
+      row({ kind: 'approval', method: 'approval', amr: [], level: null, approvals: ['bob'] }),
+    );
+    expect(evidence).not.toHaveProperty('authTime');
+    expect(evidence.approvals).toEqual(['bob']);
+  });
+
   it('spots glob syntax in literals', () => {
     expect(hasGlobSyntax('prod/billing')).toBe(false);
     for (const value of ['prod/*', 'a?', '{a,b}', 'x}']) expect(hasGlobSyntax(value)).toBe(true);

@@ -140,12 +140,16 @@ export function grantCovers(
   );
 }
 
-/** One grant as decision evidence, exactly what an agent derives from the signed claims. */
+/**
+ * One grant as decision evidence, exactly what an agent derives from the signed claims. An
+ * approval grant lends only its approvers: its time is when others approved, not an
+ * authentication of the requester, so it never meets a `maxAge` on its own.
+ */
 export function toEvidence(row: GrantRow): AuthEvidence {
   return {
     amr: [...row.amr],
     ...(row.level ? { level: row.level } : {}),
-    authTime: row.authTime.toISOString(),
+    ...(row.kind === 'elevation' ? { authTime: row.authTime.toISOString() } : {}),
     approvals: [...row.approvals],
     grants: [row.id],
   };

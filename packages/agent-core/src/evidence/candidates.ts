@@ -32,7 +32,10 @@ export function grantCandidates(
   });
   const candidates: AuthEvidence[] = [];
   if (approvals.length > 0) candidates.push(withApprovals(caller ?? {}));
-  for (const grant of grants) candidates.push(withApprovals(grant.evidence));
+  // An approval grant is not authentication: its time is when others approved, so it only
+  // lends its approvers (above), never a level or freshness of its own.
+  for (const grant of grants)
+    if (grant.kind !== 'approval') candidates.push(withApprovals(grant.evidence));
   return candidates;
 }
 

@@ -77,6 +77,31 @@ describe('DecisionPoint with grants', () => {
     expect(point.decide(secret()).effect).toBe('step_up');
   });
 
+  it('never takes an approval grant as fresh authentication, only its approvers', async () => {
+    const fresh = `apiVersion: stepgate/v1
+kind: Policy
+name: docs
+target: { actions: ["docs:*"] }
+rules:
+  - name: recent-login
+    effect: step_up
+    require: { maxAge: 5m }
+  - name: readers
+    effect: allow
+`;
+    const { point, push } = await setup(fresh);
+    await push(
+      await key.grant({
+        id: ID(4),
+        kind: 'approval',
+        amr: [],
+        approvals: ['bob'],
+        authTime: '2026-11-23T10:00:00Z',
+      }),
+    );
+    expect(point.decide(secret())).toMatchObject({ effect: 'step_up', require: { maxAge: 300 } });
+  });
+
   it('does not let a grant too old for maxAge pass, and keeps the smallest gap', async () => {
     const { point, push } = await setup();
     await push(await key.grant({ id: ID(1), authTime: '2026-11-23T09:50:00Z' }));
