@@ -166,6 +166,32 @@ describe('WebAuthn elevation', () => {
     expect(again.body.actions).toEqual(['**']); // no scope asked: every action
   });
 
+  it('adds a second factor only after a recent elevation with an existing one, audited', async () => {
+    const frank = await person('frank');
+    expect((await register(frank)).status).toBe(201);
+    // A stolen token alone cannot register the thief's own key, nor a TOTP secret.
+    const thief = new SoftAuthenticator(RP_ID, ORIGIN);
+    const refused = await api(
+      cp.url,
+      frank.token,
+      'POST',
+      '/v1/elevation/webauthn/registration/options',
+    );
+    expect(refused.status, JSON.stringify(refused.body)).toBe(401);
+    expect(refused.body.error).toBe('auth/step_up_required');
+    expect(refused.body.message).toContain('npx stepgate elevate');
+    const totp = await api(cp.url, frank.token, 'POST', '/v1/elevation/totp/enroll', {});
+    expect(totp.status, JSON.stringify(totp.body)).toBe(401);
+    expect(await auditEvents('elevation.enrol.refused', 'frank')).toHaveLength(2);
+
+    // Proving the registered key (an elevation grant) opens enrolment for 10 minutes.
+    const request = await authenticationOptions(frank);
+    const elevated = await answer(frank, frank.key.authenticate(request));
+    expect(elevated.status, JSON.stringify(elevated.body)).toBe(201);
+    const second = await register({ ...frank, key: thief });
+    expect(second.status, JSON.stringify(second.body)).toBe(201);
+  });
+
   it('refuses a challenge answered twice, even after a success', async () => {
     const bob = await person('bob');
     expect((await register(bob)).status).toBe(201);

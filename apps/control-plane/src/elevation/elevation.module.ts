@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { secretBoxProvider } from '../common/secret-box.provider.js';
 import { GrantsModule } from '../grants/grants.module.js';
 import { TotpController } from './totp.controller.js';
+import { FactorEnrolment } from './factor-enrolment.js';
 import { TotpService } from './totp.service.js';
 import { WebAuthnChallenges } from './webauthn-challenges.js';
 import { WebAuthnController } from './webauthn.controller.js';
@@ -11,6 +12,6 @@ import { WebAuthnService } from './webauthn.service.js';
 @Module({
   imports: [GrantsModule],
   controllers: [TotpController, WebAuthnController],
-  providers: [TotpService, WebAuthnService, WebAuthnChallenges, secretBoxProvider],
+  providers: [TotpService, WebAuthnService, WebAuthnChallenges, FactorEnrolment, secretBoxProvider],
 })
 export class ElevationModule {}

@@ -14,6 +14,7 @@ import type { AppConfig } from '../config/configuration.js';
 import { PrismaService } from '../database/prisma.service.js';
 import { GrantsService } from '../grants/grants.service.js';
 import { elevationGrant, scopeOf } from './elevation-grant.js';
+import { FactorEnrolment } from './factor-enrolment.js';
 
 /** RFC 6238 defaults every authenticator app speaks: SHA-1, 6 digits, 30 s steps. */
 const PERIOD_SECONDS = 30;
@@ -33,6 +34,7 @@ export class TotpService {
     private readonly box: SecretBox,
     private readonly audit: AuditService,
     private readonly grants: GrantsService,
+    private readonly enrolment: FactorEnrolment,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -60,6 +62,9 @@ export class TotpService {
       }
       // Proves possession of the old factor, under the same replay and lockout rules.
       await this.acceptCode(existing, request.code, actor, 'replace');
+    } else {
+      // No confirmed TOTP: still, a security key registered for the subject must vouch.
+      await this.enrolment.assertMayEnrol(principal, 'totp');
     }
     const secret = generateSecret();
     const sealed = this.box.seal(secret);

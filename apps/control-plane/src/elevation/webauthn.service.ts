@@ -16,6 +16,7 @@ import type { AppConfig } from '../config/configuration.js';
 import { PrismaService } from '../database/prisma.service.js';
 import { GrantsService } from '../grants/grants.service.js';
 import { elevationGrant, scopeOf } from './elevation-grant.js';
+import { FactorEnrolment } from './factor-enrolment.js';
 import { WebAuthnChallenges } from './webauthn-challenges.js';
 import { authenticationResponse, registrationResponse } from './webauthn-response.js';
 
@@ -40,12 +41,14 @@ export class WebAuthnService {
     private readonly audit: AuditService,
     private readonly grants: GrantsService,
     private readonly challenges: WebAuthnChallenges,
+    private readonly enrolment: FactorEnrolment,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   async registrationOptions(principal: Principal): Promise<PublicKeyCredentialCreationOptionsJSON> {
     const { rpId, rpName, challengeTtlSeconds } = this.config.elevation;
     const subject = principal.subject;
+    await this.enrolment.assertMayEnrol(principal, 'webauthn');
     const existing = await this.prisma.webAuthnCredential.findMany({ where: { subject } });
     const options = await generateRegistrationOptions({
       rpName,
