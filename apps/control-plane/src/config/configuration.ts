@@ -19,6 +19,14 @@ const seconds = z
     return Number(match[1]) * (DURATION_UNITS[match[2] ?? 's'] ?? 1);
   });
 
+const milliseconds = z
+  .string()
+  .regex(/^\d+(ms|s|m)?$/, 'use milliseconds or a duration like 250ms, 1s, 1m')
+  .transform((text) => {
+    const match = /^(\d+)(ms|s|m)?$/.exec(text) as RegExpExecArray;
+    return Number(match[1]) * ({ ms: 1, s: 1000, m: 60_000 }[match[2] ?? 'ms'] ?? 1);
+  });
+
 const environmentSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(8181),
   HOST: z.string().default('0.0.0.0'),
@@ -91,6 +99,13 @@ const environmentSchema = z.object({
   STEPGATE_DECISION_RETENTION: seconds
     .refine((value) => value >= 60, 'STEPGATE_DECISION_RETENTION must be at least 60s')
     .default(30 * 86_400),
+  /** First retry delay of a failed decision-log write; retries double up to 30 times this. */
+  STEPGATE_INGEST_RETRY_BASE: milliseconds
+    .refine(
+      (value) => value >= 10 && value <= 60_000,
+      'STEPGATE_INGEST_RETRY_BASE must be between 10ms and 1m',
+    )
+    .default(1000),
   /** Lifetime of a grant when the elevation or approval asks for none. */
   STEPGATE_GRANT_TTL: seconds
     .refine((value) => value >= 30, 'STEPGATE_GRANT_TTL must be at least 30s')
@@ -152,6 +167,8 @@ export interface AppConfig {
   webhookSecret?: string;
   /** Decision logs older than this many seconds are deleted. */
   decisionRetentionSeconds: number;
+  /** First retry delay of a decision-log write (ms); retries double up to 30 times this. */
+  ingestRetryBaseMs: number;
   /** Grant lifetime when none is asked for, and the cap on any asked for (seconds). */
   grantTtlSeconds: number;
   grantMaxTtlSeconds: number;
@@ -198,6 +215,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     pollIntervalSeconds: e.STEPGATE_POLL_INTERVAL,
     maxBundleBytes: e.STEPGATE_MAX_BUNDLE_BYTES,
     decisionRetentionSeconds: e.STEPGATE_DECISION_RETENTION,
+    ingestRetryBaseMs: e.STEPGATE_INGEST_RETRY_BASE,
     // The default never exceeds the cap: a deployment that lowers only the cap gets it.
     grantTtlSeconds: Math.min(e.STEPGATE_GRANT_TTL, e.STEPGATE_GRANT_MAX_TTL),
     grantMaxTtlSeconds: e.STEPGATE_GRANT_MAX_TTL,

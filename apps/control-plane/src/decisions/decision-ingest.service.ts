@@ -9,6 +9,7 @@ import { DecisionMetrics } from './decision.metrics.js';
 import type { DecisionLogJobs } from './decision-logs.queue.js';
 
 const PRUNE_CHUNK = 5000;
+const PROBE_TIMEOUT_MS = 3000;
 
 /** The row of one decision record. */
 export function decisionRow(
@@ -90,12 +91,33 @@ export class DecisionIngestService {
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
+  /**
+   * Every record of `batches` in one statement (one round trip, one commit). Throws whatever
+   * the database says, for the caller to tell an outage (hold and retry) from a bad record
+   * (`ingest` batch by batch, which isolates it). Idempotent like `ingest`.
+   */
+  async ingestMany(
+    batches: DecisionLogJobs['ingest'][],
+  ): Promise<{ inserted: number; skipped: number }> {
+    const rows: Record<string, unknown>[] = [];
+    for (const batch of batches)
+      for (const record of batch.records) rows.push(recordsetRow(batch.agentId, record));
+    const inserted = await this.insertRows(rows);
+    const skipped = rows.length - inserted;
+    this.metrics.ingested.inc(inserted);
+    if (skipped > 0) this.metrics.duplicates.inc(skipped);
+    for (const batch of batches) this.noteDropped(batch);
+    return { inserted, skipped };
+  }
+
   /** Idempotent: records already stored (same decision id) are skipped. */
   async ingest(batch: DecisionLogJobs['ingest']): Promise<{ inserted: number; skipped: number }> {
     let inserted: number;
     let refused = 0;
     try {
-      inserted = await this.insertBatch(batch.agentId, batch.records);
+      inserted = await this.insertRows(
+        batch.records.map((record) => recordsetRow(batch.agentId, record)),
+      );
     } catch (error) {
       // Not only data exceptions: PostgreSQL refuses jsonb nested past its stack depth (54001),
       // which Prisma reports without a code. Only an outage is retried as a whole batch.
@@ -106,23 +128,42 @@ export class DecisionIngestService {
     const skipped = batch.records.length - inserted - refused;
     this.metrics.ingested.inc(inserted);
     if (skipped > 0) this.metrics.duplicates.inc(skipped);
-    if (batch.dropped > 0) {
-      this.metrics.droppedByAgents.inc(batch.dropped);
-      this.logger.warn(
-        { agentId: batch.agentId, dropped: batch.dropped },
-        'agent dropped decision records (its log buffer was full)',
-      );
-    }
+    this.noteDropped(batch);
     return { inserted, skipped };
   }
 
+  /** True when PostgreSQL answers a trivial query within a few seconds. */
+  async reachable(): Promise<boolean> {
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      return await Promise.race([
+        this.prisma.$queryRaw`SELECT 1`.then(() => true),
+        new Promise<boolean>((resolve) => {
+          timer = setTimeout(() => resolve(false), PROBE_TIMEOUT_MS);
+        }),
+      ]);
+    } catch {
+      return false;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private noteDropped(batch: DecisionLogJobs['ingest']): void {
+    if (batch.dropped === 0) return;
+    this.metrics.droppedByAgents.inc(batch.dropped);
+    this.logger.warn(
+      { agentId: batch.agentId, dropped: batch.dropped },
+      'agent dropped decision records (its log buffer was full)',
+    );
+  }
+
   /**
-   * The whole batch in one statement with one parameter (the rows as JSON), expanded by
+   * Rows (of one batch or many) in one statement with one parameter (the rows as JSON), expanded by
    * PostgreSQL: Prisma's createMany builds and checks every field of every row in JavaScript,
    * which capped ingest at a few thousand records/s of control-plane CPU (bench/ingest.bench.js).
    */
-  private async insertBatch(agentId: string, records: DecisionRecord[]): Promise<number> {
-    const rows = JSON.stringify(records.map((record) => recordsetRow(agentId, record)));
+  private async insertRows(rows: Record<string, unknown>[]): Promise<number> {
     return this.prisma.$executeRaw`
       INSERT INTO decision_log (id, at, agent_id, revision, effect, fail_reason, principal, action,
                                 resource_kind, resource_id, require, reasons, shadow_effect,
@@ -130,7 +171,7 @@ export class DecisionIngestService {
       SELECT id, at, agent_id, revision, effect::decision_effect, fail_reason, principal, action,
              resource_kind, resource_id, require, reasons, shadow_effect::decision_effect,
              shadow_revision, shadow_reasons, input, errors, duration_ns
-      FROM jsonb_to_recordset(${rows}::jsonb) AS r(
+      FROM jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) AS r(
         id text, at timestamptz, agent_id text, revision integer, effect text, fail_reason text,
         principal text, action text, resource_kind text, resource_id text, require jsonb,
         reasons jsonb, shadow_effect text, shadow_revision integer, shadow_reasons jsonb,

@@ -12,6 +12,8 @@ import type { AppConfig } from '../config/configuration.js';
 import { redisErrorLogger } from '../common/redis-error-log.js';
 import { LOGGER } from '../logging/logger.js';
 import { redisClientOf } from '../sync/queue-client.js';
+import { DecisionMetrics } from './decision.metrics.js';
+import { INGEST_ATTEMPTS, INGEST_BACKOFF } from './ingest-retry.js';
 import {
   DECISION_LOGS_QUEUE,
   RETENTION_SCHEDULER_ID,
@@ -22,6 +24,8 @@ import {
 
 /** How long an agent waits for its batch ack before the gateway answers "not queued". */
 const ENQUEUE_TIMEOUT_MS = 5000;
+/** A scrape of /metrics does not wait longer than this for the queue counts. */
+const COUNTS_TIMEOUT_MS = 1000;
 
 /** Retention runs every hour, or more often when the retention itself is short. */
 export function pruneIntervalMs(retentionSeconds: number): number {
@@ -43,8 +47,27 @@ export class DecisionLogQueueService implements OnApplicationBootstrap, OnModule
     private readonly queue: Queue<DecisionLogJobs[DecisionLogJobName], unknown, string>,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(LOGGER) private readonly logger: Logger,
+    metrics: DecisionMetrics,
   ) {
     this.queue.on('error', redisErrorLogger(logger, 'decision-log queue'));
+    metrics.queueSource = () => this.counts();
+  }
+
+  /** Jobs by state, or undefined when Redis does not answer promptly. */
+  private async counts(): Promise<Record<string, number> | undefined> {
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      return await Promise.race([
+        this.queue.getJobCounts('waiting', 'active', 'delayed', 'prioritized', 'failed'),
+        new Promise<undefined>((resolve) => {
+          timer = setTimeout(() => resolve(undefined), COUNTS_TIMEOUT_MS);
+        }),
+      ]);
+    } catch {
+      return undefined;
+    } finally {
+      clearTimeout(timer);
+    }
   }
 
   /**
@@ -58,8 +81,10 @@ export class DecisionLogQueueService implements OnApplicationBootstrap, OnModule
       await Promise.race([
         this.queue.add('ingest', batch, {
           jobId,
-          attempts: 8,
-          backoff: { type: 'exponential', delay: 1000 },
+          // An outage of PostgreSQL spends no attempt (DecisionLogWriterService holds the
+          // write); these are for anything else, min(base * 2^n, 30 * base) apart.
+          attempts: INGEST_ATTEMPTS,
+          backoff: { type: INGEST_BACKOFF, delay: this.config.ingestRetryBaseMs },
           // Kept a little while so a re-sent batch is recognised without touching the database;
           // past that, decision ids still de-duplicate the rows.
           removeOnComplete: { age: 600, count: 200 },

@@ -7,6 +7,8 @@ import type { AppConfig } from '../config/configuration.js';
 import { redisErrorLogger } from '../common/redis-error-log.js';
 import { LOGGER } from '../logging/logger.js';
 import { DecisionIngestService } from './decision-ingest.service.js';
+import { DecisionLogWriterService } from './decision-log-writer.service.js';
+import { ingestBackoff } from './ingest-retry.js';
 import {
   DECISION_LOG_JOB_NAMES,
   DECISION_LOGS_QUEUE,
@@ -15,15 +17,24 @@ import {
 } from './decision-logs.queue.js';
 
 /**
- * Writes decision-log batches (a few at a time: each is one multi-row INSERT) and runs the
- * retention job. Failed writes are retried with backoff by the queue.
+ * Writes decision-log batches and runs the retention job. Many jobs are active at once so that
+ * their batches share one INSERT and one commit (DecisionLogWriterService): the fixed cost per
+ * job is then BullMQ's two Redis scripts, not a database round trip. Failed writes are retried
+ * with capped backoff by the queue; a PostgreSQL outage holds them instead (no attempt spent).
  */
-@Processor(DECISION_LOGS_QUEUE, { concurrency: 4 })
+@Processor(DECISION_LOGS_QUEUE, {
+  // Jobs in flight: up to 64 agent batches (<= 64k records, a few tens of MB) per replica.
+  concurrency: 64,
+  settings: { backoffStrategy: ingestBackoff },
+  // Jobs interrupted by a crash are re-run (ingest is idempotent): a control plane restarting
+  // a few times during a long outage must not fail acked batches (BullMQ's default is 1).
+  maxStalledCount: 10,
+})
 export class DecisionLogsProcessor extends WorkerHost implements OnModuleInit {
   private readonly handlers: {
     [K in DecisionLogJobName]: (data: DecisionLogJobs[K]) => Promise<unknown>;
   } = {
-    ingest: (data) => this.ingest.ingest(data),
+    ingest: (data) => this.writer.store(data),
     prune: () => this.ingest.prune(this.config.decisionRetentionSeconds),
   };
 
@@ -31,6 +42,7 @@ export class DecisionLogsProcessor extends WorkerHost implements OnModuleInit {
 
   constructor(
     private readonly ingest: DecisionIngestService,
+    private readonly writer: DecisionLogWriterService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {

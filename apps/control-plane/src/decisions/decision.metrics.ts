@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { Counter } from 'prom-client';
+import { Counter, Gauge } from 'prom-client';
 import { MetricsRegistry } from '../health/metrics.registry.js';
 
 /** Prometheus series of decision-log ingest on this replica. */
@@ -17,6 +17,18 @@ export class DecisionMetrics {
   readonly droppedByAgents: Counter;
   /** Rows deleted by retention. */
   readonly pruned: Counter;
+  /** INSERT statements that stored decision records (rows per statement = ingested / this). */
+  readonly inserts: Counter;
+  /** Whether this replica's ingest reaches PostgreSQL (0 while it holds writes in an outage). */
+  readonly databaseUp: Gauge;
+  /** Records this replica took from the queue and has not stored yet (held in an outage). */
+  readonly pendingRecords: Gauge;
+  /** Decision-log jobs in Redis by state: acked batches not stored yet (cluster-wide). */
+  readonly queueBatches: Gauge<'state'>;
+
+  /** Read when /metrics is scraped; set by the services that know. */
+  pendingSource: () => number = () => 0;
+  queueSource: () => Promise<Record<string, number> | undefined> = () => Promise.resolve(undefined);
 
   constructor(registry: MetricsRegistry) {
     const registers = [registry.registry];
@@ -50,6 +62,39 @@ export class DecisionMetrics {
       name: 'stepgate_decision_logs_pruned_total',
       help: 'Decision records deleted by retention',
       registers,
+    });
+    this.inserts = new Counter({
+      name: 'stepgate_decision_log_inserts_total',
+      help: 'INSERT statements that stored decision records (several agent batches each under load)',
+      registers,
+    });
+    this.databaseUp = new Gauge({
+      name: 'stepgate_decision_log_database_up',
+      help: 'Whether decision-log ingest on this replica reaches PostgreSQL (0: writes held, retried until it is back)',
+      registers,
+    });
+    // prom-client calls collect() with the gauge as `this`; these read the sources set later.
+    const pending = () => this.pendingSource();
+    const queued = () => this.queueSource();
+    this.pendingRecords = new Gauge({
+      name: 'stepgate_decision_logs_pending_records',
+      help: 'Decision records this replica took from the queue and has not stored yet (held while PostgreSQL is unreachable)',
+      registers,
+      collect() {
+        this.set(pending());
+      },
+    });
+    this.queueBatches = new Gauge({
+      name: 'stepgate_decision_log_queue_batches',
+      help: 'Decision-log queue jobs in Redis by state: agent batches (<= 1000 records each) acked but not stored yet; failed = given up. Includes the one delayed retention job',
+      labelNames: ['state'],
+      registers,
+      async collect() {
+        const counts = await queued();
+        // Redis unreachable: no sample rather than a stale one.
+        this.reset();
+        if (counts) for (const [state, n] of Object.entries(counts)) this.set({ state }, n);
+      },
     });
   }
 }

@@ -3,6 +3,7 @@ import { Module } from '@nestjs/common';
 import { DecisionIngestService } from './decision-ingest.service.js';
 import { DecisionLogIntakeService } from './decision-log-intake.service.js';
 import { DecisionLogQueueService } from './decision-log-queue.service.js';
+import { DecisionLogWriterService } from './decision-log-writer.service.js';
 import { DecisionLogsProcessor } from './decision-logs.processor.js';
 import { DECISION_LOGS_QUEUE } from './decision-logs.queue.js';
 import { DecisionMetrics } from './decision.metrics.js';
@@ -18,6 +19,7 @@ import { ShadowReportService } from './shadow-report.service.js';
     DecisionMetrics,
     DecisionIngestService,
     DecisionLogQueueService,
+    DecisionLogWriterService,
     DecisionLogIntakeService,
     DecisionLogsProcessor,
     DecisionsService,
