@@ -169,7 +169,8 @@ export class GrantsService {
 
   /** Revokes at once and tells every agent; revoking a revoked grant changes nothing. */
   async revoke(id: string, principal: Principal, reason?: string): Promise<void> {
-    const row = await this.prisma.grant.findUnique({ where: { id } }).catch(() => null);
+    // A database outage is a 503 from the error filter, not a "no such grant".
+    const row = await this.prisma.grant.findUnique({ where: { id } });
     if (!row) throw new StepgateError('grant/not_found', `no grant with id "${id}"`);
     if (row.subject !== principal.subject && !hasScope(principal, ['operator']))
       throw new StepgateError(

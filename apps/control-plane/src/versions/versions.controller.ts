@@ -93,6 +93,7 @@ export class VersionsController {
 
   @Delete('shadow')
   @RequireScopes('operator')
+  @StepUpProtected('stepgate:shadow', () => 'versions/shadow')
   async clearShadow(
     @Body(new ZodValidationPipe(shadowRequestSchema)) body: ActivateRequest,
     @CurrentPrincipal() principal: Principal,

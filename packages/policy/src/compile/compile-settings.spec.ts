@@ -99,13 +99,26 @@ describe('compile: issuers in stepgate.yaml', () => {
     jwks: { keys: [{ kty: RSA, n: n, e: AQAB, d: secret }, { kty: oct, k: abc }, { kid: nokty }] }
 `);
     expect(errors).toEqual([
-      'stepgate.yaml:17 issuers[0]: jwksUrl must be an https:// URL, got "file:///etc/passwd"',
+      'stepgate.yaml:17 issuers[0]: jwksUrl must be an https:// URL (http:// only for localhost), got "file:///etc/passwd"',
       'stepgate.yaml:18 issuers[0]: clockSkew must be a duration up to 1h (e.g. 30s, 2m), got "soon"',
       expect.stringMatching(/issuers\[1\]: inline key 0 holds private key material \(d\)/),
       expect.stringMatching(/issuers\[1\]: inline keys must be public keys, not shared secrets/),
       expect.stringMatching(/issuers\[1\]: inline key 1 holds private key material \(k\)/),
       expect.stringMatching(/issuers\[1\]: every inline key needs a kty/),
     ]);
+  });
+
+  it('takes plain http for a loopback jwksUrl only', () => {
+    const remote = messages(
+      '  - { issuer: https://a.example, audience: x, jwksUrl: http://a.example/jwks }\n',
+    );
+    expect(remote).toEqual([expect.stringMatching(/jwksUrl must be an https:\/\/ URL/)]);
+    for (const host of ['127.0.0.1:8080', 'localhost', '[::1]:9000'])
+      compileOk(
+        withIssuers(
+          `  - { issuer: https://a.example, audience: x, jwksUrl: "http://${host}/jwks" }\n`,
+        ),
+      );
   });
 
   it('refuses unknown fields, a missing audience and attributes that collide', () => {

@@ -92,8 +92,18 @@ function compileIssuers(
       } catch {
         url = undefined;
       }
-      if (url === undefined || (url.protocol !== 'https:' && url.protocol !== 'http:'))
-        fail(`jwksUrl must be an https:// URL, got ${JSON.stringify(doc.jwksUrl)}`, 'jwksUrl');
+      // Plain http only on loopback (a local IdP, tests): elsewhere anyone on the path could
+      // swap the keys every agent then trusts.
+      const loopback =
+        url !== undefined && ['localhost', '127.0.0.1', '[::1]'].includes(url.hostname);
+      if (
+        url === undefined ||
+        !(url.protocol === 'https:' || (url.protocol === 'http:' && loopback))
+      )
+        fail(
+          `jwksUrl must be an https:// URL (http:// only for localhost), got ${JSON.stringify(doc.jwksUrl)}`,
+          'jwksUrl',
+        );
     }
     doc.jwks?.keys.forEach((key, keyIndex) => {
       if (typeof key.kty !== 'string')
