@@ -29,4 +29,15 @@ describe('TargetIndex', () => {
     const overlapping = new TargetIndex([{ actions: ['a:*', 'a:**', 'a:b'], value: 1 }]);
     expect(overlapping.match('a:b', 'r')).toEqual([1]);
   });
+
+  it('matches many-wildcard target globs against long request values without backtracking', () => {
+    const index = new TargetIndex([
+      { actions: ['**a**a**a**a**b'], resources: ['**x**x**x**x**y'], value: 'nested' },
+    ]);
+    const started = performance.now();
+    expect(index.match('a'.repeat(20_000), 'x'.repeat(20_000))).toEqual([]);
+    expect(index.match(`${'a'.repeat(5_000)}b`, `${'x'.repeat(5_000)}y`)).toEqual(['nested']);
+    // A backtracking RegExp takes minutes here; the state walk takes milliseconds.
+    expect(performance.now() - started).toBeLessThan(1000);
+  });
 });

@@ -1,4 +1,4 @@
-import { compileGlob, isLiteralGlob, literalPrefix } from '../glob.js';
+import { globMatcher, isLiteralGlob, literalPrefix } from '../glob.js';
 
 export interface Targeted<T> {
   actions?: readonly string[];
@@ -10,13 +10,14 @@ interface Entry<T> {
   order: number;
   value: T;
   resourceExact?: Set<string>;
-  resourceGlobs?: RegExp[];
+  /** Linear-time matchers: resource ids come from requests, so no backtracking RegExp. */
+  resourceGlobs?: ((value: string) => boolean)[];
   anyResource: boolean;
 }
 
 interface TrieNode<T> {
   children: Map<string, TrieNode<T>>;
-  globs: { re: RegExp; entry: Entry<T> }[];
+  globs: { test: (value: string) => boolean; entry: Entry<T> }[];
 }
 
 const MEMO_LIMIT = 10_000;
@@ -38,7 +39,7 @@ export class TargetIndex<T> {
       const entry: Entry<T> = { order, value: target.value, anyResource: !target.resources };
       for (const glob of target.resources ?? []) {
         if (isLiteralGlob(glob)) (entry.resourceExact ??= new Set()).add(glob);
-        else (entry.resourceGlobs ??= []).push(compileGlob(glob));
+        else (entry.resourceGlobs ??= []).push(globMatcher(glob));
       }
       if (!target.actions) {
         this.anyAction.push(entry);
@@ -50,7 +51,7 @@ export class TargetIndex<T> {
           list.push(entry);
           this.exact.set(glob, list);
         } else {
-          this.nodeFor(literalPrefix(glob)).globs.push({ re: compileGlob(glob), entry });
+          this.nodeFor(literalPrefix(glob)).globs.push({ test: globMatcher(glob), entry });
         }
       }
     });
@@ -63,7 +64,7 @@ export class TargetIndex<T> {
       if (
         entry.anyResource ||
         entry.resourceExact?.has(resourceId) ||
-        entry.resourceGlobs?.some((re) => re.test(resourceId))
+        entry.resourceGlobs?.some((test) => test(resourceId))
       ) {
         out.push(entry.value);
       }
@@ -78,8 +79,8 @@ export class TargetIndex<T> {
     for (const entry of this.exact.get(action) ?? []) found.add(entry);
     let node: TrieNode<T> | undefined = this.trie;
     for (let i = 0; node; i++) {
-      for (const { re, entry } of node.globs)
-        if (!found.has(entry) && re.test(action)) found.add(entry);
+      for (const { test, entry } of node.globs)
+        if (!found.has(entry) && test(action)) found.add(entry);
       if (i >= action.length) break;
       node = node.children.get(action[i] as string);
     }
