@@ -1,8 +1,5 @@
 import { Inject, type OnModuleDestroy } from '@nestjs/common';
 import {
-  ConnectedSocket,
-  MessageBody,
-  SubscribeMessage,
   WebSocketGateway,
   WebSocketServer,
   type OnGatewayConnection,
@@ -158,6 +155,7 @@ export class AgentGateway
   async handleConnection(socket: AgentSocket): Promise<void> {
     const joinedAt = performance.now();
     socket.data.joinedAt = joinedAt;
+    this.listen(socket);
     const { agentId, labels, revisions, agentVersion } = socket.data;
     this.metrics.connected.inc();
     // The reads start alongside the write (they are shared: see `shared`); nothing is sent before
@@ -199,8 +197,28 @@ export class AgentGateway
       .catch((error: unknown) => this.warn('could not record a disconnect', error, { agentId }));
   }
 
-  @SubscribeMessage('bundle:ack')
-  async onAck(@ConnectedSocket() socket: AgentSocket, @MessageBody() body: unknown): Promise<void> {
+  /**
+   * Plain socket.io listeners rather than Nest's @SubscribeMessage: Nest builds an rxjs pipeline
+   * per handler per socket (and runs every message through it), a cost that at 10,000 agents
+   * showed as the largest share of the gateway's CPU and of its memory per socket. Registered
+   * before the first await of the connection, so no early message is missed.
+   */
+  private listen(socket: AgentSocket): void {
+    socket.on('bundle:ack', (body: unknown) => void this.onAck(socket, body));
+    socket.on('bundle:rejected', (body: unknown) => void this.onRejected(socket, body));
+    socket.on('logs', (body: unknown, ack?: unknown) => {
+      this.onLogs(socket, body).then(
+        (reply) => {
+          if (typeof ack === 'function') (ack as (reply: LogBatchAck) => void)(reply);
+        },
+        // Unacknowledged, the agent keeps the batch and sends it again.
+        (error: unknown) =>
+          this.warn('could not receive a log batch', error, { agentId: socket.data.agentId }),
+      );
+    });
+  }
+
+  private async onAck(socket: AgentSocket, body: unknown): Promise<void> {
     const ack = bundleAckSchema.safeParse(body);
     if (!ack.success) return this.badMessage(socket, 'bundle:ack', ack.error.issues[0]?.message);
     this.metrics.acks.inc({ kind: ack.data.kind });
@@ -209,11 +227,7 @@ export class AgentGateway
       .catch((error: unknown) => this.warn('could not record an ack', error));
   }
 
-  @SubscribeMessage('bundle:rejected')
-  async onRejected(
-    @ConnectedSocket() socket: AgentSocket,
-    @MessageBody() body: unknown,
-  ): Promise<void> {
+  private async onRejected(socket: AgentSocket, body: unknown): Promise<void> {
     const rejected = bundleRejectedSchema.safeParse(body);
     if (!rejected.success)
       return this.badMessage(socket, 'bundle:rejected', rejected.error.issues[0]?.message);
@@ -225,11 +239,7 @@ export class AgentGateway
   }
 
   /** The return value is the socket.io ack: `ok` only once the batch is safely queued. */
-  @SubscribeMessage('logs')
-  async onLogs(
-    @ConnectedSocket() socket: AgentSocket,
-    @MessageBody() body: unknown,
-  ): Promise<LogBatchAck> {
+  private async onLogs(socket: AgentSocket, body: unknown): Promise<LogBatchAck> {
     return this.logs.receive(socket.data.agentId, body);
   }
 
