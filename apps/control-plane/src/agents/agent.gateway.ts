@@ -57,6 +57,13 @@ export type AgentSocket = Socket<
   AgentSocketData
 >;
 
+/**
+ * How long a connection's reads (keys, revisions, grants, bundle) wait for other connections to
+ * share them, so a steady stream of connections costs a few reads a second instead of several
+ * per connection.
+ */
+const GATHER_READS_MS = 25;
+
 /** Decision-log batches are up to 1,000 records; socket.io's default limit is 1 MB. */
 const MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
 
@@ -110,24 +117,10 @@ export class AgentGateway
   afterInit(server: AgentNamespace): void {
     // Middleware runs before the socket joins: a refused agent never receives an event.
     server.use((socket, next) => {
-      void authenticateHandshake(socket.handshake.auth, (token) =>
-        this.tokens.authenticate(token),
-      ).then((result) => {
-        if (result.ok) {
-          // The token is not needed past this point: do not keep a secret on every socket.
-          delete (socket.handshake.auth as { token?: unknown }).token;
-          const { agentId, labels, revisions, agentVersion } = result.handshake;
-          socket.data = { agentId, labels, revisions, joinedAt: 0 };
-          if (agentVersion) socket.data.agentVersion = agentVersion;
-          return next();
-        }
-        this.metrics.refused.inc({ code: result.code });
-        this.logger.warn(
-          { agentId: result.agentId, address: socket.handshake.address, code: result.code },
-          `agent connection refused: ${result.message}`,
-        );
-        next(Object.assign(new Error(result.message), { data: { code: result.code } }));
-      });
+      void this.admit(socket).then(
+        () => next(),
+        (error: Error) => next(error),
+      );
     });
     this.unsubscribe = this.events.onChange((change) => {
       this.pushing = this.pushing.then(() => this.push(change));
@@ -140,6 +133,51 @@ export class AgentGateway
       this.agents.heartbeat().catch((error: unknown) => this.warn('agent heartbeat failed', error));
     }, HEARTBEAT_MS);
     this.heartbeat.unref();
+  }
+
+  /**
+   * Authenticates the handshake, then records the connection, all before the socket joins:
+   * until its row is written the agent receives nothing (not even a broadcast), so it cannot
+   * ack anything the row would then overwrite. Rejects with the error the agent receives.
+   */
+  private async admit(socket: AgentSocket): Promise<void> {
+    const result = await authenticateHandshake(socket.handshake.auth, (token) =>
+      this.tokens.authenticate(token),
+    );
+    if (!result.ok) {
+      this.metrics.refused.inc({ code: result.code });
+      this.logger.warn(
+        { agentId: result.agentId, address: socket.handshake.address, code: result.code },
+        `agent connection refused: ${result.message}`,
+      );
+      throw Object.assign(new Error(result.message), { data: { code: result.code } });
+    }
+    // The token is not needed past this point: do not keep a secret on every socket.
+    delete (socket.handshake.auth as { token?: unknown }).token;
+    const { agentId, labels, revisions, agentVersion } = result.handshake;
+    socket.data = { agentId, labels, revisions, joinedAt: 0 };
+    if (agentVersion) socket.data.agentVersion = agentVersion;
+    try {
+      await this.agents.connected({
+        agentId,
+        connectionId: socket.id,
+        labels,
+        revisions,
+        ...(agentVersion ? { agentVersion } : {}),
+      });
+    } catch (error) {
+      this.warn('could not record an agent connection; refusing it so it retries', error, {
+        agentId,
+      });
+      const code = 'service/unavailable';
+      this.metrics.refused.inc({ code });
+      throw Object.assign(new Error('cannot record the connection now; retry'), { data: { code } });
+    }
+    if (socket.conn.readyState !== 'open') {
+      // It left while the row was written: socket.io drops it without a disconnect event.
+      await this.agents.disconnected(agentId, socket.id).catch(() => undefined);
+      throw new Error('connection closed');
+    }
   }
 
   async onModuleDestroy(): Promise<void> {
@@ -156,27 +194,14 @@ export class AgentGateway
     const joinedAt = performance.now();
     socket.data.joinedAt = joinedAt;
     this.listen(socket);
-    const { agentId, labels, revisions, agentVersion } = socket.data;
+    const { agentId } = socket.data;
     this.metrics.connected.inc();
-    // The reads start alongside the write (they are shared: see `shared`); nothing is sent before
-    // the row is written, so an ack can never be recorded before the connection it follows.
-    const keys = this.shared.keys.get(joinedAt);
-    const live = this.revisions.current(joinedAt);
-    const grants = this.shared.grants.get(joinedAt);
+    // The row is written (see admit); the reads are shared with other connections (`shared`).
+    const keys = this.shared.keys.get(joinedAt, GATHER_READS_MS);
+    const live = this.revisions.current(joinedAt, GATHER_READS_MS);
+    const grants = this.shared.grants.get(joinedAt, GATHER_READS_MS);
     for (const read of [keys, live, grants]) read.catch(() => undefined);
     try {
-      await this.agents.connected({
-        agentId,
-        connectionId: socket.id,
-        labels,
-        revisions,
-        ...(agentVersion ? { agentVersion } : {}),
-      });
-      if (socket.disconnected) {
-        // It left while the row was written: its disconnect may have been recorded first.
-        await this.agents.disconnected(agentId, socket.id);
-        return;
-      }
       socket.emit('keys', await keys);
       await this.sendMissing(socket, await live);
       // The full set replaces whatever the agent held, so grants revoked while it was away go.
@@ -288,7 +313,10 @@ export class AgentGateway
 
   private async sendBundle(socket: AgentSocket, kind: 'active' | 'shadow'): Promise<void> {
     try {
-      const bundle: SignedBundle = await this.shared[kind].get(socket.data.joinedAt);
+      const bundle: SignedBundle = await this.shared[kind].get(
+        socket.data.joinedAt,
+        GATHER_READS_MS,
+      );
       socket.emit('bundle', { kind, revision: bundle.revision, jws: bundle.jws });
       this.metrics.bundlesSent.inc({ kind, via: 'connect' });
     } catch (error) {

@@ -59,3 +59,28 @@ describe('FreshRead', () => {
     expect(await shared.get(joined)).toBe('ok');
   });
 });
+
+describe('FreshRead with gathering', () => {
+  it('starts one read after the window, shared by every caller arriving within it', async () => {
+    const source = controlledRead();
+    const shared = new FreshRead(source.read);
+    const first = shared.get(performance.now(), 30);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    const second = shared.get(performance.now(), 30);
+    expect(source.calls()).toBe(0);
+    await new Promise((resolve) => setTimeout(resolve, 40));
+    expect(source.calls()).toBe(1);
+    source.finish(7);
+    expect(await Promise.all([first, second])).toEqual([7, 7]);
+  });
+
+  it('starts a gathering read at once for a caller that cannot wait', async () => {
+    const source = controlledRead();
+    const shared = new FreshRead(source.read);
+    const gathering = shared.get(performance.now(), 10_000);
+    const now = shared.get(performance.now());
+    expect(source.calls()).toBe(1);
+    source.finish(3);
+    expect(await Promise.all([gathering, now])).toEqual([3, 3]);
+  });
+});

@@ -14,9 +14,12 @@ export class LiveRevisionsService {
 
   constructor(private readonly prisma: PrismaService) {}
 
-  /** `notBefore`: a `performance.now()` taken when the caller's socket had connected. */
-  current(notBefore = performance.now()): Promise<LiveRevisions> {
-    return this.shared.get(notBefore);
+  /**
+   * `notBefore`: a `performance.now()` taken when the caller's socket had connected;
+   * `gatherMs`: how long the read may wait for other callers to share it (see FreshRead).
+   */
+  current(notBefore = performance.now(), gatherMs = 0): Promise<LiveRevisions> {
+    return this.shared.get(notBefore, gatherMs);
   }
 
   private async read(): Promise<LiveRevisions> {
