@@ -652,7 +652,10 @@ function distributionSection(report) {
     ratios.fanoutScaling = {
       value: changeLastAckP50(large) / changeLastAckP50(small),
       better: 'lower',
-      description: `last-ack p50 of activations and rollbacks at ${large.agents.toLocaleString('en-US')} agents ÷ at ${small.agents.toLocaleString('en-US')} agents`,
+      // The 100-agent p50 is tens of milliseconds, so scheduling noise alone swings this ratio
+      // by more than 30 % between runs (1.64 vs 2.25 on the same commit).
+      checked: false,
+      description: `last-ack p50 of activations and rollbacks at ${large.agents.toLocaleString('en-US')} agents ÷ at ${small.agents.toLocaleString('en-US')} agents (not checked: the small side is tens of ms)`,
     };
   }
   notes.push(

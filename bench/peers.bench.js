@@ -66,6 +66,7 @@ const counts = (record) =>
 function engineSection({ config, equivalence, stepgate, cedar, results, cedarVersion }) {
   const [sg, cd, floor] = results;
   const throughputRatio = sg.decisionsPerSecond / cd.decisionsPerSecond;
+  const p50Ratio = sg.latencyMicros.p50 / cd.latencyMicros.p50;
   const p99Ratio = sg.latencyMicros.p99 / cd.latencyMicros.p99;
   const e = config.engine;
   return {
@@ -119,10 +120,19 @@ function engineSection({ config, equivalence, stepgate, cedar, results, cedarVer
         better: 'higher',
         description: 'Stepgate / Cedar in-process decisions/s',
       },
+      p50_vs_cedar: {
+        value: p50Ratio,
+        better: 'lower',
+        description: 'Stepgate p50 / Cedar p50, in-process decision latency',
+      },
       p99_vs_cedar: {
         value: p99Ratio,
         better: 'lower',
-        description: 'Stepgate p99 / Cedar p99, in-process decision latency',
+        // Both tails are a handful of GC pauses among microsecond calls: the ratio moves by
+        // ~30 % between runs of one commit, so the p50 ratio above is the one checked.
+        checked: false,
+        description:
+          'Stepgate p99 / Cedar p99, in-process decision latency (not checked: tails of GC pauses)',
       },
     },
     metrics: {

@@ -324,7 +324,11 @@ function section(results, { cfg, baseline, bundleBytes, busy, quick }) {
     ratios.storm_10k_vs_1k = {
       value: big.storm.allOnRevisionMs / small.storm.allOnRevisionMs,
       better: 'lower',
-      description: 'reconnect storm -> all on the current revision, 10,000 agents / 1,000',
+      // The 1,000-agent storm is mostly the agents' own 0.5-1.5 s random reconnect delay, so
+      // the ratio swings by more than 30 % between runs (6.6 vs 10.6 on the same commit).
+      checked: false,
+      description:
+        "reconnect storm -> all on the current revision, 10,000 agents / 1,000 (not checked: the 1,000 side is mostly the agents' reconnect delay)",
     };
     ratios.cpu_per_change_10k_vs_1k = {
       value: big.cpuSecondsPerChange / small.cpuSecondsPerChange,

@@ -59,6 +59,7 @@ const VERDICTS = {
   new: 'new (not in baseline)',
   'not measured': 'not measured in this run',
   incomparable: 'incomparable (baseline 0 or direction changed)',
+  'not checked': 'reported, not checked (too noisy)',
 };
 
 /** The regression table: ratio, baseline, change %, verdict. */

@@ -15,7 +15,9 @@ async function main() {
     throw new Error(
       `${modulePath} does not export run({ quick, log }) (see bench/report/section.js)`,
     );
-  const sections = await part.run({ quick, log });
+  // A part may resolve with one section or several (section.js: "returns BenchSections").
+  const result = await part.run({ quick, log });
+  const sections = Array.isArray(result) ? result : [result];
   const problems = sectionProblems(sections, modulePath);
   if (problems.length)
     throw new Error(`sections do not match bench/report/section.js:\n${problems.join('\n')}`);

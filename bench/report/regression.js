@@ -40,11 +40,12 @@ export function worsening(value, baseline, better) {
  * @property {number | undefined} value      this run's ratio (undefined: not measured this run)
  * @property {number | undefined} baseline
  * @property {number | undefined} change     (value - baseline) / baseline
- * @property {'ok' | 'improved' | 'regressed' | 'new' | 'not measured' | 'incomparable'} verdict
+ * @property {'ok' | 'improved' | 'regressed' | 'new' | 'not measured' | 'incomparable' | 'not checked'} verdict
  */
 
 /**
- * Compares this run's ratios with the baseline's. Only `regressed` fails: a ratio the baseline
+ * Compares this run's ratios with the baseline's. Only `regressed` fails (never a ratio marked
+ * `checked: false`, listed as `not checked`): a ratio the baseline
  * lacks is listed as `new`, one this run did not measure (a part skipped or not written yet) as
  * `not measured`, and a baseline of 0 or a changed `better` direction as `incomparable`.
  * @param {Record<string, import('./section.js').BenchRatio>} current
@@ -72,7 +73,13 @@ export function compareRatios(current, baseline, threshold = DEFAULT_THRESHOLD) 
         row.change = (ratio.value - base.value) / base.value;
         const worse = worsening(ratio.value, base.value, ratio.better);
         row.verdict =
-          worse > threshold + EPSILON ? 'regressed' : -worse > threshold ? 'improved' : 'ok';
+          ratio.checked === false
+            ? 'not checked'
+            : worse > threshold + EPSILON
+              ? 'regressed'
+              : -worse > threshold
+                ? 'improved'
+                : 'ok';
       }
     }
     rows.push(row);

@@ -17,6 +17,9 @@
  * @property {number} value
  * @property {'higher' | 'lower'} better
  * @property {string} description  what is divided by what, e.g. "Stepgate / Cedar in-process decisions/s"
+ * @property {boolean} [checked]  false: reported beside the others but never fails the check — for a
+ *   ratio dominated by a fixed delay or a tiny denominator, whose run-to-run swing on this machine
+ *   exceeds 30 % (say why in the description)
  */
 
 /**
