@@ -71,6 +71,16 @@ describe('regression check', () => {
     expect(worse29.failed).toBe(false);
   });
 
+  it('reports a ratio marked checked: false without ever failing on it', () => {
+    const noisy = compareRatios(
+      { 'a.r': { ...ratio(2, 'lower'), checked: false } },
+      { 'a.r': ratio(1, 'lower') },
+    );
+    expect(noisy.rows[0]!.verdict).toBe('not checked');
+    expect(noisy.rows[0]!.change).toBeCloseTo(1);
+    expect(noisy.failed).toBe(false);
+  });
+
   it('fails a lower-is-better ratio 31 % above its baseline and passes one 29 % above', () => {
     expect(verdict(1.31, 1, 'lower').failed).toBe(true);
     expect(verdict(13.1, 10, 'lower').rows[0]!.verdict).toBe('regressed');
