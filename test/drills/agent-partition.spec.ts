@@ -25,6 +25,7 @@ import {
   taggedInput,
   TcpProxy,
   waitFor,
+  waitForDecisionsStored,
   type Drill,
 } from './support.js';
 
@@ -203,23 +204,7 @@ describe(`drill: agents partitioned for ${PARTITION_MS / 1000} s with maxStalene
     });
 
     // Every decision, from the cache or the fail mode, is in PostgreSQL.
-    const missing: Record<string, number> = {};
-    await waitFor(
-      'every decision of the partition in GET /v1/decisions',
-      async () => {
-        let complete = true;
-        for (const [agentId, ids] of decided) {
-          const held = await decisionIdsOf(drill.cp, drill.cp.adminToken, agentId);
-          missing[agentId] = ids.filter((id) => !held.has(id)).length;
-          if (missing[agentId] > 0) complete = false;
-        }
-        return complete;
-      },
-      30_000,
-      500,
-    ).catch((error: Error) => {
-      throw new Error(`${error.message}; missing per agent: ${JSON.stringify(missing)}`);
-    });
+    await waitForDecisionsStored(drill, decided, 'the partition', 30_000, 500);
     const held = await decisionIdsOf(drill.cp, drill.cp.adminToken, closed.agentId!);
     const stale = answers.get(closed)!.find((a) => a.failReason === 'stale_bundle')!;
     expect(held.get(stale.decisionId)).toMatchObject({ effect: 'deny' });

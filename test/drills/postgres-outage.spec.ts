@@ -8,7 +8,7 @@
  * and nothing needs a manual step to recover.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AgentProcess, decisionIdsOf, killAllAgents, removeTempDirs } from '../e2e/support.js';
+import { AgentProcess, killAllAgents, removeTempDirs } from '../e2e/support.js';
 import {
   activeRevisionOf,
   api,
@@ -21,6 +21,7 @@ import {
   startTimeOf,
   taggedInput,
   waitFor,
+  waitForDecisionsStored,
   type Drill,
   type PrivatePostgres,
 } from './support.js';
@@ -170,23 +171,7 @@ describe('drill: PostgreSQL down for 30 s', () => {
       });
 
     // Every decision taken before and during the outage is in PostgreSQL.
-    const missing: Record<string, number> = {};
-    await waitFor(
-      'every decision of the outage in GET /v1/decisions',
-      async () => {
-        let complete = true;
-        for (const [agentId, ids] of decided) {
-          const held = await decisionIdsOf(drill.cp, drill.cp.adminToken, agentId);
-          missing[agentId] = ids.filter((id) => !held.has(id)).length;
-          if (missing[agentId] > 0) complete = false;
-        }
-        return complete;
-      },
-      90_000,
-      1000,
-    ).catch((error: Error) => {
-      throw new Error(`${error.message}; missing per agent: ${JSON.stringify(missing)}`);
-    });
+    const missing = await waitForDecisionsStored(drill, decided, 'the outage', 90_000, 1000);
     for (const [agentId, ids] of decided) {
       expect(ids.length, agentId).toBeGreaterThanOrEqual(3 * (rounds + 1));
       expect(missing[agentId], agentId).toBe(0);

@@ -12,7 +12,7 @@
  * redis-restart.spec.ts covers a short outage without agents.)
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { AgentProcess, decisionIdsOf, killAllAgents, removeTempDirs } from '../e2e/support.js';
+import { AgentProcess, killAllAgents, removeTempDirs } from '../e2e/support.js';
 import {
   listVersions,
   privateRedis,
@@ -29,6 +29,7 @@ import {
   startTimeOf,
   taggedInput,
   waitFor,
+  waitForDecisionsStored,
   type Drill,
 } from './support.js';
 
@@ -147,23 +148,7 @@ describe('drill: Redis down for 30 s', () => {
     expect(await startTimeOf(drill.cp)).toBe(startedAt);
 
     // Every decision of the outage reaches PostgreSQL (agents back off up to 30 s between tries).
-    const missing: Record<string, number> = {};
-    await waitFor(
-      'every decision of the outage in GET /v1/decisions',
-      async () => {
-        let complete = true;
-        for (const [agentId, ids] of decided) {
-          const held = await decisionIdsOf(drill.cp, drill.cp.adminToken, agentId);
-          missing[agentId] = ids.filter((id) => !held.has(id)).length;
-          if (missing[agentId] > 0) complete = false;
-        }
-        return complete;
-      },
-      75_000,
-      1000,
-    ).catch((error: Error) => {
-      throw new Error(`${error.message}; missing per agent: ${JSON.stringify(missing)}`);
-    });
+    const missing = await waitForDecisionsStored(drill, decided, 'the outage', 75_000, 1000);
     const deliveredMs = Date.now() - backAt;
     for (const [agentId, ids] of decided) {
       expect(ids.length, agentId).toBeGreaterThanOrEqual(3 * (rounds + 1));

@@ -31,7 +31,7 @@ import {
   type Version,
 } from '../integration/control-plane/support.js';
 import { ensureAgentBuilt } from '../integration/agent/support.js';
-import { exampleCase, tempDir, type AgentProcess } from '../e2e/support.js';
+import { decisionIdsOf, exampleCase, tempDir, type AgentProcess } from '../e2e/support.js';
 
 export { api, freePort, metricValue, waitFor, type ControlPlaneProcess, type Version };
 
@@ -320,4 +320,36 @@ export class TcpProxy {
     this.cut();
     return new Promise((resolveClose) => this.server.close(() => resolveClose()));
   }
+}
+
+/**
+ * Waits until every decision id each agent returned is in `GET /v1/decisions` (no accepted
+ * log lost); on timeout the error says how many are missing per agent. Resolves with that
+ * count per agent (all 0).
+ */
+export async function waitForDecisionsStored(
+  drill: Drill,
+  decided: ReadonlyMap<string, readonly string[]>,
+  what: string,
+  timeoutMs: number,
+  intervalMs: number,
+): Promise<Record<string, number>> {
+  const missing: Record<string, number> = {};
+  await waitFor(
+    `every decision of ${what} in GET /v1/decisions`,
+    async () => {
+      let complete = true;
+      for (const [agentId, ids] of decided) {
+        const held = await decisionIdsOf(drill.cp, drill.cp.adminToken, agentId);
+        missing[agentId] = ids.filter((id) => !held.has(id)).length;
+        if (missing[agentId] > 0) complete = false;
+      }
+      return complete;
+    },
+    timeoutMs,
+    intervalMs,
+  ).catch((error: Error) => {
+    throw new Error(`${error.message}; missing per agent: ${JSON.stringify(missing)}`);
+  });
+  return missing;
 }
