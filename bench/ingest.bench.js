@@ -11,16 +11,9 @@
 //        BENCH_INGEST_SECONDS (window)
 import { Queue } from 'bullmq';
 import pg from 'pg';
-import { api, startControlPlane } from './support/control-plane.js';
+import { startFleetBench } from './support/control-plane.js';
 import { Cleanups, isMain, runStandalone } from './support/cleanups.js';
-import {
-  cpuMeter,
-  machineBusy,
-  machineMeter,
-  now,
-  percentile,
-  sleep,
-} from './support/processes.js';
+import { cpuMeter, machineMeter, now, percentile, sleep } from './support/processes.js';
 import { SimFleet } from './support/sim-fleet.js';
 
 /** DESIGN.md, "Targets". */
@@ -127,16 +120,7 @@ export async function run({ quick = false, log = (line) => console.error(line) }
   const cfg = config(quick);
   const cleanups = new Cleanups();
   try {
-    const busy = await machineBusy(1000);
-    if (busy > 0.1)
-      log(
-        `warning: the machine is ${(busy * 100).toFixed(0)} % busy before the run: figures will be pessimistic`,
-      );
-    log('starting the control plane');
-    const cp = await startControlPlane();
-    cleanups.add(() => cp.destroy());
-    const token = (await api(cp, 'POST', '/v1/tokens', { name: 'bench-ingest', scopes: ['agent'] }))
-      .token;
+    const { busy, cp, token } = await startFleetBench(cleanups, 'bench-ingest', log);
     const queue = new Queue(QUEUE, {
       connection: {
         host: REDIS_URL.hostname,

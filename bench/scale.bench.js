@@ -18,13 +18,12 @@ import {
   commitNewPolicy,
   gitOk,
   listVersions,
-  startControlPlane,
+  startFleetBench,
   waitForVersion,
 } from './support/control-plane.js';
 import { Cleanups, isMain, runStandalone } from './support/cleanups.js';
 import {
   cpuMeter,
-  machineBusy,
   median,
   memoryOf,
   now,
@@ -250,16 +249,7 @@ export async function run({ quick = false, log = (line) => console.error(line) }
   const cfg = config(quick);
   const cleanups = new Cleanups();
   try {
-    const busy = await machineBusy(1000);
-    if (busy > 0.1)
-      log(
-        `warning: the machine is ${(busy * 100).toFixed(0)} % busy before the run: figures will be pessimistic`,
-      );
-    log('starting the control plane');
-    const cp = await startControlPlane();
-    cleanups.add(() => cp.destroy());
-    const token = (await api(cp, 'POST', '/v1/tokens', { name: 'bench-scale', scopes: ['agent'] }))
-      .token;
+    const { busy, cp, token } = await startFleetBench(cleanups, 'bench-scale', log);
     const work = await cloneEmbedded(cp);
     cleanups.add(() => rmSync(work, { recursive: true, force: true }));
     await waitForVersion(cp, await gitOk(['rev-parse', 'HEAD'], work), (v) => v.active, 60_000);

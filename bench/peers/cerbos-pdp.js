@@ -8,8 +8,8 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
-import { freePort, spawnTracked, stopProcess, waitFor } from '../support/processes.js';
-import { guardAgainstOrphans } from './orphan-guard.js';
+import { freePort, spawnTracked, waitFor } from '../support/processes.js';
+import { superviseServer } from './orphan-guard.js';
 import { cerbosFiles } from './policy-set.js';
 
 const require = createRequire(import.meta.url);
@@ -80,24 +80,8 @@ telemetry:
     env: { PATH: process.env.PATH ?? '', CERBOS_NO_TELEMETRY: '1' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  guardAgainstOrphans(child, dir);
-  let output = '';
-  const keep = (chunk) => {
-    output += chunk.toString();
-    if (output.length > 100_000) output = output.slice(-50_000);
-  };
-  child.stdout.on('data', keep);
-  child.stderr.on('data', keep);
+  const { output, stop, stopNow } = superviseServer(child, dir, 5000);
   const url = `http://127.0.0.1:${httpPort}`;
-  const stop = async () => {
-    await stopProcess(child, 5000);
-    rmSync(dir, { recursive: true, force: true });
-  };
-  /** Synchronous, for a signal handler: SIGKILL and remove the directory. */
-  const stopNow = () => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-    rmSync(dir, { recursive: true, force: true });
-  };
   try {
     await waitFor(
       `the Cerbos PDP on ${url}`,
@@ -110,7 +94,7 @@ telemetry:
     );
   } catch (error) {
     await stop();
-    throw new Error(`${error.message}\ncerbos output:\n${output}`);
+    throw new Error(`${error.message}\ncerbos output:\n${output()}`);
   }
   log(`Cerbos PDP ${binary.version} on ${url} (pid ${child.pid})`);
   return {
@@ -118,7 +102,7 @@ telemetry:
     pid: child.pid,
     version: binary.version,
     child,
-    output: () => output,
+    output,
     stop,
     stopNow,
   };

@@ -3,6 +3,8 @@
 // A tiny watchdog process per server notices that its parent is gone (it is re-parented), then
 // SIGKILLs the server and removes its directory; it exits on its own once the server has ended.
 import { spawn } from 'node:child_process';
+import { rmSync } from 'node:fs';
+import { stopProcess } from '../support/processes.js';
 
 const WATCHDOG = `
 const [parent, target, dir] = process.argv.slice(1);
@@ -30,4 +32,31 @@ export function guardAgainstOrphans(child, dir) {
   );
   watchdog.unref();
   return watchdog;
+}
+
+/**
+ * Everything a bench server needs around its process: the orphan watchdog, the tail of its
+ * output (for error messages), `stop()` (graceful, then the directory removed) and
+ * `stopNow()` (synchronous, for a signal handler: SIGKILL and remove the directory).
+ */
+export function superviseServer(child, dir, graceMs) {
+  guardAgainstOrphans(child, dir);
+  let output = '';
+  const keep = (chunk) => {
+    output += chunk.toString();
+    if (output.length > 100_000) output = output.slice(-50_000);
+  };
+  child.stdout.on('data', keep);
+  child.stderr.on('data', keep);
+  return {
+    output: () => output,
+    stop: async () => {
+      await stopProcess(child, graceMs);
+      rmSync(dir, { recursive: true, force: true });
+    },
+    stopNow: () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
 }

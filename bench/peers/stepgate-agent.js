@@ -4,7 +4,7 @@
 // at a port nobody listens on. No database or Redis is needed; the agent verifies the bundle
 // exactly as it would one pushed by the control plane.
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import {
@@ -14,8 +14,8 @@ import {
   signBundle,
   toJwks,
 } from '@stepgate/protocol';
-import { freePort, spawnTracked, stopProcess, waitFor } from '../support/processes.js';
-import { guardAgainstOrphans } from './orphan-guard.js';
+import { freePort, spawnTracked, waitFor } from '../support/processes.js';
+import { superviseServer } from './orphan-guard.js';
 
 const REPO_ROOT = resolve(import.meta.dirname, '../..');
 const AGENT_MAIN = join(REPO_ROOT, 'apps/agent/dist/main.js');
@@ -81,24 +81,8 @@ export async function startStepgateAgent({ policySet, probeBody, log = () => {} 
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
-  guardAgainstOrphans(child, dir);
-  let output = '';
-  const keep = (chunk) => {
-    output += chunk.toString();
-    if (output.length > 100_000) output = output.slice(-50_000);
-  };
-  child.stdout.on('data', keep);
-  child.stderr.on('data', keep);
+  const { output, stop, stopNow } = superviseServer(child, dir, 10_000);
   const url = `http://127.0.0.1:${port}`;
-  const stop = async () => {
-    await stopProcess(child, 10_000);
-    rmSync(dir, { recursive: true, force: true });
-  };
-  /** Synchronous, for a signal handler: SIGKILL and remove the directory. */
-  const stopNow = () => {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
-    rmSync(dir, { recursive: true, force: true });
-  };
   let last;
   try {
     await waitFor(
@@ -120,9 +104,9 @@ export async function startStepgateAgent({ policySet, probeBody, log = () => {} 
   } catch (error) {
     await stop();
     throw new Error(
-      `${error.message}; last answer ${JSON.stringify(last)}; agent output:\n${output}`,
+      `${error.message}; last answer ${JSON.stringify(last)}; agent output:\n${output()}`,
     );
   }
   log(`Stepgate agent on ${url} (pid ${child.pid}), bundle revision ${REVISION} from its cache`);
-  return { url, pid: child.pid, child, output: () => output, stop, stopNow };
+  return { url, pid: child.pid, child, output, stop, stopNow };
 }

@@ -7,7 +7,14 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { Redis } from 'ioredis';
 import pg from 'pg';
-import { freePort, spawnTracked, stopProcess, waitFor, withTimeout } from './processes.js';
+import {
+  freePort,
+  machineBusy,
+  spawnTracked,
+  stopProcess,
+  waitFor,
+  withTimeout,
+} from './processes.js';
 
 export const REPO_ROOT = resolve(import.meta.dirname, '../..');
 const MAIN = join(REPO_ROOT, 'apps/control-plane/dist/main.js');
@@ -270,4 +277,24 @@ export async function waitForVersion(cp, sha, when = () => true, timeoutMs = 60_
     100,
   );
   return found;
+}
+
+/**
+ * The start of a fleet benchmark: how busy the machine is (warned about above 10 %), a real
+ * control plane destroyed by `cleanups`, and an agent-scoped token for the simulated agents.
+ * @param {{ add(step: () => unknown): void }} cleanups
+ * @param {string} name  the token's name, e.g. "bench-scale"
+ * @param {(line: string) => void} log
+ */
+export async function startFleetBench(cleanups, name, log) {
+  const busy = await machineBusy(1000);
+  if (busy > 0.1)
+    log(
+      `warning: the machine is ${(busy * 100).toFixed(0)} % busy before the run: figures will be pessimistic`,
+    );
+  log('starting the control plane');
+  const cp = await startControlPlane();
+  cleanups.add(() => cp.destroy());
+  const token = (await api(cp, 'POST', '/v1/tokens', { name, scopes: ['agent'] })).token;
+  return { busy, cp, token };
 }
