@@ -33,6 +33,16 @@ describe('IP addresses and CIDR ranges', () => {
     expect(() => inCidr('10.0.0.1', ['10.0.0.0/8', 'garbage'])).toThrow(/garbage/);
   });
 
+  it('refuses IPv4 parts with leading zeros, as net.isIP does (010 is octal to some parsers)', () => {
+    for (const text of ['010.0.0.1', '10.00.0.1', '10.0.0.01', '::ffff:010.0.0.1', '00.0.0.0'])
+      expect(parseIp(text), text).toBeUndefined();
+    expect(inCidr('010.0.0.1', '10.0.0.0/8')).toBe(false);
+    expect(inCidr('010.0.0.1', '8.0.0.0/8')).toBe(false);
+    expect(() => inCidr('10.0.0.1', '010.0.0.0/8')).toThrow(/not a CIDR/);
+    expect(parseIp('0.0.0.0')).toEqual({ version: 4, value: 0n });
+    expect(parseIp('10.0.100.1')).toEqual({ version: 4, value: 0x0a006401n });
+  });
+
   it('parses addresses exactly', () => {
     expect(parseIp('2001:db8::')).toEqual({ version: 6, value: 0x20010db8n << 96n });
     expect(parseIp('1:2:3:4:5:6:7:8:9')).toBeUndefined();

@@ -18,7 +18,9 @@ function parseIpv4(text: string): bigint | undefined {
   if (parts.length !== 4) return undefined;
   let value = 0n;
   for (const part of parts) {
-    if (!/^\d{1,3}$/.test(part)) return undefined;
+    // No leading zeros, as Node's net.isIP: `010` is octal (8) to inet_aton and many proxies,
+    // decimal (10) to others, so an address written that way means different hosts to each.
+    if (!/^(0|[1-9]\d{0,2})$/.test(part)) return undefined;
     const n = Number(part);
     if (n > 255) return undefined;
     value = (value << 8n) | BigInt(n);
