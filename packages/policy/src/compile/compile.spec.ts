@@ -216,6 +216,36 @@ describe('compile: every kind of bad input is a located error', () => {
     expect(only(errors, 'cel/type')[0]?.message).toMatch(/network/);
   });
 
+  it.each([
+    ['__proto__', 'data/net.yaml', 'corporate: ["10.0.0.0/8"]\nextra:\n  __proto__: { a: 1 }\n', 3],
+    [
+      '__proto__',
+      'data/net.json',
+      '{\n  "corporate": ["10.0.0.0/8"],\n  "__proto__": {"a": 1}\n}',
+      3,
+    ],
+    ['constructor', 'data/net.yaml', 'corporate: ["10.0.0.0/8"]\nteams:\n  - constructor: x\n', 3],
+    ['prototype', 'data/net.yaml', 'corporate: ["10.0.0.0/8"]\nprototype: 1\n', 2],
+  ])('a data key %s (in %s) is refused with file and line', (key, path, content, line) => {
+    const errors = compileErrors({
+      [path]: content,
+      'p.yaml': policy(
+        'p',
+        `  - name: r
+    effect: allow
+    when: context.ip.inCidr(data.net.corporate)
+`,
+      ),
+    });
+    expect(only(errors, 'data/invalid')).toEqual([
+      expect.objectContaining({
+        file: path,
+        line,
+        message: expect.stringContaining(`data key "${key}"`),
+      }),
+    ]);
+  });
+
   it('data paths defined by two files are an error', () => {
     const errors = compileErrors({
       'data/a.yaml': 'b: 1\n',

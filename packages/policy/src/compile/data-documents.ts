@@ -1,6 +1,6 @@
 import type { CompileError } from '../errors.js';
 import type { DataSchema } from '../cel/environment.js';
-import { parseYamlFile } from '../source/yaml-file.js';
+import { formatPath, parseYamlFile } from '../source/yaml-file.js';
 import type { SourceFile } from './source-file.js';
 
 export const DATA_DIR = 'data/';
@@ -62,6 +62,17 @@ export function loadDataDocuments(files: readonly SourceFile[]): {
       });
       continue;
     }
+    const document = parsed.documents[0];
+    const unsafe = document ? findUnsafeKey(document.value) : undefined;
+    if (document && unsafe) {
+      errors.push({
+        code: 'data/invalid',
+        file: file.path,
+        ...document.positionOf(unsafe.parent, unsafe.key),
+        message: `data key "${unsafe.key}" at ${formatPath([...unsafe.parent, unsafe.key])} is not allowed: "__proto__", "constructor" and "prototype" reach JavaScript's object internals, so every rule reading this data would fail; rename the key`,
+      });
+      continue;
+    }
     const dotted = keys.join('.');
     const conflict = [...owners.keys()].find(
       (other) =>
@@ -81,6 +92,28 @@ export function loadDataDocuments(files: readonly SourceFile[]): {
     owners.set(dotted, file.path);
   }
   return { data, errors };
+}
+
+/** The first key anywhere in a data value that is one of UNSAFE_KEYS, with its parent's path. */
+function findUnsafeKey(
+  value: unknown,
+  parent: (string | number)[] = [],
+): { parent: (string | number)[]; key: string } | undefined {
+  if (Array.isArray(value)) {
+    for (const [index, item] of value.entries()) {
+      const found = findUnsafeKey(item, [...parent, index]);
+      if (found) return found;
+    }
+    return undefined;
+  }
+  if (!isPlainObject(value)) return undefined;
+  // Own keys only: a `__proto__` key parsed from YAML or JSON is an own property.
+  for (const key of Object.keys(value)) {
+    if (UNSAFE_KEYS.has(key)) return { parent, key };
+    const found = findUnsafeKey(value[key], [...parent, key]);
+    if (found) return found;
+  }
+  return undefined;
 }
 
 /**
