@@ -33,6 +33,7 @@ const TABLES = [
   'approval_request',
   'audit_event',
   'decision_log',
+  'enrolment_code',
   'grant',
   'policy_source',
   'policy_version',
