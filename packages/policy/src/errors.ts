@@ -17,6 +17,7 @@ export type CompileErrorCode =
   | 'cel/syntax'
   | 'cel/type'
   | 'cel/not_boolean'
+  | 'cel/cost'
   | 'data/invalid'
   | 'data/duplicate'
   | 'test/invalid'

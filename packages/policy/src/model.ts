@@ -118,6 +118,8 @@ export interface RuleError {
   policy: string;
   rule: string;
   message: string;
+  /** `cel/cost` when the condition went over its cost budget; absent for other errors. */
+  code?: 'cel/cost';
 }
 
 export interface Decision {

@@ -17,6 +17,7 @@ export function compilePolicy(
   settings: Settings,
   env: Environment,
   errors: CompileError[],
+  data: Record<string, unknown> = {},
 ): CompiledPolicy {
   const at = (path: (string | number)[], extra: Partial<CompileError> = {}) => ({
     file: source.file,
@@ -63,7 +64,7 @@ export function compilePolicy(
     seen.add(rule.name);
 
     if (rule.when !== undefined) {
-      const check = checkCondition(env, rule.when);
+      const check = checkCondition(env, rule.when, data);
       if (!check.ok) {
         const position =
           check.offset !== undefined

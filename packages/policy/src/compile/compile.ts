@@ -81,7 +81,7 @@ export function compile(files: readonly SourceFile[], options: CompileOptions = 
         continue;
       }
       owners.set(doc.name, file.path);
-      policies.push(compilePolicy(source, doc, settings, env, errors));
+      policies.push(compilePolicy(source, doc, settings, env, errors, data));
     }
   }
 

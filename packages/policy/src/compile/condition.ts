@@ -1,4 +1,6 @@
 import type { Environment } from '@marcbachmann/cel-js';
+import { estimateCost } from '../cel/cost-estimate.js';
+import { COST_LIMITS } from '../cel/cost-meter.js';
 
 export const MAX_EXPRESSION_LENGTH = 10_000;
 
@@ -6,7 +8,7 @@ export type ConditionCheck =
   | { ok: true }
   | {
       ok: false;
-      code: 'cel/syntax' | 'cel/type' | 'cel/not_boolean';
+      code: 'cel/syntax' | 'cel/type' | 'cel/not_boolean' | 'cel/cost';
       message: string;
       offset?: number;
     };
@@ -17,8 +19,15 @@ interface CelErrorLike {
   range?: { start?: number };
 }
 
-/** Parses and type-checks one condition; it must produce a bool (or dyn, checked at run time). */
-export function checkCondition(env: Environment, expression: string): ConditionCheck {
+/**
+ * Parses and type-checks one condition; it must produce a bool (or dyn, checked at run time)
+ * and its static cost estimate, with the repository's `data`, must be within the budget.
+ */
+export function checkCondition(
+  env: Environment,
+  expression: string,
+  data: Record<string, unknown> = {},
+): ConditionCheck {
   if (expression.length > MAX_EXPRESSION_LENGTH) {
     return {
       ok: false,
@@ -40,6 +49,9 @@ export function checkCondition(env: Environment, expression: string): ConditionC
       message: `condition must be a bool, but it is ${result.type}`,
     };
   }
+  const problem = estimateCost(env.parse(expression).ast, data, COST_LIMITS);
+  if (problem)
+    return { ok: false, code: 'cel/cost', message: problem.message, offset: problem.offset };
   return { ok: true };
 }
 

@@ -1,3 +1,5 @@
+import { meterCondition } from '../cel/cost-instrument.js';
+import { CostBudgetError, CostMeter } from '../cel/cost-meter.js';
 import { runtimeEnvironment } from '../cel/environment.js';
 import { withFastTimeZones } from '../cel/zoned-time.js';
 import { PolicySetError } from '../errors.js';
@@ -59,6 +61,8 @@ export class PolicyEngine {
   private readonly levels: Levels;
   private readonly index: TargetIndex<PreparedRule[]>;
   private readonly data: Record<string, unknown>;
+  /** The cost budget of the conditions of the decision being made (decide is synchronous). */
+  private readonly meter = new CostMeter();
 
   constructor(policySet: CompiledPolicySet, options: EngineOptions = {}) {
     this.revision = options.revision ?? 0;
@@ -84,7 +88,7 @@ export class PolicyEngine {
             if (rule.require) prepared.require = rule.require;
             if (rule.when !== undefined) {
               try {
-                prepared.when = env.parse(rule.when) as unknown as Condition;
+                prepared.when = meterCondition(env.parse(rule.when), this.meter);
               } catch (error) {
                 throw new PolicySetError(
                   'policy_set/invalid',
@@ -110,6 +114,7 @@ export class PolicyEngine {
     // A private copy: the caller's Date is not modified, and conditions get fast time zones.
     const celNow = withFastTimeZones(new Date(now.getTime()));
     const auth = this.levels.resolve(evidence);
+    this.meter.startDecision();
     const activation: Record<string, unknown> = {
       principal: input.principal,
       action: input.action,
@@ -146,7 +151,9 @@ export class PolicyEngine {
               );
           } catch (error) {
             const message = (error as Error).message?.split('\n')[0] ?? String(error);
-            (errors ??= []).push({ policy: rule.policy, rule: rule.rule, message });
+            const ruleError: RuleError = { policy: rule.policy, rule: rule.rule, message };
+            if (error instanceof CostBudgetError) ruleError.code = error.code;
+            (errors ??= []).push(ruleError);
             if (rule.mode === 'enforce' && this.settings.onError === 'deny') {
               denies.push({
                 policy: rule.policy,
