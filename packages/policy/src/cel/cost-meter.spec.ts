@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { SETTINGS, compileOk } from '../__support__/policy-fixture.js';
+import { compile } from '../compile/compile.js';
+import { runTestSuites } from '../testing/run-tests.js';
 import { PolicyEngine } from '../evaluate/engine.js';
 import { POLICY_SET_FORMAT, type CompiledPolicySet, type DecisionRequest } from '../model.js';
 import { COST_LIMITS, CostMeter, DECISION_BUDGET_FACTOR } from './cost-meter.js';
@@ -194,6 +196,46 @@ rules:
     const light = heavy.decide(request(['r3']));
     expect(light.effect).toBe('allow');
     expect(light.errors).toBeUndefined();
+  });
+});
+
+describe('policy tests and the budget', () => {
+  it('fail a case whose decision went over budget, even when it expects the onError effect', () => {
+    const roles = JSON.stringify(range(100));
+    const result = compile([
+      { path: 'stepgate.yaml', content: SETTINGS },
+      {
+        path: 'p.yaml',
+        content: `apiVersion: stepgate/v1
+kind: Policy
+name: p
+rules:
+  - name: cubic
+    effect: allow
+    when: '${nestedAll(3)}'
+`,
+      },
+      {
+        path: 'p.test.yaml',
+        content: `apiVersion: stepgate/v1
+kind: TestSuite
+name: cubic
+cases:
+  - name: many roles
+    input:
+      principal: { id: alice, roles: ${roles} }
+      action: deploy
+      resource: { kind: service, id: api }
+    expect: { effect: deny }
+`,
+      },
+    ]);
+    if (!result.ok) throw new Error(JSON.stringify(result.errors));
+    const report = runTestSuites(new PolicyEngine(result.policySet), result.testSuites);
+    expect(report.failed).toBe(1);
+    expect(report.suites[0]?.cases[0]?.failures).toEqual([
+      expect.stringMatching(/^p\/cubic went over its cost budget: cost budget exceeded/),
+    ]);
   });
 });
 

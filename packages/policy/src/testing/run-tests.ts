@@ -76,6 +76,12 @@ function runCase(engine: PolicyEngine, testCase: TestCase): CaseResult {
   }
   const failures: string[] = [];
   const { expect } = testCase;
+  // Over budget, a condition falls to onError, which a case may even expect; it still fails,
+  // since agents would answer that request from onError instead of the policy.
+  for (const error of decision.errors ?? []) {
+    if (error.code === 'cel/cost')
+      failures.push(`${error.policy}/${error.rule} went over its cost budget: ${error.message}`);
+  }
   if (decision.effect !== expect.effect)
     failures.push(`expected effect ${expect.effect}, got ${describeDecision(decision)}`);
   if (expect.require) {
