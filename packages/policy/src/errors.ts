@@ -21,7 +21,9 @@ export type CompileErrorCode =
   | 'data/invalid'
   | 'data/duplicate'
   | 'test/invalid'
-  | 'test/unknown_rule';
+  | 'test/unknown_rule'
+  /** The tests of a commit went over the time or memory limit of the control plane's worker. */
+  | 'test/limit';
 
 export interface CompileError {
   code: CompileErrorCode;

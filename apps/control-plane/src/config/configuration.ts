@@ -63,6 +63,12 @@ const environmentSchema = z.object({
     .int()
     .positive()
     .default(8 * 1024 * 1024),
+  /** Compiling and testing one commit runs in a worker thread with this time limit... */
+  STEPGATE_POLICY_TEST_TIMEOUT: seconds
+    .refine((value) => value >= 1, 'STEPGATE_POLICY_TEST_TIMEOUT must be at least 1s')
+    .default(30),
+  /** ...and this heap limit in MiB. */
+  STEPGATE_POLICY_TEST_MEMORY: z.coerce.number().int().min(64).default(512),
   /** A remote policy source configured at start-up (more can be added through the API). */
   STEPGATE_SOURCE_URL: z.url({ protocol: /^https?$/ }).optional(),
   STEPGATE_SOURCE_BRANCH: z.string().default('main'),
@@ -148,6 +154,8 @@ export interface AppConfig {
   autoActivate: boolean;
   pollIntervalSeconds: number;
   maxBundleBytes: number;
+  /** Limits of the worker thread that compiles and tests each commit. */
+  policyTest: { timeoutSeconds: number; memoryMb: number };
   /** Built-in elevation: WebAuthn relying party and TOTP throttling. */
   elevation: {
     rpId: string;
@@ -214,6 +222,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     autoActivate: e.STEPGATE_AUTO_ACTIVATE,
     pollIntervalSeconds: e.STEPGATE_POLL_INTERVAL,
     maxBundleBytes: e.STEPGATE_MAX_BUNDLE_BYTES,
+    policyTest: {
+      timeoutSeconds: e.STEPGATE_POLICY_TEST_TIMEOUT,
+      memoryMb: e.STEPGATE_POLICY_TEST_MEMORY,
+    },
     decisionRetentionSeconds: e.STEPGATE_DECISION_RETENTION,
     ingestRetryBaseMs: e.STEPGATE_INGEST_RETRY_BASE,
     // The default never exceeds the cap: a deployment that lowers only the cap gets it.

@@ -100,10 +100,10 @@ export class SyncService {
       if (existing) continue;
       let built;
       try {
-        built = await buildVersion(
-          await reader.readPolicyFiles(commit.sha, source.path),
-          this.config.maxBundleBytes,
-        );
+        built = await buildVersion(await reader.readPolicyFiles(commit.sha, source.path), {
+          maxBundleBytes: this.config.maxBundleBytes,
+          ...this.config.policyTest,
+        });
       } catch (error) {
         // An unreadable tree (over the size budget, missing path) is a failed version too.
         built = {
