@@ -19,6 +19,7 @@ import os from 'node:os';
 import { join } from 'node:path';
 import YAML from 'yaml';
 import {
+  agentTokens,
   api,
   cloneEmbedded,
   commitNewPolicy,
@@ -200,11 +201,12 @@ function summarize(changes) {
   };
 }
 
-async function benchFleet(cp, agentToken, work, agents) {
+async function benchFleet(cp, work, agents) {
   log(`connecting ${agents} simulated agents over ${CONFIG.simProcesses} processes`);
   const fleet = new SimFleet({
     url: cp.url,
-    token: agentToken,
+    // One token per simulated agent: a token is bound to one agent id.
+    tokensFor: (agentIds) => agentTokens(cp, 'bench-agents', agentIds),
     agents,
     processes: CONFIG.simProcesses,
     runId,
@@ -863,8 +865,9 @@ async function measure() {
   log('starting the control plane');
   const cp = await startControlPlane();
   cleanups.push(() => cp.destroy());
+  // The real agent's token (the simulated agents get one each, see benchFleet).
   const agentToken = (
-    await api(cp, 'POST', '/v1/tokens', { name: 'bench-agents', scopes: ['agent'] })
+    await api(cp, 'POST', '/v1/tokens', { name: 'bench-agent', scopes: ['agent'] })
   ).token;
   const work = await cloneEmbedded(cp);
   cleanups.push(() => rmSync(work, { recursive: true, force: true }));
@@ -878,8 +881,7 @@ async function measure() {
   log(`control plane up; active bundle ${(bundle.jws.length / 1024).toFixed(0)} KiB`);
 
   if (CONFIG.parts.includes('fleet'))
-    for (const agents of CONFIG.agentCounts)
-      report.fleet.push(await benchFleet(cp, agentToken, work, agents));
+    for (const agents of CONFIG.agentCounts) report.fleet.push(await benchFleet(cp, work, agents));
   if (CONFIG.parts.includes('agent')) report.agent = await benchAgent(cp, agentToken);
   report.runSeconds = (performance.now() - t0) / 1000;
   return report;

@@ -120,7 +120,7 @@ export async function run({ quick = false, log = (line) => console.error(line) }
   const cfg = config(quick);
   const cleanups = new Cleanups();
   try {
-    const { busy, cp, token } = await startFleetBench(cleanups, 'bench-ingest', log);
+    const { busy, cp, tokensFor } = await startFleetBench(cleanups, 'bench-ingest', log);
     const queue = new Queue(QUEUE, {
       connection: {
         host: REDIS_URL.hostname,
@@ -133,7 +133,7 @@ export async function run({ quick = false, log = (line) => console.error(line) }
 
     const fleet = new SimFleet({
       url: cp.url,
-      token,
+      tokensFor,
       agents: cfg.agents,
       processes: cfg.processes,
       runId: 'ingest',

@@ -127,11 +127,18 @@ async function change(cp, fleet, cfg, kind, call) {
   };
 }
 
-async function benchN(cp, token, agents, cfg, cleanups, log) {
+async function benchN(cp, tokensFor, agents, cfg, cleanups, log) {
   const runId = randomBytes(3).toString('hex');
   const processes = cfg.processes(agents);
   log(`N=${agents}: connecting over ${processes} processes`);
-  const fleet = new SimFleet({ url: cp.url, token, agents, processes, runId, concurrency: 100 });
+  const fleet = new SimFleet({
+    url: cp.url,
+    tokensFor,
+    agents,
+    processes,
+    runId,
+    concurrency: 100,
+  });
   const closeFleet = cleanups.add(() => fleet.close());
   const connectCpu = cpuMeter(cp.pid);
   const connection = await fleet.connect(180_000);
@@ -249,7 +256,7 @@ export async function run({ quick = false, log = (line) => console.error(line) }
   const cfg = config(quick);
   const cleanups = new Cleanups();
   try {
-    const { busy, cp, token } = await startFleetBench(cleanups, 'bench-scale', log);
+    const { busy, cp, tokensFor } = await startFleetBench(cleanups, 'bench-scale', log);
     const work = await cloneEmbedded(cp);
     cleanups.add(() => rmSync(work, { recursive: true, force: true }));
     await waitForVersion(cp, await gitOk(['rev-parse', 'HEAD'], work), (v) => v.active, 60_000);
@@ -266,7 +273,7 @@ export async function run({ quick = false, log = (line) => console.error(line) }
 
     const results = [];
     for (const agents of cfg.agentCounts)
-      results.push(await benchN(cp, token, agents, cfg, cleanups, log));
+      results.push(await benchN(cp, tokensFor, agents, cfg, cleanups, log));
     return section(results, { cfg, baseline, bundleBytes, busy, quick });
   } finally {
     await cleanups.run();

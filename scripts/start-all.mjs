@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 // `npm start`: the control plane with the example policies, plus one agent beside it.
 // Tokens for this local setup live in .stepgate/ (admin token created on first run, an
-// agent-scoped token created through the admin API), so restarts reuse them.
+// agent-scoped token created through the admin API, bound to the agent id kept beside it:
+// a token is one agent's identity), so restarts reuse them.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -60,28 +61,43 @@ async function waitHealthy(base, what) {
   throw new Error(`${what} did not become healthy at ${base}`);
 }
 
-async function agentToken() {
-  const file = join(dataDir, 'agent-token');
-  if (existsSync(file)) {
-    const token = readFileSync(file, 'utf8').trim();
+/** The local agent's token and id: created together (the token bound to the id), then reused. */
+async function agentCredentials() {
+  const tokenFile = join(dataDir, 'agent-token');
+  const idFile = join(dataDir, 'agent-id');
+  const storedId = existsSync(idFile) ? readFileSync(idFile, 'utf8').trim() : undefined;
+  let agentId = process.env.STEPGATE_AGENT_ID ?? storedId ?? newAgentId();
+  if (existsSync(tokenFile) && storedId === agentId) {
+    const token = readFileSync(tokenFile, 'utf8').trim();
     const probe = await fetch(`${url}/v1/bundles/active`, {
       headers: { authorization: `Bearer ${token}` },
     });
-    if (probe.status !== 401) return token;
+    if (probe.status !== 401) return { token, agentId };
   }
-  const response = await fetch(`${url}/v1/tokens`, {
-    method: 'POST',
-    headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
-    body: JSON.stringify({
-      name: `local-agent-${randomBytes(3).toString('hex')}`,
-      scopes: ['agent'],
-    }),
-  });
+  let response = await createAgentToken(agentId);
+  if (response.status === 409 && process.env.STEPGATE_AGENT_ID === undefined) {
+    // The id is bound to a live token whose file is gone: start over with a new id.
+    agentId = newAgentId();
+    response = await createAgentToken(agentId);
+  }
   if (!response.ok)
     throw new Error(`could not create an agent token: ${response.status} ${await response.text()}`);
   const { token } = await response.json();
-  writeFileSync(file, token, { mode: 0o600 });
-  return token;
+  writeFileSync(tokenFile, token, { mode: 0o600 });
+  writeFileSync(idFile, agentId);
+  return { token, agentId };
+}
+
+function newAgentId() {
+  return `local-agent-${randomBytes(3).toString('hex')}`;
+}
+
+function createAgentToken(agentId) {
+  return fetch(`${url}/v1/tokens`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ name: `local-agent-${agentId}`, scopes: ['agent'], agentId }),
+  });
 }
 
 try {
@@ -91,10 +107,11 @@ try {
     PORT: port,
   });
   await waitHealthy(url, 'the control plane');
-  const token = await agentToken();
+  const { token, agentId } = await agentCredentials();
   run('agent', 'apps/agent/dist/main.js', {
     STEPGATE_URL: url,
     STEPGATE_AGENT_TOKEN: token,
+    STEPGATE_AGENT_ID: agentId,
     STEPGATE_AGENT_PORT: agentPort,
     STEPGATE_CACHE_DIR: join(dataDir, 'agent-cache'),
     STEPGATE_AGENT_LABELS: process.env.STEPGATE_AGENT_LABELS ?? 'env=local',

@@ -280,10 +280,37 @@ export async function waitForVersion(cp, sha, when = () => true, timeoutMs = 60_
 }
 
 /**
+ * One agent token per simulated agent, created bound to its id (a token is one agent's
+ * identity: the control plane refuses a token connecting as a second agent id), `concurrency`
+ * requests at a time; resolves with the tokens in the order of `agentIds`.
+ * @param {{url: string, adminToken: string}} cp
+ * @param {string} name  prefix of the tokens' names
+ * @param {string[]} agentIds
+ */
+export async function agentTokens(cp, name, agentIds, concurrency = 16) {
+  const tokens = new Array(agentIds.length);
+  let next = 0;
+  const lane = async () => {
+    while (next < agentIds.length) {
+      const i = next++;
+      const body = {
+        name: `${name}-${agentIds[i]}`.slice(0, 100),
+        scopes: ['agent'],
+        agentId: agentIds[i],
+      };
+      tokens[i] = (await api(cp, 'POST', '/v1/tokens', body)).token;
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, agentIds.length) }, lane));
+  return tokens;
+}
+
+/**
  * The start of a fleet benchmark: how busy the machine is (warned about above 10 %), a real
- * control plane destroyed by `cleanups`, and an agent-scoped token for the simulated agents.
+ * control plane destroyed by `cleanups`, and `tokensFor(agentIds)`, which creates one agent
+ * token per simulated agent.
  * @param {{ add(step: () => unknown): void }} cleanups
- * @param {string} name  the token's name, e.g. "bench-scale"
+ * @param {string} name  the tokens' name prefix, e.g. "bench-scale"
  * @param {(line: string) => void} log
  */
 export async function startFleetBench(cleanups, name, log) {
@@ -295,6 +322,7 @@ export async function startFleetBench(cleanups, name, log) {
   log('starting the control plane');
   const cp = await startControlPlane();
   cleanups.add(() => cp.destroy());
-  const token = (await api(cp, 'POST', '/v1/tokens', { name, scopes: ['agent'] })).token;
-  return { busy, cp, token };
+  /** @param {string[]} agentIds */
+  const tokensFor = (agentIds) => agentTokens(cp, name, agentIds);
+  return { busy, cp, tokensFor };
 }

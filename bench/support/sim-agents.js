@@ -3,7 +3,9 @@
 // bundle they receive at once. Each announces the active revision it holds in its handshake, as
 // the real agent does, so a reconnecting one is only sent what it lacks. Driven by its parent
 // over the IPC channel:
-//   parent -> {cmd: 'connect', url, token, idPrefix, count, concurrency}
+//   parent -> {cmd: 'connect', url, tokens, idPrefix, count, concurrency}
+//                                           tokens[i]: the token of agent `${idPrefix}-${i}`
+//                                           (one per agent: a token is bound to one agent id)
 //          -> {cmd: 'drop'}                 close every connection at once (transport closed)
 //          -> {cmd: 'reconnect', minDelayMs, maxDelayMs}
 //                                           each socket reconnects after a random delay in the
@@ -90,7 +92,7 @@ function connectOne(url, token, agentId, index) {
   });
 }
 
-async function connectAll({ url, token, idPrefix, count, concurrency }) {
+async function connectAll({ url, tokens, idPrefix, count, concurrency }) {
   const started = now();
   const errors = new Map();
   let next = 0;
@@ -100,14 +102,14 @@ async function connectAll({ url, token, idPrefix, count, concurrency }) {
   const lane = async () => {
     while (next < count) {
       const index = next++;
-      let error = await connectOne(url, token, `${idPrefix}-${index}`, index);
+      let error = await connectOne(url, tokens[index], `${idPrefix}-${index}`, index);
       // A real agent retries a failed connect (backoff): so do these, twice, before giving up.
       for (let attempt = 1; error !== undefined && attempt <= 2; attempt++) {
         retried++;
         sockets[index].removeAllListeners();
         sockets[index].disconnect();
         await new Promise((r) => setTimeout(r, 1000 * attempt));
-        error = await connectOne(url, token, `${idPrefix}-${index}`, index);
+        error = await connectOne(url, tokens[index], `${idPrefix}-${index}`, index);
       }
       if (error !== undefined) {
         failed++;

@@ -11,7 +11,8 @@ export class SimFleet {
   /**
    * `concurrency`: connections each process opens at a time (default 25); a real fleet has no
    * such limit, so a higher one measures the control plane rather than the simulator.
-   * @param {{url: string, token: string, agents: number, processes: number, runId: string, concurrency?: number}} options
+   * `tokensFor(agentIds)`: one agent token per simulated agent (a token is bound to one agent id).
+   * @param {{url: string, tokensFor: (agentIds: string[]) => Promise<string[]>, agents: number, processes: number, runId: string, concurrency?: number}} options
    */
   constructor(options) {
     this.options = options;
@@ -24,14 +25,23 @@ export class SimFleet {
     this.errors = [];
   }
 
-  /** Forks the processes and connects every socket; resolves with the connection summary. */
+  /**
+   * Creates the agents' tokens, then forks the processes and connects every socket; resolves
+   * with the connection summary (its time excludes creating the tokens).
+   */
   async connect(timeoutMs = 90_000) {
-    const { url, token, agents, processes, runId } = this.options;
-    const started = performance.now();
+    const { url, tokensFor, agents, processes, runId } = this.options;
     const shares = Array.from(
       { length: processes },
       (_, i) => Math.floor(agents / processes) + (i < agents % processes ? 1 : 0),
     ).filter((n) => n > 0);
+    const idPrefixes = shares.map((_, w) => `bench-${runId}-n${agents}-p${w}`);
+    const tokens = [];
+    for (const [w, count] of shares.entries())
+      tokens.push(
+        await tokensFor(Array.from({ length: count }, (_, i) => `${idPrefixes[w]}-${i}`)),
+      );
+    const started = performance.now();
     const summaries = await withTimeout(
       Promise.all(
         shares.map((count, w) => {
@@ -47,8 +57,8 @@ export class SimFleet {
             child.send({
               cmd: 'connect',
               url,
-              token,
-              idPrefix: `bench-${runId}-n${agents}-p${w}`,
+              tokens: tokens[w],
+              idPrefix: idPrefixes[w],
               count,
               concurrency: this.options.concurrency ?? 25,
             });

@@ -46,21 +46,21 @@ beforeAll(async () => {
     AgentProcess.start({
       name: 'partition-closed',
       url: proxies[0]!.url,
-      token: drill.agentToken,
+      token: await drill.tokenFor('drill-partition-closed'),
       agentId: 'drill-partition-closed',
       env: { STEPGATE_MAX_STALENESS: '5s', STEPGATE_FAIL_MODE: 'closed' },
     }),
     AgentProcess.start({
       name: 'partition-open',
       url: proxies[1]!.url,
-      token: drill.agentToken,
+      token: await drill.tokenFor('drill-partition-open'),
       agentId: 'drill-partition-open',
       env: { STEPGATE_MAX_STALENESS: '5s', STEPGATE_FAIL_MODE: 'open' },
     }),
     AgentProcess.start({
       name: 'partition-control',
       url: drill.cp.url,
-      token: drill.agentToken,
+      token: await drill.tokenFor('drill-partition-control'),
       agentId: 'drill-partition-control',
     }),
   ]);

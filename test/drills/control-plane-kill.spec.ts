@@ -44,11 +44,11 @@ let queue: Queue;
 beforeAll(async () => {
   drill = await startDrill();
   agents = await Promise.all(
-    [1, 2].map((n) =>
+    [1, 2].map(async (n) =>
       AgentProcess.start({
         name: `kill-${n}`,
         url: drill.cp.url,
-        token: drill.agentToken,
+        token: await drill.tokenFor(`drill-kill-${n}`),
         agentId: `drill-kill-${n}`,
       }),
     ),

@@ -35,7 +35,7 @@ beforeAll(async () => {
   agent = await AgentProcess.start({
     name: 'small-buffer',
     url: proxy.url,
-    token: drill.agentToken,
+    token: await drill.tokenFor('drill-small-buffer'),
     agentId: 'drill-small-buffer',
     env: { STEPGATE_LOG_BUFFER: String(CAPACITY) },
   });

@@ -21,6 +21,7 @@ import {
   metricValue,
 } from '../integration/control-plane/support.js';
 import { ensureAgentBuilt } from '../integration/agent/support.js';
+import { agentTokenFor } from '../integration/agents/support.js';
 import { startControlPlane, type ControlPlaneProcess } from '../support/control-plane-process.js';
 import {
   AgentProcess,
@@ -92,11 +93,12 @@ beforeAll(async () => {
     60_000,
     250,
   );
-  const startAgent = (name: string) =>
+  // A token is one agent's identity: each agent has its own (tokens.agent is the socket drill's).
+  const startAgent = async (name: string) =>
     AgentProcess.start({
       name,
       url: cp.url,
-      token: tokens.agent,
+      token: await agentTokenFor(cp, `drill-${name}-${seed}`),
       agentId: `drill-${name}-${seed}`,
     });
   [flooded, steady] = await Promise.all([startAgent('flooded'), startAgent('steady')]);
@@ -182,7 +184,11 @@ describe('malformed-input drill: every public endpoint of the control plane and 
 
     const started = performance.now();
     const stopDeciding = decideSteadily();
-    const shipper = await shipSteadily(cp, tokens.agent, STEADY);
+    const shipper = await shipSteadily(
+      cp,
+      (await createToken(cp, 'drill-steady-shipper', ['agent'])).token,
+      STEADY,
+    );
     const [cpOutcomes, agentOutcomes, socket, raw] = await Promise.all([
       flood(cp.url, cpCases, CONCURRENCY),
       flood(flooded.url, agentCases, CONCURRENCY),

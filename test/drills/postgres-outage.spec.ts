@@ -39,11 +39,11 @@ beforeAll(async () => {
   await pg.start();
   drill = await startDrill({ DATABASE_URL: pg.url('stepgate_drill') });
   agents = await Promise.all(
-    (['closed', 'open'] as const).map((mode) =>
+    (['closed', 'open'] as const).map(async (mode) =>
       AgentProcess.start({
         name: `pg-${mode}`,
         url: drill.cp.url,
-        token: drill.agentToken,
+        token: await drill.tokenFor(`drill-pg-${mode}`),
         agentId: `drill-pg-${mode}`,
         env: { STEPGATE_FAIL_MODE: mode },
       }),

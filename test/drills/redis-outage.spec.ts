@@ -45,11 +45,11 @@ beforeAll(async () => {
   await redis.start();
   drill = await startDrill({ REDIS_URL: redis.url });
   agents = await Promise.all(
-    [1, 2].map((n) =>
+    [1, 2].map(async (n) =>
       AgentProcess.start({
         name: `redis-${n}`,
         url: drill.cp.url,
-        token: drill.agentToken,
+        token: await drill.tokenFor(`drill-redis-${n}`),
         agentId: `drill-redis-${n}`,
       }),
     ),

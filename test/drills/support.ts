@@ -20,7 +20,6 @@ import {
 } from '../support/control-plane-process.js';
 import {
   commit,
-  createToken,
   embeddedRepoUrl,
   ensureControlPlaneBuilt,
   git,
@@ -88,7 +87,8 @@ export async function decideNormally(
 
 export interface Drill {
   cp: ControlPlaneProcess;
-  agentToken: string;
+  /** The token of agent `agentId`, created bound to it (a token is one agent's identity). */
+  tokenFor(agentId: string): Promise<string>;
   /** A clone of the embedded policy repository. */
   work: string;
   seed: Version;
@@ -101,13 +101,21 @@ export async function startDrill(env: Record<string, string> = {}): Promise<Dril
   await ensureControlPlaneBuilt();
   await ensureAgentBuilt();
   const cp = await startControlPlane(env);
-  const agentToken = (await createToken(cp, 'drill', ['agent'])).token;
+  const tokenFor = async (agentId: string) => {
+    const created = await api(cp.url, cp.adminToken, 'POST', '/v1/tokens', {
+      name: `drill-${agentId}`,
+      scopes: ['agent'],
+      agentId,
+    });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    return created.body.token as string;
+  };
   const work = tempDir('drill-clone');
   await gitOk(['clone', '--quiet', embeddedRepoUrl(cp, cp.adminToken), work]);
   const seed = await waitForVersion(cp, await gitOk(['rev-parse', 'HEAD'], work), (v) => v.active);
   const bundle = await api(cp.url, cp.adminToken, 'GET', '/v1/bundles/active');
   expect(bundle.status).toBe(200);
-  return { cp, agentToken, work, seed, revision: bundle.body.revision as number };
+  return { cp, tokenFor, work, seed, revision: bundle.body.revision as number };
 }
 
 /** Commits a new valid policy `it:<tag>` and pushes it; resolves with the sha and git's stderr. */

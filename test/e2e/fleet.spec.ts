@@ -105,12 +105,13 @@ beforeAll(async () => {
   work = tempDir('clone');
   await gitOk(['clone', '--quiet', embeddedRepoUrl(cp, admin), work]);
   seed = await waitForVersion(cp, await gitOk(['rev-parse', 'HEAD'], work), (v) => v.active);
+  // One token per agent: a token is bound to the agent id it connects as.
   fleet = await Promise.all(
-    [1, 2, 3].map((n) =>
+    [1, 2, 3].map(async (n) =>
       AgentProcess.start({
         name: `agent-${n}`,
         url: cp.url,
-        token: agentToken,
+        token: (await createToken(cp, `e2e-fleet-${n}`, ['agent'])).token,
         agentId: `e2e-agent-${n}`,
         labels: { zone: `z${n}`, tier: n === 3 ? 'edge' : 'core' },
       }),

@@ -1,5 +1,7 @@
 import { z } from 'zod';
 
+import { agentIdSchema } from './agent-protocol.js';
+
 /**
  * Request and response shapes of the control plane's admin API (`/v1`). The single source
  * for runtime validation (strict: unknown fields are 400s), TypeScript types and the
@@ -10,19 +12,29 @@ export const SCOPE_NAMES = ['admin', 'operator', 'viewer', 'agent', 'approver'] 
 
 const reason = z.string().trim().min(1).max(1000);
 
-export const createTokenRequestSchema = z.strictObject({
-  name: z.string().trim().min(1).max(100),
-  scopes: z.array(z.enum(SCOPE_NAMES)).min(1).max(SCOPE_NAMES.length),
-  /**
-   * The person or workload the token acts for: the principal id grants, approvals and
-   * elevations are bound to (a kubectl username, `ci-billing`...). Defaults to `name`.
-   */
-  subject: z
-    .string()
-    .trim()
-    .regex(/^[^\s]{1,256}$/, 'a subject is 1-256 characters without spaces')
-    .optional(),
-});
+export const createTokenRequestSchema = z
+  .strictObject({
+    name: z.string().trim().min(1).max(100),
+    scopes: z.array(z.enum(SCOPE_NAMES)).min(1).max(SCOPE_NAMES.length),
+    /**
+     * The person or workload the token acts for: the principal id grants, approvals and
+     * elevations are bound to (a kubectl username, `ci-billing`...). Defaults to `name`.
+     */
+    subject: z
+      .string()
+      .trim()
+      .regex(/^[^\s]{1,256}$/, 'a subject is 1-256 characters without spaces')
+      .optional(),
+    /**
+     * Agent tokens: the one agent id the token may connect as, bound now (pre-provisioning).
+     * Without it, an agent token is bound to the id it first connects as.
+     */
+    agentId: agentIdSchema.optional(),
+  })
+  .refine((body) => body.agentId === undefined || body.scopes.includes('agent'), {
+    message: 'only an agent-scoped token is bound to an agent id: add "agent" to scopes',
+    path: ['agentId'],
+  });
 export type CreateTokenRequest = z.infer<typeof createTokenRequestSchema>;
 
 export const createTokenResponseSchema = z.object({
@@ -30,6 +42,8 @@ export const createTokenResponseSchema = z.object({
   name: z.string(),
   subject: z.string(),
   scopes: z.array(z.enum(SCOPE_NAMES)),
+  /** The agent id an agent token is bound to (null until it first connects). */
+  agentId: z.string().nullable(),
   token: z.string(),
 });
 
@@ -157,6 +171,13 @@ export const agentSchema = z.object({
   connectedAt: z.string().nullable(),
   lastRejection: z.string().nullable(),
   agentVersion: z.string().nullable(),
+  /** The agent token this agent id is bound to (null for rows from before binding). */
+  tokenId: z.string().nullable(),
+  /**
+   * It reported (acked or announced) a revision this control plane never issued: a forged or
+   * foreign bundle, or a database restored from an older backup. Never counts as converged.
+   */
+  suspect: z.boolean(),
 });
 export type AgentView = z.infer<typeof agentSchema>;
 
@@ -171,10 +192,25 @@ export const fleetSchema = z.object({
   agents: z.object({ total: z.int(), connected: z.int() }),
   /** Connected agents by the active revision they enforce. */
   byRevision: z.array(z.object({ revision: z.int().nullable(), count: z.int() })),
-  /** Every connected agent enforces `activeRevision` (false with no connected agent). */
+  /**
+   * Every connected agent enforces `activeRevision` and none is `suspect` (false with no
+   * connected agent).
+   */
   converged: z.boolean(),
   /** Connected agents still on an older revision (up to 20). */
   behind: z.array(z.object({ id: z.string(), activeRevision: z.int().nullable() })),
+  /**
+   * Agents (connected first, up to 20) reporting a revision this control plane never issued
+   * (past `revision`): audited as `agent.unknown_revision`.
+   */
+  suspect: z.array(
+    z.object({
+      id: z.string(),
+      kind: z.enum(['active', 'shadow']),
+      revision: z.int(),
+      status: z.enum(['connected', 'disconnected']),
+    }),
+  ),
   propagation: z.object({
     activatedAt: z.string().nullable(),
     /** The last acknowledgement of `activeRevision` (or newer) by a connected agent. */

@@ -16,12 +16,16 @@ export const agentLabelsSchema = z.record(
   z.string().max(63),
 );
 
+/** An agent's id (`STEPGATE_AGENT_ID`, or generated once and kept in its cache dir). */
+export const agentIdSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9_.:-]{1,128}$/, 'agent ids are 1-128 letters, digits, "_", ".", ":" or "-"');
+
 /** What an agent sends in `handshake.auth`. */
 export const agentHandshakeSchema = z.strictObject({
   token: z.string().min(1).max(512),
-  agentId: z
-    .string()
-    .regex(/^[A-Za-z0-9_.:-]{1,128}$/, 'agent ids are 1-128 letters, digits, "_", ".", ":" or "-"'),
+  /** Bound to the token: the first id a token connects as (or was created for) is its only one. */
+  agentId: agentIdSchema,
   labels: agentLabelsSchema.default({}),
   /** The revisions the agent holds (verified, on disk), per kind; absent = none. */
   revisions: z

@@ -81,6 +81,7 @@ export {
   AGENT_NAMESPACE,
   MAX_LOG_BATCH,
   agentHandshakeSchema,
+  agentIdSchema,
   agentLabelsSchema,
   bundleAckSchema,
   bundleMessageSchema,

@@ -223,7 +223,8 @@ async function rawEngineIo(
         if (text.startsWith('0')) {
           // Open: join the namespace with a valid handshake, then the junk packet.
           ws.send(
-            `40${AGENT_NAMESPACE},${JSON.stringify({ token: agentToken, agentId: `drill-raw-${rng.int(1, 1e9)}` })}`,
+            // The junk agent's id: its token is bound to it, so the join is accepted.
+            `40${AGENT_NAMESPACE},${JSON.stringify({ token: agentToken, agentId: `drill-junk-${rng.seed}` })}`,
           );
         } else if (text.startsWith(`40${AGENT_NAMESPACE}`) || text.startsWith('44')) {
           ws.send(packet);

@@ -13,7 +13,7 @@ import {
   type ControlPlaneProcess,
 } from '../../support/control-plane-process.js';
 import { createToken, ensureControlPlaneBuilt, metricValue } from '../control-plane/support.js';
-import { connectAgent, getOk, reason, record, type FakeAgent } from './support.js';
+import { agentTokenFor, connectAgent, getOk, reason, record, type FakeAgent } from './support.js';
 
 let cp: ControlPlaneProcess;
 let agentToken: string;
@@ -144,7 +144,8 @@ beforeAll(async () => {
   agentToken = (await createToken(cp, 'log-agent', ['agent'])).token;
   viewer = (await createToken(cp, 'auditor', ['viewer'])).token;
   agent = await connectAgent(cp, { token: agentToken, agentId: 'api-1' });
-  other = await connectAgent(cp, { token: agentToken, agentId: 'db-1' });
+  // A token is one agent's identity: the second agent has its own.
+  other = await connectAgent(cp, { token: await agentTokenFor(cp, 'db-1'), agentId: 'db-1' });
 }, 360_000);
 
 afterAll(async () => {

@@ -25,6 +25,7 @@ import {
   type Version,
 } from '../control-plane/support.js';
 import {
+  agentTokenFor,
   connectAgent,
   getOk,
   receivesNothing,
@@ -138,7 +139,11 @@ describe('distribution', () => {
   let activeRevision: number;
 
   it('sends keys and the active bundle to a new agent; it verifies', async () => {
-    first = await agent({ token: agentToken, agentId: 'web-1', labels: { env: 'prod' } });
+    first = await agent({
+      token: await agentTokenFor(cp, 'web-1'),
+      agentId: 'web-1',
+      labels: { env: 'prod' },
+    });
     const jwks = await first.next('keys');
     expect(jwks.keys.length).toBeGreaterThan(0);
     const bundle = await first.next('bundle');
@@ -197,7 +202,7 @@ describe('distribution', () => {
 
   it('an agent reconnecting with the current revision receives nothing but keys', async () => {
     const again = await agent({
-      token: agentToken,
+      token: await agentTokenFor(cp, 'web-2'),
       agentId: 'web-2',
       revisions: { active: activeRevision },
     });
@@ -211,7 +216,11 @@ describe('distribution', () => {
   });
 
   it('an agent holding an older revision gets the current bundle', async () => {
-    const stale = await agent({ token: agentToken, agentId: 'web-3', revisions: { active: 0 } });
+    const stale = await agent({
+      token: await agentTokenFor(cp, 'web-3'),
+      agentId: 'web-3',
+      revisions: { active: 0 },
+    });
     const bundle = await stale.next('bundle');
     expect(bundle).toMatchObject({ kind: 'active', revision: activeRevision });
     stale.close();
@@ -300,7 +309,7 @@ describe('distribution', () => {
     });
 
     // A newly connecting agent gets both.
-    const late = await agent({ token: agentToken, agentId: 'web-4' });
+    const late = await agent({ token: await agentTokenFor(cp, 'web-4'), agentId: 'web-4' });
     const kinds = [(await late.next('bundle')).kind, (await late.next('bundle')).kind].sort();
     expect(kinds).toEqual(['active', 'shadow']);
     late.close();
@@ -313,7 +322,7 @@ describe('distribution', () => {
 
     // An agent that still holds the old shadow is told on connect.
     const holder = await agent({
-      token: agentToken,
+      token: await agentTokenFor(cp, 'web-5'),
       agentId: 'web-5',
       revisions: { active: activeRevision, shadow: shadow.revision },
     });

@@ -25,7 +25,7 @@ import {
   waitForVersion,
   type Version,
 } from '../control-plane/support.js';
-import { connectAgent, getOk, record, type FakeAgent } from './support.js';
+import { agentTokenFor, connectAgent, getOk, record, type FakeAgent } from './support.js';
 
 const temp = tempDirs();
 /** Short retention, so the prune job runs every few seconds. */
@@ -81,7 +81,12 @@ async function bundleCount(agent: FakeAgent, revision: number): Promise<number> 
 describe('two replicas', () => {
   it('each serves an agent the current bundle', async () => {
     onA = await connectAgent(a, { token: agentToken, agentId: 'on-a', labels: { zone: 'a' } });
-    onB = await connectAgent(b, { token: agentToken, agentId: 'on-b', labels: { zone: 'b' } });
+    // A token is one agent's identity: the second agent has its own.
+    onB = await connectAgent(b, {
+      token: await agentTokenFor(b, 'on-b'),
+      agentId: 'on-b',
+      labels: { zone: 'b' },
+    });
     const [fromA, fromB] = await Promise.all([onA.next('bundle'), onB.next('bundle')]);
     expect(fromA.revision).toBe(fromB.revision);
     onA.ack('active', fromA.revision);
@@ -170,7 +175,7 @@ describe('two replicas', () => {
     const revision = await activate(a, v1);
     // Reconnect to A holding the revision it had: it gets exactly what it lacks.
     onB = await connectAgent(a, {
-      token: agentToken,
+      token: await agentTokenFor(b, 'on-b'),
       agentId: 'on-b',
       revisions: { active: revisionBefore },
     });

@@ -133,11 +133,73 @@ export async function connectAgent(
   return agent;
 }
 
+/**
+ * Connects and reports what happened either way: the connected agent, or the refusal. For
+ * attack tests, which act (ack, ship logs) when a connection they should not get is accepted.
+ */
+export async function attemptConnection(
+  cp: ControlPlaneProcess,
+  options: ConnectOptions,
+): Promise<{ agent: FakeAgent; refusal?: undefined } | { agent?: undefined; refusal: Refusal }> {
+  const agentId = options.agentId ?? `agent-${randomUUID().slice(0, 8)}`;
+  const socket = socketFor(cp, authOf(options, agentId));
+  const agent = new FakeAgent(agentId, socket);
+  return new Promise((resolve) => {
+    socket.once('connect', () => resolve({ agent }));
+    socket.once('connect_error', (error: Error & { data?: { code?: string } }) => {
+      socket.disconnect();
+      resolve({ refusal: { message: error.message, code: error.data?.code, received: [] } });
+    });
+  });
+}
+
+export interface Refusal {
+  message: string;
+  code: string | undefined;
+  received: string[];
+}
+
+/**
+ * An agent-scoped token (one per agent: a token is bound to the agent id it first connects
+ * as). With `agentId`, the token is created already bound to it.
+ */
+export async function agentToken(
+  cp: ControlPlaneProcess,
+  agentId?: string,
+  name = `agent-${agentId ?? randomUUID().slice(0, 8)}`,
+): Promise<{ id: string; token: string }> {
+  const response = await api(cp.url, cp.adminToken, 'POST', '/v1/tokens', {
+    name,
+    scopes: ['agent'],
+    ...(agentId ? { agentId } : {}),
+  });
+  if (response.status !== 201)
+    throw new Error(`POST /v1/tokens: ${response.status} ${JSON.stringify(response.body)}`);
+  return response.body as { id: string; token: string };
+}
+
+const perAgent = new WeakMap<ControlPlaneProcess, Map<string, Promise<string>>>();
+
+/**
+ * The token of agent `agentId` on `cp`: created bound to it on first use, the same one after
+ * (suites running many agents; a token is one agent's identity).
+ */
+export function agentTokenFor(cp: ControlPlaneProcess, agentId: string): Promise<string> {
+  let tokens = perAgent.get(cp);
+  if (!tokens) perAgent.set(cp, (tokens = new Map()));
+  let token = tokens.get(agentId);
+  if (!token) {
+    token = agentToken(cp, agentId, `agent-${agentId}`).then((created) => created.token);
+    tokens.set(agentId, token);
+  }
+  return token;
+}
+
 /** Connects expecting a refusal; resolves with the `connect_error` (message and data.code). */
 export async function refusedConnection(
   cp: ControlPlaneProcess,
   options: ConnectOptions,
-): Promise<{ message: string; code: string | undefined; received: string[] }> {
+): Promise<Refusal> {
   const socket = socketFor(cp, authOf(options, options.agentId ?? 'refused-agent'));
   const received: string[] = [];
   socket.onAny((event: string) => received.push(event));

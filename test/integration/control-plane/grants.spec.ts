@@ -17,6 +17,7 @@ import {
   startControlPlane,
   type ControlPlaneProcess,
 } from '../../support/control-plane-process.js';
+import { agentTokenFor } from '../agents/support.js';
 import { api, ensureControlPlaneBuilt, waitFor } from './support.js';
 
 let cp: ControlPlaneProcess;
@@ -30,8 +31,10 @@ interface GrantsAgent {
 }
 
 async function connectAgent(agentId: string, to = cp): Promise<GrantsAgent> {
+  // A token is one agent's identity: each agent here has its own.
+  const token = await agentTokenFor(to, agentId);
   const socket = io(`${to.url}${AGENT_NAMESPACE}`, {
-    auth: { token: tokens.agent, agentId, labels: {}, revisions: {} },
+    auth: { token, agentId, labels: {}, revisions: {} },
     transports: ['websocket'],
     reconnection: false,
     forceNew: true,

@@ -143,8 +143,10 @@ describe('issuer keys in the signed bundle', () => {
     const agentToken = (
       await api(cp.url, cp.adminToken, 'POST', '/v1/tokens', { name: 'agent', scopes: ['agent'] })
     ).body.token as string;
+    // One agent (a token is bound to one agent id), connected twice.
     const agent = await connectAgent(cp, {
       token: agentToken,
+      agentId: 'issuer-keys-agent',
       revisions: { active: before.revision },
     });
     await issuer.rotate();
@@ -173,6 +175,7 @@ describe('issuer keys in the signed bundle', () => {
     agent.close();
     const late = await connectAgent(cp, {
       token: agentToken,
+      agentId: 'issuer-keys-agent',
       revisions: { active: before.revision },
     });
     const caughtUp = await late.next('bundle');

@@ -1,23 +1,44 @@
 import { agentHandshakeSchema, type AgentHandshake } from '@stepgate/protocol';
-import { hasScope, type Principal } from '../auth/scopes.js';
+import { hasScope } from '../auth/scopes.js';
+import type { AgentBinding, AgentCredential } from '../auth/token.service.js';
 
 /** Why a connection was refused; sent to the agent as `connect_error` `data.code`. */
 export type HandshakeErrorCode =
   'request/invalid' | 'auth/unauthenticated' | 'auth/forbidden' | 'service/unavailable';
 
+/** A refused binding: the token is bound to another id, or the id to another token. */
+export type IdentityRefusal = Extract<AgentBinding, { why: 'token_bound' | 'id_bound' }>;
+
 export type HandshakeResult =
-  | { ok: true; handshake: AgentHandshake; principal: Principal }
-  | { ok: false; code: HandshakeErrorCode; message: string; agentId?: string };
+  | { ok: true; handshake: AgentHandshake; credential: AgentCredential }
+  | {
+      ok: false;
+      code: HandshakeErrorCode;
+      message: string;
+      agentId?: string;
+      /** Set when an authenticated token claimed an id it may not have (audited). */
+      identity?: { credential: AgentCredential; refusal: IdentityRefusal };
+    };
+
+/** Where the handshake checks tokens and the agent id each is bound to. */
+export interface HandshakeIdentity {
+  authenticate(token: string): Promise<AgentCredential | undefined>;
+  /** Binds a token not bound yet to the id it claims (first connect). */
+  bind(token: string, credential: AgentCredential, agentId: string): Promise<AgentBinding>;
+}
 
 const AGENT_ID = /^[A-Za-z0-9_.:-]{1,128}$/;
 
 /**
- * Validates `handshake.auth` and authenticates its token: agents need the `agent` scope
- * (`admin` holds every scope). Messages never contain the token.
+ * Validates `handshake.auth`, authenticates its token (agents need the `agent` scope; `admin`
+ * holds every scope) and checks the agent id it claims: a token is bound to one agent id, the
+ * first it connects as or the one it was created for, so one agent cannot connect (and then
+ * ack or ship decision logs) as another. A bound token costs no query here. Messages never
+ * contain the token.
  */
 export async function authenticateHandshake(
   auth: unknown,
-  authenticate: (token: string) => Promise<Principal | undefined>,
+  identity: HandshakeIdentity,
 ): Promise<HandshakeResult> {
   const claimedId = (auth as { agentId?: unknown } | undefined)?.agentId;
   const agentId = typeof claimedId === 'string' && AGENT_ID.test(claimedId) ? claimedId : undefined;
@@ -27,6 +48,8 @@ export async function authenticateHandshake(
     message,
     ...(agentId ? { agentId } : {}),
   });
+  const unavailable = () =>
+    refuse('service/unavailable', 'cannot check the token now (database unavailable); retry');
 
   const parsed = agentHandshakeSchema.safeParse(auth ?? {});
   if (!parsed.success) {
@@ -35,17 +58,42 @@ export async function authenticateHandshake(
     const code = issue?.path[0] === 'token' ? 'auth/unauthenticated' : 'request/invalid';
     return refuse(code, `invalid handshake: ${where}${issue?.message ?? 'bad shape'}`);
   }
-  let principal: Principal | undefined;
+  const { token } = parsed.data;
+  let credential: AgentCredential | undefined;
   try {
-    principal = await authenticate(parsed.data.token);
+    credential = await identity.authenticate(token);
   } catch {
-    return refuse(
-      'service/unavailable',
-      'cannot check the token now (database unavailable); retry',
-    );
+    return unavailable();
   }
-  if (!principal) return refuse('auth/unauthenticated', 'invalid or revoked token');
-  if (!hasScope(principal, ['agent']))
+  if (!credential) return refuse('auth/unauthenticated', 'invalid or revoked token');
+  if (!hasScope(credential.principal, ['agent']))
     return refuse('auth/forbidden', 'this token lacks the "agent" scope');
-  return { ok: true, handshake: parsed.data, principal };
+
+  const claimed = parsed.data.agentId;
+  let binding: AgentBinding;
+  if (credential.agentId === claimed) binding = { ok: true, agentId: claimed };
+  else if (credential.agentId !== null)
+    binding = { ok: false, why: 'token_bound', agentId: claimed, boundAgentId: credential.agentId };
+  else {
+    try {
+      binding = await identity.bind(token, credential, claimed);
+    } catch {
+      return unavailable();
+    }
+  }
+  if (binding.ok) return { ok: true, handshake: parsed.data, credential };
+  if (binding.why === 'revoked') return refuse('auth/unauthenticated', 'invalid or revoked token');
+  return {
+    ...(refuse('auth/forbidden', identityMessage(binding)) as Extract<
+      HandshakeResult,
+      { ok: false }
+    >),
+    identity: { credential, refusal: binding },
+  };
+}
+
+function identityMessage(refusal: IdentityRefusal): string {
+  if (refusal.why === 'token_bound')
+    return `this token is bound to agent id "${refusal.boundAgentId}"; it cannot connect as "${refusal.agentId}" (one token per agent: create one with POST /v1/tokens {"name":"…","scopes":["agent"],"agentId":"${refusal.agentId}"})`;
+  return `agent id "${refusal.agentId}" is bound to another agent token; connect with that token, or revoke it (DELETE /v1/tokens/<id>) to move the id to this one`;
 }

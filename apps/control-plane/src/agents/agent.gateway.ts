@@ -26,16 +26,19 @@ import { GrantEvents } from '../grants/grant-events.js';
 import { GrantsService } from '../grants/grants.service.js';
 import { LOGGER } from '../logging/logger.js';
 import { authenticateHandshake } from './agent-handshake.js';
-import { AgentTokenCache } from './agent-token-cache.js';
+import { AgentIdentityService } from './agent-identity.service.js';
 import { AgentMetrics } from './agent.metrics.js';
 import { AgentsService, HEARTBEAT_MS } from './agents.service.js';
 import { catchUp, type LiveRevisions } from './catch-up.js';
 import { FreshRead } from './fresh-read.js';
 import { LiveRevisionsService } from './live-revisions.service.js';
+import { UnknownRevisionsService } from './unknown-revisions.service.js';
 
 /** What the gateway keeps on each authenticated socket. */
 interface AgentSocketData {
   agentId: string;
+  /** The agent token it connected with (bound to `agentId`). */
+  tokenId: string;
   labels: Record<string, string>;
   revisions: { active?: number; shadow?: number };
   agentVersion?: string;
@@ -43,19 +46,26 @@ interface AgentSocketData {
   joinedAt: number;
 }
 
-type NoEvents = Record<string, never>;
+/** Between control-plane replicas (through the Redis adapter). */
+interface ReplicaEvents {
+  /** An agent token was revoked: forget it now rather than when its cache entry expires. */
+  'token:revoked': (tokenId: string) => void;
+}
 export type AgentNamespace = Namespace<
   AgentToServerEvents,
   ServerToAgentEvents,
-  NoEvents,
+  ReplicaEvents,
   AgentSocketData
 >;
 export type AgentSocket = Socket<
   AgentToServerEvents,
   ServerToAgentEvents,
-  NoEvents,
+  ReplicaEvents,
   AgentSocketData
 >;
+
+/** Every socket of one agent token is in this room, so a revocation can close them all. */
+const tokenRoom = (tokenId: string) => `token:${tokenId}`;
 
 /**
  * How long a connection's reads (keys, revisions, grants, bundle) wait for other connections to
@@ -84,6 +94,7 @@ export class AgentGateway
 
   private unsubscribe?: () => void;
   private unsubscribeGrants?: () => void;
+  private unsubscribeRevocations?: () => void;
   private heartbeat?: NodeJS.Timeout;
   private closing = false;
   /** Changes are pushed one at a time, and never a revision already pushed from here. */
@@ -101,7 +112,8 @@ export class AgentGateway
   };
 
   constructor(
-    private readonly tokens: AgentTokenCache,
+    private readonly identity: AgentIdentityService,
+    private readonly unknownRevisions: UnknownRevisionsService,
     private readonly agents: AgentsService,
     private readonly revisions: LiveRevisionsService,
     private readonly bundles: BundleService,
@@ -129,6 +141,14 @@ export class AgentGateway
     this.unsubscribeGrants = this.grantEvents.onChange((message) => {
       this.server.emit('grants', message);
     });
+    // A revoked agent token's sessions end on every replica (the adapter carries both), and
+    // every replica forgets it at once: a stolen token stops acting as its agent, and the
+    // agent id can move to a new token (rotation).
+    this.unsubscribeRevocations = this.identity.onRevoke((tokenId) => {
+      this.server.in(tokenRoom(tokenId)).disconnectSockets(true);
+      this.server.serverSideEmit('token:revoked', tokenId);
+    });
+    server.on('token:revoked', (tokenId: string) => this.identity.forget(tokenId));
     this.heartbeat = setInterval(() => {
       this.agents.heartbeat().catch((error: unknown) => this.warn('agent heartbeat failed', error));
     }, HEARTBEAT_MS);
@@ -141,25 +161,30 @@ export class AgentGateway
    * ack anything the row would then overwrite. Rejects with the error the agent receives.
    */
   private async admit(socket: AgentSocket): Promise<void> {
-    const result = await authenticateHandshake(socket.handshake.auth, (token) =>
-      this.tokens.authenticate(token),
-    );
+    const result = await authenticateHandshake(socket.handshake.auth, this.identity);
     if (!result.ok) {
       this.metrics.refused.inc({ code: result.code });
+      const address = socket.handshake.address;
       this.logger.warn(
-        { agentId: result.agentId, address: socket.handshake.address, code: result.code },
+        { agentId: result.agentId, address, code: result.code },
         `agent connection refused: ${result.message}`,
       );
+      if (result.identity)
+        await this.identity
+          .refused(result.identity.credential, result.identity.refusal, address)
+          .catch((error: unknown) => this.warn('could not audit a refused agent identity', error));
       throw Object.assign(new Error(result.message), { data: { code: result.code } });
     }
     // The token is not needed past this point: do not keep a secret on every socket.
     delete (socket.handshake.auth as { token?: unknown }).token;
     const { agentId, labels, revisions, agentVersion } = result.handshake;
-    socket.data = { agentId, labels, revisions, joinedAt: 0 };
+    const { tokenId } = result.credential.principal;
+    socket.data = { agentId, tokenId, labels, revisions, joinedAt: 0 };
     if (agentVersion) socket.data.agentVersion = agentVersion;
     try {
       await this.agents.connected({
         agentId,
+        tokenId,
         connectionId: socket.id,
         labels,
         revisions,
@@ -184,6 +209,7 @@ export class AgentGateway
     this.closing = true;
     this.unsubscribe?.();
     this.unsubscribeGrants?.();
+    this.unsubscribeRevocations?.();
     clearInterval(this.heartbeat);
     // Queued acks and connections first, so releasing this replica's agents comes last.
     await this.agents.flush().catch(() => undefined);
@@ -194,6 +220,7 @@ export class AgentGateway
     const joinedAt = performance.now();
     socket.data.joinedAt = joinedAt;
     this.listen(socket);
+    void socket.join(tokenRoom(socket.data.tokenId));
     const { agentId } = socket.data;
     this.metrics.connected.inc();
     // The row is written (see admit); the reads are shared with other connections (`shared`).
@@ -201,6 +228,10 @@ export class AgentGateway
     const live = this.revisions.current(joinedAt, GATHER_READS_MS);
     const grants = this.shared.grants.get(joinedAt, GATHER_READS_MS);
     for (const read of [keys, live, grants]) read.catch(() => undefined);
+    void live.then(
+      (revisions) => this.checkAnnounced(socket, revisions),
+      () => undefined,
+    );
     try {
       socket.emit('keys', await keys);
       await this.sendMissing(socket, await live);
@@ -247,9 +278,29 @@ export class AgentGateway
     const ack = bundleAckSchema.safeParse(body);
     if (!ack.success) return this.badMessage(socket, 'bundle:ack', ack.error.issues[0]?.message);
     this.metrics.acks.inc({ kind: ack.data.kind });
-    await this.agents
-      .acked(socket.data.agentId, ack.data)
-      .catch((error: unknown) => this.warn('could not record an ack', error));
+    const { agentId } = socket.data;
+    const { kind, revision } = ack.data;
+    // Recorded as acked either way (it is what the agent says it enforces); flagged if unknown.
+    await Promise.all([
+      this.agents
+        .acked(agentId, ack.data)
+        .catch((error: unknown) => this.warn('could not record an ack', error)),
+      this.unknownRevisions
+        .check({ agentId, kind, revision, via: 'ack' })
+        .catch((error: unknown) => this.warn('could not check an acked revision', error)),
+    ]);
+  }
+
+  /** Flags revisions the agent announced holding that this control plane never issued. */
+  private async checkAnnounced(socket: AgentSocket, live: LiveRevisions): Promise<void> {
+    const { agentId, revisions } = socket.data;
+    for (const kind of ['active', 'shadow'] as const) {
+      const revision = revisions[kind];
+      if (revision === undefined) continue;
+      await this.unknownRevisions
+        .check({ agentId, kind, revision, via: 'handshake' }, live)
+        .catch((error: unknown) => this.warn('could not check an announced revision', error));
+    }
   }
 
   private async onRejected(socket: AgentSocket, body: unknown): Promise<void> {
@@ -293,14 +344,8 @@ export class AgentGateway
   }
 
   private async sendMissing(socket: AgentSocket, live: LiveRevisions): Promise<void> {
+    // A held revision past the live one is flagged by checkAnnounced (UnknownRevisionsService).
     const held = socket.data.revisions;
-    if ((held.active ?? 0) > live.revision) {
-      // Typically a database restored from an older backup: the agent refuses older revisions.
-      this.logger.warn(
-        { agentId: socket.data.agentId, held: held.active, current: live.revision },
-        'agent holds a newer revision than this control plane; it will refuse bundles until the revision passes it',
-      );
-    }
     const plan = catchUp(held, live);
     if (plan.active) await this.sendBundle(socket, 'active');
     if (plan.shadow === 'send') await this.sendBundle(socket, 'shadow');

@@ -13,6 +13,10 @@ export class AgentMetrics {
   readonly bundlesSent: Counter<'kind' | 'via'>;
   readonly acks: Counter<'kind'>;
   readonly rejections: Counter<'kind'>;
+  /** Handshakes refused because the token and the claimed agent id do not belong together. */
+  readonly identityRefused: Counter<'why'>;
+  /** Revisions agents reported (ack or handshake) that this control plane never issued. */
+  readonly unknownRevisions: Counter<'kind' | 'via'>;
 
   constructor(registry: MetricsRegistry) {
     const registers = [registry.registry];
@@ -43,6 +47,18 @@ export class AgentMetrics {
       name: 'stepgate_agent_bundle_rejections_total',
       help: 'Bundles agents refused (bad signature, older revision...)',
       labelNames: ['kind'],
+      registers,
+    });
+    this.identityRefused = new Counter({
+      name: 'stepgate_agent_identity_refused_total',
+      help: 'Agent handshakes refused: the token is bound to another agent id (token_bound) or the id to another token (id_bound)',
+      labelNames: ['why'],
+      registers,
+    });
+    this.unknownRevisions = new Counter({
+      name: 'stepgate_agent_unknown_revisions_total',
+      help: 'Revisions agents acked (via=ack) or announced on connect (via=handshake) that this control plane never issued',
+      labelNames: ['kind', 'via'],
       registers,
     });
   }

@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { BundlesModule } from '../bundles/bundles.module.js';
 import { DecisionsModule } from '../decisions/decisions.module.js';
 import { GrantsModule } from '../grants/grants.module.js';
+import { AgentIdentityService } from './agent-identity.service.js';
 import { AgentTokenCache } from './agent-token-cache.js';
 import { AgentGateway } from './agent.gateway.js';
 import { AgentMetrics } from './agent.metrics.js';
@@ -9,6 +10,7 @@ import { AgentsController } from './agents.controller.js';
 import { AgentsService } from './agents.service.js';
 import { FleetService } from './fleet.service.js';
 import { LiveRevisionsService } from './live-revisions.service.js';
+import { UnknownRevisionsService } from './unknown-revisions.service.js';
 
 /** The agent gateway, the agent registry and the fleet view. */
 @Module({
@@ -16,10 +18,12 @@ import { LiveRevisionsService } from './live-revisions.service.js';
   controllers: [AgentsController],
   providers: [
     AgentGateway,
+    AgentIdentityService,
     AgentTokenCache,
     AgentsService,
     FleetService,
     LiveRevisionsService,
+    UnknownRevisionsService,
     AgentMetrics,
   ],
 })

@@ -4,6 +4,8 @@ import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import { PrismaService } from '../database/prisma.service.js';
 import type { Agent, Prisma } from '../generated/prisma/client.js';
+import { LiveRevisionsService } from './live-revisions.service.js';
+import { isUnknownRevision } from './issued-revisions.js';
 import { WriteBatcher } from './write-batcher.js';
 
 /** Each replica refreshes `lastSeenAt` of the agents it holds this often... */
@@ -46,6 +48,8 @@ async function retryOnce<T>(write: () => Promise<T>): Promise<T> {
 
 export interface AgentConnection {
   agentId: string;
+  /** The agent token it connected with, which is bound to `agentId`. */
+  tokenId: string;
   connectionId: string;
   labels: Record<string, string>;
   agentVersion?: string;
@@ -77,7 +81,10 @@ export class AgentsService {
     { delayMs: CONNECT_BATCH_MS, maxItems: BATCH_ROWS },
   );
 
-  constructor(private readonly prisma: PrismaService) {}
+  constructor(
+    private readonly prisma: PrismaService,
+    private readonly revisions: LiveRevisionsService,
+  ) {}
 
   /**
    * Records a connection and the revisions the agent announced (resolves once written). When
@@ -115,17 +122,19 @@ export class AgentsService {
     await retryOnce(
       () => this.prisma.$executeRaw`
       INSERT INTO agent (id, labels, agent_version, active_revision, shadow_revision,
-                         last_seen_at, connected_at, status, replica, connection_id)
+                         last_seen_at, connected_at, status, replica, connection_id, token_id)
       SELECT u.id, u.labels::jsonb, u.agent_version, u.active_revision, u.shadow_revision,
-             now(), now(), 'connected'::agent_status, ${this.replicaId}, u.connection_id
+             now(), now(), 'connected'::agent_status, ${this.replicaId}, u.connection_id,
+             u.token_id
       FROM unnest(${rows.map((c) => c.agentId)}::text[],
                   ${rows.map((c) => JSON.stringify(c.labels))}::text[],
                   ${rows.map((c) => c.agentVersion ?? null)}::text[],
                   ${rows.map((c) => c.revisions.active ?? null)}::int[],
                   ${rows.map((c) => c.revisions.shadow ?? null)}::int[],
-                  ${rows.map((c) => c.connectionId)}::text[])
+                  ${rows.map((c) => c.connectionId)}::text[],
+                  ${rows.map((c) => c.tokenId)}::text[])
         WITH ORDINALITY AS u(id, labels, agent_version, active_revision, shadow_revision,
-                             connection_id, n)
+                             connection_id, token_id, n)
       ORDER BY u.n
       ON CONFLICT (id) DO UPDATE SET
         labels = EXCLUDED.labels,
@@ -138,7 +147,8 @@ export class AgentsService {
         connected_at = EXCLUDED.connected_at,
         status = EXCLUDED.status,
         replica = EXCLUDED.replica,
-        connection_id = EXCLUDED.connection_id`,
+        connection_id = EXCLUDED.connection_id,
+        token_id = EXCLUDED.token_id`,
     );
   }
 
@@ -252,16 +262,16 @@ export class AgentsService {
         : query.status === 'disconnected'
           ? { NOT: liveWhere(now) }
           : {};
-    const rows = await this.prisma.agent.findMany({
-      where,
-      orderBy: { id: 'asc' },
-      take: query.limit,
-    });
-    return rows.map((row) => agentView(row, now));
+    const [rows, live] = await Promise.all([
+      this.prisma.agent.findMany({ where, orderBy: { id: 'asc' }, take: query.limit }),
+      this.revisions.current(),
+    ]);
+    return rows.map((row) => agentView(row, live.revision, now));
   }
 }
 
-export function agentView(row: Agent, now = Date.now()): AgentView {
+/** `liveRevision`: the control plane's current revision (a reported one past it was never issued). */
+export function agentView(row: Agent, liveRevision: number, now = Date.now()): AgentView {
   const live = row.status === 'connected' && row.lastSeenAt.getTime() >= now - STALE_AFTER_MS;
   return {
     id: row.id,
@@ -274,5 +284,9 @@ export function agentView(row: Agent, now = Date.now()): AgentView {
     connectedAt: row.connectedAt?.toISOString() ?? null,
     lastRejection: row.lastRejection,
     agentVersion: row.agentVersion,
+    tokenId: row.tokenId,
+    suspect:
+      isUnknownRevision(row.activeRevision, liveRevision) ||
+      isUnknownRevision(row.shadowRevision, liveRevision),
   };
 }

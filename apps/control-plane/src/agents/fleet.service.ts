@@ -1,10 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import type { FleetView } from '@stepgate/protocol';
 import { PrismaService } from '../database/prisma.service.js';
-import { liveWhere } from './agents.service.js';
+import { liveWhere, STALE_AFTER_MS } from './agents.service.js';
 import { LiveRevisionsService } from './live-revisions.service.js';
 
 const BEHIND_LISTED = 20;
+const SUSPECT_LISTED = 20;
 
 /** Who enforces what: the fleet against the active revision, and how long it took to get there. */
 @Injectable()
@@ -25,7 +26,11 @@ export class FleetService {
             ...connectedWhere,
             OR: [{ activeRevision: null }, { activeRevision: { lt: target } }],
           };
-    const [total, byRevision, behind, lastAck] = await Promise.all([
+    // Past the live revision: never issued here (see issued-revisions.ts).
+    const unknownWhere = {
+      OR: [{ activeRevision: { gt: live.revision } }, { shadowRevision: { gt: live.revision } }],
+    };
+    const [total, byRevision, behind, lastAck, suspectRows, suspectConnected] = await Promise.all([
       this.prisma.agent.count(),
       this.prisma.agent.groupBy({
         by: ['activeRevision'],
@@ -49,7 +54,33 @@ export class FleetService {
             _max: { activeAckAt: true },
           })
         : Promise.resolve(null),
+      this.prisma.agent.findMany({
+        where: unknownWhere,
+        orderBy: [{ status: 'asc' }, { lastSeenAt: 'desc' }, { id: 'asc' }],
+        take: SUSPECT_LISTED,
+        select: {
+          id: true,
+          activeRevision: true,
+          shadowRevision: true,
+          status: true,
+          lastSeenAt: true,
+        },
+      }),
+      this.prisma.agent.count({ where: { AND: [connectedWhere, unknownWhere] } }),
     ]);
+    const now = Date.now();
+    const suspect = suspectRows.flatMap((row) => {
+      const status: 'connected' | 'disconnected' =
+        row.status === 'connected' && row.lastSeenAt.getTime() >= now - STALE_AFTER_MS
+          ? 'connected'
+          : 'disconnected';
+      return (['active', 'shadow'] as const).flatMap((kind) => {
+        const revision = kind === 'active' ? row.activeRevision : row.shadowRevision;
+        return revision !== null && revision > live.revision
+          ? [{ id: row.id, kind, revision, status }]
+          : [];
+      });
+    });
     const connected = byRevision.reduce((sum, row) => sum + row._count._all, 0);
     const lastAckAt = lastAck?._max.activeAckAt ?? null;
     const activatedAt = live.active?.activatedAt ?? null;
@@ -62,8 +93,10 @@ export class FleetService {
         revision: row.activeRevision,
         count: row._count._all,
       })),
-      converged: target !== null && connected > 0 && behind.length === 0,
+      // An agent on a revision never issued here is never converged, whatever its number.
+      converged: target !== null && connected > 0 && behind.length === 0 && suspectConnected === 0,
       behind,
+      suspect,
       propagation: {
         activatedAt: activatedAt?.toISOString() ?? null,
         lastAckAt: lastAckAt?.toISOString() ?? null,

@@ -1,4 +1,4 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
 import { StepgateError } from '@stepgate/protocol';
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Logger } from 'pino';
@@ -7,12 +7,13 @@ import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/configuration.js';
 import { PrismaService } from '../database/prisma.service.js';
 import { LOGGER } from '../logging/logger.js';
-import type { Principal, Scope } from './scopes.js';
+import { actorOf, type Principal, type Scope } from './scopes.js';
 
 const TOKEN_PREFIX = 'sg_';
-/** `lastUsedAt` is informational: written at most this often per token (one shared agent token
- * used by thousands of agents would otherwise make its row the hottest in the database). */
+/** `lastUsedAt` is informational: written at most this often per token... */
 const LAST_USED_WRITE_MS = 60_000;
+/** ...and gathered for this long, so 10,000 agents reconnecting cost a few UPDATEs, not 10,000. */
+const LAST_USED_BATCH_MS = 1_000;
 
 /** Tokens are 256-bit random strings; only their SHA-256 is stored. */
 export function hashToken(token: string): string {
@@ -28,13 +29,46 @@ export interface CreatedToken {
   name: string;
   subject: string;
   scopes: Scope[];
+  agentId: string | null;
   token: string;
 }
 
+/** A token as the agent handshake needs it: who it is, and the agent id it is bound to. */
+export interface AgentCredential {
+  principal: Principal;
+  /** The one agent id this token may connect as; null until it first connects. */
+  agentId: string | null;
+}
+
+/** What binding an agent token to an agent id came to. */
+export type AgentBinding =
+  | { ok: true; agentId: string; releasedFrom?: string }
+  | { ok: false; why: 'token_bound'; agentId: string; boundAgentId: string }
+  | { ok: false; why: 'id_bound'; agentId: string; boundTokenId: string }
+  | { ok: false; why: 'revoked'; agentId: string };
+
+type TokenRow = {
+  id: string;
+  name: string;
+  tokenHash: string;
+  scopes: string[];
+  revokedAt: Date | null;
+  subject: string | null;
+  agentId: string | null;
+};
+
+/** Prisma's unique-constraint violation (here: `api_token.agent_id`). */
+function isUniqueViolation(error: unknown): boolean {
+  return (error as { code?: unknown })?.code === 'P2002';
+}
+
 @Injectable()
-export class TokenService {
+export class TokenService implements OnModuleDestroy {
   /** Token id -> when this replica last wrote its `lastUsedAt`. */
   private readonly lastUsedWritten = new Map<string, number>();
+  /** Token ids whose `lastUsedAt` the next batched write sets. */
+  private readonly lastUsedPending = new Set<string>();
+  private lastUsedTimer?: NodeJS.Timeout;
   private readonly revokeListeners = new Set<(tokenId: string) => void>();
 
   constructor(
@@ -44,22 +78,127 @@ export class TokenService {
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
+  onModuleDestroy(): void {
+    clearTimeout(this.lastUsedTimer);
+  }
+
   /** The principal a bearer token stands for, or undefined when it is unknown or revoked. */
   async authenticate(token: string): Promise<Principal | undefined> {
     if (!token || token.length > 512) return undefined;
     const hash = hashToken(token);
     const row = await this.prisma.apiToken.findUnique({ where: { tokenHash: hash } });
+    return this.accept(row, hash)?.principal;
+  }
+
+  /**
+   * Agent credentials for many token hashes in one query (a reconnect storm presents thousands
+   * of distinct agent tokens at once); hashes unknown or revoked are absent from the result.
+   */
+  async credentialsByHash(hashes: readonly string[]): Promise<Map<string, AgentCredential>> {
+    const found = new Map<string, AgentCredential>();
+    if (hashes.length === 0) return found;
+    const rows = await this.prisma.apiToken.findMany({
+      where: { tokenHash: { in: [...new Set(hashes)] } },
+    });
+    for (const row of rows) {
+      const credential = this.accept(row, row.tokenHash);
+      if (credential) found.set(row.tokenHash, credential);
+    }
+    return found;
+  }
+
+  private accept(row: TokenRow | null, hash: string): AgentCredential | undefined {
     // The lookup is by hash; comparing again in constant time guards against a future
     // index or collation change turning it into a prefix or case-insensitive match.
     if (!row || row.revokedAt || !timingSafeEqual(Buffer.from(row.tokenHash), Buffer.from(hash)))
       return undefined;
     this.touch(row.id);
     return {
-      tokenId: row.id,
-      name: row.name,
-      subject: row.subject ?? row.name,
-      scopes: row.scopes as Scope[],
+      principal: {
+        tokenId: row.id,
+        name: row.name,
+        subject: row.subject ?? row.name,
+        scopes: row.scopes as Scope[],
+      },
+      agentId: row.agentId,
     };
+  }
+
+  /**
+   * Binds an agent token to the agent id it connects as, once: a token already bound to
+   * another id, or an id bound to another live token, is refused. Race-free: the claim is a
+   * conditional update (`agent_id IS NULL`) under the unique index on `api_token.agent_id`,
+   * so of two sockets claiming at once (one token, two ids; or two tokens, one id) one wins.
+   * An id held by a revoked token is released to the new one (rotation). Audited (`agent.bind`).
+   */
+  async bindAgent(principal: Principal, agentId: string): Promise<AgentBinding> {
+    const claim = (db: Pick<PrismaService, 'apiToken'>) =>
+      db.apiToken.updateMany({
+        where: { id: principal.tokenId, agentId: null, revokedAt: null },
+        data: { agentId },
+      });
+    let outcome: AgentBinding | undefined;
+    try {
+      const { count } = await claim(this.prisma);
+      if (count === 1) outcome = { ok: true, agentId };
+    } catch (error) {
+      if (!isUniqueViolation(error)) throw error;
+      outcome = await this.claimFromRevoked(principal, agentId, claim);
+    }
+    // Nothing claimed: this token is bound already (to this id by a racing socket, or to
+    // another), or was revoked meanwhile. Only a claim made here is audited.
+    if (outcome === undefined) return this.bindingOf(principal.tokenId, agentId);
+    if (outcome.ok)
+      await this.audit.record({
+        actor: actorOf(principal),
+        action: 'agent.bind',
+        target: `agent:${agentId}`,
+        details: {
+          tokenId: principal.tokenId,
+          ...(outcome.releasedFrom ? { releasedFrom: outcome.releasedFrom } : {}),
+        },
+      });
+    return outcome;
+  }
+
+  /** The id is taken: by a revoked token it is moved to this one (rotation), else refused. */
+  private async claimFromRevoked(
+    principal: Principal,
+    agentId: string,
+    claim: (db: Pick<PrismaService, 'apiToken'>) => Promise<{ count: number }>,
+  ): Promise<AgentBinding | undefined> {
+    try {
+      return await this.prisma.$transaction(async (tx): Promise<AgentBinding | undefined> => {
+        const holder = await tx.apiToken.findUnique({
+          where: { agentId },
+          select: { id: true, revokedAt: true },
+        });
+        if (holder && !holder.revokedAt)
+          return { ok: false, why: 'id_bound', agentId, boundTokenId: holder.id };
+        if (holder) await tx.apiToken.update({ where: { id: holder.id }, data: { agentId: null } });
+        const { count } = await claim(tx);
+        if (count === 0) return undefined;
+        return { ok: true, agentId, ...(holder ? { releasedFrom: holder.id } : {}) };
+      });
+    } catch (error) {
+      if (!isUniqueViolation(error)) throw error;
+      // Another token claimed the released id first.
+      const holder = await this.prisma.apiToken.findUnique({
+        where: { agentId },
+        select: { id: true },
+      });
+      return { ok: false, why: 'id_bound', agentId, boundTokenId: holder?.id ?? 'unknown' };
+    }
+  }
+
+  private async bindingOf(tokenId: string, agentId: string): Promise<AgentBinding> {
+    const row = await this.prisma.apiToken.findUnique({
+      where: { id: tokenId },
+      select: { agentId: true, revokedAt: true },
+    });
+    if (!row || row.revokedAt) return { ok: false, why: 'revoked', agentId };
+    if (row.agentId === agentId) return { ok: true, agentId };
+    return { ok: false, why: 'token_bound', agentId, boundAgentId: row.agentId ?? '' };
   }
 
   /** Lets caches of authenticated tokens (the agent handshake's) drop a token revoked here. */
@@ -68,40 +207,95 @@ export class TokenService {
     return () => this.revokeListeners.delete(listener);
   }
 
-  /** Last-used is informational: never awaited, never failing a request, at most once a minute. */
+  /**
+   * Last-used is informational: never awaited, never failing a request, at most once a minute
+   * per token, and written for all tokens used within a second in one statement.
+   */
   private touch(tokenId: string): void {
     const now = Date.now();
     if (now - (this.lastUsedWritten.get(tokenId) ?? 0) < LAST_USED_WRITE_MS) return;
     this.lastUsedWritten.set(tokenId, now);
+    this.lastUsedPending.add(tokenId);
+    this.lastUsedTimer ??= setTimeout(() => this.writeLastUsed(), LAST_USED_BATCH_MS);
+    this.lastUsedTimer.unref();
+  }
+
+  private writeLastUsed(): void {
+    this.lastUsedTimer = undefined;
+    const ids = [...this.lastUsedPending];
+    this.lastUsedPending.clear();
+    if (ids.length === 0) return;
     void this.prisma.apiToken
-      .update({ where: { id: tokenId }, data: { lastUsedAt: new Date(now) } })
+      .updateMany({ where: { id: { in: ids } }, data: { lastUsedAt: new Date() } })
       .catch(() => undefined);
   }
 
+  /**
+   * Creates a token (shown once). `agentId` creates an agent token bound to that id at once
+   * (operators who pre-provision one token per agent); an id held by a live token is a
+   * `token/conflict`, one held by a revoked token moves to the new one (rotation).
+   */
   async create(
     name: string,
     scopes: Scope[],
     actor: string,
     subject?: string,
+    agentId?: string,
   ): Promise<CreatedToken> {
     const token = generateToken();
-    const row = await this.prisma.apiToken.create({
-      data: {
-        name,
-        scopes,
-        subject: subject ?? null,
-        tokenHash: hashToken(token),
-        prefix: token.slice(0, 8),
-        createdBy: actor,
-      },
-    });
+    const data = {
+      name,
+      scopes,
+      subject: subject ?? null,
+      tokenHash: hashToken(token),
+      prefix: token.slice(0, 8),
+      createdBy: actor,
+    };
+    let releasedFrom: string | undefined;
+    let row: { id: string };
+    if (agentId === undefined) {
+      row = await this.prisma.apiToken.create({ data });
+    } else {
+      try {
+        row = await this.prisma.$transaction(async (tx) => {
+          const holder = await tx.apiToken.findUnique({
+            where: { agentId },
+            select: { id: true, name: true, revokedAt: true },
+          });
+          if (holder && !holder.revokedAt)
+            throw new StepgateError(
+              'token/conflict',
+              `agent id "${agentId}" is bound to token "${holder.name}" (${holder.id}); revoke it first (DELETE /v1/tokens/${holder.id}) to move the id to a new token`,
+              { agentId, tokenId: holder.id },
+            );
+          if (holder) {
+            releasedFrom = holder.id;
+            await tx.apiToken.update({ where: { id: holder.id }, data: { agentId: null } });
+          }
+          return tx.apiToken.create({ data: { ...data, agentId } });
+        });
+      } catch (error) {
+        if (!isUniqueViolation(error)) throw error;
+        throw new StepgateError(
+          'token/conflict',
+          `agent id "${agentId}" was just bound to another token; revoke that one first to move the id`,
+          { agentId },
+        );
+      }
+    }
     await this.audit.record({
       actor,
       action: 'token.create',
       target: row.id,
-      details: { name, scopes, subject: subject ?? name },
+      details: {
+        name,
+        scopes,
+        subject: subject ?? name,
+        ...(agentId !== undefined ? { agentId } : {}),
+        ...(releasedFrom ? { releasedFrom } : {}),
+      },
     });
-    return { id: row.id, name, subject: subject ?? name, scopes, token };
+    return { id: row.id, name, subject: subject ?? name, scopes, agentId: agentId ?? null, token };
   }
 
   async list() {
@@ -115,6 +309,7 @@ export class TokenService {
       createdAt: row.createdAt.toISOString(),
       lastUsedAt: row.lastUsedAt?.toISOString() ?? null,
       revokedAt: row.revokedAt?.toISOString() ?? null,
+      agentId: row.agentId,
     }));
   }
 

@@ -20,14 +20,23 @@ import { TokenService } from './token.service.js';
 export class TokensController {
   constructor(private readonly tokens: TokenService) {}
 
-  /** The token itself is in this response only; it is stored hashed. */
+  /**
+   * The token itself is in this response only; it is stored hashed. `agentId` binds an agent
+   * token to that agent id now (otherwise it is bound to the id it first connects as).
+   */
   @Post()
   @StepUpProtected('stepgate:tokens:create', () => 'tokens')
   create(
     @Body(new ZodValidationPipe(createTokenRequestSchema)) body: CreateTokenRequest,
     @CurrentPrincipal() principal: Principal,
   ) {
-    return this.tokens.create(body.name, body.scopes, actorOf(principal), body.subject);
+    return this.tokens.create(
+      body.name,
+      body.scopes,
+      actorOf(principal),
+      body.subject,
+      body.agentId,
+    );
   }
 
   @Get()
