@@ -19,6 +19,7 @@ import { ensureDir } from './cache/atomic-file.js';
 import { FileBundleCache } from './cache/file-bundle-cache.js';
 import { FileGrantCache } from './cache/file-grant-cache.js';
 import { FileKeyPinStore } from './cache/file-key-pin-store.js';
+import { resetTrust } from './cache/trust-reset.js';
 import { ConfigError, type AgentConfig } from './config.js';
 import type { AgentMetrics } from './http/metrics.js';
 import { createHttpServer } from './http/server.js';
@@ -48,11 +49,13 @@ export interface RunningAgent {
 export async function startAgent(config: AgentConfig, logger: Logger): Promise<RunningAgent> {
   await ensureDir(config.cacheDir);
   const agentId = config.agentId ?? (await persistentAgentId(config.cacheDir));
+  if (config.resetTrust) await resetTrustLoudly(config, logger);
   const trust = await loadTrust(config, logger);
   const store = new BundleStore({
     trust,
     cache: new FileBundleCache(config.cacheDir),
     labels: config.labels,
+    maxRevisionStep: config.maxRevisionStep,
     logger,
   });
   await store.loadFromCache();
@@ -129,6 +132,7 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<R
     onBundleResult: (result) => {
       if (!result.applied && result.code !== 'duplicate') metrics.bundleRefused(result.kind);
     },
+    onKeysResult: (result) => metrics.keysRefused(result.refused.length),
   });
   sync.start();
   const shipper = new LogShipper({ buffer: logs, sink: link, logger });
@@ -164,7 +168,21 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<R
   return { agentId, port, point, store, grants, stop };
 }
 
+/** `--reset-trust`: says what it discards, one line per file, then discards it. */
+async function resetTrustLoudly(config: AgentConfig, logger: Logger): Promise<void> {
+  const discarded = await resetTrust(config.cacheDir);
+  for (const line of discarded)
+    logger.warn(`--reset-trust: ${line}`, { cacheDir: config.cacheDir });
+  logger.warn(
+    discarded.length === 0
+      ? '--reset-trust: nothing cached to discard'
+      : `--reset-trust: the agent starts without a bundle and pins again from ${config.trustedKeysFile !== undefined ? 'STEPGATE_TRUSTED_KEYS' : 'the next connection (trust on first use; STEPGATE_TRUSTED_KEYS avoids trusting whoever answers)'}`,
+    { cacheDir: config.cacheDir },
+  );
+}
+
 async function loadTrust(config: AgentConfig, logger: Logger): Promise<TrustStore> {
+  const pins = new FileKeyPinStore(config.cacheDir);
   if (config.trustedKeysFile !== undefined) {
     let jwks: unknown;
     try {
@@ -175,14 +193,14 @@ async function loadTrust(config: AgentConfig, logger: Logger): Promise<TrustStor
       );
     }
     try {
-      return TrustStore.fromJwks(jwks, logger);
+      // Rotated keys endorsed from the configured ones are kept beside them in the cache dir.
+      return await TrustStore.configured(jwks, pins, logger);
     } catch (error) {
       throw new ConfigError(
         `STEPGATE_TRUSTED_KEYS: ${config.trustedKeysFile}: ${(error as Error).message}`,
       );
     }
   }
-  const pins = new FileKeyPinStore(config.cacheDir);
   const trust = await TrustStore.trustOnFirstUse(pins, logger);
   logger.warn(
     'STEPGATE_TRUSTED_KEYS is not set: trusting the bundle-signing keys the control plane sends over the authenticated connection (pinned on first use)',

@@ -17,6 +17,8 @@ describe('loadConfig', () => {
       logBuffer: 10_000,
       logLevel: 'info',
       challenge: 'rfc9470',
+      maxRevisionStep: 100_000,
+      resetTrust: false,
     });
   });
 
@@ -76,5 +78,14 @@ describe('loadConfig', () => {
 
   it('recognises --help', () => {
     expect(() => loadConfig({}, ['--help'])).toThrow(HelpRequested);
+  });
+
+  it('reads the maximum revision step, and --reset-trust as a flag only', () => {
+    const config = loadConfig({ ...TOKEN, STEPGATE_MAX_REVISION_STEP: '500' }, ['--reset-trust']);
+    expect(config).toMatchObject({ maxRevisionStep: 500, resetTrust: true });
+    expect(() => loadConfig({ ...TOKEN, STEPGATE_MAX_REVISION_STEP: '0' }, [])).toThrow(
+      /STEPGATE_MAX_REVISION_STEP must be an integer from 1/,
+    );
+    expect(loadConfig({ ...TOKEN, STEPGATE_RESET_TRUST: 'true' }, []).resetTrust).toBe(false);
   });
 });

@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import type { ChallengeStyle, FailMode } from '@stepgate/agent-core';
-import { DEFAULT_LOG_CAPACITY } from '@stepgate/agent-core';
+import { DEFAULT_LOG_CAPACITY, DEFAULT_MAX_REVISION_STEP } from '@stepgate/agent-core';
 import { parseDuration } from '@stepgate/policy';
 import { agentHandshakeSchema, parseLabels } from '@stepgate/protocol';
 import { LOG_LEVELS, type LogLevel } from './logger.js';
@@ -21,6 +21,10 @@ export interface AgentConfig {
   maxStalenessMs?: number;
   /** JWKS file of trusted bundle-signing keys; undefined: trust on first use. */
   trustedKeysFile?: string;
+  /** How far past the last revision held a bundle may jump (`STEPGATE_MAX_REVISION_STEP`). */
+  maxRevisionStep: number;
+  /** `--reset-trust`: discard cached bundles, grants and pinned keys before starting. */
+  resetTrust: boolean;
   logBuffer: number;
   logLevel: LogLevel;
   challenge: ChallengeStyle;
@@ -30,6 +34,10 @@ export class ConfigError extends Error {}
 
 /** Shown by `--help`. */
 export const USAGE = `Usage: stepgate agent [options]   (or npm run start:agent)
+
+Recovery (a flag only, for one start):
+  --reset-trust             discard the cached bundles, grants and pinned keys (saying what),
+                            then pin again from STEPGATE_TRUSTED_KEYS or the next connection
 
 Every option has an environment variable; flags win.
   --url <url>               STEPGATE_URL            control plane (default http://localhost:8181)
@@ -42,6 +50,8 @@ Every option has an environment variable; flags win.
   --fail-mode <mode>        STEPGATE_FAIL_MODE      closed (default) or open
   --max-staleness <dur>     STEPGATE_MAX_STALENESS  e.g. 10m; "off" never expires (default 1h)
   --trusted-keys <file>     STEPGATE_TRUSTED_KEYS   JWKS of bundle-signing keys (default: pin on first use)
+  --max-revision-step <n>   STEPGATE_MAX_REVISION_STEP  how far past the revision it holds a bundle
+                            may jump (default 100000); a forged far-future revision is refused
   --log-buffer <n>          STEPGATE_LOG_BUFFER     decision records kept while offline (default 10000)
   --challenge <style>       STEPGATE_CHALLENGE      rfc9470 (default) or insufficient_claims
   --log-level <level>       STEPGATE_LOG_LEVEL      debug, info (default), warn, error, silent
@@ -58,6 +68,7 @@ const OPTIONS = {
   'fail-mode': { env: 'STEPGATE_FAIL_MODE' },
   'max-staleness': { env: 'STEPGATE_MAX_STALENESS' },
   'trusted-keys': { env: 'STEPGATE_TRUSTED_KEYS' },
+  'max-revision-step': { env: 'STEPGATE_MAX_REVISION_STEP' },
   'log-buffer': { env: 'STEPGATE_LOG_BUFFER' },
   challenge: { env: 'STEPGATE_CHALLENGE' },
   'log-level': { env: 'STEPGATE_LOG_LEVEL' },
@@ -75,7 +86,7 @@ export function loadConfig(
   env: Readonly<Record<string, string | undefined>> = process.env,
   argv: readonly string[] = process.argv.slice(2),
 ): AgentConfig {
-  let flags: Partial<Record<OptionName | 'help', string | boolean>>;
+  let flags: Partial<Record<OptionName | 'help' | 'reset-trust', string | boolean>>;
   try {
     ({ values: flags } = parseArgs({
       args: [...argv],
@@ -84,6 +95,8 @@ export function loadConfig(
           Object.keys(OPTIONS).map((name) => [name, { type: 'string' as const }]),
         ),
         help: { type: 'boolean', short: 'h' },
+        // An action, not a setting: no environment variable, so it cannot stay on by mistake.
+        'reset-trust': { type: 'boolean' },
       },
       strict: true,
       allowPositionals: false,
@@ -147,6 +160,13 @@ export function loadConfig(
     logBuffer: integer(read('log-buffer'), DEFAULT_LOG_CAPACITY, 1, 10_000_000),
     logLevel: oneOf(read('log-level'), LOG_LEVELS, 'info'),
     challenge: oneOf(read('challenge'), ['rfc9470', 'insufficient_claims'] as const, 'rfc9470'),
+    maxRevisionStep: integer(
+      read('max-revision-step'),
+      DEFAULT_MAX_REVISION_STEP,
+      1,
+      2_147_483_647,
+    ),
+    resetTrust: flags['reset-trust'] === true,
   };
   if (agentId.value !== undefined) config.agentId = agentId.value;
   const trustedKeys = read('trusted-keys');

@@ -109,24 +109,57 @@ describe('AgentSync', () => {
     expect(link.rejections).toEqual([]);
   });
 
-  it('ignores server keys with configured trust: a bundle signed by another key is refused', async () => {
+  it('refuses a key only offered, and says so when a bundle signed by it arrives', async () => {
     const other = await signer();
     const { link, store, sync } = await setup(TrustStore.fromJwks(key.jwks));
     link.sendKeys(other.jwks);
     link.sendBundle({ kind: 'active', revision: 1, jws: await other.sign(SET, 1) });
     await sync.idle();
     expect(store.active).toBeUndefined();
-    expect(link.rejections[0]?.reason).toMatch(/unknown key/);
+    expect(link.rejections[0]?.reason).toMatch(
+      new RegExp(`signed by key ${other.kid}, which the control plane offered with no endorsement`),
+    );
   });
 
-  it('clears the shadow', async () => {
-    const { link, store, sync } = await setup(TrustStore.fromJwks(key.jwks));
+  it('follows a rotation: the endorsed key is trusted, its bundle applies, the result is told', async () => {
+    const next = await signer();
+    const results: unknown[] = [];
+    const link = new FakeLink();
+    const trust = TrustStore.fromJwks(key.jwks);
+    const store = new BundleStore({ trust, clock: new FakeClock() });
+    const sync = new AgentSync({ link, store, trust, onKeysResult: (r) => results.push(r) });
+    sync.start();
+    // The bundle first (a replica already signing with the new key), then the endorsed key set.
+    link.sendBundle({ kind: 'active', revision: 2, jws: await next.sign(SET, 2) });
+    link.sendKeys({
+      keys: [...key.jwks.keys, ...next.jwks.keys],
+      endorsements: [await key.endorse([key.publicJwk, next.publicJwk])],
+    });
+    await sync.idle();
+    expect(store.active?.revision).toBe(2);
+    expect(results).toEqual([expect.objectContaining({ status: 'pinned', added: [next.kid] })]);
+  });
+
+  it('clears the shadow on a signed clear only', async () => {
+    const rogue = await signer();
+    const logger = recordingLogger();
+    const link = new FakeLink();
+    const trust = TrustStore.fromJwks(key.jwks);
+    const store = new BundleStore({ trust, clock: new FakeClock() });
+    const sync = new AgentSync({ link, store, trust, logger });
+    sync.start();
     link.sendBundle({
       kind: 'shadow',
       revision: 2,
       jws: await key.sign(SET, 2, { kind: 'shadow' }),
     });
-    link.clearShadow(3);
+    link.sendShadowCleared(await rogue.cleared(3));
+    link.sendShadowCleared({ revision: 3, jws: (await key.cleared(2_000_000_000)).jws });
+    await sync.idle();
+    expect(store.shadow?.revision).toBe(2);
+    expect(logger.lines.filter((line) => line.message === 'shadow clear refused')).toHaveLength(2);
+
+    link.sendShadowCleared(await key.cleared(3));
     await sync.idle();
     expect(store.shadow).toBeUndefined();
     expect(link.acks).toEqual([expect.objectContaining({ kind: 'shadow', revision: 2 })]);

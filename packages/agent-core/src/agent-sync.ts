@@ -1,4 +1,5 @@
-import type { BundleMessage } from '@stepgate/protocol';
+import { verifyShadowCleared } from '@stepgate/protocol';
+import type { BundleMessage, ShadowClearedMessage } from '@stepgate/protocol';
 import type { BundleStore, OfferResult } from './bundle-store.js';
 import type { GrantStore } from './evidence/grant-store.js';
 import {
@@ -8,7 +9,7 @@ import {
   type ControlPlaneLink,
   type Logger,
 } from './ports.js';
-import type { TrustStore } from './trust-store.js';
+import type { ServerKeysResult, TrustStore } from './trust-store.js';
 
 export interface AgentSyncOptions {
   link: ControlPlaneLink;
@@ -20,14 +21,15 @@ export interface AgentSyncOptions {
   logger?: Logger;
   /** Told about every bundle offered by the control plane (metrics). */
   onBundleResult?: (result: OfferResult) => void;
+  /** Told about every key set the control plane sent (metrics: keys refused). */
+  onKeysResult?: (result: ServerKeysResult) => void;
 }
 
 /**
  * Applies what the control plane sends: keys to the trust store, bundles to the bundle store
- * (acking each applied revision, reporting each refusal), shadow clears, grants to the grant
- * store; and keeps the
- * store's sync time while the connection is up. Messages are handled one at a time in
- * arrival order, so keys sent before a bundle are pinned before it is verified.
+ * (acking each applied revision, reporting each refusal), signed shadow clears, grants to the
+ * grant store; and keeps the store's sync time while the connection is up. Messages are handled
+ * one at a time in arrival order, so keys sent before a bundle are pinned before it is verified.
  */
 export class AgentSync {
   private readonly link: ControlPlaneLink;
@@ -37,6 +39,7 @@ export class AgentSync {
   private readonly clock: Clock;
   private readonly logger: Logger;
   private readonly onBundleResult: AgentSyncOptions['onBundleResult'];
+  private readonly onKeysResult: AgentSyncOptions['onKeysResult'];
   private queue: Promise<void> = Promise.resolve();
   /** Bundles refused as unverifiable: offered again when new keys get pinned. */
   private readonly unverified = new Map<BundleMessage['kind'], BundleMessage>();
@@ -50,6 +53,7 @@ export class AgentSync {
     this.clock = options.clock ?? systemClock;
     this.logger = options.logger ?? silentLogger;
     this.onBundleResult = options.onBundleResult;
+    this.onKeysResult = options.onKeysResult;
   }
 
   /** Subscribes to the link. Idempotent. */
@@ -58,11 +62,7 @@ export class AgentSync {
     this.started = true;
     this.link.onKeys((jwks) => this.enqueue(() => this.keys(jwks)));
     this.link.onBundle((message) => this.enqueue(() => this.bundle(message)));
-    this.link.onShadowCleared((message) =>
-      this.enqueue(async () => {
-        await this.store.clearShadow(message.revision);
-      }),
-    );
+    this.link.onShadowCleared((message) => this.enqueue(() => this.shadowCleared(message)));
     this.link.onGrants((message) =>
       this.enqueue(async () => {
         // Queued behind keys and bundles: grants sent after the keys verify with them.
@@ -94,6 +94,7 @@ export class AgentSync {
 
   private async keys(jwks: unknown): Promise<void> {
     const result = await this.trust.acceptServerKeys(jwks);
+    this.onKeysResult?.(result);
     if (result.invalid > 0)
       this.logger.warn('the control plane sent key entries that are not Ed25519 public keys', {
         invalid: result.invalid,
@@ -103,6 +104,21 @@ export class AgentSync {
     const retry = [...this.unverified.values()];
     this.unverified.clear();
     for (const message of retry) await this.bundle(message);
+  }
+
+  /** Only a clear signed by a trusted key removes the shadow (and raises its floor). */
+  private async shadowCleared(message: ShadowClearedMessage): Promise<void> {
+    let revision: number;
+    try {
+      revision = await verifyShadowCleared(message, this.trust.jwks);
+    } catch (error) {
+      this.logger.error('shadow clear refused', {
+        revision: message.revision,
+        reason: error instanceof Error ? error.message : String(error),
+      });
+      return;
+    }
+    await this.store.clearShadow(revision);
   }
 
   private async bundle(message: BundleMessage): Promise<void> {

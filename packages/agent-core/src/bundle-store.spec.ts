@@ -190,6 +190,42 @@ rules:
   });
 });
 
+describe('BundleStore revision step', () => {
+  it('refuses a revision more than the step past the last one held, of either kind', async () => {
+    const trust = TrustStore.fromJwks(key.jwks);
+    const s = new BundleStore({ trust, maxRevisionStep: 100 });
+    // Nothing held: the first bundle cannot be bounded.
+    expect(await s.offer('active', await key.sign(SET, 500))).toMatchObject({ applied: true });
+    expect(await s.offer('active', await key.sign(SET, 601))).toMatchObject({
+      applied: false,
+      code: 'revision_jump',
+      revision: 601,
+      reason: expect.stringContaining('more than 100 past the last revision held (500)'),
+    });
+    expect(s.active?.revision).toBe(500);
+    expect(await s.offer('active', await key.sign(SET, 600))).toMatchObject({ applied: true });
+    // One counter for both kinds: the shadow is bounded by the active revision too.
+    expect(
+      await s.offer('shadow', await key.sign(SET, 2_000_000_000, { kind: 'shadow' })),
+    ).toMatchObject({ applied: false, code: 'revision_jump' });
+    expect(await s.offer('shadow', await key.sign(SET, 650, { kind: 'shadow' }))).toMatchObject({
+      applied: true,
+    });
+    // A shadow clear far ahead would refuse every later shadow: bounded as well.
+    expect(await s.clearShadow(2_000_000_000)).toBe(false);
+    expect(s.shadow?.revision).toBe(650);
+  });
+
+  it('defaults to a step of 100,000', async () => {
+    const s = new BundleStore({ trust: TrustStore.fromJwks(key.jwks) });
+    await s.offer('active', await key.sign(SET, 7));
+    expect(await s.offer('active', await key.sign(SET, 100_008))).toMatchObject({
+      code: 'revision_jump',
+    });
+    expect(await s.offer('active', await key.sign(SET, 100_007))).toMatchObject({ applied: true });
+  });
+});
+
 describe('BundleStore shadow', () => {
   it('clears the shadow and refuses shadow bundles from before the clear', async () => {
     const { store: s, cache } = store();

@@ -35,7 +35,21 @@ export interface LoadedBundle {
 
 /** Why a bundle was not applied. */
 export type RefusalCode =
-  'invalid' | 'kind_mismatch' | 'revision_mismatch' | 'not_newer' | 'duplicate' | 'policy_set';
+  | 'invalid'
+  | 'kind_mismatch'
+  | 'revision_mismatch'
+  | 'not_newer'
+  | 'revision_jump'
+  | 'duplicate'
+  | 'policy_set';
+
+/**
+ * How far past the last revision it holds an agent accepts a bundle by default. Revisions move
+ * one at a time, on an activation, rollback, shadow change or issuer-key refresh: 100,000 is
+ * years of changes, while a forged far-future revision (which no real revision could ever
+ * overtake, locking the agent out of real updates) is refused.
+ */
+export const DEFAULT_MAX_REVISION_STEP = 100_000;
 
 export type OfferResult =
   | { applied: true; kind: BundleKind; revision: number; rollback: boolean }
@@ -52,6 +66,12 @@ export interface BundleStoreOptions {
   cache?: BundleCache;
   /** This agent's labels: policies with an `agents` selector apply only where they match. */
   labels?: Readonly<Record<string, string>>;
+  /**
+   * The most a bundle's (or a shadow clear's) revision may exceed the last revision held;
+   * default {@link DEFAULT_MAX_REVISION_STEP}. Nothing bounds the first bundle of an agent that
+   * holds none.
+   */
+  maxRevisionStep?: number;
   clock?: Clock;
   logger?: Logger;
 }
@@ -74,6 +94,7 @@ export class BundleStore {
   private readonly trust: TrustStore;
   private readonly cache: BundleCache | undefined;
   private readonly labels: Readonly<Record<string, string>>;
+  private readonly maxRevisionStep: number;
   private readonly clock: Clock;
   private readonly logger: Logger;
 
@@ -81,6 +102,7 @@ export class BundleStore {
     this.trust = options.trust;
     this.cache = options.cache;
     this.labels = options.labels ?? {};
+    this.maxRevisionStep = options.maxRevisionStep ?? DEFAULT_MAX_REVISION_STEP;
     this.clock = options.clock ?? systemClock;
     this.logger = options.logger ?? silentLogger;
   }
@@ -163,9 +185,17 @@ export class BundleStore {
     return results;
   }
 
-  /** Removes the shadow bundle, unless a newer one than the clear already replaced it. */
+  /**
+   * Removes the shadow bundle, unless a newer one than the clear already replaced it. The
+   * caller verified the clear's signature; a revision beyond the step is refused like a bundle's.
+   */
   clearShadow(revision: number): Promise<boolean> {
     return this.serialised(async () => {
+      const jump = this.jumpBeyondStep(revision);
+      if (jump !== undefined) {
+        this.logger.error('shadow clear refused', { revision, reason: jump });
+        return false;
+      }
       this.shadowFloor = Math.max(this.shadowFloor, revision);
       const held = this.shadowBundle;
       if (held === undefined || held.revision >= revision) return false;
@@ -189,11 +219,7 @@ export class BundleStore {
     try {
       payload = await verifyBundle(jws, this.trust.jwks);
     } catch (error) {
-      const message =
-        error instanceof BundleVerificationError
-          ? error.message
-          : `bundle refused: ${describe(error)}`;
-      return refuse(kind, 'invalid', message, options.expectedRevision);
+      return refuse(kind, 'invalid', this.unverifiedReason(error), options.expectedRevision);
     }
     if (payload.kind !== kind) {
       return refuse(
@@ -228,6 +254,8 @@ export class BundleStore {
         payload.revision,
       );
     }
+    const jump = this.jumpBeyondStep(payload.revision);
+    if (jump !== undefined) return refuse(kind, 'revision_jump', jump, payload.revision);
     if (kind === 'shadow' && payload.revision <= this.shadowFloor) {
       return refuse(
         kind,
@@ -278,6 +306,28 @@ export class BundleStore {
       await this.saveSyncedAt();
     }
     return { applied: true, kind, revision: pending.revision, rollback: payload.rollback };
+  }
+
+  /**
+   * Why `revision` is too far past the last revision held (either kind, or a shadow clear: one
+   * counter), or undefined when it is within the step or nothing is held yet.
+   */
+  private jumpBeyondStep(revision: number): string | undefined {
+    const held = Math.max(
+      this.activeBundle?.revision ?? 0,
+      this.shadowBundle?.revision ?? 0,
+      this.shadowFloor,
+    );
+    if (held === 0 || revision - held <= this.maxRevisionStep) return undefined;
+    return `bundle refused: revision ${revision} is more than ${this.maxRevisionStep} past the last revision held (${held}); a forged far-future revision would lock out every real update (if the control plane really moved this far, raise the maximum revision step)`;
+  }
+
+  private unverifiedReason(error: unknown): string {
+    if (!(error instanceof BundleVerificationError)) return `bundle refused: ${describe(error)}`;
+    const kid = (error.details as { kid?: unknown } | undefined)?.kid;
+    if (error.reason === 'unknown_kid' && typeof kid === 'string' && this.trust.wasRefused(kid))
+      return `bundle refused: signed by key ${kid}, which the control plane offered with no endorsement from a trusted key (a key is added only through a key set a trusted key signed)`;
+    return error.message;
   }
 
   private async persist(write: () => Promise<void> | undefined, what: string): Promise<void> {

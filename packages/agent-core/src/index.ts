@@ -14,12 +14,13 @@ export type {
   GrantCache,
   KeyPinStore,
   Logger,
+  PinnedKeys,
   LogSink,
   StoredGrants,
 } from './ports.js';
 export { TrustStore } from './trust-store.js';
 export type { ServerKeysResult, TrustMode } from './trust-store.js';
-export { BundleStore } from './bundle-store.js';
+export { BundleStore, DEFAULT_MAX_REVISION_STEP } from './bundle-store.js';
 export type {
   BundleSource,
   BundleStoreOptions,

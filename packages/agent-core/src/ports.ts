@@ -52,11 +52,19 @@ export interface BundleCache {
   saveSyncedAt?(syncedAt: number): Promise<void>;
 }
 
-/** Where trust-on-first-use keeps the bundle-signing keys it pinned. */
+/**
+ * What the pin store keeps: the trusted keys, and the endorsements (key sets signed by a
+ * trusted key) that added rotated keys, so configured trust can walk them again on start.
+ */
+export interface PinnedKeys extends BundleJwks {
+  endorsements?: string[];
+}
+
+/** Where the agent keeps the bundle-signing keys it pinned or accepted through rotation. */
 export interface KeyPinStore {
-  /** The pinned JWKS as stored (unvalidated), or undefined when nothing is pinned yet. */
+  /** The pinned keys as stored (unvalidated), or undefined when nothing is pinned yet. */
   load(): Promise<unknown>;
-  save(jwks: BundleJwks): Promise<void>;
+  save(pinned: PinnedKeys): Promise<void>;
 }
 
 /** What the grant cache keeps: the grants' JWS (re-verified on load) and revoked ids. */

@@ -1,30 +1,73 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { generateSigningKey, StepgateError, toJwks } from '@stepgate/protocol';
-import { MemoryPins, recordingLogger } from './__support__/fakes.js';
+import { StepgateError, toJwks } from '@stepgate/protocol';
+import { MemoryPins, recordingLogger, signer } from './__support__/fakes.js';
 import { TrustStore } from './trust-store.js';
 
-let a: Awaited<ReturnType<typeof generateSigningKey>>;
-let b: Awaited<ReturnType<typeof generateSigningKey>>;
+type Signer = Awaited<ReturnType<typeof signer>>;
+let a: Signer;
+let b: Signer;
+let c: Signer;
+let rogue: Signer;
 
 beforeAll(async () => {
-  a = await generateSigningKey();
-  b = await generateSigningKey();
+  [a, b, c, rogue] = await Promise.all([signer(), signer(), signer(), signer()]);
 });
 
+/** What the control plane sends: every public key, and the endorsements chaining them. */
+const keysMessage = (keys: Signer[], endorsements: string[] = []) => ({
+  ...toJwks(keys.map((k) => k.publicJwk)),
+  endorsements,
+});
+
+/** The JWS with its header naming another signer (the signature no longer verifies). */
+function claimSigner(jws: string, kid: string): string {
+  const [header, payload, signature] = jws.split('.') as [string, string, string];
+  const claimed = { ...JSON.parse(Buffer.from(header, 'base64url').toString('utf8')), kid };
+  return [Buffer.from(JSON.stringify(claimed)).toString('base64url'), payload, signature].join('.');
+}
+
 describe('TrustStore with configured keys', () => {
-  it('trusts exactly the configured keys and ignores the control plane', async () => {
-    const trust = TrustStore.fromJwks(toJwks([a.publicJwk]));
+  it('trusts the configured keys and refuses a key the control plane only lists', async () => {
+    const logger = recordingLogger();
+    const trust = TrustStore.fromJwks(a.jwks, logger);
     expect(trust.mode).toBe('configured');
     expect(trust.kids).toEqual([a.kid]);
-    const result = await trust.acceptServerKeys(toJwks([b.publicJwk]));
-    expect(result.status).toBe('ignored');
+    const result = await trust.acceptServerKeys(keysMessage([a, rogue]));
+    expect(result).toMatchObject({ status: 'unchanged', added: [], refused: [rogue.kid] });
     expect(trust.kids).toEqual([a.kid]);
+    expect(trust.wasRefused(rogue.kid)).toBe(true);
+    expect(logger.lines).toContainEqual(
+      expect.objectContaining({
+        level: 'error',
+        message: expect.stringContaining('no endorsement from a trusted key'),
+      }),
+    );
+  });
+
+  it('adds a rotated key endorsed by a configured one, and walks it again on the next start', async () => {
+    const pins = new MemoryPins();
+    const trust = await TrustStore.configured(a.jwks, pins, recordingLogger());
+    const ab = await a.endorse([a.publicJwk, b.publicJwk]);
+    expect(await trust.acceptServerKeys(keysMessage([a, b], [ab]))).toMatchObject({
+      status: 'pinned',
+      added: [b.kid],
+      refused: [],
+    });
+    expect(trust.kids).toEqual([a.kid, b.kid]);
+    expect(pins.stored).toEqual({ ...toJwks([a.publicJwk, b.publicJwk]), endorsements: [ab] });
+
+    const restarted = await TrustStore.configured(a.jwks, pins, recordingLogger());
+    expect(restarted.kids).toEqual([a.kid, b.kid]);
+    // Other configured keys: the stored endorsement no longer chains, b is not trusted.
+    expect((await TrustStore.configured(c.jwks, pins, recordingLogger())).kids).toEqual([c.kid]);
   });
 
   it('refuses what is not a JWKS of Ed25519 public keys', () => {
     expect(() => TrustStore.fromJwks({ nope: true })).toThrow(StepgateError);
     expect(() => TrustStore.fromJwks({ keys: [] })).toThrow(/empty/);
-    expect(() => TrustStore.fromJwks({ keys: [a.privateJwk] })).toThrow(/public keys only/);
+    expect(() => TrustStore.fromJwks({ keys: [a.publicJwk, { d: 'x' }] })).toThrow(
+      /public keys only/,
+    );
     expect(() =>
       TrustStore.fromJwks({ keys: [{ kty: 'RSA', kid: 'r', n: 'x', e: 'AQAB' }] }),
     ).toThrow(/Ed25519/);
@@ -37,10 +80,10 @@ describe('TrustStore trust on first use', () => {
     const logger = recordingLogger();
     const trust = await TrustStore.trustOnFirstUse(pins, logger);
     expect(trust.kids).toEqual([]);
-    const result = await trust.acceptServerKeys(toJwks([a.publicJwk]));
+    const result = await trust.acceptServerKeys(a.jwks);
     expect(result).toMatchObject({ status: 'pinned', added: [a.kid] });
     expect(trust.kids).toEqual([a.kid]);
-    expect(pins.stored).toEqual(toJwks([a.publicJwk]));
+    expect(pins.stored).toEqual(a.jwks);
     expect(logger.lines).toContainEqual(
       expect.objectContaining({
         level: 'warn',
@@ -49,34 +92,56 @@ describe('TrustStore trust on first use', () => {
     );
   });
 
-  it('adds new keys but never removes or replaces a pinned one', async () => {
-    const pins = new MemoryPins(toJwks([a.publicJwk]));
+  it('after the first pin, never adds a key the control plane only offers', async () => {
+    // The takeover: a control plane (rogue, or the real one with an unendorsed key) offers a new kid.
+    const pins = new MemoryPins(a.jwks);
     const trust = await TrustStore.trustOnFirstUse(pins, recordingLogger());
-    // A rotation: the server now publishes only b. a stays pinned.
-    expect(await trust.acceptServerKeys(toJwks([b.publicJwk]))).toMatchObject({
-      status: 'pinned',
-      added: [b.kid],
+    const selfEndorsed = await rogue.endorse([rogue.publicJwk]);
+    expect(await trust.acceptServerKeys(keysMessage([rogue], [selfEndorsed]))).toMatchObject({
+      status: 'unchanged',
+      added: [],
+      refused: [rogue.kid],
     });
-    expect(trust.kids).toEqual([a.kid, b.kid]);
-    // The same kid with a different key is refused.
-    const impostor = { ...b.publicJwk, kid: a.kid };
-    const result = await trust.acceptServerKeys({ keys: [impostor] });
-    expect(result).toMatchObject({ status: 'unchanged', conflicts: [a.kid] });
-    expect(trust.jwks.keys.find((k) => k.kid === a.kid)?.x).toBe(a.publicJwk.x);
+    expect(trust.kids).toEqual([a.kid]);
+    expect(pins.saves).toBe(0);
+    // A forged endorsement in the name of the pinned key is refused and reported.
+    const forged = claimSigner(await rogue.endorse([rogue.publicJwk]), a.kid);
+    const result = await trust.acceptServerKeys(keysMessage([rogue], [forged]));
+    expect(result.refused).toEqual([rogue.kid]);
+    expect(result.badEndorsements).toEqual([expect.stringMatching(/signature does not verify/)]);
+  });
+
+  it('adds keys through a chain of endorsements from a pinned key, in any order', async () => {
+    const pins = new MemoryPins(a.jwks);
+    const trust = await TrustStore.trustOnFirstUse(pins, recordingLogger());
+    const ab = await a.endorse([a.publicJwk, b.publicJwk]);
+    const bc = await b.endorse([b.publicJwk, c.publicJwk]);
+    const result = await trust.acceptServerKeys(keysMessage([a, b, c], [bc, ab]));
+    expect(result).toMatchObject({ status: 'pinned', added: [b.kid, c.kid], refused: [] });
+    expect(trust.kids).toEqual([a.kid, b.kid, c.kid]);
+    expect(pins.stored).toMatchObject({ endorsements: [ab, bc] });
     // Nothing new: nothing written.
     const saves = pins.saves;
-    expect((await trust.acceptServerKeys(toJwks([a.publicJwk, b.publicJwk]))).status).toBe(
+    expect((await trust.acceptServerKeys(keysMessage([a, b, c], [ab, bc]))).status).toBe(
       'unchanged',
     );
     expect(pins.saves).toBe(saves);
   });
 
+  it('never replaces a pinned key: the same kid with another key is a conflict', async () => {
+    const trust = await TrustStore.trustOnFirstUse(new MemoryPins(a.jwks), recordingLogger());
+    const impostor = { ...rogue.publicJwk, kid: a.kid };
+    const result = await trust.acceptServerKeys({ keys: [impostor] });
+    expect(result).toMatchObject({ status: 'unchanged', conflicts: [a.kid] });
+    expect(trust.jwks.keys[0]?.x).toBe(a.publicJwk.x);
+  });
+
   it('counts entries that are not keys and keeps the valid ones', async () => {
     const trust = await TrustStore.trustOnFirstUse(new MemoryPins(), recordingLogger());
     const result = await trust.acceptServerKeys({
-      keys: [a.publicJwk, { kty: 'oct', k: 'x' }, 42],
+      keys: [a.publicJwk, { kty: 'oct', k: 'x' }, 42, { ...b.publicJwk, d: 'secret' }],
     });
-    expect(result).toMatchObject({ status: 'pinned', added: [a.kid], invalid: 2 });
+    expect(result).toMatchObject({ status: 'pinned', added: [a.kid], invalid: 3 });
     expect((await trust.acceptServerKeys('garbage')).invalid).toBe(1);
   });
 
@@ -94,7 +159,7 @@ describe('TrustStore trust on first use', () => {
     };
     const logger = recordingLogger();
     const trust = await TrustStore.trustOnFirstUse(pins, logger);
-    expect((await trust.acceptServerKeys(toJwks([a.publicJwk]))).status).toBe('pinned');
+    expect((await trust.acceptServerKeys(a.jwks)).status).toBe('pinned');
     expect(trust.kids).toEqual([a.kid]);
     expect(logger.lines).toContainEqual(
       expect.objectContaining({

@@ -1,47 +1,85 @@
-import { StepgateError, toJwks } from '@stepgate/protocol';
+import { extendTrust, keysMessageSchema, StepgateError, toJwks } from '@stepgate/protocol';
 import type { BundleJwk, BundleJwks } from '@stepgate/protocol';
-import { silentLogger, type KeyPinStore, type Logger } from './ports.js';
+import { silentLogger, type KeyPinStore, type Logger, type PinnedKeys } from './ports.js';
 
 /**
- * - `configured`: keys come from configuration (`STEPGATE_TRUSTED_KEYS`); keys the control
- *   plane sends are ignored.
- * - `tofu`: trust on first use. Keys delivered over the authenticated control-plane
- *   connection are pinned and persisted (in memory only, reported, when the store fails); later deliveries can only add keys, never replace
- *   or remove one already pinned.
+ * Where trust starts:
+ * - `configured`: the keys of `STEPGATE_TRUSTED_KEYS`.
+ * - `tofu`: trust on first use. The first key set the control plane sends over the
+ *   authenticated connection is pinned and persisted (in memory only, reported, when the
+ *   store fails).
+ *
+ * After that, in both modes, a key is added only when a chain of endorsements (key sets signed
+ * by a key already trusted) leads to it; a key the control plane merely lists is refused, so a
+ * rogue control plane cannot make the agent trust its own key. Nothing is ever removed or
+ * replaced (the operator's `--reset-trust` starts over).
  */
 export type TrustMode = 'configured' | 'tofu';
 
 export interface ServerKeysResult {
-  /** `ignored`: configured keys win; `unchanged`: nothing new; `pinned`: keys were added. */
-  status: 'ignored' | 'unchanged' | 'pinned';
+  /** `pinned`: keys were added (first use, or through endorsements); `unchanged`: nothing new. */
+  status: 'unchanged' | 'pinned';
   added: string[];
-  /** Kids the server sent with a different key than the one pinned: refused. */
+  /** Kids offered that no endorsement from a trusted key vouches for: not trusted. */
+  refused: string[];
+  /** Kids offered (or endorsed) with a different key than the one trusted: refused. */
   conflicts: string[];
-  /** Entries that were not Ed25519 public keys with a kid. */
+  /** Entries that were not Ed25519 public keys with a kid (or a message that was no key set). */
   invalid: number;
+  /** Why endorsements claiming a trusted signer were refused (forged, malformed...). */
+  badEndorsements: string[];
 }
+
+/** Endorsements kept in the pin store: one per rotation, the oldest forgotten first. */
+const MAX_KEPT_ENDORSEMENTS = 64;
+/** Refused kids remembered to explain refused bundles; the oldest forgotten first. */
+const MAX_REFUSED_KIDS = 100;
 
 /** The bundle-signing public keys this agent trusts. */
 export class TrustStore {
   private current: BundleJwks;
+  private endorsements: string[];
+  private readonly refusedKids = new Set<string>();
 
   private constructor(
     readonly mode: TrustMode,
     keys: BundleJwk[],
+    endorsements: string[],
     private readonly pins: KeyPinStore | undefined,
     private readonly logger: Logger,
   ) {
     this.current = { keys };
+    this.endorsements = endorsements;
   }
 
   /**
-   * Trusts exactly the keys of a configured JWKS.
+   * Trusts the keys of a configured JWKS (and keys endorsed from them, for this run only: an
+   * SDK user without a pin store).
    * @throws StepgateError `key/invalid` when it is not a JWKS of Ed25519 public keys with kids.
    */
   static fromJwks(jwks: unknown, logger: Logger = silentLogger): TrustStore {
-    const keys = strictKeys(jwks);
-    if (keys.length === 0) throw new StepgateError('key/invalid', 'the trusted key set is empty');
-    return new TrustStore('configured', keys, undefined, logger);
+    return new TrustStore('configured', configuredKeys(jwks), [], undefined, logger);
+  }
+
+  /**
+   * Trusts the keys of a configured JWKS, plus the rotated keys the pin store's endorsements
+   * chain to from them (walked again on every start: changing the configured keys drops
+   * whatever no longer chains from them).
+   * @throws StepgateError `key/invalid` when `jwks` is not a JWKS of Ed25519 public keys.
+   */
+  static async configured(
+    jwks: unknown,
+    pins: KeyPinStore,
+    logger: Logger = silentLogger,
+  ): Promise<TrustStore> {
+    const anchors = configuredKeys(jwks);
+    const stored = await loadPins(pins, logger);
+    const walk = await extendTrust({ keys: anchors }, stored?.endorsements ?? []);
+    if (walk.added.length > 0)
+      logger.info('trusting rotated bundle-signing keys endorsed from the configured keys', {
+        added: walk.added,
+      });
+    return new TrustStore('configured', walk.keys, walk.used, pins, logger);
   }
 
   /**
@@ -53,18 +91,20 @@ export class TrustStore {
     logger: Logger = silentLogger,
   ): Promise<TrustStore> {
     let keys: BundleJwk[] = [];
-    try {
-      const stored = await pins.load();
-      if (stored !== undefined) keys = strictKeys(stored);
-    } catch (error) {
-      logger.error(
-        'the pinned bundle-signing keys are unreadable; pinning again from the control plane',
-        {
-          error: describe(error),
-        },
-      );
+    let endorsements: string[] = [];
+    const stored = await loadPins(pins, logger);
+    if (stored !== undefined) {
+      try {
+        keys = strictKeys(stored);
+        endorsements = stored.endorsements ?? [];
+      } catch (error) {
+        logger.error(
+          'the pinned bundle-signing keys are unreadable; pinning again from the control plane',
+          { error: describe(error) },
+        );
+      }
     }
-    return new TrustStore('tofu', keys, pins, logger);
+    return new TrustStore('tofu', keys, endorsements, pins, logger);
   }
 
   /** The trusted keys as a JWKS (a snapshot: replaced, never mutated, when keys are added). */
@@ -76,59 +116,139 @@ export class TrustStore {
     return this.current.keys.map((key) => key.kid);
   }
 
+  /** Whether the control plane offered `kid` and it was refused for want of an endorsement. */
+  wasRefused(kid: string): boolean {
+    return this.refusedKids.has(kid);
+  }
+
   /**
-   * Keys the control plane sent over the authenticated connection. Configured trust ignores
-   * them; trust on first use adds the new ones and persists the pinned set.
+   * A key set from the control plane (`keys` event). On first use (trust on first use, nothing
+   * pinned) every key is pinned; otherwise only keys its endorsements chain to from a trusted
+   * key are added, and the rest are refused and reported.
    */
-  async acceptServerKeys(jwks: unknown): Promise<ServerKeysResult> {
-    const result: ServerKeysResult = { status: 'unchanged', added: [], conflicts: [], invalid: 0 };
-    if (this.mode === 'configured') {
-      result.status = 'ignored';
+  async acceptServerKeys(message: unknown): Promise<ServerKeysResult> {
+    const result: ServerKeysResult = {
+      status: 'unchanged',
+      added: [],
+      refused: [],
+      conflicts: [],
+      invalid: 0,
+      badEndorsements: [],
+    };
+    const parsed = keysMessageSchema.safeParse(message);
+    if (!parsed.success) {
+      result.invalid = 1;
       return result;
     }
-    const offered = lenientKeys(jwks);
+    const offered = lenientKeys(parsed.data.keys);
     result.invalid = offered.invalid;
-    const byKid = new Map(this.current.keys.map((key) => [key.kid, key]));
-    const additions: BundleJwk[] = [];
-    for (const key of offered.keys) {
-      const pinned = byKid.get(key.kid);
-      if (pinned === undefined) {
-        additions.push(key);
-        byKid.set(key.kid, key);
-      } else if (pinned.x !== key.x) {
-        result.conflicts.push(key.kid);
-      }
+
+    if (this.mode === 'tofu' && this.current.keys.length === 0) {
+      if (offered.keys.length === 0) return result;
+      await this.trust({ keys: offered.keys }, this.endorsements);
+      result.status = 'pinned';
+      result.added = offered.keys.map((key) => key.kid);
+      this.logger.warn(
+        'pinned the bundle-signing keys the control plane sent (trust on first use); set STEPGATE_TRUSTED_KEYS to pin them by configuration instead',
+        { added: result.added },
+      );
+      return result;
     }
-    if (result.conflicts.length > 0) {
+
+    const walk = await extendTrust(this.current, parsed.data.endorsements ?? []);
+    result.badEndorsements = walk.failures;
+    result.conflicts = [...walk.conflicts];
+    const trusted = new Map(walk.keys.map((key) => [key.kid, key]));
+    for (const key of offered.keys) {
+      const known = trusted.get(key.kid);
+      if (known === undefined) result.refused.push(key.kid);
+      else if (known.x !== key.x && !result.conflicts.includes(key.kid))
+        result.conflicts.push(key.kid);
+    }
+    for (const kid of walk.added) this.refusedKids.delete(kid);
+    for (const kid of result.refused) this.remember(kid);
+
+    if (result.conflicts.length > 0)
       this.logger.error('the control plane sent a different key under a pinned kid; refused', {
         kids: result.conflicts,
       });
-    }
-    if (additions.length === 0) return result;
+    if (result.badEndorsements.length > 0)
+      this.logger.error('refused key endorsements that do not verify with the trusted keys', {
+        reasons: result.badEndorsements.slice(0, 5),
+      });
+    if (result.refused.length > 0)
+      this.logger.error(
+        'refused bundle-signing keys the control plane offered with no endorsement from a trusted key (a key is added only through a key set a trusted key signed; see "Rotating the bundle-signing key")',
+        { refused: result.refused, trusted: this.kids },
+      );
+    if (walk.added.length === 0) return result;
 
-    const next: BundleJwks = { keys: [...this.current.keys, ...additions] };
-    const first = this.current.keys.length === 0;
-    this.current = next;
-    if (this.pins) {
-      try {
-        await this.pins.save(next);
-      } catch (error) {
-        // Still pinned for this run; the next start pins again from the control plane.
-        this.logger.error('could not persist the pinned bundle-signing keys', {
-          error: describe(error),
-        });
-      }
-    }
-    result.status = 'pinned';
-    result.added = additions.map((key) => key.kid);
-    this.logger.warn(
-      first
-        ? 'pinned the bundle-signing keys the control plane sent (trust on first use); set STEPGATE_TRUSTED_KEYS to pin them by configuration instead'
-        : 'added bundle-signing keys the control plane sent to the pinned set (trust on first use)',
-      { added: result.added, pinned: next.keys.length },
+    await this.trust(
+      { keys: walk.keys },
+      [...this.endorsements, ...walk.used].slice(-MAX_KEPT_ENDORSEMENTS),
     );
+    result.status = 'pinned';
+    result.added = walk.added;
+    this.logger.warn('trusting rotated bundle-signing keys endorsed by a trusted key', {
+      added: walk.added,
+      trusted: this.kids,
+    });
     return result;
   }
+
+  private async trust(next: BundleJwks, endorsements: string[]): Promise<void> {
+    this.current = next;
+    this.endorsements = endorsements;
+    if (this.pins === undefined) return;
+    const pinned: PinnedKeys = { keys: next.keys };
+    if (endorsements.length > 0) pinned.endorsements = endorsements;
+    try {
+      await this.pins.save(pinned);
+    } catch (error) {
+      // Still trusted for this run; the next start pins again from the control plane.
+      this.logger.error('could not persist the pinned bundle-signing keys', {
+        error: describe(error),
+      });
+    }
+  }
+
+  private remember(kid: string): void {
+    this.refusedKids.delete(kid);
+    this.refusedKids.add(kid);
+    if (this.refusedKids.size > MAX_REFUSED_KIDS) {
+      const oldest = this.refusedKids.values().next().value;
+      if (oldest !== undefined) this.refusedKids.delete(oldest);
+    }
+  }
+}
+
+/** The pin store's content, or undefined when empty or unreadable (reported). */
+async function loadPins(
+  pins: KeyPinStore,
+  logger: Logger,
+): Promise<(Record<string, unknown> & { endorsements?: string[] }) | undefined> {
+  let stored: unknown;
+  try {
+    stored = await pins.load();
+  } catch (error) {
+    logger.error(
+      'the pinned bundle-signing keys are unreadable; pinning again from the control plane',
+      { error: describe(error) },
+    );
+    return undefined;
+  }
+  if (typeof stored !== 'object' || stored === null) return undefined;
+  const record = stored as Record<string, unknown>;
+  const endorsements = Array.isArray(record.endorsements)
+    ? record.endorsements.filter((item): item is string => typeof item === 'string')
+    : undefined;
+  return { ...record, ...(endorsements ? { endorsements } : {}) };
+}
+
+function configuredKeys(jwks: unknown): BundleJwk[] {
+  const keys = strictKeys(jwks);
+  if (keys.length === 0) throw new StepgateError('key/invalid', 'the trusted key set is empty');
+  return keys;
 }
 
 function keyList(jwks: unknown): unknown[] {
@@ -150,25 +270,24 @@ function strictKeys(jwks: unknown): BundleJwk[] {
   return toJwks(keys as Parameters<typeof toJwks>[0]).keys;
 }
 
-function lenientKeys(jwks: unknown): { keys: BundleJwk[]; invalid: number } {
-  let entries: unknown[];
-  try {
-    entries = keyList(jwks);
-  } catch {
-    return { keys: [], invalid: 1 };
-  }
-  const keys: BundleJwk[] = [];
+/** Each entry on its own: a bad one is counted, and a kid listed twice keeps its first key. */
+function lenientKeys(entries: readonly unknown[]): { keys: BundleJwk[]; invalid: number } {
+  const byKid = new Map<string, BundleJwk>();
   let invalid = 0;
   for (const entry of entries) {
     try {
-      if (typeof entry !== 'object' || entry === null) throw new Error('not an object');
+      if (typeof entry !== 'object' || entry === null || 'd' in entry)
+        throw new Error('not a public key');
       const [key] = toJwks([entry as Parameters<typeof toJwks>[0][number]]).keys;
-      if (key) keys.push(key);
+      if (key === undefined) throw new Error('not a key');
+      const first = byKid.get(key.kid);
+      if (first === undefined) byKid.set(key.kid, key);
+      else if (first.x !== key.x) throw new Error('one kid, two keys');
     } catch {
       invalid++;
     }
   }
-  return { keys, invalid };
+  return { keys: [...byKid.values()], invalid };
 }
 
 function describe(error: unknown): string {

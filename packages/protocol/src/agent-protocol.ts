@@ -1,6 +1,10 @@
+import type { JSONWebKeySet } from 'jose';
 import { z } from 'zod';
 
+import type { BundleSigningKey } from './bundle.js';
+import { StepgateError } from './errors.js';
 import type { GrantsMessage } from './grants.js';
+import { signStatement, verifyStatement } from './signed-statement.js';
 
 /**
  * The WebSocket protocol between agents and the control plane (socket.io, namespace
@@ -44,11 +48,77 @@ export const bundleMessageSchema = z.strictObject({
 export type BundleMessage = z.infer<typeof bundleMessageSchema>;
 
 /**
- * The shadow version was removed. Unsigned on purpose: a shadow is never enforced, so the
- * worst a forged clear can do is stop a dry-run comparison.
+ * The shadow version was removed. `jws` is the control plane's signed statement of it (see
+ * {@link signShadowCleared}); agents act on the signed revision only, so a forged clear cannot
+ * stop a dry-run comparison or, with a far-future revision, refuse every later shadow.
  */
-export const shadowClearedMessageSchema = z.strictObject({ revision: z.int().min(1) });
+export const shadowClearedMessageSchema = z.strictObject({
+  revision: z.int().min(1),
+  jws: z.string().min(1).max(4096),
+});
 export type ShadowClearedMessage = z.infer<typeof shadowClearedMessageSchema>;
+
+export const SHADOW_CLEARED_FORMAT = 'stepgate.shadow-cleared/v1';
+/** JWS `typ` of a signed shadow clear. */
+export const SHADOW_CLEARED_JWS_TYPE = 'stepgate-shadow-cleared+jws';
+
+const shadowClearedStatementSchema = z.strictObject({
+  format: z.literal(SHADOW_CLEARED_FORMAT),
+  revision: z.int().min(1),
+  issuedAt: z.iso.datetime({ offset: true }),
+});
+
+/** Signs the statement that the shadow was cleared at `revision`; returns the wire message. */
+export async function signShadowCleared(
+  revision: number,
+  key: BundleSigningKey,
+  issuedAt: Date = new Date(),
+): Promise<ShadowClearedMessage> {
+  const statement = shadowClearedStatementSchema.parse({
+    format: SHADOW_CLEARED_FORMAT,
+    revision,
+    issuedAt: issuedAt.toISOString(),
+  });
+  return { revision, jws: await signStatement(SHADOW_CLEARED_JWS_TYPE, statement, key) };
+}
+
+/**
+ * Verifies a shadow clear with the trusted bundle-signing keys; returns the signed revision.
+ * @throws StepgateError `bundle/invalid` when unsigned, forged, or announced under another revision.
+ */
+export async function verifyShadowCleared(
+  message: ShadowClearedMessage,
+  keys: JSONWebKeySet,
+): Promise<number> {
+  const { payload } = await verifyStatement(message.jws, keys, {
+    typ: SHADOW_CLEARED_JWS_TYPE,
+    schema: shadowClearedStatementSchema,
+    refuse: (text, details) =>
+      new StepgateError('bundle/invalid', `shadow clear refused: ${text}`, details),
+  });
+  if (payload.revision !== message.revision)
+    throw new StepgateError(
+      'bundle/invalid',
+      `shadow clear refused: announced as revision ${message.revision}, signed as ${payload.revision}`,
+    );
+  return payload.revision;
+}
+
+/**
+ * The bundle-signing public keys (a JWKS, sent on connect and with every pushed bundle) plus
+ * the endorsements that chain rotated keys to earlier ones. Agents pin only keys an endorsement
+ * from a trusted key vouches for (the list itself is a hint); entries are checked one by one,
+ * so one bad entry does not hide the others.
+ */
+export const keysMessageSchema = z.object({
+  keys: z.array(z.unknown()).max(100),
+  endorsements: z.array(z.unknown()).max(100).optional(),
+});
+export interface KeysMessage {
+  keys: Record<string, unknown>[];
+  /** JWS typ `stepgate-keys+jws`, oldest rotation first. */
+  endorsements?: string[];
+}
 
 /** The agent applied (verified and swapped in) a bundle. */
 export const bundleAckSchema = z.strictObject({
@@ -124,8 +194,8 @@ export interface LogBatchAck {
 export interface ServerToAgentEvents {
   bundle: (message: BundleMessage) => void;
   'shadow:cleared': (message: ShadowClearedMessage) => void;
-  /** The bundle-signing public keys (JWKS), sent on connect and on rotation. */
-  keys: (jwks: { keys: Record<string, unknown>[] }) => void;
+  /** The bundle-signing public keys and their endorsements, sent on connect and with bundles. */
+  keys: (message: KeysMessage) => void;
   /** Grants to honour and grants revoked; the full set on connect. */
   grants: (message: GrantsMessage) => void;
 }

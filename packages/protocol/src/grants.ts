@@ -1,10 +1,11 @@
-import { CompactSign, compactVerify, decodeProtectedHeader } from 'jose';
+import { base64url, CompactSign, compactVerify, decodeProtectedHeader } from 'jose';
 import type { JSONWebKeySet } from 'jose';
 import { z } from 'zod';
 
 import { resolveKey, type BundleKeyResolver, type BundleSigningKey } from './bundle.js';
 import { canonicalJson } from './canonical.js';
 import { StepgateError } from './errors.js';
+import { signStatement, verifyStatement } from './signed-statement.js';
 
 /**
  * Grants: what a successful elevation (TOTP, WebAuthn) or a completed approval request turns
@@ -47,15 +48,116 @@ export type GrantClaims = z.infer<typeof grantClaimsSchema>;
 
 /**
  * Control plane -> agent: grants to add and grant ids revoked. `full: true` (sent on connect)
- * replaces everything the agent holds. Every grant is verified by the agent; revocations are
- * not signed on purpose: the worst a forged one can do is make the agent ask for step-up again.
+ * replaces everything the agent holds. Every grant is verified by the agent, and so is every
+ * removal: `revoked` and `full` take effect only as stated in `revocation`, a statement signed
+ * with the bundle-signing key (see {@link signGrantsMessage}); without it, or when it says
+ * something else, the agent adds the grants and removes nothing. Otherwise anyone who can reach
+ * an agent as its control plane could strip every grant (people asked to step up again, and
+ * approvals lost).
  */
 export const grantsMessageSchema = z.strictObject({
   full: z.boolean(),
   grants: z.array(z.string().min(1).max(16_384)).max(10_000),
   revoked: z.array(z.uuid()).max(10_000),
+  revocation: z.string().min(1).max(1_000_000).optional(),
 });
 export type GrantsMessage = z.infer<typeof grantsMessageSchema>;
+
+export const GRANT_REVOCATION_FORMAT = 'stepgate.grant-revocation/v1';
+/** JWS `typ` of a signed revocation statement. */
+export const GRANT_REVOCATION_JWS_TYPE = 'stepgate-grant-revocation+jws';
+
+/** The signed content of a revocation statement. */
+const grantRevocationSchema = z.strictObject({
+  format: z.literal(GRANT_REVOCATION_FORMAT),
+  revoked: z.array(z.uuid()).max(10_000),
+  /**
+   * On a full set only: the ids of every grant in force. A grant issued before `issuedAt` and
+   * not listed is gone; one issued later is kept (an old full set replayed removes nothing new).
+   */
+  current: z.array(z.uuid()).max(10_000).optional(),
+  issuedAt: isoDateTime,
+});
+
+/** The removals a grants message may make, as the control plane signed them. */
+export interface GrantRemovals {
+  revoked: string[];
+  /** Full sets only: the grants in force, and when that was read. */
+  current?: { ids: ReadonlySet<string>; asOfMs: number };
+}
+
+/**
+ * Builds a grants message, signing what it removes: `full` (the grants are every grant in
+ * force, read at `readAt`) and `revoked`. A message that only adds grants carries no statement.
+ */
+export async function signGrantsMessage(
+  change: { full: boolean; grants: string[]; revoked: string[] },
+  key: BundleSigningKey,
+  readAt: Date = new Date(),
+): Promise<GrantsMessage> {
+  const message: GrantsMessage = {
+    full: change.full,
+    grants: change.grants,
+    revoked: change.revoked,
+  };
+  if (!change.full && change.revoked.length === 0) return message;
+  const statement = grantRevocationSchema.parse({
+    format: GRANT_REVOCATION_FORMAT,
+    revoked: change.revoked,
+    ...(change.full ? { current: change.grants.map(grantIdOf) } : {}),
+    issuedAt: readAt.toISOString(),
+  });
+  message.revocation = await signStatement(GRANT_REVOCATION_JWS_TYPE, statement, key);
+  return message;
+}
+
+/**
+ * The removals of a grants message, verified: the statement must be signed by a trusted key
+ * and state exactly the message's `full` and `revoked`.
+ * @throws GrantVerificationError when a removal is unsigned, forged or does not match.
+ */
+export async function verifyGrantRemovals(
+  message: GrantsMessage,
+  keys: JSONWebKeySet,
+): Promise<GrantRemovals> {
+  if (!message.full && message.revoked.length === 0) return { revoked: [] };
+  if (message.revocation === undefined)
+    throw new GrantVerificationError(
+      `unsigned ${message.full ? 'full set' : 'revocation'}: nothing removed`,
+    );
+  const { payload } = await verifyStatement(message.revocation, keys, {
+    typ: GRANT_REVOCATION_JWS_TYPE,
+    schema: grantRevocationSchema,
+    refuse: (text, details) => new GrantVerificationError(`revocation statement: ${text}`, details),
+  });
+  const stated = new Set(payload.revoked);
+  if (
+    stated.size !== new Set(message.revoked).size ||
+    message.revoked.some((id) => !stated.has(id))
+  )
+    throw new GrantVerificationError('the revoked ids differ from the signed statement');
+  if (message.full !== (payload.current !== undefined))
+    throw new GrantVerificationError(
+      message.full
+        ? 'a full set without a signed list of current grants'
+        : 'the statement is a full set, the message is not',
+    );
+  const removals: GrantRemovals = { revoked: payload.revoked };
+  if (payload.current !== undefined)
+    removals.current = { ids: new Set(payload.current), asOfMs: Date.parse(payload.issuedAt) };
+  return removals;
+}
+
+/** A grant's id from its JWS, unverified: only for grants the caller signed itself. */
+function grantIdOf(jws: string): string {
+  const payload = jws.split('.')[1] ?? '';
+  const claims = JSON.parse(new TextDecoder().decode(base64url.decode(payload))) as {
+    id?: unknown;
+  };
+  if (typeof claims.id !== 'string')
+    throw new StepgateError('request/invalid', 'a grant in the set has no id');
+  return claims.id;
+}
 
 /** A grant was refused by {@link verifyGrant}. */
 export class GrantVerificationError extends StepgateError {

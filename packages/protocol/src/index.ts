@@ -25,6 +25,16 @@ export type {
   BundleVerificationKey,
 } from './bundle.js';
 export { generateSigningKey, importSigningKey, toJwks } from './keys.js';
+export {
+  KEYS_FORMAT,
+  KEYS_JWS_TYPE,
+  MAX_ENDORSEMENTS,
+  endorseKeys,
+  extendTrust,
+  keySetStatementSchema,
+  verifyEndorsement,
+} from './key-endorsement.js';
+export type { KeySetStatement, TrustExtension, VerifiedEndorsement } from './key-endorsement.js';
 export type {
   BundleJwk,
   BundleJwks,
@@ -88,8 +98,13 @@ export {
   bundleRejectedSchema,
   decisionRecordSchema,
   logBatchSchema,
+  keysMessageSchema,
   parseLabels,
+  SHADOW_CLEARED_FORMAT,
+  SHADOW_CLEARED_JWS_TYPE,
   shadowClearedMessageSchema,
+  signShadowCleared,
+  verifyShadowCleared,
 } from './agent-protocol.js';
 export type {
   AgentHandshake,
@@ -98,6 +113,7 @@ export type {
   BundleMessage,
   BundleRejected,
   DecisionRecord,
+  KeysMessage,
   LogBatch,
   LogBatchAck,
   ServerToAgentEvents,
@@ -106,14 +122,18 @@ export type {
 export {
   GRANT_FORMAT,
   GRANT_JWS_TYPE,
+  GRANT_REVOCATION_FORMAT,
+  GRANT_REVOCATION_JWS_TYPE,
   GrantVerificationError,
   grantClaimsSchema,
   grantsMessageSchema,
   isGrantCurrent,
   signGrant,
+  signGrantsMessage,
   verifyGrant,
+  verifyGrantRemovals,
 } from './grants.js';
-export type { GrantClaims, GrantsMessage } from './grants.js';
+export type { GrantClaims, GrantRemovals, GrantsMessage } from './grants.js';
 export {
   approvalDecisionRequestSchema,
   approvalSchema,

@@ -48,7 +48,8 @@ afterEach(async () => {
 afterAll(() => cleanup(...dirs));
 
 async function plane(): Promise<FakeControlPlane> {
-  const started = await FakeControlPlane.start(signer.jwks);
+  // Signs shadow clears as the real control plane does (agents refuse unsigned ones).
+  const started = await FakeControlPlane.start(signer.jwks, undefined, signer.key);
   planes.push(started);
   return started;
 }
@@ -223,7 +224,7 @@ describe('bundle distribution', () => {
       revision: 4,
     });
 
-    cp.clearShadow(5);
+    await cp.clearShadow(5);
     await waitFor(
       'the shadow to go',
       async () => (await call(a.url, 'GET', '/readyz')).body.shadowRevision === undefined,

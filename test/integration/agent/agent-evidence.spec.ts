@@ -71,7 +71,8 @@ function policies(issuer: string) {
 }
 
 async function plane(issuer: string, overrides = {}): Promise<FakeControlPlane> {
-  const cp = await FakeControlPlane.start(signer.jwks);
+  // Signs revocations as the real control plane does (agents refuse unsigned ones).
+  const cp = await FakeControlPlane.start(signer.jwks, undefined, signer.key);
   planes.push(cp);
   cp.publish('active', 1, await signer.sign(policies(issuer), 1, overrides));
   return cp;
@@ -243,7 +244,7 @@ describe('grants', () => {
     await waitFor('the grant', async () => (await decide(a)).effect === 'allow');
     expect((await decide(a)).grants).toEqual([claims.id]);
 
-    cp.pushGrants({ full: false, grants: [], revoked: [claims.id] });
+    await cp.pushGrants({ full: false, grants: [], revoked: [claims.id] });
     await waitFor('the revocation', async () => (await decide(a)).effect === 'step_up');
 
     const second = grantClaims('paul', { actions: ['secrets:read'], resources: ['payments/**'] });

@@ -29,6 +29,8 @@ import {
   logBatchSchema,
   signBundle,
   signGrant,
+  signGrantsMessage,
+  signShadowCleared,
   toJwks,
   type AgentHandshake,
   type AgentToServerEvents,
@@ -36,12 +38,14 @@ import {
   type BundleJwks,
   type BundlePayload,
   type BundleRejected,
+  type BundleSigningKey,
   type DecisionRecord,
   type GrantClaims,
   type GrantsMessage,
   type LogBatch,
   type LogBatchAck,
   type ServerToAgentEvents,
+  type ShadowClearedMessage,
 } from '@stepgate/protocol';
 import { Server as SocketServer, type Namespace } from 'socket.io';
 
@@ -167,6 +171,8 @@ export function examplePolicies(
 export interface BundleSigner {
   kid: string;
   jwks: BundleJwks;
+  /** The private key, for statements a control plane signs (shadow clears, revocations). */
+  key: BundleSigningKey;
   /** Signs a bundle; `overrides.issuerKeys` ships token-issuer JWKS inside it, as the control plane does. */
   sign(
     set: CompiledPolicySet,
@@ -202,6 +208,7 @@ export async function bundleSigner(): Promise<BundleSigner> {
   return {
     kid: key.kid,
     jwks: toJwks([generated.publicJwk]),
+    key: { kid: key.kid, privateKey: key.privateKey },
     async sign(set, revision, overrides = {}) {
       return signBundle(
         {
@@ -262,6 +269,10 @@ export class FakeControlPlane {
   answerLogs: (batch: LogBatch) => LogBatchAck = () => ({ ok: true });
   private http: HttpServer | undefined;
   private io: SocketServer | undefined;
+  /** Signs shadow clears and grant removals, as the real control plane does; unset: unsigned. */
+  private signingKey: BundleSigningKey | undefined;
+  /** Signed messages go out in the order they were asked for. */
+  private sending: Promise<void> = Promise.resolve();
 
   private constructor(
     readonly port: number,
@@ -269,13 +280,21 @@ export class FakeControlPlane {
     public jwks: BundleJwks,
   ) {}
 
+  /** `signingKey`: the key whose public half is in `jwks` (see {@link signWith}). */
   static async start(
     jwks: BundleJwks,
     token = `agent_${randomBytes(8).toString('hex')}`,
+    signingKey?: BundleSigningKey,
   ): Promise<FakeControlPlane> {
     const plane = new FakeControlPlane(await freePort(), token, jwks);
+    plane.signingKey = signingKey;
     await plane.listen();
     return plane;
+  }
+
+  /** Signs shadow clears and grant removals from now on. */
+  signWith(key: BundleSigningKey): void {
+    this.signingKey = key;
   }
 
   get url(): string {
@@ -318,9 +337,10 @@ export class FakeControlPlane {
         if (bundle && (held[kind] ?? 0) < bundle.revision)
           socket.emit('bundle', { kind, revision: bundle.revision, jws: bundle.jws });
       }
-      if (!this.current.shadow && held.shadow !== undefined && this.shadowClearedAt !== undefined)
-        socket.emit('shadow:cleared', { revision: this.shadowClearedAt });
-      socket.emit('grants', { full: true, ...this.grants });
+      const clearedAt =
+        !this.current.shadow && held.shadow !== undefined ? this.shadowClearedAt : undefined;
+      const full = { full: true, ...this.grants };
+      // Registered before any await, so no early ack or log batch is missed.
       socket.on('bundle:ack', (ack) => this.acks.push(ack));
       socket.on('bundle:rejected', (rejected) => this.rejections.push(rejected));
       socket.on('logs', (batch, ack) => {
@@ -334,6 +354,11 @@ export class FakeControlPlane {
         if (answer.ok) this.batches.push(parsed.data);
         ack(answer);
       });
+      void this.inOrder(async () => {
+        if (clearedAt !== undefined)
+          socket.emit('shadow:cleared', await this.shadowCleared(clearedAt));
+        socket.emit('grants', await this.grantsMessage(full));
+      });
     });
     await new Promise<void>((done) => http.listen(this.port, '127.0.0.1', done));
     this.http = http;
@@ -346,13 +371,21 @@ export class FakeControlPlane {
     this.namespace()?.emit('bundle', { kind, revision, jws });
   }
 
+  /** Sends any event to every agent exactly as given (forgeries, messages of older versions). */
+  send(event: string, payload: unknown): void {
+    (this.namespace() as unknown as Namespace | undefined)?.emit(event, payload);
+  }
+
   /** Pushes a bundle message without making it current (replays, forgeries). */
   push(kind: 'active' | 'shadow', revision: number, jws: string): void {
     this.namespace()?.emit('bundle', { kind, revision, jws });
   }
 
-  /** Pushes a grants message to every agent (and keeps the result for agents connecting later). */
-  pushGrants(message: GrantsMessage): void {
+  /**
+   * Pushes a grants message to every agent (and keeps the result for agents connecting later);
+   * its removals signed when the plane has a signing key.
+   */
+  pushGrants(message: Omit<GrantsMessage, 'revocation'>): Promise<void> {
     const revoked = new Set(message.revoked);
     const kept = message.full ? [] : this.grants.grants;
     this.grants = {
@@ -361,13 +394,35 @@ export class FakeControlPlane {
     };
     // Revoked grants leave the set sent on connect (ids are read from the signed payload).
     this.grants.grants = this.grants.grants.filter((jws) => !revoked.has(grantId(jws)));
-    this.namespace()?.emit('grants', message);
+    return this.inOrder(async () => {
+      this.namespace()?.emit('grants', await this.grantsMessage(message));
+    });
   }
 
-  clearShadow(revision: number): void {
+  /** Clears the shadow (signed when the plane has a signing key) on every agent. */
+  clearShadow(revision: number): Promise<void> {
     delete this.current.shadow;
     this.shadowClearedAt = revision;
-    this.namespace()?.emit('shadow:cleared', { revision });
+    return this.inOrder(async () => {
+      this.namespace()?.emit('shadow:cleared', await this.shadowCleared(revision));
+    });
+  }
+
+  private async grantsMessage(message: Omit<GrantsMessage, 'revocation'>): Promise<GrantsMessage> {
+    return this.signingKey ? signGrantsMessage(message, this.signingKey) : message;
+  }
+
+  /** Unsigned without a key: what an older control plane, or a forger, sends. */
+  private async shadowCleared(revision: number): Promise<ShadowClearedMessage> {
+    return this.signingKey
+      ? signShadowCleared(revision, this.signingKey)
+      : ({ revision } as ShadowClearedMessage);
+  }
+
+  private inOrder(task: () => Promise<void>): Promise<void> {
+    const run = this.sending.then(task);
+    this.sending = run.catch(() => undefined);
+    return run;
   }
 
   /** Stops accepting and drops every connection (the control plane is gone). */
@@ -402,15 +457,17 @@ export interface AgentProcess {
 
 /**
  * Starts the built agent with `env` (STEPGATE_* only; the parent environment is not passed
- * through, so a developer's settings never leak in) and waits until it answers /healthz.
+ * through, so a developer's settings never leak in) and command-line `args`, and waits until it
+ * answers /healthz.
  */
 export async function startAgentProcess(
   env: Record<string, string>,
   cacheDir = tempDir('cache'),
+  args: readonly string[] = [],
 ): Promise<AgentProcess> {
   const port = await freePort();
   const started = performance.now();
-  const child = spawn(process.execPath, [AGENT_MAIN], {
+  const child = spawn(process.execPath, [AGENT_MAIN, ...args], {
     cwd: REPO_ROOT,
     env: {
       PATH: process.env.PATH ?? '',

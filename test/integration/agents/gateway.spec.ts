@@ -4,7 +4,13 @@
  * activation and shadow changes (versions made by real pushes to the embedded repository),
  * acks and rejections in GET /v1/agents, and the fleet view.
  */
-import { verifyBundle, type BundleJwks, type BundlePayload } from '@stepgate/protocol';
+import {
+  verifyBundle,
+  verifyShadowCleared,
+  type BundleJwks,
+  type BundlePayload,
+  type ShadowClearedMessage,
+} from '@stepgate/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   api,
@@ -318,6 +324,10 @@ describe('distribution', () => {
     expect(clear.status).toBe(200);
     const cleared = await first.next('shadow:cleared');
     expect(cleared.revision).toBe(clear.body.revision);
+    // Signed: agents refuse an unsigned or forged clear.
+    expect(await verifyShadowCleared(cleared as ShadowClearedMessage, await keys())).toBe(
+      clear.body.revision,
+    );
     await waitForAgent(cp, viewerToken, 'web-1', (r) => r.shadowRevision === null);
 
     // An agent that still holds the old shadow is told on connect.
@@ -326,7 +336,8 @@ describe('distribution', () => {
       agentId: 'web-5',
       revisions: { active: activeRevision, shadow: shadow.revision },
     });
-    expect((await holder.next('shadow:cleared')).revision).toBe(clear.body.revision);
+    const onConnect = (await holder.next('shadow:cleared')) as ShadowClearedMessage;
+    expect(await verifyShadowCleared(onConnect, await keys())).toBe(clear.body.revision);
     expect(holder.events.filter((e) => e.name === 'bundle')).toEqual([]);
     await waitForAgent(cp, viewerToken, 'web-5', (r) => r.shadowRevision === null);
     holder.close();

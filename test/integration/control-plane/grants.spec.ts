@@ -7,6 +7,7 @@
 import {
   AGENT_NAMESPACE,
   verifyGrant,
+  verifyGrantRemovals,
   type AgentToServerEvents,
   type GrantsMessage,
   type ServerToAgentEvents,
@@ -104,7 +105,10 @@ describe('grants from an approval, pushed to agents, revoked', () => {
   it('sends a connecting agent the full (empty) set', async () => {
     early = await connectAgent('early');
     const full = await nextMessage(early, (m) => m.full);
-    expect(full).toEqual({ full: true, grants: [], revoked: [] });
+    expect(full).toMatchObject({ full: true, grants: [], revoked: [] });
+    // What a full set removes is signed (agents refuse an unsigned one).
+    const removals = await verifyGrantRemovals(full, await keys());
+    expect([...(removals.current?.ids ?? ['missing'])]).toEqual([]);
   });
 
   it('issues one grant once two distinct approvers approve, and pushes it to the agent', async () => {
@@ -186,6 +190,8 @@ describe('grants from an approval, pushed to agents, revoked', () => {
     const late = await connectAgent('late');
     const full = await nextMessage(late, (m) => m.full);
     expect(full.grants).toEqual([jws]);
+    const removals = await verifyGrantRemovals(full, await keys());
+    expect([...(removals.current?.ids ?? [])]).toEqual([grantId]);
   });
 
   it('lets only the subject or an operator revoke, then removes it from agents at once', async () => {
@@ -205,7 +211,8 @@ describe('grants from an approval, pushed to agents, revoked', () => {
     });
     expect(revoked.status).toBe(204);
     const message = await nextMessage(early, (m) => m.revoked.length > 0);
-    expect(message).toEqual({ full: false, grants: [], revoked: [grantId] });
+    expect(message).toMatchObject({ full: false, grants: [], revoked: [grantId] });
+    expect((await verifyGrantRemovals(message, await keys())).revoked).toEqual([grantId]);
 
     expect((await api(cp.url, tokens.alice, 'GET', '/v1/grants')).body.grants).toEqual([]);
     const all = await api(cp.url, tokens.alice, 'GET', '/v1/grants?all=true');
@@ -272,5 +279,6 @@ describe('across replicas', () => {
     expect((await api(replica.url, tokens.ops, 'DELETE', `/v1/grants/${id}`)).status).toBe(204);
     const revoked = await nextMessage(elsewhere, (m) => m.revoked.includes(id));
     expect(revoked.grants).toEqual([]);
+    expect((await verifyGrantRemovals(revoked, await keys())).revoked).toEqual([id]);
   });
 });

@@ -12,7 +12,11 @@ const MAX_BUNDLE_FILE = 64 * 1024 * 1024;
  * mode 0600. What is read back is verified again before use.
  */
 export class FileBundleCache implements BundleCache {
-  constructor(private readonly dir: string) {}
+  readonly syncStatePath: string;
+
+  constructor(private readonly dir: string) {
+    this.syncStatePath = join(dir, 'sync-state.json');
+  }
 
   path(kind: BundleKind): string {
     return join(this.dir, `${kind}.bundle.jws`);
@@ -32,7 +36,7 @@ export class FileBundleCache implements BundleCache {
   }
 
   async loadSyncedAt(): Promise<number | undefined> {
-    const text = await readFileIfExists(join(this.dir, 'sync-state.json'), 4096);
+    const text = await readFileIfExists(this.syncStatePath, 4096);
     if (text === undefined) return undefined;
     const value = Date.parse((JSON.parse(text) as { syncedAt?: string }).syncedAt ?? '');
     return Number.isNaN(value) ? undefined : value;
@@ -40,7 +44,7 @@ export class FileBundleCache implements BundleCache {
 
   async saveSyncedAt(syncedAt: number): Promise<void> {
     await writeFileAtomic(
-      join(this.dir, 'sync-state.json'),
+      this.syncStatePath,
       `${JSON.stringify({ syncedAt: new Date(syncedAt).toISOString() }, null, 2)}\n`,
     );
   }

@@ -1,9 +1,11 @@
 import { join } from 'node:path';
-import type { KeyPinStore } from '@stepgate/agent-core';
-import type { BundleJwks } from '@stepgate/protocol';
+import type { KeyPinStore, PinnedKeys } from '@stepgate/agent-core';
 import { readFileIfExists, writeFileAtomic } from './atomic-file.js';
 
-/** The bundle-signing keys pinned on first use: `trusted-keys.json` in the cache dir. */
+/**
+ * The bundle-signing keys pinned on first use or added through a signed rotation, with the
+ * endorsements that added them: `trusted-keys.json` in the cache dir.
+ */
 export class FileKeyPinStore implements KeyPinStore {
   readonly path: string;
 
@@ -16,7 +18,7 @@ export class FileKeyPinStore implements KeyPinStore {
     return text === undefined ? undefined : (JSON.parse(text) as unknown);
   }
 
-  async save(jwks: BundleJwks): Promise<void> {
-    await writeFileAtomic(this.path, `${JSON.stringify(jwks, null, 2)}\n`);
+  async save(pinned: PinnedKeys): Promise<void> {
+    await writeFileAtomic(this.path, `${JSON.stringify(pinned, null, 2)}\n`);
   }
 }

@@ -19,6 +19,7 @@ export class AgentMetrics {
   private readonly failModeDecisions: Counter<'reason'>;
   private readonly latency: Histogram;
   private readonly refusals: Counter<'kind'>;
+  private readonly refusedKeys: Counter;
 
   constructor(sources: AgentMetricsSources) {
     const registers = [this.registry];
@@ -52,6 +53,11 @@ export class AgentMetrics {
       name: 'stepgate_agent_bundle_refusals_total',
       help: 'Bundles refused (bad signature, older revision, invalid policy set...).',
       labelNames: ['kind'] as const,
+      registers,
+    });
+    this.refusedKeys = new Counter({
+      name: 'stepgate_agent_keys_refused_total',
+      help: 'Bundle-signing keys the control plane offered with no endorsement from a trusted key.',
       registers,
     });
     new Gauge({
@@ -133,5 +139,9 @@ export class AgentMetrics {
 
   bundleRefused(kind: 'active' | 'shadow'): void {
     this.refusals.inc({ kind });
+  }
+
+  keysRefused(count: number): void {
+    if (count > 0) this.refusedKeys.inc(count);
   }
 }

@@ -157,7 +157,10 @@ export class SocketLink implements ControlPlaneLink {
     socket.on('shadow:cleared', (message) => {
       const parsed = shadowClearedMessageSchema.safeParse(message);
       if (!parsed.success) {
-        this.options.logger.error('malformed shadow:cleared message from the control plane');
+        // Also what an older control plane sends: an unsigned clear, which is never applied.
+        this.options.logger.error(
+          'malformed or unsigned shadow:cleared message from the control plane; ignored',
+        );
         return;
       }
       for (const handler of this.clearedHandlers) handler(parsed.data);
@@ -170,8 +173,9 @@ export class SocketLink implements ControlPlaneLink {
       }
       for (const handler of this.grantsHandlers) handler(parsed.data);
     });
-    socket.on('keys', (jwks) => {
-      for (const handler of this.keysHandlers) handler(jwks);
+    // Checked entry by entry in the trust store: one bad key must not hide the others.
+    socket.on('keys', (message) => {
+      for (const handler of this.keysHandlers) handler(message);
     });
 
     socket.connect();

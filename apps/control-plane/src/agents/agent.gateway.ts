@@ -10,8 +10,12 @@ import {
   AGENT_NAMESPACE,
   bundleAckSchema,
   bundleRejectedSchema,
+  signGrantsMessage,
+  signShadowCleared,
   StepgateError,
   type AgentToServerEvents,
+  type GrantsMessage,
+  type KeysMessage,
   type LogBatchAck,
   type ServerToAgentEvents,
 } from '@stepgate/protocol';
@@ -100,13 +104,15 @@ export class AgentGateway
   /** Changes are pushed one at a time, and never a revision already pushed from here. */
   private pushing: Promise<void> = Promise.resolve();
   private readonly pushed = { active: 0, shadow: 0 };
+  /** Grant changes are signed, then pushed, in the order they happened. */
+  private grantPushes: Promise<void> = Promise.resolve();
   /**
    * What every connecting agent receives, read once for all agents that connected before the
    * read started (see FreshRead): a burst of N connections costs a few reads, not N.
    */
   private readonly shared = {
     keys: new FreshRead(() => this.publicKeys()),
-    grants: new FreshRead(() => this.grants.currentJws()),
+    grants: new FreshRead(() => this.fullGrants()),
     active: new FreshRead(() => this.bundles.current('active')),
     shadow: new FreshRead(() => this.bundles.current('shadow')),
   };
@@ -138,8 +144,13 @@ export class AgentGateway
       this.pushing = this.pushing.then(() => this.push(change));
     });
     // Through the namespace, so the Redis adapter carries it to agents on every replica.
-    this.unsubscribeGrants = this.grantEvents.onChange((message) => {
-      this.server.emit('grants', message);
+    // Removals are signed: agents refuse an unsigned revocation (a rogue could strip grants).
+    this.unsubscribeGrants = this.grantEvents.onChange((change) => {
+      this.grantPushes = this.grantPushes
+        .then(async () => {
+          this.server.emit('grants', await signGrantsMessage(change, this.keys.current()));
+        })
+        .catch((error: unknown) => this.warn('could not push a grants change to agents', error));
     });
     // A revoked agent token's sessions end on every replica (the adapter carries both), and
     // every replica forgets it at once: a stolen token stops acting as its agent, and the
@@ -236,7 +247,7 @@ export class AgentGateway
       socket.emit('keys', await keys);
       await this.sendMissing(socket, await live);
       // The full set replaces whatever the agent held, so grants revoked while it was away go.
-      socket.emit('grants', { full: true, grants: await grants, revoked: [] });
+      socket.emit('grants', await grants);
     } catch (error) {
       // Without its catch-up the agent would silently miss a revision: let it reconnect.
       this.warn('agent catch-up failed; disconnecting it so it retries', error, { agentId });
@@ -323,7 +334,10 @@ export class AgentGateway
   private async push(change: LiveStateChange): Promise<void> {
     try {
       if (change.kind === 'shadow_clear') {
-        this.server.emit('shadow:cleared', { revision: change.revision });
+        this.server.emit(
+          'shadow:cleared',
+          await signShadowCleared(change.revision, this.keys.current()),
+        );
         this.metrics.bundlesSent.inc({ kind: 'shadow_cleared', via: 'broadcast' });
         await this.agents.shadowCleared();
         return;
@@ -350,7 +364,8 @@ export class AgentGateway
     if (plan.active) await this.sendBundle(socket, 'active');
     if (plan.shadow === 'send') await this.sendBundle(socket, 'shadow');
     if (plan.shadow === 'clear') {
-      socket.emit('shadow:cleared', { revision: live.shadowChangedAt ?? live.revision });
+      const clearedAt = live.shadowChangedAt ?? live.revision;
+      socket.emit('shadow:cleared', await signShadowCleared(clearedAt, this.keys.current()));
       this.metrics.bundlesSent.inc({ kind: 'shadow_cleared', via: 'connect' });
       await this.agents.shadowCleared(socket.data.agentId);
     }
@@ -371,9 +386,20 @@ export class AgentGateway
     }
   }
 
-  private async publicKeys(): Promise<{ keys: Record<string, unknown>[] }> {
-    const jwks = await this.keys.publicKeys();
-    return { keys: jwks.keys as unknown as Record<string, unknown>[] };
+  /** The public keys and the endorsements agents walk to accept a rotated key. */
+  private async publicKeys(): Promise<KeysMessage> {
+    const published = await this.keys.publicKeys();
+    return {
+      keys: published.keys as unknown as Record<string, unknown>[],
+      endorsements: published.endorsements,
+    };
+  }
+
+  /** The full grant set for connecting agents; its removals signed as of before the read. */
+  private async fullGrants(): Promise<GrantsMessage> {
+    const readAt = new Date();
+    const grants = await this.grants.currentJws();
+    return signGrantsMessage({ full: true, grants, revoked: [] }, this.keys.current(), readAt);
   }
 
   private badMessage(socket: AgentSocket, event: string, issue: string | undefined): void {

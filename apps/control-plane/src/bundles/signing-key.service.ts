@@ -1,5 +1,12 @@
 import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
-import { generateSigningKey, importSigningKey, toJwks } from '@stepgate/protocol';
+import {
+  endorseKeys,
+  generateSigningKey,
+  importSigningKey,
+  StepgateError,
+  toJwks,
+  type BundleJwks,
+} from '@stepgate/protocol';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
@@ -10,10 +17,22 @@ import { LOGGER } from '../logging/logger.js';
 
 type ImportedKey = Awaited<ReturnType<typeof importSigningKey>>;
 
+/** The public keys agents may trust, and the endorsements that chain each rotation. */
+export interface PublishedKeys extends BundleJwks {
+  /** Compact JWS (`typ: stepgate-keys+jws`), oldest rotation first. */
+  endorsements: string[];
+}
+
 /**
- * The Ed25519 key bundles are signed with. Production passes it in (STEPGATE_SIGNING_KEY or
- * STEPGATE_SIGNING_KEY_FILE, a private JWK or PKCS#8 PEM); in development a key is generated
- * once and kept in the data directory, with a warning. Only public keys reach the database.
+ * The Ed25519 key bundles, grants and agent notices are signed with. Production passes it in
+ * (STEPGATE_SIGNING_KEY or STEPGATE_SIGNING_KEY_FILE, a private JWK or PKCS#8 PEM); in
+ * development a key is generated once and kept in the data directory, with a warning. Only
+ * public keys and endorsements reach the database.
+ *
+ * Rotation is a signed key set: started with a new key and the previous one
+ * (STEPGATE_SIGNING_KEY_PREVIOUS[_FILE]), the previous key signs an endorsement of the new one,
+ * stored with it. Agents accept the new key only through that chain, so from then on the
+ * previous private key can go.
  */
 @Injectable()
 export class SigningKeyService implements OnModuleInit {
@@ -26,13 +45,15 @@ export class SigningKeyService implements OnModuleInit {
   ) {}
 
   async onModuleInit(): Promise<void> {
-    this.key = await importSigningKey(await this.loadPrivateKeyText());
+    const key = await importSigningKey(await this.loadPrivateKeyText());
+    const previous = await this.loadPreviousKey();
+    this.key = key;
     await this.prisma.signingKey.upsert({
-      where: { kid: this.key.kid },
+      where: { kid: key.kid },
       create: {
-        kid: this.key.kid,
+        kid: key.kid,
         algorithm: 'EdDSA',
-        publicJwk: this.key.publicJwk as object,
+        publicJwk: key.publicJwk as object,
         status: 'active',
       },
       update: { status: 'active' },
@@ -40,9 +61,16 @@ export class SigningKeyService implements OnModuleInit {
     // A key that is no longer configured is retired but still published, so bundles signed
     // with it keep verifying until agents have moved on.
     await this.prisma.signingKey.updateMany({
-      where: { kid: { not: this.key.kid }, status: 'active' },
+      where: { kid: { not: key.kid }, status: 'active' },
       data: { status: 'retired' },
     });
+    if (previous !== undefined && previous.kid !== key.kid) await this.endorse(key, previous);
+    else if (previous !== undefined)
+      this.logger.warn(
+        { kid: key.kid },
+        'STEPGATE_SIGNING_KEY_PREVIOUS is the current signing key: nothing to endorse',
+      );
+    await this.warnIfUnendorsed(key);
   }
 
   current(): ImportedKey {
@@ -50,9 +78,75 @@ export class SigningKeyService implements OnModuleInit {
     return this.key;
   }
 
-  async publicKeys() {
+  async publicKeys(): Promise<PublishedKeys> {
     const rows = await this.prisma.signingKey.findMany({ orderBy: { createdAt: 'asc' } });
-    return toJwks(rows.map((row) => ({ ...(row.publicJwk as object), kid: row.kid })));
+    return {
+      ...toJwks(rows.map((row) => ({ ...(row.publicJwk as object), kid: row.kid }))),
+      endorsements: rows.flatMap((row) => (row.endorsement ? [row.endorsement] : [])),
+    };
+  }
+
+  /** The previous key signs the key set {previous, current}, once per new key. */
+  private async endorse(key: ImportedKey, previous: ImportedKey): Promise<void> {
+    // Published too (retired), so bundles it signed verify and agents can walk from it.
+    await this.prisma.signingKey.upsert({
+      where: { kid: previous.kid },
+      create: {
+        kid: previous.kid,
+        algorithm: 'EdDSA',
+        publicJwk: previous.publicJwk as object,
+        status: 'retired',
+      },
+      update: {},
+    });
+    const endorsement = await endorseKeys([previous.publicJwk, key.publicJwk], previous);
+    // Only when none is stored: replicas starting together write one, the first.
+    const written = await this.prisma.signingKey.updateMany({
+      where: { kid: key.kid, endorsement: null },
+      data: { endorsement, endorsedBy: previous.kid },
+    });
+    if (written.count > 0)
+      this.logger.warn(
+        { kid: key.kid, endorsedBy: previous.kid },
+        'the previous signing key endorsed the new one: agents that trust it will accept the new key; STEPGATE_SIGNING_KEY_PREVIOUS can now be removed',
+      );
+    else
+      this.logger.info(
+        { kid: key.kid },
+        'the signing key is already endorsed; STEPGATE_SIGNING_KEY_PREVIOUS can be removed',
+      );
+  }
+
+  /** A key newer than others but endorsed by none: agents that pinned an older key refuse it. */
+  private async warnIfUnendorsed(key: ImportedKey): Promise<void> {
+    const row = await this.prisma.signingKey.findUnique({ where: { kid: key.kid } });
+    if (!row || row.endorsement) return;
+    const older = await this.prisma.signingKey.count({
+      where: { kid: { not: key.kid }, createdAt: { lt: row.createdAt } },
+    });
+    if (older === 0) return;
+    this.logger.error(
+      { kid: key.kid },
+      'the signing key has no endorsement from an earlier key: agents that trust an earlier key will refuse its bundles. Start once with STEPGATE_SIGNING_KEY_PREVIOUS (or _FILE) set to the previous key, or reset those agents (stepgate agent --reset-trust, or STEPGATE_TRUSTED_KEYS)',
+    );
+  }
+
+  /** @throws StepgateError `key/invalid` naming the setting when the key cannot be used. */
+  private async loadPreviousKey(): Promise<ImportedKey | undefined> {
+    const { signingKeyPrevious, signingKeyPreviousFile } = this.config;
+    if (signingKeyPrevious === undefined && signingKeyPreviousFile === undefined) return undefined;
+    const setting = signingKeyPrevious
+      ? 'STEPGATE_SIGNING_KEY_PREVIOUS'
+      : `STEPGATE_SIGNING_KEY_PREVIOUS_FILE (${signingKeyPreviousFile})`;
+    try {
+      const text = signingKeyPrevious ?? (await readFile(signingKeyPreviousFile!, 'utf8'));
+      return await importSigningKey(text);
+    } catch (error) {
+      throw new StepgateError(
+        'key/invalid',
+        `${setting}: ${error instanceof Error ? error.message : String(error)}`,
+      );
+    }
   }
 
   private async loadPrivateKeyText(): Promise<string> {

@@ -56,6 +56,12 @@ const environmentSchema = z.object({
     )
     .optional(),
   STEPGATE_SIGNING_KEY_FILE: z.string().optional(),
+  /**
+   * The signing key used before STEPGATE_SIGNING_KEY, during a rotation: it endorses the new
+   * key once (stored), so agents that trust it accept the new one. Remove it afterwards.
+   */
+  STEPGATE_SIGNING_KEY_PREVIOUS: z.string().optional(),
+  STEPGATE_SIGNING_KEY_PREVIOUS_FILE: z.string().optional(),
   STEPGATE_AUTO_ACTIVATE: booleanFlag.default(true),
   STEPGATE_POLL_INTERVAL: seconds.default(60),
   STEPGATE_MAX_BUNDLE_BYTES: z.coerce
@@ -150,6 +156,9 @@ export interface AppConfig {
   policySeedDir: string;
   signingKey?: string;
   signingKeyFile?: string;
+  /** The previous signing key, while rotating (see SigningKeyService). */
+  signingKeyPrevious?: string;
+  signingKeyPreviousFile?: string;
   secretKey?: string;
   autoActivate: boolean;
   pollIntervalSeconds: number;
@@ -240,6 +249,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   if (e.STEPGATE_ADMIN_TOKEN) config.adminToken = e.STEPGATE_ADMIN_TOKEN;
   if (e.STEPGATE_SIGNING_KEY) config.signingKey = e.STEPGATE_SIGNING_KEY;
   if (e.STEPGATE_SIGNING_KEY_FILE) config.signingKeyFile = e.STEPGATE_SIGNING_KEY_FILE;
+  if (e.STEPGATE_SIGNING_KEY_PREVIOUS) config.signingKeyPrevious = e.STEPGATE_SIGNING_KEY_PREVIOUS;
+  if (e.STEPGATE_SIGNING_KEY_PREVIOUS_FILE)
+    config.signingKeyPreviousFile = e.STEPGATE_SIGNING_KEY_PREVIOUS_FILE;
   if (e.STEPGATE_SECRET_KEY) config.secretKey = e.STEPGATE_SECRET_KEY;
   if (e.STEPGATE_WEBHOOK_SECRET) config.webhookSecret = e.STEPGATE_WEBHOOK_SECRET;
   if (e.STEPGATE_SOURCE_URL) {

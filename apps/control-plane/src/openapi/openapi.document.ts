@@ -114,7 +114,8 @@ const ROUTES: RouteDoc[] = [
   {
     method: 'get',
     path: '/v1/keys',
-    summary: 'Bundle-signing public keys (JWKS)',
+    summary:
+      'Bundle-signing public keys (JWKS) and `endorsements`: key sets signed by the previous key, which agents walk to accept a rotated key',
     scopes: 'public',
   },
   {

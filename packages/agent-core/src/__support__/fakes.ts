@@ -1,13 +1,16 @@
 import { compile, type CompiledPolicySet } from '@stepgate/policy';
 import {
   bundleHashOf,
+  endorseKeys,
   generateSigningKey,
   importSigningKey,
   signBundle,
   signGrant,
+  signGrantsMessage,
+  signShadowCleared,
   toJwks,
   type BundleAck,
-  type BundleJwks,
+  type Ed25519PublicJwk,
   type BundleMessage,
   type BundlePayload,
   type BundleRejected,
@@ -25,6 +28,7 @@ import type {
   GrantCache,
   KeyPinStore,
   Logger,
+  PinnedKeys,
   StoredGrants,
 } from '../ports.js';
 
@@ -113,9 +117,9 @@ export class MemoryPins implements KeyPinStore {
   async load(): Promise<unknown> {
     return this.stored;
   }
-  async save(jwks: BundleJwks): Promise<void> {
+  async save(pinned: PinnedKeys): Promise<void> {
     this.saves++;
-    this.stored = structuredClone(jwks);
+    this.stored = structuredClone(pinned);
   }
 }
 
@@ -167,8 +171,8 @@ export class FakeLink implements ControlPlaneLink {
   sendKeys(jwks: unknown): void {
     this.keysHandler?.(jwks);
   }
-  clearShadow(revision: number): void {
-    this.clearedHandler?.({ revision });
+  sendShadowCleared(message: ShadowClearedMessage): void {
+    this.clearedHandler?.(message);
   }
   sendGrants(message: GrantsMessage): void {
     this.grantsHandler?.(message);
@@ -214,6 +218,21 @@ export async function signer() {
     /** Signs grant claims (defaults: an mfa elevation of alice on docs:*, secret/**). */
     grant(claims: Partial<GrantClaims> = {}): Promise<string> {
       return signGrant(grantClaims(claims), { kid: key.kid, privateKey: key.privateKey });
+    },
+    /** A grants message with its removals signed, as the control plane sends it. */
+    grants(
+      change: Omit<GrantsMessage, 'revocation'>,
+      readAt = new Date('2026-11-23T10:00:00Z'),
+    ): Promise<GrantsMessage> {
+      return signGrantsMessage(change, { kid: key.kid, privateKey: key.privateKey }, readAt);
+    },
+    /** A signed shadow clear. */
+    cleared(revision: number): Promise<ShadowClearedMessage> {
+      return signShadowCleared(revision, { kid: key.kid, privateKey: key.privateKey });
+    },
+    /** Endorses `keys` (e.g. this key and the next one) with this key. */
+    endorse(keys: Ed25519PublicJwk[]): Promise<string> {
+      return endorseKeys(keys, { kid: key.kid, privateKey: key.privateKey });
     },
     async sign(
       set: CompiledPolicySet,

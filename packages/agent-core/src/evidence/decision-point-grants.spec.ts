@@ -73,7 +73,7 @@ describe('DecisionPoint with grants', () => {
     expect(point.decide(secret()).effect).toBe('step_up');
 
     clock.advance(-11 * 60_000);
-    await grants.apply({ full: false, grants: [], revoked: [ID(3)] });
+    await grants.apply(await key.grants({ full: false, grants: [], revoked: [ID(3)] }));
     expect(point.decide(secret()).effect).toBe('step_up');
   });
 

@@ -97,35 +97,79 @@ describe('GrantStore.apply', () => {
       grants: [await key.grant({ id: ID(1) }), await key.grant({ id: ID(2) })],
       revoked: [],
     });
-    const result = await grants.apply({
-      full: true,
-      grants: [await key.grant({ id: ID(2) }), await key.grant({ id: ID(3) })],
-      revoked: [],
-    });
+    const result = await grants.apply(
+      await key.grants({
+        full: true,
+        grants: [await key.grant({ id: ID(2) }), await key.grant({ id: ID(3) })],
+        revoked: [],
+      }),
+    );
     expect(result).toMatchObject({ added: 1, removed: 1 });
     expect(grants.ids().sort()).toEqual([ID(2), ID(3)]);
+  });
+
+  it('removes nothing on an unsigned or forged revocation or full set, and says why', async () => {
+    const { grants } = setup();
+    await grants.apply({ full: false, grants: [await key.grant({ id: ID(1) })], revoked: [] });
+    const attempts = [
+      { full: false, grants: [], revoked: [ID(1)] },
+      { full: true, grants: [], revoked: [] },
+      await foreign.grants({ full: false, grants: [], revoked: [ID(1)] }),
+      await foreign.grants({ full: true, grants: [], revoked: [] }),
+      // Signed for another id, relabelled.
+      { ...(await key.grants({ full: false, grants: [], revoked: [ID(2)] })), revoked: [ID(1)] },
+    ];
+    const reasons: (string | undefined)[] = [];
+    for (const message of attempts) {
+      const result = await grants.apply(message);
+      expect(result.removed).toBe(0);
+      reasons.push(result.removalsRefused);
+    }
+    expect(reasons).toEqual([
+      expect.stringMatching(/unsigned revocation/),
+      expect.stringMatching(/unsigned full set/),
+      expect.stringMatching(/unknown key/),
+      expect.stringMatching(/unknown key/),
+      expect.stringMatching(/differ from the signed statement/),
+    ]);
+    expect(grants.ids()).toEqual([ID(1)]);
+  });
+
+  it('keeps a grant issued after a full set was read (a replayed full set removes nothing new)', async () => {
+    const { grants } = setup();
+    const old = await key.grant({ id: ID(1), issuedAt: '2026-11-23T09:50:00Z' });
+    const newer = await key.grant({ id: ID(2), issuedAt: '2026-11-23T09:59:00Z' });
+    await grants.apply({ full: false, grants: [old, newer], revoked: [] });
+    const readEarlier = await key.grants(
+      { full: true, grants: [], revoked: [] },
+      new Date('2026-11-23T09:55:00Z'),
+    );
+    expect(await grants.apply(readEarlier)).toMatchObject({ removed: 1 });
+    expect(grants.ids()).toEqual([ID(2)]);
   });
 
   it('removes revoked grants and never lets a late message resurrect them', async () => {
     const { grants } = setup();
     const jws = await key.grant({ id: ID(1) });
     await grants.apply({ full: false, grants: [jws], revoked: [] });
-    expect(await grants.apply({ full: false, grants: [], revoked: [ID(1)] })).toMatchObject({
-      removed: 1,
-    });
+    expect(
+      await grants.apply(await key.grants({ full: false, grants: [], revoked: [ID(1)] })),
+    ).toMatchObject({ removed: 1 });
     expect(grants.evidenceFor('alice', 'docs:read', 'secret/plan')).toEqual([]);
     await grants.apply({ full: false, grants: [jws], revoked: [] });
-    await grants.apply({ full: true, grants: [jws], revoked: [] });
+    await grants.apply(await key.grants({ full: true, grants: [jws], revoked: [] }));
     expect(grants.size).toBe(0);
   });
 
   it('persists grants and revocations and re-verifies them on load', async () => {
     const { grants, cache } = setup();
-    await grants.apply({
-      full: false,
-      grants: [await key.grant({ id: ID(1) }), await key.grant({ id: ID(2) })],
-      revoked: [ID(3)],
-    });
+    await grants.apply(
+      await key.grants({
+        full: false,
+        grants: [await key.grant({ id: ID(1) }), await key.grant({ id: ID(2) })],
+        revoked: [ID(3)],
+      }),
+    );
     expect(cache.stored?.grants).toHaveLength(2);
     expect(cache.stored?.revoked).toEqual([ID(3)]);
 

@@ -1,7 +1,7 @@
 import { globMatch } from '@stepgate/policy';
 import type { AuthEvidence } from '@stepgate/policy';
-import { isGrantCurrent, verifyGrant } from '@stepgate/protocol';
-import type { GrantClaims, GrantsMessage } from '@stepgate/protocol';
+import { isGrantCurrent, verifyGrant, verifyGrantRemovals } from '@stepgate/protocol';
+import type { GrantClaims, GrantRemovals, GrantsMessage } from '@stepgate/protocol';
 import type { JSONWebKeySet } from 'jose';
 import { silentLogger, systemClock, type Clock, type GrantCache, type Logger } from '../ports.js';
 
@@ -23,6 +23,14 @@ export interface GrantsApplied {
   removed: number;
   /** Grants refused (bad signature, wrong type, malformed), with the reason. */
   refused: string[];
+  /** Why the message's removals (revocations, full set) were refused, when they were. */
+  removalsRefused?: string;
+}
+
+/** What to add and remove, once verified (or read from the agent's own cache). */
+interface GrantChange {
+  grants: string[];
+  removals: GrantRemovals;
 }
 
 interface HeldGrant {
@@ -36,8 +44,9 @@ const MAX_REVOKED = 100_000;
 
 /**
  * The grants this agent honours: verified with the trusted bundle-signing keys, indexed by
- * subject, pruned when expired. Revoked ids are remembered, so a stale or replayed message
- * can never resurrect a revoked grant. Messages are applied one at a time.
+ * subject, pruned when expired. Removals too are verified: a revocation or a full set removes
+ * grants only as the control plane signed it. Revoked ids are remembered, so a stale or
+ * replayed message can never resurrect a revoked grant. Messages are applied one at a time.
  */
 export class GrantStore {
   private readonly grants = new Map<string, HeldGrant>();
@@ -66,10 +75,27 @@ export class GrantStore {
     return [...this.grants.keys()];
   }
 
-  /** Applies a grants message from the control plane and persists the result. */
+  /**
+   * Applies a grants message from the control plane and persists the result. Its grants are
+   * added when they verify; its removals happen only when signed (see `verifyGrantRemovals`),
+   * otherwise they are refused and reported.
+   */
   apply(message: GrantsMessage): Promise<GrantsApplied> {
     return this.serialised(async () => {
-      const result = await this.applyNow(message);
+      let removals: GrantRemovals = { revoked: [] };
+      let removalsRefused: string | undefined;
+      try {
+        removals = await verifyGrantRemovals(message, this.trust.jwks);
+      } catch (error) {
+        removalsRefused = error instanceof Error ? error.message : String(error);
+        this.logger.error('grant removals refused: nothing removed', {
+          reason: removalsRefused,
+          revoked: message.revoked.length,
+          full: message.full,
+        });
+      }
+      const result = await this.applyNow({ grants: message.grants, removals });
+      if (removalsRefused !== undefined) result.removalsRefused = removalsRefused;
       await this.persist();
       return result;
     });
@@ -92,8 +118,9 @@ export class GrantStore {
         return undefined;
       }
       if (stored === undefined) return undefined;
+      // The agent's own file (0600, in its cache dir): its revoked ids are taken as written.
       const revoked = stored.revoked.filter((id) => typeof id === 'string');
-      return this.applyNow({ full: false, grants: stored.grants, revoked });
+      return this.applyNow({ grants: stored.grants, removals: { revoked } });
     });
   }
 
@@ -139,15 +166,15 @@ export class GrantStore {
     return removed;
   }
 
-  private async applyNow(message: GrantsMessage): Promise<GrantsApplied> {
+  private async applyNow(change: GrantChange): Promise<GrantsApplied> {
     const nowMs = this.clock.now();
     const result: GrantsApplied = { added: 0, removed: 0, refused: [] };
-    for (const id of message.revoked) {
+    for (const id of change.removals.revoked) {
       this.remember(id);
       if (this.remove(id)) result.removed++;
     }
     const verified: HeldGrant[] = [];
-    for (const jws of message.grants) {
+    for (const jws of change.grants) {
       try {
         const claims = await verifyGrant(jws, this.trust.jwks);
         verified.push({ claims, jws, expiresAtMs: Date.parse(claims.expiresAt) });
@@ -155,10 +182,15 @@ export class GrantStore {
         result.refused.push(error instanceof Error ? error.message : String(error));
       }
     }
-    if (message.full) {
-      const keep = new Set(verified.map((grant) => grant.claims.id));
-      for (const id of [...this.grants.keys()])
-        if (!keep.has(id) && this.remove(id)) result.removed++;
+    const current = change.removals.current;
+    if (current !== undefined) {
+      // A full set: what it does not list is gone, unless issued after the set was read (an
+      // old full set replayed cannot remove a newer grant).
+      for (const [id, grant] of [...this.grants])
+        if (!current.ids.has(id) && Date.parse(grant.claims.issuedAt) < current.asOfMs) {
+          this.remove(id);
+          result.removed++;
+        }
     }
     for (const grant of verified) {
       if (this.revoked.has(grant.claims.id) || grant.expiresAtMs <= nowMs) continue;
