@@ -21,7 +21,7 @@ export {
   compiledPolicySetSchema,
 } from './bundle/policy-set.js';
 export { parseDuration, formatDuration } from './duration.js';
-export { globMatch } from './glob.js';
+export { globMatch, literalPrefix } from './glob.js';
 export { POLICY_SET_FORMAT } from './model.js';
 export type {
   AuthEvidence,

@@ -96,6 +96,17 @@ export const versionSchema = z.object({
   bundleHash: z.string().nullable(),
   size: z.int().nullable(),
   forcePush: z.boolean(),
+  /**
+   * Who pushed or triggered the sync that recorded it: `token:<name>` for a push to the
+   * embedded repository or a manual sync, `<forge>:<user>` for a webhook, `poll`, `startup`.
+   */
+  pushedBy: z.string().nullable(),
+  /**
+   * It adds, removes or changes a policy that can match a `stepgate:*` action (the control
+   * plane's self-protection) compared with the version active when it was recorded: it is
+   * never auto-activated and waits for an activation, which the active policies protect.
+   */
+  protectionChanged: z.boolean(),
   active: z.boolean(),
   shadow: z.boolean(),
   errorCount: z.int(),

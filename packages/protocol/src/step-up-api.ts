@@ -19,6 +19,12 @@ export const grantScopeSchema = z.strictObject({
 });
 export type GrantScope = z.infer<typeof grantScopeSchema>;
 
+/**
+ * A one-time enrolment code an admin issued (`POST /v1/enrolment-codes`): needed for a
+ * subject's first factor, which the API token alone may not enrol.
+ */
+const enrolmentCode = z.string().trim().min(16).max(128);
+
 export const totpEnrollRequestSchema = z.strictObject({
   /** Replace an already confirmed factor (needs a current code from it). */
   replace: z.boolean().default(false),
@@ -26,13 +32,72 @@ export const totpEnrollRequestSchema = z.strictObject({
     .string()
     .regex(/^\d{6}$/)
     .optional(),
+  /** The enrolment code for a first factor (a further factor needs a recent elevation instead). */
+  enrolmentCode: enrolmentCode.optional(),
 });
+
+/** `POST /v1/elevation/totp/confirm`: the new factor's first code confirms it; it grants nothing. */
+export const totpConfirmRequestSchema = z.strictObject({
+  code: z.string().regex(/^\d{6}$/, 'a TOTP code is 6 digits'),
+});
+
+export const totpConfirmResponseSchema = z.object({
+  subject: z.string(),
+  confirmed: z.literal(true),
+  confirmedAt: z.string(),
+});
+export type TotpConfirmResponse = z.infer<typeof totpConfirmResponseSchema>;
+
+/** `POST /v1/elevation/webauthn/registration/options`: the enrolment code for a first factor. */
+export const webauthnRegistrationOptionsRequestSchema = z.strictObject({
+  enrolmentCode: enrolmentCode.optional(),
+});
+
+/** `POST /v1/enrolment-codes` (admin): a one-time code for `subject`'s first factor. */
+export const createEnrolmentCodeRequestSchema = z.strictObject({
+  subject: z
+    .string()
+    .trim()
+    .regex(/^[^\s]{1,256}$/, 'a subject is 1-256 characters without spaces'),
+  /** How long the code stays usable (default 24 h, at most 7 days). */
+  ttlSeconds: z
+    .int()
+    .min(60)
+    .max(7 * 86_400)
+    .optional(),
+});
+export type CreateEnrolmentCodeRequest = z.infer<typeof createEnrolmentCodeRequestSchema>;
+
+export const enrolmentCodeSchema = z.object({
+  id: z.string(),
+  subject: z.string(),
+  createdBy: z.string(),
+  createdAt: z.string(),
+  expiresAt: z.string(),
+  usedAt: z.string().nullable(),
+});
+export type EnrolmentCodeView = z.infer<typeof enrolmentCodeSchema>;
+
+/** The creation response: the only time the code itself is shown (only its SHA-256 is kept). */
+export const createdEnrolmentCodeSchema = enrolmentCodeSchema.extend({ code: z.string() });
+export type CreatedEnrolmentCode = z.infer<typeof createdEnrolmentCodeSchema>;
+
+export const enrolmentCodesQuerySchema = z.strictObject({
+  subject: z.string().max(256).optional(),
+  /** Include used and expired codes. */
+  all: z
+    .enum(['true', 'false'])
+    .transform((value) => value === 'true')
+    .optional(),
+  limit: z.coerce.number().int().min(1).max(500).default(100),
+});
+export type EnrolmentCodesQuery = z.infer<typeof enrolmentCodesQuerySchema>;
 
 export const totpEnrollResponseSchema = z.object({
   subject: z.string(),
   secret: z.string(),
   otpauthUri: z.string(),
-  /** The factor is confirmed by its first successful code (POST /v1/elevation/totp). */
+  /** The factor is confirmed by its first code (POST /v1/elevation/totp/confirm). */
   confirmed: z.boolean(),
 });
 export type TotpEnrollResponse = z.infer<typeof totpEnrollResponseSchema>;

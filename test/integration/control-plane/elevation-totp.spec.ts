@@ -1,6 +1,7 @@
 /**
- * TOTP elevation on the real control plane: enrol, a code computed from the returned secret
- * becomes a grant; a code is never accepted twice (not even by two requests at once); wrong
+ * TOTP elevation on the real control plane: enrol (a first factor with an admin's enrolment
+ * code), confirm with the first code computed from the returned secret (no grant), and a later
+ * code becomes a grant; a code is never accepted twice (not even by two requests at once); wrong
  * codes lock the factor (429 + Retry-After); the secret is sealed in Postgres; only human
  * tokens may elevate; every step is audited without the code or the secret.
  */
@@ -12,6 +13,7 @@ import {
   type ControlPlaneProcess,
 } from '../../support/control-plane-process.js';
 import { api, ensureControlPlaneBuilt } from './support.js';
+import { issueEnrolmentCode } from './step-up-support.js';
 
 let cp: ControlPlaneProcess;
 let db: pg.Client;
@@ -41,10 +43,24 @@ async function wrongCode(secret: string): Promise<string> {
   }
 }
 
-async function enrol(token: string): Promise<string> {
-  const response = await api(cp.url, token, 'POST', '/v1/elevation/totp/enroll', {});
+/** Enrols a first factor for `subject` with a fresh enrolment code: its (unconfirmed) secret. */
+async function enrol(token: string, subject: string): Promise<string> {
+  const { code: enrolmentCode } = await issueEnrolmentCode(cp, subject);
+  const response = await api(cp.url, token, 'POST', '/v1/elevation/totp/enroll', {
+    enrolmentCode,
+  });
   expect(response.status, JSON.stringify(response.body)).toBe(201);
   return response.body.secret as string;
+}
+
+/** Enrols and confirms with the current step's code: later codes (offset >= 1) elevate. */
+async function enrolConfirmed(token: string, subject: string): Promise<string> {
+  const secret = await enrol(token, subject);
+  const confirmed = await api(cp.url, token, 'POST', '/v1/elevation/totp/confirm', {
+    code: await codeAt(secret),
+  });
+  expect(confirmed.status, JSON.stringify(confirmed.body)).toBe(200);
+  return secret;
 }
 
 async function auditEvents(action: string, target: string) {
@@ -68,9 +84,12 @@ afterAll(async () => {
 });
 
 describe('TOTP elevation', () => {
-  it('enrols, and a code from the returned secret becomes a grant (confirming the factor)', async () => {
+  it('enrols with an enrolment code, confirms with the first code (no grant), and a later code becomes a grant', async () => {
     const token = await tokenFor('alice');
-    const enrolled = await api(cp.url, token, 'POST', '/v1/elevation/totp/enroll', {});
+    const { code: enrolmentCode } = await issueEnrolmentCode(cp, 'alice');
+    const enrolled = await api(cp.url, token, 'POST', '/v1/elevation/totp/enroll', {
+      enrolmentCode,
+    });
     expect(enrolled.status).toBe(201);
     const secret = enrolled.body.secret as string;
     expect(secret).toMatch(/^[A-Z2-7]{32}$/);
@@ -79,8 +98,26 @@ describe('TOTP elevation', () => {
       `otpauth://totp/Stepgate:alice?secret=${secret}&issuer=Stepgate`,
     );
 
-    const elevated = await api(cp.url, token, 'POST', '/v1/elevation/totp', {
+    // An unconfirmed factor elevates nothing; confirming it grants nothing.
+    const unconfirmed = await api(cp.url, token, 'POST', '/v1/elevation/totp', {
       code: await codeAt(secret),
+    });
+    expect(unconfirmed.status).toBe(404);
+    expect(unconfirmed.body.message).toContain('/v1/elevation/totp/confirm');
+    const confirmed = await api(cp.url, token, 'POST', '/v1/elevation/totp/confirm', {
+      code: await codeAt(secret),
+    });
+    expect(confirmed.status, JSON.stringify(confirmed.body)).toBe(200);
+    expect(confirmed.body).toMatchObject({ subject: 'alice', confirmed: true });
+    const none = await api(cp.url, cp.adminToken, 'GET', '/v1/grants?subject=alice');
+    expect(none.body.grants).toEqual([]);
+    const twice = await api(cp.url, token, 'POST', '/v1/elevation/totp/confirm', {
+      code: await codeAt(secret, 1),
+    });
+    expect(twice.status).toBe(409);
+
+    const elevated = await api(cp.url, token, 'POST', '/v1/elevation/totp', {
+      code: await codeAt(secret, 1),
       actions: ['deploy'],
       resources: ['prod/**'],
       ttlSeconds: 300,
@@ -114,29 +151,37 @@ describe('TOTP elevation', () => {
     );
     expect(factor.rows[0].confirmed_at).not.toBeNull();
     expect(await auditEvents('elevation.totp', 'alice')).toHaveLength(1);
+    expect(await auditEvents('elevation.totp.confirm', 'alice')).toHaveLength(1);
     expect(await auditEvents('elevation.totp.enroll', 'alice')).toHaveLength(1);
   });
 
   it('refuses to re-enrol a confirmed factor unless replaced with a current code', async () => {
     const token = await tokenFor('dora');
-    const secret = await enrol(token);
-    // Re-enrolling an unconfirmed factor replaces it (a new secret).
-    const second = await enrol(token);
+    const secret = await enrol(token, 'dora');
+    // An unconfirmed factor is no factor: re-enrolling needs a new enrolment code...
+    const noCode = await api(cp.url, token, 'POST', '/v1/elevation/totp/enroll', {});
+    expect(noCode.status).toBe(401);
+    expect(noCode.body.error).toBe('elevation/enrolment_code_required');
+    // ...and replaces it (a new secret).
+    const second = await enrol(token, 'dora');
     expect(second).not.toBe(secret);
-    const stale = await api(cp.url, token, 'POST', '/v1/elevation/totp', {
+    const stale = await api(cp.url, token, 'POST', '/v1/elevation/totp/confirm', {
       code: await codeAt(secret),
     });
     expect(stale.status).toBe(401);
     expect(
-      (await api(cp.url, token, 'POST', '/v1/elevation/totp', { code: await codeAt(second) }))
-        .status,
-    ).toBe(201);
+      (
+        await api(cp.url, token, 'POST', '/v1/elevation/totp/confirm', {
+          code: await codeAt(second),
+        })
+      ).status,
+    ).toBe(200);
 
     const again = await api(cp.url, token, 'POST', '/v1/elevation/totp/enroll', {});
     expect(again.status).toBe(409);
     expect(again.body.error).toBe('elevation/already_enrolled');
-    const noCode = await api(cp.url, token, 'POST', '/v1/elevation/totp/enroll', { replace: true });
-    expect(noCode.status).toBe(400);
+    const noTotp = await api(cp.url, token, 'POST', '/v1/elevation/totp/enroll', { replace: true });
+    expect(noTotp.status).toBe(400);
     const badCode = await api(cp.url, token, 'POST', '/v1/elevation/totp/enroll', {
       replace: true,
       code: await wrongCode(second),
@@ -154,8 +199,8 @@ describe('TOTP elevation', () => {
 
   it('never accepts the same code twice, and audits the replay', async () => {
     const token = await tokenFor('bob');
-    const secret = await enrol(token);
-    const code = await codeAt(secret);
+    const secret = await enrolConfirmed(token, 'bob');
+    const code = await codeAt(secret, 1);
     const first = await api(cp.url, token, 'POST', '/v1/elevation/totp', { code });
     expect(first.status).toBe(201);
     const replay = await api(cp.url, token, 'POST', '/v1/elevation/totp', { code });
@@ -164,7 +209,7 @@ describe('TOTP elevation', () => {
     expect(replay.body.message).toMatch(/already used/);
     // An older step (still within drift) is refused too: only later steps count.
     const older = await api(cp.url, token, 'POST', '/v1/elevation/totp', {
-      code: await codeAt(secret, -1),
+      code: await codeAt(secret),
     });
     expect(older.status).toBe(401);
 
@@ -176,7 +221,7 @@ describe('TOTP elevation', () => {
 
   it('lets only one of two concurrent submissions of one code through', async () => {
     const token = await tokenFor('erin');
-    const secret = await enrol(token);
+    const secret = await enrolConfirmed(token, 'erin');
     const code = await codeAt(secret, 1);
     const results = await Promise.all(
       Array.from({ length: 4 }, () => api(cp.url, token, 'POST', '/v1/elevation/totp', { code })),
@@ -186,7 +231,7 @@ describe('TOTP elevation', () => {
 
   it('locks the factor after 5 wrong codes: 429 with Retry-After, even for a right code', async () => {
     const token = await tokenFor('carol');
-    const secret = await enrol(token);
+    const secret = await enrolConfirmed(token, 'carol');
     const wrong = await wrongCode(secret);
     for (let attempt = 1; attempt <= 4; attempt++) {
       const response = await api(cp.url, token, 'POST', '/v1/elevation/totp', { code: wrong });
@@ -207,7 +252,7 @@ describe('TOTP elevation', () => {
     expect(Date.parse(body.details.lockedUntil)).toBeGreaterThan(Date.now() + 290_000);
 
     const right = await api(cp.url, token, 'POST', '/v1/elevation/totp', {
-      code: await codeAt(secret),
+      code: await codeAt(secret, 1),
     });
     expect(right.status).toBe(429);
     expect(await auditEvents('elevation.totp.locked', 'carol')).toHaveLength(1);
@@ -218,14 +263,14 @@ describe('TOTP elevation', () => {
       "UPDATE totp_factor SET locked_until = now() - interval '1 second' WHERE subject = 'carol'",
     );
     const after = await api(cp.url, token, 'POST', '/v1/elevation/totp', {
-      code: await codeAt(secret),
+      code: await codeAt(secret, 1),
     });
     expect(after.status, JSON.stringify(after.body)).toBe(201);
   });
 
   it('stores the secret encrypted, never in plain text or in the log', async () => {
     const token = await tokenFor('frank');
-    const secret = await enrol(token);
+    const secret = await enrol(token, 'frank');
     const row = await db.query('SELECT * FROM totp_factor WHERE subject = $1', ['frank']);
     expect(row.rows).toHaveLength(1);
     const stored = JSON.stringify(row.rows[0]);
@@ -239,6 +284,7 @@ describe('TOTP elevation', () => {
     const agent = await tokenFor('robot', ['agent']);
     for (const [path, body] of [
       ['/v1/elevation/totp/enroll', {}],
+      ['/v1/elevation/totp/confirm', { code: '123456' }],
       ['/v1/elevation/totp', { code: '123456' }],
     ] as const) {
       const response = await api(cp.url, agent, 'POST', path, body);
@@ -247,7 +293,7 @@ describe('TOTP elevation', () => {
     }
     for (const scope of ['operator', 'approver']) {
       const token = await tokenFor(`human-${scope}`, [scope]);
-      expect((await api(cp.url, token, 'POST', '/v1/elevation/totp/enroll', {})).status).toBe(201);
+      await enrol(token, `human-${scope}`);
     }
     const none = await api(cp.url, undefined, 'POST', '/v1/elevation/totp', { code: '123456' });
     expect(none.status).toBe(401);
@@ -271,6 +317,14 @@ describe('TOTP elevation', () => {
       ttlSeconds: 5,
     });
     expect(badScope.status).toBe(400);
+    for (const body of [{ code: '12345' }, {}, { code: '123456', actions: ['x'] }]) {
+      const response = await api(cp.url, token, 'POST', '/v1/elevation/totp/confirm', body);
+      expect(response.status, JSON.stringify(body)).toBe(400);
+    }
+    const nothingToConfirm = await api(cp.url, token, 'POST', '/v1/elevation/totp/confirm', {
+      code: '123456',
+    });
+    expect(nothingToConfirm.status).toBe(404);
   });
 
   it('is documented in /docs', async () => {
@@ -278,22 +332,27 @@ describe('TOTP elevation', () => {
     expect(docs.status).toBe(200);
     const paths = docs.body.paths as Record<string, Record<string, unknown>>;
     expect(Object.keys(paths['/v1/elevation/totp'] ?? {})).toEqual(['post']);
+    expect(paths['/v1/elevation/totp/confirm']).toHaveProperty('post');
     expect(paths['/v1/elevation/totp/{subject}']).toHaveProperty('delete');
+    expect(paths['/v1/enrolment-codes']).toHaveProperty('post');
     expect(paths['/v1/elevation/webauthn/authentication']).toHaveProperty('post');
   });
 
   it('lets an admin remove a factor (audited); others may not', async () => {
     const token = await tokenFor('hank');
-    const secret = await enrol(token);
+    const secret = await enrolConfirmed(token, 'hank');
     const operator = await tokenFor('olga', ['operator']);
     expect((await api(cp.url, operator, 'DELETE', '/v1/elevation/totp/hank')).status).toBe(403);
     const removed = await api(cp.url, cp.adminToken, 'DELETE', '/v1/elevation/totp/hank');
     expect(removed.status).toBe(204);
     expect(await auditEvents('elevation.totp.delete', 'hank')).toHaveLength(1);
     const after = await api(cp.url, token, 'POST', '/v1/elevation/totp', {
-      code: await codeAt(secret),
+      code: await codeAt(secret, 1),
     });
     expect(after.status).toBe(404);
+    // Without a factor, enrolling again needs a new enrolment code (not just the token).
+    const again = await api(cp.url, token, 'POST', '/v1/elevation/totp/enroll', {});
+    expect(again.body.error).toBe('elevation/enrolment_code_required');
     expect((await api(cp.url, cp.adminToken, 'DELETE', '/v1/elevation/totp/hank')).status).toBe(
       404,
     );

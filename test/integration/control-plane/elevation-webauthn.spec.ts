@@ -1,6 +1,7 @@
 /**
  * WebAuthn elevation on the real control plane with a software authenticator (real P-256 keys,
- * "none" attestation, ES256 assertions): register, authenticate -> a scoped grant; challenges
+ * "none" attestation, ES256 assertions): register (a first key with an admin's enrolment code;
+ * registering grants nothing), authenticate -> a scoped grant; challenges
  * are single-use, expire, and belong to one subject; user verification is required; a signature
  * counter that does not increase is refused as a possible clone; every refusal is audited.
  */
@@ -12,6 +13,7 @@ import {
 } from '../../support/control-plane-process.js';
 import { SoftAuthenticator, type CeremonyOverrides } from '../../support/soft-authenticator.js';
 import { api, ensureControlPlaneBuilt } from './support.js';
+import { issueEnrolmentCode } from './step-up-support.js';
 
 const RP_ID = 'stepgate.test';
 const ORIGIN = 'https://stepgate.test';
@@ -39,12 +41,15 @@ async function person(subject: string, scopes: string[] = ['viewer']): Promise<P
   };
 }
 
-async function register(who: Person, overrides: CeremonyOverrides = {}) {
+/** Registers `who.key`: a first factor with a fresh enrolment code, a further one without. */
+async function register(who: Person, overrides: CeremonyOverrides = {}, first = true) {
+  const body = first ? { enrolmentCode: (await issueEnrolmentCode(cp, who.subject)).code } : {};
   const options = await api(
     cp.url,
     who.token,
     'POST',
     '/v1/elevation/webauthn/registration/options',
+    body,
   );
   expect(options.status, JSON.stringify(options.body)).toBe(200);
   return api(cp.url, who.token, 'POST', '/v1/elevation/webauthn/registration', {
@@ -94,11 +99,13 @@ afterAll(async () => {
 describe('WebAuthn elevation', () => {
   it('registers an authenticator and turns a user-verified assertion into a scoped grant', async () => {
     const alice = await person('alice');
+    const { code: enrolmentCode } = await issueEnrolmentCode(cp, 'alice');
     const options = await api(
       cp.url,
       alice.token,
       'POST',
       '/v1/elevation/webauthn/registration/options',
+      { enrolmentCode },
     );
     expect(options.status).toBe(200);
     expect(options.body).toMatchObject({
@@ -130,6 +137,10 @@ describe('WebAuthn elevation', () => {
     );
     expect(row.rows).toEqual([{ subject: 'alice', counter: '0', bytes: expect.any(Number) }]);
     expect(await auditEvents('elevation.webauthn.register', 'alice')).toHaveLength(1);
+    expect(await auditEvents('enrolment_code.use', 'alice')).toHaveLength(1);
+    // Registering granted nothing.
+    const none = await api(cp.url, cp.adminToken, 'GET', '/v1/grants?subject=alice');
+    expect(none.body.grants).toEqual([]);
 
     const request = await authenticationOptions(alice, {
       actions: ['deploy'],
@@ -188,7 +199,7 @@ describe('WebAuthn elevation', () => {
     const request = await authenticationOptions(frank);
     const elevated = await answer(frank, frank.key.authenticate(request));
     expect(elevated.status, JSON.stringify(elevated.body)).toBe(201);
-    const second = await register({ ...frank, key: thief });
+    const second = await register({ ...frank, key: thief }, {}, false);
     expect(second.status, JSON.stringify(second.body)).toBe(201);
   });
 
@@ -347,5 +358,32 @@ describe('WebAuthn elevation', () => {
     );
     expect(forged.status).toBe(400);
     expect(forged.body.error).toBe('elevation/challenge_invalid');
+  });
+
+  it('lets an admin remove a lost key (audited); then only an enrolment code enrols again', async () => {
+    const jill = await person('jill');
+    expect((await register(jill)).status).toBe(201);
+    const operator = await person('olaf', ['operator']);
+    expect(
+      (await api(cp.url, operator.token, 'DELETE', '/v1/elevation/webauthn/jill')).status,
+    ).toBe(403);
+    const removed = await api(cp.url, cp.adminToken, 'DELETE', '/v1/elevation/webauthn/jill');
+    expect(removed.status, JSON.stringify(removed.body)).toBe(204);
+    expect(await auditEvents('elevation.webauthn.delete', 'jill')).toHaveLength(1);
+    expect(
+      (await db.query("SELECT 1 FROM webauthn_credential WHERE subject = 'jill'")).rowCount,
+    ).toBe(0);
+    const again = await api(
+      cp.url,
+      jill.token,
+      'POST',
+      '/v1/elevation/webauthn/registration/options',
+      {},
+    );
+    expect(again.status).toBe(401);
+    expect(again.body.error).toBe('elevation/enrolment_code_required');
+    expect((await api(cp.url, cp.adminToken, 'DELETE', '/v1/elevation/webauthn/jill')).status).toBe(
+      404,
+    );
   });
 });

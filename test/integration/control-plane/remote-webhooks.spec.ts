@@ -70,6 +70,7 @@ const pushBody = (after: string, ref = 'refs/heads/main') => ({
   before: '0'.repeat(40),
   after,
   repository: { full_name: 'acme/policies' },
+  pusher: { name: 'octo-pusher', email: 'octo@example.com' },
 });
 
 async function fetchesOfRemote(): Promise<number> {
@@ -105,6 +106,10 @@ describe('remote source + webhooks', () => {
     expect(response.body).toMatchObject({ status: 'queued', jobId: expect.any(String) });
     const version = await waitForVersion(cp, sha, (v) => v.active);
     expect(version).toMatchObject({ status: 'ready', forcePush: false, message: `Add github1` });
+    // Recorded with the pusher the verified webhook names, and so is its activation.
+    expect(version.pushedBy).toBe('github:octo-pusher');
+    const audit = await api(cp.url, cp.adminToken, 'GET', '/v1/audit?action=version.activate');
+    expect(audit.body.events[0]).toMatchObject({ actor: 'github:octo-pusher', target: version.id });
   });
 
   it('the same delivery sent twice (even at once) makes one sync and one version', async () => {
@@ -257,7 +262,10 @@ describe('remote source + webhooks', () => {
     const response = await api(cp.url, operator.token, 'POST', '/v1/sources/default/sync');
     expect(response.status).toBe(202);
     expect(response.body).toMatchObject({ queued: true, jobId: expect.any(String) });
-    expect(await waitForVersion(cp, sha, (v) => v.active)).toMatchObject({ status: 'ready' });
+    expect(await waitForVersion(cp, sha, (v) => v.active)).toMatchObject({
+      status: 'ready',
+      pushedBy: 'token:ops',
+    });
     const missing = await api(cp.url, operator.token, 'POST', '/v1/sources/nope/sync');
     expect(missing.status).toBe(404);
     expect(missing.body.error).toBe('source/not_found');

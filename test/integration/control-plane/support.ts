@@ -278,6 +278,8 @@ export interface Version {
   active: boolean;
   shadow: boolean;
   forcePush: boolean;
+  pushedBy: string | null;
+  protectionChanged: boolean;
   errorCount: number;
   author: string;
   message: string;

@@ -1,17 +1,29 @@
 import { Module } from '@nestjs/common';
 import { secretBoxProvider } from '../common/secret-box.provider.js';
 import { GrantsModule } from '../grants/grants.module.js';
-import { TotpController } from './totp.controller.js';
+import { EnrolmentCodesController } from './enrolment-codes.controller.js';
+import { EnrolmentCodesService } from './enrolment-codes.service.js';
 import { FactorEnrolment } from './factor-enrolment.js';
+import { TotpController } from './totp.controller.js';
 import { TotpService } from './totp.service.js';
 import { WebAuthnChallenges } from './webauthn-challenges.js';
 import { WebAuthnController } from './webauthn.controller.js';
 import { WebAuthnService } from './webauthn.service.js';
 
-/** Built-in elevation (TOTP, WebAuthn): a verified second factor becomes a signed grant. */
+/**
+ * Built-in elevation (TOTP, WebAuthn): a verified second factor becomes a signed grant. A first
+ * factor is enrolled with a one-time enrolment code an admin issued (/v1/enrolment-codes).
+ */
 @Module({
   imports: [GrantsModule],
-  controllers: [TotpController, WebAuthnController],
-  providers: [TotpService, WebAuthnService, WebAuthnChallenges, FactorEnrolment, secretBoxProvider],
+  controllers: [TotpController, WebAuthnController, EnrolmentCodesController],
+  providers: [
+    TotpService,
+    WebAuthnService,
+    WebAuthnChallenges,
+    FactorEnrolment,
+    EnrolmentCodesService,
+    secretBoxProvider,
+  ],
 })
 export class ElevationModule {}

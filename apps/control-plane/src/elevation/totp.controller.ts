@@ -1,5 +1,6 @@
 import { Body, Controller, Delete, HttpCode, Param, Post, UseInterceptors } from '@nestjs/common';
 import {
+  totpConfirmRequestSchema,
   totpElevateRequestSchema,
   totpEnrollRequestSchema,
   type TotpElevateRequest,
@@ -8,7 +9,9 @@ import type { z } from 'zod';
 import { CurrentPrincipal } from '../auth/current-principal.decorator.js';
 import { actorOf, RequireScopes, type Principal } from '../auth/scopes.js';
 import { ZodValidationPipe } from '../common/zod-validation.pipe.js';
+import { StepUpProtected } from '../step-up/step-up-protected.decorator.js';
 import { HUMAN_SCOPES } from './elevation-grant.js';
+import { factorsOf } from './factor-resource.js';
 import { RetryAfterInterceptor } from './retry-after.interceptor.js';
 import { TotpService } from './totp.service.js';
 
@@ -27,6 +30,18 @@ export class TotpController {
     return this.totp.enroll(principal, body);
   }
 
+  /** The new factor's first code confirms it; no grant (elevate afterwards). */
+  @Post('confirm')
+  @HttpCode(200)
+  @RequireScopes(...HUMAN_SCOPES)
+  confirm(
+    @Body(new ZodValidationPipe(totpConfirmRequestSchema))
+    body: z.infer<typeof totpConfirmRequestSchema>,
+    @CurrentPrincipal() principal: Principal,
+  ) {
+    return this.totp.confirm(principal, body.code);
+  }
+
   @Post()
   @RequireScopes(...HUMAN_SCOPES)
   elevate(
@@ -36,9 +51,15 @@ export class TotpController {
     return this.totp.elevate(principal, body);
   }
 
+  /**
+   * Removes a subject's factor (a lost phone). Without a factor the subject can enrol a new one
+   * with an enrolment code, so this decides who can act: a protected admin action
+   * (`stepgate:factors:delete` on `factors/<subject>`).
+   */
   @Delete(':subject')
   @HttpCode(204)
   @RequireScopes('admin')
+  @StepUpProtected('stepgate:factors:delete', factorsOf)
   async remove(
     @Param('subject') subject: string,
     @CurrentPrincipal() principal: Principal,

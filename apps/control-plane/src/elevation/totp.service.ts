@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import {
   StepgateError,
   type GrantView,
+  type TotpConfirmResponse,
   type TotpElevateRequest,
   type TotpEnrollResponse,
 } from '@stepgate/protocol';
@@ -22,8 +23,11 @@ const ISSUER = 'Stepgate';
 
 type FactorRow = NonNullable<Awaited<ReturnType<PrismaService['totpFactor']['findUnique']>>>;
 
+type Purpose = 'elevate' | 'replace' | 'confirm';
+
 /**
- * TOTP elevation: enrolment (secret sealed at rest), code checks with ±1 step of drift,
+ * TOTP elevation: enrolment (secret sealed at rest; a first factor needs an enrolment code),
+ * confirmation by the first code (which grants nothing), code checks with ±1 step of drift,
  * single use of every time step, and a lockout after repeated wrong codes. Codes and secrets
  * never reach a log or an audit row.
  */
@@ -38,10 +42,10 @@ export class TotpService {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
-  /** A new secret for the caller; unconfirmed until its first accepted code. */
+  /** A new secret for the caller; unconfirmed (and useless) until confirmed with its first code. */
   async enroll(
     principal: Principal,
-    request: { replace: boolean; code?: string | undefined },
+    request: { replace: boolean; code?: string | undefined; enrolmentCode?: string | undefined },
   ): Promise<TotpEnrollResponse> {
     const subject = principal.subject;
     const actor = actorOf(principal);
@@ -63,8 +67,9 @@ export class TotpService {
       // Proves possession of the old factor, under the same replay and lockout rules.
       await this.acceptCode(existing, request.code, actor, 'replace');
     } else {
-      // No confirmed TOTP: still, a security key registered for the subject must vouch.
-      await this.enrolment.assertMayEnrol(principal, 'totp');
+      // No confirmed TOTP: a first factor needs an enrolment code (used here), a further one
+      // (beside a security key) a recent elevation.
+      await this.enrolment.authorize(principal, 'totp', request.enrolmentCode, true);
     }
     const secret = generateSecret();
     const sealed = this.box.seal(secret);
@@ -94,7 +99,32 @@ export class TotpService {
     };
   }
 
-  /** A current code -> a grant; the first accepted code also confirms the factor. */
+  /**
+   * The first code of a new secret confirms the factor. It grants nothing: enrolling is not an
+   * elevation (the person elevates afterwards, with a later code).
+   */
+  async confirm(principal: Principal, code: string): Promise<TotpConfirmResponse> {
+    const subject = principal.subject;
+    const actor = actorOf(principal);
+    const factor = await this.prisma.totpFactor.findUnique({ where: { subject } });
+    if (!factor) {
+      throw new StepgateError(
+        'elevation/not_enrolled',
+        `${subject} has no TOTP factor to confirm; enrol first with POST /v1/elevation/totp/enroll`,
+      );
+    }
+    if (factor.confirmedAt) {
+      throw new StepgateError(
+        'elevation/already_enrolled',
+        `the TOTP factor of ${subject} is already confirmed; elevate with POST /v1/elevation/totp`,
+      );
+    }
+    const confirmedAt = await this.acceptCode(factor, code, actor, 'confirm');
+    await this.audit.record({ actor, action: 'elevation.totp.confirm', target: subject });
+    return { subject, confirmed: true, confirmedAt: confirmedAt.toISOString() };
+  }
+
+  /** A current code of a confirmed factor -> a grant. */
   async elevate(principal: Principal, request: TotpElevateRequest): Promise<GrantView> {
     const subject = principal.subject;
     const actor = actorOf(principal);
@@ -103,6 +133,12 @@ export class TotpService {
       throw new StepgateError(
         'elevation/not_enrolled',
         `${subject} has no TOTP factor; enrol first with POST /v1/elevation/totp/enroll`,
+      );
+    }
+    if (!factor.confirmedAt) {
+      throw new StepgateError(
+        'elevation/not_enrolled',
+        `the TOTP factor of ${subject} is not confirmed yet; confirm it with its first code (POST /v1/elevation/totp/confirm), then elevate with a later one`,
       );
     }
     const authTime = await this.acceptCode(factor, request.code, actor, 'elevate');
@@ -115,7 +151,6 @@ export class TotpService {
       target: subject,
       details: {
         grantId: grant.id,
-        confirmed: factor.confirmedAt === null,
         actions: grant.actions,
         resources: grant.resources,
         expiresAt: grant.expiresAt,
@@ -142,7 +177,7 @@ export class TotpService {
     factor: FactorRow,
     code: string,
     actor: string,
-    purpose: 'elevate' | 'replace',
+    purpose: Purpose,
   ): Promise<Date> {
     const subject = factor.subject;
     const now = new Date();
@@ -193,7 +228,7 @@ export class TotpService {
   private async fail(
     factor: FactorRow,
     actor: string,
-    purpose: 'elevate' | 'replace',
+    purpose: Purpose,
     reason: 'wrong_code' | 'replay',
     now: Date,
   ): Promise<never> {

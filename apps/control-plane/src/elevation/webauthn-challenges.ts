@@ -8,6 +8,12 @@ import { PrismaService } from '../database/prisma.service.js';
 export type ChallengePurpose = 'registration' | 'authentication';
 
 /**
+ * What waits with a challenge until it is answered: the grant scope asked for (authentication),
+ * or the enrolment code a first-factor registration will use when it completes.
+ */
+export type ChallengeData = GrantScope | { enrolmentCodeId: string };
+
+/**
  * Outstanding WebAuthn challenges in Postgres (any replica can finish a ceremony another one
  * started). Each is bound to one subject and purpose, expires quickly, and is deleted by the
  * first attempt to answer it, whatever that attempt's outcome.
@@ -23,27 +29,28 @@ export class WebAuthnChallenges {
     challenge: string,
     subject: string,
     purpose: ChallengePurpose,
-    scope?: GrantScope,
+    data?: ChallengeData,
   ): Promise<Date> {
     const now = Date.now();
     // Expired challenges are useless; sweeping them here keeps the table small without a job.
     await this.prisma.webAuthnChallenge.deleteMany({ where: { expiresAt: { lt: new Date(now) } } });
     const expiresAt = new Date(now + this.config.elevation.challengeTtlSeconds * 1000);
     await this.prisma.webAuthnChallenge.create({
-      data: { challenge, subject, purpose, expiresAt, ...(scope ? { scope } : {}) },
+      data: { challenge, subject, purpose, expiresAt, ...(data ? { scope: data } : {}) },
     });
     return expiresAt;
   }
 
   /**
    * Consumes the challenge a response answers; throws `elevation/challenge_invalid` unless it
-   * is an unexpired, unused challenge of this subject for this purpose. Returns its scope.
+   * is an unexpired, unused challenge of this subject for this purpose. Returns what waited
+   * with it (see ChallengeData; `{}` when nothing).
    */
   async claim(
     clientDataJSON: string,
     subject: string,
     purpose: ChallengePurpose,
-  ): Promise<{ challenge: string; scope: GrantScope }> {
+  ): Promise<{ challenge: string; data: Record<string, unknown> }> {
     const challenge = challengeOf(clientDataJSON);
     const row = await this.prisma.webAuthnChallenge.findUnique({ where: { challenge } });
     // Only the owner's attempt deletes it: nobody can burn another subject's challenge.
@@ -62,7 +69,7 @@ export class WebAuthnChallenges {
         `the ${purpose} challenge expired at ${row.expiresAt.toISOString()}; request new options`,
       );
     }
-    return { challenge, scope: (row.scope ?? {}) as GrantScope };
+    return { challenge, data: (row.scope ?? {}) as Record<string, unknown> };
   }
 }
 

@@ -1,14 +1,17 @@
-import { Body, Controller, HttpCode, Post } from '@nestjs/common';
+import { Body, Controller, Delete, HttpCode, Param, Post } from '@nestjs/common';
 import {
   webauthnAuthenticationOptionsRequestSchema,
+  webauthnRegistrationOptionsRequestSchema,
   webauthnResponseRequestSchema,
   type GrantScope,
 } from '@stepgate/protocol';
 import type { z } from 'zod';
 import { CurrentPrincipal } from '../auth/current-principal.decorator.js';
-import { RequireScopes, type Principal } from '../auth/scopes.js';
+import { actorOf, RequireScopes, type Principal } from '../auth/scopes.js';
 import { ZodValidationPipe } from '../common/zod-validation.pipe.js';
+import { StepUpProtected } from '../step-up/step-up-protected.decorator.js';
 import { HUMAN_SCOPES } from './elevation-grant.js';
+import { factorsOf } from './factor-resource.js';
 import { WebAuthnService } from './webauthn.service.js';
 
 type ResponseBody = z.infer<typeof webauthnResponseRequestSchema>;
@@ -18,11 +21,18 @@ type ResponseBody = z.infer<typeof webauthnResponseRequestSchema>;
 export class WebAuthnController {
   constructor(private readonly webauthn: WebAuthnService) {}
 
-  /** PublicKeyCredentialCreationOptionsJSON for navigator.credentials.create(). */
+  /**
+   * PublicKeyCredentialCreationOptionsJSON for navigator.credentials.create(); a first factor
+   * needs `{enrolmentCode}`, a further one a recent elevation.
+   */
   @Post('registration/options')
   @HttpCode(200)
-  registrationOptions(@CurrentPrincipal() principal: Principal) {
-    return this.webauthn.registrationOptions(principal);
+  registrationOptions(
+    @Body(new ZodValidationPipe(webauthnRegistrationOptionsRequestSchema))
+    body: z.infer<typeof webauthnRegistrationOptionsRequestSchema>,
+    @CurrentPrincipal() principal: Principal,
+  ) {
+    return this.webauthn.registrationOptions(principal, body.enrolmentCode);
   }
 
   @Post('registration')
@@ -49,5 +59,20 @@ export class WebAuthnController {
     @CurrentPrincipal() principal: Principal,
   ) {
     return this.webauthn.authenticate(principal, body.response);
+  }
+
+  /**
+   * Removes every security key of a subject (lost or stolen). Like the TOTP reset it decides
+   * who can act: a protected admin action (`stepgate:factors:delete` on `factors/<subject>`).
+   */
+  @Delete(':subject')
+  @HttpCode(204)
+  @RequireScopes('admin')
+  @StepUpProtected('stepgate:factors:delete', factorsOf)
+  async remove(
+    @Param('subject') subject: string,
+    @CurrentPrincipal() principal: Principal,
+  ): Promise<void> {
+    await this.webauthn.remove(subject, actorOf(principal));
   }
 }

@@ -16,6 +16,7 @@ import type { AppConfig } from '../config/configuration.js';
 import { PrismaService } from '../database/prisma.service.js';
 import { GrantsService } from '../grants/grants.service.js';
 import { elevationGrant, scopeOf } from './elevation-grant.js';
+import { EnrolmentCodesService } from './enrolment-codes.service.js';
 import { FactorEnrolment } from './factor-enrolment.js';
 import { WebAuthnChallenges } from './webauthn-challenges.js';
 import { authenticationResponse, registrationResponse } from './webauthn-response.js';
@@ -30,9 +31,10 @@ export interface WebAuthnCredentialView {
 }
 
 /**
- * WebAuthn elevation: register authenticators (public keys only) and turn a user-verified
- * assertion into a grant. Ceremonies need user verification (PIN or biometrics), so an
- * accepted assertion proves `hwk` + `user` (RFC 8176).
+ * WebAuthn elevation: register authenticators (public keys only; a first one needs an
+ * enrolment code, used when the registration completes; registering grants nothing) and turn a
+ * user-verified assertion into a grant. Ceremonies need user verification (PIN or biometrics),
+ * so an accepted assertion proves `hwk` + `user` (RFC 8176).
  */
 @Injectable()
 export class WebAuthnService {
@@ -42,13 +44,18 @@ export class WebAuthnService {
     private readonly grants: GrantsService,
     private readonly challenges: WebAuthnChallenges,
     private readonly enrolment: FactorEnrolment,
+    private readonly codes: EnrolmentCodesService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
-  async registrationOptions(principal: Principal): Promise<PublicKeyCredentialCreationOptionsJSON> {
+  async registrationOptions(
+    principal: Principal,
+    enrolmentCode?: string,
+  ): Promise<PublicKeyCredentialCreationOptionsJSON> {
     const { rpId, rpName, challengeTtlSeconds } = this.config.elevation;
     const subject = principal.subject;
-    await this.enrolment.assertMayEnrol(principal, 'webauthn');
+    // Checked, not used: a cancelled browser prompt must not burn the code.
+    const proof = await this.enrolment.authorize(principal, 'webauthn', enrolmentCode, false);
     const existing = await this.prisma.webAuthnCredential.findMany({ where: { subject } });
     const options = await generateRegistrationOptions({
       rpName,
@@ -61,7 +68,12 @@ export class WebAuthnService {
       excludeCredentials: existing.map((c) => ({ id: c.id, transports: c.transports })),
       authenticatorSelection: { userVerification: 'required', residentKey: 'preferred' },
     });
-    const expiresAt = await this.challenges.remember(options.challenge, subject, 'registration');
+    const expiresAt = await this.challenges.remember(
+      options.challenge,
+      subject,
+      'registration',
+      proof.kind === 'first' ? { enrolmentCodeId: proof.codeId } : undefined,
+    );
     await this.audit.record({
       actor: actorOf(principal),
       action: 'elevation.webauthn.registration_options',
@@ -78,7 +90,11 @@ export class WebAuthnService {
     const subject = principal.subject;
     const actor = actorOf(principal);
     const { json, clientDataJSON } = registrationResponse(body);
-    const { challenge } = await this.challenges.claim(clientDataJSON, subject, 'registration');
+    const { challenge, data } = await this.challenges.claim(
+      clientDataJSON,
+      subject,
+      'registration',
+    );
     const { rpId, origins } = this.config.elevation;
     let verified: Awaited<ReturnType<typeof verifyRegistrationResponse>>;
     try {
@@ -100,6 +116,9 @@ export class WebAuthnService {
         'attestation did not verify',
       );
     }
+    // A first factor: its enrolment code is used now that the ceremony succeeded (once only).
+    if (typeof data.enrolmentCodeId === 'string')
+      await this.codes.use({ id: data.enrolmentCodeId }, subject, actor, 'webauthn');
     const info = verified.registrationInfo;
     const transports = info.credential.transports ?? [];
     try {
@@ -177,11 +196,12 @@ export class WebAuthnService {
     const actor = actorOf(principal);
     const { json, credentialId, clientDataJSON } = authenticationResponse(body);
     // Claimed before any check, so a failed attempt cannot be retried against the same challenge.
-    const { challenge, scope } = await this.challenges.claim(
+    const { challenge, data } = await this.challenges.claim(
       clientDataJSON,
       subject,
       'authentication',
     );
+    const scope = data as GrantScope;
     const credential = await this.prisma.webAuthnCredential.findUnique({
       where: { id: credentialId },
     });
@@ -258,6 +278,20 @@ export class WebAuthnService {
       },
     });
     return grant;
+  }
+
+  /** Admin: removes every security key of a subject (lost or stolen); they enrol again. */
+  async remove(subject: string, actor: string): Promise<void> {
+    const { count } = await this.prisma.webAuthnCredential.deleteMany({ where: { subject } });
+    if (count === 0) {
+      throw new StepgateError('elevation/not_enrolled', `${subject} has no WebAuthn credential`);
+    }
+    await this.audit.record({
+      actor,
+      action: 'elevation.webauthn.delete',
+      target: subject,
+      details: { credentials: count },
+    });
   }
 
   /** Audits a refused ceremony and throws a 401 saying why (the library's reason, no secrets). */

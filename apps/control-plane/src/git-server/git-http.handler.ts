@@ -3,19 +3,22 @@ import type { NextFunction, Request, Response } from 'express';
 import * as fs from 'node:fs';
 import type { Logger } from 'pino';
 import { bearerToken } from '../auth/auth.guard.js';
-import { hasScope } from '../auth/scopes.js';
+import { actorOf, hasScope, type Principal } from '../auth/scopes.js';
 import { TokenService } from '../auth/token.service.js';
 import { serveGitHttp } from '../git/git-http-backend.js';
 import { GitPolicyReader } from '../git/policy-repository.js';
 import { LOGGER } from '../logging/logger.js';
 import { DEFAULT_SOURCE_ID } from '../sources/sources.service.js';
+import { ACTIVE_PROTECTION_ENV } from '../step-up/protection-policies.js';
+import { SelfProtectionService } from '../step-up/self-protection.service.js';
 import { SyncQueueService } from '../sync/sync-queue.service.js';
 import { EmbeddedRepositoryService, EMBEDDED_REPO_NAME } from './embedded-repository.service.js';
 
 /**
  * Git smart HTTP for the embedded repository, mounted at `/git`. Cloning needs a viewer
  * token, pushing an admin token (HTTP basic password, any user name, or a bearer token).
- * A successful push queues a sync of the pushed head at once.
+ * A successful push queues a sync of the pushed head at once, recording the pusher (the token
+ * that authenticated) on the versions it creates.
  */
 @Injectable()
 export class GitHttpHandler {
@@ -23,6 +26,7 @@ export class GitHttpHandler {
     private readonly repository: EmbeddedRepositoryService,
     private readonly tokens: TokenService,
     private readonly queue: SyncQueueService,
+    private readonly protection: SelfProtectionService,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
@@ -63,11 +67,25 @@ export class GitHttpHandler {
       repoName: EMBEDDED_REPO_NAME,
       pathInfo: path,
       remoteUser: principal.name,
+      ...(isPush ? { env: await this.hookEnv() } : {}),
     });
-    if (result.service === 'receive-pack' && result.ok) await this.queueSync();
+    if (result.service === 'receive-pack' && result.ok) await this.queueSync(principal);
   }
 
-  private async queueSync(): Promise<void> {
+  /**
+   * What the post-receive hook needs to tell the pusher whether the push changes the
+   * self-protection policies (and so waits for a protected activation): the active fingerprint.
+   * Informational only; the sync decides for itself. Unknown when it cannot be read.
+   */
+  private async hookEnv(): Promise<Record<string, string>> {
+    try {
+      return { [ACTIVE_PROTECTION_ENV]: await this.protection.activeProtection() };
+    } catch {
+      return {};
+    }
+  }
+
+  private async queueSync(pusher: Principal): Promise<void> {
     try {
       const head = await new GitPolicyReader({ dir: this.repository.dir, fs }).resolveBranch(
         'main',
@@ -75,6 +93,7 @@ export class GitHttpHandler {
       await this.queue.enqueue({
         sourceId: DEFAULT_SOURCE_ID,
         trigger: 'push',
+        pushedBy: actorOf(pusher),
         ...(head ? { headSha: head } : {}),
       });
     } catch (error) {

@@ -4,9 +4,11 @@
  *   node post-receive-report.js <policy path> <branch>   (ref updates on stdin, GIT_DIR set)
  *
  * For a push to the tracked branch it compiles the pushed commit and runs its policy tests, and
- * prints the verdict on stdout, which git relays to the pusher as `remote: ...` lines. It only
- * informs: the push is already accepted and the control plane records failed versions itself, so
- * this always exits 0.
+ * prints the verdict on stdout, which git relays to the pusher as `remote: ...` lines, including
+ * whether the commit changes the policies protecting the control plane itself (compared with the
+ * active version's fingerprint, which the control plane passes in STEPGATE_ACTIVE_PROTECTION):
+ * such a version is not auto-activated. It only informs: the push is already accepted and the
+ * control plane decides both things itself when it syncs, so this always exits 0.
  */
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -17,6 +19,7 @@ import {
   runTestSuites,
   type SourceFile,
 } from '@stepgate/policy';
+import { ACTIVE_PROTECTION_ENV, protectionChanged } from '../step-up/protection-policies.js';
 import { GitSourceError } from './git-errors.js';
 import { readPolicyFilesWithGit } from './git-tree-files.js';
 
@@ -43,7 +46,7 @@ export function parseRefUpdates(input: string): RefUpdate[] {
 export async function reportRefUpdate(
   gitDir: string,
   update: RefUpdate,
-  options: { policyPath: string; branch: string },
+  options: { policyPath: string; branch: string; activeProtection?: string | undefined },
 ): Promise<string[]> {
   if (!update.ref.startsWith('refs/heads/')) return [];
   const tracked = `refs/heads/${options.branch}`;
@@ -60,11 +63,18 @@ export async function reportRefUpdate(
       return [`${PREFIX} ${short} REJECTED as a version: ${error.message}`];
     throw error;
   }
-  return checkPolicyFiles(short, files);
+  return checkPolicyFiles(short, files, options.activeProtection);
 }
 
-/** Compiles and tests one commit's policy files; the verdict and the reasons, as lines. */
-export function checkPolicyFiles(short: string, files: SourceFile[]): string[] {
+/**
+ * Compiles and tests one commit's policy files; the verdict and the reasons, as lines.
+ * `activeProtection`: the active version's protection fingerprint, when known.
+ */
+export function checkPolicyFiles(
+  short: string,
+  files: SourceFile[],
+  activeProtection?: string,
+): string[] {
   const compiled = compile(files);
   if (!compiled.ok) {
     const n = compiled.errors.length;
@@ -74,10 +84,16 @@ export function checkPolicyFiles(short: string, files: SourceFile[]): string[] {
     ];
   }
   const report = runTestSuites(new PolicyEngine(compiled.policySet), compiled.testSuites);
-  if (report.failed === 0)
-    return [
-      `${PREFIX} ${short} compiles, ${report.passed} test${report.passed === 1 ? '' : 's'} passed — it will be activated if auto-activate is on`,
-    ];
+  const passed = `${PREFIX} ${short} compiles, ${report.passed} test${report.passed === 1 ? '' : 's'} passed`;
+  if (report.failed === 0) {
+    if (activeProtection !== undefined && protectionChanged(compiled.policySet, activeProtection))
+      return [
+        `${passed} — but it changes the self-protection policies (those for stepgate:* actions),`,
+        `${PREFIX}   so it is NOT activated automatically: it waits for a stepped-up activation,`,
+        `${PREFIX}   which the active policies protect: stepgate activate ${short} --reason '<why>'`,
+      ];
+    return [`${passed} — it will be activated if auto-activate is on`];
+  }
   const failures = report.suites.flatMap((suite) =>
     suite.cases
       .filter((testCase) => !testCase.passed)
@@ -110,12 +126,15 @@ async function readStdin(): Promise<string> {
 async function main(): Promise<void> {
   const policyPath = process.argv[2] ?? '.';
   const branch = process.argv[3] ?? 'main';
+  const activeProtection = process.env[ACTIVE_PROTECTION_ENV] || undefined;
   // Git runs hooks with GIT_DIR set (to "." in a bare repository, relative to the cwd).
   const gitDir = resolve(process.env.GIT_DIR ?? '.');
   const lines: string[] = [];
   for (const update of parseRefUpdates(await readStdin())) {
     try {
-      lines.push(...(await reportRefUpdate(gitDir, update, { policyPath, branch })));
+      lines.push(
+        ...(await reportRefUpdate(gitDir, update, { policyPath, branch, activeProtection })),
+      );
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       lines.push(`${PREFIX} could not check ${update.newSha.slice(0, 7)}: ${message}`);

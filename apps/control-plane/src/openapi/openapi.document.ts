@@ -6,11 +6,14 @@ import {
   approvalSchema,
   auditEventSchema,
   createApprovalRequestSchema,
+  createdEnrolmentCodeSchema,
+  createEnrolmentCodeRequestSchema,
   createSourceRequestSchema,
   createTokenRequestSchema,
   createTokenResponseSchema,
   decisionStatsSchema,
   decisionsResponseSchema,
+  enrolmentCodeSchema,
   errorResponseSchema,
   fleetSchema,
   grantSchema,
@@ -19,6 +22,8 @@ import {
   shadowReportSchema,
   shadowRequestSchema,
   shadowResponseSchema,
+  totpConfirmRequestSchema,
+  totpConfirmResponseSchema,
   totpElevateRequestSchema,
   totpEnrollRequestSchema,
   totpEnrollResponseSchema,
@@ -26,6 +31,7 @@ import {
   versionSchema,
   checkRequestSchema,
   webauthnAuthenticationOptionsRequestSchema,
+  webauthnRegistrationOptionsRequestSchema,
   webauthnResponseRequestSchema,
 } from '@stepgate/protocol';
 import { z } from 'zod';
@@ -145,7 +151,8 @@ const ROUTES: RouteDoc[] = [
   {
     method: 'post',
     path: '/v1/sources',
-    summary: 'Add a remote Git policy source',
+    summary:
+      'Add a remote Git policy source (its head may be auto-activated) (may need a step-up: 401 auth/step_up_required with details.require and details.satisfy when the active policies protect stepgate:sources:create (resource sources/<name>) on kind stepgate)',
     scopes: ['admin'],
     body: createSourceRequestSchema,
     status: 201,
@@ -153,7 +160,8 @@ const ROUTES: RouteDoc[] = [
   {
     method: 'post',
     path: '/v1/sources/{id}/sync',
-    summary: 'Queue a sync now',
+    summary:
+      'Queue a sync now, recorded with the caller as its pusher (may need a step-up: 401 auth/step_up_required with details.require and details.satisfy when the active policies protect stepgate:sync (resource sources/<id>) on kind stepgate)',
     scopes: ['operator'],
     status: 202,
   },
@@ -206,7 +214,7 @@ const ROUTES: RouteDoc[] = [
     method: 'post',
     path: '/v1/elevation/totp/enroll',
     summary:
-      'Enrol a TOTP factor for the caller: secret + otpauth URI, unconfirmed until its first code; a confirmed factor is replaced only with {replace: true, code}',
+      'Enrol a TOTP factor for the caller: secret + otpauth URI, unconfirmed until confirmed with its first code; a first factor needs {enrolmentCode} (401 elevation/enrolment_code_required / _invalid), a further one an elevation from the last 10 minutes; a confirmed factor is replaced only with {replace: true, code}. Grants nothing',
     scopes: ['viewer', 'operator', 'approver'],
     body: totpEnrollRequestSchema,
     response: totpEnrollResponseSchema,
@@ -214,9 +222,18 @@ const ROUTES: RouteDoc[] = [
   },
   {
     method: 'post',
+    path: '/v1/elevation/totp/confirm',
+    summary:
+      "Confirm the caller's new TOTP factor with its first code; grants nothing (elevate afterwards with a later code)",
+    scopes: ['viewer', 'operator', 'approver'],
+    body: totpConfirmRequestSchema,
+    response: totpConfirmResponseSchema,
+  },
+  {
+    method: 'post',
     path: '/v1/elevation/totp',
     summary:
-      'A current TOTP code (±1 step, each step once) -> an elevation grant (amr otp); 5 wrong codes lock the factor (429 + Retry-After)',
+      'A current TOTP code of a confirmed factor (±1 step, each step once) -> an elevation grant (amr otp); 5 wrong codes lock the factor (429 + Retry-After)',
     scopes: ['viewer', 'operator', 'approver'],
     body: totpElevateRequestSchema,
     response: grantSchema,
@@ -225,7 +242,8 @@ const ROUTES: RouteDoc[] = [
   {
     method: 'delete',
     path: '/v1/elevation/totp/{subject}',
-    summary: "Remove a subject's TOTP factor (they enrol again)",
+    summary:
+      "Remove a subject's TOTP factor (they enrol again, with an enrolment code if it was their only factor); audited elevation.totp.delete (may need a step-up: 401 auth/step_up_required with details.require and details.satisfy when the active policies protect stepgate:factors:delete (resource factors/<subject>) on kind stepgate)",
     scopes: ['admin'],
     status: 204,
   },
@@ -233,13 +251,15 @@ const ROUTES: RouteDoc[] = [
     method: 'post',
     path: '/v1/elevation/webauthn/registration/options',
     summary:
-      'PublicKeyCredentialCreationOptionsJSON for navigator.credentials.create() (user verification required; single-use challenge)',
+      'PublicKeyCredentialCreationOptionsJSON for navigator.credentials.create() (user verification required; single-use challenge); a first factor needs {enrolmentCode}, used when the registration completes; a further one an elevation from the last 10 minutes',
     scopes: ['viewer', 'operator', 'approver'],
+    body: webauthnRegistrationOptionsRequestSchema,
   },
   {
     method: 'post',
     path: '/v1/elevation/webauthn/registration',
-    summary: "Register the authenticator from the browser's RegistrationResponseJSON",
+    summary:
+      "Register the authenticator from the browser's RegistrationResponseJSON; grants nothing",
     scopes: ['viewer', 'operator', 'approver'],
     body: webauthnResponseRequestSchema,
     status: 201,
@@ -261,6 +281,39 @@ const ROUTES: RouteDoc[] = [
     body: webauthnResponseRequestSchema,
     response: grantSchema,
     status: 201,
+  },
+  {
+    method: 'delete',
+    path: '/v1/elevation/webauthn/{subject}',
+    summary:
+      'Remove every security key of a subject; audited elevation.webauthn.delete (may need a step-up: 401 auth/step_up_required with details.require and details.satisfy when the active policies protect stepgate:factors:delete (resource factors/<subject>) on kind stepgate)',
+    scopes: ['admin'],
+    status: 204,
+  },
+  {
+    method: 'post',
+    path: '/v1/enrolment-codes',
+    summary:
+      "Issue a one-time code for a subject's first factor (default 24 h, at most 7 days); the code is shown once and kept as its SHA-256; audited enrolment_code.create (may need a step-up: 401 auth/step_up_required with details.require and details.satisfy when the active policies protect stepgate:enrolment-codes:create (resource enrolment-codes/<subject>) on kind stepgate)",
+    scopes: ['admin'],
+    body: createEnrolmentCodeRequestSchema,
+    response: createdEnrolmentCodeSchema,
+    status: 201,
+  },
+  {
+    method: 'get',
+    path: '/v1/enrolment-codes',
+    summary:
+      'Unused, unexpired enrolment codes (query: subject, all=true adds used and expired ones, limit), never the codes',
+    scopes: ['admin'],
+    response: z.object({ codes: z.array(enrolmentCodeSchema) }),
+  },
+  {
+    method: 'delete',
+    path: '/v1/enrolment-codes/{id}',
+    summary: 'Revoke an enrolment code; audited enrolment_code.revoke',
+    scopes: ['admin'],
+    status: 204,
   },
   {
     method: 'get',

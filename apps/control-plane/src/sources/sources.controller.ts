@@ -3,6 +3,7 @@ import { createSourceRequestSchema, type CreateSourceRequest } from '@stepgate/p
 import { CurrentPrincipal } from '../auth/current-principal.decorator.js';
 import { actorOf, RequireScopes, type Principal } from '../auth/scopes.js';
 import { ZodValidationPipe } from '../common/zod-validation.pipe.js';
+import { StepUpProtected } from '../step-up/step-up-protected.decorator.js';
 import { SourcesService } from './sources.service.js';
 
 @Controller('v1/sources')
@@ -21,8 +22,16 @@ export class SourcesController {
     return this.sources.view(await this.sources.get(id));
   }
 
+  /**
+   * A source decides what agents enforce (its head may be auto-activated), so adding one is a
+   * protected admin action (`stepgate:sources:create` on `sources/<name>`).
+   */
   @Post()
   @RequireScopes('admin')
+  @StepUpProtected('stepgate:sources:create', (request) => {
+    const name = (request.body as { name?: unknown } | undefined)?.name;
+    return `sources/${typeof name === 'string' ? name.trim() : ''}`;
+  })
   create(
     @Body(new ZodValidationPipe(createSourceRequestSchema)) body: CreateSourceRequest,
     @CurrentPrincipal() principal: Principal,

@@ -1,9 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { parsePolicySet, PolicyEngine } from '@stepgate/policy';
+import { parsePolicySet, PolicyEngine, type CompiledPolicySet } from '@stepgate/policy';
 import { StepgateError } from '@stepgate/protocol';
 import type { Logger } from 'pino';
 import { PrismaService } from '../database/prisma.service.js';
 import { LOGGER } from '../logging/logger.js';
+import { protectionFingerprint } from './protection-policies.js';
 
 export interface ActiveEngines {
   revision: number;
@@ -16,6 +17,8 @@ export interface ActiveEngines {
    * `stepgate:*` leaves rollback and activation alone.
    */
   selfProtection: PolicyEngine;
+  /** protectionFingerprint of the stored set: what a new version is compared with. */
+  protection: string;
 }
 
 /**
@@ -73,6 +76,8 @@ export class ActiveEngineService {
         { ...policySet, settings: { ...policySet.settings, defaultEffect: 'allow' } },
         { revision },
       ),
+      // From the stored JSON, exactly as a sync computes it for a new version's compiled set.
+      protection: protectionFingerprint(version.policySet as unknown as CompiledPolicySet),
     };
   }
 }

@@ -8,11 +8,9 @@ import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/configuration.js';
 import { LOGGER } from '../logging/logger.js';
 import { ActiveEngineService } from './active-engine.service.js';
+import { NO_ACTIVE_PROTECTION, SELF_RESOURCE_KIND } from './protection-policies.js';
 import { describeRequirement, satisfyHints } from './satisfy.js';
 import { StepUpCheckService } from './step-up-check.service.js';
-
-/** The resource kind of the control plane's own admin actions. */
-export const SELF_RESOURCE_KIND = 'stepgate';
 
 /**
  * The control plane protects its sensitive admin actions with its own engine: it decides
@@ -33,8 +31,17 @@ export class SelfProtectionService implements OnModuleInit {
   onModuleInit(): void {
     if (!this.config.adminStepUp)
       this.logger.warn(
-        'STEPGATE_ADMIN_STEP_UP=off: rollback, activation and token creation skip the policies written for them (break-glass); turn it back on when done',
+        'STEPGATE_ADMIN_STEP_UP=off: the admin actions (activation, rollback, shadow, tokens, factor removal, enrolment codes, sources, syncs) skip the policies written for them (break-glass); turn it back on when done',
       );
+  }
+
+  /**
+   * The protection fingerprint of the active version (`none` when nothing is active), which a
+   * new version must match to be activated without an explicit, protected activation.
+   */
+  async activeProtection(): Promise<string> {
+    const engines = await this.engines.current();
+    return engines?.protection ?? NO_ACTIVE_PROTECTION;
   }
 
   /** Resolves when the action may proceed; throws 401 step_up_required or 403 otherwise. */

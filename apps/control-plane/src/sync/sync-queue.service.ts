@@ -8,11 +8,13 @@ import {
 } from '@nestjs/common';
 import type { Queue } from 'bullmq';
 import type { Logger } from 'pino';
+import { AuditService } from '../audit/audit.service.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/configuration.js';
 import { PrismaService } from '../database/prisma.service.js';
 import { redisErrorLogger } from '../common/redis-error-log.js';
 import { LOGGER } from '../logging/logger.js';
+import { SourcesService } from '../sources/sources.service.js';
 import { redisClientOf } from './queue-client.js';
 import { SYNC_QUEUE, syncJobId, type SyncJobs } from './sync.queue.js';
 
@@ -31,6 +33,8 @@ export class SyncQueueService implements OnApplicationBootstrap, OnModuleDestroy
   constructor(
     @InjectQueue(SYNC_QUEUE) private readonly queue: Queue<SyncJobs['sync'], unknown, string>,
     private readonly prisma: PrismaService,
+    private readonly sources: SourcesService,
+    private readonly audit: AuditService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {
@@ -65,6 +69,14 @@ export class SyncQueueService implements OnApplicationBootstrap, OnModuleDestroy
     } finally {
       clearTimeout(timer);
     }
+    return jobId;
+  }
+
+  /** An operator's sync of `sourceId` (404 if unknown): queued with them as its pusher, audited. */
+  async requestSync(sourceId: string, actor: string): Promise<string> {
+    await this.sources.get(sourceId);
+    const jobId = await this.enqueue({ sourceId, trigger: 'manual', pushedBy: actor });
+    await this.audit.record({ actor, action: 'source.sync', target: sourceId, details: { jobId } });
     return jobId;
   }
 

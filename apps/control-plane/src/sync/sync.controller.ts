@@ -1,21 +1,22 @@
 import { Controller, HttpCode, Param, Post } from '@nestjs/common';
-import { RequireScopes } from '../auth/scopes.js';
-import { SourcesService } from '../sources/sources.service.js';
+import { CurrentPrincipal } from '../auth/current-principal.decorator.js';
+import { actorOf, RequireScopes, type Principal } from '../auth/scopes.js';
+import { StepUpProtected } from '../step-up/step-up-protected.decorator.js';
 import { SyncQueueService } from './sync-queue.service.js';
 
 @Controller('v1/sources')
 export class SyncController {
-  constructor(
-    private readonly sources: SourcesService,
-    private readonly queue: SyncQueueService,
-  ) {}
+  constructor(private readonly queue: SyncQueueService) {}
 
-  /** Queues a sync now; 202 with the job id (the queue de-duplicates bursts). */
+  /**
+   * Queues a sync now; 202 with the job id (the queue de-duplicates bursts). A sync may
+   * auto-activate what it brings in, so it is a protected admin action (`stepgate:sync`).
+   */
   @Post(':id/sync')
   @HttpCode(202)
   @RequireScopes('operator')
-  async sync(@Param('id') id: string) {
-    await this.sources.get(id);
-    return { queued: true, jobId: await this.queue.enqueue({ sourceId: id, trigger: 'manual' }) };
+  @StepUpProtected('stepgate:sync', (request) => `sources/${String(request.params.id ?? '')}`)
+  async sync(@Param('id') id: string, @CurrentPrincipal() principal: Principal) {
+    return { queued: true, jobId: await this.queue.requestSync(id, actorOf(principal)) };
   }
 }

@@ -4,7 +4,13 @@ import type { Job } from 'bullmq';
 import type { Logger } from 'pino';
 import { redisErrorLogger } from '../common/redis-error-log.js';
 import { LOGGER } from '../logging/logger.js';
-import { SYNC_JOB_NAMES, SYNC_QUEUE, type SyncJobName, type SyncJobs } from './sync.queue.js';
+import {
+  pusherOf,
+  SYNC_JOB_NAMES,
+  SYNC_QUEUE,
+  type SyncJobName,
+  type SyncJobs,
+} from './sync.queue.js';
 import { SyncService } from './sync.service.js';
 
 /**
@@ -14,7 +20,7 @@ import { SyncService } from './sync.service.js';
 @Processor(SYNC_QUEUE, { concurrency: 1 })
 export class SyncProcessor extends WorkerHost implements OnModuleInit {
   private readonly handlers: { [K in SyncJobName]: (data: SyncJobs[K]) => Promise<unknown> } = {
-    sync: (data) => this.syncService.sync(data.sourceId),
+    sync: (data) => this.syncService.sync(data.sourceId, pusherOf(data)),
   };
 
   private readonly redisError: (error: Error) => void;

@@ -4,7 +4,22 @@ export const SYNC_QUEUE = 'policy-sync';
 export type SyncTrigger = 'push' | 'webhook' | 'poll' | 'manual' | 'startup';
 
 export interface SyncJobs {
-  sync: { sourceId: string; trigger: SyncTrigger; headSha?: string };
+  sync: {
+    sourceId: string;
+    trigger: SyncTrigger;
+    headSha?: string;
+    /**
+     * Who caused it, recorded on the versions it creates and named in their activation: the
+     * authenticated pusher (`token:<name>`) or caller of a manual sync, a verified webhook's
+     * pusher (`github:<login>`); absent for polls and start-up syncs (the trigger names them).
+     */
+    pushedBy?: string;
+  };
+}
+
+/** The pusher a sync job records: its own, else its trigger (`poll`, `startup`, `webhook`). */
+export function pusherOf(data: SyncJobs['sync']): string {
+  return data.pushedBy ?? data.trigger;
 }
 
 export type SyncJobName = keyof SyncJobs;

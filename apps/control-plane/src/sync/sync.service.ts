@@ -1,8 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
+import type { CompiledPolicySet } from '@stepgate/policy';
 import { StepgateError } from '@stepgate/protocol';
 import * as fs from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
+import { AuditService } from '../audit/audit.service.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/configuration.js';
 import { PrismaService } from '../database/prisma.service.js';
@@ -11,6 +13,8 @@ import { fetchRemote } from '../git/remote-fetcher.js';
 import { EmbeddedRepositoryService } from '../git-server/embedded-repository.service.js';
 import { LOGGER } from '../logging/logger.js';
 import { SourcesService } from '../sources/sources.service.js';
+import { protectionChanged } from '../step-up/protection-policies.js';
+import { SelfProtectionService } from '../step-up/self-protection.service.js';
 import { ActivationService } from '../versions/activation.service.js';
 import { SyncMetrics } from './sync.metrics.js';
 import { buildVersion } from './build-version.js';
@@ -21,12 +25,19 @@ export interface SyncOutcome {
   created: { number: number; sha: string; status: 'ready' | 'failed' }[];
   forcePush: boolean;
   activated?: number;
+  /** The ready head changes the self-protection policies: it waits for a protected activation. */
+  held?: number;
 }
+
+/** A fingerprint no policy set has: when the active one cannot be read, every version waits. */
+const UNKNOWN_PROTECTION = 'unknown';
 
 /**
  * One sync of one source: fetch, turn every new commit into a version (compiled, tested,
- * sized), record where the source now stands, and auto-activate the head when it is ready.
- * Safe to run twice for the same commits: versions are unique per (source, sha).
+ * sized), record where the source now stands, and auto-activate the head when it is ready,
+ * unless it changes the policies protecting the control plane itself: such a version waits for
+ * an activation, which those (still active) policies protect. Every version records who pushed
+ * it. Safe to run twice for the same commits: versions are unique per (source, sha).
  */
 @Injectable()
 export class SyncService {
@@ -35,15 +46,18 @@ export class SyncService {
     private readonly sources: SourcesService,
     private readonly embedded: EmbeddedRepositoryService,
     private readonly activation: ActivationService,
+    private readonly protection: SelfProtectionService,
+    private readonly audit: AuditService,
     private readonly metrics: SyncMetrics,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
-  async sync(sourceId: string): Promise<SyncOutcome> {
+  /** `pushedBy`: who caused this sync (see SyncJobs), recorded on every version it creates. */
+  async sync(sourceId: string, pushedBy: string): Promise<SyncOutcome> {
     const stop = this.metrics.startTimer();
     try {
-      const outcome = await this.run(sourceId);
+      const outcome = await this.run(sourceId, pushedBy);
       stop('ok');
       return outcome;
     } catch (error) {
@@ -59,7 +73,7 @@ export class SyncService {
     }
   }
 
-  private async run(sourceId: string): Promise<SyncOutcome> {
+  private async run(sourceId: string, pushedBy: string): Promise<SyncOutcome> {
     const source = await this.prisma.policySource.findUnique({ where: { id: sourceId } });
     if (!source) throw new StepgateError('source/not_found', `no policy source ${sourceId}`);
 
@@ -92,6 +106,7 @@ export class SyncService {
       source.lastSyncedSha ?? undefined,
     );
     outcome.forcePush = forcePush;
+    const activeProtection = await this.activeProtection();
 
     for (const commit of commits) {
       const existing = await this.prisma.policyVersion.findUnique({
@@ -134,6 +149,8 @@ export class SyncService {
             bundleHash: built.bundleHash,
             size: built.size,
             forcePush: forcePush && commit === commits[0],
+            pushedBy,
+            protectionChanged: protectionChanged(built.policySet, activeProtection),
           },
         })
         .catch((error: { code?: string }) => {
@@ -170,12 +187,22 @@ export class SyncService {
         !headIsNew &&
         (await this.prisma.activation.count({ where: { toVersionId: head.id } })) === 0;
       if (head?.status === 'ready' && (headIsNew || neverActivated)) {
-        const result = await this.activation.activate(
-          head.id,
-          `sync:${source.name}`,
-          `auto-activate ${headSha.slice(0, 7)} on ${source.branch}`,
+        // Compared with what is active now (not when it was recorded): that is what it replaces.
+        const held = protectionChanged(
+          head.policySet as unknown as CompiledPolicySet,
+          await this.activeProtection(),
         );
-        if (result.changed) outcome.activated = head.number;
+        if (held) {
+          await this.hold(head, source, pushedBy);
+          outcome.held = head.number;
+        } else {
+          const result = await this.activation.activate(
+            head.id,
+            pushedBy,
+            `auto-activate ${headSha.slice(0, 7)} on ${source.branch} (source ${source.name}, pushed by ${pushedBy})`,
+          );
+          if (result.changed) outcome.activated = head.number;
+        }
       }
     }
     await this.prisma.policySource.update({
@@ -184,5 +211,44 @@ export class SyncService {
     });
     await this.metrics.refreshVersionGauges();
     return outcome;
+  }
+
+  /** The active protection fingerprint; unknown (so every version waits) when unreadable. */
+  private async activeProtection(): Promise<string> {
+    try {
+      return await this.protection.activeProtection();
+    } catch (error) {
+      this.logger.error(
+        { error: (error as Error).message },
+        'cannot read the active self-protection policies; new versions wait for an activation',
+      );
+      return UNKNOWN_PROTECTION;
+    }
+  }
+
+  /** Leaves a protection-changing head ready but inactive, and says so in the audit log. */
+  private async hold(
+    head: { id: string; number: number; sha: string; protectionChanged: boolean },
+    source: { name: string; branch: string },
+    pushedBy: string,
+  ): Promise<void> {
+    if (!head.protectionChanged) {
+      // Recorded against an older active version; it changes what is active now.
+      await this.prisma.policyVersion.update({
+        where: { id: head.id },
+        data: { protectionChanged: true },
+      });
+    }
+    await this.audit.record({
+      actor: pushedBy,
+      action: 'version.activation_held',
+      target: head.id,
+      reason: 'changes the policies protecting the control plane (stepgate:* actions)',
+      details: { version: head.number, sha: head.sha, source: source.name, branch: source.branch },
+    });
+    this.logger.warn(
+      { version: head.number, sha: head.sha, pushedBy },
+      `version ${head.number} changes the self-protection policies: not auto-activated; activate it with a step-up (stepgate activate ${head.number} --reason ...)`,
+    );
   }
 }

@@ -93,6 +93,8 @@ export class VersionsService {
       bundleHash: row.bundleHash,
       size: row.size,
       forcePush: row.forcePush,
+      pushedBy: row.pushedBy,
+      protectionChanged: row.protectionChanged,
       active: row.id === live.activeVersionId,
       shadow: row.id === live.shadowVersionId,
       errorCount: errors.length,

@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto';
 import { PrismaService } from '../database/prisma.service.js';
 import { SourcesService } from '../sources/sources.service.js';
 import { SyncQueueService } from '../sync/sync-queue.service.js';
+import { webhookPusher } from './webhook-pusher.js';
 import { identifyWebhook, verifyWebhook, type WebhookHeaders } from './webhook-signature.js';
 
 export interface WebhookResult {
@@ -76,6 +77,7 @@ export class WebhooksService {
       const jobId = await this.queue.enqueue({
         sourceId,
         trigger: 'webhook',
+        pushedBy: webhookPusher(identity.provider, payload),
         ...(after ? { headSha: after } : {}),
       });
       return { status: 'queued', jobId };
