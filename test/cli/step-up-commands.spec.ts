@@ -1,8 +1,9 @@
 /**
  * The step-up commands end to end: the built CLI (apps/cli/dist/main.js) as a real process
  * against a real control plane (own Postgres database and Redis prefix) whose embedded policy
- * repository gets a push with a step-up rule, an approval rule and a deny. TOTP codes are
- * computed here with otplib from the secret the CLI prints at enrolment.
+ * repository gets a push with a step-up rule, an approval rule and a deny. An admin issues an
+ * enrolment code with the CLI; TOTP codes are computed here with otplib from the secret the CLI
+ * prints at enrolment.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -233,8 +234,27 @@ describe('elevate and exec', () => {
     expect(run.stderr).toContain('stepgate: not running sh');
   });
 
-  it('elevate --enroll prints the secret and a QR code, and confirms with the first code', async () => {
-    const args = ['elevate', '--enroll', '--action', 'cli:read', '--resource', 'nothing/else'];
+  it('elevate --enroll needs an enrolment code: the token alone enrols nothing', async () => {
+    const args = ['elevate', '--enroll'];
+    const run = await stepgate(args);
+    expect(run.status, describe_(args, run)).toBe(1);
+    expect(run.stderr).toContain('(elevation/enrolment_code_required)');
+    expect(run.stderr).toContain('stepgate enrolment-codes create alice');
+    expect(run.stdout).not.toMatch(/secret/);
+  });
+
+  it('an admin issues a code with enrolment-codes create; elevate --enroll --code prints the secret and a QR code, confirms with the first code and grants nothing', async () => {
+    const issue = ['enrolment-codes', 'create', 'alice', '--ttl', '1h'];
+    const issued = await stepgate(issue, cp.adminToken);
+    expect(issued.status, describe_(issue, issued)).toBe(0);
+    const code = /^ {2}(sgenrol_\S+)$/m.exec(issued.stdout)?.[1];
+    expect(code, issued.stdout).toBeDefined();
+    expect(issued.stdout).toContain(`stepgate elevate --enroll --code ${code}`);
+    const listed = await stepgate(['enrolment-codes', '--subject', 'alice'], cp.adminToken);
+    expect(listed.stdout).toContain('token:bootstrap-admin');
+    expect(listed.stdout).not.toContain(code);
+
+    const args = ['elevate', '--enroll', '--code', code!];
     const running = start(args, tokens.alice!);
     await waitFor(
       'the enrolment secret',
@@ -248,8 +268,10 @@ describe('elevate and exec', () => {
     expect(run.stdout).toMatch(/otpauth URI\s+otpauth:\/\/totp\//);
     expect(run.stdout).toMatch(/[▀▄█]/);
     expect(run.stdout).toContain('TOTP factor confirmed for alice.');
-    expect(run.stdout).toContain('scope    cli:read on nothing/else');
+    expect(run.stdout).toContain('Enrolling grants nothing by itself');
     expect(run.stderr).toContain('Code shown by your authenticator app now:');
+    const grants = await api(cp.url, cp.adminToken, 'GET', '/v1/grants?subject=alice');
+    expect(grants.body.grants).toEqual([]);
   });
 
   it('elevate --code gives a grant, after which check allows and exec runs the command', async () => {

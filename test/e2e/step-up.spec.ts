@@ -105,7 +105,15 @@ interface Run {
   stderr: string;
 }
 
-function stepgate(args: string[], token: string, input = ''): Promise<Run> {
+/**
+ * Runs the built CLI. `input` is piped to stdin at once, or, as a function, is asked with the
+ * output so far until it returns a line to type (e.g. a code computed from a printed secret).
+ */
+function stepgate(
+  args: string[],
+  token: string,
+  input: string | ((stdout: string) => Promise<string | undefined>) = '',
+): Promise<Run> {
   const env: NodeJS.ProcessEnv = {};
   for (const [key, value] of Object.entries(process.env))
     if (!key.startsWith('STEPGATE_')) env[key] = value;
@@ -116,9 +124,18 @@ function stepgate(args: string[], token: string, input = ''): Promise<Run> {
   });
   let stdout = '';
   let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
+  let answered = false;
+  child.stdout.on('data', (chunk: Buffer) => {
+    stdout += chunk.toString('utf8');
+    if (typeof input === 'function' && !answered)
+      void input(stdout).then((line) => {
+        if (line === undefined || answered) return;
+        answered = true;
+        child.stdin.end(`${line}\n`);
+      });
+  });
   child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
-  child.stdin.end(input);
+  if (typeof input === 'string') child.stdin.end(input);
   const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
   return new Promise((resolve, reject) => {
     child.once('error', reject);
@@ -195,12 +212,26 @@ describe('kubectl edit in production: refused, elevate, retry passes', () => {
     expect(exec.body.status.denied).toBe(true);
   });
 
-  it('stepgate elevate --enroll then stepgate elevate issues a grant the agent honours', async () => {
-    const enrol = await stepgate(['elevate', '--enroll'], tokens.alice!, '');
-    // Enrolment prints the secret (and a QR code); the confirming code may be asked for on stdin.
-    const secret = /secret[^A-Z2-7]*([A-Z2-7]{16,})/i.exec(enrol.stdout + enrol.stderr)?.[1];
-    expect(secret, show(enrol)).toBeDefined();
-    const code = await generate({ secret: secret! });
+  it('an admin issues an enrolment code; stepgate elevate --enroll --code, then stepgate elevate issues a grant the agent honours', async () => {
+    const issued = await stepgate(['enrolment-codes', 'create', 'alice'], cp.adminToken);
+    expect(issued.status, show(issued)).toBe(0);
+    const enrolmentCode = /(sgenrol_\S+)/.exec(issued.stdout)?.[1];
+    expect(enrolmentCode, show(issued)).toBeDefined();
+    let secret: string | undefined;
+    // Enrolment prints the secret (and a QR code), then asks for the first code, which confirms.
+    const enrol = await stepgate(
+      ['elevate', '--enroll', '--code', enrolmentCode!],
+      tokens.alice!,
+      async (stdout) => {
+        secret = /secret[^A-Z2-7]*([A-Z2-7]{16,})/i.exec(stdout)?.[1];
+        return secret === undefined ? undefined : generate({ secret });
+      },
+    );
+    expect(enrol.status, show(enrol)).toBe(0);
+    expect(enrol.stdout).toContain('TOTP factor confirmed for alice.');
+    // Enrolling granted nothing; the next code (one step later) elevates.
+    expect((await api(cp.url, tokens.alice!, 'GET', '/v1/grants')).body.grants).toEqual([]);
+    const code = await generate({ secret: secret!, epoch: Math.floor(Date.now() / 1000) + 30 });
     const elevate = await stepgate(['elevate', '--code', code], tokens.alice!);
     expect(elevate.status, show(elevate)).toBe(0);
     const grants = await api(cp.url, tokens.alice!, 'GET', '/v1/grants');

@@ -20,9 +20,12 @@ import {
   readApproval,
   readApprovalList,
   readCheckResult,
+  readCreatedEnrolmentCode,
+  readEnrolmentCodeList,
   readGrant,
   readGrantList,
   readNothing,
+  readTotpConfirmation,
   readTotpEnrollment,
   type ApprovalInput,
   type ApprovalList,
@@ -30,9 +33,13 @@ import {
   type ApprovalView,
   type CheckInput,
   type CheckResult,
+  type CreatedEnrolmentCode,
   type ElevateInput,
+  type EnrolmentCodeList,
   type GrantList,
   type GrantView,
+  type TotpConfirmation,
+  type TotpEnrollInput,
   type TotpEnrollment,
 } from './step-up-types.js';
 
@@ -48,8 +55,15 @@ export interface ControlPlaneApi {
 
   // Step-up: decisions, elevation, grants and approvals.
   check(input: CheckInput): Promise<CheckResult>;
-  enrollTotp(request: { replace?: boolean; code?: string }): Promise<TotpEnrollment>;
+  enrollTotp(request: TotpEnrollInput): Promise<TotpEnrollment>;
+  confirmTotp(code: string): Promise<TotpConfirmation>;
   elevateTotp(request: ElevateInput): Promise<GrantView>;
+  createEnrolmentCode(request: {
+    subject: string;
+    ttlSeconds?: number;
+  }): Promise<CreatedEnrolmentCode>;
+  listEnrolmentCodes(query: { subject?: string; all?: boolean }): Promise<EnrolmentCodeList>;
+  revokeEnrolmentCode(id: string): Promise<void>;
   listGrants(query: { subject?: string; all?: boolean }): Promise<GrantList>;
   revokeGrant(id: string, reason?: string): Promise<void>;
   createApproval(request: ApprovalInput): Promise<ApprovalView>;
@@ -145,8 +159,30 @@ export class ControlPlaneClient implements ControlPlaneApi {
     return this.call('POST', '/v1/check', readCheckResult, { body: input });
   }
 
-  async enrollTotp(request: { replace?: boolean; code?: string }): Promise<TotpEnrollment> {
+  async enrollTotp(request: TotpEnrollInput): Promise<TotpEnrollment> {
     return this.call('POST', '/v1/elevation/totp/enroll', readTotpEnrollment, { body: request });
+  }
+
+  async confirmTotp(code: string): Promise<TotpConfirmation> {
+    return this.call('POST', '/v1/elevation/totp/confirm', readTotpConfirmation, {
+      body: { code },
+    });
+  }
+
+  async createEnrolmentCode(request: {
+    subject: string;
+    ttlSeconds?: number;
+  }): Promise<CreatedEnrolmentCode> {
+    return this.call('POST', '/v1/enrolment-codes', readCreatedEnrolmentCode, { body: request });
+  }
+
+  async listEnrolmentCodes(query: { subject?: string; all?: boolean }): Promise<EnrolmentCodeList> {
+    const params = { subject: query.subject, all: query.all === true ? 'true' : undefined };
+    return this.call('GET', '/v1/enrolment-codes', readEnrolmentCodeList, { query: params });
+  }
+
+  async revokeEnrolmentCode(id: string): Promise<void> {
+    return this.call('DELETE', `/v1/enrolment-codes/${encodeURIComponent(id)}`, readNothing);
   }
 
   async elevateTotp(request: ElevateInput): Promise<GrantView> {

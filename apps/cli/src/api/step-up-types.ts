@@ -104,6 +104,38 @@ export interface TotpEnrollment {
   confirmed: boolean;
 }
 
+export interface TotpEnrollInput {
+  replace?: boolean;
+  /** With `replace`: a current code of the factor being replaced. */
+  code?: string;
+  /** A first factor: the one-time enrolment code an admin issued. */
+  enrolmentCode?: string;
+}
+
+export interface TotpConfirmation {
+  subject: string;
+  confirmed: true;
+  confirmedAt: string;
+}
+
+export interface EnrolmentCodeView {
+  id: string;
+  subject: string;
+  createdBy: string;
+  createdAt: string;
+  expiresAt: string;
+  usedAt: string | null;
+}
+
+/** Only the creation response carries the code itself. */
+export interface CreatedEnrolmentCode extends EnrolmentCodeView {
+  code: string;
+}
+
+export interface EnrolmentCodeList {
+  codes: EnrolmentCodeView[];
+}
+
 export interface ElevateInput {
   code: string;
   actions?: string[];
@@ -200,6 +232,34 @@ export function readTotpEnrollment(body: unknown): TotpEnrollment {
     field(enrollment, key, 'string', 'response');
   field(enrollment, 'confirmed', 'boolean', 'response');
   return enrollment as unknown as TotpEnrollment;
+}
+
+export function readTotpConfirmation(body: unknown): TotpConfirmation {
+  const confirmation = record(body, 'response');
+  for (const key of ['subject', 'confirmedAt']) field(confirmation, key, 'string', 'response');
+  if (confirmation.confirmed !== true)
+    throw new ResponseShapeError('response.confirmed should be true');
+  return confirmation as unknown as TotpConfirmation;
+}
+
+export function readEnrolmentCode(body: unknown, path = 'response'): EnrolmentCodeView {
+  const code = record(body, path);
+  for (const key of ['id', 'subject', 'createdBy', 'createdAt', 'expiresAt'])
+    field(code, key, 'string', path);
+  nullable(code, 'usedAt', 'string', path);
+  return code as unknown as EnrolmentCodeView;
+}
+
+export function readCreatedEnrolmentCode(body: unknown): CreatedEnrolmentCode {
+  const created = readEnrolmentCode(body);
+  field(created as unknown as Record<string, unknown>, 'code', 'string', 'response');
+  return created as CreatedEnrolmentCode;
+}
+
+export function readEnrolmentCodeList(body: unknown): EnrolmentCodeList {
+  const list = record(body, 'response');
+  array(list.codes, 'codes').forEach((item, i) => readEnrolmentCode(item, `codes[${i}]`));
+  return list as unknown as EnrolmentCodeList;
 }
 
 /** `DELETE` answers 204 without a body. */

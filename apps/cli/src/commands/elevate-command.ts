@@ -2,7 +2,12 @@ import type { Command } from 'commander';
 import QRCode from 'qrcode';
 import type { ControlPlaneApi } from '../api/control-plane-client.js';
 import { processStepUpIo, runStepUpCommand, type StepUpIo } from '../api/step-up-runner.js';
-import type { ElevateInput, GrantView, TotpEnrollment } from '../api/step-up-types.js';
+import type {
+  ElevateInput,
+  GrantView,
+  TotpEnrollInput,
+  TotpEnrollment,
+} from '../api/step-up-types.js';
 import { addAdminOptions, type AdminOptions } from '../config/admin-options.js';
 import {
   collect,
@@ -19,12 +24,19 @@ export interface ElevateOptions extends AdminOptions {
   resource?: string[];
   /** Seconds (commander parses `15m`). */
   ttl?: number;
+  /**
+   * The current TOTP code; with `--enroll` the one-time enrolment code of a first factor, with
+   * `--enroll --replace` a current code of the factor being replaced.
+   */
   code?: string;
   enroll?: boolean;
   replace?: boolean;
 }
 
-/** `stepgate elevate`: prove a TOTP code, get a short-lived grant; `--enroll` sets the factor up. */
+/**
+ * `stepgate elevate`: prove a TOTP code, get a short-lived grant. `--enroll` sets the factor up
+ * (a first one with an admin's enrolment code) and grants nothing: elevate afterwards.
+ */
 export async function elevateCommand(
   options: ElevateOptions,
   io: StepUpIo = processStepUpIo(),
@@ -35,7 +47,14 @@ export async function elevateCommand(
       if (options.replace === true && options.enroll !== true) {
         throw new UsageError('--replace goes with --enroll (stepgate elevate --enroll --replace)');
       }
-      if (options.enroll === true) return enroll(client, scope, options, io);
+      if (options.enroll === true) {
+        if (scope.actions || scope.resources || scope.ttlSeconds !== undefined) {
+          throw new UsageError(
+            '--action, --resource and --ttl are for elevating; enrolling grants nothing: run `stepgate elevate --enroll` first, then `stepgate elevate --action ...`',
+          );
+        }
+        return enroll(client, options, io);
+      }
       const code = await totpCode(options, io, 'TOTP code from your authenticator app: ');
       const grant = await client.elevateTotp({ ...scope, code });
       printGrant(grant, options, io);
@@ -77,38 +96,41 @@ async function promptCode(io: StepUpIo, prompt: string): Promise<string> {
 
 /**
  * Enrols a TOTP factor: shows the secret (QR code, otpauth URI and the bare secret), then asks
- * for the first code, which confirms the factor and already elevates.
+ * for the first code, which confirms the factor. A first factor needs the one-time enrolment
+ * code an admin issued (`--code`); a further one a recent elevation; `--replace` a current code
+ * of the old factor. Confirming grants nothing: the user elevates with a later code.
  */
 async function enroll(
   client: ControlPlaneApi,
-  scope: Omit<ElevateInput, 'code'>,
   options: ElevateOptions,
   io: StepUpIo,
 ): Promise<number> {
-  let current: string | undefined;
+  const request: TotpEnrollInput = {};
   if (options.replace === true) {
-    current = await totpCode(
+    request.replace = true;
+    request.code = await totpCode(
       options,
       io,
       'Current code from the authenticator you are replacing: ',
     );
-  } else if (nonEmpty(options.code) !== undefined) {
-    throw new UsageError(
-      '--code with --enroll is the code of the factor being replaced: add --replace, or leave --code out and type the first code of the new factor when asked',
-    );
+  } else {
+    const enrolmentCode = nonEmpty(options.code);
+    if (enrolmentCode !== undefined) request.enrolmentCode = enrolmentCode;
   }
-  const enrollment = await client.enrollTotp({
-    ...(options.replace === true ? { replace: true } : {}),
-    ...(current === undefined ? {} : { code: current }),
-  });
+  const enrollment = await client.enrollTotp(request);
   io.stdout.write(await formatEnrollment(enrollment));
   const code = await promptCode(io, 'Code shown by your authenticator app now: ');
-  const grant = await client.elevateTotp({ ...scope, code });
+  const confirmation = await client.confirmTotp(code);
   if (options.json === true) {
-    io.stdout.write(`${JSON.stringify({ enrollment, grant }, null, 2)}\n`);
+    io.stdout.write(`${JSON.stringify({ enrollment, confirmation }, null, 2)}\n`);
   } else {
     io.stdout.write(
-      `TOTP factor confirmed for ${printable(enrollment.subject)}.\n${formatGrant(grant)}\n`,
+      [
+        `TOTP factor confirmed for ${printable(enrollment.subject)}.`,
+        'Enrolling grants nothing by itself: to elevate, wait for the next code and run',
+        '  stepgate elevate [--action <pattern>] [--resource <pattern>]',
+        '',
+      ].join('\n'),
     );
   }
   return 0;
@@ -160,9 +182,12 @@ export function registerElevateCommand(program: Command): void {
       )
       .option(
         '--code <code>',
-        'the current 6-digit code (default: $STEPGATE_TOTP_CODE, else asked on the terminal)',
+        'the current 6-digit code (default: $STEPGATE_TOTP_CODE, else asked on the terminal); with --enroll: the one-time enrolment code an admin issued for your first factor',
       )
-      .option('--enroll', 'enrol a TOTP factor: shows a QR code, then asks for its first code')
+      .option(
+        '--enroll',
+        'enrol a TOTP factor: shows a QR code, then asks for its first code (grants nothing; a first factor needs --code <enrolment code>)',
+      )
       .option(
         '--replace',
         'with --enroll: replace the current factor (asks for a code from it first)',

@@ -8,6 +8,11 @@ import type { ApprovalView, CheckResult, GrantView } from '../api/step-up-types.
 import { approveCommand } from './approve-command.js';
 import { checkCommand } from './check-command.js';
 import { elevateCommand } from './elevate-command.js';
+import {
+  createEnrolmentCodeCommand,
+  enrolmentCodesCommand,
+  revokeEnrolmentCodeCommand,
+} from './enrolment-codes-command.js';
 import { execCommand, type Runner } from './exec-command.js';
 import { grantsCommand, revokeGrantCommand } from './grants-command.js';
 import { requestCommand } from './request-command.js';
@@ -389,23 +394,51 @@ describe('elevate', () => {
     expect(wrong.stderr()).not.toContain('hint: check the token');
   });
 
-  it('--enroll shows the secret and a QR code, then confirms with the first code', async () => {
+  const confirmation = { subject: 'alice', confirmed: true, confirmedAt: '2026-11-23T10:00:00Z' };
+
+  it('--enroll --code sends the enrolment code, shows the secret and a QR code, confirms with the first code and grants nothing', async () => {
     const uri = 'otpauth://totp/Stepgate:alice?secret=JBSWY3DPEHPK3PXP&issuer=Stepgate';
     reply('POST /v1/elevation/totp/enroll', {
       status: 201,
       body: { subject: 'alice', secret: 'JBSWY3DPEHPK3PXP', otpauthUri: uri, confirmed: false },
     });
-    reply('POST /v1/elevation/totp', { status: 201, body: grant });
+    reply('POST /v1/elevation/totp/confirm', { status: 200, body: confirmation });
     const run = capture({ lines: ['654321'] });
-    expect(await elevateCommand({ ...flags, enroll: true }, run.io)).toBe(0);
+    const code = 'sgenrol_0123456789abcdefghijklmnopqrstuv';
+    expect(await elevateCommand({ ...flags, enroll: true, code }, run.io)).toBe(0);
     expect(seen.map((s) => [s.path, s.body])).toEqual([
-      ['/v1/elevation/totp/enroll', {}],
-      ['/v1/elevation/totp', { code: '654321' }],
+      ['/v1/elevation/totp/enroll', { enrolmentCode: code }],
+      ['/v1/elevation/totp/confirm', { code: '654321' }],
     ]);
     expect(run.stdout()).toContain('secret       JBSWY3DPEHPK3PXP');
     expect(run.stdout()).toContain(`otpauth URI  ${uri}`);
     expect(run.stdout()).toMatch(/[▀▄█]/);
     expect(run.stdout()).toContain('TOTP factor confirmed for alice.');
+    expect(run.stdout()).toContain('Enrolling grants nothing by itself');
+    expect(run.stdout()).not.toContain('Elevated');
+  });
+
+  it('--enroll without a code says how to get one when the control plane asks for it', async () => {
+    reply('POST /v1/elevation/totp/enroll', {
+      status: 401,
+      body: {
+        error: 'elevation/enrolment_code_required',
+        message:
+          'alice has no factor yet, and the first one needs a one-time enrolment code beyond the API token: ask an admin for one (`stepgate enrolment-codes create alice`), then run `stepgate elevate --enroll --code <code>`',
+      },
+    });
+    const run = capture();
+    expect(await elevateCommand({ ...flags, enroll: true }, run.io)).toBe(1);
+    expect(seen.map((s) => s.body)).toEqual([{}]);
+    expect(run.stderr()).toContain('stepgate enrolment-codes create alice');
+    expect(run.stderr()).not.toContain('hint: check the token');
+  });
+
+  it('--enroll refuses a grant scope: enrolling grants nothing', async () => {
+    const run = capture();
+    expect(await elevateCommand({ ...flags, enroll: true, action: ['deploy'] }, run.io)).toBe(2);
+    expect(run.stderr()).toContain('enrolling grants nothing');
+    expect(seen).toHaveLength(0);
   });
 
   it('--enroll --replace asks for the current factor first', async () => {
@@ -418,13 +451,67 @@ describe('elevate', () => {
         confirmed: false,
       },
     });
-    reply('POST /v1/elevation/totp', { status: 201, body: grant });
+    reply('POST /v1/elevation/totp/confirm', { status: 200, body: confirmation });
     const run = capture({ lines: ['111111', '222222'] });
     expect(await elevateCommand({ ...flags, enroll: true, replace: true }, run.io)).toBe(0);
-    expect(seen.map((s) => s.body)).toEqual([
-      { replace: true, code: '111111' },
-      { code: '222222' },
+    expect(seen.map((s) => [s.path, s.body])).toEqual([
+      ['/v1/elevation/totp/enroll', { replace: true, code: '111111' }],
+      ['/v1/elevation/totp/confirm', { code: '222222' }],
     ]);
+  });
+});
+
+describe('enrolment-codes', () => {
+  const issued = {
+    id: '8d6f1c2e-6f7a-4a55-9a55-2a8f6b1f0c11',
+    subject: 'alice',
+    createdBy: 'token:bootstrap-admin',
+    createdAt: '2026-11-23T10:00:00.000Z',
+    expiresAt: '2026-11-24T10:00:00.000Z',
+    usedAt: null,
+  };
+
+  it('create prints the code once with the command that uses it, and sends the ttl', async () => {
+    const code = 'sgenrol_AbCdEfGhIjKlMnOpQrStUvWxYz012345';
+    reply('POST /v1/enrolment-codes', { status: 201, body: { ...issued, code } });
+    const run = capture();
+    expect(await createEnrolmentCodeCommand('alice', { ...flags, ttl: 3600 }, run.io)).toBe(0);
+    expect(seen.map((s) => s.body)).toEqual([{ subject: 'alice', ttlSeconds: 3600 }]);
+    expect(run.stdout()).toContain(`  ${code}\n`);
+    expect(run.stdout()).toContain(`stepgate elevate --enroll --code ${code}`);
+    expect(run.stdout()).toContain('2026-11-24 10:00 UTC');
+  });
+
+  it('create without step-up says how to get it, and without a subject is a usage error', async () => {
+    reply('POST /v1/enrolment-codes', {
+      status: 401,
+      body: {
+        error: 'auth/step_up_required',
+        message:
+          'stepgate:enrolment-codes:create needs a step-up of bootstrap-admin (level mfa): run `npx stepgate elevate --action stepgate:enrolment-codes:create --resource enrolment-codes/alice`, then retry',
+      },
+    });
+    const refused = capture();
+    expect(await createEnrolmentCodeCommand('alice', flags, refused.io)).toBe(1);
+    expect(refused.stderr()).toContain(
+      'npx stepgate elevate --action stepgate:enrolment-codes:create',
+    );
+    const usage = capture();
+    expect(await createEnrolmentCodeCommand(' ', flags, usage.io)).toBe(2);
+    expect(usage.stderr()).toContain('stepgate enrolment-codes create <subject>');
+  });
+
+  it('lists codes without the codes themselves, and revokes one', async () => {
+    reply('GET /v1/enrolment-codes', { status: 200, body: { codes: [issued] } });
+    const list = capture();
+    expect(await enrolmentCodesCommand({ ...flags, subject: 'alice', all: true }, list.io)).toBe(0);
+    expect(seen[0]?.path).toBe('/v1/enrolment-codes?subject=alice&all=true');
+    expect(list.stdout()).toMatch(/ID\s+SUBJECT\s+CREATED BY\s+EXPIRES \(UTC\)\s+USED \(UTC\)/);
+    expect(list.stdout()).toContain('token:bootstrap-admin');
+    reply('DELETE /v1/enrolment-codes/' + issued.id, { status: 204 });
+    const revoke = capture();
+    expect(await revokeEnrolmentCodeCommand(issued.id, flags, revoke.io)).toBe(0);
+    expect(revoke.stdout()).toContain(`Revoked enrolment code ${issued.id}`);
   });
 });
 
