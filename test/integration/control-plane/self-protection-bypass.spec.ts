@@ -186,6 +186,18 @@ describe('(a) factor removal with only the admin token', () => {
     expect(await audit('elevation.totp.delete')).toHaveLength(0);
   }, 120_000);
 
+  it("refuses to revoke other admins' tokens without a step-up (locking them out mid-incident)", async () => {
+    const other = await asOwner(() => createToken(cp, 'second-admin', ['admin']));
+    const revoked = await api(cp.url, cp.adminToken, 'DELETE', `/v1/tokens/${other.id}`);
+    expectStepUp(revoked, 'stepgate:tokens:delete', `tokens/${other.id}`);
+    expect((await api(cp.url, other.token, 'GET', '/v1/tokens')).status).toBe(200);
+    const owner = await asOwner(() =>
+      api(cp.url, cp.adminToken, 'DELETE', `/v1/tokens/${other.id}`),
+    );
+    expect(owner.status, JSON.stringify(owner.body)).toBe(204);
+    expect((await api(cp.url, other.token, 'GET', '/v1/tokens')).status).toBe(401);
+  }, 120_000);
+
   it("lets the stepped-up owner reset someone's factor, audited with the owner as actor", async () => {
     const dana = await asOwner(async () => {
       const created = await createToken(cp, 'dana', ['viewer']);

@@ -44,8 +44,17 @@ export class TokensController {
     return { tokens: await this.tokens.list() };
   }
 
+  /**
+   * Revoking decides who can act too (an attacker with one admin token could lock the other
+   * admins out mid-incident), so it is protected like creation: `stepgate:tokens:delete` on
+   * `tokens/<id>`.
+   */
   @Delete(':id')
   @HttpCode(204)
+  @StepUpProtected(
+    'stepgate:tokens:delete',
+    (request) => `tokens/${String(request.params.id ?? '')}`,
+  )
   async revoke(
     @Param('id', new ParseUUIDPipe()) id: string,
     @CurrentPrincipal() principal: Principal,

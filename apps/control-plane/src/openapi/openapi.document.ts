@@ -143,7 +143,8 @@ const ROUTES: RouteDoc[] = [
   {
     method: 'delete',
     path: '/v1/tokens/{id}',
-    summary: 'Revoke a token',
+    summary:
+      'Revoke a token (may need a step-up: 401 auth/step_up_required with details.require and details.satisfy when the active policies protect stepgate:tokens:delete (resource tokens/<id>) on kind stepgate)',
     scopes: ['admin'],
     status: 204,
   },
