@@ -94,6 +94,7 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<R
     logger,
     challenge: config.challenge,
     tokens,
+    trustedProxies: config.trustedProxies,
   });
   await listen(server, config.port, config.host);
   const port = (server.address() as AddressInfo).port;

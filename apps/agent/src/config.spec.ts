@@ -17,9 +17,31 @@ describe('loadConfig', () => {
       logBuffer: 10_000,
       logLevel: 'info',
       challenge: 'rfc9470',
+      trustedProxies: [],
       maxRevisionStep: 100_000,
       resetTrust: false,
     });
+  });
+
+  it('reads STEPGATE_TRUSTED_PROXIES as CIDRs and refuses a malformed entry', () => {
+    const config = loadConfig(
+      { ...TOKEN, STEPGATE_TRUSTED_PROXIES: '127.0.0.1/32, 10.1.0.0/16,::1' },
+      [],
+    );
+    expect(config.trustedProxies).toEqual([
+      { version: 4, network: 0x7f000001n, prefix: 32 },
+      { version: 4, network: 0x0a010000n, prefix: 16 },
+      { version: 6, network: 1n, prefix: 128 },
+    ]);
+    expect(loadConfig(TOKEN, ['--trusted-proxies', '192.0.2.0/24']).trustedProxies).toHaveLength(1);
+    expect(() =>
+      loadConfig({ ...TOKEN, STEPGATE_TRUSTED_PROXIES: '127.0.0.1/32,nginx' }, []),
+    ).toThrow(
+      'STEPGATE_TRUSTED_PROXIES must be comma-separated IP addresses or CIDRs like 127.0.0.1/32 or 10.0.0.0/8, got "nginx"',
+    );
+    expect(() => loadConfig({ ...TOKEN, STEPGATE_TRUSTED_PROXIES: '10.0.0.0/33' }, [])).toThrow(
+      /got "10.0.0.0\/33"/,
+    );
   });
 
   it('reads every setting from the environment, and flags win', () => {

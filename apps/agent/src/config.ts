@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import type { ChallengeStyle, FailMode } from '@stepgate/agent-core';
 import { DEFAULT_LOG_CAPACITY, DEFAULT_MAX_REVISION_STEP } from '@stepgate/agent-core';
-import { parseDuration } from '@stepgate/policy';
+import { parseCidr, parseDuration, type Cidr } from '@stepgate/policy';
 import { agentHandshakeSchema, parseLabels } from '@stepgate/protocol';
 import { LOG_LEVELS, type LogLevel } from './logger.js';
 
@@ -28,6 +28,11 @@ export interface AgentConfig {
   logBuffer: number;
   logLevel: LogLevel;
   challenge: ChallengeStyle;
+  /**
+   * Proxies whose forwarding headers are believed for `context.ip`
+   * (`STEPGATE_TRUSTED_PROXIES`); empty: none, the TCP peer is the client.
+   */
+  trustedProxies: Cidr[];
 }
 
 export class ConfigError extends Error {}
@@ -55,6 +60,8 @@ Every option has an environment variable; flags win.
   --log-buffer <n>          STEPGATE_LOG_BUFFER     decision records kept while offline (default 10000)
   --challenge <style>       STEPGATE_CHALLENGE      rfc9470 (default) or insufficient_claims
   --log-level <level>       STEPGATE_LOG_LEVEL      debug, info (default), warn, error, silent
+  --trusted-proxies <cidrs> STEPGATE_TRUSTED_PROXIES proxies whose X-Forwarded-For is believed,
+                            e.g. 127.0.0.1/32,10.1.0.0/16 (default: none)
 `;
 
 const OPTIONS = {
@@ -72,6 +79,7 @@ const OPTIONS = {
   'log-buffer': { env: 'STEPGATE_LOG_BUFFER' },
   challenge: { env: 'STEPGATE_CHALLENGE' },
   'log-level': { env: 'STEPGATE_LOG_LEVEL' },
+  'trusted-proxies': { env: 'STEPGATE_TRUSTED_PROXIES' },
 } as const;
 type OptionName = keyof typeof OPTIONS;
 
@@ -167,6 +175,7 @@ export function loadConfig(
       2_147_483_647,
     ),
     resetTrust: flags['reset-trust'] === true,
+    trustedProxies: cidrList(read('trusted-proxies')),
   };
   if (agentId.value !== undefined) config.agentId = agentId.value;
   const trustedKeys = read('trusted-keys');
@@ -183,6 +192,20 @@ export function loadConfig(
     config.maxStalenessMs = Math.round(seconds * 1000);
   }
   return config;
+}
+
+/** Comma-separated CIDRs (a bare address is a single host), each checked. */
+function cidrList(option: { value: string | undefined; from: string }): Cidr[] {
+  if (option.value === undefined) return [];
+  return option.value.split(',').map((entry) => {
+    const text = entry.trim();
+    const cidr = parseCidr(text);
+    if (cidr === undefined)
+      throw new ConfigError(
+        `${option.from} must be comma-separated IP addresses or CIDRs like 127.0.0.1/32 or 10.0.0.0/8, got ${JSON.stringify(text)}`,
+      );
+    return cidr;
+  });
 }
 
 function integer(

@@ -1,4 +1,4 @@
-import { InvalidRequestError } from '@stepgate/policy';
+import { normalizeRequest } from '@stepgate/policy';
 import type {
   AuthEvidence,
   Decision,
@@ -134,7 +134,8 @@ export class DecisionPoint {
    * step-up and the principal holds grants covering the request, each grant (and the
    * caller's evidence with the grants' approvals) is tried too and the best answer wins;
    * the grants that made it pass are named in `decision.grants`.
-   * @throws InvalidRequestError when the request lacks principal.id, action or resource.
+   * @throws InvalidRequestError when the request lacks principal.id, action or resource, or
+   *   breaks a size limit (`REQUEST_LIMITS`: checked before any grant glob is matched).
    */
   decide(
     request: DecisionRequest,
@@ -150,7 +151,8 @@ export class DecisionPoint {
     let decision: AgentDecision;
     let shadowDecision: Decision | undefined;
     if (failReason !== undefined || active === undefined) {
-      checkRequest(request);
+      // The engine's own shape and size checks, so a bad request is a 400 in fail mode too.
+      normalizeRequest(request);
       const reasons = this.failReasons[failReason ?? 'no_bundle'];
       decision = {
         effect: reasons[0]?.effect ?? 'deny',
@@ -300,29 +302,3 @@ export class DecisionPoint {
   }
 }
 
-/** The shape checks the engine would make, for decisions taken without it (fail mode). */
-function checkRequest(request: DecisionRequest): void {
-  const value = request as unknown as Record<string, unknown> | null;
-  if (typeof value !== 'object' || value === null || Array.isArray(value))
-    throw new InvalidRequestError(
-      'the request must be an object with principal, action and resource',
-    );
-  const principal = value.principal as Record<string, unknown> | undefined;
-  if (
-    typeof principal !== 'object' ||
-    principal === null ||
-    typeof principal.id !== 'string' ||
-    principal.id === ''
-  )
-    throw new InvalidRequestError('principal.id must be a non-empty string');
-  if (typeof value.action !== 'string' || value.action === '')
-    throw new InvalidRequestError('action must be a non-empty string');
-  const resource = value.resource as Record<string, unknown> | undefined;
-  if (
-    typeof resource !== 'object' ||
-    resource === null ||
-    typeof resource.kind !== 'string' ||
-    typeof resource.id !== 'string'
-  )
-    throw new InvalidRequestError('resource must be an object with string kind and id');
-}

@@ -1,5 +1,5 @@
-import { InvalidRequestError } from '@stepgate/policy';
-import type { DecisionRequest, Level } from '@stepgate/policy';
+import { cidrContains, InvalidRequestError, parseIp } from '@stepgate/policy';
+import type { Cidr, DecisionRequest, Level } from '@stepgate/policy';
 import { stepUpChallenge, type ChallengeStyle } from './challenge.js';
 import type { AgentDecision } from './decision-record.js';
 
@@ -105,4 +105,88 @@ export function httpDecisionRequest(
     resource: { kind: 'http', id: normalizeHttpPath(rawPath) },
     context,
   };
+}
+
+/** The forwarding headers a proxy may set, as received (a repeated header joined by commas). */
+export interface ForwardingHeaders {
+  'x-forwarded-for'?: string | undefined;
+  forwarded?: string | undefined;
+  'x-real-ip'?: string | undefined;
+}
+
+/**
+ * The client's address for `context.ip`. Forwarding headers are believed only when the TCP
+ * peer is a trusted proxy (`trusted`, STEPGATE_TRUSTED_PROXIES); anyone else's headers are
+ * what the client chose, so the peer itself is the client. Behind a trusted peer the hops are
+ * walked from the nearest one outwards (X-Forwarded-For, else the `for=` of `Forwarded`, else
+ * X-Real-IP), skipping trusted proxies: the first untrusted address is the client (the
+ * right-most untrusted X-Forwarded-For entry; entries further left were written by the
+ * client). When every hop is trusted, the furthest one. Undefined when that address is not a
+ * valid IP (`unknown`, a hostname, garbage): a policy must not match on it.
+ */
+export function clientAddress(
+  peer: string | undefined,
+  headers: ForwardingHeaders,
+  trusted: readonly Cidr[],
+): string | undefined {
+  const peerAddress = peer === undefined ? undefined : canonicalIp(peer);
+  if (peerAddress === undefined || !isTrusted(peerAddress, trusted)) return peerAddress;
+  const hops = forwardedHops(headers);
+  if (hops === undefined) return peerAddress;
+  // Nearest first: the right-most entry was added by the trusted peer itself.
+  for (let i = hops.length - 1; i >= 0; i--) {
+    const address = canonicalIp(hops[i] as string);
+    if (address === undefined) return undefined;
+    if (i === 0 || !isTrusted(address, trusted)) return address;
+  }
+  return undefined;
+}
+
+/** Addresses the first forwarding header present lists, furthest first. */
+function forwardedHops(headers: ForwardingHeaders): string[] | undefined {
+  const xff = headers['x-forwarded-for'];
+  if (xff !== undefined && xff.trim() !== '') return xff.split(',').map((hop) => hop.trim());
+  const forwarded = headers.forwarded;
+  if (forwarded !== undefined && forwarded.trim() !== '') {
+    // RFC 7239: `for=192.0.2.60;proto=http, for="[2001:db8::17]:4711"`; an element without
+    // `for` is a hop nobody named, which no address can stand for.
+    return forwarded.split(',').map((element) => {
+      const pair = element
+        .split(';')
+        .map((part) => part.trim())
+        .find((part) => part.toLowerCase().startsWith('for='));
+      return pair === undefined
+        ? ''
+        : pair
+            .slice(4)
+            .trim()
+            .replace(/^"(.*)"$/, '$1');
+    });
+  }
+  const realIp = headers['x-real-ip'];
+  if (realIp !== undefined && realIp.trim() !== '') return [realIp.trim()];
+  return undefined;
+}
+
+/**
+ * An address as policies see it: without a port (`192.0.2.1:4711`, `[2001:db8::1]:4711`),
+ * brackets or a zone id, and an IPv4-mapped IPv6 address (`::ffff:10.0.0.1`, what a dual-stack
+ * socket reports) as plain IPv4. Undefined for anything that is not an IP address.
+ */
+function canonicalIp(text: string): string | undefined {
+  let address = text.trim();
+  const bracketed = /^\[([^\]]+)\](?::\d+)?$/.exec(address);
+  if (bracketed) address = bracketed[1] as string;
+  else if (/^[\d.]+:\d+$/.test(address)) address = address.slice(0, address.indexOf(':'));
+  const ip = parseIp(address);
+  if (ip === undefined) return undefined;
+  if (ip.version === 4 && address.includes(':'))
+    return [24n, 16n, 8n, 0n].map((shift) => String((ip.value >> shift) & 255n)).join('.');
+  return address.split('%')[0];
+}
+
+function isTrusted(address: string, trusted: readonly Cidr[]): boolean {
+  if (trusted.length === 0) return false;
+  const ip = parseIp(address);
+  return ip !== undefined && trusted.some((cidr) => cidrContains(cidr, ip));
 }

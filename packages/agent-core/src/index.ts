@@ -62,12 +62,13 @@ export { acrValuesFor, describeRequirement, stepUpChallenge } from './challenge.
 export type { ChallengeStyle, StepUpChallenge } from './challenge.js';
 export {
   ANONYMOUS,
+  clientAddress,
   httpAction,
   httpDecisionRequest,
   httpOutcome,
   normalizeHttpPath,
 } from './http-mapping.js';
-export type { HttpOutcome } from './http-mapping.js';
+export type { ForwardingHeaders, HttpOutcome } from './http-mapping.js';
 export {
   isRuleAllow,
   isRuleDeny,

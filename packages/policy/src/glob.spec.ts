@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   compileGlob,
   globMatch,
+  globShape,
   globToRegExpSource,
   isLiteralGlob,
   literalPrefix,
@@ -68,6 +69,57 @@ describe('glob', () => {
       checked++;
     }
     expect(checked).toBeGreaterThan(5_000);
+  });
+
+  it('matches like its RegExp translation past 32 tokens and with many brace groups', () => {
+    // Long globs span several words of the bit-parallel automaton; six brace groups expand
+    // to 64 alternatives, past what is expanded, so they are walked as states.
+    let seed = 7;
+    const random = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed % n;
+    };
+    const pick = (alphabet: string[], length: number) =>
+      Array.from({ length }, () => alphabet[random(alphabet.length)]).join('');
+    for (let i = 0; i < 3_000; i++) {
+      const glob =
+        i % 3 === 0
+          ? Array.from(
+              { length: 6 },
+              () => `{${pick(['a', 'b', '*'], 2)},${pick(['a', '?'], 1)}}`,
+            ).join('')
+          : `${pick(['a', 'b', '/', '?'], 30 + random(40))}*${pick(['a', 'b', '/'], random(12))}**${pick(['a', 'b', '?', '/'], random(20))}`;
+      const value = pick(['a', 'b', '/'], random(90));
+      expect([glob, value, globMatch(value, glob)]).toEqual([
+        glob,
+        value,
+        compileGlob(glob).test(value),
+      ]);
+      // A value the glob's own literal characters make likely to match.
+      const likely = glob.replace(/[{}*?,]/g, 'a');
+      expect([glob, likely, globMatch(likely, glob)]).toEqual([
+        glob,
+        likely,
+        compileGlob(glob).test(likely),
+      ]);
+    }
+  });
+
+  it('describes what a glob costs to match', () => {
+    expect(globShape('prod/api')).toEqual({
+      literal: true,
+      wildcardRuns: 0,
+      braceGroups: 0,
+      alternatives: 1,
+    });
+    expect(globShape('k8s:***:{a,b,c}/{x,y}*')).toEqual({
+      literal: false,
+      wildcardRuns: 2,
+      braceGroups: 2,
+      alternatives: 6,
+    });
+    expect(globShape('{a,b}'.repeat(40))).toMatchObject({ alternatives: 2 ** 31 });
+    expect(globShape('a{b')).toMatchObject({ message: 'unclosed "{" in glob' });
   });
 
   it('matches many-wildcard globs against long values in linear time (no backtracking)', () => {

@@ -49,6 +49,32 @@ export function globToRegExpSource(glob: string): string | GlobError {
   return `^${out}$`;
 }
 
+/** What a glob costs to match, for limits on globs that callers choose (grant scopes). */
+export interface GlobShape {
+  /** No glob syntax: matched by comparison. */
+  literal: boolean;
+  /** Runs of `*` (`*`, `**`, `***` count one each). */
+  wildcardRuns: number;
+  /** Brace groups. */
+  braceGroups: number;
+  /** Brace-free globs it stands for (the product of the groups' alternatives; 1 without). */
+  alternatives: number;
+}
+
+/** The shape of a glob, or what makes it invalid. */
+export function globShape(glob: string): GlobShape | GlobError {
+  const source = globToRegExpSource(glob);
+  if (typeof source !== 'string') return source;
+  const groups = globItems(glob).filter((item) => Array.isArray(item));
+  return {
+    literal: isLiteralGlob(glob),
+    wildcardRuns: glob.match(/\*+/g)?.length ?? 0,
+    braceGroups: groups.length,
+    // Capped, so a glob of many groups cannot overflow to Infinity.
+    alternatives: groups.reduce((product, group) => Math.min(product * group.length, 2 ** 31), 1),
+  };
+}
+
 /** True when the pattern contains no glob syntax, so an exact string comparison suffices. */
 export function isLiteralGlob(glob: string): boolean {
   return !/[*?{}]/.test(glob);
@@ -77,9 +103,11 @@ export function compileGlob(glob: string): RegExp {
 
 /**
  * Whether `value` matches `glob`; throws on an invalid glob. A glob with two or more `*` runs
- * (or braces) is matched by a set-of-states walk instead of its RegExp: the RegExp backtracks
- * polynomially (`**a**a**b` against a long run of `a` takes seconds), and grant scopes are
- * globs that any elevating user chooses, matched against request values on the agent's hot path.
+ * (or braces) is not matched by its RegExp, which backtracks polynomially (`**a**a**b`
+ * against a long run of `a` takes seconds): grant scopes are globs that any elevating user
+ * chooses, matched against request values on the agent's hot path. Such a glob runs as a
+ * bit-parallel automaton (one machine word per 32 glob tokens per character), or, when its
+ * braces expand to too many alternatives, as a set-of-states walk; both are linear in the value.
  */
 export function globMatch(value: string, glob: string): boolean {
   let matcher = matchers.get(glob);
@@ -97,9 +125,18 @@ export function globMatch(value: string, glob: string): boolean {
  */
 export function globMatcher(glob: string): (value: string) => boolean {
   const re = compileGlob(glob);
-  const program = backtracks(glob) ? compileStates(glob) : undefined;
-  return program ? (text) => runStates(program, text) : (text) => re.test(text);
+  if (!backtracks(glob)) return (text) => re.test(text);
+  const alternatives = expandBraces(globItems(glob));
+  if (alternatives === undefined) {
+    const states = compileStates(glob);
+    return (text) => runStates(states, text);
+  }
+  const programs = alternatives.map(compileBits);
+  return (text) => programs.some((program) => runBits(program, text));
 }
+
+/** Brace expansions past this many alternatives are walked as states instead of expanded. */
+const MAX_EXPANSIONS = 32;
 
 const matchers = new Map<string, (value: string) => boolean>();
 
@@ -117,17 +154,14 @@ interface States {
   start: number;
 }
 
-function compileStates(glob: string): States {
-  const states: States = { kind: [], char: [], next: [], start: 0 };
-  const add = (kind: States['kind'][number], char: string, next: number[]): number => {
-    states.kind.push(kind);
-    states.char.push(char);
-    states.next.push(next);
-    return states.kind.length - 1;
-  };
-  // Tokens in the order the RegExp translation reads them (so `***` is `**` then `*`).
-  type Token = { kind: 'c' | '?' | '*' | '**'; char: string };
-  const top: (Token | Token[][])[] = [];
+/** Tokens in the order the RegExp translation reads them (so `***` is `**` then `*`). */
+type Token = { kind: 'c' | '?' | '*' | '**'; char: string };
+/** A token, or a brace group: its alternatives' tokens. */
+type Item = Token | Token[][];
+
+/** The tokens and brace groups of a glob (validated by compileGlob first). */
+function globItems(glob: string): Item[] {
+  const top: Item[] = [];
   let options: Token[][] | undefined;
   for (let i = 0; i < glob.length; i++) {
     const ch = glob[i] as string;
@@ -144,6 +178,18 @@ function compileStates(glob: string): States {
     else token = { kind: 'c', char: ch };
     if (token) (options ? (options[options.length - 1] as Token[]) : top).push(token);
   }
+  return top;
+}
+
+function compileStates(glob: string): States {
+  const states: States = { kind: [], char: [], next: [], start: 0 };
+  const add = (kind: States['kind'][number], char: string, next: number[]): number => {
+    states.kind.push(kind);
+    states.char.push(char);
+    states.next.push(next);
+    return states.kind.length - 1;
+  };
+  const top = globItems(glob);
   // Built back to front, so every state knows its successor.
   const chain = (tokens: Token[], after: number): number => {
     let next = after;
@@ -205,4 +251,139 @@ function runStates(states: States, value: string): boolean {
     current = following;
   }
   return current.some((state) => states.kind[state] === '$');
+}
+
+/** Every brace-free token sequence a glob stands for; undefined past {@link MAX_EXPANSIONS}. */
+function expandBraces(items: Item[]): Token[][] | undefined {
+  let sequences: Token[][] = [[]];
+  for (const item of items) {
+    if (!Array.isArray(item)) {
+      for (const sequence of sequences) sequence.push(item);
+      continue;
+    }
+    if (sequences.length * item.length > MAX_EXPANSIONS) return undefined;
+    sequences = sequences.flatMap((sequence) =>
+      item.map((alternative) => [...sequence, ...alternative]),
+    );
+  }
+  return sequences;
+}
+
+/**
+ * A brace-free glob as a bit-parallel automaton (shift-and with loops): bit `i` of the state
+ * set means "the first `i` tokens match what was read". A character moves every set bit over a
+ * single-character token that accepts it (`(D << 1) & consume[c]`), keeps the bits of `*`/`**`
+ * tokens that accept it (`D & stay[c]`), and a `*` run may match nothing (bit `i - 1` sets bit
+ * `i`: applied once per token of the longest run of consecutive stars).
+ */
+interface BitProgram {
+  /** 32-bit words per state set (tokens + 1 bits). */
+  words: number;
+  /** The bit of a full match (the token count). */
+  accept: number;
+  /** Bits of star tokens (they may match nothing). */
+  star: Uint32Array;
+  starRun: number;
+  /** Consume masks: for `/`, per other ASCII code, for any other character. */
+  slash: Uint32Array;
+  ascii: Uint32Array[];
+  byChar: Map<number, Uint32Array>;
+  other: Uint32Array;
+  /** Stay masks: `**` bits for `/`, every star bit for anything else. */
+  staySlash: Uint32Array;
+  stayOther: Uint32Array;
+}
+
+function compileBits(tokens: Token[]): BitProgram {
+  const words = (tokens.length >> 5) + 1;
+  const mask = () => new Uint32Array(words);
+  const set = (target: Uint32Array, bit: number) => {
+    target[bit >> 5] = (target[bit >> 5] as number) | (1 << (bit & 31));
+  };
+  const star = mask();
+  const slash = mask();
+  const other = mask();
+  const staySlash = mask();
+  const stayOther = mask();
+  const literals = new Map<number, number[]>();
+  let starRun = 0;
+  let run = 0;
+  tokens.forEach((token, index) => {
+    const bit = index + 1;
+    run = token.kind === '*' || token.kind === '**' ? run + 1 : 0;
+    starRun = Math.max(starRun, run);
+    if (token.kind === '?') set(other, bit);
+    else if (token.kind === 'c') {
+      const code = token.char.charCodeAt(0);
+      if (code === SLASH) set(slash, bit);
+      else literals.set(code, [...(literals.get(code) ?? []), bit]);
+    } else {
+      set(star, bit);
+      set(stayOther, bit);
+      if (token.kind === '**') set(staySlash, bit);
+    }
+  });
+  const byChar = new Map<number, Uint32Array>();
+  for (const [code, bits] of literals) {
+    const consume = Uint32Array.from(other);
+    for (const bit of bits) set(consume, bit);
+    byChar.set(code, consume);
+  }
+  const ascii = Array.from({ length: 128 }, (_, code) =>
+    code === SLASH ? slash : (byChar.get(code) ?? other),
+  );
+  return {
+    words,
+    accept: tokens.length,
+    star,
+    starRun,
+    slash,
+    ascii,
+    byChar,
+    other,
+    staySlash,
+    stayOther,
+  };
+}
+
+const SLASH = 47;
+
+function runBits(program: BitProgram, value: string): boolean {
+  const { words, ascii, byChar, other, staySlash, stayOther } = program;
+  let current = new Uint32Array(words);
+  let next = new Uint32Array(words);
+  current[0] = 1;
+  starClosure(program, current);
+  for (let i = 0; i < value.length; i++) {
+    const code = value.charCodeAt(i);
+    const consume = code < 128 ? (ascii[code] as Uint32Array) : (byChar.get(code) ?? other);
+    const stay = code === SLASH ? staySlash : stayOther;
+    let carry = 0;
+    let live = 0;
+    for (let w = 0; w < words; w++) {
+      const bits = current[w] as number;
+      const moved = (((bits << 1) | carry) & (consume[w] as number)) | (bits & (stay[w] as number));
+      carry = bits >>> 31;
+      next[w] = moved;
+      live |= moved;
+    }
+    if (live === 0) return false;
+    starClosure(program, next);
+    [current, next] = [next, current];
+  }
+  const accept = program.accept;
+  return (((current[accept >> 5] as number) >>> (accept & 31)) & 1) === 1;
+}
+
+/** Lets every star run match nothing: bit `i - 1` sets the bit of a star token `i`. */
+function starClosure(program: BitProgram, bits: Uint32Array): void {
+  const { words, star } = program;
+  for (let round = 0; round < program.starRun; round++) {
+    let carry = 0;
+    for (let w = 0; w < words; w++) {
+      const word = bits[w] as number;
+      bits[w] = word | (((word << 1) | carry) & (star[w] as number));
+      carry = word >>> 31;
+    }
+  }
 }

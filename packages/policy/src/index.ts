@@ -10,7 +10,11 @@ export { formatCompileError, PolicySetError } from './errors.js';
 export type { CompileError, CompileErrorCode } from './errors.js';
 export { PolicyEngine } from './evaluate/engine.js';
 export type { DecideOptions, EngineOptions } from './evaluate/engine.js';
-export { InvalidRequestError } from './evaluate/request.js';
+export { InvalidRequestError, normalizeRequest } from './evaluate/request.js';
+export { REQUEST_LIMITS, requestLimitProblem } from './evaluate/request-limits.js';
+export type { FieldNamer, RequestLimitProblem } from './evaluate/request-limits.js';
+export { cidrContains, parseCidr, parseIp } from './cel/ip.js';
+export type { Cidr, IpAddress } from './cel/ip.js';
 export { runTestSuites, describeDecision } from './testing/run-tests.js';
 export type { CaseResult, ProgressListener, SuiteResult, TestReport } from './testing/run-tests.js';
 export type { TestCase, TestExpectation, TestSuite } from './testing/test-suite.js';
@@ -21,7 +25,8 @@ export {
   compiledPolicySetSchema,
 } from './bundle/policy-set.js';
 export { parseDuration, formatDuration } from './duration.js';
-export { globMatch, literalPrefix } from './glob.js';
+export { globMatch, globShape, literalPrefix } from './glob.js';
+export type { GlobError, GlobShape } from './glob.js';
 export { POLICY_SET_FORMAT } from './model.js';
 export type {
   AuthEvidence,

@@ -31,6 +31,7 @@ export const ERROR_CODES = [
   'elevation/enrolment_code_invalid',
   'elevation/enrolment_code_not_found',
   'grant/invalid',
+  'grant/too_many',
   'bundle/invalid',
   'bundle/too_large',
   'key/invalid',
@@ -73,6 +74,8 @@ export const ERROR_STATUS: Readonly<Record<ErrorCode, number>> = Object.freeze({
   'elevation/enrolment_code_invalid': 401,
   'elevation/enrolment_code_not_found': 404,
   'grant/invalid': 400,
+  // The subject holds as many grants in force as one person may (GRANTS_PER_SUBJECT).
+  'grant/too_many': 409,
   'bundle/invalid': 400,
   'bundle/too_large': 413,
   'key/invalid': 400,

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { resolveKey, type BundleKeyResolver, type BundleSigningKey } from './bundle.js';
 import { canonicalJson } from './canonical.js';
 import { StepgateError } from './errors.js';
+import { grantPatternsSchema } from './grant-scope.js';
 import { signStatement, verifyStatement } from './signed-statement.js';
 
 /**
@@ -19,7 +20,6 @@ export const GRANT_FORMAT = 'stepgate.grant/v1';
 export const GRANT_JWS_TYPE = 'stepgate-grant+jws';
 
 const isoDateTime = z.iso.datetime({ offset: true });
-const pattern = z.string().min(1).max(512);
 
 /** The signed content of a grant. */
 export const grantClaimsSchema = z.strictObject({
@@ -37,10 +37,13 @@ export const grantClaimsSchema = z.strictObject({
   authTime: isoDateTime,
   /** Approvers' principal ids (approval grants). */
   approvals: z.array(z.string().min(1).max(256)).max(64),
-  /** Glob patterns (the policy language's globs) the request's action must match. */
-  actions: z.array(pattern).min(1).max(64),
-  /** Glob patterns the request's resource id must match. */
-  resources: z.array(pattern).min(1).max(64),
+  /**
+   * Glob patterns (the policy language's globs) the request's action must match; within
+   * GRANT_SCOPE_LIMITS, so an agent refuses a grant too costly to match.
+   */
+  actions: grantPatternsSchema('actions'),
+  /** Glob patterns the request's resource id must match (same limits). */
+  resources: grantPatternsSchema('resources'),
   issuedAt: isoDateTime,
   expiresAt: isoDateTime,
 });

@@ -25,6 +25,8 @@ export type {
   BundleVerificationKey,
 } from './bundle.js';
 export { generateSigningKey, importSigningKey, toJwks } from './keys.js';
+export { GRANT_SCOPE_LIMITS, grantPatternProblem } from './grant-scope.js';
+export type { GrantScopeField } from './grant-scope.js';
 export {
   KEYS_FORMAT,
   KEYS_JWS_TYPE,

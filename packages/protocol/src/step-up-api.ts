@@ -1,20 +1,24 @@
+import { REQUEST_LIMITS, requestLimitProblem } from '@stepgate/policy';
 import { z } from 'zod';
+import { grantPatternsSchema } from './grant-scope.js';
 
 /**
  * Admin-API shapes of step-up: built-in elevation (TOTP, WebAuthn), grants, approval requests
  * and the control plane's own check endpoint. Strict like the rest of the admin API.
  */
 
-const pattern = z.string().trim().min(1).max(512);
 const reason = z.string().trim().min(1).max(1000);
 
 /** Duration in seconds a grant should live; the control plane caps it (STEPGATE_GRANT_MAX_TTL). */
 const ttlSeconds = z.int().min(30).max(86_400);
 
-/** What an elevation grant should cover; omitted = every action on every resource. */
+/**
+ * What an elevation grant should cover; omitted = every action on every resource. Patterns
+ * are checked against GRANT_SCOPE_LIMITS here, before a code or an assertion is used up.
+ */
 export const grantScopeSchema = z.strictObject({
-  actions: z.array(pattern).min(1).max(64).optional(),
-  resources: z.array(pattern).min(1).max(64).optional(),
+  actions: grantPatternsSchema('actions').optional(),
+  resources: grantPatternsSchema('resources').optional(),
   ttlSeconds: ttlSeconds.optional(),
 });
 export type GrantScope = z.infer<typeof grantScopeSchema>;
@@ -146,13 +150,15 @@ export type GrantsQuery = z.infer<typeof grantsQuerySchema>;
 
 export const revokeGrantRequestSchema = z.strictObject({ reason: reason.optional() });
 
+/** Request fields within the limits every decision API applies (REQUEST_LIMITS). */
+const actionName = z.string().trim().min(1).max(REQUEST_LIMITS.action);
 const resourceRef = z.strictObject({
-  kind: z.string().trim().min(1).max(512),
-  id: z.string().trim().min(1).max(2048),
+  kind: z.string().trim().min(1).max(REQUEST_LIMITS.resourceKind),
+  id: z.string().trim().min(1).max(REQUEST_LIMITS.resourceId),
 });
 
 export const createApprovalRequestSchema = z.strictObject({
-  action: z.string().trim().min(1).max(512),
+  action: actionName,
   resource: resourceRef,
   reason,
   /**
@@ -198,19 +204,25 @@ export type ApprovalsQuery = z.infer<typeof approvalsQuerySchema>;
  * `POST /v1/check`: the control plane decides with the active bundle and the principal's
  * grants, exactly as an agent would (for pipelines that talk to the control plane only).
  */
-export const checkRequestSchema = z.strictObject({
-  principal: z.strictObject({
-    id: z.string().trim().min(1).max(256),
-    roles: z.array(z.string().max(256)).max(100).optional(),
-    groups: z.array(z.string().max(256)).max(100).optional(),
-    attributes: z.record(z.string(), z.unknown()).optional(),
-  }),
-  action: z.string().trim().min(1).max(512),
-  resource: z.strictObject({
-    kind: z.string().trim().min(1).max(512),
-    id: z.string().trim().min(1).max(2048),
-    attributes: z.record(z.string(), z.unknown()).optional(),
-  }),
-  context: z.record(z.string(), z.unknown()).optional(),
-});
+export const checkRequestSchema = z
+  .strictObject({
+    principal: z.strictObject({
+      id: z.string().trim().min(1),
+      roles: z.array(z.string()).optional(),
+      groups: z.array(z.string()).optional(),
+      attributes: z.record(z.string(), z.unknown()).optional(),
+    }),
+    action: z.string().trim().min(1),
+    resource: z.strictObject({
+      kind: z.string().trim().min(1),
+      id: z.string().trim().min(1),
+      attributes: z.record(z.string(), z.unknown()).optional(),
+    }),
+    context: z.record(z.string(), z.unknown()).optional(),
+  })
+  // The size limits every agent API applies (REQUEST_LIMITS), with the agents' own words.
+  .superRefine((request, context) => {
+    const problem = requestLimitProblem(request);
+    if (problem !== undefined) context.addIssue({ code: 'custom', message: problem.message });
+  });
 export type CheckRequest = z.infer<typeof checkRequestSchema>;

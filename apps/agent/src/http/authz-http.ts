@@ -1,7 +1,8 @@
 import type { IncomingMessage } from 'node:http';
-import { ANONYMOUS, httpDecisionRequest } from '@stepgate/agent-core';
+import { ANONYMOUS, clientAddress, httpDecisionRequest } from '@stepgate/agent-core';
 import type { ChallengeStyle, VerifiedToken } from '@stepgate/agent-core';
-import type { AuthEvidence, DecisionRequest } from '@stepgate/policy';
+import type { AuthEvidence, Cidr, DecisionRequest } from '@stepgate/policy';
+import { checkRequestLimits } from './decision-input.js';
 
 /** Where `/v1/authz/http` is served; Envoy appends the original path to it. */
 export const AUTHZ_HTTP_PATH = '/v1/authz/http';
@@ -41,15 +42,17 @@ function header(req: IncomingMessage, name: string): string | undefined {
  *   method, which nginx copies from the original request);
  * - Traefik ForwardAuth: `X-Forwarded-Uri` and `X-Forwarded-Method`;
  * - none of these: the request's own method on `/`.
- * Context: `ip` (the right-most `X-Forwarded-For` entry, the one the nearest proxy added,
- * else `X-Real-IP`), `host`, `userAgent`.
- * @throws InvalidRequestError for a malformed method or path.
+ * Context: `ip` (the TCP peer; forwarding headers only from `trustedProxies`, see
+ * `clientAddress`), `host`, `userAgent`.
+ * @throws InvalidRequestError for a malformed method or path; BadRequestError past a size
+ *   limit: 414 for a path in the request line, 431 for one in a header (nginx, Traefik).
  */
 export function proxiedRequest(
   req: IncomingMessage,
   pathname: string,
   query: string,
   identity: HttpIdentity,
+  trustedProxies: readonly Cidr[] = [],
 ): DecisionRequest {
   const own = req.method ?? 'GET';
   const suffix = pathname.slice(AUTHZ_HTTP_PATH.length);
@@ -71,12 +74,32 @@ export function proxiedRequest(
     path = '/';
   }
   const context: Record<string, unknown> = {};
-  const forwardedFor = header(req, 'x-forwarded-for');
-  const ip = forwardedFor?.split(',').at(-1)?.trim() || header(req, 'x-real-ip');
+  const ip = clientAddress(
+    req.socket?.remoteAddress,
+    {
+      'x-forwarded-for': joined(req, 'x-forwarded-for'),
+      forwarded: joined(req, 'forwarded'),
+      'x-real-ip': header(req, 'x-real-ip'),
+    },
+    trustedProxies,
+  );
   if (ip) context.ip = ip;
   const host = header(req, 'x-forwarded-host') ?? header(req, 'host');
   if (host) context.host = host;
   const userAgent = header(req, 'user-agent');
   if (userAgent) context.userAgent = userAgent;
-  return httpDecisionRequest(method, path, identity.principal, context);
+  const request = httpDecisionRequest(method, path, identity.principal, context);
+  const pathInHeader = suffix === '' && path !== '/';
+  checkRequestLimits(request, {
+    status: (field) =>
+      field === 'resource.id' ? (pathInHeader ? 431 : 414) : field === 'context' ? 431 : 400,
+  });
+  return request;
+}
+
+/** Every value of a header that may be repeated, in order, comma-joined (RFC 9110 5.3). */
+function joined(req: IncomingMessage, name: string): string | undefined {
+  const value = req.headers[name];
+  if (Array.isArray(value)) return value.join(', ');
+  return value === '' ? undefined : value;
 }

@@ -24,6 +24,52 @@ function decision(
 }
 
 describe('AuthZEN mapping', () => {
+  it('refuses a field past its size limit, named as AuthZEN names it', () => {
+    const refused = (body: unknown) => {
+      try {
+        parseEvaluation(body);
+      } catch (error) {
+        return error instanceof BadRequestError ? [error.message, error.details] : error;
+      }
+      return 'accepted';
+    };
+    expect(refused({ ...base, subject: { type: 'user', id: 's'.repeat(1025) } })).toEqual([
+      'subject.id is 1025 characters long; the limit is 1024',
+      { field: 'subject.id', limit: 1024 },
+    ]);
+    expect(refused({ ...base, action: { name: 'a'.repeat(513) } })).toEqual([
+      'action.name is 513 characters long; the limit is 512',
+      { field: 'action.name', limit: 512 },
+    ]);
+    expect(
+      refused({
+        ...base,
+        subject: { type: 'user', id: 'alice', properties: { groups: Array(1025).fill('g') } },
+      }),
+    ).toEqual([
+      'subject.properties.groups has 1025 entries; the limit is 1024',
+      { field: 'subject.properties.groups', limit: 1024 },
+    ]);
+    expect(
+      refused({
+        ...base,
+        resource: { type: 'doc', id: '1', properties: { x: 'y'.repeat(70_000) } },
+      }),
+    ).toMatchObject([
+      expect.stringMatching(/^resource\.properties is larger than the limit of 65536/),
+      { field: 'resource.properties', limit: 65_536 },
+    ]);
+    const batch = parseEvaluations({
+      ...base,
+      evaluations: [{ resource: { type: 'doc', id: 'r'.repeat(4097) } }, {}],
+    });
+    expect(batch.items[0]).toBeInstanceOf(BadRequestError);
+    expect((batch.items[0] as Error).message).toBe(
+      'evaluations[0]: resource.id is 4097 characters long; the limit is 4096',
+    );
+    expect(batch.items[1]).not.toBeInstanceOf(BadRequestError);
+  });
+
   it('maps subject/action/resource/context to the language input', () => {
     expect(parseEvaluation(base)).toEqual({
       principal: {

@@ -2,6 +2,7 @@ import { stepUpChallenge, type AgentDecision } from '@stepgate/agent-core';
 import { InvalidRequestError, type DecisionRequest, type Level } from '@stepgate/policy';
 import {
   BadRequestError,
+  checkRequestLimits,
   isObject,
   onlyFields,
   optionalObject,
@@ -45,6 +46,18 @@ const SEMANTICS: readonly EvaluationsSemantic[] = [
   'deny_on_first_deny',
   'permit_on_first_permit',
 ];
+
+/** The decision-input fields by their AuthZEN names, for the size-limit errors. */
+const AUTHZEN_NAMES: Readonly<Record<string, string>> = {
+  'principal.id': 'subject.id',
+  'principal.roles': 'subject.properties.roles',
+  'principal.groups': 'subject.properties.groups',
+  'principal.attributes': 'subject.properties',
+  action: 'action.name',
+  'resource.kind': 'resource.type',
+  'resource.attributes': 'resource.properties',
+};
+const authzenName = (field: string): string => AUTHZEN_NAMES[field] ?? field;
 
 /** The language input for one AuthZEN evaluation. @throws BadRequestError */
 export function toDecisionRequest(evaluation: Record<string, unknown>): DecisionRequest {
@@ -94,6 +107,7 @@ export function toDecisionRequest(evaluation: Record<string, unknown>): Decision
   if (resource.properties !== undefined)
     request.resource.attributes = resource.properties as Record<string, unknown>;
   if (context !== undefined) request.context = context as Record<string, unknown>;
+  checkRequestLimits(request, { name: authzenName });
   return request;
 }
 

@@ -1,14 +1,37 @@
-import type { DecisionRequest } from '@stepgate/policy';
+import { requestLimitProblem, type DecisionRequest, type FieldNamer } from '@stepgate/policy';
 
-/** A body the agent refuses with 400 `{error: 'request/invalid', message}`. */
+/** A body the agent refuses with 400 (or `status`) `{error: 'request/invalid', message, details?}`. */
 export class BadRequestError extends Error {
   readonly status: number;
 
-  constructor(message: string, status = 400) {
+  constructor(
+    message: string,
+    status = 400,
+    readonly details?: Record<string, unknown>,
+  ) {
     super(message);
     this.name = 'BadRequestError';
     this.status = status;
   }
+}
+
+/**
+ * The request size limits every decision API shares (`REQUEST_LIMITS` of @stepgate/policy,
+ * which the engine enforces again), checked at an edge that names fields its own way (AuthZEN's
+ * `subject.id`) or answers with another status (414/431 for a proxied request's path).
+ * @throws BadRequestError `{details: {field, limit}}`.
+ */
+export function checkRequestLimits(
+  request: DecisionRequest,
+  options: { name?: FieldNamer; prefix?: string; status?: (field: string) => number } = {},
+): void {
+  const problem = requestLimitProblem(request, options.name);
+  if (problem === undefined) return;
+  throw new BadRequestError(
+    `${options.prefix ?? ''}${problem.message}`,
+    options.status?.(problem.field) ?? 400,
+    { field: problem.field, limit: problem.limit },
+  );
 }
 
 const INPUT_FIELDS = new Set(['principal', 'action', 'resource', 'context']);

@@ -143,4 +143,32 @@ describe('k8sRoutes', () => {
     };
     expect((await post(K8S_ADMISSION_PATH, JSON.stringify(body))).status).toBe(200);
   });
+
+  it('refuses a review whose decision input is past a size limit, before deciding', async () => {
+    point.calls.length = 0;
+    const body = review(false) as any;
+    body.request.userInfo = { username: 'u'.repeat(1025) };
+    const admission = await post(K8S_ADMISSION_PATH, JSON.stringify(body));
+    expect(admission).toMatchObject({
+      status: 400,
+      body: {
+        message:
+          'the decision input built from this review is too large: principal.id is 1025 characters long; the limit is 1024',
+      },
+    });
+    const access = await post(
+      K8S_AUTHORIZE_PATH,
+      JSON.stringify({
+        apiVersion: 'authorization.k8s.io/v1',
+        kind: 'SubjectAccessReview',
+        spec: {
+          user: 'jane',
+          nonResourceAttributes: { verb: 'get', path: `/${'p'.repeat(4096)}` },
+        },
+      }),
+    );
+    expect(access.status).toBe(400);
+    expect(access.body.message).toMatch(/resource\.id is 4097 characters long; the limit is 4096/);
+    expect(point.calls).toHaveLength(0);
+  });
 });

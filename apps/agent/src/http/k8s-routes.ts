@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { DecisionPoint } from '@stepgate/agent-core';
 import { admissionAnswer, parseAdmissionReview } from './k8s-admission.js';
+import { checkRequestLimits } from './decision-input.js';
 import { accessReviewAnswer, parseSubjectAccessReview } from './k8s-authorize.js';
 import { readJson } from './request-body.js';
 
@@ -14,6 +15,9 @@ export const K8S_AUTHORIZE_PATH = '/v1/k8s/authorize';
  * limit would turn large updates into webhook failures.
  */
 export const MAX_REVIEW_BYTES = 8 * 1024 * 1024;
+
+/** Size-limit errors name decision-input fields; say where they come from. */
+const LIMIT_PREFIX = 'the decision input built from this review is too large: ';
 
 type Route = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
 
@@ -30,6 +34,7 @@ export function k8sRoutes(
     [K8S_ADMISSION_PATH]: {
       POST: async (req, res) => {
         const input = parseAdmissionReview(await readReview(req));
+        checkRequestLimits(input.request, { prefix: LIMIT_PREFIX });
         // A dry run changes nothing, so it leaves no decision-log record (the webhook is
         // registered with sideEffects: NoneOnDryRun).
         const decision = point.decide(input.request, undefined, { record: !input.dryRun });
@@ -39,6 +44,7 @@ export function k8sRoutes(
     [K8S_AUTHORIZE_PATH]: {
       POST: async (req, res) => {
         const input = parseSubjectAccessReview(await readReview(req));
+        checkRequestLimits(input.request, { prefix: LIMIT_PREFIX });
         sendReview(res, accessReviewAnswer(input, point.decide(input.request)));
       },
     },

@@ -7,7 +7,7 @@ import {
   type Logger,
   type TokenVerifier,
 } from '@stepgate/agent-core';
-import { InvalidRequestError } from '@stepgate/policy';
+import { InvalidRequestError, type Cidr } from '@stepgate/policy';
 import { evaluateBatch, parseEvaluation, parseEvaluations, toAuthzenDecision } from './authzen.js';
 import { AUTHZ_HTTP_PATH, identityOf, proxiedRequest } from './authz-http.js';
 import {
@@ -33,6 +33,11 @@ export interface HttpServerOptions {
   challenge: ChallengeStyle;
   /** Verifies `Authorization: Bearer` tokens; without one every bearer token is refused. */
   tokens?: TokenVerifier;
+  /**
+   * Peers whose forwarding headers (X-Forwarded-For, Forwarded, X-Real-IP) are believed for
+   * `context.ip` (STEPGATE_TRUSTED_PROXIES); default none: the TCP peer is the client.
+   */
+  trustedProxies?: readonly Cidr[];
 }
 
 const JSON_TYPE = 'application/json; charset=utf-8';
@@ -133,7 +138,10 @@ export function createHttpServer(options: HttpServerOptions): Server {
     await readBody(req, MAX_BODY_BYTES);
     const caller = identityOf(await verifiedCaller(req, tokens));
     const outcome = httpOutcome(
-      point.decide(proxiedRequest(req, pathname, query, caller), caller.evidence),
+      point.decide(
+        proxiedRequest(req, pathname, query, caller, options.trustedProxies),
+        caller.evidence,
+      ),
       point.levels,
       caller.challenge ?? options.challenge,
     );
@@ -176,9 +184,9 @@ export function createHttpServer(options: HttpServerOptions): Server {
         res.setHeader('www-authenticate', invalidTokenChallenge(error.message));
         sendError(res, 401, 'auth/invalid_token', error.message);
       } else if (error instanceof BadRequestError) {
-        sendError(res, error.status, 'request/invalid', error.message);
+        sendError(res, error.status, 'request/invalid', error.message, error.details);
       } else if (error instanceof InvalidRequestError) {
-        sendError(res, 400, 'request/invalid', error.message);
+        sendError(res, 400, 'request/invalid', error.message, error.details);
       } else {
         const errorId = randomUUID();
         logger.error('request failed', {
@@ -256,7 +264,7 @@ function sendError(
   status: number,
   error: string,
   message: string,
-  details?: Record<string, unknown>,
+  details?: object,
 ): void {
   // A refused body may still be arriving: close the connection rather than read it.
   if (status === 413) res.setHeader('connection', 'close');

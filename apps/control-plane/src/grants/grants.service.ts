@@ -40,6 +40,15 @@ type GrantWriter = Pick<PrismaService, 'grant' | 'auditEvent'>;
 const MAX_FULL_SET = 10_000;
 
 /**
+ * Elevation grants in force one subject may hold. Agents match a subject's every grant
+ * against each of its requests that needs a step-up, so without a cap one person could mint
+ * grants (an elevation every TOTP step, every WebAuthn assertion) until each of their requests
+ * costs seconds, and crowd everyone else out of the full set a connecting agent receives.
+ * Approval grants are not capped: other people issue them, one request at a time.
+ */
+export const GRANTS_PER_SUBJECT = 16;
+
+/**
  * Issues signed grants (bundle-signing key, so agents already trust them), lists and revokes
  * them, announces every change to agents, and gives the control plane's own checks the
  * evidence a subject's grants amount to.
@@ -70,6 +79,22 @@ export class GrantsService {
     input: IssueGrantInput,
     now: Date = new Date(),
   ): Promise<GrantView> {
+    if (input.kind === 'elevation') {
+      const held = await tx.grant.count({
+        where: {
+          subject: input.subject,
+          kind: 'elevation',
+          revokedAt: null,
+          expiresAt: { gt: now },
+        },
+      });
+      if (held >= GRANTS_PER_SUBJECT)
+        throw new StepgateError(
+          'grant/too_many',
+          `"${input.subject}" already holds ${held} elevation grants in force, the most one subject may hold; revoke one (stepgate grants revoke <id>, or DELETE /v1/grants/<id>) or wait until one expires`,
+          { subject: input.subject, held, limit: GRANTS_PER_SUBJECT },
+        );
+    }
     const claims = buildGrantClaims(
       {
         id: randomUUID(),

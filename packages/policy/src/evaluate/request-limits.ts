@@ -1,0 +1,155 @@
+/**
+ * Size limits on a decision request, the same on every API that takes one: the agent's
+ * `/v1/decide`, AuthZEN evaluations, `/v1/authz/http`, the Kubernetes webhooks, the SDK, and
+ * the control plane's `/v1/check`. They are enforced where every one of those ends up (the
+ * engine's request check), so no API can forget them. A request over a limit is refused as a
+ * whole (400 naming the field and the limit), never truncated: a truncated id could match a
+ * rule the real one does not.
+ *
+ * Why these numbers (generous for real input, small enough that the work a request can cause
+ * stays bounded — matching grant and policy globs is linear in the value's length):
+ * - `principalId` 1024: OIDC `sub` is at most 255 ASCII characters, e-mail addresses 254,
+ *   Kubernetes service-account names about 320, SPIFFE ids are usually far below 1024.
+ * - `action` 512: `k8s:<verb>:<group>/<resource>/<subresource>` with a 253-character API
+ *   group still fits; HTTP actions are `http:<METHOD>`.
+ * - `resourceKind` 512: kinds are short names (`http`, `k8s:configmaps`).
+ * - `resourceId` 4096: Kubernetes ids are `<namespace>/<name>` (at most 317); HTTP paths
+ *   longer than 4 KiB are refused by many servers and CDNs already.
+ * - `listItems`/`listItemLength` 1024: people in many directory groups (LDAP DNs are long).
+ * - `structuredSize` 64 KiB for each of `principal.attributes`, `resource.attributes` and
+ *   `context` (about their JSON size), nested at most `structuredDepth` 32 levels: request
+ *   metadata and labels, not documents.
+ */
+export const REQUEST_LIMITS = Object.freeze({
+  principalId: 1024,
+  action: 512,
+  resourceKind: 512,
+  resourceId: 4096,
+  listItems: 1024,
+  listItemLength: 1024,
+  structuredSize: 64 * 1024,
+  structuredDepth: 32,
+});
+
+/** What a limit refused: the field (as the caller named it) and the limit. */
+export interface RequestLimitProblem {
+  field: string;
+  limit: number;
+  message: string;
+}
+
+/** Renames a decision-input field (`principal.id`) to the API's own name (`subject.id`). */
+export type FieldNamer = (field: string) => string;
+
+const same: FieldNamer = (field) => field;
+
+/**
+ * The first limit a request breaks, or undefined. Expects the shape already checked (strings
+ * where strings belong); other values are left to the shape check. Cost: linear in the
+ * request, stopping at the first problem.
+ */
+export function requestLimitProblem(
+  request: {
+    principal: { id: string; roles?: unknown; groups?: unknown; attributes?: unknown };
+    action: string;
+    resource: { kind: string; id: string; attributes?: unknown };
+    context?: unknown;
+  },
+  name: FieldNamer = same,
+): RequestLimitProblem | undefined {
+  const { principal, resource } = request;
+  return (
+    tooLong(principal.id, REQUEST_LIMITS.principalId, name('principal.id')) ??
+    list(principal.roles, 'principal.roles', name) ??
+    list(principal.groups, 'principal.groups', name) ??
+    structured(principal.attributes, 'principal.attributes', name) ??
+    tooLong(request.action, REQUEST_LIMITS.action, name('action')) ??
+    tooLong(resource.kind, REQUEST_LIMITS.resourceKind, name('resource.kind')) ??
+    tooLong(resource.id, REQUEST_LIMITS.resourceId, name('resource.id')) ??
+    structured(resource.attributes, 'resource.attributes', name) ??
+    structured(request.context, 'context', name)
+  );
+}
+
+function tooLong(value: string, limit: number, field: string): RequestLimitProblem | undefined {
+  if (value.length <= limit) return undefined;
+  return {
+    field,
+    limit,
+    message: `${field} is ${value.length} characters long; the limit is ${limit}`,
+  };
+}
+
+function list(value: unknown, field: string, name: FieldNamer): RequestLimitProblem | undefined {
+  if (!Array.isArray(value)) return undefined;
+  const named = name(field);
+  if (value.length > REQUEST_LIMITS.listItems)
+    return {
+      field: named,
+      limit: REQUEST_LIMITS.listItems,
+      message: `${named} has ${value.length} entries; the limit is ${REQUEST_LIMITS.listItems}`,
+    };
+  for (let i = 0; i < value.length; i++) {
+    const item: unknown = value[i];
+    if (typeof item !== 'string') continue;
+    const problem = tooLong(item, REQUEST_LIMITS.listItemLength, `${named}[${i}]`);
+    if (problem) return problem;
+  }
+  return undefined;
+}
+
+/**
+ * About the JSON size of an attributes object or the context: keys and strings by their
+ * length (plus quotes), other values by a few characters. Walked iteratively, so a deeply
+ * nested value cannot exhaust the stack, and abandoned as soon as a limit is passed.
+ */
+function structured(
+  value: unknown,
+  field: string,
+  name: FieldNamer,
+): RequestLimitProblem | undefined {
+  if (value === undefined || value === null || typeof value !== 'object') return undefined;
+  const { structuredSize: maxSize, structuredDepth: maxDepth } = REQUEST_LIMITS;
+  let size = 0;
+  const over = (): RequestLimitProblem => {
+    const named = name(field);
+    return {
+      field: named,
+      limit: maxSize,
+      message: `${named} is larger than the limit of ${maxSize} characters (counted as its JSON size)`,
+    };
+  };
+  const stack: { value: object; depth: number }[] = [{ value, depth: 1 }];
+  while (stack.length > 0) {
+    const { value: current, depth } = stack.pop() as { value: object; depth: number };
+    if (depth > maxDepth) {
+      const named = name(field);
+      return {
+        field: named,
+        limit: maxDepth,
+        message: `${named} is nested more than ${maxDepth} levels deep`,
+      };
+    }
+    // Counted before the members are visited, so a huge array is refused without a walk.
+    const add = (item: unknown): boolean => {
+      if (typeof item === 'string') size += item.length + 2;
+      else if (item !== null && typeof item === 'object')
+        stack.push({ value: item, depth: depth + 1 });
+      else size += 5;
+      return size > maxSize;
+    };
+    if (Array.isArray(current)) {
+      size += 2 + current.length;
+      if (size > maxSize) return over();
+      for (const item of current as unknown[]) if (add(item)) return over();
+    } else {
+      size += 2;
+      for (const key in current) {
+        if (!Object.hasOwn(current, key)) continue;
+        size += key.length + 4;
+        if (add((current as Record<string, unknown>)[key])) return over();
+      }
+    }
+  }
+  return undefined;
+}
