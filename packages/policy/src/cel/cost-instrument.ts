@@ -175,6 +175,9 @@ export function meterCondition(
   };
 
   visit(parsed.ast, false);
+  // Nothing to meter (no comprehension, no +): the condition cannot spend budget, so it runs
+  // exactly as it did before metering existed.
+  if (plan.size === 0) return parsed;
   for (const [node, metering] of plan) wrap(node, metering, meter);
 
   return (activation) => {
