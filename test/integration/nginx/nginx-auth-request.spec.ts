@@ -53,6 +53,23 @@ kind: Policy
 name: gateway
 target: { actions: ["http:*"] }
 rules:
+  - name: intranet-from-the-corporate-network
+    effect: deny
+    when: >-
+      resource.id.startsWith("/intranet/")
+      && !(has(context.ip) && context.ip.inCidr(["10.0.0.0/8"]))
+    message: The intranet is reachable from the corporate network only.
+  - name: intranet
+    effect: allow
+    when: resource.id.startsWith("/intranet/")
+  - name: loopback-only
+    effect: deny
+    when: >-
+      resource.id.startsWith("/local/")
+      && !(has(context.ip) && context.ip.inCidr(["127.0.0.0/8"]))
+  - name: local
+    effect: allow
+    when: resource.id.startsWith("/local/")
   - name: admin-closed
     effect: deny
     when: resource.id.startsWith("/admin/")
@@ -102,6 +119,8 @@ beforeAll(async () => {
       STEPGATE_AGENT_TOKEN: plane.token,
       STEPGATE_TRUSTED_KEYS: keysFile,
       STEPGATE_AGENT_ID: 'agent-behind-nginx',
+      // nginx runs on this host: its forwarding headers (and only its) are believed.
+      STEPGATE_TRUSTED_PROXIES: '127.0.0.1/32',
     },
     cacheDir,
   );
@@ -233,5 +252,28 @@ describe('nginx auth_request in front of an application', () => {
     expect(result.status).toBe(401);
     expect(result.reached).toHaveLength(0);
     expect(result.headers.get('www-authenticate') ?? '').toContain('error="invalid_token"');
+  });
+
+  it('keeps a corporate-network rule closed whatever forwarding headers the client sends', async () => {
+    // The client is 127.0.0.1, outside 10.0.0.0/8; each header claims an address inside it.
+    for (const headers of [
+      { 'x-forwarded-for': '10.9.9.9' },
+      { 'x-forwarded-for': '10.9.9.9, 10.1.1.1' },
+      { 'x-real-ip': '10.9.9.9' },
+      { forwarded: 'for=10.9.9.9' },
+      { 'x-forwarded-for': '10.9.9.9', 'x-real-ip': '10.9.9.9', forwarded: 'for=10.9.9.9' },
+    ]) {
+      const result = await through('/intranet/payroll', { headers });
+      expect([JSON.stringify(headers), result.status]).toEqual([JSON.stringify(headers), 403]);
+      expect(result.reached).toHaveLength(0);
+    }
+  });
+
+  it("takes context.ip from nginx's forwarding headers: the client's real address", async () => {
+    // Only a request whose context.ip is the loopback client (through X-Forwarded-For from the
+    // trusted nginx) passes; a spoofed address would be refused.
+    const result = await through('/local/status', { headers: { 'x-forwarded-for': '10.9.9.9' } });
+    expect(result.status, result.text).toBe(200);
+    expect(result.reached).toHaveLength(1);
   });
 });

@@ -8,6 +8,13 @@
  * - the original method and URI travel in `X-Original-Method` / `X-Original-URI` (set here,
  *   so a client cannot choose them), the bearer token in `Authorization`; the request body
  *   is not sent (`proxy_pass_request_body off`);
+ * - the client's address travels in `X-Forwarded-For` and `X-Real-IP`, both overwritten with
+ *   `$remote_addr`, and the client's own `Forwarded` is dropped: the subrequest carries every
+ *   header of the original request, so without this a client chooses its `context.ip`. The
+ *   agent believes these headers only from STEPGATE_TRUSTED_PROXIES (nginx's address), and
+ *   takes the right-most address of X-Forwarded-For that is not a trusted proxy. (Behind
+ *   another proxy, use the realip module so `$remote_addr` is the real client, or
+ *   `$proxy_add_x_forwarded_for` with that proxy in STEPGATE_TRUSTED_PROXIES.)
  * - on allow, the agent names the verified principal in `X-Stepgate-Principal`; nginx
  *   passes it to the application, always overwriting whatever the client sent;
  * - on step-up, the agent's challenge reaches the client, so it knows which acr and max_age
@@ -107,6 +114,10 @@ export function stepgateServer(listen: string): string {
             proxy_set_header X-Original-URI $request_uri;
             proxy_set_header X-Original-Method $request_method;
             proxy_set_header Authorization $http_authorization;
+            # The client's address as nginx saw it, never the client's own headers.
+            proxy_set_header X-Forwarded-For $remote_addr;
+            proxy_set_header X-Real-IP $remote_addr;
+            proxy_set_header Forwarded "";
         }
     }`;
 }
