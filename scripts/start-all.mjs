@@ -96,7 +96,7 @@ function createAgentToken(agentId) {
   return fetch(`${url}/v1/tokens`, {
     method: 'POST',
     headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json' },
-    body: JSON.stringify({ name: `local-agent-${agentId}`, scopes: ['agent'], agentId }),
+    body: JSON.stringify({ name: agentId, scopes: ['agent'], agentId }),
   });
 }
 

@@ -278,6 +278,9 @@ describe('a production release waits for an approver', () => {
         'release',
         '--resource',
         'prod/billing',
+        // An approval is for one kind of resource: the agent below decides for a service.
+        '--resource-kind',
+        'service',
         '--request',
         'ship billing 2.4',
         '--timeout',

@@ -1,6 +1,12 @@
+import { setFlagsFromString } from 'node:v8';
 import { startAgent } from './agent.js';
 import { ConfigError, HelpRequested, loadConfig, USAGE, type AgentConfig } from './config.js';
 import { createLogger } from './logger.js';
+
+// CEL's `matches` compiles a JavaScript RegExp, whose backtracking is exponential on patterns
+// such as ^(a+)+$ with a caller-chosen input; the cost budget cannot interrupt one match. With
+// this flag V8 finishes such a match in its linear-time engine once it backtracks too much.
+setFlagsFromString('--enable-experimental-regexp-engine-on-excessive-backtracks');
 
 /** `npm run start:agent`: config -> disk cache -> HTTP -> control plane. SIGTERM/SIGINT stop it. */
 async function main(): Promise<void> {

@@ -226,7 +226,7 @@ export class DecisionPoint {
     const grants = (this.grants as GrantStore).evidenceFor(
       principal.id,
       request.action,
-      request.resource.id,
+      request.resource,
       nowMs,
     );
     if (grants.length === 0) return { decision: first, evidence };

@@ -9,6 +9,7 @@ export { attributeName, SETTINGS_FILE } from './compile/compile-settings.js';
 export { formatCompileError, PolicySetError } from './errors.js';
 export type { CompileError, CompileErrorCode } from './errors.js';
 export { PolicyEngine } from './evaluate/engine.js';
+export { approverKey, countApprovals } from './evaluate/step-up.js';
 export type { DecideOptions, EngineOptions } from './evaluate/engine.js';
 export { InvalidRequestError, normalizeRequest } from './evaluate/request.js';
 export { REQUEST_LIMITS, requestLimitProblem } from './evaluate/request-limits.js';

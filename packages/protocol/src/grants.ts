@@ -44,10 +44,31 @@ export const grantClaimsSchema = z.strictObject({
   actions: grantPatternsSchema('actions'),
   /** Glob patterns the request's resource id must match (same limits). */
   resources: grantPatternsSchema('resources'),
+  /**
+   * The resource kind the request's resource must have, exactly: an approval grant carries the
+   * kind of the resource that was approved (see {@link grantAppliesToKind}).
+   */
+  resourceKind: z.string().min(1).max(512).optional(),
   issuedAt: isoDateTime,
   expiresAt: isoDateTime,
 });
 export type GrantClaims = z.infer<typeof grantClaimsSchema>;
+
+/**
+ * Whether a grant applies to a resource of `kind` (its action and resource-id globs are matched
+ * besides). A grant naming a kind applies to that kind only. An approval grant without one
+ * applies to none: an approval is for one exact action on one exact resource, kind included,
+ * and approval grants signed before kinds were (short-lived) must not stretch to every kind of
+ * resource sharing the id. An elevation grant without one applies to every kind (its scope is
+ * globs over actions and ids).
+ */
+export function grantAppliesToKind(
+  claims: Pick<GrantClaims, 'kind' | 'resourceKind'>,
+  kind: string,
+): boolean {
+  if (claims.resourceKind !== undefined) return claims.resourceKind === kind;
+  return claims.kind !== 'approval';
+}
 
 /**
  * Control plane -> agent: grants to add and grant ids revoked. `full: true` (sent on connect)

@@ -127,6 +127,7 @@ export {
   GRANT_REVOCATION_FORMAT,
   GRANT_REVOCATION_JWS_TYPE,
   GrantVerificationError,
+  grantAppliesToKind,
   grantClaimsSchema,
   grantsMessageSchema,
   isGrantCurrent,

@@ -129,6 +129,8 @@ export const grantSchema = z.object({
   approvals: z.array(z.string()),
   actions: z.array(z.string()),
   resources: z.array(z.string()),
+  /** The resource kind it is limited to (approval grants: the approved resource's kind). */
+  resourceKind: z.string().nullable(),
   issuedAt: z.string(),
   expiresAt: z.string(),
   revokedAt: z.string().nullable(),
@@ -159,13 +161,26 @@ const resourceRef = z.strictObject({
 
 export const createApprovalRequestSchema = z.strictObject({
   action: actionName,
-  resource: resourceRef,
+  resource: resourceRef.extend({ attributes: z.record(z.string(), z.unknown()).optional() }),
   reason,
   /**
-   * How many distinct approvers close the request (default 1; the active policies are not
-   * consulted). The grant counts for a policy only with as many approvers as it requires.
+   * The request is decided for the requester (the token's subject) against the active
+   * policies, as POST /v1/check decides: these are the requester's roles, groups and attributes
+   * (and `context`) the policies should see. The decision sets how many approvers are needed.
    */
-  approvals: z.int().min(1).max(10).optional(),
+  principal: z
+    .strictObject({
+      roles: z.array(z.string().max(256)).max(100).optional(),
+      groups: z.array(z.string().max(256)).max(100).optional(),
+      attributes: z.record(z.string(), z.unknown()).optional(),
+    })
+    .optional(),
+  context: z.record(z.string(), z.unknown()).optional(),
+  /**
+   * The number of approvals the active policies require comes from their decision, never from
+   * the requester: when given, it must equal that number (a 400 says the right one).
+   */
+  approvals: z.int().min(1).max(100).optional(),
   /** How long the request stays open (seconds). */
   ttlSeconds: ttlSeconds.optional(),
 });

@@ -155,6 +155,29 @@ describe('a bundle whose condition is expensive at run time', () => {
     expect(ordinary.body.errors).toBeUndefined();
   });
 
+  it("a regular expression that backtracks exponentially on the caller's input (ReDoS) does not stall it", async () => {
+    const set = costlyPolicySet('deny');
+    set.policies[0]!.rules = [
+      { name: 'redos', effect: 'allow', mode: 'enforce', when: 'resource.id.matches("^(a+)+$")' },
+    ];
+    const agent = await agentWith(set);
+    const attack = call(agent.url, 'POST', '/v1/decide', {
+      ...COSTLY_REQUEST,
+      resource: { kind: 'service', id: `${'a'.repeat(40)}!` },
+    });
+    const health = await fetch(`${agent.url}/healthz`, { signal: AbortSignal.timeout(10_000) });
+    expect(health.status).toBe(200);
+    const answer = await attack;
+    expect(answer.status).toBe(200);
+    expect(answer.body).toMatchObject({ effect: 'deny' });
+    expect(answer.body.errors).toBeUndefined();
+    const matching = await call(agent.url, 'POST', '/v1/decide', {
+      ...COSTLY_REQUEST,
+      resource: { kind: 'service', id: 'aaaa' },
+    });
+    expect(matching.body).toMatchObject({ effect: 'allow' });
+  });
+
   it('with onError: ignore, the costly rule is skipped and the cheap rule decides', async () => {
     const agent = await agentWith(costlyPolicySet('ignore'));
     const answer = await call(agent.url, 'POST', '/v1/decide', COSTLY_REQUEST);

@@ -4,6 +4,11 @@
  * denied request, approving without the approver scope — answers with a clear error AND
  * leaves an audit event; two approvers at the same instant issue one grant; the periodic
  * sweep expires requests nobody touches.
+ *
+ * Issue 10's approval findings, each an attack that passed before: the number of approvals
+ * comes from the active policies, never the requester; subjects differing only by case are one
+ * approver (and never the requester); an approval grant counts for the approved resource's
+ * kind only.
  */
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,7 +16,41 @@ import {
   startControlPlane,
   type ControlPlaneProcess,
 } from '../../support/control-plane-process.js';
-import { api, ensureControlPlaneBuilt, waitFor } from './support.js';
+import { cloneEmbedded, pushPolicies } from './step-up-support.js';
+import { api, ensureControlPlaneBuilt, tempDirs, waitFor } from './support.js';
+
+/** How many approvals `it:deploy` needs, by resource id (and a deny, a factor-only step-up). */
+const POLICY = [
+  'apiVersion: stepgate/v1',
+  'kind: Policy',
+  'name: it-approvals',
+  'description: Deploys to prod need approvers; staging needs MFA; one id is frozen.',
+  'target:',
+  '  actions: ["it:deploy"]',
+  'rules:',
+  '  - name: frozen',
+  '    effect: deny',
+  '    when: resource.id == "prod/frozen"',
+  '    message: Frozen until further notice.',
+  '  - name: staging-mfa',
+  '    effect: step_up',
+  '    when: resource.id.startsWith("staging/")',
+  '    require: { level: mfa }',
+  '  - name: one-approver',
+  '    effect: step_up',
+  '    when: resource.id.startsWith("prod/")',
+  '    require: { approvals: 1 }',
+  '  - name: two-approvers',
+  '    effect: step_up',
+  '    when: resource.id.startsWith("prod/two-")',
+  '    require: { approvals: 2 }',
+  '  - name: deployers',
+  '    effect: allow',
+  '    when: \'"deployer" in principal.roles\'',
+  '',
+].join('\n');
+
+const temp = tempDirs();
 
 let cp: ControlPlaneProcess;
 const tokens: Record<string, string> = {};
@@ -26,13 +65,23 @@ async function token(name: string, scopes: string[], subject: string): Promise<s
   return response.body.token as string;
 }
 
-async function request(resourceId: string, extra: Record<string, unknown> = {}): Promise<string> {
-  const created = await api(cp.url, tokens.alice, 'POST', '/v1/approvals', {
-    action: 'deploy',
+/** alice (a deployer) asks to deploy to `resourceId`; the body as sent, without the call. */
+function asked(resourceId: string, extra: Record<string, unknown> = {}) {
+  return {
+    action: 'it:deploy',
     resource: { kind: 'environment', id: resourceId },
     reason: `change to ${resourceId}`,
+    principal: { roles: ['deployer'] },
     ...extra,
-  });
+  };
+}
+
+function ask(body: Record<string, unknown>, as = tokens.alice) {
+  return api(cp.url, as, 'POST', '/v1/approvals', body);
+}
+
+async function request(resourceId: string, extra: Record<string, unknown> = {}): Promise<string> {
+  const created = await ask(asked(resourceId, extra));
   expect(created.status, JSON.stringify(created.body)).toBe(201);
   return created.body.id as string;
 }
@@ -74,6 +123,9 @@ beforeAll(async () => {
   await ensureControlPlaneBuilt();
   // A short sweep period so the sweep itself is observable within the suite.
   cp = await startControlPlane({ STEPGATE_APPROVAL_SWEEP_INTERVAL: '2s' });
+  const work = temp.make('approvals');
+  await cloneEmbedded(cp, work);
+  await pushPolicies(cp, work, { 'it/approvals.yaml': POLICY }, 'Approval policies');
   tokens.alice = await token('alice-laptop', ['viewer'], 'alice');
   tokens.bob = await token('bob-approver', ['approver'], 'bob');
   tokens.carol = await token('carol-approver', ['approver'], 'carol');
@@ -83,6 +135,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await cp?.destroy();
+  temp.cleanup();
 });
 
 describe('creating and reading requests', () => {
@@ -93,7 +146,7 @@ describe('creating and reading requests', () => {
     expect(got.status).toBe(200);
     expect(got.body).toMatchObject({
       requester: 'alice',
-      action: 'deploy',
+      action: 'it:deploy',
       resource: { kind: 'environment', id: 'prod/create' },
       required: 1,
       status: 'pending',
@@ -106,30 +159,20 @@ describe('creating and reading requests', () => {
     expect(ttl).toBeLessThan(3610_000);
     const [event] = await auditFor(id, 'approval.request');
     expect(event).toMatchObject({ actor: 'token:alice-laptop', reason: 'change to prod/create' });
+    expect(event!.details).toMatchObject({
+      required: 1,
+      policies: { reasons: ['it-approvals/one-approver'] },
+    });
   });
 
   it('refuses glob characters, unknown fields and bad sizes with a 400 naming the field', async () => {
-    const glob = await api(cp.url, tokens.alice, 'POST', '/v1/approvals', {
-      action: 'deploy',
-      resource: { kind: 'environment', id: 'prod/*' },
-      reason: 'everything',
-    });
+    const glob = await ask(asked('prod/*', { reason: 'everything' }));
     expect(glob.status).toBe(400);
     expect(glob.body.error).toBe('request/invalid');
     expect(glob.body.message).toContain('resource.id');
-    const unknown = await api(cp.url, tokens.alice, 'POST', '/v1/approvals', {
-      action: 'deploy',
-      resource: { kind: 'environment', id: 'prod/x' },
-      reason: 'x',
-      approver: 'alice',
-    });
+    const unknown = await ask(asked('prod/x', { approver: 'alice' }));
     expect(unknown.status).toBe(400);
-    const tooMany = await api(cp.url, tokens.alice, 'POST', '/v1/approvals', {
-      action: 'deploy',
-      resource: { kind: 'environment', id: 'prod/x' },
-      reason: 'x',
-      approvals: 11,
-    });
+    const tooMany = await ask(asked('prod/x', { approvals: 101 }));
     expect(tooMany.status).toBe(400);
     expect(tooMany.body.message).toContain('approvals');
   });
@@ -165,7 +208,7 @@ describe('refusals are errors and audit events', () => {
   });
 
   it('refuses the same approver twice with a 409', async () => {
-    const id = await request('prod/twice', { approvals: 2 });
+    const id = await request('prod/two-twice');
     expect((await decide('bob', id, 'approve')).status).toBe(200);
     const again = await decide('bob', id, 'approve');
     expect(again.status).toBe(409);
@@ -210,7 +253,7 @@ describe('refusals are errors and audit events', () => {
   });
 
   it('closes a request on one denial; approving it afterwards is refused', async () => {
-    const id = await request('prod/denied', { approvals: 2 });
+    const id = await request('prod/two-denied');
     expect((await decide('bob', id, 'approve')).status).toBe(200);
     const denied = await decide('carol', id, 'deny', 'not during the freeze');
     expect(denied.status).toBe(200);
@@ -280,6 +323,109 @@ describe('grants and races', () => {
     expect((await api(cp.url, tokens.vic, 'GET', `/v1/approvals/${id}`)).body.status).toBe(
       'expired',
     );
+  });
+});
+
+describe('the number of approvals comes from the active policies (issue 10)', () => {
+  it('takes it from the step-up the policies ask for; a different count from the requester is a 400', async () => {
+    // The attack: ask for fewer approvals than the policies require.
+    const fewer = await ask(asked('prod/two-fewer', { approvals: 1 }));
+    expect(fewer.status, JSON.stringify(fewer.body)).toBe(400);
+    expect(fewer.body.error).toBe('request/invalid');
+    expect(fewer.body.message).toContain(
+      'approvals: the active policies require 2 approvals for "it:deploy" on environment "prod/two-fewer" for "alice", not 1',
+    );
+    expect(fewer.body.details).toMatchObject({ why: 'approvals_mismatch', required: 2 });
+    // Without a count, or with the right one, the policies' number is used.
+    for (const extra of [{}, { approvals: 2 }]) {
+      const id = await request('prod/two-count', extra);
+      expect((await api(cp.url, tokens.vic, 'GET', `/v1/approvals/${id}`)).body.required).toBe(2);
+    }
+  });
+
+  it('refuses what the policies allow anyway (400), deny (403) or want a factor for (400)', async () => {
+    const allowed = await ask(asked('dev/api'));
+    expect(allowed.status).toBe(400);
+    expect(allowed.body.message).toContain('without approvals; there is nothing to approve');
+    expect(allowed.body.details).toMatchObject({ why: 'not_required' });
+
+    const frozen = await ask(asked('prod/frozen'));
+    expect(frozen.status).toBe(403);
+    expect(frozen.body.error).toBe('approval/forbidden');
+    expect(frozen.body.message).toContain('it-approvals/frozen: Frozen until further notice.');
+    // Not a deployer: the policies deny it by default, and approvals cannot change that.
+    const { principal: _roles, ...noRoles } = asked('prod/no-role');
+    const stranger = await ask(noRoles);
+    expect(stranger.status).toBe(403);
+    expect(stranger.body.message).toContain('approvals cannot lift a deny');
+
+    const factor = await ask(asked('staging/api'));
+    expect(factor.status).toBe(400);
+    expect(factor.body.message).toContain('(level mfa), not approvals');
+    expect(factor.body.details).toMatchObject({ why: 'no_approvals_required' });
+
+    const mine = (await api(cp.url, tokens.vic, 'GET', '/v1/approvals?requester=alice&limit=500'))
+      .body.approvals as { resource: { id: string } }[];
+    for (const id of ['dev/api', 'prod/frozen', 'prod/no-role', 'staging/api', 'prod/two-fewer'])
+      expect(mine.map((a) => a.resource.id)).not.toContain(id);
+  });
+});
+
+describe('approver subjects differing only by case are one approver (issue 10)', () => {
+  it('refuses BOB after bob and ALICE on alice’s request; two people are still needed', async () => {
+    tokens.bobShouting = await token('bob-shouting', ['approver'], 'BOB');
+    tokens.aliceUpper = await token('alice-upper', ['approver'], 'ALICE');
+    const id = await request('prod/two-case');
+    expect((await decide('bob', id, 'approve')).status).toBe(200);
+    // The attack: the same person again under another case counts as a second approver.
+    const again = await decide('bobShouting', id, 'approve');
+    expect(again.status, JSON.stringify(again.body)).toBe(409);
+    expect(again.body.error).toBe('approval/conflict');
+    expect(again.body.message).toContain('compared without case');
+    const own = await decide('aliceUpper', id, 'approve');
+    expect(own.status).toBe(403);
+    expect(own.body.message).toMatch(/own request/);
+    let view = (await api(cp.url, tokens.vic, 'GET', `/v1/approvals/${id}`)).body;
+    expect(view).toMatchObject({ status: 'pending', grantId: null });
+    expect(view.approvals).toHaveLength(1);
+
+    expect((await decide('carol', id, 'approve')).status).toBe(200);
+    view = (await api(cp.url, tokens.vic, 'GET', `/v1/approvals/${id}`)).body;
+    expect(view.status).toBe('approved');
+    const grants = (await api(cp.url, tokens.alice, 'GET', '/v1/grants')).body.grants as {
+      id: string;
+      approvals: string[];
+    }[];
+    expect(grants.find((g) => g.id === view.grantId)?.approvals).toEqual(['bob', 'carol']);
+  });
+});
+
+describe('an approval grant is for the approved resource kind only (issue 10)', () => {
+  it('POST /v1/check honours it for that kind, not for another kind with the same id', async () => {
+    const id = await request('prod/kinds');
+    const approved = await decide('bob', id, 'approve');
+    expect(approved.body.status).toBe('approved');
+    const grant = (await api(cp.url, tokens.alice, 'GET', '/v1/grants')).body.grants.find(
+      (g: { id: string }) => g.id === approved.body.grantId,
+    );
+    expect(grant).toMatchObject({
+      actions: ['it:deploy'],
+      resources: ['prod/kinds'],
+      resourceKind: 'environment',
+    });
+    const check = (kind: string) =>
+      api(cp.url, tokens.vic, 'POST', '/v1/check', {
+        principal: { id: 'alice', roles: ['deployer'] },
+        action: 'it:deploy',
+        resource: { kind, id: 'prod/kinds' },
+      });
+    expect((await check('environment')).body.decision.effect).toBe('allow');
+    // The attack: the same approval used for another kind of resource with the same id.
+    const other = await check('database');
+    expect(other.body.decision, JSON.stringify(other.body)).toMatchObject({
+      effect: 'step_up',
+      require: { approvals: 1 },
+    });
   });
 });
 

@@ -19,7 +19,31 @@ import {
   type ControlPlaneProcess,
 } from '../../support/control-plane-process.js';
 import { agentTokenFor } from '../agents/support.js';
-import { api, ensureControlPlaneBuilt, waitFor } from './support.js';
+import { cloneEmbedded, pushPolicies } from './step-up-support.js';
+import { api, ensureControlPlaneBuilt, tempDirs, waitFor } from './support.js';
+
+/**
+ * An approval request takes its number of approvals from the active policies: these ask for
+ * two approvers on it:deploy and one on it:apply (actions no example policy targets).
+ */
+const APPROVALS_POLICY = `apiVersion: stepgate/v1
+kind: Policy
+name: it-grant-approvals
+target:
+  actions: ["it:deploy", "it:apply"]
+rules:
+  - name: two-approvers
+    effect: step_up
+    when: action == "it:deploy"
+    require: { approvals: 2 }
+  - name: one-approver
+    effect: step_up
+    when: action == "it:apply"
+    require: { approvals: 1 }
+  - name: everyone
+    effect: allow
+`;
+const temp = tempDirs();
 
 let cp: ControlPlaneProcess;
 const tokens: Record<string, string> = {};
@@ -85,6 +109,9 @@ async function keys() {
 beforeAll(async () => {
   await ensureControlPlaneBuilt();
   cp = await startControlPlane();
+  const work = temp.make('grants');
+  await cloneEmbedded(cp, work);
+  await pushPolicies(cp, work, { 'it/grant-approvals.yaml': APPROVALS_POLICY }, 'Approvals');
   tokens.alice = await token('alice-laptop', ['viewer'], 'alice');
   tokens.bob = await token('bob-approver', ['approver'], 'bob');
   tokens.carol = await token('carol-approver', ['approver'], 'carol');
@@ -95,6 +122,7 @@ beforeAll(async () => {
 afterAll(async () => {
   for (const agent of agents) agent.socket.disconnect();
   await cp?.destroy();
+  temp.cleanup();
 });
 
 describe('grants from an approval, pushed to agents, revoked', () => {
@@ -113,7 +141,7 @@ describe('grants from an approval, pushed to agents, revoked', () => {
 
   it('issues one grant once two distinct approvers approve, and pushes it to the agent', async () => {
     const created = await api(cp.url, tokens.alice, 'POST', '/v1/approvals', {
-      action: 'deploy',
+      action: 'it:deploy',
       resource: { kind: 'environment', id: 'prod/billing' },
       reason: 'hotfix for invoice rounding',
       approvals: 2,
@@ -149,8 +177,10 @@ describe('grants from an approval, pushed to agents, revoked', () => {
       kind: 'approval',
       amr: [],
       approvals: ['bob', 'carol'],
-      actions: ['deploy'],
+      actions: ['it:deploy'],
       resources: ['prod/billing'],
+      // An approval is for one resource, kind included.
+      resourceKind: 'environment',
     });
     // Default lifetime 15 minutes.
     expect(Date.parse(claims.expiresAt) - Date.parse(claims.issuedAt)).toBe(15 * 60_000);
@@ -258,7 +288,7 @@ describe('across replicas', () => {
     const elsewhere = await connectAgent('on-replica', replica);
     await nextMessage(elsewhere, (m) => m.full);
     const created = await api(cp.url, tokens.alice, 'POST', '/v1/approvals', {
-      action: 'terraform:apply',
+      action: 'it:apply',
       resource: { kind: 'workspace', id: 'prod/network' },
       reason: 'open the VPN range',
     });

@@ -162,6 +162,8 @@ describe('POST /v1/check', () => {
       action: 'it:deploy',
       resource: { kind: 'environment', id: 'prod/db' },
       reason: 'schema migration',
+      // Decided by the active policies for alice as a deployer: they ask for 1 approval.
+      principal: { roles: ['deployer'] },
       approvals: 1,
     });
     expect(request.status, JSON.stringify(request.body)).toBe(201);

@@ -147,7 +147,12 @@ export interface ApprovalInput {
   action: string;
   resource: { kind: string; id: string };
   reason: string;
-  approvals?: number;
+  /**
+   * The requester as the policies should see them (the id is the token's subject): the
+   * control plane decides the request with these and takes the number of approvals from it.
+   */
+  principal?: { roles?: string[]; groups?: string[]; attributes?: Record<string, unknown> };
+  context?: Record<string, unknown>;
   ttlSeconds?: number;
 }
 

@@ -100,10 +100,14 @@ async function requestAndWait(
   const first = await client.check(input);
   if (first.decision.effect !== 'step_up') return { result: first, timedOut: false };
   if ((first.decision.require?.approvals ?? 0) > 0) {
+    // Decided by the control plane as this check was: the same roles, groups and context.
+    const { id: _id, ...principal } = input.principal;
     const approval = await client.createApproval({
       action: input.action,
       resource: { kind: input.resource.kind, id: input.resource.id },
       reason,
+      ...(Object.keys(principal).length > 0 ? { principal } : {}),
+      ...(input.context === undefined ? {} : { context: input.context }),
     });
     io.stderr.write(
       `Approval request ${printable(approval.id)} created (${approval.required} approval${approval.required === 1 ? '' : 's'} needed). Approvers run:\n  npx stepgate approve ${printable(approval.id)}\n`,

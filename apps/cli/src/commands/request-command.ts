@@ -9,8 +9,9 @@ import {
 import type { ApprovalView } from '../api/step-up-types.js';
 import { addAdminOptions, type AdminOptions } from '../config/admin-options.js';
 import {
+  collect,
   nonEmpty,
-  parseApprovals,
+  parseContext,
   parseDurationSeconds,
   parseResource,
 } from '../config/step-up-options.js';
@@ -25,7 +26,10 @@ export interface RequestOptions extends AdminOptions {
   resource?: string;
   resourceKind?: string;
   reason?: string;
-  approvals?: number;
+  /** The requester's roles, groups and context as the policies should see them. */
+  role?: string[];
+  group?: string[];
+  context?: string[];
   /** Seconds (commander parses `1h`). */
   ttl?: number;
   wait?: boolean;
@@ -51,11 +55,24 @@ export async function requestCommand(
       if (reason === undefined) {
         throw new UsageError('approvers need a reason: --reason "why this is needed"');
       }
+      const roles = (options.role ?? []).map((role) => role.trim()).filter((role) => role !== '');
+      const groups = (options.group ?? []).map((g) => g.trim()).filter((g) => g !== '');
+      const context = parseContext(options.context ?? []);
+      // The number of approvals is not ours to choose: the control plane takes it from the
+      // active policies' decision on this request (for the token's subject, with these roles).
       const created = await client.createApproval({
         action,
         resource,
         reason,
-        approvals: options.approvals,
+        ...(roles.length > 0 || groups.length > 0
+          ? {
+              principal: {
+                ...(roles.length > 0 ? { roles } : {}),
+                ...(groups.length > 0 ? { groups } : {}),
+              },
+            }
+          : {}),
+        ...(context === undefined ? {} : { context }),
         ttlSeconds: options.ttl,
       });
       if (options.json !== true) {
@@ -137,17 +154,19 @@ export function registerRequestCommand(program: Command): void {
       )
       .option('--resource-kind <kind>', 'the resource kind; --resource is then the id as written')
       .option('--reason <text>', 'why, for the approvers and the audit log (required)')
+      .option('--role <role>', 'a role of yours the policies look at (repeatable)', collect)
+      .option('--group <group>', 'a group of yours the policies look at (repeatable)', collect)
       .option(
-        '--approvals <n>',
-        'how many distinct approvers (default: what the policies require, else 1)',
-        parseApprovals,
+        '--context <key=value>',
+        'a context attribute the policies look at, e.g. ticket=OPS-42 (repeatable)',
+        collect,
       )
       .option('--ttl <duration>', 'how long the request stays open, e.g. 1h', parseDurationSeconds)
       .option('--wait', 'wait until approved (exit 0), denied or expired (exit 1)'),
   )
     .addHelpText(
       'after',
-      '\nExit codes: 0 created (or approved with --wait), 1 denied or expired, 2 usage or connection error.',
+      "\nThe number of approvals comes from the active policies (their decision on this request for your token's subject, with --role/--group/--context); a request the policies allow anyway, deny, or only want a factor for is refused with the reason.\nExit codes: 0 created (or approved with --wait), 1 denied or expired, 2 usage or connection error.",
     )
     .action(async (options: RequestOptions) => {
       process.exitCode = await requestCommand(options);

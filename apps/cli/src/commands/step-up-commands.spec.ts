@@ -316,15 +316,18 @@ describe('exec', () => {
     const run = capture();
     const outcome = await execCommand(
       ['true'],
-      { ...flags, ...who, request: 'INC-42 hotfix' },
+      { ...flags, ...who, role: ['ops'], context: ['ticket=INC-42'], request: 'INC-42 hotfix' },
       run.io,
       runner,
     );
     expect(outcome).toEqual({ code: 7 });
+    // Decided by the control plane as the check was: same roles and context, no count.
     expect(seen.find((s) => s.path === '/v1/approvals')?.body).toEqual({
       action: 'terraform:apply',
       resource: { kind: 'terraform', id: 'prod/billing' },
       reason: 'INC-42 hotfix',
+      principal: { roles: ['ops'] },
+      context: { ticket: 'INC-42' },
     });
     expect(run.stderr()).toContain('npx stepgate approve ap-1');
   });
@@ -526,15 +529,29 @@ describe('request', () => {
   it('creates the request and prints the approve command', async () => {
     reply('POST /v1/approvals', { status: 201, body: approval('pending') });
     const run = capture();
-    expect(await requestCommand({ ...create, approvals: 2, ttl: 3600 }, run.io)).toBe(0);
+    expect(await requestCommand({ ...create, ttl: 3600 }, run.io)).toBe(0);
+    // No count: the control plane takes it from the active policies.
     expect(seen[0]!.body).toEqual({
       action: 'deploy',
       resource: { kind: 'environment', id: 'prod/billing' },
       reason: 'hotfix',
-      approvals: 2,
       ttlSeconds: 3600,
     });
     expect(run.stdout()).toContain('npx stepgate approve ap-1');
+  });
+
+  it('sends the roles, groups and context the policies decide the request with', async () => {
+    reply('POST /v1/approvals', { status: 201, body: approval('pending') });
+    const run = capture();
+    const described = { role: ['deployer'], group: ['sre'], context: ['ticket=OPS-42'] };
+    expect(await requestCommand({ ...create, ...described }, run.io)).toBe(0);
+    expect(seen[0]!.body).toEqual({
+      action: 'deploy',
+      resource: { kind: 'environment', id: 'prod/billing' },
+      reason: 'hotfix',
+      principal: { roles: ['deployer'], groups: ['sre'] },
+      context: { ticket: 'OPS-42' },
+    });
   });
 
   it('--wait exits 0 once approved and 1 when denied', async () => {

@@ -145,15 +145,6 @@ function positive(seconds: number, value: string): number {
   return seconds;
 }
 
-/** `--approvals <n>`: 1 to 10, as the control plane accepts. */
-export function parseApprovals(value: string): number {
-  const n = /^\d+$/.test(value.trim()) ? Number(value.trim()) : Number.NaN;
-  if (!Number.isSafeInteger(n) || n < 1 || n > 10) {
-    throw new InvalidArgumentError('expected a whole number from 1 to 10.');
-  }
-  return n;
-}
-
 /** A TOTP code as typed: spaces allowed (`123 456`), six digits required. */
 export function parseTotpCode(value: string): string {
   const code = value.replace(/\s+/g, '');

@@ -40,6 +40,19 @@ describe('refusalFor', () => {
     });
   });
 
+  it('compares subjects without case: Bob is bob, ALICE is the requester', () => {
+    for (const same of ['Bob', 'BOB', 'ｂｏｂ']) {
+      const refusal = refusalFor(pending, approver(same), 'approve', now);
+      expect(refusal, same).toMatchObject({ code: 'approval/conflict', why: 'already_approved' });
+      expect(refusal?.message).toContain('compared without case');
+    }
+    for (const act of ['approve', 'deny'] as const)
+      expect(refusalFor(pending, approver('ALICE'), act, now)).toMatchObject({
+        why: 'own_request',
+      });
+    expect(refusalFor(pending, approver('Carol'), 'approve', now)).toBeUndefined();
+  });
+
   it('refuses acting on a request past its expiry and asks to mark it expired', () => {
     const refusal = refusalFor(pending, approver('carol'), 'approve', later);
     expect(refusal).toMatchObject({ code: 'approval/closed', why: 'expired', expire: true });

@@ -1,3 +1,4 @@
+import { approverKey } from '@stepgate/policy';
 import type { ApprovalView } from '@stepgate/protocol';
 
 /**
@@ -34,7 +35,11 @@ export function isDue(state: Pick<RequestState, 'status' | 'expiresAt'>, now: Da
   return state.status === 'pending' && state.expiresAt.getTime() <= now.getTime();
 }
 
-/** The refusal for this act, or undefined when it may go ahead. */
+/**
+ * The refusal for this act, or undefined when it may go ahead. Subjects are compared as agents
+ * count approvers (approverKey: case and compatibility forms folded), so `Bob` cannot approve
+ * what `bob` approved, nor `ALICE` what alice requested.
+ */
 export function refusalFor(
   state: RequestState,
   caller: Caller,
@@ -60,17 +65,22 @@ export function refusalFor(
       why: state.status === 'expired' ? 'expired' : 'closed',
       message: `the request is already ${state.status}; nothing more can be decided on it`,
     };
-  if (caller.subject === state.requester)
+  const callerKey = approverKey(caller.subject);
+  if (callerKey === approverKey(state.requester))
     return {
       code: 'approval/forbidden',
       why: 'own_request',
       message: `"${caller.subject}" requested this; a requester never ${act === 'approve' ? 'approves' : 'denies'} their own request`,
     };
-  if (act === 'approve' && state.approvals.some((a) => a.approver === caller.subject))
+  const earlier = state.approvals.find((a) => approverKey(a.approver) === callerKey);
+  if (act === 'approve' && earlier)
     return {
       code: 'approval/conflict',
       why: 'already_approved',
-      message: `"${caller.subject}" already approved this request; another approver must approve it`,
+      message:
+        earlier.approver === caller.subject
+          ? `"${caller.subject}" already approved this request; another approver must approve it`
+          : `"${earlier.approver}" already approved this request, and "${caller.subject}" is the same subject (subjects are compared without case); another approver must approve it`,
     };
   return undefined;
 }

@@ -1,4 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
+import { InvalidRequestError, type Decision, type DecisionRequest } from '@stepgate/policy';
 import {
   StepgateError,
   type ApprovalView,
@@ -13,6 +14,8 @@ import type { AppConfig } from '../config/configuration.js';
 import { PrismaService } from '../database/prisma.service.js';
 import { hasGlobSyntax } from '../grants/grant-claims.js';
 import { GrantsService } from '../grants/grants.service.js';
+import { ActiveEngineService } from '../step-up/active-engine.service.js';
+import { requiredApprovals } from './approval-requirement.js';
 import {
   isDue,
   refusalFor,
@@ -35,9 +38,11 @@ type Outcome = { kind: 'refused'; refusal: Refusal } | { kind: 'decided'; grant?
 
 /**
  * Approval requests: a requester asks, N distinct other approvers approve (then a grant for
- * exactly that action on exactly that resource is issued to the requester), one denial closes
- * it. Every decision runs under a row lock on the request, so two approvers acting at the same
- * instant are serialised and at most one grant is ever issued. Every refusal is audited.
+ * exactly that action on exactly that resource, kind included, is issued to the requester),
+ * one denial closes it. N is what the active policies require for the request, never the
+ * requester's choice. Every decision runs under a row lock on the request, so two approvers
+ * acting at the same instant are serialised and at most one grant is ever issued. Every
+ * refusal is audited.
  */
 @Injectable()
 export class ApprovalsService {
@@ -45,6 +50,7 @@ export class ApprovalsService {
     private readonly prisma: PrismaService,
     private readonly grants: GrantsService,
     private readonly audit: AuditService,
+    private readonly engines: ActiveEngineService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -63,6 +69,12 @@ export class ApprovalsService {
         );
     }
     const now = new Date();
+    const { decision, revision } = await this.decideForRequester(principal, body, now);
+    const required = requiredApprovals(decision, body.approvals, {
+      subject: principal.subject,
+      action: body.action,
+      resource: body.resource,
+    });
     const ttl = body.ttlSeconds ?? this.config.approvalTtlSeconds;
     const row = await this.prisma.$transaction(async (tx) => {
       const created = await tx.approvalRequest.create({
@@ -72,7 +84,7 @@ export class ApprovalsService {
           resourceKind: body.resource.kind,
           resourceId: body.resource.id,
           reason: body.reason,
-          required: body.approvals ?? 1,
+          required,
           createdAt: now,
           expiresAt: new Date(now.getTime() + ttl * 1000),
         },
@@ -87,8 +99,13 @@ export class ApprovalsService {
           details: {
             requester: created.requester,
             action: created.action,
-            resource: body.resource,
+            resource: { kind: body.resource.kind, id: body.resource.id },
             required: created.required,
+            // Where the number came from: the active policies' step-up on this request.
+            policies: {
+              revision,
+              reasons: decision.reasons.map((reason) => `${reason.policy}/${reason.rule}`),
+            },
             expiresAt: created.expiresAt.toISOString(),
           },
         },
@@ -97,6 +114,40 @@ export class ApprovalsService {
       return created;
     });
     return toApprovalView(row);
+  }
+
+  /**
+   * The active policies' decision on the request, for the requester (the token's subject) with
+   * the roles, attributes and context they describe, without evidence: as POST /v1/check and an
+   * agent decide it for someone who has not stepped up yet.
+   */
+  private async decideForRequester(
+    principal: Principal,
+    body: CreateApprovalRequest,
+    now: Date,
+  ): Promise<{ decision: Decision; revision: number }> {
+    const engines = await this.engines.current();
+    if (!engines)
+      throw new StepgateError(
+        'service/unavailable',
+        'no policy version is active, and an approval request takes its number of approvals from the active policies: push policies (or activate a ready version) and retry',
+      );
+    const request: DecisionRequest = {
+      principal: { ...body.principal, id: principal.subject },
+      action: body.action,
+      resource: body.resource,
+      ...(body.context ? { context: body.context } : {}),
+    };
+    try {
+      return {
+        decision: engines.engine.decide(request, undefined, { now }),
+        revision: engines.revision,
+      };
+    } catch (error) {
+      if (error instanceof InvalidRequestError)
+        throw new StepgateError('request/invalid', error.message);
+      throw error;
+    }
   }
 
   async list(query: ApprovalsQuery): Promise<ApprovalView[]> {
@@ -214,6 +265,8 @@ export class ApprovalsService {
           approvals: approvers,
           actions: [row.action],
           resources: [row.resourceId],
+          // An approval is for one resource: agents honour the grant for its kind only.
+          resourceKind: row.resourceKind,
           actor,
           approvalRequestId: id,
         },

@@ -11,6 +11,7 @@ import {
   buildGrantClaims,
   grantCovers,
   grantLifetime,
+  signedResourceKind,
   hasGlobSyntax,
   isInForce,
   toEvidence,
@@ -73,6 +74,13 @@ describe('buildGrantClaims', () => {
     expect(globMatch('prod/billing', '*')).toBe(false);
   });
 
+  it('carries the resource kind it is given, and none otherwise', () => {
+    expect(buildGrantClaims({ ...base, resourceKind: 'environment' }, now, limits)).toMatchObject({
+      resourceKind: 'environment',
+    });
+    expect(buildGrantClaims(base, now, limits)).not.toHaveProperty('resourceKind');
+  });
+
   it('keeps the asked scope, the level and caps the ttl', () => {
     const claims = buildGrantClaims(
       { ...base, level: 'mfa', actions: ['deploy'], resources: ['prod/*'], ttlSeconds: 99_999 },
@@ -99,17 +107,52 @@ describe('buildGrantClaims', () => {
   });
 });
 
+/** A JWS whose payload is `claims` (signature irrelevant: matching reads the stored claims). */
+function jwsOf(claims: Record<string, unknown>): string {
+  return `e30.${Buffer.from(JSON.stringify(claims)).toString('base64url')}.sig`;
+}
+
 describe('grant matching and evidence', () => {
+  const env = (id: string) => ({ kind: 'environment', id });
+
   it('covers only actions and resource ids its globs match', () => {
     const scoped = row({ actions: ['deploy'], resources: ['prod/billing'] });
-    expect(grantCovers(scoped, 'deploy', 'prod/billing')).toBe(true);
-    expect(grantCovers(scoped, 'deploy', 'prod/payments')).toBe(false);
-    expect(grantCovers(scoped, 'terraform:apply', 'prod/billing')).toBe(false);
-    expect(grantCovers(row(), 'k8s:create:pods/exec', 'prod/ns/pod')).toBe(true);
+    expect(grantCovers(scoped, 'deploy', env('prod/billing'))).toBe(true);
+    expect(grantCovers(scoped, 'deploy', env('prod/payments'))).toBe(false);
+    expect(grantCovers(scoped, 'terraform:apply', env('prod/billing'))).toBe(false);
+    expect(
+      grantCovers(row(), 'k8s:create:pods/exec', { kind: 'k8s:pods', id: 'prod/ns/pod' }),
+    ).toBe(true);
+  });
+
+  it('covers only the resource kind it was approved for; an approval grant without one, none', () => {
+    const approval = (claims: Record<string, unknown>) =>
+      row({
+        kind: 'approval',
+        actions: ['deploy'],
+        resources: ['prod/billing'],
+        jws: jwsOf(claims),
+      });
+    const forEnvironment = approval({ resourceKind: 'environment' });
+    expect(grantCovers(forEnvironment, 'deploy', env('prod/billing'))).toBe(true);
+    expect(grantCovers(forEnvironment, 'deploy', { kind: 'database', id: 'prod/billing' })).toBe(
+      false,
+    );
+    // Signed before kinds were: refused rather than stretched to every kind.
+    expect(grantCovers(approval({}), 'deploy', env('prod/billing'))).toBe(false);
+    // Elevation grants are globs over actions and ids, for every kind.
+    expect(grantCovers(row({ jws: jwsOf({}) }), 'deploy', { kind: 'any', id: 'x' })).toBe(true);
+  });
+
+  it('reads the resource kind from the signed claims, and nothing from a malformed JWS', () => {
+    expect(signedResourceKind(jwsOf({ resourceKind: 'environment' }))).toBe('environment');
+    expect(signedResourceKind(jwsOf({ resourceKind: 42 }))).toBeUndefined();
+    expect(signedResourceKind('x.y.z')).toBeUndefined();
+    expect(signedResourceKind('nodots')).toBeUndefined();
   });
 
   it('treats a stored glob that does not compile as matching nothing', () => {
-    expect(grantCovers(row({ resources: ['{a'] }), 'deploy', '{a')).toBe(false);
+    expect(grantCovers(row({ resources: ['{a'] }), 'deploy', env('{a'))).toBe(false);
   });
 
   it('is in force until it expires or is revoked', () => {

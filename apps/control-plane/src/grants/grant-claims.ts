@@ -1,5 +1,11 @@
 import { globMatch, type AuthEvidence } from '@stepgate/policy';
-import { GRANT_FORMAT, StepgateError, type GrantClaims, type GrantView } from '@stepgate/protocol';
+import {
+  GRANT_FORMAT,
+  grantAppliesToKind,
+  StepgateError,
+  type GrantClaims,
+  type GrantView,
+} from '@stepgate/protocol';
 
 /**
  * The pure half of grants: claims from an issue request, views from stored rows, and which
@@ -20,6 +26,8 @@ export interface ClaimsInput {
   approvals: string[];
   actions?: string[];
   resources?: string[];
+  /** The one resource kind it applies to (approval grants: the approved resource's kind). */
+  resourceKind?: string;
   ttlSeconds?: number;
 }
 
@@ -73,6 +81,7 @@ export function buildGrantClaims(input: ClaimsInput, now: Date, limits: TtlLimit
     approvals: [...input.approvals],
     actions: [...actions],
     resources: [...resources],
+    ...(input.resourceKind !== undefined ? { resourceKind: input.resourceKind } : {}),
     issuedAt: now.toISOString(),
     expiresAt: new Date(now.getTime() + lifetime * 1000).toISOString(),
   };
@@ -108,6 +117,7 @@ export function toGrantView(row: GrantRow, withJws = true): GrantView {
     approvals: row.approvals,
     actions: row.actions,
     resources: row.resources,
+    resourceKind: signedResourceKind(row.jws) ?? null,
     issuedAt: row.issuedAt.toISOString(),
     expiresAt: row.expiresAt.toISOString(),
     revokedAt: row.revokedAt ? row.revokedAt.toISOString() : null,
@@ -120,12 +130,35 @@ export function isInForce(row: Pick<GrantRow, 'expiresAt' | 'revokedAt'>, now: D
   return row.revokedAt === null && now.getTime() < row.expiresAt.getTime();
 }
 
-/** The grant's scope covers this action on this resource id (any action glob, any resource glob). */
+/**
+ * The resource kind signed into a stored grant: the database row has no column for it, and the
+ * signed claims are what agents match, so the control plane reads the same claims.
+ */
+export function signedResourceKind(jws: string): string | undefined {
+  try {
+    const payload: unknown = JSON.parse(
+      Buffer.from(jws.split('.')[1] ?? '', 'base64url').toString('utf8'),
+    );
+    const kind = (payload as { resourceKind?: unknown } | null)?.resourceKind;
+    return typeof kind === 'string' ? kind : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * The grant's scope covers this action on this resource: any action glob, any resource-id
+ * glob, and the resource kind as agents match it (grantAppliesToKind: an approval grant only
+ * for the kind it was approved for).
+ */
 export function grantCovers(
-  row: Pick<GrantRow, 'actions' | 'resources'>,
+  row: Pick<GrantRow, 'actions' | 'resources' | 'kind' | 'jws'>,
   action: string,
-  resourceId: string,
+  resource: { kind: string; id: string },
 ): boolean {
+  const claims = { kind: row.kind, resourceKind: signedResourceKind(row.jws) };
+  if (!grantAppliesToKind(claims, resource.kind)) return false;
+  const resourceId = resource.id;
   const safeMatch = (value: string, glob: string): boolean => {
     try {
       return globMatch(value, glob);

@@ -26,6 +26,8 @@ export interface IssueGrantInput {
   /** Glob patterns; default ['**'] / ['**'] (everything: `*` alone stops at `/`). */
   actions?: string[];
   resources?: string[];
+  /** The one resource kind it applies to (approval grants: the approved resource's kind). */
+  resourceKind?: string;
   /** Requested lifetime, capped by configuration. */
   ttlSeconds?: number;
   /** Audit actor, e.g. `token:alice`. */
@@ -106,6 +108,7 @@ export class GrantsService {
         approvals: input.approvals,
         ...(input.actions ? { actions: input.actions } : {}),
         ...(input.resources ? { resources: input.resources } : {}),
+        ...(input.resourceKind !== undefined ? { resourceKind: input.resourceKind } : {}),
         ...(input.ttlSeconds !== undefined ? { ttlSeconds: input.ttlSeconds } : {}),
       },
       now,
@@ -159,18 +162,18 @@ export class GrantsService {
     if (view.jws) this.events.emitChange({ full: false, grants: [view.jws], revoked: [] });
   }
 
-  /** Grants in force for a subject, matching action and resource id, as decision evidence (one entry per grant). */
+  /** Grants in force for a subject, matching action and resource (kind and id), as decision evidence (one entry per grant). */
   async evidenceFor(
     subject: string,
     action: string,
-    resourceId: string,
+    resource: { kind: string; id: string },
     now: Date = new Date(),
   ): Promise<AuthEvidence[]> {
     const rows = await this.prisma.grant.findMany({
       where: { subject, revokedAt: null, expiresAt: { gt: now } },
       orderBy: { issuedAt: 'asc' },
     });
-    return rows.filter((row) => grantCovers(row, action, resourceId)).map(toEvidence);
+    return rows.filter((row) => grantCovers(row, action, resource)).map(toEvidence);
   }
 
   /** Own grants; another subject's (or everyone's) only for operators and admins. */

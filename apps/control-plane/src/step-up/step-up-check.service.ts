@@ -52,7 +52,7 @@ export class StepUpCheckService {
       const evidence = await this.grants.evidenceFor(
         request.principal.id,
         request.action,
-        request.resource.id,
+        request.resource,
         now,
       );
       return evidence.length === 0 ? plain : bestDecision(engine, request, evidence, now);

@@ -23,6 +23,6 @@ import { StepUpGuard } from './step-up.guard.js';
     StepUpGuard,
     IssuerKeysRefreshService,
   ],
-  exports: [SelfProtectionService, StepUpGuard],
+  exports: [SelfProtectionService, StepUpGuard, ActiveEngineService],
 })
 export class StepUpModule {}

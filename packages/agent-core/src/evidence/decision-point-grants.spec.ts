@@ -120,6 +120,7 @@ rules:
         approvals: ['alice'],
         actions: ['release'],
         resources: ['web'],
+        resourceKind: 'app',
       }),
     );
     expect(point.decide(release).effect).toBe('step_up');
@@ -131,11 +132,43 @@ rules:
         approvals: ['alice', 'bob'],
         actions: ['release'],
         resources: ['**'],
+        resourceKind: 'app',
       }),
     );
     const decision = point.decide(release);
     expect(decision.effect).toBe('allow');
     expect(decision.grants).toContain(ID(2));
+  });
+
+  it('counts an approval grant only for the resource kind it was approved for', async () => {
+    const { point, push } = await setup();
+    const approval = {
+      kind: 'approval' as const,
+      amr: [],
+      approvals: ['bob'],
+      actions: ['release'],
+    };
+    await push(await key.grant({ id: ID(1), ...approval, resources: ['web'], resourceKind: 'db' }));
+    // Same action, same id, another kind: the approval was not for this resource.
+    expect(point.decide(release)).toMatchObject({ effect: 'step_up', require: { approvals: 1 } });
+    // One without a kind (signed before kinds were) counts for no resource at all.
+    await push(await key.grant({ id: ID(2), ...approval, resources: ['web'] }));
+    expect(point.decide(release).effect).toBe('step_up');
+    await push(
+      await key.grant({ id: ID(3), ...approval, resources: ['web'], resourceKind: 'app' }),
+    );
+    expect(point.decide(release)).toMatchObject({ effect: 'allow', grants: [ID(3)] });
+  });
+
+  it('counts approvers whose subjects differ only by case once', async () => {
+    const { point, push } = await setup(
+      DOCS_POLICY.replace('{ level: mfa, maxAge: 5m }', '{ approvals: 2 }'),
+    );
+    const approval = { kind: 'approval' as const, amr: [], resourceKind: 'doc' };
+    await push(await key.grant({ id: ID(1), ...approval, approvals: ['bob', 'BOB'] }));
+    expect(point.decide(secret())).toMatchObject({ effect: 'step_up', require: { approvals: 2 } });
+    await push(await key.grant({ id: ID(2), ...approval, approvals: ['Bob', 'carol'] }));
+    expect(point.decide(secret()).effect).toBe('allow');
   });
 
   it('unions approvals into the caller evidence and into elevation grants', async () => {
@@ -154,6 +187,7 @@ rules:
         amr: [],
         approvals: ['carol'],
         resources: ['secret/**'],
+        resourceKind: 'doc',
       }),
     );
     // The caller's own fresh MFA token plus the approval.

@@ -19,6 +19,7 @@ function setup(cache = new MemoryGrantCache()) {
 }
 
 const ID = (n: number) => `00000000-0000-4000-8000-00000000000${n}`;
+const doc = (id: string) => ({ kind: 'doc', id });
 
 describe('GrantStore.apply', () => {
   it('holds verified grants and hands out evidence for their subject and scope', async () => {
@@ -29,7 +30,7 @@ describe('GrantStore.apply', () => {
       removed: 0,
       refused: [],
     });
-    expect(grants.evidenceFor('alice', 'docs:read', 'secret/plan')).toEqual([
+    expect(grants.evidenceFor('alice', 'docs:read', doc('secret/plan'))).toEqual([
       {
         kind: 'elevation',
         evidence: {
@@ -42,9 +43,9 @@ describe('GrantStore.apply', () => {
       },
     ]);
     // Scope: another subject, action or resource gets nothing.
-    expect(grants.evidenceFor('bob', 'docs:read', 'secret/plan')).toEqual([]);
-    expect(grants.evidenceFor('alice', 'deploy', 'secret/plan')).toEqual([]);
-    expect(grants.evidenceFor('alice', 'docs:read', 'public/plan')).toEqual([]);
+    expect(grants.evidenceFor('bob', 'docs:read', doc('secret/plan'))).toEqual([]);
+    expect(grants.evidenceFor('alice', 'deploy', doc('secret/plan'))).toEqual([]);
+    expect(grants.evidenceFor('alice', 'docs:read', doc('public/plan'))).toEqual([]);
   });
 
   it('refuses grants with a bad signature, a foreign key or the wrong typ', async () => {
@@ -85,7 +86,7 @@ describe('GrantStore.apply', () => {
     });
     expect(grants.ids()).toEqual([ID(2)]);
     clock.advance(6 * 60_000);
-    expect(grants.evidenceFor('alice', 'docs:read', 'secret/plan')).toEqual([]);
+    expect(grants.evidenceFor('alice', 'docs:read', doc('secret/plan'))).toEqual([]);
     expect(grants.prune()).toBe(1);
     expect(grants.size).toBe(0);
   });
@@ -155,7 +156,7 @@ describe('GrantStore.apply', () => {
     expect(
       await grants.apply(await key.grants({ full: false, grants: [], revoked: [ID(1)] })),
     ).toMatchObject({ removed: 1 });
-    expect(grants.evidenceFor('alice', 'docs:read', 'secret/plan')).toEqual([]);
+    expect(grants.evidenceFor('alice', 'docs:read', doc('secret/plan'))).toEqual([]);
     await grants.apply({ full: false, grants: [jws], revoked: [] });
     await grants.apply(await key.grants({ full: true, grants: [jws], revoked: [] }));
     expect(grants.size).toBe(0);

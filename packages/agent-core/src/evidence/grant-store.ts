@@ -1,6 +1,11 @@
 import { globMatch } from '@stepgate/policy';
 import type { AuthEvidence } from '@stepgate/policy';
-import { isGrantCurrent, verifyGrant, verifyGrantRemovals } from '@stepgate/protocol';
+import {
+  grantAppliesToKind,
+  isGrantCurrent,
+  verifyGrant,
+  verifyGrantRemovals,
+} from '@stepgate/protocol';
 import type { GrantClaims, GrantRemovals, GrantsMessage } from '@stepgate/protocol';
 import type { JSONWebKeySet } from 'jose';
 import { silentLogger, systemClock, type Clock, type GrantCache, type Logger } from '../ports.js';
@@ -125,14 +130,15 @@ export class GrantStore {
   }
 
   /**
-   * Evidence from the current grants of `subject` whose scope covers the request: one entry
-   * per grant (`{amr, level?, authTime, approvals, grants: [id]}`). Empty — and cheap — when
-   * the subject holds none.
+   * Evidence from the current grants of `subject` whose scope covers the request (action and
+   * resource-id globs, and the resource kind: see grantAppliesToKind): one entry per grant
+   * (`{amr, level?, authTime, approvals, grants: [id]}`). Empty — and cheap — when the subject
+   * holds none.
    */
   evidenceFor(
     subject: string,
     action: string,
-    resourceId: string,
+    resource: { kind: string; id: string },
     nowMs: number = this.clock.now(),
   ): { evidence: AuthEvidence; kind: GrantClaims['kind'] }[] {
     const held = this.bySubject.get(subject);
@@ -141,8 +147,9 @@ export class GrantStore {
     for (const grant of held) {
       const { claims } = grant;
       if (!isGrantCurrent(claims, nowMs)) continue;
+      if (!grantAppliesToKind(claims, resource.kind)) continue;
       if (!claims.actions.some((glob) => safeGlob(action, glob))) continue;
-      if (!claims.resources.some((glob) => safeGlob(resourceId, glob))) continue;
+      if (!claims.resources.some((glob) => safeGlob(resource.id, glob))) continue;
       const evidence: AuthEvidence = {
         amr: [...claims.amr],
         authTime: claims.authTime,

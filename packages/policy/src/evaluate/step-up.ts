@@ -101,11 +101,25 @@ function isFresh(authTime: Date | null, maxAgeSeconds: number, now: Date): boole
   return age <= maxAgeSeconds * 1000 && age >= -FUTURE_SKEW_MS;
 }
 
-/** Distinct approvers other than the requester: nobody approves their own request. */
+/**
+ * Distinct approvers other than the requester: nobody approves their own request. Subjects
+ * are compared case-insensitively ({@link approverKey}): `Bob` and `bob` are one approver, and
+ * `ALICE` cannot approve alice's request.
+ */
 export function countApprovals(approvals: readonly string[], requester: string): number {
-  const distinct = new Set(approvals);
-  distinct.delete(requester);
+  const distinct = new Set(approvals.map(approverKey));
+  distinct.delete(approverKey(requester));
   return distinct.size;
+}
+
+/**
+ * The form in which two approver subjects are the same person: Unicode-compatibility
+ * normalised (NFKC: full-width and other look-alike forms fold to the plain ones) and case
+ * folded (upper- then lower-casing also folds `ß` to `ss`). The control plane counts approvers
+ * and refuses the requester with this same function, so a grant never holds two of one person.
+ */
+export function approverKey(subject: string): string {
+  return subject.normalize('NFKC').toUpperCase().toLowerCase();
 }
 
 function toDate(value: unknown): Date | null {
