@@ -196,6 +196,8 @@ describe('a rogue control plane', () => {
     await waitRevision(back, next);
     expect((await decide(back, DENIED)).effect).toBe('deny');
     await waitFor('the fleet to converge', async () => (await fleet(cp)).converged === true);
+    // It never held a revision the control plane did not issue: nothing for the fleet to flag.
+    expect((await fleet(cp)).suspect).toEqual([]);
   }, 240_000);
 
   it('cannot move an agent far past its revision even with a bundle a trusted key signed', async () => {
@@ -375,6 +377,13 @@ describe('recovering an agent whose cache was poisoned', () => {
     writeFileSync(join(dir, 'active.bundle.jws'), await rogue.sign(ALLOW_ALL, FAR_FUTURE));
     const poisoned = await agent(env, dir);
     expect(await decide(poisoned, DENIED)).toMatchObject({ effect: 'allow', revision: FAR_FUTURE });
+    // What the operator sees: the fleet flags the revision it never issued.
+    await waitFor('the fleet to flag the agent', async () =>
+      (await fleet(cp)).suspect.some(
+        (flagged: { id: string; revision: number }) =>
+          flagged.id === 'takeover-reset' && flagged.revision === FAR_FUTURE,
+      ),
+    );
     await poisoned.stop();
 
     const reset = await agent(env, dir, ['--reset-trust']);
@@ -383,6 +392,8 @@ describe('recovering an agent whose cache was poisoned', () => {
     await waitRevision(reset, real);
     expect((await decide(reset, DENIED)).effect).toBe('deny');
     expect(pinnedKids(dir)).toEqual(realKids);
+    await waitFor('the fleet to converge', async () => (await fleet(cp)).converged === true);
+    expect((await fleet(cp)).suspect).toEqual([]);
   }, 240_000);
 });
 
