@@ -231,6 +231,39 @@ describe('rotation', () => {
   });
 });
 
+describe('rotation across replicas', () => {
+  let replica: ControlPlaneProcess;
+
+  beforeAll(async () => {
+    replica = await startControlPlane({}, { replicaOf: cp });
+  }, 120_000);
+
+  afterAll(async () => {
+    await replica?.destroy();
+  });
+
+  it('a revocation on one replica closes the token’s sockets on the other, which refuses it at once', async () => {
+    const old = await agentToken(cp, 'replicated-1');
+    // Connected to the replica: its token cache now holds the token for 30 s.
+    const agent = await connectAgent(replica, { token: old.token, agentId: 'replicated-1' });
+    open.push(agent);
+    expect((await api(cp.url, cp.adminToken, 'DELETE', `/v1/tokens/${old.id}`)).status).toBe(204);
+    await waitFor('the replica to close the socket', () => !agent.socket.connected, 10_000);
+    await waitFor(
+      'the replica to refuse the revoked token',
+      async () =>
+        (
+          await refusedConnection(replica, { token: old.token, agentId: 'replicated-1' }).catch(
+            () => ({ code: 'accepted' }),
+          )
+        ).code === 'auth/unauthenticated',
+      10_000,
+    );
+    const next = await agentToken(cp);
+    (await connectAgent(replica, { token: next.token, agentId: 'replicated-1' })).close();
+  });
+});
+
 describe('tokens created for one agent id', () => {
   it('connects only as that id; a second live token for it is a 409 until the first is revoked', async () => {
     const agentId = `pre-${randomUUID().slice(0, 6)}`;
