@@ -13,6 +13,8 @@ describe('stepgate agent', () => {
     });
     expect(run.status).toBe(0);
     expect(run.stdout).toMatch(/STEPGATE_AGENT_TOKEN/);
+    // The recovery from a poisoned cache is reachable as `stepgate agent --reset-trust`.
+    expect(run.stdout).toMatch(/--reset-trust/);
   });
 
   it('passes the agent exit code through (missing token -> 2, one line, no stack)', () => {

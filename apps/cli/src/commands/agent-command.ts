@@ -32,7 +32,7 @@ export function registerAgentCommand(program: Command): void {
   program
     .command('agent')
     .description(
-      'run the agent sidecar (flags and STEPGATE_* variables as for npm run start:agent; --help lists them)',
+      'run the agent sidecar (flags and STEPGATE_* variables as for npm run start:agent; --help lists them; --reset-trust discards a poisoned cache and pins again)',
     )
     .helpOption(false)
     .allowUnknownOption(true)
