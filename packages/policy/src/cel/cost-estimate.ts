@@ -115,6 +115,8 @@ export function estimateCost(
 
   const visit = (node: ASTNode, scope: Map<string, Shape>, inStep: boolean): Estimate => {
     const result: Estimate = { shape: UNKNOWN, iterations: 0, built: 0, unsized: 0 };
+    // Defensive: an operand that is not a node (a shape this version of cel-js does not use).
+    if (typeof node !== 'object' || node === null || typeof node.op !== 'string') return result;
     const add = (child: Estimate) => {
       result.iterations += child.iterations;
       result.built += child.built;

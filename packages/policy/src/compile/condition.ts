@@ -35,9 +35,12 @@ export function checkCondition(
       message: `condition is ${expression.length} characters long; the limit is ${MAX_EXPRESSION_LENGTH}`,
     };
   }
+  let parsed: ReturnType<Environment['parse']>;
   let result: ReturnType<Environment['check']>;
   try {
-    result = env.check(expression);
+    // Parsed once: the type check and the cost estimate read the same tree.
+    parsed = env.parse(expression);
+    result = parsed.check();
   } catch (error) {
     return celFailure(error as CelErrorLike);
   }
@@ -49,7 +52,7 @@ export function checkCondition(
       message: `condition must be a bool, but it is ${result.type}`,
     };
   }
-  const problem = estimateCost(env.parse(expression).ast, data, COST_LIMITS);
+  const problem = estimateCost(parsed.ast, data, COST_LIMITS);
   if (problem)
     return { ok: false, code: 'cel/cost', message: problem.message, offset: problem.offset };
   return { ok: true };
