@@ -305,6 +305,8 @@ export class AgentGateway
   /** Flags revisions the agent announced holding that this control plane never issued. */
   private async checkAnnounced(socket: AgentSocket, live: LiveRevisions): Promise<void> {
     const { agentId, revisions } = socket.data;
+    // Every connection's read keeps the highest known revision fresh, so acks cost no read.
+    this.unknownRevisions.observe(live);
     for (const kind of ['active', 'shadow'] as const) {
       const revision = revisions[kind];
       if (revision === undefined) continue;

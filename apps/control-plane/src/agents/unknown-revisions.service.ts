@@ -7,6 +7,11 @@ import type { LiveRevisions } from './catch-up.js';
 import { isUnknownRevision } from './issued-revisions.js';
 import { LiveRevisionsService } from './live-revisions.service.js';
 
+/**
+ * A revision above the highest seen costs a read of the live revision; reads wait this long for
+ * company, so the acks of a broadcast from 10,000 agents share a few reads.
+ */
+const GATHER_READS_MS = 25;
 /** The same agent reporting the same unknown revision (each reconnect) is audited once per this. */
 const AUDIT_REPEAT_MS = 10 * 60_000;
 const MAX_AUDIT_KEYS = 10_000;
@@ -39,15 +44,21 @@ export class UnknownRevisionsService {
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
+  /** The caller has just read the live revisions (a connection's catch-up). */
+  observe(live: LiveRevisions): void {
+    this.highestSeen = Math.max(this.highestSeen, live.revision);
+  }
+
   /**
    * Checks a reported revision; `live` when the caller has just read it. Resolves true when the
    * revision was never issued (and has then been flagged).
    */
   async check(reported: ReportedRevision, live?: LiveRevisions): Promise<boolean> {
-    if (live) this.highestSeen = Math.max(this.highestSeen, live.revision);
+    if (live) this.observe(live);
     if (!isUnknownRevision(reported.revision, this.highestSeen)) return false;
-    // Possibly issued a moment ago by another replica: read the live revision afresh.
-    const current = await this.revisions.current();
+    // Possibly issued a moment ago (by any replica): read the live revision afresh, a read
+    // started after this report arrived, which later reports arriving meanwhile share.
+    const current = await this.revisions.current(performance.now(), GATHER_READS_MS);
     this.highestSeen = Math.max(this.highestSeen, current.revision);
     if (!isUnknownRevision(reported.revision, current.revision)) return false;
     await this.flag(reported, current.revision);
