@@ -292,7 +292,7 @@ describe('a rogue control plane', () => {
 
 describe('rotating the bundle-signing key', () => {
   it('reaches agents that pinned an older key through the chain of endorsements', async () => {
-    const [k1, k2, k3] = await Promise.all([key(), key(), key()]);
+    const [k1, k2, k3, k4] = await Promise.all([key(), key(), key(), key()]);
     // Mutated between restarts: startControlPlane reads it again on every (re)start.
     const env: Record<string, string> = { STEPGATE_SIGNING_KEY: k1.text };
     const cp = await controlPlane(env);
@@ -349,7 +349,28 @@ describe('rotating the bundle-signing key', () => {
     await waitRevision(woken, r3);
     expect(pinnedKids(offlineDir)).toEqual([k1.kid, k2.kid, k3.kid]);
     expect((await decide(woken, DENIED)).effect).toBe('deny');
-  }, 240_000);
+    await woken.stop();
+
+    // A new key without the previous one: the control plane says so, agents refuse its bundles.
+    env.STEPGATE_SIGNING_KEY = k4.text;
+    await cp.restart();
+    expect(cp.output()).toContain('the signing key has no endorsement from an earlier key');
+    await pushNewVersion(cp, 'rotation-unendorsed');
+    let r4 = r3;
+    await waitFor('revision 4', async () => (r4 = await activeRevision(cp)) > r3);
+    await waitFor('the refusal in GET /v1/agents', async () => {
+      const listed = await api(cp.url, cp.adminToken, 'GET', '/v1/agents');
+      const online = listed.body.agents.find((row: { id: string }) => row.id === 'rotation-online');
+      return /offered with no endorsement from a trusted key/.test(online?.lastRejection ?? '');
+    });
+    expect((await readyz(a)).revision).toBe(r3);
+    expect(pinnedKids(onlineDir)).not.toContain(k4.kid);
+    // The operator's fix: start once with the previous key; the agent follows.
+    env.STEPGATE_SIGNING_KEY_PREVIOUS = k3.text;
+    await cp.restart();
+    await waitRevision(a, r4);
+    expect(pinnedKids(onlineDir)).toEqual([k1.kid, k2.kid, k3.kid, k4.kid]);
+  }, 360_000);
 });
 
 describe('recovering an agent whose cache was poisoned', () => {
