@@ -45,7 +45,11 @@ export async function buildPostReceiveReport(outRoot: string): Promise<string> {
       declaration: false,
       declarationMap: false,
     },
-    files: [join(controlPlane, 'src/git/post-receive-report.ts')],
+    // The worker is loaded by URL, not imported, so it is named here.
+    files: [
+      join(controlPlane, 'src/git/post-receive-report.ts'),
+      join(controlPlane, 'src/sync/build-version.worker.ts'),
+    ],
     include: [],
   };
   // Linked first: tsc also looks up @types from the config's folder.

@@ -13,6 +13,8 @@ import { examplePolicies, git, gitOk, tempDirs, withCredentials } from './git-fi
 import { buildPostReceiveReport } from './hook-build.js';
 
 const TOKEN = 'sg_admin_0123456789';
+/** Small limits, so the tests can reach them: the example bundle is ~20 KiB. */
+const HOOK_LIMITS = { maxBundleBytes: 96 * 1024, timeoutSeconds: 2, memoryMb: 256 };
 const temp = tempDirs();
 let server: RunningGitHttpServer;
 let bare: string;
@@ -24,6 +26,7 @@ beforeAll(async () => {
   const repo = await ensureEmbeddedRepository(join(root, 'git', 'policies.git'), {
     seedFrom: examplePolicies,
     hookScript,
+    limits: HOOK_LIMITS,
   });
   bare = repo.dir;
   server = await new GitHttpTestServer({
@@ -115,6 +118,56 @@ describe('the post-receive report', () => {
       /^remote: stepgate: {3}api\/admin-step-up\.test\.yaml:\d+ An admin creating a user from the office during working hours needs no step-up: expected effect deny, got allow/m,
     );
     expect(await serverHead()).toBe(sha);
+    await gitOk(['reset', '--quiet', '--hard', 'HEAD~1'], { cwd: work });
+  });
+
+  it('rejects a commit over the bundle size budget, as the sync will, instead of promising activation', async () => {
+    const big = Array.from({ length: 4000 }, (_, i) => `"entry-${String(i).padStart(20, '0')}"`);
+    writeFileSync(join(work, 'data/oversized.yaml'), `items: [${big.join(', ')}]\n`);
+    await gitOk(['add', 'data/oversized.yaml'], { cwd: work });
+    const { sha, stderr } = await commitAndPush('Add a big data document');
+    expect(stderr).toMatch(
+      new RegExp(`^remote: stepgate: ${sha.slice(0, 7)} REJECTED as a version: 1 error\\s*$`, 'm'),
+    );
+    expect(stderr).toMatch(/the budget is 98304 \(STEPGATE_MAX_BUNDLE_BYTES\)/);
+    expect(stderr).not.toContain('will be activated');
+    await gitOk(['reset', '--quiet', '--hard', 'HEAD~1'], { cwd: work });
+  });
+
+  it('stops judging a commit whose tests run past the time limit, and says so', async () => {
+    const list = (prefix: string, n: number) =>
+      `[${Array.from({ length: n }, (_, i) => `"${prefix}${i}"`).join(', ')}]`;
+    // ~96,000 comprehension steps a decision (within the cost budget), times 400 cases.
+    writeFileSync(join(work, 'data/pairs.yaml'), `a: ${list('a', 300)}\nb: ${list('b', 320)}\n`);
+    writeFileSync(
+      join(work, 'slow.yaml'),
+      [
+        'apiVersion: stepgate/v1',
+        'kind: Policy',
+        'name: slow-pairs',
+        'target: { actions: ["slow:pairs"] }',
+        'rules:',
+        '  - name: distinct',
+        '    effect: allow',
+        "    when: 'data.pairs.a.all(x, data.pairs.b.all(y, x != y))'",
+        '',
+      ].join('\n'),
+    );
+    const cases = Array.from(
+      { length: 400 },
+      (_, i) =>
+        `  - name: case ${i}\n    input: { principal: { id: p${i} }, action: "slow:pairs", resource: { kind: k, id: r } }\n    expect: { effect: allow }`,
+    );
+    writeFileSync(
+      join(work, 'slow.test.yaml'),
+      `apiVersion: stepgate/v1\nkind: TestSuite\nname: slow pairs\ncases:\n${cases.join('\n')}\n`,
+    );
+    await gitOk(['add', 'data/pairs.yaml', 'slow.yaml', 'slow.test.yaml'], { cwd: work });
+    const { sha, stderr } = await commitAndPush('Slow policy tests');
+    expect(stderr).toMatch(
+      new RegExp(`^remote: stepgate: ${sha.slice(0, 7)} REJECTED as a version: 1 error\\s*$`, 'm'),
+    );
+    expect(stderr).toMatch(/policy tests did not finish within 2 s/);
     await gitOk(['reset', '--quiet', '--hard', 'HEAD~1'], { cwd: work });
   });
 

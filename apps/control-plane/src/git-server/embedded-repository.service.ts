@@ -28,6 +28,7 @@ export class EmbeddedRepositoryService implements OnModuleInit {
     await ensureEmbeddedRepository(this.dir, {
       branch: 'main',
       hookScript,
+      limits: { maxBundleBytes: this.config.maxBundleBytes, ...this.config.policyTest },
       ...(existsSync(this.config.policySeedDir) ? { seedFrom: this.config.policySeedDir } : {}),
     });
   }

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import type { BuildLimits } from '../sync/build-version.js';
 import { runGit } from './run-git.js';
 
 export interface EmbeddedRepositoryOptions {
@@ -17,6 +18,8 @@ export interface EmbeddedRepositoryOptions {
   policyPath?: string;
   /** The Node binary the hook runs (default: the one running this process). */
   nodePath?: string;
+  /** The limits the hook judges a pushed commit under: the sync's own (required with hookScript). */
+  limits?: BuildLimits;
 }
 
 export interface EmbeddedRepository {
@@ -120,6 +123,7 @@ async function installReportHook(
     resolve(options.hookScript!),
     options.policyPath ?? '.',
     branch,
+    JSON.stringify(options.limits ?? {}),
   ]
     .map(shellQuote)
     .join(' ');

@@ -1,7 +1,8 @@
 import { compile } from '@stepgate/policy';
 import { describe, expect, it } from 'vitest';
 import { NO_ACTIVE_PROTECTION, protectionFingerprint } from '../step-up/protection-policies.js';
-import { checkPolicyFiles, parseRefUpdates } from './post-receive-report.js';
+import { judgeVersion } from '../sync/version-verdict.js';
+import { parseLimits, parseRefUpdates, verdictLines } from './post-receive-report.js';
 
 describe('parseRefUpdates', () => {
   it('reads one update per line and ignores blank or malformed lines', () => {
@@ -16,7 +17,7 @@ describe('parseRefUpdates', () => {
   });
 });
 
-describe('checkPolicyFiles and the self-protection policies', () => {
+describe('verdictLines and the self-protection policies', () => {
   const settings = {
     path: 'stepgate.yaml',
     content: [
@@ -49,6 +50,10 @@ describe('checkPolicyFiles and the self-protection policies', () => {
     if (!result.ok) throw new Error(JSON.stringify(result.errors));
     return result.policySet;
   };
+  const BUDGET = 1024 * 1024;
+  /** The verdict the hook's worker computes, computed in-process. */
+  const checkPolicyFiles = (short: string, files: (typeof settings)[], known?: string) =>
+    verdictLines(short, judgeVersion(files, BUDGET), known);
   const active = protectionFingerprint(compiled([settings, protection]));
 
   it('says a commit that drops the protection waits for a stepped-up activation', () => {
@@ -65,5 +70,52 @@ describe('checkPolicyFiles and the self-protection policies', () => {
       ]);
     }
     expect(checkPolicyFiles('abc1234', [settings], NO_ACTIVE_PROTECTION)).toHaveLength(1);
+  });
+});
+
+describe('verdictLines for commits the sync will mark failed', () => {
+  const settings = {
+    path: 'stepgate.yaml',
+    content: 'apiVersion: stepgate/v1\nkind: Settings\ndefaultEffect: deny\n',
+  };
+
+  it('rejects a commit over the bundle size budget, as the sync does, instead of promising it', () => {
+    const verdict = judgeVersion([settings], 10);
+    expect(verdict.status).toBe('failed');
+    const lines = verdictLines('abc1234', verdict);
+    expect(lines[0]).toBe('stepgate: abc1234 REJECTED as a version: 1 error');
+    expect(lines[1]).toMatch(/the budget is 10 \(STEPGATE_MAX_BUNDLE_BYTES\)/);
+  });
+
+  it('rejects a commit whose tests ran past the time limit with the reason', () => {
+    const lines = verdictLines('abc1234', {
+      status: 'failed',
+      errors: [
+        { code: 'test/limit', file: '(tests)', message: 'policy tests did not finish within 2 s' },
+      ],
+      testReport: null,
+      policySet: null,
+    });
+    expect(lines).toEqual([
+      'stepgate: abc1234 REJECTED as a version: 1 error',
+      expect.stringContaining('policy tests did not finish within 2 s'),
+    ]);
+  });
+});
+
+describe('parseLimits', () => {
+  it('reads the limits the control plane wrote into the hook', () => {
+    expect(parseLimits('{"maxBundleBytes":100,"timeoutSeconds":2,"memoryMb":64}')).toEqual({
+      maxBundleBytes: 100,
+      timeoutSeconds: 2,
+      memoryMb: 64,
+    });
+  });
+
+  it('refuses a hook installed without them, naming the limit', () => {
+    expect(() => parseLimits(undefined)).toThrow(/without its maxBundleBytes limit/);
+    expect(() => parseLimits('{"maxBundleBytes":1,"timeoutSeconds":0,"memoryMb":64}')).toThrow(
+      /timeoutSeconds/,
+    );
   });
 });
