@@ -148,6 +148,9 @@ export async function startControlPlane(
         STEPGATE_ADMIN_TOKEN: adminToken,
         STEPGATE_POLL_INTERVAL: '3600',
         STEPGATE_LOG_LEVEL: 'warn',
+        // The suites' Git servers and issuers listen on loopback, which a real deployment
+        // refuses by default (STEPGATE_ALLOW_PRIVATE_URLS): allow exactly that.
+        STEPGATE_ALLOW_PRIVATE_URLS: '127.0.0.0/8,::1/128',
         ...env,
       },
       stdio: ['ignore', 'pipe', 'pipe'],

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GitSourceError } from '../../../apps/control-plane/src/git/git-errors.js';
 import { GitPolicyReader } from '../../../apps/control-plane/src/git/policy-repository.js';
 import { fetchRemote } from '../../../apps/control-plane/src/git/remote-fetcher.js';
+import { parseOutboundPolicy } from '../../../apps/control-plane/src/common/outbound-guard.js';
 import { GitHttpTestServer, type RunningGitHttpServer } from '../../support/git-http-server.js';
 import {
   commitFiles,
@@ -19,6 +20,9 @@ import {
   tempDirs,
   withCredentials,
 } from './git-fixtures.js';
+
+/** The test servers listen on loopback, which the control plane refuses unless configured. */
+const LOOPBACK = parseOutboundPolicy('127.0.0.0/8');
 
 const USER = 'stepgate-bot';
 const PASSWORD = 'ghp_s3cret-t0ken';
@@ -68,7 +72,9 @@ describe('fetchRemote', () => {
   it('clones on first use, then fetches only what a new push added', async () => {
     const cacheDir = join(root, 'cache-open.git');
     const head = await gitOk(['rev-parse', 'HEAD'], { cwd: work });
-    expect(await fetchRemote({ url: open.url, branch: 'main', cacheDir })).toBe(head);
+    expect(
+      await fetchRemote({ addresses: LOOPBACK, url: open.url, branch: 'main', cacheDir }),
+    ).toBe(head);
     expect(fs.existsSync(join(cacheDir, 'HEAD'))).toBe(true);
     expect(fs.existsSync(join(cacheDir, '.git'))).toBe(false); // bare
 
@@ -81,7 +87,9 @@ describe('fetchRemote', () => {
     await commitFiles(work, { 'policies/a.yaml': 'a: 1\n' }, 'Second');
     const next = await push();
     const before = open.requests.length;
-    expect(await fetchRemote({ url: open.url, branch: 'main', cacheDir })).toBe(next);
+    expect(
+      await fetchRemote({ addresses: LOOPBACK, url: open.url, branch: 'main', cacheDir }),
+    ).toBe(next);
     // A request's result settles when git exits, which may be just after the client is done.
     await expect
       .poll(() => open.requests.slice(before).map((r) => [r.service, r.ok]))
@@ -92,13 +100,16 @@ describe('fetchRemote', () => {
     const { commits } = await reader.listNewCommits('main', head);
     expect(commits.map((c) => [c.sha, c.message])).toEqual([[next, 'Second']]);
     // Nothing new: still the same head.
-    expect(await fetchRemote({ url: open.url, branch: 'main', cacheDir })).toBe(next);
+    expect(
+      await fetchRemote({ addresses: LOOPBACK, url: open.url, branch: 'main', cacheDir }),
+    ).toBe(next);
   });
 
   it('authenticates with basic credentials', async () => {
     const cacheDir = join(root, 'cache-auth.git');
     const head = await gitOk(['rev-parse', 'HEAD'], { cwd: work });
     const fetched = await fetchRemote({
+      addresses: LOOPBACK,
       url: guarded.url,
       branch: 'main',
       cacheDir,
@@ -114,6 +125,7 @@ describe('fetchRemote', () => {
   it('fails with one line and no password on wrong or missing credentials', async () => {
     const wrong = await failure(
       fetchRemote({
+        addresses: LOOPBACK,
         url: guarded.url,
         branch: 'main',
         cacheDir: join(root, 'cache-wrong.git'),
@@ -126,6 +138,7 @@ describe('fetchRemote', () => {
 
     const inUrl = await failure(
       fetchRemote({
+        addresses: LOOPBACK,
         url: withCredentials(guarded.url, USER, 'wrong-password-456'),
         branch: 'main',
         cacheDir: join(root, 'cache-url.git'),
@@ -136,7 +149,12 @@ describe('fetchRemote', () => {
     expect(inUrl.message).not.toContain(USER);
 
     const none = await failure(
-      fetchRemote({ url: guarded.url, branch: 'main', cacheDir: join(root, 'cache-none.git') }),
+      fetchRemote({
+        addresses: LOOPBACK,
+        url: guarded.url,
+        branch: 'main',
+        cacheDir: join(root, 'cache-none.git'),
+      }),
     );
     expect(none.message).toMatch(/HTTP 401 Unauthorized \(no credentials configured\)$/);
     for (const error of [wrong, inUrl, none]) expect(error.message).not.toContain('\n');
@@ -145,12 +163,14 @@ describe('fetchRemote', () => {
   it('follows a force-pushed remote', async () => {
     const cacheDir = join(root, 'cache-force.git');
     const old = await gitOk(['rev-parse', 'HEAD'], { cwd: work });
-    await fetchRemote({ url: open.url, branch: 'main', cacheDir });
+    await fetchRemote({ addresses: LOOPBACK, url: open.url, branch: 'main', cacheDir });
 
     await gitOk(['reset', '--quiet', '--hard', 'HEAD~1'], { cwd: work });
     await commitFiles(work, { 'policies/b.yaml': 'b: 1\n' }, 'Rewritten');
     const rewritten = await push('--force');
-    expect(await fetchRemote({ url: open.url, branch: 'main', cacheDir })).toBe(rewritten);
+    expect(
+      await fetchRemote({ addresses: LOOPBACK, url: open.url, branch: 'main', cacheDir }),
+    ).toBe(rewritten);
 
     const reader = new GitPolicyReader({ dir: cacheDir, fs });
     expect(await reader.resolveBranch('main')).toBe(rewritten);
@@ -161,7 +181,12 @@ describe('fetchRemote', () => {
 
   it('names a missing branch', async () => {
     const error = await failure(
-      fetchRemote({ url: open.url, branch: 'nope', cacheDir: join(root, 'cache-nope.git') }),
+      fetchRemote({
+        addresses: LOOPBACK,
+        url: open.url,
+        branch: 'nope',
+        cacheDir: join(root, 'cache-nope.git'),
+      }),
     );
     expect(error.message).toMatch(/^cannot fetch http:\S+: branch nope not found/);
   });
@@ -175,6 +200,7 @@ describe('fetchRemote', () => {
     });
     const error = await failure(
       fetchRemote({
+        addresses: LOOPBACK,
         url: `http://127.0.0.1:${port}/gone.git`,
         branch: 'main',
         cacheDir: join(root, 'cache-gone.git'),
@@ -194,6 +220,7 @@ describe('fetchRemote', () => {
       const started = Date.now();
       const error = await failure(
         fetchRemote({
+          addresses: LOOPBACK,
           url: `http://127.0.0.1:${port}/slow.git`,
           branch: 'main',
           cacheDir: join(root, 'cache-slow.git'),

@@ -6,7 +6,7 @@ import {
   type ExceptionFilter,
 } from '@nestjs/common';
 import { ERROR_STATUS, StepgateError, type ErrorCode } from '@stepgate/protocol';
-import type { Response } from 'express';
+import type { Request, Response } from 'express';
 import type { Logger } from 'pino';
 import { LOGGER } from '../logging/logger.js';
 import { isDatabaseUnavailable, isInvalidText } from './database-errors.js';
@@ -31,9 +31,12 @@ export class HttpExceptionFilter implements ExceptionFilter {
   constructor(@Inject(LOGGER) private readonly logger: Logger) {}
 
   catch(exception: unknown, host: ArgumentsHost): void {
-    const response = host.switchToHttp().getResponse<Response>();
+    const http = host.switchToHttp();
+    const response = http.getResponse<Response>();
     if (response.headersSent) return;
     const { status, body } = this.toResponse(exception);
+    if (status === 401 && !response.hasHeader('www-authenticate'))
+      response.setHeader('www-authenticate', bearerChallenge(body, http.getRequest<Request>()));
     response.status(status).json(body);
   }
 
@@ -93,6 +96,36 @@ export class HttpExceptionFilter implements ExceptionFilter {
     this.logger.error({ err: exception, errorId }, 'unhandled error');
     return { status: 500, body: { error: 'internal', message: `internal error (id ${errorId})` } };
   }
+}
+
+/**
+ * The `WWW-Authenticate` every 401 must carry (RFC 9110 11.6.1), as RFC 6750 says for bearer
+ * tokens: no error code when no token was sent, `invalid_token` when one was sent and refused,
+ * `insufficient_user_authentication` (RFC 9470) when the token is fine but the action needs a
+ * step-up first (with `max_age` when the policy asks for a recent authentication).
+ */
+export function bearerChallenge(
+  body: { error: string; message: string; details?: unknown },
+  request: Pick<Request, 'headers'>,
+): string {
+  const parts = ['realm="stepgate"'];
+  const sentToken = /^Bearer\s+\S/i.test(request.headers.authorization ?? '');
+  if (body.error === 'auth/unauthenticated' && sentToken) parts.push('error="invalid_token"');
+  if (body.error === 'auth/step_up_required') {
+    parts.push('error="insufficient_user_authentication"');
+    const maxAge = (body.details as { require?: { maxAge?: unknown } } | undefined)?.require
+      ?.maxAge;
+    if (typeof maxAge === 'number' && Number.isInteger(maxAge) && maxAge >= 0)
+      parts.push(`max_age=${maxAge}`);
+  }
+  if (parts.length > 1) parts.push(`error_description="${quotable(body.message)}"`);
+  return `Bearer ${parts.join(', ')}`;
+}
+
+/** A quoted-string's content: printable ASCII without `"` or `\`, bounded. */
+function quotable(text: string): string {
+  const plain = text.replace(/[^\x20-\x7e]|["\\]/g, "'");
+  return plain.length > 200 ? `${plain.slice(0, 197)}...` : plain;
 }
 
 function isBodyParserError(error: unknown): error is { status: number; message: string } {

@@ -1,5 +1,11 @@
 import { resolve } from 'node:path';
 import { z } from 'zod';
+import {
+  parseOutboundPolicy,
+  urlHostProblem,
+  type OutboundPolicy,
+} from '../common/outbound-guard.js';
+import { splitCredentials } from '../sources/source-url.js';
 
 /**
  * The control plane's whole configuration, parsed and validated once at start-up.
@@ -81,6 +87,11 @@ const environmentSchema = z.object({
   STEPGATE_SOURCE_PATH: z.string().default('.'),
   STEPGATE_SOURCE_USERNAME: z.string().optional(),
   STEPGATE_SOURCE_PASSWORD: z.string().optional(),
+  /**
+   * Private and loopback addresses the control plane may fetch from (Git sources, issuers'
+   * JWKS): `true`, or comma-separated CIDRs; default none. Link-local and metadata never.
+   */
+  STEPGATE_ALLOW_PRIVATE_URLS: z.string().optional(),
   STEPGATE_WEBHOOK_SECRET: z
     .string()
     .min(16, 'STEPGATE_WEBHOOK_SECRET must be at least 16 characters')
@@ -182,6 +193,8 @@ export interface AppConfig {
     password?: string;
   };
   webhookSecret?: string;
+  /** Where fetches of Git sources and JWKS may connect (STEPGATE_ALLOW_PRIVATE_URLS). */
+  outbound: OutboundPolicy;
   /** Decision logs older than this many seconds are deleted. */
   decisionRetentionSeconds: number;
   /** First retry delay of a decision-log write (ms); retries double up to 30 times this. */
@@ -212,6 +225,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     throw new ConfigError(`invalid configuration: ${lines.join('; ')}`);
   }
   const e = parsed.data;
+  let outbound: OutboundPolicy;
+  try {
+    outbound = parseOutboundPolicy(e.STEPGATE_ALLOW_PRIVATE_URLS);
+  } catch (error) {
+    throw new ConfigError(`invalid configuration: ${(error as Error).message}`);
+  }
   const config: AppConfig = {
     port: e.PORT,
     host: e.HOST,
@@ -245,6 +264,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
     jwksRefreshSeconds: e.STEPGATE_JWKS_REFRESH,
     adminStepUp: e.STEPGATE_ADMIN_STEP_UP === 'on',
     logLevel: e.STEPGATE_LOG_LEVEL,
+    outbound,
   };
   if (e.STEPGATE_ADMIN_TOKEN) config.adminToken = e.STEPGATE_ADMIN_TOKEN;
   if (e.STEPGATE_SIGNING_KEY) config.signingKey = e.STEPGATE_SIGNING_KEY;
@@ -255,13 +275,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   if (e.STEPGATE_SECRET_KEY) config.secretKey = e.STEPGATE_SECRET_KEY;
   if (e.STEPGATE_WEBHOOK_SECRET) config.webhookSecret = e.STEPGATE_WEBHOOK_SECRET;
   if (e.STEPGATE_SOURCE_URL) {
-    config.remoteSource = {
-      url: e.STEPGATE_SOURCE_URL,
-      branch: e.STEPGATE_SOURCE_BRANCH,
-      path: e.STEPGATE_SOURCE_PATH,
-    };
-    if (e.STEPGATE_SOURCE_USERNAME) config.remoteSource.username = e.STEPGATE_SOURCE_USERNAME;
-    if (e.STEPGATE_SOURCE_PASSWORD) config.remoteSource.password = e.STEPGATE_SOURCE_PASSWORD;
+    const refused = urlHostProblem(e.STEPGATE_SOURCE_URL, outbound);
+    if (refused !== undefined)
+      throw new ConfigError(`invalid configuration: STEPGATE_SOURCE_URL: ${refused}`);
+    // Credentials in the URL go to the encrypted credentials, never into the stored URL;
+    // STEPGATE_SOURCE_USERNAME/PASSWORD, when set, win over them.
+    const { url, credentials } = splitCredentials(e.STEPGATE_SOURCE_URL);
+    config.remoteSource = { url, branch: e.STEPGATE_SOURCE_BRANCH, path: e.STEPGATE_SOURCE_PATH };
+    const username = e.STEPGATE_SOURCE_USERNAME ?? credentials?.username;
+    const password = e.STEPGATE_SOURCE_PASSWORD ?? credentials?.password;
+    if (username) config.remoteSource.username = username;
+    if (password) config.remoteSource.password = password;
   }
   return config;
 }

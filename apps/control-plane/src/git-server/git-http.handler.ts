@@ -43,6 +43,16 @@ export class GitHttpHandler {
       });
       return;
     }
+    // Express would read `?service=a&service=b` as a list and git http-backend as one of the
+    // two: the access check and git must see the same request, so a repeat is refused.
+    const repeated = repeatedParameter(request.url);
+    if (repeated !== undefined) {
+      response.status(400).json({
+        error: 'request/invalid',
+        message: `the query repeats "${repeated}"; send each parameter once`,
+      });
+      return;
+    }
     const isPush =
       request.query.service === 'git-receive-pack' || path.endsWith('/git-receive-pack');
     const principal = await this.tokens.authenticate(
@@ -115,4 +125,16 @@ export function credentialOf(header: string | undefined): string | undefined {
   const decoded = Buffer.from(match[1] as string, 'base64').toString('utf8');
   const colon = decoded.indexOf(':');
   return colon === -1 ? undefined : decoded.slice(colon + 1);
+}
+
+/** The first query parameter named more than once (`?service=a&service=b`), if any. */
+export function repeatedParameter(url: string): string | undefined {
+  const cut = url.indexOf('?');
+  if (cut === -1) return undefined;
+  const seen = new Set<string>();
+  for (const name of new URLSearchParams(url.slice(cut + 1)).keys()) {
+    if (seen.has(name)) return name.slice(0, 64);
+    seen.add(name);
+  }
+  return undefined;
 }

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import * as git from 'isomorphic-git';
 import type { FsClient, GitAuth, HttpClient } from 'isomorphic-git';
 import http from 'isomorphic-git/http/node';
+import { guardedLookup, urlHostProblem, type OutboundPolicy } from '../common/outbound-guard.js';
 import { GitSourceError } from './git-errors.js';
 
 export interface FetchRemoteOptions {
@@ -12,6 +13,8 @@ export interface FetchRemoteOptions {
   /** The local bare repository this source is fetched into; created on first use. */
   cacheDir: string;
   credentials?: { username: string; password: string };
+  /** Which addresses the fetch may connect to (STEPGATE_ALLOW_PRIVATE_URLS). */
+  addresses: OutboundPolicy;
   /** Whole-operation limit (default 120 s); a stalled socket fails after `idleTimeoutMs`. */
   timeoutMs?: number;
   /** Default 30 s. */
@@ -36,9 +39,15 @@ export async function fetchRemote(options: FetchRemoteOptions): Promise<string> 
   const controller = new AbortController();
   const timeoutMs = options.timeoutMs ?? 120_000;
   const timer = setTimeout(() => controller.abort(), timeoutMs);
-  const client = boundedHttpClient(controller.signal, options.idleTimeoutMs ?? 30_000);
+  const client = guardedHttpClient(
+    controller.signal,
+    options.idleTimeoutMs ?? 30_000,
+    options.addresses,
+  );
   const { credentials } = options;
   try {
+    const refused = urlHostProblem(options.url, options.addresses);
+    if (refused !== undefined) throw new Error(`refused: ${refused}`);
     if (!nodeFs.existsSync(join(gitdir, 'HEAD'))) {
       await git.init({ fs, gitdir, bare: true, defaultBranch: options.branch });
     }
@@ -75,11 +84,32 @@ export async function fetchRemote(options: FetchRemoteOptions): Promise<string> 
   }
 }
 
-/** isomorphic-git's Node client, with every request tied to one deadline and an idle timeout. */
-function boundedHttpClient(signal: AbortSignal, idleTimeoutMs: number): HttpClient {
+/**
+ * isomorphic-git's Node client, with every request tied to one deadline and an idle timeout,
+ * every connection made through the guarded lookup (each address a host name resolves to is
+ * checked when connecting), and redirects refused: a redirect could lead to an address nobody
+ * reviewed, and the configured URL should name the repository exactly.
+ */
+function guardedHttpClient(
+  signal: AbortSignal,
+  idleTimeoutMs: number,
+  addresses: OutboundPolicy,
+): HttpClient {
+  const lookup = guardedLookup(addresses);
   return {
-    request: (request) =>
-      http.request({ ...request, signal, fetchOptions: { timeout: idleTimeoutMs } }),
+    request: async (request) => {
+      const response = await http.request({
+        ...request,
+        signal,
+        fetchOptions: { timeout: idleTimeoutMs, lookup, followRedirects: false },
+      });
+      const location = response.headers?.location;
+      if (response.statusCode >= 300 && response.statusCode < 400 && location)
+        throw new Error(
+          `redirected (HTTP ${response.statusCode}) to ${redactUrl(new URL(location, request.url).toString())}; redirects are not followed: use that URL`,
+        );
+      return response;
+    },
   };
 }
 

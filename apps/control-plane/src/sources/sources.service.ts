@@ -1,10 +1,12 @@
 import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import { StepgateError, type CreateSourceRequest } from '@stepgate/protocol';
 import { AuditService } from '../audit/audit.service.js';
+import { urlHostProblem } from '../common/outbound-guard.js';
 import { SecretBox } from '../common/secret-box.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/configuration.js';
 import { PrismaService } from '../database/prisma.service.js';
+import { shownUrl, splitCredentials } from './source-url.js';
 
 type SourceRow = NonNullable<Awaited<ReturnType<PrismaService['policySource']['findUnique']>>>;
 
@@ -13,7 +15,9 @@ export const DEFAULT_SOURCE_ID = 'default';
 /**
  * Policy sources: the default one (the embedded repository, or the remote given by
  * STEPGATE_SOURCE_URL) is created at start-up; more can be added through the API.
- * Credentials and webhook secrets are encrypted at rest and never returned.
+ * Credentials and webhook secrets are encrypted at rest and never returned; credentials
+ * written into a URL (`https://user:token@host/repo.git`) are moved there too, so no URL that
+ * is stored, shown or audited carries them.
  */
 @Injectable()
 export class SourcesService implements OnModuleInit {
@@ -57,6 +61,43 @@ export class SourcesService implements OnModuleInit {
       create: { id: DEFAULT_SOURCE_ID, name: DEFAULT_SOURCE_ID, ...fields },
       update: fields,
     });
+    await this.moveCredentialsOutOfUrls();
+  }
+
+  /**
+   * Sources stored before credentials were taken out of URLs: each URL with user info keeps
+   * only the address, its credentials move to the encrypted field (unless the source already
+   * has credentials there, which win, as they did for fetching).
+   */
+  private async moveCredentialsOutOfUrls(): Promise<void> {
+    const rows = await this.prisma.policySource.findMany({
+      where: { url: { contains: '@' } },
+    });
+    for (const row of rows) {
+      const { url, credentials } = splitCredentials(row.url as string);
+      if (credentials === undefined) continue;
+      await this.prisma.policySource.update({
+        where: { id: row.id },
+        data: {
+          url,
+          ...(row.credentialsEncrypted === null
+            ? { credentialsEncrypted: this.box.seal(JSON.stringify(credentials)) }
+            : {}),
+        },
+      });
+      await this.audit.record({
+        actor: 'system:startup',
+        action: 'source.credentials_moved',
+        target: row.id,
+        details: {
+          url,
+          credentials:
+            row.credentialsEncrypted === null
+              ? 'moved from the URL to the encrypted credentials'
+              : 'the encrypted credentials kept; the URL ones dropped',
+        },
+      });
+    }
   }
 
   async list() {
@@ -71,6 +112,23 @@ export class SourcesService implements OnModuleInit {
   }
 
   async create(input: CreateSourceRequest, actor: string) {
+    const refused = urlHostProblem(input.url, this.config.outbound);
+    if (refused !== undefined)
+      throw new StepgateError('request/invalid', `invalid request body: url: ${refused}`, [
+        { path: 'url', message: refused },
+      ]);
+    const { url, credentials: inUrl } = splitCredentials(input.url);
+    if (inUrl !== undefined && (input.username !== undefined || input.password !== undefined))
+      throw new StepgateError(
+        'request/invalid',
+        'invalid request body: url: the URL carries credentials and username/password are given too; give them once (username and password are stored encrypted either way)',
+        [{ path: 'url', message: 'credentials given twice' }],
+      );
+    const credentials =
+      inUrl ??
+      (input.username || input.password
+        ? { username: input.username ?? '', password: input.password ?? '' }
+        : undefined);
     const existing = await this.prisma.policySource.findFirst({
       where: { OR: [{ id: input.name }, { name: input.name }] },
     });
@@ -83,20 +141,12 @@ export class SourcesService implements OnModuleInit {
           id: input.name,
           name: input.name,
           kind: 'remote' as const,
-          url: input.url,
+          url,
           branch: input.branch,
           path: input.path,
           autoActivate: input.autoActivate,
           pollIntervalSeconds: input.pollIntervalSeconds ?? null,
-          credentialsEncrypted:
-            input.username || input.password
-              ? this.box.seal(
-                  JSON.stringify({
-                    username: input.username ?? '',
-                    password: input.password ?? '',
-                  }),
-                )
-              : null,
+          credentialsEncrypted: credentials ? this.box.seal(JSON.stringify(credentials)) : null,
           webhookSecretEncrypted: input.webhookSecret ? this.box.seal(input.webhookSecret) : null,
         },
       })
@@ -108,7 +158,7 @@ export class SourcesService implements OnModuleInit {
       actor,
       action: 'source.create',
       target: row.id,
-      details: { url: row.url, branch: row.branch, path: row.path },
+      details: { url: shownUrl(row.url), branch: row.branch, path: row.path },
     });
     return this.view(row);
   }
@@ -131,7 +181,7 @@ export class SourcesService implements OnModuleInit {
       id: row.id,
       name: row.name,
       kind: row.kind,
-      url: row.url,
+      url: shownUrl(row.url),
       branch: row.branch,
       path: row.path,
       autoActivate: row.autoActivate,

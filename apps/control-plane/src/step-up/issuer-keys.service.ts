@@ -122,7 +122,7 @@ export class IssuerKeysService {
 
   private async fetchInto(issuer: string, url: string, entry: CacheEntry): Promise<void> {
     try {
-      const keys = publicKeys(await fetchJwks(url));
+      const keys = publicKeys(await fetchJwks(url, { addresses: this.config.outbound }));
       if (keys.length === 0) throw new JwksFetchError(`${url} has no public signing keys`);
       entry.keys = keys;
       entry.fetchedAt = Date.now();

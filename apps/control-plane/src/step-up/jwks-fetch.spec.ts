@@ -1,7 +1,10 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseOutboundPolicy } from '../common/outbound-guard.js';
 import { fetchJwks, JwksFetchError } from './jwks-fetch.js';
+
+const LOOPBACK = parseOutboundPolicy('127.0.0.0/8');
 
 let server: Server;
 let base: string;
@@ -38,7 +41,9 @@ afterAll(async () => {
 
 describe('fetchJwks', () => {
   it('returns the keys of a JWKS', async () => {
-    expect(await fetchJwks(`${base}/ok`)).toEqual([{ kty: 'OKP', crv: 'Ed25519', x: 'A' }]);
+    expect(await fetchJwks(`${base}/ok`, { addresses: LOOPBACK })).toEqual([
+      { kty: 'OKP', crv: 'Ed25519', x: 'A' },
+    ]);
   });
 
   it.each([
@@ -49,7 +54,7 @@ describe('fetchJwks', () => {
     ['/slow', { timeoutMs: 100 }, /no answer within 100 ms/],
     ['/error', {}, /answered HTTP 500/],
   ])('refuses %s', async (path, options, message) => {
-    const failure = fetchJwks(`${base}${path}`, options);
+    const failure = fetchJwks(`${base}${path}`, { addresses: LOOPBACK, ...options });
     await expect(failure).rejects.toBeInstanceOf(JwksFetchError);
     await expect(failure).rejects.toThrow(message);
   });

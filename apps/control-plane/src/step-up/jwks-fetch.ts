@@ -1,4 +1,12 @@
+import http, { type IncomingMessage } from 'node:http';
+import https from 'node:https';
 import { z } from 'zod';
+import {
+  guardedLookup,
+  OutboundAddressError,
+  urlHostProblem,
+  type OutboundPolicy,
+} from '../common/outbound-guard.js';
 
 /** Limits on one JWKS download: an identity provider that hangs or floods never stalls signing. */
 export const JWKS_TIMEOUT_MS = 5000;
@@ -16,38 +24,48 @@ export class JwksFetchError extends Error {
 /**
  * Downloads and validates a JWKS: GET with a 5 s timeout, at most 1 MiB, JSON `{keys: [...]}`.
  * Redirects are refused: a `jwks_uri` is configured exactly, and following one could lead
- * the control plane to an address nobody reviewed.
+ * the control plane to an address nobody reviewed. The connection goes only where
+ * `addresses` allows (no link-local or metadata address ever; private and loopback ones only
+ * when configured), checked for every address the host name resolves to when connecting.
  */
 export async function fetchJwks(
   url: string,
-  options: { timeoutMs?: number; maxBytes?: number } = {},
+  options: { addresses: OutboundPolicy; timeoutMs?: number; maxBytes?: number },
 ): Promise<Record<string, unknown>[]> {
   const maxBytes = options.maxBytes ?? JWKS_MAX_BYTES;
-  let response: Response;
+  const timeoutMs = options.timeoutMs ?? JWKS_TIMEOUT_MS;
+  const refused = urlHostProblem(url, options.addresses);
+  if (refused !== undefined) throw new JwksFetchError(`cannot fetch ${url}: refused: ${refused}`);
+  const signal = AbortSignal.timeout(timeoutMs);
+  let response: IncomingMessage;
   try {
-    response = await fetch(url, {
-      headers: { accept: 'application/json, application/jwk-set+json' },
-      redirect: 'error',
-      signal: AbortSignal.timeout(options.timeoutMs ?? JWKS_TIMEOUT_MS),
-    });
+    response = await get(url, options.addresses, signal);
   } catch (error) {
-    const cause = error as Error & { cause?: { code?: string; message?: string } };
-    const why =
-      cause.name === 'TimeoutError'
-        ? `no answer within ${options.timeoutMs ?? JWKS_TIMEOUT_MS} ms`
-        : (cause.cause?.code ?? cause.cause?.message ?? cause.message);
+    const cause = error as NodeJS.ErrnoException;
+    const why = signal.aborted
+      ? `no answer within ${timeoutMs} ms`
+      : cause instanceof OutboundAddressError
+        ? cause.message
+        : (cause.code ?? cause.message);
     throw new JwksFetchError(`cannot fetch ${url}: ${why}`);
   }
-  if (!response.ok) {
-    await response.body?.cancel().catch(() => undefined);
-    throw new JwksFetchError(`${url} answered HTTP ${response.status}`);
+  const status = response.statusCode ?? 0;
+  if (status >= 300 && status < 400) {
+    response.destroy();
+    throw new JwksFetchError(
+      `cannot fetch ${url}: redirected (HTTP ${status}); redirects are not followed, configure the final URL`,
+    );
   }
-  const declared = Number(response.headers.get('content-length') ?? NaN);
+  if (status < 200 || status >= 300) {
+    response.destroy();
+    throw new JwksFetchError(`${url} answered HTTP ${status}`);
+  }
+  const declared = Number(response.headers['content-length'] ?? NaN);
   if (declared > maxBytes) {
-    await response.body?.cancel().catch(() => undefined);
+    response.destroy();
     throw new JwksFetchError(`${url} sent ${declared} bytes; a JWKS may have at most ${maxBytes}`);
   }
-  const text = await readCapped(response, maxBytes, url);
+  const text = await readCapped(response, maxBytes, url, signal, timeoutMs);
   let json: unknown;
   try {
     json = JSON.parse(text);
@@ -64,24 +82,49 @@ export async function fetchJwks(
   return parsed.data.keys;
 }
 
-async function readCapped(response: Response, maxBytes: number, url: string): Promise<string> {
-  const reader = response.body?.getReader();
-  if (!reader) return '';
-  const chunks: Uint8Array[] = [];
+/** One GET through the guarded lookup; resolves with the response head. */
+function get(
+  url: string,
+  addresses: OutboundPolicy,
+  signal: AbortSignal,
+): Promise<IncomingMessage> {
+  const client = url.startsWith('https:') ? https : http;
+  return new Promise((resolve, reject) => {
+    const request = client.get(
+      url,
+      {
+        headers: { accept: 'application/json, application/jwk-set+json' },
+        lookup: guardedLookup(addresses),
+        signal,
+      },
+      resolve,
+    );
+    request.on('error', reject);
+  });
+}
+
+async function readCapped(
+  response: IncomingMessage,
+  maxBytes: number,
+  url: string,
+  signal: AbortSignal,
+  timeoutMs: number,
+): Promise<string> {
+  const chunks: Buffer[] = [];
   let size = 0;
   try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      size += value.byteLength;
+    for await (const chunk of response as AsyncIterable<Buffer>) {
+      size += chunk.byteLength;
       if (size > maxBytes) {
-        await reader.cancel().catch(() => undefined);
+        response.destroy();
         throw new JwksFetchError(`${url} sent more than ${maxBytes} bytes; that is no JWKS`);
       }
-      chunks.push(value);
+      chunks.push(chunk);
     }
   } catch (error) {
     if (error instanceof JwksFetchError) throw error;
+    if (signal.aborted)
+      throw new JwksFetchError(`cannot fetch ${url}: no answer within ${timeoutMs} ms`);
     throw new JwksFetchError(`reading ${url} failed: ${(error as Error).message}`);
   }
   return Buffer.concat(chunks).toString('utf8');

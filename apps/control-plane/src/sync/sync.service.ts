@@ -87,6 +87,7 @@ export class SyncService {
         url: source.url as string,
         branch: source.branch,
         cacheDir: dir,
+        addresses: this.config.outbound,
         ...(credentials ? { credentials } : {}),
       });
     }
