@@ -91,15 +91,21 @@ beforeAll(async () => {
   mallory = tokens.mallory as string;
   greedy = tokens.greedy as string;
   agent = await AgentProcess.start({ name: 'glob-dos', url: cp.url, token: tokens.agent! });
-  const fleet = await api(cp.url, cp.adminToken, 'GET', '/v1/fleet');
+  let fleet: unknown;
   await waitFor(
     'the agent to enforce the active revision',
     async () => {
+      fleet = (await api(cp.url, cp.adminToken, 'GET', '/v1/fleet')).body;
+      const active = (fleet as { activeRevision: number | null }).activeRevision;
       const ready = await call(agent.url, 'GET', '/readyz');
-      return ready.status === 200 && ready.body.revision === fleet.body.activeRevision;
+      return active !== null && ready.status === 200 && ready.body.revision === active;
     },
-    30_000,
-  );
+    60_000,
+  ).catch((error: Error) => {
+    throw new Error(
+      `${error.message}\nfleet: ${JSON.stringify(fleet)}\nagent output:\n${agent.output().slice(-3000)}`,
+    );
+  });
   const decided = await agent.decide(request('prod/app-config'));
   if (decided.body?.effect !== 'step_up')
     throw new Error(`the set-up expects a step-up: ${JSON.stringify(decided.body)}`);
