@@ -292,6 +292,8 @@ interface BitProgram {
   /** Stay masks: `**` bits for `/`, every star bit for anything else. */
   staySlash: Uint32Array;
   stayOther: Uint32Array;
+  /** The two state sets a run swaps between, kept so matching allocates nothing (runs never overlap). */
+  scratch: [Uint32Array, Uint32Array];
 }
 
 function compileBits(tokens: Token[]): BitProgram {
@@ -343,6 +345,7 @@ function compileBits(tokens: Token[]): BitProgram {
     other,
     staySlash,
     stayOther,
+    scratch: [mask(), mask()],
   };
 }
 
@@ -350,8 +353,8 @@ const SLASH = 47;
 
 function runBits(program: BitProgram, value: string): boolean {
   const { words, ascii, byChar, other, staySlash, stayOther } = program;
-  let current = new Uint32Array(words);
-  let next = new Uint32Array(words);
+  let [current, next] = program.scratch;
+  current.fill(0);
   current[0] = 1;
   starClosure(program, current);
   for (let i = 0; i < value.length; i++) {

@@ -31,7 +31,7 @@ describe('grant scope limits', () => {
     expect(issues(grantScopeSchema, { resources: Array(4).fill(evil) })).toEqual(
       [0, 1, 2, 3].map(
         (i) =>
-          `resources.${i}: a pattern with glob syntax is 510 characters long; the limit is 256`,
+          `resources.${i}: a pattern with glob syntax is 510 characters long; the limit is 128`,
       ),
     );
   });
@@ -58,7 +58,7 @@ describe('grant scope limits', () => {
     ]);
     expect(GRANT_SCOPE_LIMITS).toEqual({
       patterns: 16,
-      globLength: 256,
+      globLength: 128,
       wildcardRuns: 16,
       alternatives: 32,
     });
