@@ -1,5 +1,11 @@
 import type { ASTNode } from '@marcbachmann/cel-js';
-import { CHARACTERS_PER_ITERATION, type CostLimits } from './cost-meter.js';
+import {
+  BUILDING_FUNCTIONS,
+  CHARACTERS_PER_ITERATION,
+  COMPARISONS,
+  CONSTANT_FUNCTIONS,
+  type CostLimits,
+} from './cost-meter.js';
 
 /**
  * The compile-time side of the cost budget: a static estimate of what a condition costs at run
@@ -41,21 +47,6 @@ interface Estimate {
 
 const UNKNOWN: Shape = {};
 const QUANTIFIERS = new Set(['all', 'exists', 'exists_one', 'map', 'filter']);
-const CONSTANT_FUNCTIONS = new Set(['size', 'dyn', 'type', 'has', 'timestamp', 'duration']);
-const BUILDING_FUNCTIONS = new Set([
-  'split',
-  'join',
-  'lowerAscii',
-  'upperAscii',
-  'trim',
-  'substring',
-  'string',
-  'bytes',
-  'base64',
-  'hex',
-  'json',
-]);
-const COMPARISONS = new Set(['==', '!=', '<', '<=', '>', '>=']);
 
 function sizeOf(value: unknown): number | undefined {
   if (typeof value === 'string') return value.length;

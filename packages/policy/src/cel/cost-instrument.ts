@@ -1,5 +1,12 @@
 import type { Environment } from '@marcbachmann/cel-js';
-import { builtSize, scanCost, type CostMeter } from './cost-meter.js';
+import {
+  BUILDING_FUNCTIONS,
+  builtSize,
+  COMPARISONS,
+  CONSTANT_FUNCTIONS,
+  scanCost,
+  type CostMeter,
+} from './cost-meter.js';
 
 /**
  * Run-time metering of a parsed condition. cel-js has no cost limit and no evaluation hook, so
@@ -43,24 +50,6 @@ interface Metering {
   scan: 'any' | 'list' | undefined;
   build: boolean;
 }
-
-/** Functions whose cost does not grow with their arguments. */
-const CONSTANT_FUNCTIONS = new Set(['size', 'dyn', 'type', 'has', 'timestamp', 'duration']);
-/** Functions that return a new string, list or map as large as their input. */
-const BUILDING_FUNCTIONS = new Set([
-  'split',
-  'join',
-  'lowerAscii',
-  'upperAscii',
-  'trim',
-  'substring',
-  'string',
-  'bytes',
-  'base64',
-  'hex',
-  'json',
-]);
-const COMPARISONS = new Set(['==', '!=', '<', '<=', '>', '>=']);
 
 function isNode(value: unknown): value is Node {
   return (

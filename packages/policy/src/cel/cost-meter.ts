@@ -138,3 +138,34 @@ export function builtSize(value: unknown): number {
     return Object.keys(value).length;
   return 0;
 }
+
+/*
+ * What costs what, shared by the compile-time estimate (cost-estimate.ts) and the run-time
+ * instrumentation (cost-instrument.ts), so the two can never disagree on it.
+ */
+
+/** Functions whose cost does not grow with their arguments. */
+export const CONSTANT_FUNCTIONS: ReadonlySet<string> = new Set([
+  'size',
+  'dyn',
+  'type',
+  'has',
+  'timestamp',
+  'duration',
+]);
+/** Functions that return a new string, list or map as large as their input. */
+export const BUILDING_FUNCTIONS: ReadonlySet<string> = new Set([
+  'split',
+  'join',
+  'lowerAscii',
+  'upperAscii',
+  'trim',
+  'substring',
+  'string',
+  'bytes',
+  'base64',
+  'hex',
+  'json',
+]);
+/** Operators that scan both operands (a list compared with a list...). */
+export const COMPARISONS: ReadonlySet<string> = new Set(['==', '!=', '<', '<=', '>', '>=']);
