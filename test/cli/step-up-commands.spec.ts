@@ -341,9 +341,13 @@ describe('approvals', () => {
     const before = await stepgate(['check', ...alice, ...deploy]);
     expect(before.status).toBe(3);
     expect(before.stdout).toContain('1 approval');
-    expect(before.stdout).toContain('npx stepgate request --action cli:deploy');
+    expect(before.stdout).toContain(
+      "npx stepgate request --action cli:deploy --resource prod/billing --role engineer --reason '<why>'",
+    );
 
-    const requestArgs = ['request', ...deploy, '--reason', 'release 1.2.3'];
+    // As the hint says: with the role the check was decided with (the control plane decides
+    // the request to find how many approvals it needs).
+    const requestArgs = ['request', ...deploy, '--role', 'engineer', '--reason', 'release 1.2.3'];
     const requested = await stepgate(requestArgs);
     expect(requested.status, describe_(requestArgs, requested)).toBe(0);
     const id = /npx stepgate approve (\S+)/.exec(requested.stdout)?.[1];
@@ -379,6 +383,8 @@ describe('approvals', () => {
       'cli:deploy',
       '--resource',
       'prod/self',
+      '--role',
+      'engineer',
       '--reason',
       'mine',
     ]);
@@ -395,6 +401,8 @@ describe('approvals', () => {
       'cli:deploy',
       '--resource',
       'prod/payments',
+      '--role',
+      'engineer',
       '--reason',
       'risky',
       '--wait',

@@ -98,8 +98,14 @@ describe('check output', () => {
     ]);
     const approvalsOnly = stepUp();
     approvalsOnly.decision.require = { approvals: 2 };
-    expect(satisfyCommands(approvalsOnly, input)).toEqual([
-      "npx stepgate request --action terraform:apply --resource terraform:prod/billing --reason '<why>' --approvals 2",
+    // The control plane takes the count from its own decision: the request names the roles and
+    // groups this check was decided with instead (`request` has no --approvals).
+    const withRoles: CheckInput = {
+      ...input,
+      principal: { id: 'alice', roles: ['deployer'], groups: ['sre team'] },
+    };
+    expect(satisfyCommands(approvalsOnly, withRoles)).toEqual([
+      "npx stepgate request --action terraform:apply --resource terraform:prod/billing --role deployer --group 'sre team' --reason '<why>'",
     ]);
   });
 

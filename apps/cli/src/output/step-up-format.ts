@@ -62,10 +62,22 @@ export function satisfyCommands(result: CheckResult, input: CheckInput): string[
   if (result.satisfy?.request !== undefined) commands.push(result.satisfy.request);
   else if (needsApprovals) {
     commands.push(
-      `npx stepgate request --action ${shellQuote(input.action)} --resource ${shellQuote(resource)} --reason '<why>'${require?.approvals !== undefined && require.approvals > 1 ? ` --approvals ${require.approvals}` : ''}`,
+      `npx stepgate request --action ${shellQuote(input.action)} --resource ${shellQuote(resource)}${principalFlags(input)} --reason '<why>'`,
     );
   }
   return commands.map(printable);
+}
+
+/**
+ * The roles and groups the check was decided with, as `request` flags: the control plane
+ * decides the approval request with them (it takes the number of approvals from that decision).
+ */
+function principalFlags(input: CheckInput): string {
+  const { roles = [], groups = [] } = input.principal;
+  return [
+    ...roles.map((role) => ` --role ${shellQuote(role)}`),
+    ...groups.map((group) => ` --group ${shellQuote(group)}`),
+  ].join('');
 }
 
 /** The human answer of `check`: the verdict line, the reasons, and for step-up how to get there. */

@@ -24,6 +24,17 @@ describe('satisfyHints', () => {
     expect(shellArg('$(reboot)')).toBe("'$(reboot)'");
   });
 
+  it('names the roles and groups the decision saw in the request, so it is decided the same way', () => {
+    expect(
+      satisfyHints({ approvals: 1 }, 'deploy', 'prod/api', {
+        roles: ['deployer'],
+        groups: ['sre team'],
+      }).request,
+    ).toBe(
+      "npx stepgate request --action deploy --resource prod/api --role deployer --group 'sre team' --reason '<why>'",
+    );
+  });
+
   it('describes a requirement for messages', () => {
     expect(describeRequirement({ level: 'mfa', maxAge: 600, approvals: 1 })).toBe(
       'level mfa, authenticated within 10m, 1 approval',

@@ -15,14 +15,27 @@ export function shellArg(value: string): string {
   return /^[A-Za-z0-9_:/.@%+=,*-]+$/.test(value) ? value : `'${value.replace(/'/g, `'\\''`)}'`;
 }
 
-/** The commands that meet `require` for `action` on `resourceId`. */
-export function satisfyHints(require: Requirement, action: string, resourceId: string): Satisfy {
+/**
+ * The commands that meet `require` for `action` on `resourceId`. The request names the roles
+ * and groups the decision saw: the control plane decides the approval request with them to
+ * find how many approvals it needs, so without them it may find nothing to approve.
+ */
+export function satisfyHints(
+  require: Requirement,
+  action: string,
+  resourceId: string,
+  principal: { roles?: readonly string[]; groups?: readonly string[] } = {},
+): Satisfy {
   const target = `--action ${shellArg(action)} --resource ${shellArg(resourceId)}`;
   const satisfy: Satisfy = {};
   if (require.level !== undefined || require.maxAge !== undefined)
     satisfy.elevate = `npx stepgate elevate ${target}`;
   if (require.approvals !== undefined) {
-    satisfy.request = `npx stepgate request ${target} --reason '<why>'`;
+    const who = [
+      ...(principal.roles ?? []).map((role) => ` --role ${shellArg(role)}`),
+      ...(principal.groups ?? []).map((group) => ` --group ${shellArg(group)}`),
+    ].join('');
+    satisfy.request = `npx stepgate request ${target}${who} --reason '<why>'`;
     satisfy.approvals = require.approvals;
   }
   return satisfy;

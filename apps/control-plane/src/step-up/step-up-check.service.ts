@@ -32,7 +32,12 @@ export class StepUpCheckService {
       levels: engines.engine.settings.levels.map((level) => level.name),
     };
     if (decision.effect === 'step_up' && decision.require)
-      response.satisfy = satisfyHints(decision.require, request.action, request.resource.id);
+      response.satisfy = satisfyHints(
+        decision.require,
+        request.action,
+        request.resource.id,
+        request.principal,
+      );
     return response;
   }
 
