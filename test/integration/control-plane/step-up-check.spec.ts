@@ -127,7 +127,8 @@ describe('POST /v1/check', () => {
     expect(response.body.decision.require).toEqual({ level: 'mfa', maxAge: 600, approvals: 1 });
     expect(response.body.satisfy).toEqual({
       elevate: 'npx stepgate elevate --action it:deploy --resource prod/db',
-      request: "npx stepgate request --action it:deploy --resource prod/db --reason '<why>'",
+      request:
+        "npx stepgate request --action it:deploy --resource prod/db --role deployer --reason '<why>'",
       approvals: 1,
     });
     const spaced = await check(deploy("prod/it's mine"));
@@ -154,7 +155,8 @@ describe('POST /v1/check', () => {
     const db = await check(deploy('prod/db'));
     expect(db.body.decision).toMatchObject({ effect: 'step_up', require: { approvals: 1 } });
     expect(db.body.satisfy).toEqual({
-      request: "npx stepgate request --action it:deploy --resource prod/db --reason '<why>'",
+      request:
+        "npx stepgate request --action it:deploy --resource prod/db --role deployer --reason '<why>'",
       approvals: 1,
     });
     // ...until bob approves alice's request: the approval grant and the TOTP grant together pass.
