@@ -86,15 +86,23 @@ export type EnrolmentCodeView = z.infer<typeof enrolmentCodeSchema>;
 export const createdEnrolmentCodeSchema = enrolmentCodeSchema.extend({ code: z.string() });
 export type CreatedEnrolmentCode = z.infer<typeof createdEnrolmentCodeSchema>;
 
-export const enrolmentCodesQuerySchema = z.strictObject({
-  subject: z.string().max(256).optional(),
-  /** Include used and expired codes. */
-  all: z
-    .enum(['true', 'false'])
-    .transform((value) => value === 'true')
-    .optional(),
-  limit: z.coerce.number().int().min(1).max(500).default(100),
-});
+/**
+ * The query of a per-subject list (grants, enrolment codes): `subject`, `all` (include the
+ * used, expired or revoked ones, which are hidden by default) and `limit`.
+ */
+function subjectListQuerySchema() {
+  return z.strictObject({
+    subject: z.string().max(256).optional(),
+    all: z
+      .enum(['true', 'false'])
+      .transform((value) => value === 'true')
+      .optional(),
+    limit: z.coerce.number().int().min(1).max(500).default(100),
+  });
+}
+
+/** `all`: include used and expired codes. */
+export const enrolmentCodesQuerySchema = subjectListQuerySchema();
 export type EnrolmentCodesQuery = z.infer<typeof enrolmentCodesQuerySchema>;
 
 export const totpEnrollResponseSchema = z.object({
@@ -139,15 +147,8 @@ export const grantSchema = z.object({
 });
 export type GrantView = z.infer<typeof grantSchema>;
 
-export const grantsQuerySchema = z.strictObject({
-  subject: z.string().max(256).optional(),
-  /** Include expired and revoked grants. */
-  all: z
-    .enum(['true', 'false'])
-    .transform((value) => value === 'true')
-    .optional(),
-  limit: z.coerce.number().int().min(1).max(500).default(100),
-});
+/** `all`: include expired and revoked grants. */
+export const grantsQuerySchema = subjectListQuerySchema();
 export type GrantsQuery = z.infer<typeof grantsQuerySchema>;
 
 export const revokeGrantRequestSchema = z.strictObject({ reason: reason.optional() });

@@ -1,3 +1,6 @@
+import { applyDecorators, Delete, HttpCode } from '@nestjs/common';
+import { RequireScopes } from '../auth/scopes.js';
+import { StepUpProtected } from '../step-up/step-up-protected.decorator.js';
 import type { StepUpResource } from '../step-up/step-up-protection.js';
 
 /**
@@ -6,3 +9,16 @@ import type { StepUpResource } from '../step-up/step-up-protection.js';
  */
 export const factorsOf: StepUpResource = (request) =>
   `factors/${String(request.params.subject ?? '')}`;
+
+/**
+ * `DELETE .../:subject` removing a subject's factors (TOTP or security keys): admin only, and
+ * a protected admin action, since without a factor the subject may enrol a new one and so this
+ * decides who can act. One decorator, so the two factor kinds cannot drift apart.
+ */
+export const FactorRemoval = () =>
+  applyDecorators(
+    Delete(':subject'),
+    HttpCode(204),
+    RequireScopes('admin'),
+    StepUpProtected('stepgate:factors:delete', factorsOf),
+  );

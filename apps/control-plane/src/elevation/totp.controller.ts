@@ -1,4 +1,4 @@
-import { Body, Controller, Delete, HttpCode, Param, Post, UseInterceptors } from '@nestjs/common';
+import { Body, Controller, HttpCode, Param, Post, UseInterceptors } from '@nestjs/common';
 import {
   totpConfirmRequestSchema,
   totpElevateRequestSchema,
@@ -9,9 +9,8 @@ import type { z } from 'zod';
 import { CurrentPrincipal } from '../auth/current-principal.decorator.js';
 import { actorOf, RequireScopes, type Principal } from '../auth/scopes.js';
 import { ZodValidationPipe } from '../common/zod-validation.pipe.js';
-import { StepUpProtected } from '../step-up/step-up-protected.decorator.js';
 import { HUMAN_SCOPES } from './elevation-grant.js';
-import { factorsOf } from './factor-resource.js';
+import { FactorRemoval } from './factor-resource.js';
 import { RetryAfterInterceptor } from './retry-after.interceptor.js';
 import { TotpService } from './totp.service.js';
 
@@ -56,10 +55,7 @@ export class TotpController {
    * with an enrolment code, so this decides who can act: a protected admin action
    * (`stepgate:factors:delete` on `factors/<subject>`).
    */
-  @Delete(':subject')
-  @HttpCode(204)
-  @RequireScopes('admin')
-  @StepUpProtected('stepgate:factors:delete', factorsOf)
+  @FactorRemoval()
   async remove(
     @Param('subject') subject: string,
     @CurrentPrincipal() principal: Principal,

@@ -1,4 +1,4 @@
-import { Body, Controller, Delete, HttpCode, Param, Post } from '@nestjs/common';
+import { Body, Controller, HttpCode, Param, Post } from '@nestjs/common';
 import {
   webauthnAuthenticationOptionsRequestSchema,
   webauthnRegistrationOptionsRequestSchema,
@@ -9,9 +9,8 @@ import type { z } from 'zod';
 import { CurrentPrincipal } from '../auth/current-principal.decorator.js';
 import { actorOf, RequireScopes, type Principal } from '../auth/scopes.js';
 import { ZodValidationPipe } from '../common/zod-validation.pipe.js';
-import { StepUpProtected } from '../step-up/step-up-protected.decorator.js';
 import { HUMAN_SCOPES } from './elevation-grant.js';
-import { factorsOf } from './factor-resource.js';
+import { FactorRemoval } from './factor-resource.js';
 import { WebAuthnService } from './webauthn.service.js';
 
 type ResponseBody = z.infer<typeof webauthnResponseRequestSchema>;
@@ -65,10 +64,7 @@ export class WebAuthnController {
    * Removes every security key of a subject (lost or stolen). Like the TOTP reset it decides
    * who can act: a protected admin action (`stepgate:factors:delete` on `factors/<subject>`).
    */
-  @Delete(':subject')
-  @HttpCode(204)
-  @RequireScopes('admin')
-  @StepUpProtected('stepgate:factors:delete', factorsOf)
+  @FactorRemoval()
   async remove(
     @Param('subject') subject: string,
     @CurrentPrincipal() principal: Principal,
