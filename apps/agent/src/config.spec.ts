@@ -84,7 +84,8 @@ describe('loadConfig', () => {
     [{ ...TOKEN, STEPGATE_AGENT_LABELS: 'a=b,c' }, [], /label "c" is not k=v/],
     [{ ...TOKEN, STEPGATE_AGENT_PORT: '80a' }, [], /STEPGATE_AGENT_PORT must be an integer/],
     [TOKEN, ['--fail-mode', 'half'], /--fail-mode must be one of closed, open/],
-    [{ ...TOKEN, STEPGATE_MAX_STALENESS: '0s' }, [], /STEPGATE_MAX_STALENESS must be a duration/],
+    [{ ...TOKEN, STEPGATE_MAX_STALENESS: '0s' }, [], /STEPGATE_MAX_STALENESS must be longer/],
+    [{ ...TOKEN, STEPGATE_MAX_STALENESS: '60' }, [], /STEPGATE_MAX_STALENESS: "60" is not a dur/],
     [{ ...TOKEN, STEPGATE_LOG_BUFFER: '0' }, [], /STEPGATE_LOG_BUFFER must be an integer from 1/],
   ] as const)('refuses bad settings in one line (%#)', (env, argv, message) => {
     let error: unknown;

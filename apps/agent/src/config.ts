@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import type { ChallengeStyle, FailMode } from '@stepgate/agent-core';
 import { DEFAULT_LOG_CAPACITY, DEFAULT_MAX_REVISION_STEP } from '@stepgate/agent-core';
-import { parseCidr, parseDuration, type Cidr } from '@stepgate/policy';
+import { notADuration, parseCidr, parseDuration, type Cidr } from '@stepgate/policy';
 import { agentHandshakeSchema, parseLabels } from '@stepgate/protocol';
 import { LOG_LEVELS, type LogLevel } from './logger.js';
 
@@ -185,9 +185,11 @@ export function loadConfig(
   const stalenessText = staleness.value ?? '1h';
   if (stalenessText !== 'off') {
     const seconds = parseDuration(stalenessText);
-    if (seconds === undefined || seconds <= 0)
+    if (seconds === undefined)
+      throw new ConfigError(`${staleness.from}: ${notADuration(stalenessText)} (or "off")`);
+    if (seconds <= 0)
       throw new ConfigError(
-        `${staleness.from} must be a duration like 90s, 10m or 1h (or "off"), got ${JSON.stringify(stalenessText)}`,
+        `${staleness.from} must be longer than 0s (or "off"), got ${JSON.stringify(stalenessText)}`,
       );
     config.maxStalenessMs = Math.round(seconds * 1000);
   }

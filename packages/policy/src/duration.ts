@@ -2,7 +2,9 @@ const UNIT_SECONDS: Record<string, number> = { ms: 0.001, s: 1, m: 60, h: 3600, 
 const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/;
 
 /**
- * Parses a duration like `90s`, `5m`, `1h`, `1h30m` into seconds.
+ * Parses a duration like `90s`, `5m`, `1h`, `1h30m` into seconds: the one duration grammar of
+ * policies, settings and flags. A bare number (`3600`) is not a duration: the unit is always
+ * written, as nothing tells whether the writer meant seconds or milliseconds.
  * Returns undefined when the text is not a duration, so callers can report where it came from.
  */
 export function parseDuration(text: string): number | undefined {
@@ -18,6 +20,14 @@ export function parseDuration(text: string): number | undefined {
     total += Number(match[1]) * (UNIT_SECONDS[match[2] as string] as number);
   }
   return total;
+}
+
+/**
+ * Why `text` is not a duration, worded once for every setting and flag; callers put the name
+ * of the setting in front (`STEPGATE_GRANT_TTL: "3600" is not a duration; ...`).
+ */
+export function notADuration(text: string): string {
+  return `${JSON.stringify(text)} is not a duration; write e.g. 1h or 3600s`;
 }
 
 /** Formats seconds as the shortest exact duration text (`300` -> `5m`). */

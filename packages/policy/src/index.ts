@@ -25,7 +25,7 @@ export {
   serializePolicySet,
   compiledPolicySetSchema,
 } from './bundle/policy-set.js';
-export { parseDuration, formatDuration } from './duration.js';
+export { parseDuration, formatDuration, notADuration } from './duration.js';
 export { globMatch, globShape, literalPrefix } from './glob.js';
 export type { GlobError, GlobShape } from './glob.js';
 export { POLICY_SET_FORMAT } from './model.js';

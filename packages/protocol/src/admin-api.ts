@@ -1,6 +1,7 @@
 import { z } from 'zod';
 
 import { agentIdSchema } from './agent-protocol.js';
+import { approvalSchema, enrolmentCodeSchema, grantSchema } from './step-up-api.js';
 
 /**
  * Request and response shapes of the control plane's admin API (`/v1`). The single source
@@ -114,30 +115,54 @@ export const versionSchema = z.object({
 });
 export type VersionView = z.infer<typeof versionSchema>;
 
+export const versionsResponseSchema = z.object({ versions: z.array(versionSchema) });
+export type VersionsResponse = z.infer<typeof versionsResponseSchema>;
+
+/**
+ * One compile or test error of a version as recorded (the policy compiler's `CompileError`):
+ * positions are left out, never null, when unknown.
+ */
+export const versionErrorSchema = z.object({
+  code: z.string(),
+  message: z.string(),
+  file: z.string(),
+  /** 1-based position in the file. */
+  line: z.int().optional(),
+  column: z.int().optional(),
+  policy: z.string().optional(),
+  rule: z.string().optional(),
+  /** CEL errors: the 0-based offset inside the expression. */
+  offset: z.int().optional(),
+});
+export type VersionError = z.infer<typeof versionErrorSchema>;
+
 export const versionDetailSchema = versionSchema.extend({
-  errors: z.array(
-    z.object({
-      code: z.string(),
-      message: z.string(),
-      file: z.string(),
-      line: z.int().optional(),
-      column: z.int().optional(),
-      policy: z.string().optional(),
-      rule: z.string().optional(),
-    }),
-  ),
+  errors: z.array(versionErrorSchema),
   testReport: z.unknown(),
 });
+export type VersionDetail = z.infer<typeof versionDetailSchema>;
 
+/** Activation and rollback: the version now active and the one it replaced (null: none). */
 export const activationResponseSchema = z.object({
   revision: z.int(),
   activeVersion: versionSchema,
   from: versionSchema.nullable(),
 });
+export type ActivationResponse = z.infer<typeof activationResponseSchema>;
+
+/** `POST /v1/versions/:ref/shadow`: the version now in shadow. */
 export const shadowResponseSchema = z.object({
   revision: z.int(),
-  shadowVersion: versionSchema.nullable(),
+  shadowVersion: versionSchema,
 });
+export type ShadowResponse = z.infer<typeof shadowResponseSchema>;
+
+/** `DELETE /v1/shadow`: no shadow version any more. */
+export const shadowOffResponseSchema = z.object({
+  revision: z.int(),
+  shadowVersion: z.null(),
+});
+export type ShadowOffResponse = z.infer<typeof shadowOffResponseSchema>;
 
 export const auditEventSchema = z.object({
   id: z.string(),
@@ -149,6 +174,9 @@ export const auditEventSchema = z.object({
   details: z.unknown(),
 });
 export type AuditEventView = z.infer<typeof auditEventSchema>;
+
+export const auditResponseSchema = z.object({ events: z.array(auditEventSchema) });
+export type AuditResponse = z.infer<typeof auditResponseSchema>;
 
 export const errorResponseSchema = z.object({
   error: z.string(),
@@ -344,3 +372,56 @@ export const shadowReportSchema = z.object({
   examples: z.array(decisionSchema),
 });
 export type ShadowReport = z.infer<typeof shadowReportSchema>;
+
+// ---------------------------------------------------------------------------------------------
+// Step-up answers (the request schemas and item shapes are in step-up-api.ts)
+
+export const grantsResponseSchema = z.object({ grants: z.array(grantSchema) });
+export type GrantsResponse = z.infer<typeof grantsResponseSchema>;
+
+export const approvalsResponseSchema = z.object({ approvals: z.array(approvalSchema) });
+export type ApprovalsResponse = z.infer<typeof approvalsResponseSchema>;
+
+/** Never the codes themselves: only the creation answer (createdEnrolmentCodeSchema) has one. */
+export const enrolmentCodesResponseSchema = z.object({ codes: z.array(enrolmentCodeSchema) });
+export type EnrolmentCodesResponse = z.infer<typeof enrolmentCodesResponseSchema>;
+
+/** The unmet parts of a step-up requirement. */
+const unmetRequirement = z.object({
+  level: z.string().optional(),
+  /** Seconds. */
+  maxAge: z.number().optional(),
+  approvals: z.int().optional(),
+});
+
+/** `POST /v1/check`: the decision as an agent would make it, and how to meet a step-up. */
+export const checkResponseSchema = z.object({
+  decision: z.object({
+    effect,
+    /** Only the unmet parts of the requirement. */
+    require: unmetRequirement.optional(),
+    reasons: z.array(
+      z.object({ policy: z.string(), rule: z.string(), effect, message: z.string().optional() }),
+    ),
+    audit: z.array(z.object({ policy: z.string(), rule: z.string() })).optional(),
+    errors: z
+      .array(z.object({ policy: z.string(), rule: z.string(), message: z.string() }))
+      .optional(),
+    revision: z.int(),
+    decisionId: z.string(),
+    durationNs: z.number(),
+  }),
+  /** The authentication levels of the active policies, weakest first. */
+  levels: z.array(z.string()),
+  /** How to meet an unmet step-up: commands to run (only with effect step_up). */
+  satisfy: z
+    .object({
+      /** For a level or freshness gap. */
+      elevate: z.string().optional(),
+      /** For an approval gap, with the number of distinct approvals needed. */
+      request: z.string().optional(),
+      approvals: z.int().optional(),
+    })
+    .optional(),
+});
+export type CheckResponse = z.infer<typeof checkResponseSchema>;

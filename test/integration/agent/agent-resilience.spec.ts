@@ -369,7 +369,7 @@ describe('bad input', () => {
       ],
       [
         { STEPGATE_AGENT_TOKEN: 't', STEPGATE_MAX_STALENESS: 'soon' },
-        /STEPGATE_MAX_STALENESS must be a duration/,
+        /STEPGATE_MAX_STALENESS: "soon" is not a duration/,
       ],
       [
         { STEPGATE_AGENT_TOKEN: 't', STEPGATE_AGENT_LABELS: 'env' },

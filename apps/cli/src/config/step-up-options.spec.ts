@@ -115,11 +115,17 @@ describe('durations, approvals and codes', () => {
     expect(parseDurationSeconds('10m')).toBe(600);
     expect(parseDurationSeconds('1h30m')).toBe(5400);
     expect(parseDurationSeconds('2d')).toBe(172_800);
-    expect(parseDurationSeconds('45')).toBe(45);
+    expect(parseDurationSeconds('1.5h')).toBe(5400);
+  });
+
+  it('refuses a bare number, naming the grammar', () => {
+    expect(() => parseDurationSeconds('45')).toThrow(
+      '"45" is not a duration; write e.g. 1h or 3600s',
+    );
   });
 
   it('refuses what is not a positive duration', () => {
-    for (const bad of ['', '0', '0m', '10x', '-5m', '1.5h', 'm']) {
+    for (const bad of ['', '0', '45', '0m', '10x', '-5m', '500ms', 'm']) {
       expect(() => parseDurationSeconds(bad), bad).toThrow(InvalidArgumentError);
     }
   });

@@ -1,3 +1,4 @@
+import { notADuration, parseDuration } from '@stepgate/policy';
 import { InvalidArgumentError, type Command } from 'commander';
 import type { CheckInput } from '../api/step-up-types.js';
 import type { Environment } from './connection.js';
@@ -121,26 +122,17 @@ export function parseContext(pairs: readonly string[]): Record<string, string> |
   return context;
 }
 
-const UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86_400 };
-
-/** `90s`, `15m`, `1h`, `1h30m`, or plain seconds -> seconds. */
+/**
+ * commander parser for `--ttl`, `--timeout`...: the policy duration grammar (`90s`, `15m`,
+ * `1h30m`) as a positive whole number of seconds. A bare number is refused, as everywhere.
+ */
 export function parseDurationSeconds(value: string): number {
-  const text = value.trim();
-  if (/^\d+$/.test(text)) return positive(Number(text), value);
-  const parts = /^(?:\d+[smhd])+$/.test(text) ? text.match(/\d+[smhd]/g) : null;
-  if (parts === null) {
-    throw new InvalidArgumentError(`'${value}' is not a duration: use e.g. 90s, 15m, 1h or 1h30m.`);
-  }
-  const seconds = parts.reduce(
-    (sum, part) => sum + Number(part.slice(0, -1)) * (UNITS[part.slice(-1)] ?? 0),
-    0,
-  );
-  return positive(seconds, value);
-}
-
-function positive(seconds: number, value: string): number {
+  const seconds = parseDuration(value);
+  if (seconds === undefined) throw new InvalidArgumentError(`${notADuration(value)}.`);
   if (!Number.isSafeInteger(seconds) || seconds <= 0) {
-    throw new InvalidArgumentError(`'${value}' should be a positive duration, e.g. 15m.`);
+    throw new InvalidArgumentError(
+      `'${value}' should be a positive whole number of seconds, e.g. 15m.`,
+    );
   }
   return seconds;
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { Principal } from '../auth/scopes.js';
+import type { Principal } from '../common/scopes.js';
 import type { AgentBinding, AgentCredential } from '../auth/token.service.js';
 import { authenticateHandshake, type HandshakeIdentity } from './agent-handshake.js';
 

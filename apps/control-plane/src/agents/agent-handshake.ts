@@ -1,5 +1,5 @@
 import { agentHandshakeSchema, type AgentHandshake } from '@stepgate/protocol';
-import { hasScope } from '../auth/scopes.js';
+import { hasScope } from '../common/scopes.js';
 import type { AgentBinding, AgentCredential } from '../auth/token.service.js';
 
 /** Why a connection was refused; sent to the agent as `connect_error` `data.code`. */

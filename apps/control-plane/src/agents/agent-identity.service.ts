@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Logger } from 'pino';
 import { AuditService } from '../audit/audit.service.js';
-import { actorOf } from '../auth/scopes.js';
+import { actorOf } from '../common/scopes.js';
 import { TokenService, type AgentBinding, type AgentCredential } from '../auth/token.service.js';
 import { LOGGER } from '../logging/logger.js';
 import type { HandshakeIdentity, IdentityRefusal } from './agent-handshake.js';

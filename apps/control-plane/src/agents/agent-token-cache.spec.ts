@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { Principal } from '../auth/scopes.js';
+import type { Principal } from '../common/scopes.js';
 import { hashToken, type AgentCredential, type TokenService } from '../auth/token.service.js';
 import { AgentTokenCache } from './agent-token-cache.js';
 

@@ -21,7 +21,7 @@ import {
 } from '@stepgate/protocol';
 import type { Logger } from 'pino';
 import type { Namespace, Socket } from 'socket.io';
-import { Public } from '../auth/scopes.js';
+import { Public } from '../common/scopes.js';
 import { BundleService, type SignedBundle } from '../bundles/bundle.service.js';
 import { LiveStateEvents, type LiveStateChange } from '../bundles/live-state.events.js';
 import { SigningKeyService } from '../bundles/signing-key.service.js';

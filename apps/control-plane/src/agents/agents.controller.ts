@@ -1,6 +1,6 @@
 import { Controller, Get, Query } from '@nestjs/common';
 import { agentsQuerySchema, type AgentsQuery } from '@stepgate/protocol';
-import { RequireScopes } from '../auth/scopes.js';
+import { RequireScopes } from '../common/scopes.js';
 import { ZodValidationPipe } from '../common/zod-validation.pipe.js';
 import { AgentsService } from './agents.service.js';
 import { FleetService } from './fleet.service.js';

@@ -7,8 +7,8 @@ import {
   type CreateApprovalRequest,
 } from '@stepgate/protocol';
 import type { z } from 'zod';
-import { CurrentPrincipal } from '../auth/current-principal.decorator.js';
-import { RequireScopes, type Principal } from '../auth/scopes.js';
+import { CurrentPrincipal } from '../common/current-principal.decorator.js';
+import { RequireScopes, type Principal } from '../common/scopes.js';
 import { ZodValidationPipe } from '../common/zod-validation.pipe.js';
 import { ApprovalsService } from './approvals.service.js';
 

@@ -8,7 +8,7 @@ import {
   type GrantView,
 } from '@stepgate/protocol';
 import { AuditService } from '../audit/audit.service.js';
-import { actorOf, hasScope, type Principal } from '../auth/scopes.js';
+import { actorOf, hasScope, type Principal } from '../common/scopes.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/configuration.js';
 import { PrismaService } from '../database/prisma.service.js';

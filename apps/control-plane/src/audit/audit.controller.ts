@@ -1,6 +1,6 @@
 import { Controller, Get, Query } from '@nestjs/common';
 import { listQuerySchema, type ListQuery } from '@stepgate/protocol';
-import { RequireScopes } from '../auth/scopes.js';
+import { RequireScopes } from '../common/scopes.js';
 import { ZodValidationPipe } from '../common/zod-validation.pipe.js';
 import { AuditService } from './audit.service.js';
 

@@ -1,11 +1,9 @@
 import { Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { StepgateError } from '@stepgate/protocol';
-import type { Request } from 'express';
-import { hasScope, PUBLIC_ROUTE, REQUIRED_SCOPES, type Principal, type Scope } from './scopes.js';
+import type { AuthenticatedRequest } from '../common/authenticated-request.js';
+import { hasScope, PUBLIC_ROUTE, REQUIRED_SCOPES, type Scope } from '../common/scopes.js';
 import { TokenService } from './token.service.js';
-
-export type AuthenticatedRequest = Request & { principal?: Principal };
 
 /** Bearer token from the Authorization header, or undefined. */
 export function bearerToken(header: string | undefined): string | undefined {

@@ -7,7 +7,7 @@ import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/configuration.js';
 import { PrismaService } from '../database/prisma.service.js';
 import { LOGGER } from '../logging/logger.js';
-import { actorOf, type Principal, type Scope } from './scopes.js';
+import { actorOf, type Principal, type Scope } from '../common/scopes.js';
 
 const TOKEN_PREFIX = 'sg_';
 /** `lastUsedAt` is informational: written at most this often per token... */

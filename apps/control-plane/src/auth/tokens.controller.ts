@@ -10,9 +10,9 @@ import {
 } from '@nestjs/common';
 import { createTokenRequestSchema, type CreateTokenRequest } from '@stepgate/protocol';
 import { ZodValidationPipe } from '../common/zod-validation.pipe.js';
-import { StepUpProtected } from '../step-up/step-up-protected.decorator.js';
-import { CurrentPrincipal } from './current-principal.decorator.js';
-import { actorOf, RequireScopes, type Principal } from './scopes.js';
+import { StepUpProtected } from '../common/step-up-protected.decorator.js';
+import { CurrentPrincipal } from '../common/current-principal.decorator.js';
+import { actorOf, RequireScopes, type Principal } from '../common/scopes.js';
 import { TokenService } from './token.service.js';
 
 @Controller('v1/tokens')

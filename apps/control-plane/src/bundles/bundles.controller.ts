@@ -1,5 +1,5 @@
 import { Controller, Get } from '@nestjs/common';
-import { Public, RequireScopes } from '../auth/scopes.js';
+import { Public, RequireScopes } from '../common/scopes.js';
 import { BundleService } from './bundle.service.js';
 import { SigningKeyService } from './signing-key.service.js';
 

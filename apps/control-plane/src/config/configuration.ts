@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import { notADuration, parseDuration } from '@stepgate/policy';
 import { z } from 'zod';
 import {
   parseOutboundPolicy,
@@ -15,23 +16,33 @@ const booleanFlag = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
   .transform((v) => v === 'true' || v === '1' || v === 'yes');
 
-const DURATION_UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86_400 };
-
-const seconds = z
-  .string()
-  .regex(/^\d+(s|m|h|d)?$/, 'use seconds or a duration like 30s, 5m, 1h, 30d')
-  .transform((text) => {
-    const match = /^(\d+)(s|m|h|d)?$/.exec(text) as RegExpExecArray;
-    return Number(match[1]) * (DURATION_UNITS[match[2] ?? 's'] ?? 1);
+/**
+ * A duration setting in the policy grammar (`90s`, `5m`, `1h30m`), as a whole number of `unit`.
+ * A bare number is refused like everywhere else: the unit is always written.
+ */
+function duration(unit: 'seconds' | 'milliseconds') {
+  const perSecond = unit === 'seconds' ? 1 : 1000;
+  return z.string().transform((text, context) => {
+    const seconds = parseDuration(text);
+    if (seconds === undefined) {
+      context.addIssue({ code: 'custom', message: notADuration(text) });
+      return z.NEVER;
+    }
+    const value = Math.round(seconds * perSecond);
+    // Rounding only absorbs float noise (`7ms` is 0.007 s); `1500ms` as seconds is refused.
+    if (Math.abs(value - seconds * perSecond) > 1e-6) {
+      context.addIssue({
+        code: 'custom',
+        message: `${JSON.stringify(text)} is not a whole number of ${unit}`,
+      });
+      return z.NEVER;
+    }
+    return value;
   });
+}
 
-const milliseconds = z
-  .string()
-  .regex(/^\d+(ms|s|m)?$/, 'use milliseconds or a duration like 250ms, 1s, 1m')
-  .transform((text) => {
-    const match = /^(\d+)(ms|s|m)?$/.exec(text) as RegExpExecArray;
-    return Number(match[1]) * ({ ms: 1, s: 1000, m: 60_000 }[match[2] ?? 'ms'] ?? 1);
-  });
+const seconds = duration('seconds');
+const milliseconds = duration('milliseconds');
 
 const environmentSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(8181),

@@ -11,7 +11,7 @@ import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/configuration.js';
 import { redisErrorLogger } from '../common/redis-error-log.js';
 import { LOGGER } from '../logging/logger.js';
-import { redisClientOf } from '../sync/queue-client.js';
+import { redisClientOf } from '../common/queue-client.js';
 import { DecisionMetrics } from './decision.metrics.js';
 import { INGEST_ATTEMPTS, INGEST_BACKOFF } from './ingest-retry.js';
 import {

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../config/configuration.js';
-import { MetricsRegistry } from '../health/metrics.registry.js';
+import { MetricsRegistry } from '../common/metrics.registry.js';
 import type { DecisionIngestService } from './decision-ingest.service.js';
 import { DecisionLogWriterService } from './decision-log-writer.service.js';
 import type { DecisionLogJobs } from './decision-logs.queue.js';

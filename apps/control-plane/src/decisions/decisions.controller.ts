@@ -7,7 +7,7 @@ import {
   type ShadowReportQuery,
   type TimeRangeQuery,
 } from '@stepgate/protocol';
-import { RequireScopes } from '../auth/scopes.js';
+import { RequireScopes } from '../common/scopes.js';
 import { ZodValidationPipe } from '../common/zod-validation.pipe.js';
 import { DecisionsService } from './decisions.service.js';
 import { ShadowReportService } from './shadow-report.service.js';

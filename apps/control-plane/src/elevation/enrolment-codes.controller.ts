@@ -5,10 +5,10 @@ import {
   type CreateEnrolmentCodeRequest,
   type EnrolmentCodesQuery,
 } from '@stepgate/protocol';
-import { CurrentPrincipal } from '../auth/current-principal.decorator.js';
-import { actorOf, RequireScopes, type Principal } from '../auth/scopes.js';
+import { CurrentPrincipal } from '../common/current-principal.decorator.js';
+import { actorOf, RequireScopes, type Principal } from '../common/scopes.js';
 import { ZodValidationPipe } from '../common/zod-validation.pipe.js';
-import { StepUpProtected } from '../step-up/step-up-protected.decorator.js';
+import { StepUpProtected } from '../common/step-up-protected.decorator.js';
 import { EnrolmentCodesService } from './enrolment-codes.service.js';
 
 /** `enrolment-codes/<subject>` of the (not yet validated) body, for self-protection policies. */

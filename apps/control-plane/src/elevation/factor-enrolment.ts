@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { StepgateError } from '@stepgate/protocol';
 import { AuditService } from '../audit/audit.service.js';
-import { actorOf, type Principal } from '../auth/scopes.js';
+import { actorOf, type Principal } from '../common/scopes.js';
 import { PrismaService } from '../database/prisma.service.js';
 import { EnrolmentCodesService, type Factor } from './enrolment-codes.service.js';
 

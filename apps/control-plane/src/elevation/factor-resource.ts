@@ -1,7 +1,7 @@
 import { applyDecorators, Delete, HttpCode } from '@nestjs/common';
-import { RequireScopes } from '../auth/scopes.js';
-import { StepUpProtected } from '../step-up/step-up-protected.decorator.js';
-import type { StepUpResource } from '../step-up/step-up-protection.js';
+import { RequireScopes } from '../common/scopes.js';
+import { StepUpProtected } from '../common/step-up-protected.decorator.js';
+import type { StepUpResource } from '../common/step-up-protection.js';
 
 /**
  * `factors/<subject>` of a factor-removal route (TOTP or WebAuthn), so one self-protection

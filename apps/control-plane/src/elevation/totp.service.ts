@@ -8,7 +8,7 @@ import {
 } from '@stepgate/protocol';
 import { generateSecret, generateURI, verify } from 'otplib';
 import { AuditService } from '../audit/audit.service.js';
-import { actorOf, type Principal } from '../auth/scopes.js';
+import { actorOf, type Principal } from '../common/scopes.js';
 import { SecretBox } from '../common/secret-box.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/configuration.js';

@@ -6,8 +6,8 @@ import {
   type GrantScope,
 } from '@stepgate/protocol';
 import type { z } from 'zod';
-import { CurrentPrincipal } from '../auth/current-principal.decorator.js';
-import { actorOf, RequireScopes, type Principal } from '../auth/scopes.js';
+import { CurrentPrincipal } from '../common/current-principal.decorator.js';
+import { actorOf, RequireScopes, type Principal } from '../common/scopes.js';
 import { ZodValidationPipe } from '../common/zod-validation.pipe.js';
 import { HUMAN_SCOPES } from './elevation-grant.js';
 import { FactorRemoval } from './factor-resource.js';

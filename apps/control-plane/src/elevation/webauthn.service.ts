@@ -10,7 +10,7 @@ import {
 import { StepgateError, type GrantScope, type GrantView } from '@stepgate/protocol';
 import { createHash } from 'node:crypto';
 import { AuditService } from '../audit/audit.service.js';
-import { actorOf, type Principal } from '../auth/scopes.js';
+import { actorOf, type Principal } from '../common/scopes.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/configuration.js';
 import { PrismaService } from '../database/prisma.service.js';

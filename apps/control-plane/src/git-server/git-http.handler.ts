@@ -3,7 +3,7 @@ import type { NextFunction, Request, Response } from 'express';
 import * as fs from 'node:fs';
 import type { Logger } from 'pino';
 import { bearerToken } from '../auth/auth.guard.js';
-import { actorOf, hasScope, type Principal } from '../auth/scopes.js';
+import { actorOf, hasScope, type Principal } from '../common/scopes.js';
 import { TokenService } from '../auth/token.service.js';
 import { serveGitHttp } from '../git/git-http-backend.js';
 import { GitPolicyReader } from '../git/policy-repository.js';

@@ -3,7 +3,7 @@ import type { AuthEvidence } from '@stepgate/policy';
 import { signGrant, StepgateError, type GrantView, type GrantsQuery } from '@stepgate/protocol';
 import { randomUUID } from 'node:crypto';
 import { AuditService } from '../audit/audit.service.js';
-import { actorOf, hasScope, type Principal } from '../auth/scopes.js';
+import { actorOf, hasScope, type Principal } from '../common/scopes.js';
 import { SigningKeyService } from '../bundles/signing-key.service.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/configuration.js';

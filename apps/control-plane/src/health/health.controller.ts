@@ -3,13 +3,13 @@ import { Controller, Get, Header, Res } from '@nestjs/common';
 import type { Queue } from 'bullmq';
 import type { Response } from 'express';
 import { existsSync } from 'node:fs';
-import { Public } from '../auth/scopes.js';
+import { Public } from '../common/scopes.js';
 import { PrismaService } from '../database/prisma.service.js';
 import { EmbeddedRepositoryService } from '../git-server/embedded-repository.service.js';
-import { redisClientOf } from '../sync/queue-client.js';
+import { redisClientOf } from '../common/queue-client.js';
 import { SYNC_QUEUE } from '../sync/sync.queue.js';
 import { SyncMetrics } from '../sync/sync.metrics.js';
-import { MetricsRegistry } from './metrics.registry.js';
+import { MetricsRegistry } from '../common/metrics.registry.js';
 
 type Check = { ok: boolean; error?: string };
 

@@ -1,5 +1,5 @@
 import { Controller, Get } from '@nestjs/common';
-import { Public } from '../auth/scopes.js';
+import { Public } from '../common/scopes.js';
 import { buildOpenApiDocument } from './openapi.document.js';
 
 @Controller()

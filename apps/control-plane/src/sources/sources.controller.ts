@@ -1,9 +1,9 @@
 import { Body, Controller, Get, Param, Post } from '@nestjs/common';
 import { createSourceRequestSchema, type CreateSourceRequest } from '@stepgate/protocol';
-import { CurrentPrincipal } from '../auth/current-principal.decorator.js';
-import { actorOf, RequireScopes, type Principal } from '../auth/scopes.js';
+import { CurrentPrincipal } from '../common/current-principal.decorator.js';
+import { actorOf, RequireScopes, type Principal } from '../common/scopes.js';
 import { ZodValidationPipe } from '../common/zod-validation.pipe.js';
-import { StepUpProtected } from '../step-up/step-up-protected.decorator.js';
+import { StepUpProtected } from '../common/step-up-protected.decorator.js';
 import { SourcesService } from './sources.service.js';
 
 @Controller('v1/sources')

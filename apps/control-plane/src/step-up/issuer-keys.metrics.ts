@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { Counter, Gauge } from 'prom-client';
-import { MetricsRegistry } from '../health/metrics.registry.js';
+import { MetricsRegistry } from '../common/metrics.registry.js';
 
 /** Prometheus series of issuer JWKS fetching: failures, and when each issuer last answered. */
 @Injectable()

@@ -3,7 +3,7 @@ import type { Decision } from '@stepgate/policy';
 import { StepgateError } from '@stepgate/protocol';
 import type { Logger } from 'pino';
 import { AuditService } from '../audit/audit.service.js';
-import { actorOf, type Principal } from '../auth/scopes.js';
+import { actorOf, type Principal } from '../common/scopes.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/configuration.js';
 import { LOGGER } from '../logging/logger.js';

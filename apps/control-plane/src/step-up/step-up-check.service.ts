@@ -1,10 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { InvalidRequestError, type Decision, type DecisionRequest } from '@stepgate/policy';
-import { StepgateError, type CheckRequest } from '@stepgate/protocol';
+import { StepgateError, type CheckRequest, type CheckResponse } from '@stepgate/protocol';
 import { GrantsService } from '../grants/grants.service.js';
 import { ActiveEngineService, type ActiveEngines } from './active-engine.service.js';
 import { bestDecision } from './best-decision.js';
-import type { CheckResponse } from './check-response.schema.js';
 import { satisfyHints } from './satisfy.js';
 
 /**

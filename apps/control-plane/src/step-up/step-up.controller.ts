@@ -1,6 +1,6 @@
 import { Body, Controller, Get, HttpCode, Post } from '@nestjs/common';
 import { checkRequestSchema, type CheckRequest } from '@stepgate/protocol';
-import { RequireScopes } from '../auth/scopes.js';
+import { RequireScopes } from '../common/scopes.js';
 import { ZodValidationPipe } from '../common/zod-validation.pipe.js';
 import { IssuerKeysService } from './issuer-keys.service.js';
 import { StepUpCheckService } from './step-up-check.service.js';

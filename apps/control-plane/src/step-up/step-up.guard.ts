@@ -1,9 +1,9 @@
 import { Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import type { AuthenticatedRequest } from '../auth/auth.guard.js';
+import type { AuthenticatedRequest } from '../common/authenticated-request.js';
 import { PrismaService } from '../database/prisma.service.js';
 import { SelfProtectionService } from './self-protection.service.js';
-import { STEP_UP_PROTECTED, type StepUpProtection } from './step-up-protection.js';
+import { STEP_UP_PROTECTED, type StepUpProtection } from '../common/step-up-protection.js';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 

@@ -1,4 +1,5 @@
 import { Global, Module } from '@nestjs/common';
+import { APP_GUARD } from '@nestjs/core';
 import { BundlesModule } from '../bundles/bundles.module.js';
 import { GrantsModule } from '../grants/grants.module.js';
 import { ActiveEngineService } from './active-engine.service.js';
@@ -20,9 +21,11 @@ import { StepUpGuard } from './step-up.guard.js';
     ActiveEngineService,
     StepUpCheckService,
     SelfProtectionService,
-    StepUpGuard,
+    // Global, after AuthModule's AuthGuard (global guards run in registration order and
+    // AppModule imports AuthModule first): acts only on routes marked @StepUpProtected.
+    { provide: APP_GUARD, useClass: StepUpGuard },
     IssuerKeysRefreshService,
   ],
-  exports: [SelfProtectionService, StepUpGuard, ActiveEngineService],
+  exports: [SelfProtectionService, ActiveEngineService],
 })
 export class StepUpModule {}

@@ -15,7 +15,7 @@ import { PrismaService } from '../database/prisma.service.js';
 import { redisErrorLogger } from '../common/redis-error-log.js';
 import { LOGGER } from '../logging/logger.js';
 import { SourcesService } from '../sources/sources.service.js';
-import { redisClientOf } from './queue-client.js';
+import { redisClientOf } from '../common/queue-client.js';
 import { SYNC_QUEUE, syncJobId, type SyncJobs } from './sync.queue.js';
 
 const ENQUEUE_TIMEOUT_MS = 2000;

@@ -1,7 +1,7 @@
 import { Controller, HttpCode, Param, Post } from '@nestjs/common';
-import { CurrentPrincipal } from '../auth/current-principal.decorator.js';
-import { actorOf, RequireScopes, type Principal } from '../auth/scopes.js';
-import { StepUpProtected } from '../step-up/step-up-protected.decorator.js';
+import { CurrentPrincipal } from '../common/current-principal.decorator.js';
+import { actorOf, RequireScopes, type Principal } from '../common/scopes.js';
+import { StepUpProtected } from '../common/step-up-protected.decorator.js';
 import { SyncQueueService } from './sync-queue.service.js';
 
 @Controller('v1/sources')

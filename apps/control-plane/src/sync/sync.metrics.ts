@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { Counter, Gauge, Histogram } from 'prom-client';
 import { PrismaService } from '../database/prisma.service.js';
-import { MetricsRegistry } from '../health/metrics.registry.js';
+import { MetricsRegistry } from '../common/metrics.registry.js';
 
 /** Prometheus series of the sync pipeline: syncs, their duration, versions by status, live revision. */
 @Injectable()

@@ -8,11 +8,11 @@ import {
   type ListQuery,
   type RollbackRequest,
 } from '@stepgate/protocol';
-import { CurrentPrincipal } from '../auth/current-principal.decorator.js';
-import { actorOf, RequireScopes, type Principal } from '../auth/scopes.js';
+import { CurrentPrincipal } from '../common/current-principal.decorator.js';
+import { actorOf, RequireScopes, type Principal } from '../common/scopes.js';
 import { ZodValidationPipe } from '../common/zod-validation.pipe.js';
-import { StepUpProtected } from '../step-up/step-up-protected.decorator.js';
-import type { StepUpResource } from '../step-up/step-up-protection.js';
+import { StepUpProtected } from '../common/step-up-protected.decorator.js';
+import type { StepUpResource } from '../common/step-up-protection.js';
 import { ActivationService, type ChangeResult } from './activation.service.js';
 import { VersionsService } from './versions.service.js';
 

@@ -1,7 +1,7 @@
 import { Controller, HttpCode, Param, Post, Req } from '@nestjs/common';
 import type { RawBodyRequest } from '@nestjs/common';
 import type { Request } from 'express';
-import { Public } from '../auth/scopes.js';
+import { Public } from '../common/scopes.js';
 import { WebhooksService } from './webhooks.service.js';
 
 @Controller('v1/webhooks')

@@ -1,4 +1,4 @@
-import type { AuthenticatedRequest } from '../auth/auth.guard.js';
+import type { AuthenticatedRequest } from './authenticated-request.js';
 
 export const STEP_UP_PROTECTED = 'stepgate:step-up-protected';
 

@@ -1,5 +1,5 @@
 import { createParamDecorator, type ExecutionContext } from '@nestjs/common';
-import type { AuthenticatedRequest } from './auth.guard.js';
+import type { AuthenticatedRequest } from './authenticated-request.js';
 import type { Principal } from './scopes.js';
 
 /** The authenticated caller (set by AuthGuard) as a handler parameter. */
