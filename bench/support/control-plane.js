@@ -82,7 +82,7 @@ export async function startControlPlane() {
       STEPGATE_REDIS_PREFIX: redisPrefix,
       STEPGATE_DATA_DIR: dataDir,
       STEPGATE_ADMIN_TOKEN: adminToken,
-      STEPGATE_POLL_INTERVAL: '3600',
+      STEPGATE_POLL_INTERVAL: '1h',
       STEPGATE_LOG_LEVEL: 'warn',
     },
     stdio: ['ignore', 'pipe', 'pipe'],

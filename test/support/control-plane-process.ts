@@ -146,7 +146,7 @@ export async function startControlPlane(
         STEPGATE_REDIS_PREFIX: redisPrefix,
         STEPGATE_DATA_DIR: dataDir,
         STEPGATE_ADMIN_TOKEN: adminToken,
-        STEPGATE_POLL_INTERVAL: '3600',
+        STEPGATE_POLL_INTERVAL: '1h',
         STEPGATE_LOG_LEVEL: 'warn',
         // The suites' Git servers and issuers listen on loopback, which a real deployment
         // refuses by default (STEPGATE_ALLOW_PRIVATE_URLS): allow exactly that.
@@ -270,7 +270,7 @@ export async function runControlPlaneToExit(
         PORT: String(port),
         HOST: '127.0.0.1',
         STEPGATE_LOG_LEVEL: 'warn',
-        STEPGATE_POLL_INTERVAL: '3600',
+        STEPGATE_POLL_INTERVAL: '1h',
         ...env,
       },
       stdio: ['ignore', 'pipe', 'pipe'],

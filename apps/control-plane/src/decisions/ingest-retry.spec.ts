@@ -39,7 +39,7 @@ describe('STEPGATE_INGEST_RETRY_BASE', () => {
   it('defaults to 1 s and accepts ms, s and m', () => {
     expect(loadConfig({}).ingestRetryBaseMs).toBe(1000);
     expect(loadConfig({ STEPGATE_INGEST_RETRY_BASE: '100ms' }).ingestRetryBaseMs).toBe(100);
-    expect(loadConfig({ STEPGATE_INGEST_RETRY_BASE: '250' }).ingestRetryBaseMs).toBe(250);
+    expect(loadConfig({ STEPGATE_INGEST_RETRY_BASE: '250ms' }).ingestRetryBaseMs).toBe(250);
     expect(loadConfig({ STEPGATE_INGEST_RETRY_BASE: '2s' }).ingestRetryBaseMs).toBe(2000);
     expect(() => loadConfig({ STEPGATE_INGEST_RETRY_BASE: '1ms' })).toThrow(/between 10ms and 1m/);
     expect(() => loadConfig({ STEPGATE_INGEST_RETRY_BASE: 'soon' })).toThrow(
