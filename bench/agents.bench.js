@@ -82,7 +82,7 @@ function configFor(quick) {
 /** Set by run(). */
 let CONFIG = configFor(false);
 
-/** DESIGN.md, "Targets". */
+/** docs/architecture.md, "Targets". */
 const TARGETS = {
   push: { text: 'git push -> all 1,000 agents enforcing: p99 < 1 s', p99Ms: 1000, agents: 1000 },
   activate: {
@@ -781,7 +781,7 @@ function agentSection(report) {
         rows,
       },
       {
-        title: 'Targets (DESIGN.md)',
+        title: 'Targets (docs/architecture.md)',
         columns: ['target', 'measured', ''],
         rows: targets.map(([text, value, ok]) => [text, value, met(ok)]),
       },

@@ -16,7 +16,7 @@ import { Cleanups, isMain, runStandalone } from './support/cleanups.js';
 import { cpuMeter, machineMeter, now, percentile, sleep } from './support/processes.js';
 import { SimFleet } from './support/sim-fleet.js';
 
-/** DESIGN.md, "Targets". */
+/** docs/architecture.md, "Targets". */
 const TARGET_RATE = 20_000;
 /** apps/control-plane/src/decisions/decision-logs.queue.ts */
 const QUEUE = 'decision-logs';

@@ -27,7 +27,7 @@ import { killAllNow } from './support/processes.js';
 /** The same Cedar calls against an empty policy set: what Cedar costs before any policy. */
 const CEDAR_FLOOR = 'Cedar, same calls, no policies';
 
-/** DESIGN.md, "Targets". */
+/** docs/architecture.md, "Targets". */
 const TARGET = { p99Micros: 50, timesFaster: 10 };
 
 function settings(quick) {
@@ -164,7 +164,7 @@ function engineSection({ config, equivalence, stepgate, cedar, results, cedarVer
       },
     ],
     notes: [
-      `Target (DESIGN.md): p99 < ${TARGET.p99Micros} µs: ${sg.latencyMicros.p99 < TARGET.p99Micros ? 'met' : 'NOT met'} (${fixed(sg.latencyMicros.p99)} µs); >= ${TARGET.timesFaster}x Cedar-wasm: ${throughputRatio >= TARGET.timesFaster ? 'met' : 'NOT met'} (${times(throughputRatio)} the decisions/s, p99 ${times(1 / p99Ratio)} lower).`,
+      `Target (docs/architecture.md): p99 < ${TARGET.p99Micros} µs: ${sg.latencyMicros.p99 < TARGET.p99Micros ? 'met' : 'NOT met'} (${fixed(sg.latencyMicros.p99)} µs); >= ${TARGET.timesFaster}x Cedar-wasm: ${throughputRatio >= TARGET.timesFaster ? 'met' : 'NOT met'} (${times(throughputRatio)} the decisions/s, p99 ${times(1 / p99Ratio)} lower).`,
       "Cedar runs through cedar-wasm 4.x `preparsePolicySet` (the 200 policies parsed once) + `statefulIsAuthorized`; its call objects (principal/resource entities with role, group and service parents, context with an `ip` extension value) are built before the measured loop, as Stepgate's request objects are. Crossing into wasm (serialising entities and context each call) is part of Cedar's cost, as it is for any JavaScript caller.",
       `"${CEDAR_FLOOR}": the identical calls against an empty preparsed set, i.e. Cedar's fixed cost per call (JSON entities and context into wasm, entity store, answer back): p50 ${fixed(floor.latencyMicros.p50)} µs of Cedar's ${fixed(cd.latencyMicros.p50)} µs; the rest is evaluating the 200 policies. Not part of any ratio.`,
       'Time windows: Stepgate reads `now` (passed per request here); Cedar has no clock or time zones, so the caller passes `context.time.berlinMinuteOfDay` and `utcDayOfWeek`; Cerbos reads `timestamp(P.attr.now)` (its `now()` cannot be pinned per request).',

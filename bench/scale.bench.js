@@ -33,7 +33,7 @@ import {
 } from './support/processes.js';
 import { SimFleet } from './support/sim-fleet.js';
 
-/** DESIGN.md, "Targets". */
+/** docs/architecture.md, "Targets". */
 const TARGETS = {
   rssMiB: 1024,
   rssAgents: 10_000,

@@ -1,7 +1,7 @@
 /**
  * `prisma generate` without network access: the Prisma CLI insists on a schema-engine binary it
  * would download, but generating the client never runs it, so any executable stands in for it
- * (PLATFORM.md, "Prisma 7 without its downloaded engines"). An engine path already set in the
+ * (docs/development.md, "The database without Prisma's downloaded engines"). An engine path already set in the
  * environment wins. Extra arguments go to `prisma generate`.
  *
  *   node scripts/db/generate.mjs

@@ -1,6 +1,6 @@
 /**
  * Prisma's schema engine compiled to WASM, driven through the pg driver adapter: no downloaded
- * binary needed (see PLATFORM.md, "Prisma 7 without its downloaded engines"). Importing this
+ * binary needed (see docs/development.md, "The database without Prisma's downloaded engines"). Importing this
  * module needs `node --experimental-wasm-modules` on Node 20.
  */
 import { PrismaPg } from '@prisma/adapter-pg';

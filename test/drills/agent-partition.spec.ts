@@ -3,7 +3,7 @@
  *
  * Each partitioned agent reaches the control plane through its own TCP proxy; cutting the proxy
  * resets the agent's socket and refuses its reconnects (a partition: both processes keep
- * running). With STEPGATE_MAX_STALENESS=5s and an 8 s partition, DESIGN.md promises: the cached
+ * running). With STEPGATE_MAX_STALENESS=5s and an 8 s partition, docs/architecture.md ("Failure behaviour") promises: the cached
  * bundle serves until it is older than maxStaleness, then the configured fail mode (`closed`
  * denies, `open` allows, with the reason on the decision); when the network heals, the agent
  * reconnects by itself with backoff and catches up by revision on what was pushed meanwhile, and

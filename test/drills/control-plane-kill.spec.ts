@@ -6,7 +6,7 @@
  * process) and kills the control plane the moment the push's sync job becomes active. The pushed
  * commit is large (hundreds of policies, each with a test) so the kill lands while the job is
  * still compiling and testing; the drill checks it did (no version recorded, job left active).
- * DESIGN.md: agents keep deciding from cache while the control plane is gone and catch up by
+ * docs/architecture.md ("Failure behaviour"): agents keep deciding from cache while the control plane is gone and catch up by
  * revision; versions are unique per commit. So after the restart: the sync completes, exactly
  * one version exists for the commit, it is activated once, agents converge, and the job the
  * crash left behind is still there to be recovered by BullMQ (stalled), not failed or lost.

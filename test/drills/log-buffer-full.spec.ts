@@ -2,8 +2,8 @@
  * Drill: an agent with a 50-record log buffer keeps deciding while cut off from the control
  * plane, far past what the buffer holds.
  *
- * DESIGN.md: agents buffer decision records, bounded, "drop-oldest with a counter when the
- * control plane is unreachable". So: every decision is still answered at once (the buffer never
+ * docs/architecture.md ("Failure behaviour"): a full decision-log buffer drops the oldest records
+ * and ships the count with the next batch. So: every decision is still answered at once (the buffer never
  * blocks the hot path), the agent's metrics show the buffer full and how many it dropped, after
  * the partition heals the NEWEST records reach PostgreSQL and the dropped ones never do, and the
  * control plane learns the dropped count from the next batch (its metric and a warning).

@@ -4,7 +4,7 @@
  * keys, NUL bytes and invalid UTF-8, wrong content types and methods, odd and huge headers, bad
  * credentials and JWTs, bad path parameters and query strings, protocol-level junk, malformed
  * socket.io handshakes and events) to every public endpoint of a real control plane and a real
- * agent. DESIGN.md: "Bad input on any API: a clear 4xx, never a crash."
+ * agent. docs/architecture.md ("Failure behaviour"): malformed input on any API gets a 4xx naming the field, never a crash.
  *
  * Checked: every answer is the expected class (4xx, or 2xx where junk is a legitimate input),
  * never a 5xx or a hang; error bodies are JSON {error, message} with no stack trace or file

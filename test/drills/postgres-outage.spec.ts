@@ -3,7 +3,7 @@
  *
  * The control plane runs on a PRIVATE PostgreSQL cluster (initdb + pg_ctl in a temp dir) that
  * this drill stops with `pg_ctl stop -m fast` and starts again; the shared PostgreSQL is never
- * touched. DESIGN.md: "Postgres down: admin API answers 503; agents unaffected." And, as for
+ * touched. docs/architecture.md ("Failure behaviour"): PostgreSQL down, the admin API answers 503 and agents are unaffected. And, as for
  * every drill: no process exits, every decision the agents took reaches PostgreSQL afterwards,
  * and nothing needs a manual step to recover.
  */

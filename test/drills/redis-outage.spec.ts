@@ -4,7 +4,7 @@
  *
  * The control plane runs on a PRIVATE redis-server (no persistence) which this drill SIGKILLs
  * and, 30 s later, starts again empty on the same port; the shared Redis is never touched.
- * DESIGN.md: "Redis down: syncs queue up and resume; agents unaffected." So: agents keep
+ * docs/architecture.md ("Failure behaviour"): with Redis down, syncs wait in the queue and resume, and agents are unaffected. So: agents keep
  * deciding and stay connected; the push is accepted (or cleanly refused) and its version is
  * synced, activated and distributed once Redis is back, with no restart; the admin API keeps
  * answering; decision records the agents could not hand over while the log queue was gone are

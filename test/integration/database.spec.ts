@@ -20,7 +20,7 @@ import { PrismaService } from '../../apps/control-plane/src/database/prisma.serv
 
 const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const MIGRATIONS_DIR = path.join(REPO_ROOT, 'prisma', 'migrations');
-/** The server every machine runs (PLATFORM.md); overridable for unusual local setups. */
+/** The local PostgreSQL every development and CI machine runs (docs/development.md); overridable for unusual local setups. */
 const SERVER_URL = process.env.STEPGATE_TEST_POSTGRES_URL ?? 'postgresql://postgres@127.0.0.1:5432';
 
 const TABLES = [
