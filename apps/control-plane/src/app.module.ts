@@ -22,7 +22,7 @@ import { HealthModule } from './health/health.module.js';
 import { LoggingModule } from './logging/logging.module.js';
 import { OpenApiController } from './openapi/openapi.controller.js';
 import { SourcesModule } from './sources/sources.module.js';
-import { IssuerKeysModule } from './step-up/issuer-keys.module.js';
+import { IssuerKeysModule } from './issuer-keys/issuer-keys.module.js';
 import { StepUpModule } from './step-up/step-up.module.js';
 import { SyncModule } from './sync/sync.module.js';
 import { VersionsModule } from './versions/versions.module.js';

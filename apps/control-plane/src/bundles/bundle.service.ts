@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { signBundle, StepgateError, type BundlePayload } from '@stepgate/protocol';
 import { PrismaService } from '../database/prisma.service.js';
-import { issuersOf, IssuerKeysService } from '../step-up/issuer-keys.service.js';
+import { issuersOf, IssuerKeysService } from '../issuer-keys/issuer-keys.service.js';
 import { LiveStateEvents } from './live-state.events.js';
 import { SigningKeyService } from './signing-key.service.js';
 

@@ -8,8 +8,12 @@ import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/configuration.js';
 import { PrismaService } from '../database/prisma.service.js';
 import { LOGGER } from '../logging/logger.js';
-import { IssuerKeysMetrics } from './issuer-keys.metrics.js';
-import { issuersOf, IssuerKeysService, type IssuerKeys } from './issuer-keys.service.js';
+import { IssuerKeysMetrics } from '../issuer-keys/issuer-keys.metrics.js';
+import {
+  issuersOf,
+  IssuerKeysService,
+  type IssuerKeys,
+} from '../issuer-keys/issuer-keys.service.js';
 
 export const KEYS_REFRESH_ACTOR = 'system:issuer-keys';
 

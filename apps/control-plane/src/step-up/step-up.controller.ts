@@ -1,16 +1,12 @@
-import { Body, Controller, Get, HttpCode, Post } from '@nestjs/common';
+import { Body, Controller, HttpCode, Post } from '@nestjs/common';
 import { checkRequestSchema, type CheckRequest } from '@stepgate/protocol';
 import { RequireScopes } from '../common/scopes.js';
 import { ZodValidationPipe } from '../common/zod-validation.pipe.js';
-import { IssuerKeysService } from './issuer-keys.service.js';
 import { StepUpCheckService } from './step-up-check.service.js';
 
 @Controller('v1')
 export class StepUpController {
-  constructor(
-    private readonly checks: StepUpCheckService,
-    private readonly issuerKeys: IssuerKeysService,
-  ) {}
+  constructor(private readonly checks: StepUpCheckService) {}
 
   /** Decides with the active policies and the principal's grants, as an agent would. */
   @Post('check')
@@ -18,12 +14,5 @@ export class StepUpController {
   @RequireScopes('viewer', 'operator', 'approver')
   check(@Body(new ZodValidationPipe(checkRequestSchema)) body: CheckRequest) {
     return this.checks.check(body);
-  }
-
-  /** The trusted issuers' keys as last fetched, with fetch failures (never key material). */
-  @Get('issuers')
-  @RequireScopes('viewer', 'operator')
-  issuers() {
-    return { issuers: this.issuerKeys.status() };
   }
 }

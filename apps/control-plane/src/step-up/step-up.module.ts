@@ -2,6 +2,7 @@ import { Global, Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { BundlesModule } from '../bundles/bundles.module.js';
 import { GrantsModule } from '../grants/grants.module.js';
+import { IssuerKeysModule } from '../issuer-keys/issuer-keys.module.js';
 import { ActiveEngineService } from './active-engine.service.js';
 import { IssuerKeysRefreshService } from './issuer-keys-refresh.service.js';
 import { SelfProtectionService } from './self-protection.service.js';
@@ -15,7 +16,7 @@ import { StepUpGuard } from './step-up.guard.js';
  */
 @Global()
 @Module({
-  imports: [BundlesModule, GrantsModule],
+  imports: [BundlesModule, GrantsModule, IssuerKeysModule],
   controllers: [StepUpController],
   providers: [
     ActiveEngineService,
