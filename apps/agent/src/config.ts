@@ -2,8 +2,7 @@ import { parseArgs } from 'node:util';
 import type { ChallengeStyle, FailMode } from '@stepgate/agent-core';
 import { DEFAULT_LOG_CAPACITY, DEFAULT_MAX_REVISION_STEP } from '@stepgate/agent-core';
 import { notADuration, parseCidr, parseDuration, type Cidr } from '@stepgate/policy';
-import { agentHandshakeSchema, parseLabels } from '@stepgate/protocol';
-import { LOG_LEVELS, type LogLevel } from './logger.js';
+import { agentHandshakeSchema, LOG_LEVELS, parseLabels, type LogLevel } from '@stepgate/protocol';
 
 /** The agent's whole configuration, parsed once at start-up; nothing else reads process.env. */
 export interface AgentConfig {
@@ -59,7 +58,7 @@ Every option has an environment variable; flags win.
                             may jump (default 100000); a forged far-future revision is refused
   --log-buffer <n>          STEPGATE_LOG_BUFFER     decision records kept while offline (default 10000)
   --challenge <style>       STEPGATE_CHALLENGE      rfc9470 (default) or insufficient_claims
-  --log-level <level>       STEPGATE_LOG_LEVEL      debug, info (default), warn, error, silent
+  --log-level <level>       STEPGATE_LOG_LEVEL      trace, debug, info (default), warn, error, fatal, silent
   --trusted-proxies <cidrs> STEPGATE_TRUSTED_PROXIES proxies whose X-Forwarded-For is believed,
                             e.g. 127.0.0.1/32,10.1.0.0/16 (default: none)
 `;

@@ -5,6 +5,8 @@
 export { ERROR_CODES, ERROR_STATUS, StepgateError, errorBody, isErrorCode } from './errors.js';
 export type { ErrorBody, ErrorCode } from './errors.js';
 export { canonicalJson, sha256Hex } from './canonical.js';
+export { LOG_LEVELS, LOG_REDACT_CENSOR, LOG_REDACT_PATHS, logOptions } from './log-options.js';
+export type { LogLevel } from './log-options.js';
 export {
   BUNDLE_FORMAT,
   BUNDLE_JWS_TYPE,

@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { notADuration, parseDuration } from '@stepgate/policy';
+import { LOG_LEVELS, type LogLevel } from '@stepgate/protocol';
 import { z } from 'zod';
 import {
   parseOutboundPolicy,
@@ -162,9 +163,7 @@ const environmentSchema = z.object({
     .default(600),
   /** `off` lets rollback, activation and token creation skip the admin step-up (break-glass). */
   STEPGATE_ADMIN_STEP_UP: z.enum(['on', 'off']).default('on'),
-  STEPGATE_LOG_LEVEL: z
-    .enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'])
-    .default('info'),
+  STEPGATE_LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
 });
 
 export interface AppConfig {
@@ -220,7 +219,7 @@ export interface AppConfig {
   jwksRefreshSeconds: number;
   /** Whether admin actions are checked against the active policies (STEPGATE_ADMIN_STEP_UP). */
   adminStepUp: boolean;
-  logLevel: z.infer<typeof environmentSchema>['STEPGATE_LOG_LEVEL'];
+  logLevel: LogLevel;
 }
 
 export class ConfigError extends Error {}

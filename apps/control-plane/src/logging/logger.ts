@@ -1,30 +1,13 @@
-import { pino, type Logger } from 'pino';
+import { logOptions, type LogLevel } from '@stepgate/protocol';
+import { pino, type DestinationStream, type Logger } from 'pino';
 
 export const LOGGER = Symbol('LOGGER');
 
 /**
- * JSON logs. Authorization headers, tokens, passwords and keys are redacted by path so a
- * secret that reaches a log call by accident is still not written.
+ * JSON logs in the shape, levels and redaction both apps share (`logOptions`), so a secret
+ * that reaches a log call by accident is still not written.
  */
-export function createLogger(level: string): Logger {
-  return pino({
-    level,
-    base: { service: 'stepgate-control-plane' },
-    redact: {
-      paths: [
-        'token',
-        '*.token',
-        'password',
-        '*.password',
-        'authorization',
-        '*.authorization',
-        'headers.authorization',
-        'privateKey',
-        '*.privateKey',
-        'secret',
-        '*.secret',
-      ],
-      censor: '[redacted]',
-    },
-  });
+export function createLogger(level: LogLevel, destination?: DestinationStream): Logger {
+  const options = logOptions('stepgate-control-plane', level);
+  return destination === undefined ? pino(options) : pino(options, destination);
 }
