@@ -23,11 +23,11 @@ import type { Logger } from 'pino';
 import type { Namespace, Socket } from 'socket.io';
 import { Public } from '../common/scopes.js';
 import { BundleService, type SignedBundle } from '../bundles/bundle.service.js';
-import { LiveStateEvents, type LiveStateChange } from '../bundles/live-state.events.js';
 import { SigningKeyService } from '../bundles/signing-key.service.js';
 import { DecisionLogIntakeService } from '../decisions/decision-log-intake.service.js';
 import { GrantEvents } from '../grants/grant-events.js';
 import { GrantsService } from '../grants/grants.service.js';
+import { LiveStateEvents, type LiveStateChange } from '../live-state/live-state.events.js';
 import { LOGGER } from '../logging/logger.js';
 import { authenticateHandshake } from './agent-handshake.js';
 import { AgentIdentityService } from './agent-identity.service.js';
@@ -345,8 +345,9 @@ export class AgentGateway
         return;
       }
       const kind = change.kind === 'shadow_set' ? 'shadow' : 'active';
-      const bundle = await this.bundles.current(kind);
-      if (bundle.revision <= this.pushed[kind]) return;
+      if (change.revision <= this.pushed[kind]) return;
+      // The change carries its version, revision and rollback flag: no read of the live state.
+      const bundle = await this.bundles.forChange({ ...change, kind: change.kind });
       // Keys first: a replica started with a rotated key signs with a kid agents may not know.
       this.server.emit('keys', await this.publicKeys());
       this.server.emit('bundle', { kind, revision: bundle.revision, jws: bundle.jws });

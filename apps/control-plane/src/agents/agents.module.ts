@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { BundlesModule } from '../bundles/bundles.module.js';
 import { DecisionsModule } from '../decisions/decisions.module.js';
 import { GrantsModule } from '../grants/grants.module.js';
+import { LiveStateModule } from '../live-state/live-state.module.js';
 import { AgentIdentityService } from './agent-identity.service.js';
 import { AgentTokenCache } from './agent-token-cache.js';
 import { AgentGateway } from './agent.gateway.js';
@@ -14,7 +15,7 @@ import { UnknownRevisionsService } from './unknown-revisions.service.js';
 
 /** The agent gateway, the agent registry and the fleet view. */
 @Module({
-  imports: [BundlesModule, DecisionsModule, GrantsModule],
+  imports: [BundlesModule, DecisionsModule, GrantsModule, LiveStateModule],
   controllers: [AgentsController],
   providers: [
     AgentGateway,

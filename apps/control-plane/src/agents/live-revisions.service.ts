@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { PrismaService } from '../database/prisma.service.js';
+import { LiveStateRepository } from '../live-state/live-state.repository.js';
 import type { LiveRevisions } from './catch-up.js';
 import { FreshRead } from './fresh-read.js';
 
@@ -12,7 +12,7 @@ import { FreshRead } from './fresh-read.js';
 export class LiveRevisionsService {
   private readonly shared = new FreshRead(() => this.read());
 
-  constructor(private readonly prisma: PrismaService) {}
+  constructor(private readonly liveState: LiveStateRepository) {}
 
   /**
    * `notBefore`: a `performance.now()` taken when the caller's socket had connected;
@@ -24,27 +24,22 @@ export class LiveRevisionsService {
 
   private async read(): Promise<LiveRevisions> {
     const [state, lastActive, lastShadow] = await Promise.all([
-      this.prisma.activeState.findUnique({ where: { id: 1 } }),
-      this.prisma.activation.findFirst({
-        where: { kind: { in: ['activate', 'rollback'] } },
-        orderBy: { revision: 'desc' },
-      }),
-      this.prisma.activation.findFirst({
-        where: { kind: { in: ['shadow_set', 'shadow_clear'] } },
-        orderBy: { revision: 'desc' },
-      }),
+      this.liveState.current(),
+      this.liveState.lastChange('active'),
+      this.liveState.lastChange('shadow'),
     ]);
-    const revision = state?.revision ?? 0;
+    const { revision } = state;
     return {
       revision,
-      active: state?.activeVersionId
+      active: state.activeVersionId
         ? {
             revision: lastActive?.revision ?? revision,
             versionId: state.activeVersionId,
-            activatedAt: lastActive?.createdAt ?? state.updatedAt,
+            // A version is only active after a change, so the row has an updatedAt.
+            activatedAt: lastActive?.createdAt ?? state.updatedAt ?? new Date(0),
           }
         : null,
-      shadow: state?.shadowVersionId
+      shadow: state.shadowVersionId
         ? { revision: lastShadow?.revision ?? revision, versionId: state.shadowVersionId }
         : null,
       shadowChangedAt: lastShadow?.revision ?? null,

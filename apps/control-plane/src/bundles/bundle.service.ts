@@ -1,8 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { signBundle, StepgateError, type BundlePayload } from '@stepgate/protocol';
 import { PrismaService } from '../database/prisma.service.js';
+import { LiveStateEvents, type LiveStateChange } from '../live-state/live-state.events.js';
+import { LiveStateRepository } from '../live-state/live-state.repository.js';
 import { issuersOf, IssuerKeysService } from '../issuer-keys/issuer-keys.service.js';
-import { LiveStateEvents } from './live-state.events.js';
 import { SigningKeyService } from './signing-key.service.js';
 
 export interface SignedBundle {
@@ -24,6 +25,7 @@ export class BundleService {
 
   constructor(
     private readonly prisma: PrismaService,
+    private readonly liveState: LiveStateRepository,
     private readonly keys: SigningKeyService,
     private readonly issuerKeys: IssuerKeysService,
     events: LiveStateEvents,
@@ -31,15 +33,37 @@ export class BundleService {
     events.onChange(() => this.cache.clear());
   }
 
+  /** The bundle of the live state as stored now (agents catching up, the bundles API). */
   async current(kind: 'active' | 'shadow'): Promise<SignedBundle> {
-    const state = await this.prisma.activeState.findUnique({ where: { id: 1 } });
-    const versionId = kind === 'active' ? state?.activeVersionId : state?.shadowVersionId;
-    if (!state || !versionId)
+    const state = await this.liveState.current();
+    const versionId = kind === 'active' ? state.activeVersionId : state.shadowVersionId;
+    if (!versionId)
       throw new StepgateError(
         'bundle/not_found',
         kind === 'active' ? 'no version is active yet' : 'no shadow version is set',
       );
-    const cacheKey = `${kind}:${state.revision}:${versionId}`;
+    return this.signed(kind, state.revision, versionId, () =>
+      kind === 'active' ? this.liveState.activeIsRollback() : Promise.resolve(false),
+    );
+  }
+
+  /** The bundle a committed change publishes, from the change itself (no read of the state). */
+  forChange(change: LiveStateChange & { kind: 'activate' | 'rollback' | 'shadow_set' }) {
+    const kind = change.kind === 'shadow_set' ? 'shadow' : 'active';
+    if (!change.versionId)
+      throw new StepgateError('bundle/not_found', `the ${change.kind} names no version`);
+    return this.signed(kind, change.revision, change.versionId, () =>
+      Promise.resolve(kind === 'active' && change.rollback),
+    );
+  }
+
+  private async signed(
+    kind: 'active' | 'shadow',
+    revision: number,
+    versionId: string,
+    rollback: () => Promise<boolean>,
+  ): Promise<SignedBundle> {
+    const cacheKey = `${kind}:${revision}:${versionId}`;
     const cached = this.cache.get(cacheKey);
     if (cached) return cached;
 
@@ -47,18 +71,11 @@ export class BundleService {
     if (version.status !== 'ready' || !version.policySet || !version.bundleHash) {
       throw new StepgateError('version/not_ready', `version ${version.number} has no bundle`);
     }
-    // An issuer-keys refresh re-activates the same version; it says nothing about rollback.
-    const recent = await this.prisma.activation.findMany({
-      where: { kind: { in: ['activate', 'rollback'] } },
-      orderBy: { revision: 'desc' },
-      take: 50,
-    });
-    const last = recent.find((row) => row.fromVersionId !== row.toVersionId);
     const issuers = issuersOf(version.policySet);
     const payload: BundlePayload = {
       format: 'stepgate.bundle/v1',
       kind,
-      revision: state.revision,
+      revision,
       version: {
         id: version.id,
         number: version.number,
@@ -66,7 +83,7 @@ export class BundleService {
         branch: version.branch,
         committedAt: version.committedAt.toISOString(),
       },
-      rollback: kind === 'active' && last?.kind === 'rollback',
+      rollback: await rollback(),
       issuedAt: new Date().toISOString(),
       bundleHash: version.bundleHash,
       policySet: version.policySet,
@@ -75,7 +92,7 @@ export class BundleService {
     const key = this.keys.current();
     const bundle: SignedBundle = {
       kind,
-      revision: state.revision,
+      revision,
       versionId: version.id,
       versionNumber: version.number,
       jws: await signBundle(payload, { kid: key.kid, privateKey: key.privateKey }),

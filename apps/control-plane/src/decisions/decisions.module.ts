@@ -1,5 +1,6 @@
 import { BullModule } from '@nestjs/bullmq';
 import { Module } from '@nestjs/common';
+import { LiveStateModule } from '../live-state/live-state.module.js';
 import { DecisionIngestService } from './decision-ingest.service.js';
 import { DecisionLogIntakeService } from './decision-log-intake.service.js';
 import { DecisionLogQueueService } from './decision-log-queue.service.js';
@@ -13,7 +14,7 @@ import { ShadowReportService } from './shadow-report.service.js';
 
 /** Decision logs: ingest from agents through the queue, retention, queries, shadow report. */
 @Module({
-  imports: [BullModule.registerQueue({ name: DECISION_LOGS_QUEUE })],
+  imports: [BullModule.registerQueue({ name: DECISION_LOGS_QUEUE }), LiveStateModule],
   controllers: [DecisionsController],
   providers: [
     DecisionMetrics,

@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import type { ShadowReport, ShadowReportQuery } from '@stepgate/protocol';
 import { PrismaService } from '../database/prisma.service.js';
 import { Prisma } from '../generated/prisma/client.js';
+import { LiveStateRepository } from '../live-state/live-state.repository.js';
 import { decisionView, timeWindow } from './decision-query.js';
 
 const EXAMPLES = 10;
@@ -16,7 +17,10 @@ type Effect = 'allow' | 'deny' | 'step_up';
  */
 @Injectable()
 export class ShadowReportService {
-  constructor(private readonly prisma: PrismaService) {}
+  constructor(
+    private readonly prisma: PrismaService,
+    private readonly liveState: LiveStateRepository,
+  ) {}
 
   async report(query: ShadowReportQuery): Promise<ShadowReport> {
     const { from, to } = timeWindow(query);
@@ -80,15 +84,17 @@ export class ShadowReportService {
   }
 
   private async currentShadow(): Promise<ShadowReport['shadow']> {
-    const state = await this.prisma.activeState.findUnique({
-      where: { id: 1 },
-      include: { shadowVersion: { select: { number: true } } },
-    });
-    if (!state?.shadowVersion) return null;
-    const set = await this.prisma.activation.findFirst({
-      where: { kind: 'shadow_set', toVersionId: state.shadowVersionId },
-      orderBy: { revision: 'desc' },
-    });
-    return { revision: set?.revision ?? state.revision, versionNumber: state.shadowVersion.number };
+    const state = await this.liveState.current();
+    if (!state.shadowVersionId) return null;
+    const [version, set] = await Promise.all([
+      this.prisma.policyVersion.findUnique({
+        where: { id: state.shadowVersionId },
+        select: { number: true },
+      }),
+      // The last shadow change is the shadow_set of the current shadow version.
+      this.liveState.lastChange('shadow'),
+    ]);
+    if (!version) return null;
+    return { revision: set?.revision ?? state.revision, versionNumber: version.number };
   }
 }

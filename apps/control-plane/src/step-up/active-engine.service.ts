@@ -3,6 +3,7 @@ import { parsePolicySet, PolicyEngine, type CompiledPolicySet } from '@stepgate/
 import { StepgateError } from '@stepgate/protocol';
 import type { Logger } from 'pino';
 import { PrismaService } from '../database/prisma.service.js';
+import { LiveStateRepository } from '../live-state/live-state.repository.js';
 import { LOGGER } from '../logging/logger.js';
 import { protectionFingerprint } from './protection-policies.js';
 
@@ -31,12 +32,13 @@ export class ActiveEngineService {
 
   constructor(
     private readonly prisma: PrismaService,
+    private readonly liveState: LiveStateRepository,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
   async current(): Promise<ActiveEngines | undefined> {
-    const state = await this.prisma.activeState.findUnique({ where: { id: 1 } });
-    if (!state?.activeVersionId) return undefined;
+    const state = await this.liveState.current();
+    if (!state.activeVersionId) return undefined;
     const key = `${state.revision}:${state.activeVersionId}`;
     if (this.cached?.key !== key) {
       const engines = this.build(state.revision, state.activeVersionId);

@@ -3,10 +3,11 @@ import { canonicalJson } from '@stepgate/protocol';
 import type { Logger } from 'pino';
 import { AuditService } from '../audit/audit.service.js';
 import { BundleService } from '../bundles/bundle.service.js';
-import { LiveStateEvents } from '../bundles/live-state.events.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/configuration.js';
 import { PrismaService } from '../database/prisma.service.js';
+import { LiveStateRepository } from '../live-state/live-state.repository.js';
+import { LiveStateService } from '../live-state/live-state.service.js';
 import { LOGGER } from '../logging/logger.js';
 import { IssuerKeysMetrics } from '../issuer-keys/issuer-keys.metrics.js';
 import {
@@ -21,8 +22,8 @@ export const KEYS_REFRESH_ACTOR = 'system:issuer-keys';
  * Gets rotated issuer keys to agents without a new activation. Every STEPGATE_JWKS_REFRESH it
  * fetches the active version's JWKS URLs; when the keys differ from those in the signed active
  * bundle, it re-activates the same version at a new revision (agents refuse a bundle that is
- * not newer), in one transaction with an Activation row and a `bundle.keys_refresh` audit
- * event, and announces the change so the gateway pushes the re-signed bundle.
+ * not newer), through the live state's owner (a re-issue, with a `bundle.keys_refresh` audit
+ * event in the same transaction), which announces it so the gateway pushes the re-signed bundle.
  *
  * Why an Activation row (kind `activate`, from = to): the revision then moves exactly as for
  * any activation, so agent catch-up on reconnect, fleet convergence and propagation times all
@@ -37,7 +38,8 @@ export class IssuerKeysRefreshService implements OnModuleInit, OnModuleDestroy {
     private readonly prisma: PrismaService,
     private readonly bundles: BundleService,
     private readonly issuerKeys: IssuerKeysService,
-    private readonly events: LiveStateEvents,
+    private readonly liveState: LiveStateService,
+    private readonly liveStateRepository: LiveStateRepository,
     private readonly audit: AuditService,
     private readonly metrics: IssuerKeysMetrics,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -66,10 +68,10 @@ export class IssuerKeysRefreshService implements OnModuleInit, OnModuleDestroy {
 
   /** One refresh; resolves with the new revision when a re-signed bundle was published. */
   async refresh(): Promise<number | undefined> {
-    const state = await this.prisma.activeState.findUnique({ where: { id: 1 } });
-    if (!state?.activeVersionId) return undefined;
+    const { activeVersionId } = await this.liveStateRepository.current();
+    if (!activeVersionId) return undefined;
     const version = await this.prisma.policyVersion.findUnique({
-      where: { id: state.activeVersionId },
+      where: { id: activeVersionId },
       select: { id: true, number: true, policySet: true },
     });
     const issuers = issuersOf(version?.policySet).filter((issuer) => issuer.jwksUrl);
@@ -88,7 +90,6 @@ export class IssuerKeysRefreshService implements OnModuleInit, OnModuleDestroy {
       { revision, version: version.number, issuers: changed },
       'issuer keys changed: publishing a re-signed bundle',
     );
-    this.events.emitChange({ revision, kind: 'activate' });
     return revision;
   }
 
@@ -97,48 +98,37 @@ export class IssuerKeysRefreshService implements OnModuleInit, OnModuleDestroy {
     issuers: string[],
     keys: IssuerKeys,
   ): Promise<number | undefined> {
-    return this.prisma.$transaction(async (tx) => {
-      // The increment takes the row lock, like every activation.
-      const locked = await tx.activeState.update({
-        where: { id: 1 },
-        data: { revision: { increment: 1 } },
-      });
-      if (locked.activeVersionId !== versionId) {
+    const reason = `issuer keys changed: ${issuers.join(', ')}`;
+    const applied = await this.liveState.change(
+      {
+        kind: 'activate',
+        toVersionId: versionId,
+        actor: KEYS_REFRESH_ACTOR,
+        reason,
         // Activated meanwhile: that activation's bundle already carries fresh keys.
-        await tx.activeState.update({ where: { id: 1 }, data: { revision: { decrement: 1 } } });
-        return undefined;
-      }
-      const reason = `issuer keys changed: ${issuers.join(', ')}`;
-      await tx.activation.create({
-        data: {
-          revision: locked.revision,
-          kind: 'activate',
-          actor: KEYS_REFRESH_ACTOR,
-          reason,
-          fromVersionId: versionId,
-          toVersionId: versionId,
-        },
-      });
-      await this.audit.record(
-        {
-          actor: KEYS_REFRESH_ACTOR,
-          action: 'bundle.keys_refresh',
-          target: versionId,
-          reason,
-          details: {
-            revision: locked.revision,
-            issuers: Object.fromEntries(
-              issuers.map((issuer) => [
-                issuer,
-                (keys[issuer]?.keys ?? []).map((key) => String(key.kid ?? '')),
-              ]),
-            ),
+        reissue: true,
+      },
+      (tx, { revision }) =>
+        this.audit.record(
+          {
+            actor: KEYS_REFRESH_ACTOR,
+            action: 'bundle.keys_refresh',
+            target: versionId,
+            reason,
+            details: {
+              revision,
+              issuers: Object.fromEntries(
+                issuers.map((issuer) => [
+                  issuer,
+                  (keys[issuer]?.keys ?? []).map((key) => String(key.kid ?? '')),
+                ]),
+              ),
+            },
           },
-        },
-        tx,
-      );
-      return locked.revision;
-    });
+          tx,
+        ),
+    );
+    return applied.changed ? applied.revision : undefined;
   }
 }
 

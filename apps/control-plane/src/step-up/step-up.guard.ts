@@ -2,6 +2,8 @@ import { Injectable, type CanActivate, type ExecutionContext } from '@nestjs/com
 import { Reflector } from '@nestjs/core';
 import type { AuthenticatedRequest } from '../common/authenticated-request.js';
 import { PrismaService } from '../database/prisma.service.js';
+import { LiveStateRepository } from '../live-state/live-state.repository.js';
+import { pinRollbackTarget } from '../live-state/rollback-pin.js';
 import { SelfProtectionService } from './self-protection.service.js';
 import { STEP_UP_PROTECTED, type StepUpProtection } from '../common/step-up-protection.js';
 
@@ -14,6 +16,7 @@ export class StepUpGuard implements CanActivate {
     private readonly reflector: Reflector,
     private readonly protection: SelfProtectionService,
     private readonly prisma: PrismaService,
+    private readonly liveState: LiveStateRepository,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
@@ -27,7 +30,7 @@ export class StepUpGuard implements CanActivate {
     if (!request.principal) return false;
     const resourceId = await meta.resource(request, {
       versionNumber: (ref) => this.versionNumber(ref),
-      previousVersionNumber: () => this.previousVersionNumber(),
+      previousVersionNumber: () => this.previousVersionNumber(request),
     });
     await this.protection.enforce(request.principal, meta.action, resourceId);
     return true;
@@ -55,21 +58,18 @@ export class StepUpGuard implements CanActivate {
     return rows.length === 1 ? String(rows[0]!.number) : text;
   }
 
-  /** Mirrors ActivationService.rollback's choice: the last other version that was active. */
-  private async previousVersionNumber(): Promise<string> {
-    const state = await this.prisma.activeState.findUnique({ where: { id: 1 } });
-    const history = await this.prisma.activation.findMany({
-      where: { kind: { in: ['activate', 'rollback'] } },
-      orderBy: { revision: 'desc' },
-      take: 200,
-      select: { toVersionId: true },
-    });
-    const previous = history.find(
-      (row) => row.toVersionId && row.toVersionId !== state?.activeVersionId,
-    );
-    if (!previous?.toVersionId) return 'previous';
+  /**
+   * The number of the version a plain rollback goes back to, from the same definition the
+   * rollback uses (LiveStateRepository.rollbackTarget); the target is pinned on the request so
+   * the handler rolls back to exactly the version authorised here, even if an activation
+   * happened in between.
+   */
+  private async previousVersionNumber(request: object): Promise<string> {
+    const target = await this.liveState.rollbackTarget();
+    if (!target) return 'previous';
+    pinRollbackTarget(request, target);
     const version = await this.prisma.policyVersion.findUnique({
-      where: { id: previous.toVersionId },
+      where: { id: target },
       select: { number: true },
     });
     return version ? String(version.number) : 'previous';

@@ -3,6 +3,7 @@ import { APP_GUARD } from '@nestjs/core';
 import { BundlesModule } from '../bundles/bundles.module.js';
 import { GrantsModule } from '../grants/grants.module.js';
 import { IssuerKeysModule } from '../issuer-keys/issuer-keys.module.js';
+import { LiveStateModule } from '../live-state/live-state.module.js';
 import { ActiveEngineService } from './active-engine.service.js';
 import { IssuerKeysRefreshService } from './issuer-keys-refresh.service.js';
 import { SelfProtectionService } from './self-protection.service.js';
@@ -16,7 +17,7 @@ import { StepUpGuard } from './step-up.guard.js';
  */
 @Global()
 @Module({
-  imports: [BundlesModule, GrantsModule, IssuerKeysModule],
+  imports: [BundlesModule, GrantsModule, IssuerKeysModule, LiveStateModule],
   controllers: [StepUpController],
   providers: [
     ActiveEngineService,

@@ -1,11 +1,12 @@
 import { Injectable } from '@nestjs/common';
 import { StepgateError } from '@stepgate/protocol';
 import { AuditService } from '../audit/audit.service.js';
-import { LiveStateEvents } from '../bundles/live-state.events.js';
-import { PrismaService } from '../database/prisma.service.js';
+import {
+  LiveStateRepository,
+  type LiveStateChangeKind,
+} from '../live-state/live-state.repository.js';
+import { LiveStateService } from '../live-state/live-state.service.js';
 import { VersionsService } from './versions.service.js';
-
-type Kind = 'activate' | 'rollback' | 'shadow_set' | 'shadow_clear';
 
 export interface ChangeResult {
   revision: number;
@@ -15,18 +16,17 @@ export interface ChangeResult {
 }
 
 /**
- * Decides which version is live. Every change bumps the monotonic revision in the same
- * transaction that writes the Activation and the audit row, so agents never see a change
- * without a newer revision and no change goes unaudited. Needs only the database: rollback
- * works with every Git remote down.
+ * Decides which version is live: checks the target is ready, then changes the live state through
+ * its owner (LiveStateService) with the audit row in the same transaction. Needs only the
+ * database: rollback works with every Git remote down.
  */
 @Injectable()
 export class ActivationService {
   constructor(
-    private readonly prisma: PrismaService,
+    private readonly liveState: LiveStateService,
+    private readonly liveStateRepository: LiveStateRepository,
     private readonly versions: VersionsService,
     private readonly audit: AuditService,
-    private readonly events: LiveStateEvents,
   ) {}
 
   async activate(ref: string, actor: string, reason?: string): Promise<ChangeResult> {
@@ -43,21 +43,13 @@ export class ActivationService {
       this.assertReady(version);
       targetId = version.id;
     } else {
-      const live = await this.versions.liveState();
-      const history = await this.prisma.activation.findMany({
-        where: { kind: { in: ['activate', 'rollback'] } },
-        orderBy: { revision: 'desc' },
-        take: 200,
-      });
-      const previous = history.find(
-        (row) => row.toVersionId && row.toVersionId !== live.activeVersionId,
-      );
-      if (!previous?.toVersionId)
+      const previous = await this.liveStateRepository.rollbackTarget();
+      if (!previous)
         throw new StepgateError(
           'version/not_found',
           'there is no earlier active version to roll back to',
         );
-      targetId = previous.toVersionId;
+      targetId = previous;
     }
     return this.change('rollback', targetId, actor, reason);
   }
@@ -82,52 +74,26 @@ export class ActivationService {
   }
 
   private async change(
-    kind: Kind,
+    kind: LiveStateChangeKind,
     toVersionId: string | null,
     actor: string,
     reason?: string,
   ): Promise<ChangeResult> {
-    const shadow = kind === 'shadow_set' || kind === 'shadow_clear';
-    const result = await this.prisma.$transaction(async (tx) => {
-      await tx.activeState.upsert({ where: { id: 1 }, create: { id: 1 }, update: {} });
-      // The increment takes the row lock, so concurrent changes serialise here and each
-      // sees the state the previous one left.
-      const locked = await tx.activeState.update({
-        where: { id: 1 },
-        data: { revision: { increment: 1 } },
-      });
-      const fromVersionId = shadow ? locked.shadowVersionId : locked.activeVersionId;
-      if (fromVersionId === toVersionId) {
-        await tx.activeState.update({ where: { id: 1 }, data: { revision: { decrement: 1 } } });
-        return { revision: locked.revision - 1, fromVersionId, toVersionId, changed: false };
-      }
-      await tx.activeState.update({
-        where: { id: 1 },
-        data: shadow ? { shadowVersionId: toVersionId } : { activeVersionId: toVersionId },
-      });
-      await tx.activation.create({
-        data: {
-          revision: locked.revision,
-          kind,
-          actor,
-          reason: reason ?? null,
-          fromVersionId,
-          toVersionId,
-        },
-      });
-      await this.audit.record(
-        {
-          actor,
-          action: `version.${kind}`,
-          ...(toVersionId ? { target: toVersionId } : {}),
-          ...(reason ? { reason } : {}),
-          details: { revision: locked.revision, from: fromVersionId, to: toVersionId },
-        },
-        tx,
-      );
-      return { revision: locked.revision, fromVersionId, toVersionId, changed: true };
-    });
-    if (result.changed) this.events.emitChange({ revision: result.revision, kind });
-    return result;
+    const applied = await this.liveState.change(
+      { kind, toVersionId, actor, ...(reason ? { reason } : {}) },
+      (tx, { revision, fromVersionId }) =>
+        this.audit.record(
+          {
+            actor,
+            action: `version.${kind}`,
+            ...(toVersionId ? { target: toVersionId } : {}),
+            ...(reason ? { reason } : {}),
+            details: { revision, from: fromVersionId, to: toVersionId },
+          },
+          tx,
+        ),
+    );
+    const { revision, fromVersionId, changed } = applied;
+    return { revision, fromVersionId, toVersionId, changed };
   }
 }

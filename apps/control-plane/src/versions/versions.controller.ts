@@ -1,4 +1,4 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query, Req } from '@nestjs/common';
 import {
   activateRequestSchema,
   listQuerySchema,
@@ -11,6 +11,7 @@ import {
 import { CurrentPrincipal } from '../common/current-principal.decorator.js';
 import { actorOf, RequireScopes, type Principal } from '../common/scopes.js';
 import { ZodValidationPipe } from '../common/zod-validation.pipe.js';
+import { pinnedRollbackTarget } from '../live-state/rollback-pin.js';
 import { StepUpProtected } from '../common/step-up-protected.decorator.js';
 import type { StepUpResource } from '../common/step-up-protection.js';
 import { ActivationService, type ChangeResult } from './activation.service.js';
@@ -67,10 +68,11 @@ export class VersionsController {
   async rollback(
     @Body(new ZodValidationPipe(rollbackRequestSchema)) body: RollbackRequest,
     @CurrentPrincipal() principal: Principal,
+    @Req() request: object,
   ) {
-    return this.activeResponse(
-      await this.activation.rollback(actorOf(principal), body.reason, body.to),
-    );
+    // A plain rollback goes to the version the step-up guard authorised (see rollback-pin.ts).
+    const to = body.to ?? pinnedRollbackTarget(request);
+    return this.activeResponse(await this.activation.rollback(actorOf(principal), body.reason, to));
   }
 
   @Post('versions/:ref/shadow')

@@ -1,29 +1,22 @@
 import { Injectable } from '@nestjs/common';
 import { StepgateError, type VersionView } from '@stepgate/protocol';
 import { PrismaService } from '../database/prisma.service.js';
+import { LiveStateRepository, type LiveState } from '../live-state/live-state.repository.js';
 
 type VersionRow = NonNullable<Awaited<ReturnType<PrismaService['policyVersion']['findFirst']>>>;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
-export interface LiveState {
-  revision: number;
-  activeVersionId: string | null;
-  shadowVersionId: string | null;
-}
-
 /** Reads versions and the live state; all writes go through ActivationService or the sync. */
 @Injectable()
 export class VersionsService {
-  constructor(private readonly prisma: PrismaService) {}
+  constructor(
+    private readonly prisma: PrismaService,
+    private readonly liveStateRepository: LiveStateRepository,
+  ) {}
 
-  async liveState(): Promise<LiveState> {
-    const state = await this.prisma.activeState.findUnique({ where: { id: 1 } });
-    return {
-      revision: state?.revision ?? 0,
-      activeVersionId: state?.activeVersionId ?? null,
-      shadowVersionId: state?.shadowVersionId ?? null,
-    };
+  liveState(): Promise<LiveState> {
+    return this.liveStateRepository.current();
   }
 
   /** A version by number (`12`), id (uuid) or sha prefix (7+ hex characters). */
