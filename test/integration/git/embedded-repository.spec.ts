@@ -62,19 +62,17 @@ describe('ensureEmbeddedRepository', () => {
     expect(await gitOk(['--git-dir', dir, 'symbolic-ref', 'HEAD'])).toBe('refs/heads/trunk');
   });
 
-  it('installs an executable post-receive hook naming the script, policy path, branch and limits', async () => {
+  it('installs an executable post-receive hook naming the script', async () => {
     const dir = join(temp.make('embedded-hook'), "it's policies.git");
     await ensureEmbeddedRepository(dir, {
       hookScript: '/opt/stepgate/dist/git/post-receive-report.js',
-      policyPath: 'policies',
-      limits: { maxBundleBytes: 1000, timeoutSeconds: 30, memoryMb: 512 },
     });
     const hook = join(dir, 'hooks', 'post-receive');
     expect(statSync(hook).mode & 0o111).toBe(0o111);
     const text = fs.readFileSync(hook, 'utf8');
     expect(text.startsWith('#!/bin/sh\n')).toBe(true);
     expect(text).toContain(
-      `'${process.execPath}' '/opt/stepgate/dist/git/post-receive-report.js' 'policies' 'main' '{"maxBundleBytes":1000,"timeoutSeconds":30,"memoryMb":512}' || true`,
+      `'${process.execPath}' '/opt/stepgate/dist/git/post-receive-report.js' || true`,
     );
     expect(text.trimEnd().endsWith('exit 0')).toBe(true);
   });

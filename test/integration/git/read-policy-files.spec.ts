@@ -1,7 +1,7 @@
 /**
- * Reading a commit's policy files: GitPolicyReader (isomorphic-git, used by the sync) and
- * readPolicyFilesWithGit (git CLI, used by the post-receive hook) must select the same files,
- * with the same paths, under the same size budget.
+ * Reading a commit's policy files with GitPolicyReader (the control plane's one Git reader), and
+ * the one selection rule it shares with the CLI: `stepgate test <folder>` reads the same files,
+ * with the same paths, as a push of that folder is judged on.
  */
 import * as fs from 'node:fs';
 import { cpSync, readdirSync, readFileSync, symlinkSync } from 'node:fs';
@@ -9,9 +9,9 @@ import { join, relative, sep } from 'node:path';
 import { compile } from '@stepgate/policy';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { GitSourceError } from '../../../apps/control-plane/src/git/git-errors.js';
-import { readPolicyFilesWithGit } from '../../../apps/control-plane/src/git/git-tree-files.js';
+import type { PolicyFileLimits } from '@stepgate/policy';
+import { readPolicyDir } from '../../../apps/cli/src/policy-files/read-policy-dir.js';
 import { GitPolicyReader } from '../../../apps/control-plane/src/git/policy-repository.js';
-import type { PolicyFileLimits } from '../../../apps/control-plane/src/git/policy-files.js';
 import { commitFiles, examplePolicies, gitOk, initWork, tempDirs } from './git-fixtures.js';
 
 const temp = tempDirs();
@@ -33,21 +33,8 @@ function examplePolicyFiles(): Map<string, string> {
   return files;
 }
 
-type Reader = (sha: string, path: string, limits?: PolicyFileLimits) => Promise<unknown>;
-const readers: Array<[string, Reader]> = [
-  [
-    'GitPolicyReader',
-    (at, path, limits) =>
-      new GitPolicyReader({ dir: work, fs, ...(limits ? { limits } : {}) }).readPolicyFiles(
-        at,
-        path,
-      ),
-  ],
-  [
-    'readPolicyFilesWithGit',
-    (at, path, limits) => readPolicyFilesWithGit(join(work, '.git'), at, path, limits),
-  ],
-];
+const read = (at: string, path: string, limits?: PolicyFileLimits) =>
+  new GitPolicyReader({ dir: work, fs, ...(limits ? { limits } : {}) }).readPolicyFiles(at, path);
 
 beforeAll(async () => {
   work = await initWork(join(temp.make('files'), 'work'));
@@ -69,9 +56,9 @@ beforeAll(async () => {
 
 afterAll(() => temp.cleanup());
 
-describe.each(readers)('%s', (_name, read) => {
+describe('GitPolicyReader.readPolicyFiles', () => {
   it('returns the policy files under a subfolder, relative to it, sorted', async () => {
-    const files = (await read(sha, 'config/policies')) as Array<{ path: string; content: string }>;
+    const files = await read(sha, 'config/policies');
     const expected = examplePolicyFiles();
     expect(files.map((f) => f.path)).toEqual([...expected.keys()].sort());
     for (const file of files) expect(file.content).toBe(expected.get(file.path));
@@ -79,9 +66,9 @@ describe.each(readers)('%s', (_name, read) => {
   });
 
   it('accepts ./ and trailing slashes, and reads the root with "."', async () => {
-    const same = (await read(sha, './config/policies/')) as Array<{ path: string }>;
+    const same = await read(sha, './config/policies/');
     expect(same).toHaveLength(examplePolicyFiles().size);
-    const root = (await read(sha, '.')) as Array<{ path: string }>;
+    const root = await read(sha, '.');
     const paths = root.map((f) => f.path);
     expect(paths).toContain('root.yaml');
     expect(paths).toContain('config/policies/stepgate.yaml');
@@ -110,17 +97,25 @@ describe.each(readers)('%s', (_name, read) => {
   });
 });
 
-describe('the default budget', () => {
-  it('refuses a file over 4 MiB with both readers', async () => {
+describe('the CLI and the control plane', () => {
+  it('select the same files: stepgate test on the checkout reads what a push of it is judged on', async () => {
+    for (const path of ['config/policies', '.']) {
+      const fromCommit = await read(sha, path);
+      const fromDisk = await readPolicyDir(join(work, path));
+      expect(fromDisk.map((f) => f.path)).toEqual(fromCommit.map((f) => f.path));
+      expect(fromDisk).toEqual(fromCommit);
+    }
+  });
+
+  it('refuse a file over the same 4 MiB default', async () => {
     const big = await commitFiles(
       work,
       { 'config/policies/data/huge.json': `"${'x'.repeat(4 * 1024 * 1024)}"` },
       'A huge data document',
     );
-    for (const [, read] of readers)
-      await expect(read(big, 'config/policies')).rejects.toThrow(
-        /data\/huge\.json is 4194306 bytes .* limited to 4194304 bytes/,
-      );
+    const tooBig = /data\/huge\.json is 4194306 bytes.* limited to 4194304\b/;
+    await expect(read(big, 'config/policies')).rejects.toThrow(tooBig);
+    await expect(readPolicyDir(join(work, 'config/policies'))).rejects.toThrow(tooBig);
     await gitOk(['reset', '--quiet', '--hard', sha], { cwd: work });
   });
 });

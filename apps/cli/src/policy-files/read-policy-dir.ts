@@ -1,44 +1,48 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
-import { join, relative, sep } from 'node:path';
-import type { SourceFile } from '@stepgate/policy';
-
-const POLICY_FILE = /\.(ya?ml|json)$/;
-const SKIPPED_DIRS = new Set(['node_modules']);
-/** A repository of policies is text written by people; anything larger is a mistake. */
-const MAX_FILE_BYTES = 4 * 1024 * 1024;
+import { join } from 'node:path';
+import {
+  DEFAULT_POLICY_FILE_LIMITS,
+  isPolicyFilePath,
+  isPolicyFolder,
+  type SourceFile,
+} from '@stepgate/policy';
 
 export class PolicyDirError extends Error {}
 
 /**
- * Reads every YAML/JSON file below `dir` (hidden folders and node_modules skipped) as
- * repository-relative SourceFiles for the compiler.
+ * Reads the policy files below `dir` (the selection and size limits the control plane applies to
+ * a pushed commit) as folder-relative SourceFiles for the compiler, sorted by path.
  */
 export async function readPolicyDir(dir: string): Promise<SourceFile[]> {
   const info = await stat(dir).catch(() => undefined);
   if (!info) throw new PolicyDirError(`no such directory: ${dir}`);
   if (!info.isDirectory())
     throw new PolicyDirError(`not a directory: ${dir} (give the folder that holds stepgate.yaml)`);
+  const { maxFileBytes, maxTotalBytes } = DEFAULT_POLICY_FILE_LIMITS;
   const files: SourceFile[] = [];
-  const walk = async (current: string): Promise<void> => {
-    const entries = await readdir(current, { withFileTypes: true });
+  let total = 0;
+  const walk = async (prefix: string): Promise<void> => {
+    const entries = await readdir(join(dir, prefix), { withFileTypes: true });
     for (const entry of entries) {
-      if (entry.name.startsWith('.')) continue;
-      const full = join(current, entry.name);
+      const path = prefix + entry.name;
+      const full = join(dir, path);
       if (entry.isDirectory()) {
-        if (!SKIPPED_DIRS.has(entry.name)) await walk(full);
-      } else if (entry.isFile() && POLICY_FILE.test(entry.name)) {
+        if (isPolicyFolder(entry.name)) await walk(`${path}/`);
+      } else if (entry.isFile() && isPolicyFilePath(path)) {
         const size = (await stat(full)).size;
-        if (size > MAX_FILE_BYTES)
+        if (size > maxFileBytes)
           throw new PolicyDirError(
-            `${full} is ${size} bytes; policy files are limited to ${MAX_FILE_BYTES}`,
+            `${full} is ${size} bytes; policy files are limited to ${maxFileBytes}`,
           );
-        files.push({
-          path: relative(dir, full).split(sep).join('/'),
-          content: await readFile(full, 'utf8'),
-        });
+        total += size;
+        if (total > maxTotalBytes)
+          throw new PolicyDirError(
+            `the policy files in ${dir} exceed ${maxTotalBytes} bytes in total (reached at ${path})`,
+          );
+        files.push({ path, content: await readFile(full, 'utf8') });
       }
     }
   };
-  await walk(dir);
-  return files;
+  await walk('');
+  return files.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
 }

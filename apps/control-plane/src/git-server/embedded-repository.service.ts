@@ -23,12 +23,12 @@ export class EmbeddedRepositoryService implements OnModuleInit {
   }
 
   async onModuleInit(): Promise<void> {
-    // The hook reports compile/test results to the pusher; it runs the compiled script.
+    // The hook relays the control plane's verdict to the pusher; it runs the compiled script.
     const hookScript = fileURLToPath(new URL('../git/post-receive-report.js', import.meta.url));
     await ensureEmbeddedRepository(this.dir, {
+      // The first branch, the one the embedded source starts tracking (SourcesService).
       branch: 'main',
       hookScript,
-      limits: { maxBundleBytes: this.config.maxBundleBytes, ...this.config.policyTest },
       ...(existsSync(this.config.policySeedDir) ? { seedFrom: this.config.policySeedDir } : {}),
     });
   }

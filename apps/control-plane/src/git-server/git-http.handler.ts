@@ -1,23 +1,23 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { NextFunction, Request, Response } from 'express';
-import * as fs from 'node:fs';
 import type { Logger } from 'pino';
 import { bearerToken } from '../auth/auth.guard.js';
 import { actorOf, hasScope, type Principal } from '../common/scopes.js';
 import { TokenService } from '../auth/token.service.js';
 import { serveGitHttp } from '../git/git-http-backend.js';
-import { GitPolicyReader } from '../git/policy-repository.js';
 import { LOGGER } from '../logging/logger.js';
 import { DEFAULT_SOURCE_ID } from '../sources/sources.service.js';
-import { ACTIVE_PROTECTION_ENV } from '../step-up/protection-policies.js';
-import { SelfProtectionService } from '../step-up/self-protection.service.js';
 import { SyncQueueService } from '../sync/sync-queue.service.js';
 import { EmbeddedRepositoryService, EMBEDDED_REPO_NAME } from './embedded-repository.service.js';
+import { HookChannelService } from './hook-channel.service.js';
+import type { PushReport } from './push-report.service.js';
 
 /**
  * Git smart HTTP for the embedded repository, mounted at `/git`. Cloning needs a viewer
  * token, pushing an admin token (HTTP basic password, any user name, or a bearer token).
- * A successful push queues a sync of the pushed head at once, recording the pusher (the token
+ * While a push is served, its post-receive hook reports back through the HookChannelService,
+ * which tells the pusher the verdict on the pushed commit; once the push succeeded, a sync of
+ * that commit (its id straight from the ref update) is queued, recording the pusher (the token
  * that authenticated) on the versions it creates.
  */
 @Injectable()
@@ -26,7 +26,7 @@ export class GitHttpHandler {
     private readonly repository: EmbeddedRepositoryService,
     private readonly tokens: TokenService,
     private readonly queue: SyncQueueService,
-    private readonly protection: SelfProtectionService,
+    private readonly hooks: HookChannelService,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
@@ -72,40 +72,36 @@ export class GitHttpHandler {
         );
       return;
     }
-    const result = await serveGitHttp(request, response, {
-      projectRoot: this.repository.projectRoot,
-      repoName: EMBEDDED_REPO_NAME,
-      pathInfo: path,
-      remoteUser: principal.name,
-      ...(isPush ? { env: await this.hookEnv() } : {}),
-    });
-    if (result.service === 'receive-pack' && result.ok) await this.queueSync(principal);
-  }
-
-  /**
-   * What the post-receive hook needs to tell the pusher whether the push changes the
-   * self-protection policies (and so waits for a protected activation): the active fingerprint.
-   * Informational only; the sync decides for itself. Unknown when it cannot be read.
-   */
-  private async hookEnv(): Promise<Record<string, string>> {
+    // Only receive-pack requests run the hook; they get a report channel for this push.
+    const session = path.endsWith('/git-receive-pack') ? this.hooks.open() : undefined;
     try {
-      return { [ACTIVE_PROTECTION_ENV]: await this.protection.activeProtection() };
-    } catch {
-      return {};
+      const result = await serveGitHttp(request, response, {
+        projectRoot: this.repository.projectRoot,
+        repoName: EMBEDDED_REPO_NAME,
+        pathInfo: path,
+        remoteUser: principal.name,
+        ...(session ? { env: session.env } : {}),
+      });
+      if (result.service === 'receive-pack' && result.ok)
+        await this.queueSyncs(principal, session?.report);
+    } finally {
+      session?.close();
     }
   }
 
-  private async queueSync(pusher: Principal): Promise<void> {
+  /**
+   * A sync of each commit pushed to the tracked branch, as the hook reported it. Without a
+   * report (the hook could not run) one sync of the branch as it now is.
+   */
+  private async queueSyncs(pusher: Principal, report: PushReport | undefined): Promise<void> {
+    const base = {
+      sourceId: DEFAULT_SOURCE_ID,
+      trigger: 'push' as const,
+      pushedBy: actorOf(pusher),
+    };
     try {
-      const head = await new GitPolicyReader({ dir: this.repository.dir, fs }).resolveBranch(
-        'main',
-      );
-      await this.queue.enqueue({
-        sourceId: DEFAULT_SOURCE_ID,
-        trigger: 'push',
-        pushedBy: actorOf(pusher),
-        ...(head ? { headSha: head } : {}),
-      });
+      if (!report) await this.queue.enqueue(base);
+      else for (const headSha of report.pushed) await this.queue.enqueue({ ...base, headSha });
     } catch (error) {
       // Redis may be down: the push is safe in Git and the next poll or restart picks it up.
       this.logger.warn(

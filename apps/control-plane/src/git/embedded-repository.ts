@@ -1,9 +1,18 @@
+import * as fs from 'node:fs';
 import { existsSync } from 'node:fs';
-import { chmod, mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import type { BuildLimits } from '../sync/build-version.js';
-import { runGit } from './run-git.js';
+import {
+  chmod,
+  lstat,
+  mkdir,
+  readdir,
+  readFile,
+  readlink,
+  stat,
+  writeFile,
+} from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import * as git from 'isomorphic-git';
+import type { TreeEntry } from 'isomorphic-git';
 
 export interface EmbeddedRepositoryOptions {
   /** A folder (like `<repo>/policies`) whose files become the first commit, at the root. */
@@ -11,15 +20,11 @@ export interface EmbeddedRepositoryOptions {
   branch?: string;
   /**
    * Absolute path of the compiled post-receive-report.js. When given, a post-receive hook runs it
-   * after every push so the pusher sees whether the pushed commit compiles.
+   * after every push so the pusher hears the control plane's verdict on the pushed commit.
    */
   hookScript?: string;
-  /** The policy folder inside the repository the report checks ('.' = root, the default). */
-  policyPath?: string;
   /** The Node binary the hook runs (default: the one running this process). */
   nodePath?: string;
-  /** The limits the hook judges a pushed commit under: the sync's own (required with hookScript). */
-  limits?: BuildLimits;
 }
 
 export interface EmbeddedRepository {
@@ -32,13 +37,7 @@ export interface EmbeddedRepository {
   head: string | undefined;
 }
 
-const SEED_IDENTITY = {
-  GIT_AUTHOR_NAME: 'Stepgate',
-  GIT_AUTHOR_EMAIL: 'stepgate@localhost',
-  GIT_COMMITTER_NAME: 'Stepgate',
-  GIT_COMMITTER_EMAIL: 'stepgate@localhost',
-};
-const EMPTY_TREE = '4b825dc642cb6eb9a060e54bf8d69288fbee4904';
+const SEED_IDENTITY = { name: 'Stepgate', email: 'stepgate@localhost' };
 
 /**
  * Makes `dir` the bare repository the control plane serves over smart HTTP: creates it when
@@ -50,93 +49,125 @@ export async function ensureEmbeddedRepository(
   dir: string,
   options: EmbeddedRepositoryOptions = {},
 ): Promise<EmbeddedRepository> {
-  const gitDir = resolve(dir);
+  const gitdir = resolve(dir);
   const branch = options.branch ?? 'main';
-  const created = !existsSync(join(gitDir, 'HEAD'));
+  const created = !existsSync(join(gitdir, 'HEAD'));
   if (created) {
-    await mkdir(gitDir, { recursive: true });
-    await runGit(['init', '--quiet', '--bare', '-b', branch, gitDir]);
+    await mkdir(gitdir, { recursive: true });
+    await git.init({ fs, gitdir, bare: true, defaultBranch: branch });
+    // isomorphic-git assumes a case-insensitive file system; git serves this repository.
+    await git.setConfig({ fs, gitdir, path: 'core.ignorecase', value: false });
   }
-  const git = (args: string[], env?: Record<string, string>): Promise<string> =>
-    runGit([`--git-dir=${gitDir}`, ...args], env ? { env } : {}).then((out) =>
-      out.toString('utf8').trim(),
-    );
-  await git(['config', 'http.receivepack', 'true']);
+  await git.setConfig({ fs, gitdir, path: 'http.receivepack', value: true });
   // A reflog keeps force-pushed-over commits recoverable (and out of reach of gc for a while).
-  await git(['config', 'core.logAllRefUpdates', 'true']);
-  if (options.hookScript !== undefined) await installReportHook(gitDir, branch, options);
+  await git.setConfig({ fs, gitdir, path: 'core.logAllRefUpdates', value: true });
+  if (options.hookScript !== undefined) await installReportHook(gitdir, options);
 
-  let head = await resolveHead(git, branch);
+  let head = await resolveHead(gitdir, branch);
   let seeded = false;
   if (head === undefined && options.seedFrom !== undefined) {
-    head = await seed(git, branch, options.seedFrom);
+    head = await seed(gitdir, branch, options.seedFrom);
     seeded = head !== undefined;
-    if (!seeded) head = await resolveHead(git, branch);
+    if (!seeded) head = await resolveHead(gitdir, branch);
   }
-  return { dir: gitDir, created, seeded, head };
+  return { dir: gitdir, created, seeded, head };
 }
 
-async function resolveHead(
-  git: (args: string[]) => Promise<string>,
-  branch: string,
-): Promise<string | undefined> {
-  const sha = await git(['for-each-ref', '--format=%(objectname)', `refs/heads/${branch}`]);
-  return sha || undefined;
+async function resolveHead(gitdir: string, branch: string): Promise<string | undefined> {
+  try {
+    return await git.resolveRef({ fs, gitdir, ref: `refs/heads/${branch}` });
+  } catch (error) {
+    if (error instanceof git.Errors.NotFoundError) return undefined;
+    throw error;
+  }
 }
 
 /** Commits the seed folder's files at the repository root; undefined if another caller won. */
-async function seed(
-  git: (args: string[], env?: Record<string, string>) => Promise<string>,
-  branch: string,
-  seedFrom: string,
-): Promise<string | undefined> {
+async function seed(gitdir: string, branch: string, seedFrom: string): Promise<string | undefined> {
   const source = resolve(seedFrom);
   if (!(await stat(source).catch(() => undefined))?.isDirectory())
     throw new Error(`cannot seed the embedded policy repository: ${source} is not a folder`);
-  const scratch = await mkdtemp(join(tmpdir(), 'stepgate-seed-'));
+  const tree = await writeFolder(gitdir, source, '');
+  if (tree === undefined)
+    throw new Error(`cannot seed the embedded policy repository: ${source} has no files`);
+  const signature = {
+    ...SEED_IDENTITY,
+    timestamp: Math.floor(Date.now() / 1000),
+    timezoneOffset: new Date().getTimezoneOffset(),
+  };
+  const commit = await git.writeCommit({
+    fs,
+    gitdir,
+    commit: {
+      message: 'Initial policies\n',
+      tree,
+      parent: [],
+      author: signature,
+      committer: signature,
+    },
+  });
+  // Created exclusively, so the seed never replaces a branch that appeared meanwhile (another
+  // replica's seed); an existing branch was ruled out just before, packed refs included.
+  const ref = join(gitdir, 'refs', 'heads', ...branch.split('/'));
+  await mkdir(dirname(ref), { recursive: true });
   try {
-    const env = { ...SEED_IDENTITY, GIT_INDEX_FILE: join(scratch, 'index') };
-    await git([`--work-tree=${source}`, 'add', '--all', '--', '.'], env);
-    const tree = await git(['write-tree'], env);
-    if (tree === EMPTY_TREE)
-      throw new Error(`cannot seed the embedded policy repository: ${source} has no files`);
-    const commit = await git(['commit-tree', tree, '-m', 'Initial policies'], env);
-    try {
-      // The empty old value makes this fail if the branch appeared meanwhile.
-      await git(['update-ref', '-m', 'stepgate: seed', `refs/heads/${branch}`, commit, ''], env);
-    } catch {
-      return undefined;
-    }
-    return commit;
-  } finally {
-    await rm(scratch, { recursive: true, force: true });
+    await writeFile(ref, `${commit}\n`, { flag: 'wx' });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return undefined;
+    throw error;
   }
+  return commit;
+}
+
+/**
+ * Writes the files below `root/prefix` as tree objects, as `git add --all` would take them
+ * (ignored files left out); undefined for a folder with no files.
+ */
+async function writeFolder(
+  gitdir: string,
+  root: string,
+  prefix: string,
+): Promise<string | undefined> {
+  const entries: TreeEntry[] = [];
+  for (const name of await readdir(join(root, prefix))) {
+    const path = prefix ? `${prefix}/${name}` : name;
+    if (name === '.git' || (await git.isIgnored({ fs, dir: root, gitdir, filepath: path })))
+      continue;
+    const full = join(root, path);
+    const info = await lstat(full);
+    if (info.isDirectory()) {
+      const oid = await writeFolder(gitdir, root, path);
+      if (oid !== undefined) entries.push({ mode: '040000', path: name, oid, type: 'tree' });
+    } else if (info.isSymbolicLink()) {
+      const oid = await git.writeBlob({ fs, gitdir, blob: Buffer.from(await readlink(full)) });
+      entries.push({ mode: '120000', path: name, oid, type: 'blob' });
+    } else if (info.isFile()) {
+      const oid = await git.writeBlob({ fs, gitdir, blob: await readFile(full) });
+      const mode = info.mode & 0o111 ? '100755' : '100644';
+      entries.push({ mode, path: name, oid, type: 'blob' });
+    }
+  }
+  if (entries.length === 0) return undefined;
+  return git.writeTree({ fs, gitdir, tree: entries });
 }
 
 async function installReportHook(
-  gitDir: string,
-  branch: string,
+  gitdir: string,
   options: EmbeddedRepositoryOptions,
 ): Promise<void> {
-  const command = [
-    options.nodePath ?? process.execPath,
-    resolve(options.hookScript!),
-    options.policyPath ?? '.',
-    branch,
-    JSON.stringify(options.limits ?? {}),
-  ]
+  const command = [options.nodePath ?? process.execPath, resolve(options.hookScript!)]
     .map(shellQuote)
     .join(' ');
   const script = [
     '#!/bin/sh',
-    '# Installed by the Stepgate control plane (rewritten at every start): tells the pusher',
-    '# whether the pushed commit compiles and passes its tests. The push is accepted either way:',
+    '# Installed by the Stepgate control plane (rewritten at every start): relays the control',
+    "# plane's verdict on the pushed commit to the pusher. The push is accepted either way:",
     '# the control plane records failed versions and never distributes them.',
     `${command} || true`,
     'exit 0',
     '',
   ].join('\n');
-  const hooks = join(gitDir, 'hooks');
+  const hooks = join(gitdir, 'hooks');
   await mkdir(hooks, { recursive: true });
   const path = join(hooks, 'post-receive');
   await writeFile(path, script, { mode: 0o755 });

@@ -1,28 +1,5 @@
+import type { PolicyFileLimits } from '@stepgate/policy';
 import { GitSourceError } from './git-errors.js';
-
-/** Size limits on what one commit of a policy repository may hold. */
-export interface PolicyFileLimits {
-  maxFileBytes: number;
-  maxTotalBytes: number;
-}
-
-/** A repository of policies is text written by people; anything larger is a mistake or abuse. */
-export const DEFAULT_POLICY_FILE_LIMITS: PolicyFileLimits = {
-  maxFileBytes: 4 * 1024 * 1024,
-  maxTotalBytes: 16 * 1024 * 1024,
-};
-
-const POLICY_FILE = /\.(ya?ml|json)$/;
-
-/** Folder entries never descended into: hidden folders (.git, .github...) and node_modules. */
-export function isSkippedEntry(name: string): boolean {
-  return name.startsWith('.') || name === 'node_modules';
-}
-
-/** Whether a file name is one the policy compiler reads (YAML or JSON). */
-export function isPolicyFileName(name: string): boolean {
-  return !name.startsWith('.') && POLICY_FILE.test(name);
-}
 
 /**
  * Normalizes a policy path inside a repository: '.', '' and './' mean the root (returned as '').

@@ -2,16 +2,15 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import * as git from 'isomorphic-git';
 import type { FsClient, ReadCommitResult, ReadTreeResult, TreeEntry } from 'isomorphic-git';
-import type { SourceFile } from '@stepgate/policy';
-import { GitSourceError } from './git-errors.js';
 import {
   DEFAULT_POLICY_FILE_LIMITS,
-  isPolicyFileName,
-  isSkippedEntry,
-  normalizePolicyPath,
-  PolicyFileBudget,
+  isPolicyFilePath,
+  isPolicyFolder,
   type PolicyFileLimits,
-} from './policy-files.js';
+  type SourceFile,
+} from '@stepgate/policy';
+import { GitSourceError } from './git-errors.js';
+import { normalizePolicyPath, PolicyFileBudget } from './policy-files.js';
 
 /** One commit as a policy version records it. */
 export interface CommitInfo {
@@ -45,10 +44,11 @@ export interface GitPolicyReaderOptions {
  * partly known, so very old commits could be listed as new (the limit still applies).
  */
 const MAX_COMMITS_VISITED = 100_000;
-/** How far the fast-forward walk goes before falling back to the exact (whole-history) one. */
-const FAST_WALK_BUDGET = 1_000;
 
-/** Reads branches, commits and policy files of a local Git repository with isomorphic-git. */
+/**
+ * Reads branches, commits and policy files of a local Git repository with isomorphic-git: the
+ * control plane's one Git reader (the `git` CLI only serves the embedded repository over HTTP).
+ */
 export class GitPolicyReader {
   private readonly fs: FsClient;
   private readonly gitdir: string;
@@ -96,16 +96,17 @@ export class GitPolicyReader {
     if (sinceSha === undefined) return headOnly(false);
     if (!(await this.hasCommit(sinceSha))) return headOnly(true);
 
-    const ordinary = await this.walkToSince(head, sinceSha);
-    const walk = ordinary
-      ? { found: ordinary, reachedSince: true, sharesHistory: true }
-      : await this.walkNew(head, await this.ancestorsOf(sinceSha), sinceSha);
+    // `git rev-list since..head`: what head reaches that since does not. Set differences, so
+    // exact whatever the commit dates say (clock skew, commits made in the same second).
+    const reached = await this.log(head);
+    const excluded = new Set((await this.log(sinceSha)).map((entry) => entry.oid));
+    const found = reached.filter((entry) => !excluded.has(entry.oid));
     // No shared history at all (the branch was replaced by an unrelated one).
-    if (!walk.sharesHistory) return headOnly(true);
-    const forcePush = !walk.reachedSince;
+    if (found.length === reached.length) return headOnly(true);
+    const forcePush = !reached.some((entry) => entry.oid === sinceSha);
     // Nothing new: the branch was reset to an older commit.
-    if (walk.found.length === 0) return headOnly(forcePush);
-    const ordered = oldestFirst(walk.found);
+    if (found.length === 0) return headOnly(forcePush);
+    const ordered = oldestFirst(found);
     const keep = Math.max(1, limit);
     return {
       commits: ordered.slice(-keep).map(toCommitInfo),
@@ -136,14 +137,10 @@ export class GitPolicyReader {
     const walk = async (entries: TreeEntry[], prefix: string): Promise<void> => {
       for (const entry of entries) {
         const path = prefix + entry.path;
-        if (entry.type === 'tree' && !isSkippedEntry(entry.path)) {
+        if (entry.type === 'tree' && isPolicyFolder(entry.path)) {
           const sub = await git.readTree({ ...this.repo(), oid: entry.oid });
           await walk(sub.tree, `${path}/`);
-        } else if (
-          entry.type === 'blob' &&
-          entry.mode !== '120000' &&
-          isPolicyFileName(entry.path)
-        ) {
+        } else if (entry.type === 'blob' && entry.mode !== '120000' && isPolicyFilePath(path)) {
           const { blob } = await git.readBlob({ ...this.repo(), oid: entry.oid });
           budget.charge(path, blob.byteLength);
           files.push({ path, content: Buffer.from(blob).toString('utf8') });
@@ -174,78 +171,13 @@ export class GitPolicyReader {
   }
 
   /**
-   * The cheap, common case (a fast-forward, merges included): walking back from `head` and
-   * stopping at `since`, every path ends at `since`. Then none of the commits seen can be an
-   * ancestor of `since` (its own history would lead to a root commit instead), so they are exactly
-   * the new ones. Undefined when a root commit or the budget is reached: the caller then does the
-   * exact walk.
+   * `oid` and the commits it reaches, each once (isomorphic-git's log can meet a commit twice
+   * through merges when dates are skewed), bounded by MAX_COMMITS_VISITED.
    */
-  private async walkToSince(
-    head: string,
-    since: string,
-    budget = FAST_WALK_BUDGET,
-  ): Promise<ReadCommitResult[] | undefined> {
-    const found: ReadCommitResult[] = [];
-    const seen = new Set<string>([head]);
-    const queue = [head];
-    for (let next = 0; next < queue.length; next++) {
-      if (found.length >= budget) return undefined;
-      const entry = await this.readCommit(queue[next]!);
-      if (entry.commit.parent.length === 0) return undefined;
-      found.push(entry);
-      for (const parent of entry.commit.parent) {
-        if (parent === since || seen.has(parent)) continue;
-        seen.add(parent);
-        queue.push(parent);
-      }
-    }
-    return found;
-  }
-
-  /** `oid` and every commit reachable from it (bounded by MAX_COMMITS_VISITED). */
-  private async ancestorsOf(oid: string): Promise<Set<string>> {
-    const seen = new Set<string>([oid]);
-    const queue = [oid];
-    for (let next = 0; next < queue.length && seen.size < MAX_COMMITS_VISITED; next++) {
-      const { commit } = await this.readCommit(queue[next]!);
-      for (const parent of commit.parent) {
-        if (seen.has(parent)) continue;
-        seen.add(parent);
-        queue.push(parent);
-      }
-    }
-    return seen;
-  }
-
-  /**
-   * The commits reachable from `head` but not from `since` (`git rev-list since..head`), found by
-   * walking back from `head` and stopping at `since`'s ancestors. Exact whatever the commit dates
-   * say (clock skew, commits made in the same second), unlike a date-ordered walk.
-   */
-  private async walkNew(
-    head: string,
-    excluded: Set<string>,
-    since: string,
-  ): Promise<{ found: ReadCommitResult[]; reachedSince: boolean; sharesHistory: boolean }> {
-    const found: ReadCommitResult[] = [];
-    let reachedSince = false;
-    let sharesHistory = excluded.has(head);
-    const seen = new Set<string>([head]);
-    const queue = sharesHistory ? [] : [head];
-    for (let next = 0; next < queue.length && seen.size < MAX_COMMITS_VISITED; next++) {
-      const entry = await this.readCommit(queue[next]!);
-      found.push(entry);
-      for (const parent of entry.commit.parent) {
-        if (excluded.has(parent)) {
-          sharesHistory = true;
-          if (parent === since) reachedSince = true;
-        } else if (!seen.has(parent)) {
-          seen.add(parent);
-          queue.push(parent);
-        }
-      }
-    }
-    return { found, reachedSince, sharesHistory };
+  private async log(oid: string): Promise<ReadCommitResult[]> {
+    const entries = await git.log({ ...this.repo(), ref: oid, depth: MAX_COMMITS_VISITED });
+    const seen = new Set<string>();
+    return entries.filter((entry) => !seen.has(entry.oid) && seen.add(entry.oid));
   }
 }
 

@@ -1,25 +1,16 @@
 /**
  * The embedded repository's post-receive hook (installed by ensureEmbeddedRepository):
  *
- *   node post-receive-report.js <policy path> <branch> <limits JSON>   (ref updates on stdin, GIT_DIR set)
+ *   node post-receive-report.js   (ref updates on stdin; the report endpoint and token in the env)
  *
- * For a push to the tracked branch it judges the pushed commit with the same `buildVersion` the
- * sync uses (compile, policy tests, bundle size, in a worker with the control plane's time and
- * memory limits), so the pusher hears the verdict the control plane will record, and a commit
- * whose tests never finish cannot hold `git push` open. It prints the verdict on stdout, which
- * git relays to the pusher as `remote: ...` lines, including whether the commit changes the
- * policies protecting the control plane itself (compared with the active version's
- * fingerprint, which the control plane passes in STEPGATE_ACTIVE_PROTECTION): such a version is
- * not auto-activated. It only informs: the push is already accepted and the control plane
- * decides both things itself when it syncs, so this always exits 0.
+ * It hands the ref updates to the control plane that serves the push (a loopback endpoint and a
+ * token for this push only, passed by the Git HTTP handler) and prints the lines it answers,
+ * which git relays to the pusher as `remote: ...`. The control plane judges the pushed commit
+ * once, and that verdict is the one its sync stores, so this script judges nothing itself and
+ * reads no repository. It only informs: the push is already accepted, so it always exits 0.
  */
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { formatCompileError, type SourceFile } from '@stepgate/policy';
-import { ACTIVE_PROTECTION_ENV, protectionChanged } from '../step-up/protection-policies.js';
-import { buildVersion, type BuildLimits, type BuiltVersion } from '../sync/build-version.js';
-import { GitSourceError } from './git-errors.js';
-import { readPolicyFilesWithGit } from './git-tree-files.js';
 
 export interface RefUpdate {
   oldSha: string;
@@ -27,9 +18,12 @@ export interface RefUpdate {
   ref: string;
 }
 
+/** Where the hook reports, and the token proving it reports for the push being served. */
+export const PUSH_REPORT_URL_ENV = 'STEPGATE_PUSH_REPORT_URL';
+export const PUSH_REPORT_TOKEN_ENV = 'STEPGATE_PUSH_REPORT_TOKEN';
+/** Under git http-backend's 60 s limit on a push, so the pusher always hears something. */
+const WAIT_MS = 50_000;
 const PREFIX = 'stepgate:';
-const MAX_DETAIL_LINES = 50;
-const ZERO_SHA = /^0+$/;
 
 /** Parses post-receive's stdin: one `<old> <new> <ref>` line per updated ref. */
 export function parseRefUpdates(input: string): RefUpdate[] {
@@ -40,130 +34,42 @@ export function parseRefUpdates(input: string): RefUpdate[] {
     .map(([oldSha, newSha, ref]) => ({ oldSha, newSha, ref }));
 }
 
-/** The lines reporting one ref update, each starting with `stepgate:`. */
-export async function reportRefUpdate(
-  gitDir: string,
-  update: RefUpdate,
-  options: {
-    policyPath: string;
-    branch: string;
-    limits: BuildLimits;
-    activeProtection?: string | undefined;
-  },
-): Promise<string[]> {
-  if (!update.ref.startsWith('refs/heads/')) return [];
-  const tracked = `refs/heads/${options.branch}`;
-  if (update.ref !== tracked)
-    return [`${PREFIX} ${update.ref} is not the tracked branch (${options.branch}); not checked`];
-  if (ZERO_SHA.test(update.newSha))
-    return [`${PREFIX} ${tracked} deleted; the active policy version stays active`];
-  const short = update.newSha.slice(0, 7);
-  let files: SourceFile[];
-  try {
-    files = await readPolicyFilesWithGit(gitDir, update.newSha, options.policyPath);
-  } catch (error) {
-    if (error instanceof GitSourceError)
-      return [`${PREFIX} ${short} REJECTED as a version: ${error.message}`];
-    throw error;
-  }
-  return verdictLines(short, await buildVersion(files, options.limits), options.activeProtection);
-}
-
-/** The parts of a verdict the report reads (a BuiltVersion, or the worker's VersionVerdict). */
-export type Verdict = Pick<BuiltVersion, 'status' | 'errors' | 'testReport' | 'policySet'>;
-
-/**
- * One commit's verdict and its reasons, as lines.
- * `activeProtection`: the active version's protection fingerprint, when known.
- */
-export function verdictLines(short: string, verdict: Verdict, activeProtection?: string): string[] {
-  const errors = details(verdict.errors.map(formatCompileError));
-  const report = verdict.testReport;
-  if (report === null || (verdict.status === 'failed' && report.failed === 0)) {
-    // Did not compile, ran past a limit, or compiled and passed but is over the size budget.
-    const n = verdict.errors.length;
-    return [`${PREFIX} ${short} REJECTED as a version: ${n} error${n === 1 ? '' : 's'}`, ...errors];
-  }
-  if (report.failed > 0) {
-    const failures = report.failures.map((failure) => {
-      const where = failure.line === undefined ? failure.file : `${failure.file}:${failure.line}`;
-      return `${where} ${failure.name}: ${failure.failures.join('; ')}`;
-    });
-    return [
-      `${PREFIX} ${short} REJECTED as a version: ${report.failed} of ${report.passed + report.failed} tests failed`,
-      ...details(failures),
-      ...errors,
-    ];
-  }
-  const passed = `${PREFIX} ${short} compiles, ${report.passed} test${report.passed === 1 ? '' : 's'} passed`;
-  if (
-    activeProtection !== undefined &&
-    verdict.policySet !== null &&
-    protectionChanged(verdict.policySet, activeProtection)
-  )
-    return [
-      `${passed} — but it changes the self-protection policies (those for stepgate:* actions),`,
-      `${PREFIX}   so it is NOT activated automatically: it waits for a stepped-up activation,`,
-      `${PREFIX}   which the active policies protect: stepgate activate ${short} --reason '<why>'`,
-    ];
-  return [`${passed} — it will be activated if auto-activate is on`];
-}
-
-function details(lines: string[]): string[] {
-  const shown = lines
-    .slice(0, MAX_DETAIL_LINES)
-    .map((line) => `${PREFIX}   ${line.replace(/\s*\n\s*/g, ' ')}`);
-  if (lines.length > MAX_DETAIL_LINES)
-    shown.push(`${PREFIX}   ... and ${lines.length - MAX_DETAIL_LINES} more`);
-  return shown;
-}
-
-/** The control plane's limits, as the control plane wrote them into the hook (at every start). */
-export function parseLimits(text: string | undefined): BuildLimits {
-  const given = JSON.parse(text ?? 'null') as Record<string, unknown> | null;
-  const limit = (key: keyof BuildLimits): number => {
-    const value = given?.[key];
-    if (typeof value !== 'number' || !(value > 0))
-      throw new Error(`the hook was installed without its ${key} limit; restart the control plane`);
-    return value;
-  };
-  return {
-    maxBundleBytes: limit('maxBundleBytes'),
-    timeoutSeconds: limit('timeoutSeconds'),
-    memoryMb: limit('memoryMb'),
-  };
-}
-
 async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
   return Buffer.concat(chunks).toString('utf8');
 }
 
-async function main(): Promise<void> {
-  const policyPath = process.argv[2] ?? '.';
-  const branch = process.argv[3] ?? 'main';
-  const activeProtection = process.env[ACTIVE_PROTECTION_ENV] || undefined;
-  // Git runs hooks with GIT_DIR set (to "." in a bare repository, relative to the cwd).
-  const gitDir = resolve(process.env.GIT_DIR ?? '.');
-  const lines: string[] = [];
-  const updates = parseRefUpdates(await readStdin());
-  const limits = parseLimits(process.argv[4]);
-  for (const update of updates) {
-    try {
-      lines.push(
-        ...(await reportRefUpdate(gitDir, update, {
-          policyPath,
-          branch,
-          limits,
-          activeProtection,
-        })),
-      );
-    } catch (error) {
-      const message = error instanceof Error ? error.message : String(error);
-      lines.push(`${PREFIX} could not check ${update.newSha.slice(0, 7)}: ${message}`);
-    }
+/** The control plane's lines about `updates`, or one line saying why there are none. */
+async function report(updates: RefUpdate[]): Promise<string[]> {
+  const url = process.env[PUSH_REPORT_URL_ENV];
+  const token = process.env[PUSH_REPORT_TOKEN_ENV];
+  if (!url || !token)
+    return [`${PREFIX} this push was not served by the control plane; not checked`];
+  try {
+    const response = await fetch(url, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ updates }),
+      signal: AbortSignal.timeout(WAIT_MS),
+    });
+    const body = (await response.json()) as { lines?: unknown; message?: unknown };
+    if (response.ok && Array.isArray(body.lines)) return body.lines.map(String);
+    return [`${PREFIX} the policy check failed: ${String(body.message ?? response.status)}`];
+  } catch (error) {
+    const timedOut = (error as Error).name === 'TimeoutError';
+    return [
+      timedOut
+        ? `${PREFIX} the verdict did not come within ${WAIT_MS / 1000} s; the control plane records it as a version (stepgate versions)`
+        : `${PREFIX} the policy check failed: ${(error as Error).message}`,
+    ];
   }
+}
+
+async function main(): Promise<void> {
+  const updates = parseRefUpdates(await readStdin());
+  if (updates.length === 0) return;
+  const lines = await report(updates);
   if (lines.length > 0) process.stdout.write(`${lines.join('\n')}\n`);
 }
 

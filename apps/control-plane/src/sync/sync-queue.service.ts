@@ -11,12 +11,12 @@ import type { Logger } from 'pino';
 import { AuditService } from '../audit/audit.service.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/configuration.js';
-import { PrismaService } from '../database/prisma.service.js';
 import { redisErrorLogger } from '../common/redis-error-log.js';
 import { LOGGER } from '../logging/logger.js';
 import { SourcesService } from '../sources/sources.service.js';
 import { redisClientOf } from '../common/queue-client.js';
 import { SYNC_QUEUE, syncJobId, type SyncJobs } from './sync.queue.js';
+import { SyncRepository } from './sync.repository.js';
 
 const ENQUEUE_TIMEOUT_MS = 2000;
 const RETRY = { attempts: 6, backoff: { type: 'exponential' as const, delay: 1000 } };
@@ -32,7 +32,7 @@ export class SyncQueueService implements OnApplicationBootstrap, OnModuleDestroy
 
   constructor(
     @InjectQueue(SYNC_QUEUE) private readonly queue: Queue<SyncJobs['sync'], unknown, string>,
-    private readonly prisma: PrismaService,
+    private readonly repository: SyncRepository,
     private readonly sources: SourcesService,
     private readonly audit: AuditService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -94,7 +94,7 @@ export class SyncQueueService implements OnApplicationBootstrap, OnModuleDestroy
 
   private async resume(why: string): Promise<void> {
     try {
-      const sources = await this.prisma.policySource.findMany();
+      const sources = await this.repository.pollSources();
       for (const source of sources) {
         const every = (source.pollIntervalSeconds ?? this.config.pollIntervalSeconds) * 1000;
         await this.queue.upsertJobScheduler(

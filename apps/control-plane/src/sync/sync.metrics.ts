@@ -1,7 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { Counter, Gauge, Histogram } from 'prom-client';
-import { PrismaService } from '../database/prisma.service.js';
+import { LiveStateRepository } from '../live-state/live-state.repository.js';
 import { MetricsRegistry } from '../common/metrics.registry.js';
+import { SyncRepository } from './sync.repository.js';
 
 /** Prometheus series of the sync pipeline: syncs, their duration, versions by status, live revision. */
 @Injectable()
@@ -13,7 +14,8 @@ export class SyncMetrics {
 
   constructor(
     registry: MetricsRegistry,
-    private readonly prisma: PrismaService,
+    private readonly repository: SyncRepository,
+    private readonly liveState: LiveStateRepository,
   ) {
     const registers = [registry.registry];
     this.syncs = new Counter({
@@ -52,11 +54,11 @@ export class SyncMetrics {
 
   async refreshVersionGauges(): Promise<void> {
     const [counts, state] = await Promise.all([
-      this.prisma.policyVersion.groupBy({ by: ['status'], _count: { _all: true } }),
-      this.prisma.activeState.findUnique({ where: { id: 1 } }),
+      this.repository.versionCounts(),
+      this.liveState.current(),
     ]);
     this.versions.reset();
-    for (const row of counts) this.versions.set({ status: row.status }, row._count._all);
-    this.revision.set(state?.revision ?? 0);
+    for (const row of counts) this.versions.set({ status: row.status }, row.count);
+    this.revision.set(state.revision);
   }
 }

@@ -1,12 +1,17 @@
 import { BullModule } from '@nestjs/bullmq';
 import { Module } from '@nestjs/common';
+import { AuditModule } from '../audit/audit.module.js';
 import { GitServerModule } from '../git-server/git-server.module.js';
+import { LiveStateModule } from '../live-state/live-state.module.js';
 import { SourcesModule } from '../sources/sources.module.js';
+import { StepUpModule } from '../step-up/step-up.module.js';
 import { VersionsModule } from '../versions/versions.module.js';
+import { CommitVerdictService } from './commit-verdict.service.js';
 import { SyncController } from './sync.controller.js';
 import { SyncMetrics } from './sync.metrics.js';
 import { SyncProcessor } from './sync.processor.js';
 import { SyncQueueService } from './sync-queue.service.js';
+import { SyncRepository } from './sync.repository.js';
 import { SYNC_QUEUE } from './sync.queue.js';
 import { SyncService } from './sync.service.js';
 
@@ -16,9 +21,19 @@ import { SyncService } from './sync.service.js';
     SourcesModule,
     VersionsModule,
     GitServerModule,
+    LiveStateModule,
+    AuditModule,
+    StepUpModule,
   ],
   controllers: [SyncController],
-  providers: [SyncService, SyncProcessor, SyncQueueService, SyncMetrics],
-  exports: [SyncQueueService, SyncService, SyncMetrics, BullModule],
+  providers: [
+    SyncService,
+    SyncProcessor,
+    SyncQueueService,
+    SyncMetrics,
+    SyncRepository,
+    CommitVerdictService,
+  ],
+  exports: [SyncQueueService, SyncService, SyncMetrics, CommitVerdictService, BullModule],
 })
 export class SyncModule {}

@@ -7,7 +7,6 @@ import type { Logger } from 'pino';
 import { AuditService } from '../audit/audit.service.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/configuration.js';
-import { PrismaService } from '../database/prisma.service.js';
 import { GitPolicyReader } from '../git/policy-repository.js';
 import { fetchRemote } from '../git/remote-fetcher.js';
 import { EmbeddedRepositoryService } from '../git-server/embedded-repository.service.js';
@@ -16,8 +15,9 @@ import { SourcesService } from '../sources/sources.service.js';
 import { protectionChanged } from '../step-up/protection-policies.js';
 import { SelfProtectionService } from '../step-up/self-protection.service.js';
 import { ActivationService } from '../versions/activation.service.js';
+import { CommitVerdictService } from './commit-verdict.service.js';
 import { SyncMetrics } from './sync.metrics.js';
-import { buildVersion } from './build-version.js';
+import { SyncRepository } from './sync.repository.js';
 
 export interface SyncOutcome {
   sourceId: string;
@@ -42,7 +42,8 @@ const UNKNOWN_PROTECTION = 'unknown';
 @Injectable()
 export class SyncService {
   constructor(
-    private readonly prisma: PrismaService,
+    private readonly repository: SyncRepository,
+    private readonly verdicts: CommitVerdictService,
     private readonly sources: SourcesService,
     private readonly embedded: EmbeddedRepositoryService,
     private readonly activation: ActivationService,
@@ -63,18 +64,13 @@ export class SyncService {
     } catch (error) {
       stop('error');
       const message = (error as Error).message.split('\n')[0] ?? 'sync failed';
-      await this.prisma.policySource
-        .update({
-          where: { id: sourceId },
-          data: { lastSyncError: message, lastSyncAt: new Date() },
-        })
-        .catch(() => undefined);
+      await this.repository.recordSyncError(sourceId, message).catch(() => undefined);
       throw error;
     }
   }
 
   private async run(sourceId: string, pushedBy: string): Promise<SyncOutcome> {
-    const source = await this.prisma.policySource.findUnique({ where: { id: sourceId } });
+    const source = await this.repository.source(sourceId);
     if (!source) throw new StepgateError('source/not_found', `no policy source ${sourceId}`);
 
     let dir: string;
@@ -96,10 +92,7 @@ export class SyncService {
     const headSha = await reader.resolveBranch(source.branch);
     const outcome: SyncOutcome = { sourceId, headSha, created: [], forcePush: false };
     if (!headSha) {
-      await this.prisma.policySource.update({
-        where: { id: sourceId },
-        data: { lastSyncAt: new Date(), lastSyncError: `branch ${source.branch} has no commits` },
-      });
+      await this.repository.recordSyncError(sourceId, `branch ${source.branch} has no commits`);
       return outcome;
     }
     const { commits, forcePush } = await reader.listNewCommits(
@@ -110,54 +103,27 @@ export class SyncService {
     const activeProtection = await this.activeProtection();
 
     for (const commit of commits) {
-      const existing = await this.prisma.policyVersion.findUnique({
-        where: { sourceId_sha: { sourceId, sha: commit.sha } },
+      if (await this.repository.version(sourceId, commit.sha)) continue;
+      // The verdict the pusher was shown, when this commit was pushed here (computed once).
+      const built = await this.verdicts.verdictOf({ dir, sha: commit.sha, path: source.path });
+      const created = await this.repository.recordVersion({
+        sourceId,
+        sha: commit.sha,
+        branch: source.branch,
+        author: commit.author,
+        authorEmail: commit.authorEmail,
+        message: commit.message,
+        committedAt: commit.committedAt,
+        status: built.status,
+        errors: built.errors as object[],
+        ...(built.testReport ? { testReport: built.testReport as unknown as object } : {}),
+        ...(built.policySet ? { policySet: built.policySet as object } : {}),
+        bundleHash: built.bundleHash,
+        size: built.size,
+        forcePush: forcePush && commit === commits[0],
+        pushedBy,
+        protectionChanged: protectionChanged(built.policySet, activeProtection),
       });
-      if (existing) continue;
-      let built;
-      try {
-        built = await buildVersion(await reader.readPolicyFiles(commit.sha, source.path), {
-          maxBundleBytes: this.config.maxBundleBytes,
-          ...this.config.policyTest,
-        });
-      } catch (error) {
-        // An unreadable tree (over the size budget, missing path) is a failed version too.
-        built = {
-          status: 'failed' as const,
-          errors: [
-            { code: 'data/invalid' as const, file: source.path, message: (error as Error).message },
-          ],
-          testReport: null,
-          policySet: null,
-          bundleHash: null,
-          size: null,
-        };
-      }
-      const created = await this.prisma.policyVersion
-        .create({
-          data: {
-            sourceId,
-            sha: commit.sha,
-            branch: source.branch,
-            author: commit.author,
-            authorEmail: commit.authorEmail,
-            message: commit.message,
-            committedAt: commit.committedAt,
-            status: built.status,
-            errors: built.errors as object[],
-            ...(built.testReport ? { testReport: built.testReport as unknown as object } : {}),
-            ...(built.policySet ? { policySet: built.policySet as object } : {}),
-            bundleHash: built.bundleHash,
-            size: built.size,
-            forcePush: forcePush && commit === commits[0],
-            pushedBy,
-            protectionChanged: protectionChanged(built.policySet, activeProtection),
-          },
-        })
-        .catch((error: { code?: string }) => {
-          if (error.code === 'P2002') return undefined; // another replica recorded it first
-          throw error;
-        });
       if (created) {
         outcome.created.push({ number: created.number, sha: created.sha, status: built.status });
         this.logger.info(
@@ -179,14 +145,10 @@ export class SyncService {
     // yet and the version was never activated), so a kill -9 mid-sync cannot strand a push.
     // The pointer moves only after the activation, closing that window from the other side.
     if (source.lastSyncedSha !== headSha && source.autoActivate && this.config.autoActivate) {
-      const head = await this.prisma.policyVersion.findUnique({
-        where: { sourceId_sha: { sourceId, sha: headSha } },
-      });
+      const head = await this.repository.version(sourceId, headSha);
       const headIsNew = outcome.created.some((version) => version.sha === headSha);
       const neverActivated =
-        head !== null &&
-        !headIsNew &&
-        (await this.prisma.activation.count({ where: { toVersionId: head.id } })) === 0;
+        head !== null && !headIsNew && !(await this.repository.wasActivated(head.id));
       if (head?.status === 'ready' && (headIsNew || neverActivated)) {
         // Compared with what is active now (not when it was recorded): that is what it replaces.
         const held = protectionChanged(
@@ -206,10 +168,7 @@ export class SyncService {
         }
       }
     }
-    await this.prisma.policySource.update({
-      where: { id: sourceId },
-      data: { lastSyncedSha: headSha, lastSyncAt: new Date(), lastSyncError: null },
-    });
+    await this.repository.recordSynced(sourceId, headSha);
     await this.metrics.refreshVersionGauges();
     return outcome;
   }
@@ -235,10 +194,7 @@ export class SyncService {
   ): Promise<void> {
     if (!head.protectionChanged) {
       // Recorded against an older active version; it changes what is active now.
-      await this.prisma.policyVersion.update({
-        where: { id: head.id },
-        data: { protectionChanged: true },
-      });
+      await this.repository.markProtectionChanged(head.id);
     }
     await this.audit.record({
       actor: pushedBy,

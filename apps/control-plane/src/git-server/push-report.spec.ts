@@ -2,7 +2,8 @@ import { compile } from '@stepgate/policy';
 import { describe, expect, it } from 'vitest';
 import { NO_ACTIVE_PROTECTION, protectionFingerprint } from '../step-up/protection-policies.js';
 import { judgeVersion } from '../sync/version-verdict.js';
-import { parseLimits, parseRefUpdates, verdictLines } from './post-receive-report.js';
+import { parseRefUpdates } from '../git/post-receive-report.js';
+import { triageRefUpdate, verdictLines } from './push-report.js';
 
 describe('parseRefUpdates', () => {
   it('reads one update per line and ignores blank or malformed lines', () => {
@@ -14,6 +15,25 @@ describe('parseRefUpdates', () => {
       { oldSha: old, newSha: next, ref: 'refs/heads/main' },
       { oldSha: next, newSha: old, ref: 'refs/tags/v1' },
     ]);
+  });
+});
+
+describe('triageRefUpdate', () => {
+  const sha = 'a'.repeat(40);
+  const update = (ref: string, newSha = sha) => ({ oldSha: '0'.repeat(40), newSha, ref });
+
+  it('judges a push to the tracked branch, whatever it is called', () => {
+    expect(triageRefUpdate(update('refs/heads/trunk'), 'trunk')).toBe(sha);
+    expect(triageRefUpdate(update('refs/heads/main'), 'trunk')).toEqual([
+      'stepgate: refs/heads/main is not the tracked branch (trunk); not checked',
+    ]);
+  });
+
+  it('says a deleted branch leaves the active version, and ignores tags', () => {
+    expect(triageRefUpdate(update('refs/heads/main', '0'.repeat(40)), 'main')).toEqual([
+      'stepgate: refs/heads/main deleted; the active policy version stays active',
+    ]);
+    expect(triageRefUpdate(update('refs/tags/v1'), 'main')).toEqual([]);
   });
 });
 
@@ -51,7 +71,7 @@ describe('verdictLines and the self-protection policies', () => {
     return result.policySet;
   };
   const BUDGET = 1024 * 1024;
-  /** The verdict the hook's worker computes, computed in-process. */
+  /** The verdict the sync's worker computes, computed in-process. */
   const checkPolicyFiles = (short: string, files: (typeof settings)[], known?: string) =>
     verdictLines(short, judgeVersion(files, BUDGET), known);
   const active = protectionFingerprint(compiled([settings, protection]));
@@ -100,22 +120,5 @@ describe('verdictLines for commits the sync will mark failed', () => {
       'stepgate: abc1234 REJECTED as a version: 1 error',
       expect.stringContaining('policy tests did not finish within 2 s'),
     ]);
-  });
-});
-
-describe('parseLimits', () => {
-  it('reads the limits the control plane wrote into the hook', () => {
-    expect(parseLimits('{"maxBundleBytes":100,"timeoutSeconds":2,"memoryMb":64}')).toEqual({
-      maxBundleBytes: 100,
-      timeoutSeconds: 2,
-      memoryMb: 64,
-    });
-  });
-
-  it('refuses a hook installed without them, naming the limit', () => {
-    expect(() => parseLimits(undefined)).toThrow(/without its maxBundleBytes limit/);
-    expect(() => parseLimits('{"maxBundleBytes":1,"timeoutSeconds":0,"memoryMb":64}')).toThrow(
-      /timeoutSeconds/,
-    );
   });
 });

@@ -1,0 +1,115 @@
+import { Inject, Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import { randomBytes } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
+import { z } from 'zod';
+import { PUSH_REPORT_TOKEN_ENV, PUSH_REPORT_URL_ENV } from '../git/post-receive-report.js';
+import { LOGGER } from '../logging/logger.js';
+import { PushReportService, type PushReport } from './push-report.service.js';
+
+/** One push being served: the hook's environment, and what it reported once it has. */
+export interface PushSession {
+  /** For git http-backend, which passes it on to the post-receive hook. */
+  env: Record<string, string>;
+  /** Set when the hook has reported the push's ref updates. */
+  report?: PushReport;
+  close(): void;
+}
+
+const SHA = /^[0-9a-f]{40}(?:[0-9a-f]{24})?$/;
+const reportRequestSchema = z.object({
+  updates: z
+    .array(
+      z.object({
+        oldSha: z.string().regex(SHA),
+        newSha: z.string().regex(SHA),
+        ref: z.string().min(1).max(1024),
+      }),
+    )
+    .max(1000),
+});
+const MAX_BODY_BYTES = 512 * 1024;
+
+/**
+ * The way back from the post-receive hook (a process git starts) into the control plane serving
+ * the push: a loopback HTTP endpoint on a port of its own, where the hook posts the ref updates
+ * with a token valid for that one push and gets the report lines to print. The control plane
+ * judges, so the pusher is told the verdict its sync records.
+ */
+@Injectable()
+export class HookChannelService implements OnModuleInit, OnModuleDestroy {
+  private readonly sessions = new Map<string, PushSession>();
+  private server?: Server;
+  private url?: string;
+
+  constructor(
+    private readonly reports: PushReportService,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {}
+
+  async onModuleInit(): Promise<void> {
+    const server = createServer((request, response) => void this.serve(request, response));
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(0, '127.0.0.1', () => resolve());
+    });
+    this.server = server;
+    this.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/push-report`;
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    await new Promise<void>((resolve) =>
+      this.server ? this.server.close(() => resolve()) : resolve(),
+    );
+  }
+
+  /** A session for one push; close it when the push has been served. */
+  open(): PushSession {
+    const token = randomBytes(32).toString('base64url');
+    const session: PushSession = {
+      env: { [PUSH_REPORT_URL_ENV]: this.url ?? '', [PUSH_REPORT_TOKEN_ENV]: token },
+      close: () => this.sessions.delete(token),
+    };
+    this.sessions.set(token, session);
+    return session;
+  }
+
+  private async serve(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const answer = (status: number, body: object): void => {
+      response.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+    };
+    const token = /^Bearer (\S+)$/.exec(request.headers.authorization ?? '')?.[1];
+    const session = token === undefined ? undefined : this.sessions.get(token);
+    if (request.method !== 'POST' || request.url !== '/push-report' || !session)
+      return answer(404, { message: 'no push is being served with this token' });
+    // One report per push: the token is spent (the handler keeps the session itself).
+    this.sessions.delete(token!);
+    try {
+      let body: unknown;
+      try {
+        body = JSON.parse(await readBody(request));
+      } catch {
+        body = undefined;
+      }
+      const parsed = reportRequestSchema.safeParse(body);
+      if (!parsed.success) return answer(400, { message: 'malformed ref updates' });
+      session.report = await this.reports.report(parsed.data.updates);
+      answer(200, { lines: session.report.lines });
+    } catch (error) {
+      this.logger.warn({ error: (error as Error).message }, 'could not report on a push');
+      answer(500, { message: (error as Error).message.split('\n')[0] });
+    }
+  }
+}
+
+async function readBody(request: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of request) {
+    size += (chunk as Buffer).length;
+    if (size > MAX_BODY_BYTES) throw new Error(`the ref updates exceed ${MAX_BODY_BYTES} bytes`);
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
