@@ -1,8 +1,16 @@
+import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { ChallengeStyle, FailMode } from '@stepgate/agent-core';
 import { DEFAULT_LOG_CAPACITY, DEFAULT_MAX_REVISION_STEP } from '@stepgate/agent-core';
 import { notADuration, parseCidr, parseDuration, type Cidr } from '@stepgate/policy';
-import { agentHandshakeSchema, LOG_LEVELS, parseLabels, type LogLevel } from '@stepgate/protocol';
+import {
+  agentHandshakeSchema,
+  LOG_LEVELS,
+  parseLabels,
+  resolveSecretFiles,
+  type LogLevel,
+  type ReadTextFile,
+} from '@stepgate/protocol';
 
 /** The agent's whole configuration, parsed once at start-up; nothing else reads process.env. */
 export interface AgentConfig {
@@ -45,7 +53,8 @@ Recovery (a flag only, for one start):
 
 Every option has an environment variable; flags win.
   --url <url>               STEPGATE_URL            control plane (default http://localhost:8181)
-  --token <token>           STEPGATE_AGENT_TOKEN    API token with the agent scope (required)
+  --token <token>           STEPGATE_AGENT_TOKEN    API token with the agent scope (required; or
+                            STEPGATE_AGENT_TOKEN_FILE, a file holding it)
   --agent-id <id>           STEPGATE_AGENT_ID       default: generated once, kept in the cache dir
   --labels <k=v,...>        STEPGATE_AGENT_LABELS   labels for policy and bundle selectors
   --cache-dir <dir>         STEPGATE_CACHE_DIR      default .stepgate-agent
@@ -82,6 +91,9 @@ const OPTIONS = {
 } as const;
 type OptionName = keyof typeof OPTIONS;
 
+/** The variables that hold a secret: each also accepts `<NAME>_FILE`, a file holding the value. */
+export const SECRET_VARIABLES = ['STEPGATE_AGENT_TOKEN'] as const;
+
 /** `--help` was asked for. */
 export class HelpRequested extends Error {}
 
@@ -90,9 +102,13 @@ export class HelpRequested extends Error {}
  * @throws ConfigError with a one-line message naming the setting; HelpRequested for --help.
  */
 export function loadConfig(
-  env: Readonly<Record<string, string | undefined>> = process.env,
+  environment: Readonly<Record<string, string | undefined>> = process.env,
   argv: readonly string[] = process.argv.slice(2),
+  readTextFile: ReadTextFile = (path) => readFileSync(path, 'utf8'),
 ): AgentConfig {
+  const secrets = resolveSecretFiles(environment, SECRET_VARIABLES, readTextFile);
+  if (secrets.problems.length > 0) throw new ConfigError(secrets.problems.join('; '));
+  const env = secrets.env;
   let flags: Partial<Record<OptionName | 'help' | 'reset-trust', string | boolean>>;
   try {
     ({ values: flags } = parseArgs({

@@ -7,6 +7,8 @@ export type { ErrorBody, ErrorCode } from './errors.js';
 export { canonicalJson, sha256Hex } from './canonical.js';
 export { LOG_LEVELS, LOG_REDACT_CENSOR, LOG_REDACT_PATHS, logOptions } from './log-options.js';
 export type { LogLevel } from './log-options.js';
+export { resolveSecretFiles } from './secret-files.js';
+export type { ReadTextFile } from './secret-files.js';
 export {
   BUNDLE_FORMAT,
   BUNDLE_JWS_TYPE,

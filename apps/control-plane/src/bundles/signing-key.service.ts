@@ -133,14 +133,12 @@ export class SigningKeyService implements OnModuleInit {
 
   /** @throws StepgateError `key/invalid` naming the setting when the key cannot be used. */
   private async loadPreviousKey(): Promise<ImportedKey | undefined> {
-    const { signingKeyPrevious, signingKeyPreviousFile } = this.config;
-    if (signingKeyPrevious === undefined && signingKeyPreviousFile === undefined) return undefined;
-    const setting = signingKeyPrevious
-      ? 'STEPGATE_SIGNING_KEY_PREVIOUS'
-      : `STEPGATE_SIGNING_KEY_PREVIOUS_FILE (${signingKeyPreviousFile})`;
+    // The configuration has already read STEPGATE_SIGNING_KEY_PREVIOUS_FILE into this.
+    const { signingKeyPrevious } = this.config;
+    if (signingKeyPrevious === undefined) return undefined;
+    const setting = 'STEPGATE_SIGNING_KEY_PREVIOUS (or _FILE)';
     try {
-      const text = signingKeyPrevious ?? (await readFile(signingKeyPreviousFile!, 'utf8'));
-      return await importSigningKey(text);
+      return await importSigningKey(signingKeyPrevious);
     } catch (error) {
       throw new StepgateError(
         'key/invalid',
@@ -151,7 +149,6 @@ export class SigningKeyService implements OnModuleInit {
 
   private async loadPrivateKeyText(): Promise<string> {
     if (this.config.signingKey) return this.config.signingKey;
-    if (this.config.signingKeyFile) return readFile(this.config.signingKeyFile, 'utf8');
     const file = join(this.config.dataDir, 'signing-key.jwk');
     try {
       return await readFile(file, 'utf8');

@@ -1,13 +1,19 @@
+import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { notADuration, parseDuration } from '@stepgate/policy';
-import { LOG_LEVELS, type LogLevel } from '@stepgate/protocol';
+import {
+  LOG_LEVELS,
+  resolveSecretFiles,
+  type LogLevel,
+  type ReadTextFile,
+} from '@stepgate/protocol';
 import { z } from 'zod';
 import {
   parseOutboundPolicy,
   urlHostProblem,
   type OutboundPolicy,
 } from '../common/outbound-guard.js';
-import { splitCredentials } from '../sources/source-url.js';
+import { splitCredentials } from '../common/source-url.js';
 
 /**
  * The control plane's whole configuration, parsed and validated once at start-up.
@@ -73,13 +79,11 @@ const environmentSchema = z.object({
       'STEPGATE_SECRET_KEY must be 32 bytes, base64-encoded (openssl rand -base64 32)',
     )
     .optional(),
-  STEPGATE_SIGNING_KEY_FILE: z.string().optional(),
   /**
    * The signing key used before STEPGATE_SIGNING_KEY, during a rotation: it endorses the new
    * key once (stored), so agents that trust it accept the new one. Remove it afterwards.
    */
   STEPGATE_SIGNING_KEY_PREVIOUS: z.string().optional(),
-  STEPGATE_SIGNING_KEY_PREVIOUS_FILE: z.string().optional(),
   STEPGATE_AUTO_ACTIVATE: booleanFlag.default(true),
   STEPGATE_POLL_INTERVAL: seconds.default(60),
   STEPGATE_MAX_BUNDLE_BYTES: z.coerce
@@ -176,10 +180,8 @@ export interface AppConfig {
   dataDir: string;
   policySeedDir: string;
   signingKey?: string;
-  signingKeyFile?: string;
   /** The previous signing key, while rotating (see SigningKeyService). */
   signingKeyPrevious?: string;
-  signingKeyPreviousFile?: string;
   secretKey?: string;
   autoActivate: boolean;
   pollIntervalSeconds: number;
@@ -224,10 +226,32 @@ export interface AppConfig {
 
 export class ConfigError extends Error {}
 
+/**
+ * The variables that hold a secret (or a URL that may carry a password): each also accepts
+ * `<NAME>_FILE`, a file holding the value, read once here.
+ */
+export const SECRET_VARIABLES = [
+  'DATABASE_URL',
+  'REDIS_URL',
+  'STEPGATE_ADMIN_TOKEN',
+  'STEPGATE_SIGNING_KEY',
+  'STEPGATE_SIGNING_KEY_PREVIOUS',
+  'STEPGATE_SECRET_KEY',
+  'STEPGATE_SOURCE_URL',
+  'STEPGATE_SOURCE_PASSWORD',
+  'STEPGATE_WEBHOOK_SECRET',
+] as const;
+
 /** Parses the environment; throws ConfigError naming every bad variable. */
-export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
+export function loadConfig(
+  env: NodeJS.ProcessEnv = process.env,
+  readTextFile: ReadTextFile = (path) => readFileSync(path, 'utf8'),
+): AppConfig {
+  const secrets = resolveSecretFiles(env, SECRET_VARIABLES, readTextFile);
+  if (secrets.problems.length > 0)
+    throw new ConfigError(`invalid configuration: ${secrets.problems.join('; ')}`);
   const cleaned = Object.fromEntries(
-    Object.entries(env).filter(([, value]) => value !== undefined && value !== ''),
+    Object.entries(secrets.env).filter(([, value]) => value !== undefined && value !== ''),
   );
   const parsed = environmentSchema.safeParse(cleaned);
   if (!parsed.success) {
@@ -278,10 +302,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): AppConfig {
   };
   if (e.STEPGATE_ADMIN_TOKEN) config.adminToken = e.STEPGATE_ADMIN_TOKEN;
   if (e.STEPGATE_SIGNING_KEY) config.signingKey = e.STEPGATE_SIGNING_KEY;
-  if (e.STEPGATE_SIGNING_KEY_FILE) config.signingKeyFile = e.STEPGATE_SIGNING_KEY_FILE;
   if (e.STEPGATE_SIGNING_KEY_PREVIOUS) config.signingKeyPrevious = e.STEPGATE_SIGNING_KEY_PREVIOUS;
-  if (e.STEPGATE_SIGNING_KEY_PREVIOUS_FILE)
-    config.signingKeyPreviousFile = e.STEPGATE_SIGNING_KEY_PREVIOUS_FILE;
   if (e.STEPGATE_SECRET_KEY) config.secretKey = e.STEPGATE_SECRET_KEY;
   if (e.STEPGATE_WEBHOOK_SECRET) config.webhookSecret = e.STEPGATE_WEBHOOK_SECRET;
   if (e.STEPGATE_SOURCE_URL) {
