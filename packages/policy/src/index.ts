@@ -11,6 +11,12 @@ export {
   isPolicyFolder,
 } from './source/policy-file-selection.js';
 export type { PolicyFileLimits } from './source/policy-file-selection.js';
+export {
+  DEFAULT_POLICY_FILE_LIMITS,
+  isPolicyFilePath,
+  isPolicyFolder,
+} from './source/policy-file-selection.js';
+export type { PolicyFileLimits } from './source/policy-file-selection.js';
 export { attributeName, SETTINGS_FILE } from './compile/compile-settings.js';
 export { formatCompileError, PolicySetError } from './errors.js';
 export type { CompileError, CompileErrorCode } from './errors.js';
