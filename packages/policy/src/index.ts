@@ -11,27 +11,15 @@ export {
   isPolicyFolder,
 } from './source/policy-file-selection.js';
 export type { PolicyFileLimits } from './source/policy-file-selection.js';
-export {
-  DEFAULT_POLICY_FILE_LIMITS,
-  isPolicyFilePath,
-  isPolicyFolder,
-} from './source/policy-file-selection.js';
-export type { PolicyFileLimits } from './source/policy-file-selection.js';
 export { attributeName, SETTINGS_FILE } from './compile/compile-settings.js';
 export { formatCompileError, PolicySetError } from './errors.js';
 export type { CompileError, CompileErrorCode } from './errors.js';
 export { PolicyEngine } from './evaluate/engine.js';
 export { approverKey, countApprovals } from './evaluate/step-up.js';
-export { decideWithGrants, grantsMayImprove } from './evaluate/decide-with-grants.js';
-export type {
-  DecideWithGrantsInput,
-  EvidenceDecider,
-  GrantedDecision,
-  GrantEvidence,
-  GrantKind,
-} from './evaluate/decide-with-grants.js';
 export type { DecideOptions, EngineOptions } from './evaluate/engine.js';
 export { InvalidRequestError, normalizeRequest } from './evaluate/request.js';
+export { REQUEST_LIMITS, requestLimitProblem } from './evaluate/request-limits.js';
+export type { FieldNamer, RequestLimitProblem } from './evaluate/request-limits.js';
 export { cidrContains, parseCidr, parseIp } from './cel/ip.js';
 export type { Cidr, IpAddress } from './cel/ip.js';
 export { runTestSuites, describeDecision } from './testing/run-tests.js';
@@ -44,8 +32,8 @@ export {
   compiledPolicySetSchema,
 } from './bundle/policy-set.js';
 export { parseDuration, formatDuration, notADuration } from './duration.js';
-export { globMatch, literalPrefix } from './glob.js';
-export type { GlobError } from './glob.js';
+export { globMatch, globShape, literalPrefix } from './glob.js';
+export type { GlobError, GlobShape } from './glob.js';
 export { POLICY_SET_FORMAT } from './model.js';
 export type {
   AuthEvidence,
