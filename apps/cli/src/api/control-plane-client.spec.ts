@@ -6,11 +6,13 @@ import {
   ControlPlaneError,
   ControlPlaneUnreachableError,
 } from './control-plane-client.js';
-import type { Version } from './control-plane-types.js';
+import { versionSchema, type VersionView } from '@stepgate/protocol';
 
-const version: Version = {
+// Parsed with the protocol's schema, so a fixture that drifts from the contract fails here.
+const version: VersionView = versionSchema.parse({
   id: '0b7f9c1e-7d2a-4c6e-9f1b-2a3c4d5e6f70',
   number: 12,
+  sourceId: 'embedded',
   sha: 'abc1234def5678abc1234def5678abc1234def56',
   branch: 'main',
   author: 'alice',
@@ -21,11 +23,13 @@ const version: Version = {
   bundleHash: 'sha256:00',
   size: 1234,
   forcePush: false,
+  pushedBy: 'token:ci',
+  protectionChanged: false,
   active: true,
   shadow: false,
   errorCount: 0,
   tests: { passed: 12, failed: 0 },
-};
+});
 
 interface Seen {
   method: string;
@@ -105,7 +109,7 @@ describe('ControlPlaneClient requests', () => {
     expect(seen[1]!.headers['content-type']).toBe('application/json');
     expect(JSON.parse(seen[1]!.body)).toEqual({ reason: 'bad deploy' });
 
-    handler = json(200, { revision: 4 });
+    handler = json(200, { revision: 4, shadowVersion: null });
     await client().clearShadow();
     expect(seen[2]).toMatchObject({ method: 'DELETE', url: '/v1/shadow', body: '' });
     expect(seen[2]!.headers['content-type']).toBeUndefined();
@@ -165,11 +169,19 @@ describe('ControlPlaneClient errors', () => {
     handler = json(200, { versions: [version, withoutSha] });
     const shape = await failure(client().listVersions({ limit: 2 }));
     expect(shape).toMatchObject({ code: 'response/invalid' });
-    expect((shape as Error).message).toContain('versions[1].sha should be a string');
+    expect((shape as Error).message).toBe(
+      `unexpected answer from ${baseUrl} to GET /v1/versions: versions[1].sha: expected string, received undefined; is the control plane the same version as the CLI?`,
+    );
 
-    handler = json(200, { revision: 2, activeVersion: { ...version, status: 'pending' } });
+    handler = json(200, {
+      revision: 2,
+      activeVersion: { ...version, status: 'pending' },
+      from: null,
+    });
     const status = await failure(client().activate('12'));
-    expect((status as Error).message).toContain('activeVersion.status');
+    expect((status as Error).message).toContain(
+      'POST /v1/versions/12/activate: activeVersion.status',
+    );
   });
 
   it('reports a redirect instead of following it', async () => {

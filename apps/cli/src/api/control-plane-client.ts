@@ -1,73 +1,78 @@
-import type { Connection } from '../config/connection.js';
 import {
-  ResponseShapeError,
-  readActivateResult,
-  readAuditList,
-  readRollbackResult,
-  readShadowOffResult,
-  readShadowResult,
-  readVersionDetail,
-  readVersionList,
-  type ActivateResult,
-  type AuditList,
-  type RollbackResult,
-  type ShadowOffResult,
-  type ShadowResult,
-  type VersionDetail,
-  type VersionList,
-} from './control-plane-types.js';
-import {
-  readApproval,
-  readApprovalList,
-  readCheckResult,
-  readCreatedEnrolmentCode,
-  readEnrolmentCodeList,
-  readGrant,
-  readGrantList,
-  readNothing,
-  readTotpConfirmation,
-  readTotpEnrollment,
-  type ApprovalInput,
-  type ApprovalList,
-  type ApprovalStatus,
+  activationResponseSchema,
+  approvalSchema,
+  approvalsResponseSchema,
+  auditResponseSchema,
+  checkResponseSchema,
+  createdEnrolmentCodeSchema,
+  enrolmentCodesResponseSchema,
+  grantSchema,
+  grantsResponseSchema,
+  shadowOffResponseSchema,
+  shadowResponseSchema,
+  totpConfirmResponseSchema,
+  totpEnrollResponseSchema,
+  versionDetailSchema,
+  versionsResponseSchema,
+  type ActivationResponse,
+  type ApprovalsResponse,
   type ApprovalView,
-  type CheckInput,
-  type CheckResult,
+  type AuditResponse,
+  type CheckRequest,
+  type CheckResponse,
   type CreatedEnrolmentCode,
-  type ElevateInput,
-  type EnrolmentCodeList,
-  type GrantList,
+  type EnrolmentCodesResponse,
+  type GrantsResponse,
   type GrantView,
-  type TotpConfirmation,
-  type TotpEnrollInput,
-  type TotpEnrollment,
-} from './step-up-types.js';
+  type ShadowOffResponse,
+  type ShadowResponse,
+  type TotpConfirmResponse,
+  type TotpEnrollResponse,
+  type VersionDetail,
+  type VersionsResponse,
+  type approvalsQuerySchema,
+  type createApprovalRequestSchema,
+  type createEnrolmentCodeRequestSchema,
+  type rollbackRequestSchema,
+  type totpElevateRequestSchema,
+  type totpEnrollRequestSchema,
+} from '@stepgate/protocol';
+import { z } from 'zod';
+import type { Connection } from '../config/connection.js';
+
+// What the CLI sends, as the protocol's request schemas accept it (before their defaults).
+export type TotpEnrollRequest = z.input<typeof totpEnrollRequestSchema>;
+export type TotpElevateRequest = z.input<typeof totpElevateRequestSchema>;
+export type ApprovalRequest = z.input<typeof createApprovalRequestSchema>;
+export type EnrolmentCodeRequest = z.input<typeof createEnrolmentCodeRequestSchema>;
+export type RollbackRequest = z.input<typeof rollbackRequestSchema>;
+export type ApprovalStatus = NonNullable<z.input<typeof approvalsQuerySchema>['status']>;
+
+/** `DELETE` answers 204 without a body. */
+const noContentSchema = z.undefined();
 
 /** The admin API calls the CLI makes. Commands depend on this, not on HTTP. */
 export interface ControlPlaneApi {
-  listVersions(query: { limit: number }): Promise<VersionList>;
+  listVersions(query: { limit: number }): Promise<VersionsResponse>;
   getVersion(ref: string): Promise<VersionDetail>;
-  activate(ref: string, reason?: string): Promise<ActivateResult>;
-  rollback(request: { to?: string; reason: string }): Promise<RollbackResult>;
-  setShadow(ref: string, reason?: string): Promise<ShadowResult>;
-  clearShadow(reason?: string): Promise<ShadowOffResult>;
-  listAudit(query: { limit: number; action?: string }): Promise<AuditList>;
+  activate(ref: string, reason?: string): Promise<ActivationResponse>;
+  rollback(request: RollbackRequest): Promise<ActivationResponse>;
+  setShadow(ref: string, reason?: string): Promise<ShadowResponse>;
+  clearShadow(reason?: string): Promise<ShadowOffResponse>;
+  listAudit(query: { limit: number; action?: string }): Promise<AuditResponse>;
 
   // Step-up: decisions, elevation, grants and approvals.
-  check(input: CheckInput): Promise<CheckResult>;
-  enrollTotp(request: TotpEnrollInput): Promise<TotpEnrollment>;
-  confirmTotp(code: string): Promise<TotpConfirmation>;
-  elevateTotp(request: ElevateInput): Promise<GrantView>;
-  createEnrolmentCode(request: {
-    subject: string;
-    ttlSeconds?: number;
-  }): Promise<CreatedEnrolmentCode>;
-  listEnrolmentCodes(query: { subject?: string; all?: boolean }): Promise<EnrolmentCodeList>;
+  check(input: CheckRequest): Promise<CheckResponse>;
+  enrollTotp(request: TotpEnrollRequest): Promise<TotpEnrollResponse>;
+  confirmTotp(code: string): Promise<TotpConfirmResponse>;
+  elevateTotp(request: TotpElevateRequest): Promise<GrantView>;
+  createEnrolmentCode(request: EnrolmentCodeRequest): Promise<CreatedEnrolmentCode>;
+  listEnrolmentCodes(query: { subject?: string; all?: boolean }): Promise<EnrolmentCodesResponse>;
   revokeEnrolmentCode(id: string): Promise<void>;
-  listGrants(query: { subject?: string; all?: boolean }): Promise<GrantList>;
+  listGrants(query: { subject?: string; all?: boolean }): Promise<GrantsResponse>;
   revokeGrant(id: string, reason?: string): Promise<void>;
-  createApproval(request: ApprovalInput): Promise<ApprovalView>;
-  listApprovals(query: { status?: ApprovalStatus }): Promise<ApprovalList>;
+  createApproval(request: ApprovalRequest): Promise<ApprovalView>;
+  listApprovals(query: { status?: ApprovalStatus }): Promise<ApprovalsResponse>;
   getApproval(id: string): Promise<ApprovalView>;
   decideApproval(id: string, verdict: 'approve' | 'deny', comment?: string): Promise<ApprovalView>;
 }
@@ -122,93 +127,99 @@ export class ControlPlaneClient implements ControlPlaneApi {
     this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   }
 
-  async listVersions(query: { limit: number }): Promise<VersionList> {
-    return this.call('GET', '/v1/versions', readVersionList, { query: { limit: query.limit } });
+  async listVersions(query: { limit: number }): Promise<VersionsResponse> {
+    const params = { limit: query.limit };
+    return this.call('GET', '/v1/versions', versionsResponseSchema, { query: params });
   }
 
   async getVersion(ref: string): Promise<VersionDetail> {
-    return this.call('GET', `/v1/versions/${encodeURIComponent(ref)}`, readVersionDetail);
+    return this.call('GET', `/v1/versions/${encodeURIComponent(ref)}`, versionDetailSchema);
   }
 
-  async activate(ref: string, reason?: string): Promise<ActivateResult> {
+  async activate(ref: string, reason?: string): Promise<ActivationResponse> {
     const path = `/v1/versions/${encodeURIComponent(ref)}/activate`;
-    return this.call('POST', path, readActivateResult, { body: { reason } });
+    return this.call('POST', path, activationResponseSchema, { body: { reason } });
   }
 
-  async rollback(request: { to?: string; reason: string }): Promise<RollbackResult> {
+  async rollback(request: RollbackRequest): Promise<ActivationResponse> {
     const body = { to: request.to, reason: request.reason };
-    return this.call('POST', '/v1/rollback', readRollbackResult, { body });
+    return this.call('POST', '/v1/rollback', activationResponseSchema, { body });
   }
 
-  async setShadow(ref: string, reason?: string): Promise<ShadowResult> {
+  async setShadow(ref: string, reason?: string): Promise<ShadowResponse> {
     const path = `/v1/versions/${encodeURIComponent(ref)}/shadow`;
-    return this.call('POST', path, readShadowResult, { body: { reason } });
+    return this.call('POST', path, shadowResponseSchema, { body: { reason } });
   }
 
-  async clearShadow(reason?: string): Promise<ShadowOffResult> {
+  async clearShadow(reason?: string): Promise<ShadowOffResponse> {
     const body = reason === undefined ? undefined : { reason };
-    return this.call('DELETE', '/v1/shadow', readShadowOffResult, { body });
+    return this.call('DELETE', '/v1/shadow', shadowOffResponseSchema, { body });
   }
 
-  async listAudit(query: { limit: number; action?: string }): Promise<AuditList> {
+  async listAudit(query: { limit: number; action?: string }): Promise<AuditResponse> {
     const params = { limit: query.limit, action: query.action };
-    return this.call('GET', '/v1/audit', readAuditList, { query: params });
+    return this.call('GET', '/v1/audit', auditResponseSchema, { query: params });
   }
 
-  async check(input: CheckInput): Promise<CheckResult> {
-    return this.call('POST', '/v1/check', readCheckResult, { body: input });
+  async check(input: CheckRequest): Promise<CheckResponse> {
+    return this.call('POST', '/v1/check', checkResponseSchema, { body: input });
   }
 
-  async enrollTotp(request: TotpEnrollInput): Promise<TotpEnrollment> {
-    return this.call('POST', '/v1/elevation/totp/enroll', readTotpEnrollment, { body: request });
+  async enrollTotp(request: TotpEnrollRequest): Promise<TotpEnrollResponse> {
+    const path = '/v1/elevation/totp/enroll';
+    return this.call('POST', path, totpEnrollResponseSchema, { body: request });
   }
 
-  async confirmTotp(code: string): Promise<TotpConfirmation> {
-    return this.call('POST', '/v1/elevation/totp/confirm', readTotpConfirmation, {
-      body: { code },
-    });
+  async confirmTotp(code: string): Promise<TotpConfirmResponse> {
+    const path = '/v1/elevation/totp/confirm';
+    return this.call('POST', path, totpConfirmResponseSchema, { body: { code } });
   }
 
-  async createEnrolmentCode(request: {
-    subject: string;
-    ttlSeconds?: number;
-  }): Promise<CreatedEnrolmentCode> {
-    return this.call('POST', '/v1/enrolment-codes', readCreatedEnrolmentCode, { body: request });
+  async createEnrolmentCode(request: EnrolmentCodeRequest): Promise<CreatedEnrolmentCode> {
+    const path = '/v1/enrolment-codes';
+    return this.call('POST', path, createdEnrolmentCodeSchema, { body: request });
   }
 
-  async listEnrolmentCodes(query: { subject?: string; all?: boolean }): Promise<EnrolmentCodeList> {
+  async listEnrolmentCodes(query: {
+    subject?: string;
+    all?: boolean;
+  }): Promise<EnrolmentCodesResponse> {
     const params = { subject: query.subject, all: query.all === true ? 'true' : undefined };
-    return this.call('GET', '/v1/enrolment-codes', readEnrolmentCodeList, { query: params });
+    const path = '/v1/enrolment-codes';
+    return this.call('GET', path, enrolmentCodesResponseSchema, { query: params });
   }
 
   async revokeEnrolmentCode(id: string): Promise<void> {
-    return this.call('DELETE', `/v1/enrolment-codes/${encodeURIComponent(id)}`, readNothing);
+    const path = `/v1/enrolment-codes/${encodeURIComponent(id)}`;
+    return this.call('DELETE', path, noContentSchema);
   }
 
-  async elevateTotp(request: ElevateInput): Promise<GrantView> {
-    return this.call('POST', '/v1/elevation/totp', readGrant, { body: request });
+  async elevateTotp(request: TotpElevateRequest): Promise<GrantView> {
+    return this.call('POST', '/v1/elevation/totp', grantSchema, { body: request });
   }
 
-  async listGrants(query: { subject?: string; all?: boolean }): Promise<GrantList> {
+  async listGrants(query: { subject?: string; all?: boolean }): Promise<GrantsResponse> {
     const params = { subject: query.subject, all: query.all === true ? 'true' : undefined };
-    return this.call('GET', '/v1/grants', readGrantList, { query: params });
+    return this.call('GET', '/v1/grants', grantsResponseSchema, { query: params });
   }
 
   async revokeGrant(id: string, reason?: string): Promise<void> {
     const body = reason === undefined ? undefined : { reason };
-    return this.call('DELETE', `/v1/grants/${encodeURIComponent(id)}`, readNothing, { body });
+    const path = `/v1/grants/${encodeURIComponent(id)}`;
+    return this.call('DELETE', path, noContentSchema, { body });
   }
 
-  async createApproval(request: ApprovalInput): Promise<ApprovalView> {
-    return this.call('POST', '/v1/approvals', readApproval, { body: request });
+  async createApproval(request: ApprovalRequest): Promise<ApprovalView> {
+    return this.call('POST', '/v1/approvals', approvalSchema, { body: request });
   }
 
-  async listApprovals(query: { status?: ApprovalStatus }): Promise<ApprovalList> {
-    return this.call('GET', '/v1/approvals', readApprovalList, { query: { status: query.status } });
+  async listApprovals(query: { status?: ApprovalStatus }): Promise<ApprovalsResponse> {
+    const params = { status: query.status };
+    return this.call('GET', '/v1/approvals', approvalsResponseSchema, { query: params });
   }
 
   async getApproval(id: string): Promise<ApprovalView> {
-    return this.call('GET', `/v1/approvals/${encodeURIComponent(id)}`, readApproval);
+    return this.call('GET', `/v1/approvals/${encodeURIComponent(id)}`, approvalSchema);
   }
 
   async decideApproval(
@@ -217,14 +228,17 @@ export class ControlPlaneClient implements ControlPlaneApi {
     comment?: string,
   ): Promise<ApprovalView> {
     const path = `/v1/approvals/${encodeURIComponent(id)}/${verdict}`;
-    return this.call('POST', path, readApproval, { body: { comment } });
+    return this.call('POST', path, approvalSchema, { body: { comment } });
   }
 
-  /** One request; returns the checked JSON body of a 2xx answer, throws otherwise. */
+  /**
+   * One request; returns the body of a 2xx answer parsed with the protocol's schema of the
+   * endpoint, throws otherwise.
+   */
   private async call<T>(
     method: Method,
     path: string,
-    read: (body: unknown) => T,
+    schema: z.ZodType<T>,
     options: { query?: Record<string, string | number | undefined>; body?: object } = {},
   ): Promise<T> {
     const url = new URL(`${this.connection.url}${path}`);
@@ -268,23 +282,26 @@ export class ControlPlaneClient implements ControlPlaneApi {
         `the control plane answered HTTP ${status}, redirecting to ${location}; set --url to the final address`,
       );
     }
-    // 204 No Content (a revocation): nothing to parse.
-    if (status === 204) return read(undefined);
-    const parsed = parseJson(text);
-    if (status < 200 || status > 299) throw refusal(status, parsed, text);
-    const invalid = (why: string): ControlPlaneError =>
+    const invalid = (why: string, hint: string): ControlPlaneError =>
       new ControlPlaneError(
         status,
         'response/invalid',
-        `unexpected answer from ${this.connection.url} to ${method} ${path}: ${why}; does --url point at a compatible control plane?`,
+        `unexpected answer from ${this.connection.url} to ${method} ${path}: ${why}; ${hint}`,
       );
-    if (parsed === undefined) throw invalid('not JSON');
-    try {
-      return read(parsed.value);
-    } catch (error) {
-      if (error instanceof ResponseShapeError) throw invalid(error.message);
-      throw error;
+    // 204 No Content (a revocation): no body, which the schema of the endpoint expects.
+    const parsed = status === 204 ? { value: undefined } : parseJson(text);
+    if (status < 200 || status > 299) throw refusal(status, parsed, text);
+    if (parsed === undefined) {
+      throw invalid('not JSON', 'does --url point at a compatible control plane?');
     }
+    const result = schema.safeParse(parsed.value);
+    if (!result.success) {
+      throw invalid(
+        describeIssues(result.error.issues),
+        'is the control plane the same version as the CLI?',
+      );
+    }
+    return result.data;
   }
 
   private describeFailure(error: unknown): string {
@@ -301,6 +318,20 @@ export class ControlPlaneClient implements ControlPlaneApi {
     }
     return error instanceof Error ? error.message : String(error);
   }
+}
+
+/** `versions[1].sha: expected string, received undefined`, for the first few mismatches. */
+function describeIssues(issues: readonly z.core.$ZodIssue[]): string {
+  const described = issues.slice(0, 3).map((issue) => {
+    const where = issue.path
+      .map((key, i) =>
+        typeof key === 'number' ? `[${key}]` : `${i === 0 ? '' : '.'}${String(key)}`,
+      )
+      .join('');
+    return `${where === '' ? 'the body' : where}: ${issue.message.replace(/^Invalid input: /, '')}`;
+  });
+  const more = issues.length > 3 ? ` (and ${issues.length - 3} more)` : '';
+  return `${described.join('; ')}${more}`;
 }
 
 /** A wrapper so a body of `null` is distinguishable from "not JSON". */

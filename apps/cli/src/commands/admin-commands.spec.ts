@@ -11,7 +11,12 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { AdminIo } from '../api/admin-command-runner.js';
-import type { AuditEvent, Version } from '../api/control-plane-types.js';
+import {
+  auditEventSchema,
+  versionSchema,
+  type AuditEventView,
+  type VersionView,
+} from '@stepgate/protocol';
 import { activateCommand } from './activate-command.js';
 import { auditCommand } from './audit-command.js';
 import { rollbackCommand } from './rollback-command.js';
@@ -21,11 +26,13 @@ import { versionsCommand } from './versions-command.js';
 const TOKEN = 'sg_admin_0123456789abcdef';
 const STACK_FRAME = /^\s+at .+/m;
 
-function makeVersion(number: number, overrides: Partial<Version> = {}): Version {
+/** Parsed with the protocol's schema: a fixture that drifts from the contract fails here. */
+function makeVersion(number: number, overrides: Partial<VersionView> = {}): VersionView {
   const sha = `${number.toString(16).padStart(2, '0')}c1234def5678abc1234def5678abc1234def56`;
-  return {
+  return versionSchema.parse({
     id: `0b7f9c1e-7d2a-4c6e-9f1b-2a3c4d5e6f${number.toString().padStart(2, '0')}`,
     number,
+    sourceId: 'embedded',
     sha,
     branch: 'main',
     author: 'alice',
@@ -36,12 +43,14 @@ function makeVersion(number: number, overrides: Partial<Version> = {}): Version 
     bundleHash: 'sha256:00',
     size: 1234,
     forcePush: false,
+    pushedBy: 'token:ci',
+    protectionChanged: false,
     active: false,
     shadow: false,
     errorCount: 0,
     tests: { passed: 12, failed: 0 },
     ...overrides,
-  };
+  });
 }
 
 const V14 = makeVersion(14, { shadow: true, author: 'carol', message: 'Try a stricter rule' });
@@ -55,7 +64,7 @@ const V13 = makeVersion(13, {
 });
 const V12 = makeVersion(12, { active: true, committedAt: '2026-11-22T09:30:00Z' });
 
-const AUDIT: AuditEvent[] = [
+const AUDIT: AuditEventView[] = auditEventSchema.array().parse([
   {
     id: 'e2',
     at: '2026-11-23T11:00:01Z',
@@ -74,7 +83,7 @@ const AUDIT: AuditEvent[] = [
     reason: null,
     details: null,
   },
-];
+]);
 
 interface Recorded {
   method: string;
@@ -291,7 +300,11 @@ describe('admin commands in-process', () => {
 
   describe('activate', () => {
     it('posts the reason to /v1/versions/:ref/activate and reports the revision', async () => {
-      cp.reply('POST /v1/versions/12/activate', 200, { revision: 7, activeVersion: V12 });
+      cp.reply('POST /v1/versions/12/activate', 200, {
+        revision: 7,
+        activeVersion: V12,
+        from: V14,
+      });
       const run = capture();
       expect(await activateCommand('12', { ...flags(), reason: ' fix is out ' }, run.io)).toBe(0);
       expect(cp.requests).toHaveLength(1);
@@ -305,11 +318,12 @@ describe('admin commands in-process', () => {
     });
 
     it('sends an empty body without --reason, and JSON with --json', async () => {
-      cp.reply(`POST /v1/versions/${V12.id}/activate`, 200, { revision: 8, activeVersion: V12 });
+      const answer = { revision: 8, activeVersion: V12, from: null };
+      cp.reply(`POST /v1/versions/${V12.id}/activate`, 200, answer);
       const run = capture();
       expect(await activateCommand(V12.id, { ...flags(), json: true }, run.io)).toBe(0);
       expect(cp.requests[0]!.body).toEqual({});
-      expect(JSON.parse(run.stdout())).toEqual({ revision: 8, activeVersion: V12 });
+      expect(JSON.parse(run.stdout())).toEqual(answer);
     });
   });
 
@@ -356,7 +370,7 @@ describe('admin commands in-process', () => {
     });
 
     it('sends DELETE /v1/shadow with --off, with the reason when given', async () => {
-      cp.reply('DELETE /v1/shadow', 200, { revision: 12 });
+      cp.reply('DELETE /v1/shadow', 200, { revision: 12, shadowVersion: null });
       const run = capture();
       expect(
         await shadowCommand(undefined, { ...flags(), off: true, reason: 'done' }, run.io),
@@ -550,7 +564,7 @@ describe('the stepgate CLI process', () => {
   });
 
   it('shadow --off sends DELETE /v1/shadow', async () => {
-    cp.reply('DELETE /v1/shadow', 200, { revision: 12 });
+    cp.reply('DELETE /v1/shadow', 200, { revision: 12, shadowVersion: null });
     const run = await stepgate(['shadow', '--off', '--url', cp.url, '--token', TOKEN]);
     expect(run.status, show(run)).toBe(0);
     expect(cp.requests.map((r) => `${r.method} ${r.path}`)).toEqual(['DELETE /v1/shadow']);

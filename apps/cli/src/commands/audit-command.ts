@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { processIo, runAdminCommand, type AdminIo } from '../api/admin-command-runner.js';
-import type { AuditEvent } from '../api/control-plane-types.js';
+import type { AuditEventView } from '@stepgate/protocol';
 import {
   addAdminOptions,
   DEFAULT_LIMIT,
@@ -45,7 +45,7 @@ export function registerAuditCommand(program: Command): void {
   });
 }
 
-const AUDIT_COLUMNS: readonly Column<AuditEvent>[] = [
+const AUDIT_COLUMNS: readonly Column<AuditEventView>[] = [
   { header: 'TIME (UTC)', value: (e) => formatUtc(e.at, true) },
   { header: 'ACTOR', value: (e) => e.actor, maxWidth: 32 },
   { header: 'ACTION', value: (e) => e.action },
@@ -53,6 +53,6 @@ const AUDIT_COLUMNS: readonly Column<AuditEvent>[] = [
   { header: 'REASON', value: (e) => (e.reason === null ? '-' : firstLine(e.reason)), maxWidth: 60 },
 ];
 
-export function formatAuditTable(events: readonly AuditEvent[]): string {
+export function formatAuditTable(events: readonly AuditEventView[]): string {
   return formatTable(AUDIT_COLUMNS, events);
 }

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import type { ControlPlaneApi } from '../api/control-plane-client.js';
 import { processStepUpIo, runStepUpCommand, type StepUpIo } from '../api/step-up-runner.js';
-import type { CheckInput, CheckResult } from '../api/step-up-types.js';
+import type { CheckRequest, CheckResponse } from '@stepgate/protocol';
 import { addAdminOptions, type AdminOptions } from '../config/admin-options.js';
 import {
   addCheckOptions,
@@ -25,7 +25,7 @@ export interface CheckOptions extends AdminOptions, CheckFlags {
 }
 
 /** allow -> 0, deny -> 1, step_up -> 3. */
-export function exitFor(result: CheckResult): number {
+export function exitFor(result: CheckResponse): number {
   switch (result.decision.effect) {
     case 'allow':
       return EXIT_ALLOW;
@@ -42,10 +42,10 @@ export function exitFor(result: CheckResult): number {
  */
 export async function decide(
   client: ControlPlaneApi,
-  input: CheckInput,
+  input: CheckRequest,
   options: { wait?: boolean; timeout?: number },
   io: StepUpIo,
-): Promise<{ result: CheckResult; timedOut: boolean }> {
+): Promise<{ result: CheckResponse; timedOut: boolean }> {
   const first = await client.check(input);
   if (options.wait !== true || first.decision.effect !== 'step_up') {
     return { result: first, timedOut: false };

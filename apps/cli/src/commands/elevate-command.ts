@@ -1,13 +1,12 @@
+import type { GrantView, TotpEnrollResponse } from '@stepgate/protocol';
 import type { Command } from 'commander';
 import QRCode from 'qrcode';
-import type { ControlPlaneApi } from '../api/control-plane-client.js';
-import { processStepUpIo, runStepUpCommand, type StepUpIo } from '../api/step-up-runner.js';
 import type {
-  ElevateInput,
-  GrantView,
-  TotpEnrollInput,
-  TotpEnrollment,
-} from '../api/step-up-types.js';
+  ControlPlaneApi,
+  TotpElevateRequest,
+  TotpEnrollRequest,
+} from '../api/control-plane-client.js';
+import { processStepUpIo, runStepUpCommand, type StepUpIo } from '../api/step-up-runner.js';
 import { addAdminOptions, type AdminOptions } from '../config/admin-options.js';
 import {
   collect,
@@ -65,7 +64,7 @@ export async function elevateCommand(
   }
 }
 
-function grantScope(options: ElevateOptions): Omit<ElevateInput, 'code'> {
+function grantScope(options: ElevateOptions): Omit<TotpElevateRequest, 'code'> {
   const clean = (values: string[] | undefined): string[] | undefined => {
     const kept = (values ?? []).map((value) => value.trim()).filter((value) => value !== '');
     return kept.length === 0 ? undefined : kept;
@@ -105,7 +104,7 @@ async function enroll(
   options: ElevateOptions,
   io: StepUpIo,
 ): Promise<number> {
-  const request: TotpEnrollInput = {};
+  const request: TotpEnrollRequest = {};
   if (options.replace === true) {
     request.replace = true;
     request.code = await totpCode(
@@ -136,7 +135,7 @@ async function enroll(
   return 0;
 }
 
-export async function formatEnrollment(enrollment: TotpEnrollment): Promise<string> {
+export async function formatEnrollment(enrollment: TotpEnrollResponse): Promise<string> {
   const qr = await QRCode.toString(enrollment.otpauthUri, { type: 'terminal', small: true });
   return [
     `TOTP enrolment for ${printable(enrollment.subject)}.`,

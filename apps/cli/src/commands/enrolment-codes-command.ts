@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { processIo, runAdminCommand, type AdminIo } from '../api/admin-command-runner.js';
-import type { EnrolmentCodeView } from '../api/step-up-types.js';
+import type { EnrolmentCodeView } from '@stepgate/protocol';
 import { addAdminOptions, type AdminOptions } from '../config/admin-options.js';
 import { nonEmpty, parseDurationSeconds } from '../config/step-up-options.js';
 import { UsageError } from '../config/usage-error.js';

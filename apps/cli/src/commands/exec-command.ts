@@ -3,7 +3,7 @@ import { constants } from 'node:os';
 import type { Command } from 'commander';
 import type { ControlPlaneApi } from '../api/control-plane-client.js';
 import { processStepUpIo, runStepUpCommand, type StepUpIo } from '../api/step-up-runner.js';
-import type { CheckInput, CheckResult } from '../api/step-up-types.js';
+import type { CheckRequest, CheckResponse } from '@stepgate/protocol';
 import { addConnectionOptions, type AdminOptions } from '../config/admin-options.js';
 import {
   addCheckOptions,
@@ -92,11 +92,11 @@ export async function execCommand(
  */
 async function requestAndWait(
   client: ControlPlaneApi,
-  input: CheckInput,
+  input: CheckRequest,
   reason: string,
   timeout: number | undefined,
   io: StepUpIo,
-): Promise<{ result: CheckResult; timedOut: boolean }> {
+): Promise<{ result: CheckResponse; timedOut: boolean }> {
   const first = await client.check(input);
   if (first.decision.effect !== 'step_up') return { result: first, timedOut: false };
   if ((first.decision.require?.approvals ?? 0) > 0) {

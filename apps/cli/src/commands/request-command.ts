@@ -6,7 +6,7 @@ import {
   systemClock,
   type StepUpIo,
 } from '../api/step-up-runner.js';
-import type { ApprovalView } from '../api/step-up-types.js';
+import type { ApprovalView } from '@stepgate/protocol';
 import { addAdminOptions, type AdminOptions } from '../config/admin-options.js';
 import {
   collect,

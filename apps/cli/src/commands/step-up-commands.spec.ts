@@ -4,7 +4,14 @@
  */
 import { beforeEach, describe, expect, it } from 'vitest';
 import type { StepUpIo } from '../api/step-up-runner.js';
-import type { ApprovalView, CheckResult, GrantView } from '../api/step-up-types.js';
+import {
+  approvalSchema,
+  checkResponseSchema,
+  grantSchema,
+  type ApprovalView,
+  type CheckResponse,
+  type GrantView,
+} from '@stepgate/protocol';
 import { approveCommand } from './approve-command.js';
 import { checkCommand } from './check-command.js';
 import { elevateCommand } from './elevate-command.js';
@@ -101,23 +108,25 @@ function capture(options: { env?: Record<string, string>; lines?: string[] } = {
 const flags = { url: URL_, token: TOKEN };
 const who = { principal: 'alice', action: 'terraform:apply', resource: 'prod/billing' };
 
-const decision = (effect: 'allow' | 'deny' | 'step_up', extra: object = {}): CheckResult =>
-  ({
+// The fixtures are parsed with the protocol's schemas: one that drifts from the contract fails.
+const decision = (effect: 'allow' | 'deny' | 'step_up', extra: object = {}): CheckResponse =>
+  checkResponseSchema.parse({
     decision: {
       effect,
       reasons:
         effect === 'allow' ? [] : [{ policy: 'tf', rule: 'r', effect, message: `why ${effect}` }],
       revision: 3,
       decisionId: 'd1',
+      durationNs: 41_000,
       ...(effect === 'step_up' ? { require: { level: 'mfa', maxAge: 900 } } : {}),
       ...extra,
     },
     levels: ['pwd', 'mfa'],
-  }) as CheckResult;
+  });
 
 const ok = (body: unknown) => ({ status: 200, body });
 
-const grant: GrantView = {
+const grant: GrantView = grantSchema.parse({
   id: '11111111-2222-4333-8444-555555555555',
   subject: 'alice',
   kind: 'elevation',
@@ -128,13 +137,14 @@ const grant: GrantView = {
   approvals: [],
   actions: ['terraform:apply'],
   resources: ['prod/**'],
+  resourceKind: null,
   issuedAt: '2026-11-23T10:00:00Z',
   expiresAt: '2026-11-23T10:15:00Z',
   revokedAt: null,
-};
+});
 
 const approval = (status: ApprovalView['status'], extra: Partial<ApprovalView> = {}) =>
-  ({
+  approvalSchema.parse({
     id: 'ap-1',
     requester: 'alice',
     action: 'deploy',
@@ -150,7 +160,7 @@ const approval = (status: ApprovalView['status'], extra: Partial<ApprovalView> =
     closedAt: null,
     grantId: null,
     ...extra,
-  }) satisfies ApprovalView;
+  });
 
 describe('check', () => {
   it.each([

@@ -5,7 +5,7 @@ import {
   type AdminIo,
   type AdminOutput,
 } from '../api/admin-command-runner.js';
-import type { Version, VersionDetail } from '../api/control-plane-types.js';
+import type { VersionDetail, VersionView } from '@stepgate/protocol';
 import {
   addAdminOptions,
   DEFAULT_LIMIT,
@@ -65,7 +65,7 @@ export function parseVersionRef(ref: string): string {
 }
 
 /** `version 12 (abc1234)` */
-export function versionLabel(version: Version): string {
+export function versionLabel(version: VersionView): string {
   return `version ${version.number} (${shortSha(version.sha)})`;
 }
 
@@ -73,7 +73,7 @@ function shortSha(sha: string): string {
   return printable(sha.slice(0, 7));
 }
 
-function markers(version: Version): string {
+function markers(version: VersionView): string {
   return [
     version.active ? 'ACTIVE' : '',
     version.shadow ? 'SHADOW' : '',
@@ -83,14 +83,14 @@ function markers(version: Version): string {
     .join(' ');
 }
 
-function testsSummary(version: Version): string {
+function testsSummary(version: VersionView): string {
   if (version.errorCount > 0)
     return `${version.errorCount} error${version.errorCount === 1 ? '' : 's'}`;
   if (version.tests === null) return '-';
   return `${version.tests.passed}/${version.tests.passed + version.tests.failed}`;
 }
 
-const VERSION_COLUMNS: readonly Column<Version>[] = [
+const VERSION_COLUMNS: readonly Column<VersionView>[] = [
   { header: 'VERSION', value: (v) => String(v.number), align: 'right' },
   { header: 'STATUS', value: (v) => v.status },
   { header: 'MARKERS', value: markers },
@@ -101,7 +101,7 @@ const VERSION_COLUMNS: readonly Column<Version>[] = [
   { header: 'MESSAGE', value: (v) => firstLine(v.message), maxWidth: 60 },
 ];
 
-export function formatVersionTable(versions: readonly Version[]): string {
+export function formatVersionTable(versions: readonly VersionView[]): string {
   return formatTable(VERSION_COLUMNS, versions);
 }
 

@@ -4,7 +4,7 @@ import {
   type ControlPlaneApi,
 } from '../api/control-plane-client.js';
 import { systemClock, type StepUpIo } from '../api/step-up-runner.js';
-import type { CheckInput, CheckResult } from '../api/step-up-types.js';
+import type { CheckRequest, CheckResponse } from '@stepgate/protocol';
 import { createCountdown } from '../output/progress.js';
 import { describeRequirement } from '../output/step-up-format.js';
 
@@ -27,12 +27,12 @@ export function isTransient(error: unknown): boolean {
  */
 export async function waitForCheck(
   client: ControlPlaneApi,
-  input: CheckInput,
-  first: CheckResult,
+  input: CheckRequest,
+  first: CheckResponse,
   timeoutSeconds: number,
   io: StepUpIo,
   pollMs = POLL_INTERVAL_MS,
-): Promise<{ result: CheckResult; timedOut: boolean }> {
+): Promise<{ result: CheckResponse; timedOut: boolean }> {
   const clock = io.clock ?? systemClock;
   const deadline = clock.now() + timeoutSeconds * 1000;
   const countdown = createCountdown(

@@ -1,6 +1,6 @@
 import { notADuration, parseDuration } from '@stepgate/policy';
 import { InvalidArgumentError, type Command } from 'commander';
-import type { CheckInput } from '../api/step-up-types.js';
+import type { CheckRequest } from '@stepgate/protocol';
 import type { Environment } from './connection.js';
 import { UsageError } from './usage-error.js';
 
@@ -46,7 +46,7 @@ export function addCheckOptions(command: Command): Command {
 }
 
 /** Builds the `/v1/check` body from the flags; throws UsageError naming the flag to fix. */
-export function buildCheckInput(flags: CheckFlags, env: Environment): CheckInput {
+export function buildCheckInput(flags: CheckFlags, env: Environment): CheckRequest {
   const principal = nonEmpty(flags.principal) ?? nonEmpty(env.STEPGATE_PRINCIPAL);
   if (principal === undefined) {
     throw new UsageError(

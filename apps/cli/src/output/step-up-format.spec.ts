@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import type { ApprovalView, CheckInput, CheckResult, GrantView } from '../api/step-up-types.js';
+import {
+  approvalSchema,
+  checkResponseSchema,
+  grantSchema,
+  type ApprovalView,
+  type CheckRequest,
+  type CheckResponse,
+  type GrantView,
+} from '@stepgate/protocol';
 import { createCountdown, formatClock } from './progress.js';
 import {
   describeRequirement,
@@ -12,27 +20,31 @@ import {
   shellQuote,
 } from './step-up-format.js';
 
-const input: CheckInput = {
+const input: CheckRequest = {
   principal: { id: 'alice' },
   action: 'terraform:apply',
   resource: { kind: 'terraform', id: 'prod/billing' },
 };
 
-const stepUp = (satisfy?: CheckResult['satisfy']): CheckResult => ({
-  decision: {
-    effect: 'step_up',
-    require: { level: 'mfa', maxAge: 900, approvals: 1 },
-    reasons: [
-      { policy: 'p', rule: 'fresh', effect: 'step_up', message: 'Needs MFA.' },
-      { policy: 'p', rule: 'allowed', effect: 'allow' },
-    ],
-    revision: 4,
-  },
-  levels: ['pwd', 'mfa'],
-  ...(satisfy === undefined ? {} : { satisfy }),
-});
+// Answers are parsed with the protocol's schemas: a fixture that drifts from the contract fails.
+const stepUp = (satisfy?: CheckResponse['satisfy']): CheckResponse =>
+  checkResponseSchema.parse({
+    decision: {
+      effect: 'step_up',
+      require: { level: 'mfa', maxAge: 900, approvals: 1 },
+      reasons: [
+        { policy: 'p', rule: 'fresh', effect: 'step_up', message: 'Needs MFA.' },
+        { policy: 'p', rule: 'allowed', effect: 'allow' },
+      ],
+      revision: 4,
+      decisionId: 'd4',
+      durationNs: 52_000,
+    },
+    levels: ['pwd', 'mfa'],
+    ...(satisfy === undefined ? {} : { satisfy }),
+  });
 
-const grant: GrantView = {
+const grant: GrantView = grantSchema.parse({
   id: '11111111-2222-4333-8444-555555555555',
   subject: 'alice',
   kind: 'elevation',
@@ -43,12 +55,13 @@ const grant: GrantView = {
   approvals: [],
   actions: ['terraform:apply'],
   resources: ['prod/**'],
+  resourceKind: null,
   issuedAt: '2026-11-23T10:00:00Z',
   expiresAt: '2026-11-23T10:15:00Z',
   revokedAt: null,
-};
+});
 
-const approval: ApprovalView = {
+const approval: ApprovalView = approvalSchema.parse({
   id: 'a1',
   requester: 'alice',
   action: 'deploy',
@@ -63,7 +76,7 @@ const approval: ApprovalView = {
   expiresAt: '2026-11-23T11:00:00Z',
   closedAt: null,
   grantId: null,
-};
+});
 
 describe('check output', () => {
   it('describes requirements', () => {
@@ -100,7 +113,7 @@ describe('check output', () => {
     approvalsOnly.decision.require = { approvals: 2 };
     // The control plane takes the count from its own decision: the request names the roles and
     // groups this check was decided with instead (`request` has no --approvals).
-    const withRoles: CheckInput = {
+    const withRoles: CheckRequest = {
       ...input,
       principal: { id: 'alice', roles: ['deployer'], groups: ['sre team'] },
     };
@@ -110,17 +123,19 @@ describe('check output', () => {
   });
 
   it('prints allow in one line and deny with its reasons', () => {
-    const allow: CheckResult = { decision: { effect: 'allow', reasons: [], revision: 2 } };
+    const answer = (decision: object): CheckResponse =>
+      checkResponseSchema.parse({
+        decision: { revision: 2, decisionId: 'd2', durationNs: 30_000, ...decision },
+        levels: [],
+      });
+    const allow = answer({ effect: 'allow', reasons: [] });
     expect(formatCheck(allow, input)).toBe(
       'ALLOW terraform:apply on terraform:prod/billing for alice (revision 2)',
     );
-    const deny: CheckResult = {
-      decision: {
-        effect: 'deny',
-        reasons: [{ policy: 'p', rule: 'freeze', effect: 'deny', message: 'Frozen.' }],
-        revision: 2,
-      },
-    };
+    const deny = answer({
+      effect: 'deny',
+      reasons: [{ policy: 'p', rule: 'freeze', effect: 'deny', message: 'Frozen.' }],
+    });
     expect(formatCheck(deny, input).split('\n')).toEqual([
       'DENY terraform:apply on terraform:prod/billing for alice (revision 2)',
       '  p/freeze: Frozen.',

@@ -1,10 +1,4 @@
-import type {
-  ApprovalView,
-  CheckInput,
-  CheckResult,
-  GrantView,
-  Requirement,
-} from '../api/step-up-types.js';
+import type { ApprovalView, CheckRequest, CheckResponse, GrantView } from '@stepgate/protocol';
 import { formatDuration } from '../config/step-up-options.js';
 import { formatTable, formatUtc, printable, type Column } from './table.js';
 
@@ -14,6 +8,9 @@ export const EXIT_DENY = 1;
 /** Usage errors and failures to reach or understand the control plane. */
 export const EXIT_ERROR = 2;
 export const EXIT_STEP_UP = 3;
+
+/** The unmet parts of a step-up requirement, as `POST /v1/check` reports them. */
+type Requirement = NonNullable<CheckResponse['decision']['require']>;
 
 /** `level mfa (authenticated within 15m), 1 approval` */
 export function describeRequirement(require: Requirement | undefined): string {
@@ -31,7 +28,7 @@ export function describeRequirement(require: Requirement | undefined): string {
 }
 
 /** `terraform:apply on terraform:prod/billing for alice` */
-export function describeRequest(input: CheckInput): string {
+export function describeRequest(input: CheckRequest): string {
   return printable(
     `${input.action} on ${input.resource.kind}:${input.resource.id} for ${input.principal.id}`,
   );
@@ -46,7 +43,7 @@ export function shellQuote(value: string): string {
  * The commands that close a step-up gap: the control plane's suggestions when it sends them,
  * else ones built from the request (elevate for a level or freshness, request for approvals).
  */
-export function satisfyCommands(result: CheckResult, input: CheckInput): string[] {
+export function satisfyCommands(result: CheckResponse, input: CheckRequest): string[] {
   const require = result.decision.require;
   const commands: string[] = [];
   const resource = `${input.resource.kind}:${input.resource.id}`;
@@ -72,7 +69,7 @@ export function satisfyCommands(result: CheckResult, input: CheckInput): string[
  * The roles and groups the check was decided with, as `request` flags: the control plane
  * decides the approval request with them (it takes the number of approvals from that decision).
  */
-function principalFlags(input: CheckInput): string {
+function principalFlags(input: CheckRequest): string {
   const { roles = [], groups = [] } = input.principal;
   return [
     ...roles.map((role) => ` --role ${shellQuote(role)}`),
@@ -81,7 +78,7 @@ function principalFlags(input: CheckInput): string {
 }
 
 /** The human answer of `check`: the verdict line, the reasons, and for step-up how to get there. */
-export function formatCheck(result: CheckResult, input: CheckInput): string {
+export function formatCheck(result: CheckResponse, input: CheckRequest): string {
   const { decision } = result;
   const what = describeRequest(input);
   const lines: string[] = [];

@@ -4,7 +4,9 @@ import {
   agentsResponseSchema,
   approvalDecisionRequestSchema,
   approvalSchema,
-  auditEventSchema,
+  approvalsResponseSchema,
+  auditResponseSchema,
+  checkResponseSchema,
   createApprovalRequestSchema,
   createdEnrolmentCodeSchema,
   createEnrolmentCodeRequestSchema,
@@ -13,12 +15,14 @@ import {
   createTokenResponseSchema,
   decisionStatsSchema,
   decisionsResponseSchema,
-  enrolmentCodeSchema,
+  enrolmentCodesResponseSchema,
   errorResponseSchema,
   fleetSchema,
   grantSchema,
+  grantsResponseSchema,
   revokeGrantRequestSchema,
   rollbackRequestSchema,
+  shadowOffResponseSchema,
   shadowReportSchema,
   shadowRequestSchema,
   shadowResponseSchema,
@@ -28,14 +32,13 @@ import {
   totpEnrollRequestSchema,
   totpEnrollResponseSchema,
   versionDetailSchema,
-  versionSchema,
+  versionsResponseSchema,
   checkRequestSchema,
   webauthnAuthenticationOptionsRequestSchema,
   webauthnRegistrationOptionsRequestSchema,
   webauthnResponseRequestSchema,
 } from '@stepgate/protocol';
 import { z } from 'zod';
-import { checkResponseSchema } from '../step-up/check-response.schema.js';
 
 interface RouteDoc {
   method: 'get' | 'post' | 'delete';
@@ -54,7 +57,7 @@ const ROUTES: RouteDoc[] = [
     path: '/v1/versions',
     summary: 'List policy versions, newest first',
     scopes: ['viewer', 'operator'],
-    response: z.object({ versions: z.array(versionSchema) }),
+    response: versionsResponseSchema,
   },
   {
     method: 'get',
@@ -96,14 +99,14 @@ const ROUTES: RouteDoc[] = [
     summary: 'Stop the dry-run',
     scopes: ['operator'],
     body: shadowRequestSchema,
-    response: shadowResponseSchema,
+    response: shadowOffResponseSchema,
   },
   {
     method: 'get',
     path: '/v1/audit',
     summary: 'Audit events, newest first',
     scopes: ['viewer', 'operator'],
-    response: z.object({ events: z.array(auditEventSchema) }),
+    response: auditResponseSchema,
   },
   {
     method: 'get',
@@ -149,6 +152,12 @@ const ROUTES: RouteDoc[] = [
     status: 204,
   },
   { method: 'get', path: '/v1/sources', summary: 'Policy sources', scopes: ['viewer', 'operator'] },
+  {
+    method: 'get',
+    path: '/v1/sources/{id}',
+    summary: 'One policy source with its last sync (never its credentials or webhook secret)',
+    scopes: ['viewer', 'operator'],
+  },
   {
     method: 'post',
     path: '/v1/sources',
@@ -307,7 +316,7 @@ const ROUTES: RouteDoc[] = [
     summary:
       'Unused, unexpired enrolment codes (query: subject, all=true adds used and expired ones, limit), never the codes',
     scopes: ['admin'],
-    response: z.object({ codes: z.array(enrolmentCodeSchema) }),
+    response: enrolmentCodesResponseSchema,
   },
   {
     method: 'delete',
@@ -322,7 +331,7 @@ const ROUTES: RouteDoc[] = [
     summary:
       "The caller's grants in force (query: subject — another subject's needs operator or admin; all=true adds expired and revoked; limit), each with its signed JWS",
     scopes: ['viewer', 'operator', 'approver'],
-    response: z.object({ grants: z.array(grantSchema) }),
+    response: grantsResponseSchema,
   },
   {
     method: 'delete',
@@ -348,7 +357,7 @@ const ROUTES: RouteDoc[] = [
     path: '/v1/approvals',
     summary: 'Approval requests, newest first (query: status, requester, limit)',
     scopes: ['viewer', 'operator', 'approver'],
-    response: z.object({ approvals: z.array(approvalSchema) }),
+    response: approvalsResponseSchema,
   },
   {
     method: 'get',
@@ -399,6 +408,8 @@ const ROUTES: RouteDoc[] = [
     scopes: 'public',
   },
   { method: 'get', path: '/metrics', summary: 'Prometheus metrics', scopes: 'public' },
+  { method: 'get', path: '/docs', summary: 'This OpenAPI document', scopes: 'public' },
+  { method: 'get', path: '/docs/openapi.json', summary: 'This OpenAPI document', scopes: 'public' },
 ];
 
 const json = (schema: z.ZodType) => ({
