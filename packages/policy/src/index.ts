@@ -25,12 +25,7 @@ export type { Cidr, IpAddress } from './cel/ip.js';
 export { runTestSuites, describeDecision } from './testing/run-tests.js';
 export type { CaseResult, ProgressListener, SuiteResult, TestReport } from './testing/run-tests.js';
 export type { TestCase, TestExpectation, TestSuite } from './testing/test-suite.js';
-export { canonicalJson } from './bundle/canonical-json.js';
-export {
-  parsePolicySet,
-  serializePolicySet,
-  compiledPolicySetSchema,
-} from './bundle/policy-set.js';
+export { parsePolicySet, compiledPolicySetSchema } from './bundle/policy-set.js';
 export { parseDuration, formatDuration, notADuration } from './duration.js';
 export { globMatch, globShape, literalPrefix } from './glob.js';
 export type { GlobError, GlobShape } from './glob.js';

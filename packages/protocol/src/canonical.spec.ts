@@ -59,6 +59,14 @@ describe('canonicalJson', () => {
     expect(canonicalJson({ a: shared, b: [shared] })).toBe('{"a":{"x":1},"b":[{"x":1}]}');
   });
 
+  it('refuses a bigint and a Map with an error naming them, rather than encoding them', () => {
+    expect(() => canonicalJson({ n: 10n })).toThrow('canonical JSON cannot encode a bigint');
+    expect(() => canonicalJson({ m: new Map([['a', 1]]) })).toThrow(
+      'canonical JSON cannot encode a Map: only plain objects and arrays',
+    );
+    expect(() => canonicalJson([new Set([1])])).toThrow('cannot encode a Set');
+  });
+
   it('rejects values JSON cannot carry faithfully', () => {
     expect(() => canonicalJson({ n: 10n })).toThrow(/bigint/);
     expect(() => canonicalJson({ f: () => 1 })).toThrow(/function/);

@@ -6,6 +6,9 @@
  *
  * Throws a `TypeError` for what JSON cannot carry faithfully: non-finite numbers, bigints,
  * functions, symbols, cycles, and objects that are neither plain nor `toJSON`-able (Map, Set…).
+ * A bigint or a Map is refused rather than encoded (as digits, as `{}`): either would hash a
+ * value that does not come back the same from `JSON.parse`. The one canonical JSON of the
+ * workspace: bundle hashes, signatures and the control plane's fingerprints all go through it.
  */
 export function canonicalJson(value: unknown): string {
   const out = serialize(value, new Set());

@@ -1,10 +1,6 @@
 import { createHash } from 'node:crypto';
-import {
-  canonicalJson,
-  literalPrefix,
-  type CompiledPolicy,
-  type CompiledPolicySet,
-} from '@stepgate/policy';
+import { literalPrefix, type CompiledPolicy, type CompiledPolicySet } from '@stepgate/policy';
+import { canonicalJson } from '@stepgate/protocol';
 
 /** The resource kind of the control plane's own admin actions. */
 export const SELF_RESOURCE_KIND = 'stepgate';

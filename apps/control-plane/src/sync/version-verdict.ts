@@ -1,5 +1,4 @@
 import {
-  canonicalJson,
   compile,
   PolicyEngine,
   runTestSuites,
@@ -8,11 +7,12 @@ import {
   type SourceFile,
   type TestReport,
 } from '@stepgate/policy';
+import { canonicalJson } from '@stepgate/protocol';
 
 /**
  * The verdict on one commit: compile, run its policy tests, measure the bundle. Pure CPU work on
  * text, run in a worker thread (build-version.worker.ts) so a costly commit never stalls the
- * control plane's event loop; it imports only @stepgate/policy.
+ * control plane's event loop; it imports only the pure packages.
  */
 export interface VersionVerdict {
   status: 'ready' | 'failed';

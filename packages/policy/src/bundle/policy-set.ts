@@ -1,7 +1,6 @@
 import { z } from 'zod';
 import { PolicySetError } from '../errors.js';
 import { POLICY_SET_FORMAT, type CompiledPolicySet } from '../model.js';
-import { canonicalJson } from './canonical-json.js';
 
 const requirement = z.strictObject({
   level: z.string().optional(),
@@ -64,11 +63,6 @@ export const compiledPolicySetSchema = z.strictObject({
   ),
   data: z.record(z.string(), z.unknown()),
 });
-
-/** Deterministic bytes of a policy set: the same repository always gives the same text. */
-export function serializePolicySet(policySet: CompiledPolicySet): string {
-  return canonicalJson(policySet);
-}
 
 /** Reloads a serialised policy set without the YAML it came from. Throws PolicySetError. */
 export function parsePolicySet(input: string | unknown): CompiledPolicySet {
