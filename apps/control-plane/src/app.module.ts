@@ -14,8 +14,8 @@ import { redisOptions } from './config/redis-options.js';
 import { DatabaseModule } from './database/database.module.js';
 import { DecisionsModule } from './decisions/decisions.module.js';
 import { ElevationModule } from './elevation/elevation.module.js';
+import { EmbeddedRepositoryModule } from './git/embedded-repository.module.js';
 import { GitHttpModule } from './git-server/git-http.module.js';
-import { GitServerModule } from './git-server/git-server.module.js';
 import { GrantsModule } from './grants/grants.module.js';
 import { MetricsModule } from './common/metrics.module.js';
 import { HealthModule } from './health/health.module.js';
@@ -47,7 +47,7 @@ export class AppModule {
         BundlesModule,
         VersionsModule,
         SourcesModule,
-        GitServerModule,
+        EmbeddedRepositoryModule,
         SyncModule,
         GitHttpModule,
         WebhooksModule,

@@ -1,4 +1,6 @@
 import { Module } from '@nestjs/common';
+import { AuditModule } from '../audit/audit.module.js';
+import { AuthModule } from '../auth/auth.module.js';
 import { BundlesModule } from '../bundles/bundles.module.js';
 import { DecisionsModule } from '../decisions/decisions.module.js';
 import { GrantsModule } from '../grants/grants.module.js';
@@ -15,7 +17,7 @@ import { UnknownRevisionsService } from './unknown-revisions.service.js';
 
 /** The agent gateway, the agent registry and the fleet view. */
 @Module({
-  imports: [BundlesModule, DecisionsModule, GrantsModule, LiveStateModule],
+  imports: [BundlesModule, DecisionsModule, GrantsModule, LiveStateModule, AuditModule, AuthModule],
   controllers: [AgentsController],
   providers: [
     AgentGateway,

@@ -1,12 +1,14 @@
 import { Module } from '@nestjs/common';
+import { AuditModule } from '../audit/audit.module.js';
 import { GrantsModule } from '../grants/grants.module.js';
+import { StepUpModule } from '../step-up/step-up.module.js';
 import { ApprovalExpiryService } from './approval-expiry.service.js';
 import { ApprovalsController } from './approvals.controller.js';
 import { ApprovalsService } from './approvals.service.js';
 
 /** Approval requests, their decisions, and the grants completed ones turn into. */
 @Module({
-  imports: [GrantsModule],
+  imports: [GrantsModule, AuditModule, StepUpModule],
   controllers: [ApprovalsController],
   providers: [ApprovalsService, ApprovalExpiryService],
   exports: [ApprovalsService],

@@ -1,11 +1,12 @@
-import { Global, Module } from '@nestjs/common';
+import { Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
+import { AuditModule } from '../audit/audit.module.js';
 import { AuthGuard } from './auth.guard.js';
 import { TokenService } from './token.service.js';
 import { TokensController } from './tokens.controller.js';
 
-@Global()
 @Module({
+  imports: [AuditModule],
   controllers: [TokensController],
   providers: [TokenService, { provide: APP_GUARD, useClass: AuthGuard }],
   exports: [TokenService],

@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { AuditModule } from '../audit/audit.module.js';
 import { secretBoxProvider } from '../common/secret-box.provider.js';
 import { GrantsModule } from '../grants/grants.module.js';
 import { EnrolmentCodesController } from './enrolment-codes.controller.js';
@@ -15,7 +16,7 @@ import { WebAuthnService } from './webauthn.service.js';
  * factor is enrolled with a one-time enrolment code an admin issued (/v1/enrolment-codes).
  */
 @Module({
-  imports: [GrantsModule],
+  imports: [GrantsModule, AuditModule],
   controllers: [TotpController, WebAuthnController, EnrolmentCodesController],
   providers: [
     TotpService,

@@ -8,7 +8,10 @@ import { serveGitHttp } from '../git/git-http-backend.js';
 import { LOGGER } from '../logging/logger.js';
 import { DEFAULT_SOURCE_ID } from '../sources/sources.service.js';
 import { SyncQueueService } from '../sync/sync-queue.service.js';
-import { EmbeddedRepositoryService, EMBEDDED_REPO_NAME } from './embedded-repository.service.js';
+import {
+  EmbeddedRepositoryService,
+  EMBEDDED_REPO_NAME,
+} from '../git/embedded-repository.service.js';
 import { HookChannelService } from './hook-channel.service.js';
 import type { PushReport } from './push-report.service.js';
 

@@ -1,15 +1,15 @@
 import { Module } from '@nestjs/common';
 import { AuthModule } from '../auth/auth.module.js';
+import { EmbeddedRepositoryModule } from '../git/embedded-repository.module.js';
 import { SourcesModule } from '../sources/sources.module.js';
 import { StepUpModule } from '../step-up/step-up.module.js';
 import { SyncModule } from '../sync/sync.module.js';
 import { GitHttpHandler } from './git-http.handler.js';
-import { GitServerModule } from './git-server.module.js';
 import { HookChannelService } from './hook-channel.service.js';
 import { PushReportService } from './push-report.service.js';
 
 @Module({
-  imports: [GitServerModule, SyncModule, SourcesModule, AuthModule, StepUpModule],
+  imports: [EmbeddedRepositoryModule, SyncModule, SourcesModule, AuthModule, StepUpModule],
   providers: [GitHttpHandler, HookChannelService, PushReportService],
   exports: [GitHttpHandler],
 })

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { DEFAULT_SOURCE_ID, SourcesService } from '../sources/sources.service.js';
 import { SelfProtectionService } from '../step-up/self-protection.service.js';
 import { CommitVerdictService } from '../sync/commit-verdict.service.js';
-import { EmbeddedRepositoryService } from './embedded-repository.service.js';
+import { EmbeddedRepositoryService } from '../git/embedded-repository.service.js';
 import { triageRefUpdate, verdictLines, type RefUpdate } from './push-report.js';
 
 /** What the pusher is told, and which pushed commits the sync should record. */

@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { AuditModule } from '../audit/audit.module.js';
 import { BundlesModule } from '../bundles/bundles.module.js';
 import { GrantEvents } from './grant-events.js';
 import { GrantsController } from './grants.controller.js';
@@ -6,7 +7,7 @@ import { GrantsService } from './grants.service.js';
 
 /** Signed grants: issue (for elevation and approvals), list, revoke, evidence for checks. */
 @Module({
-  imports: [BundlesModule],
+  imports: [BundlesModule, AuditModule],
   controllers: [GrantsController],
   providers: [GrantsService, GrantEvents],
   exports: [GrantsService, GrantEvents],

@@ -5,7 +5,7 @@ import type { Response } from 'express';
 import { existsSync } from 'node:fs';
 import { Public } from '../common/scopes.js';
 import { PrismaService } from '../database/prisma.service.js';
-import { EmbeddedRepositoryService } from '../git-server/embedded-repository.service.js';
+import { EmbeddedRepositoryService } from '../git/embedded-repository.service.js';
 import { redisClientOf } from '../common/queue-client.js';
 import { SYNC_QUEUE } from '../sync/sync.queue.js';
 import { SyncMetrics } from '../sync/sync.metrics.js';

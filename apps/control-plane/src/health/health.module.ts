@@ -1,7 +1,7 @@
 import { Module } from '@nestjs/common';
-import { GitServerModule } from '../git-server/git-server.module.js';
+import { EmbeddedRepositoryModule } from '../git/embedded-repository.module.js';
 import { SyncModule } from '../sync/sync.module.js';
 import { HealthController } from './health.controller.js';
 
-@Module({ imports: [SyncModule, GitServerModule], controllers: [HealthController] })
+@Module({ imports: [SyncModule, EmbeddedRepositoryModule], controllers: [HealthController] })
 export class HealthModule {}

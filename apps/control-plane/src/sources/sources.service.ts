@@ -6,7 +6,7 @@ import { SecretBox } from '../common/secret-box.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/configuration.js';
 import { PrismaService } from '../database/prisma.service.js';
-import { shownUrl, splitCredentials } from './source-url.js';
+import { shownUrl, splitCredentials } from '../common/source-url.js';
 
 type SourceRow = NonNullable<Awaited<ReturnType<PrismaService['policySource']['findUnique']>>>;
 

@@ -1,5 +1,6 @@
-import { Global, Module } from '@nestjs/common';
+import { Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
+import { AuditModule } from '../audit/audit.module.js';
 import { BundlesModule } from '../bundles/bundles.module.js';
 import { GrantsModule } from '../grants/grants.module.js';
 import { IssuerKeysModule } from '../issuer-keys/issuer-keys.module.js';
@@ -13,11 +14,12 @@ import { StepUpGuard } from './step-up.guard.js';
 
 /**
  * The control plane's own step-up engine: POST /v1/check, self-protection of admin actions
- * (@StepUpProtected, usable from any module, hence global) and the issuer-keys refresh.
+ * (@StepUpProtected from common/ marks a route; the guard registered here enforces it on any
+ * module's routes) and the issuer-keys refresh. Import it for SelfProtectionService or
+ * ActiveEngineService.
  */
-@Global()
 @Module({
-  imports: [BundlesModule, GrantsModule, IssuerKeysModule, LiveStateModule],
+  imports: [BundlesModule, GrantsModule, IssuerKeysModule, LiveStateModule, AuditModule],
   controllers: [StepUpController],
   providers: [
     ActiveEngineService,

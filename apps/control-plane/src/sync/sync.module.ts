@@ -1,7 +1,7 @@
 import { BullModule } from '@nestjs/bullmq';
 import { Module } from '@nestjs/common';
 import { AuditModule } from '../audit/audit.module.js';
-import { GitServerModule } from '../git-server/git-server.module.js';
+import { EmbeddedRepositoryModule } from '../git/embedded-repository.module.js';
 import { LiveStateModule } from '../live-state/live-state.module.js';
 import { SourcesModule } from '../sources/sources.module.js';
 import { StepUpModule } from '../step-up/step-up.module.js';
@@ -20,7 +20,7 @@ import { SyncService } from './sync.service.js';
     BullModule.registerQueue({ name: SYNC_QUEUE }),
     SourcesModule,
     VersionsModule,
-    GitServerModule,
+    EmbeddedRepositoryModule,
     LiveStateModule,
     AuditModule,
     StepUpModule,

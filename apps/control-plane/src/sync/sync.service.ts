@@ -9,7 +9,7 @@ import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/configuration.js';
 import { GitPolicyReader } from '../git/policy-repository.js';
 import { fetchRemote } from '../git/remote-fetcher.js';
-import { EmbeddedRepositoryService } from '../git-server/embedded-repository.service.js';
+import { EmbeddedRepositoryService } from '../git/embedded-repository.service.js';
 import { LOGGER } from '../logging/logger.js';
 import { SourcesService } from '../sources/sources.service.js';
 import { protectionChanged } from '../step-up/protection-policies.js';

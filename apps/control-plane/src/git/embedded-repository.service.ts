@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/configuration.js';
-import { ensureEmbeddedRepository } from '../git/embedded-repository.js';
+import { ensureEmbeddedRepository } from './embedded-repository.js';
 
 export const EMBEDDED_REPO_NAME = 'policies.git';
 
@@ -24,7 +24,7 @@ export class EmbeddedRepositoryService implements OnModuleInit {
 
   async onModuleInit(): Promise<void> {
     // The hook relays the control plane's verdict to the pusher; it runs the compiled script.
-    const hookScript = fileURLToPath(new URL('../git/post-receive-report.js', import.meta.url));
+    const hookScript = fileURLToPath(new URL('./post-receive-report.js', import.meta.url));
     await ensureEmbeddedRepository(this.dir, {
       // The first branch, the one the embedded source starts tracking (SourcesService).
       branch: 'main',
