@@ -1,4 +1,4 @@
-import { normalizeRequest } from '@stepgate/policy';
+import { decideWithGrants, grantsMayImprove, normalizeRequest } from '@stepgate/policy';
 import type {
   AuthEvidence,
   Decision,
@@ -15,7 +15,6 @@ import {
   type DecisionEntry,
   type FailReason,
 } from './decision-record.js';
-import { grantCandidates, isBetter } from './evidence/candidates.js';
 import type { GrantStore } from './evidence/grant-store.js';
 import type { LogBuffer } from './log-buffer.js';
 import {
@@ -167,7 +166,7 @@ export class DecisionPoint {
       decision = active.engine.decide(request, evidence, { now });
       let used = evidence;
       // Only a step-up can be improved by a grant; everything else keeps the single evaluation.
-      if (decision.effect === 'step_up' && this.grants !== undefined) {
+      if (grantsMayImprove(decision) && this.grants !== undefined) {
         const better = this.decideWithGrants(active, request, evidence, now, nowMs, decision);
         decision = better.decision;
         used = better.evidence;
@@ -229,22 +228,11 @@ export class DecisionPoint {
       request.resource,
       nowMs,
     );
-    if (grants.length === 0) return { decision: first, evidence };
-    let best: { decision: AgentDecision; evidence: AuthEvidence | undefined } = {
-      decision: first,
-      evidence,
-    };
-    for (const candidate of grantCandidates(evidence, grants)) {
-      const decision: AgentDecision = active.engine.decide(request, candidate, { now });
-      // A deny is a deny, whichever evidence produced it.
-      if (decision.effect === 'deny') return { decision, evidence: candidate };
-      if (isBetter(decision, best.decision)) best = { decision, evidence: candidate };
-    }
-    if (best.decision.effect === 'allow' && best.decision !== first) {
-      const used = best.evidence?.grants ?? [];
-      if (used.length > 0) best.decision.grants = [...used];
-    }
-    return best;
+    // The same rule as the control plane's /v1/check (stepgate check), from one place.
+    const best = decideWithGrants(active.engine, request, { first, evidence, grants, now });
+    const decision: AgentDecision = best.decision;
+    if (best.grants !== undefined) decision.grants = best.grants;
+    return { decision, evidence: best.evidence };
   }
 
   private decideShadow(

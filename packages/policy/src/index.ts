@@ -16,6 +16,14 @@ export { formatCompileError, PolicySetError } from './errors.js';
 export type { CompileError, CompileErrorCode } from './errors.js';
 export { PolicyEngine } from './evaluate/engine.js';
 export { approverKey, countApprovals } from './evaluate/step-up.js';
+export { decideWithGrants, grantsMayImprove } from './evaluate/decide-with-grants.js';
+export type {
+  DecideWithGrantsInput,
+  EvidenceDecider,
+  GrantedDecision,
+  GrantEvidence,
+  GrantKind,
+} from './evaluate/decide-with-grants.js';
 export type { DecideOptions, EngineOptions } from './evaluate/engine.js';
 export { InvalidRequestError, normalizeRequest } from './evaluate/request.js';
 export { REQUEST_LIMITS, requestLimitProblem } from './evaluate/request-limits.js';

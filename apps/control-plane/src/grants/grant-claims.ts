@@ -1,4 +1,4 @@
-import { globMatch, type AuthEvidence } from '@stepgate/policy';
+import { globMatch, type AuthEvidence, type GrantEvidence } from '@stepgate/policy';
 import {
   GRANT_FORMAT,
   grantAppliesToKind,
@@ -186,6 +186,21 @@ export function toEvidence(row: GrantRow): AuthEvidence {
     approvals: [...row.approvals],
     grants: [row.id],
   };
+}
+
+/**
+ * The grants among `rows` (a subject's grants in force) that cover this action on this
+ * resource, as `decideWithGrants` counts them: the same evidence an agent derives from the
+ * signed claims.
+ */
+export function grantEvidenceFor(
+  rows: readonly GrantRow[],
+  action: string,
+  resource: { kind: string; id: string },
+): GrantEvidence[] {
+  return rows
+    .filter((row) => grantCovers(row, action, resource))
+    .map((row) => ({ id: row.id, kind: row.kind, evidence: toEvidence(row) }));
 }
 
 /** Glob syntax in a literal: an approval for `prod/*` must not become a grant for all of prod. */

@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { AuthEvidence } from '@stepgate/policy';
+import type { GrantEvidence } from '@stepgate/policy';
 import { signGrant, StepgateError, type GrantView, type GrantsQuery } from '@stepgate/protocol';
 import { randomUUID } from 'node:crypto';
 import { AuditService } from '../audit/audit.service.js';
@@ -8,7 +8,7 @@ import { SigningKeyService } from '../bundles/signing-key.service.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/configuration.js';
 import { PrismaService } from '../database/prisma.service.js';
-import { buildGrantClaims, grantCovers, toEvidence, toGrantView } from './grant-claims.js';
+import { buildGrantClaims, grantEvidenceFor, toGrantView } from './grant-claims.js';
 import { GrantEvents } from './grant-events.js';
 
 /** What an elevation or a completed approval asks the grants service to issue. */
@@ -162,18 +162,18 @@ export class GrantsService {
     if (view.jws) this.events.emitChange({ full: false, grants: [view.jws], revoked: [] });
   }
 
-  /** Grants in force for a subject, matching action and resource (kind and id), as decision evidence (one entry per grant). */
+  /** Grants in force for a subject, matching action and resource (kind and id), as decision evidence for `decideWithGrants`. */
   async evidenceFor(
     subject: string,
     action: string,
     resource: { kind: string; id: string },
     now: Date = new Date(),
-  ): Promise<AuthEvidence[]> {
+  ): Promise<GrantEvidence[]> {
     const rows = await this.prisma.grant.findMany({
       where: { subject, revokedAt: null, expiresAt: { gt: now } },
       orderBy: { issuedAt: 'asc' },
     });
-    return rows.filter((row) => grantCovers(row, action, resource)).map(toEvidence);
+    return grantEvidenceFor(rows, action, resource);
   }
 
   /** Own grants; another subject's (or everyone's) only for operators and admins. */

@@ -1,9 +1,14 @@
 import { Injectable } from '@nestjs/common';
-import { InvalidRequestError, type Decision, type DecisionRequest } from '@stepgate/policy';
+import {
+  decideWithGrants,
+  grantsMayImprove,
+  InvalidRequestError,
+  type Decision,
+  type DecisionRequest,
+} from '@stepgate/policy';
 import { StepgateError, type CheckRequest, type CheckResponse } from '@stepgate/protocol';
 import { GrantsService } from '../grants/grants.service.js';
 import { ActiveEngineService, type ActiveEngines } from './active-engine.service.js';
-import { bestDecision } from './best-decision.js';
 import { satisfyHints } from './satisfy.js';
 
 /**
@@ -41,9 +46,9 @@ export class StepUpCheckService {
   }
 
   /**
-   * Without evidence first: most requests are decided without a step-up, and then the grants
-   * table is not read at all. As on the agent, only a step-up is retried with grants: a deny
-   * stays a deny.
+   * Without evidence first (a check has no token of its own): most requests are decided
+   * without a step-up, and then the grants table is not read at all. The grants then count by
+   * `decideWithGrants`, the function the agent's decision point calls.
    */
   async decide(
     engine: ActiveEngines['engine'],
@@ -51,15 +56,15 @@ export class StepUpCheckService {
     now: Date,
   ): Promise<Decision> {
     try {
-      const plain = engine.decide(request, undefined, { now });
-      if (plain.effect !== 'step_up') return plain;
-      const evidence = await this.grants.evidenceFor(
+      const first = engine.decide(request, undefined, { now });
+      if (!grantsMayImprove(first)) return first;
+      const grants = await this.grants.evidenceFor(
         request.principal.id,
         request.action,
         request.resource,
         now,
       );
-      return evidence.length === 0 ? plain : bestDecision(engine, request, evidence, now);
+      return decideWithGrants(engine, request, { first, grants, now }).decision;
     } catch (error) {
       if (error instanceof InvalidRequestError)
         throw new StepgateError('request/invalid', error.message);

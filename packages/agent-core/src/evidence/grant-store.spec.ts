@@ -32,6 +32,7 @@ describe('GrantStore.apply', () => {
     });
     expect(grants.evidenceFor('alice', 'docs:read', doc('secret/plan'))).toEqual([
       {
+        id: ID(1),
         kind: 'elevation',
         evidence: {
           amr: ['otp'],

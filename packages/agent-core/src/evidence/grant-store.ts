@@ -1,5 +1,5 @@
 import { globMatch } from '@stepgate/policy';
-import type { AuthEvidence } from '@stepgate/policy';
+import type { AuthEvidence, GrantEvidence } from '@stepgate/policy';
 import {
   grantAppliesToKind,
   isGrantCurrent,
@@ -131,19 +131,18 @@ export class GrantStore {
 
   /**
    * Evidence from the current grants of `subject` whose scope covers the request (action and
-   * resource-id globs, and the resource kind: see grantAppliesToKind): one entry per grant
-   * (`{amr, level?, authTime, approvals, grants: [id]}`). Empty — and cheap — when the subject
-   * holds none.
+   * resource-id globs, and the resource kind: see grantAppliesToKind): one entry per grant,
+   * for `decideWithGrants`. Empty — and cheap — when the subject holds none.
    */
   evidenceFor(
     subject: string,
     action: string,
     resource: { kind: string; id: string },
     nowMs: number = this.clock.now(),
-  ): { evidence: AuthEvidence; kind: GrantClaims['kind'] }[] {
+  ): GrantEvidence[] {
     const held = this.bySubject.get(subject);
     if (held === undefined) return [];
-    const out: { evidence: AuthEvidence; kind: GrantClaims['kind'] }[] = [];
+    const out: GrantEvidence[] = [];
     for (const grant of held) {
       const { claims } = grant;
       if (!isGrantCurrent(claims, nowMs)) continue;
@@ -157,7 +156,7 @@ export class GrantStore {
         grants: [claims.id],
       };
       if (claims.level !== undefined) evidence.level = claims.level;
-      out.push({ evidence, kind: claims.kind });
+      out.push({ id: claims.id, kind: claims.kind, evidence });
     }
     return out;
   }
