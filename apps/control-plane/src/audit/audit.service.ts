@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { AuditEventView } from '@stepgate/protocol';
-import { PrismaService } from '../database/prisma.service.js';
+import type { Transaction } from '../database/transaction.js';
+import { AuditRepository } from './audit.repository.js';
 
 export interface AuditRecord {
   actor: string;
@@ -13,29 +14,24 @@ export interface AuditRecord {
 /** Append-only record of every privileged action: who, what, on what, why. */
 @Injectable()
 export class AuditService {
-  constructor(private readonly prisma: PrismaService) {}
+  constructor(private readonly repository: AuditRepository) {}
 
-  async record(
-    event: AuditRecord,
-    tx: Pick<PrismaService, 'auditEvent'> = this.prisma,
-  ): Promise<void> {
-    await tx.auditEvent.create({
-      data: {
+  /** `tx`: inside the transaction of the change it records, so both commit or neither. */
+  async record(event: AuditRecord, tx?: Pick<Transaction, 'auditEvent'>): Promise<void> {
+    await this.repository.append(
+      {
         actor: event.actor,
         action: event.action,
         target: event.target ?? null,
         reason: event.reason ?? null,
         ...(event.details ? { details: event.details as object } : {}),
       },
-    });
+      tx,
+    );
   }
 
   async list(limit: number, action?: string): Promise<AuditEventView[]> {
-    const rows = await this.prisma.auditEvent.findMany({
-      where: action ? { action } : {},
-      orderBy: [{ at: 'desc' }, { id: 'desc' }],
-      take: limit,
-    });
+    const rows = await this.repository.list(limit, action);
     return rows.map((row) => ({
       id: row.id,
       at: row.at.toISOString(),

@@ -1,9 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { signBundle, StepgateError, type BundlePayload } from '@stepgate/protocol';
-import { PrismaService } from '../database/prisma.service.js';
 import { LiveStateEvents, type LiveStateChange } from '../live-state/live-state.events.js';
 import { LiveStateRepository } from '../live-state/live-state.repository.js';
 import { issuersOf, IssuerKeysService } from '../issuer-keys/issuer-keys.service.js';
+import { VersionsRepository } from '../versions/versions.repository.js';
 import { SigningKeyService } from './signing-key.service.js';
 
 export interface SignedBundle {
@@ -24,7 +24,7 @@ export class BundleService {
   private readonly cache = new Map<string, SignedBundle>();
 
   constructor(
-    private readonly prisma: PrismaService,
+    private readonly versions: VersionsRepository,
     private readonly liveState: LiveStateRepository,
     private readonly keys: SigningKeyService,
     private readonly issuerKeys: IssuerKeysService,
@@ -67,7 +67,7 @@ export class BundleService {
     const cached = this.cache.get(cacheKey);
     if (cached) return cached;
 
-    const version = await this.prisma.policyVersion.findUniqueOrThrow({ where: { id: versionId } });
+    const version = await this.versions.get(versionId);
     if (version.status !== 'ready' || !version.policySet || !version.bundleHash) {
       throw new StepgateError('version/not_ready', `version ${version.number} has no bundle`);
     }

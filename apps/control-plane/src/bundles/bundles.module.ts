@@ -1,12 +1,13 @@
 import { Module } from '@nestjs/common';
 import { IssuerKeysModule } from '../issuer-keys/issuer-keys.module.js';
 import { LiveStateModule } from '../live-state/live-state.module.js';
+import { VersionsModule } from '../versions/versions.module.js';
 import { BundleService } from './bundle.service.js';
 import { BundlesController } from './bundles.controller.js';
 import { SigningKeyService } from './signing-key.service.js';
 
 @Module({
-  imports: [IssuerKeysModule, LiveStateModule],
+  imports: [IssuerKeysModule, LiveStateModule, VersionsModule],
   controllers: [BundlesController],
   providers: [SigningKeyService, BundleService],
   exports: [SigningKeyService, BundleService],

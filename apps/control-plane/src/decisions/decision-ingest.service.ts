@@ -1,11 +1,11 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { DecisionRecord } from '@stepgate/protocol';
 import type { Logger } from 'pino';
-import { PrismaService } from '../database/prisma.service.js';
 import type { Prisma } from '../generated/prisma/client.js';
 import { isDatabaseUnavailable } from '../common/database-errors.js';
 import { LOGGER } from '../logging/logger.js';
 import { DecisionMetrics } from './decision.metrics.js';
+import { DecisionsRepository } from './decisions.repository.js';
 import type { DecisionLogJobs } from './decision-logs.queue.js';
 
 const PRUNE_CHUNK = 5000;
@@ -86,7 +86,7 @@ function isDataError(error: unknown): boolean {
 @Injectable()
 export class DecisionIngestService {
   constructor(
-    private readonly prisma: PrismaService,
+    private readonly repository: DecisionsRepository,
     private readonly metrics: DecisionMetrics,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
@@ -102,7 +102,7 @@ export class DecisionIngestService {
     const rows: Record<string, unknown>[] = [];
     for (const batch of batches)
       for (const record of batch.records) rows.push(recordsetRow(batch.agentId, record));
-    const inserted = await this.insertRows(rows);
+    const inserted = await this.repository.insertRows(rows);
     const skipped = rows.length - inserted;
     this.metrics.ingested.inc(inserted);
     if (skipped > 0) this.metrics.duplicates.inc(skipped);
@@ -115,7 +115,7 @@ export class DecisionIngestService {
     let inserted: number;
     let refused = 0;
     try {
-      inserted = await this.insertRows(
+      inserted = await this.repository.insertRows(
         batch.records.map((record) => recordsetRow(batch.agentId, record)),
       );
     } catch (error) {
@@ -137,7 +137,7 @@ export class DecisionIngestService {
     let timer: NodeJS.Timeout | undefined;
     try {
       return await Promise.race([
-        this.prisma.$queryRaw`SELECT 1`.then(() => true),
+        this.repository.ping().then(() => true),
         new Promise<boolean>((resolve) => {
           timer = setTimeout(() => resolve(false), PROBE_TIMEOUT_MS);
         }),
@@ -158,27 +158,6 @@ export class DecisionIngestService {
     );
   }
 
-  /**
-   * Rows (of one batch or many) in one statement with one parameter (the rows as JSON), expanded by
-   * PostgreSQL: Prisma's createMany builds and checks every field of every row in JavaScript,
-   * which capped ingest at a few thousand records/s of control-plane CPU (bench/ingest.bench.js).
-   */
-  private async insertRows(rows: Record<string, unknown>[]): Promise<number> {
-    return this.prisma.$executeRaw`
-      INSERT INTO decision_log (id, at, agent_id, revision, effect, fail_reason, principal, action,
-                                resource_kind, resource_id, require, reasons, shadow_effect,
-                                shadow_revision, shadow_reasons, input, errors, duration_ns)
-      SELECT id, at, agent_id, revision, effect::decision_effect, fail_reason, principal, action,
-             resource_kind, resource_id, require, reasons, shadow_effect::decision_effect,
-             shadow_revision, shadow_reasons, input, errors, duration_ns
-      FROM jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) AS r(
-        id text, at timestamptz, agent_id text, revision integer, effect text, fail_reason text,
-        principal text, action text, resource_kind text, resource_id text, require jsonb,
-        reasons jsonb, shadow_effect text, shadow_revision integer, shadow_reasons jsonb,
-        input jsonb, errors integer, duration_ns bigint)
-      ON CONFLICT (id) DO NOTHING`;
-  }
-
   private async insertEach(
     agentId: string,
     records: DecisionRecord[],
@@ -186,12 +165,7 @@ export class DecisionIngestService {
     let inserted = 0;
     let refused = 0;
     const insert = async (record: DecisionRecord) =>
-      (
-        await this.prisma.decisionLog.createMany({
-          data: [decisionRow(agentId, withoutNul(record))],
-          skipDuplicates: true,
-        })
-      ).count;
+      this.repository.insertOne(decisionRow(agentId, withoutNul(record)));
     for (const record of records) {
       try {
         inserted += await insert(record);
@@ -234,9 +208,7 @@ export class DecisionIngestService {
     const cutoff = new Date(now.getTime() - retentionSeconds * 1000);
     let total = 0;
     for (;;) {
-      const deleted = await this.prisma.$executeRaw`
-        DELETE FROM decision_log
-        WHERE id IN (SELECT id FROM decision_log WHERE at < ${cutoff} LIMIT ${PRUNE_CHUNK})`;
+      const deleted = await this.repository.pruneChunk(cutoff, PRUNE_CHUNK);
       total += deleted;
       if (deleted < PRUNE_CHUNK) break;
     }

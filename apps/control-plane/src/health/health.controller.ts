@@ -4,12 +4,14 @@ import type { Queue } from 'bullmq';
 import type { Response } from 'express';
 import { existsSync } from 'node:fs';
 import { Public } from '../common/scopes.js';
-import { PrismaService } from '../database/prisma.service.js';
 import { EmbeddedRepositoryService } from '../git/embedded-repository.service.js';
 import { redisClientOf } from '../common/queue-client.js';
+import { DEFAULT_SOURCE_ID } from '../sources/sources.service.js';
+import { SourcesRepository } from '../sources/sources.repository.js';
 import { SYNC_QUEUE } from '../sync/sync.queue.js';
 import { SyncMetrics } from '../sync/sync.metrics.js';
 import { MetricsRegistry } from '../common/metrics.registry.js';
+import { HealthRepository } from './health.repository.js';
 
 type Check = { ok: boolean; error?: string };
 
@@ -25,7 +27,8 @@ const withTimeout = <T>(promise: Promise<T>, ms: number): Promise<T> =>
 @Public()
 export class HealthController {
   constructor(
-    private readonly prisma: PrismaService,
+    private readonly database: HealthRepository,
+    private readonly sources: SourcesRepository,
     @InjectQueue(SYNC_QUEUE) private readonly queue: Queue,
     private readonly repository: EmbeddedRepositoryService,
     private readonly registry: MetricsRegistry,
@@ -53,10 +56,10 @@ export class HealthController {
       }
     };
     const [database, redis, git] = await Promise.all([
-      check(() => this.prisma.$queryRaw`SELECT 1`),
+      check(() => this.database.ping()),
       check(async () => (await redisClientOf(this.queue)).ping()),
       check(async () => {
-        const source = await this.prisma.policySource.findUnique({ where: { id: 'default' } });
+        const source = await this.sources.byId(DEFAULT_SOURCE_ID);
         if (source?.kind === 'embedded' && !existsSync(this.repository.dir))
           throw new Error('embedded repository missing');
         if (source?.lastSyncError) throw new Error(`last sync failed: ${source.lastSyncError}`);

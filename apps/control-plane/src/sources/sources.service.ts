@@ -5,10 +5,11 @@ import { urlHostProblem } from '../common/outbound-guard.js';
 import { SecretBox } from '../common/secret-box.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/configuration.js';
-import { PrismaService } from '../database/prisma.service.js';
+import type { PolicySource } from '../generated/prisma/client.js';
 import { shownUrl, splitCredentials } from '../common/source-url.js';
+import { SourcesRepository } from './sources.repository.js';
 
-type SourceRow = NonNullable<Awaited<ReturnType<PrismaService['policySource']['findUnique']>>>;
+type SourceRow = PolicySource;
 
 export const DEFAULT_SOURCE_ID = 'default';
 
@@ -22,7 +23,7 @@ export const DEFAULT_SOURCE_ID = 'default';
 @Injectable()
 export class SourcesService implements OnModuleInit {
   constructor(
-    private readonly prisma: PrismaService,
+    private readonly repository: SourcesRepository,
     private readonly box: SecretBox,
     private readonly audit: AuditService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -56,11 +57,7 @@ export class SourcesService implements OnModuleInit {
           credentialsEncrypted: null,
           webhookSecretEncrypted,
         };
-    await this.prisma.policySource.upsert({
-      where: { id: DEFAULT_SOURCE_ID },
-      create: { id: DEFAULT_SOURCE_ID, name: DEFAULT_SOURCE_ID, ...fields },
-      update: fields,
-    });
+    await this.repository.upsert(DEFAULT_SOURCE_ID, fields);
     await this.moveCredentialsOutOfUrls();
   }
 
@@ -70,20 +67,15 @@ export class SourcesService implements OnModuleInit {
    * has credentials there, which win, as they did for fetching).
    */
   private async moveCredentialsOutOfUrls(): Promise<void> {
-    const rows = await this.prisma.policySource.findMany({
-      where: { url: { contains: '@' } },
-    });
+    const rows = await this.repository.withUserInfo();
     for (const row of rows) {
       const { url, credentials } = splitCredentials(row.url as string);
       if (credentials === undefined) continue;
-      await this.prisma.policySource.update({
-        where: { id: row.id },
-        data: {
-          url,
-          ...(row.credentialsEncrypted === null
-            ? { credentialsEncrypted: this.box.seal(JSON.stringify(credentials)) }
-            : {}),
-        },
+      await this.repository.update(row.id, {
+        url,
+        ...(row.credentialsEncrypted === null
+          ? { credentialsEncrypted: this.box.seal(JSON.stringify(credentials)) }
+          : {}),
       });
       await this.audit.record({
         actor: 'system:startup',
@@ -101,12 +93,12 @@ export class SourcesService implements OnModuleInit {
   }
 
   async list() {
-    const rows = await this.prisma.policySource.findMany({ orderBy: { createdAt: 'asc' } });
+    const rows = await this.repository.list();
     return rows.map((row) => this.view(row));
   }
 
   async get(id: string): Promise<SourceRow> {
-    const row = await this.prisma.policySource.findUnique({ where: { id } });
+    const row = await this.repository.byId(id);
     if (!row) throw new StepgateError('source/not_found', `no policy source "${id}"`);
     return row;
   }
@@ -129,26 +121,22 @@ export class SourcesService implements OnModuleInit {
       (input.username || input.password
         ? { username: input.username ?? '', password: input.password ?? '' }
         : undefined);
-    const existing = await this.prisma.policySource.findFirst({
-      where: { OR: [{ id: input.name }, { name: input.name }] },
-    });
+    const existing = await this.repository.named(input.name);
     const conflict = () =>
       new StepgateError('version/conflict', `a source named "${input.name}" already exists`);
     if (existing) throw conflict();
-    const row = await this.prisma.policySource
+    const row = await this.repository
       .create({
-        data: {
-          id: input.name,
-          name: input.name,
-          kind: 'remote' as const,
-          url,
-          branch: input.branch,
-          path: input.path,
-          autoActivate: input.autoActivate,
-          pollIntervalSeconds: input.pollIntervalSeconds ?? null,
-          credentialsEncrypted: credentials ? this.box.seal(JSON.stringify(credentials)) : null,
-          webhookSecretEncrypted: input.webhookSecret ? this.box.seal(input.webhookSecret) : null,
-        },
+        id: input.name,
+        name: input.name,
+        kind: 'remote' as const,
+        url,
+        branch: input.branch,
+        path: input.path,
+        autoActivate: input.autoActivate,
+        pollIntervalSeconds: input.pollIntervalSeconds ?? null,
+        credentialsEncrypted: credentials ? this.box.seal(JSON.stringify(credentials)) : null,
+        webhookSecretEncrypted: input.webhookSecret ? this.box.seal(input.webhookSecret) : null,
       })
       .catch((error: unknown) => {
         // Two concurrent creations of one name both pass the check above; the key decides.

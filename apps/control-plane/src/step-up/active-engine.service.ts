@@ -2,9 +2,9 @@ import { Inject, Injectable } from '@nestjs/common';
 import { parsePolicySet, PolicyEngine, type CompiledPolicySet } from '@stepgate/policy';
 import { StepgateError } from '@stepgate/protocol';
 import type { Logger } from 'pino';
-import { PrismaService } from '../database/prisma.service.js';
 import { LiveStateRepository } from '../live-state/live-state.repository.js';
 import { LOGGER } from '../logging/logger.js';
+import { VersionsRepository } from '../versions/versions.repository.js';
 import { protectionFingerprint } from './protection-policies.js';
 
 export interface ActiveEngines {
@@ -31,7 +31,7 @@ export class ActiveEngineService {
   private cached?: { key: string; engines: Promise<ActiveEngines> };
 
   constructor(
-    private readonly prisma: PrismaService,
+    private readonly versions: VersionsRepository,
     private readonly liveState: LiveStateRepository,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
@@ -52,10 +52,7 @@ export class ActiveEngineService {
   }
 
   private async build(revision: number, versionId: string): Promise<ActiveEngines> {
-    const version = await this.prisma.policyVersion.findUniqueOrThrow({
-      where: { id: versionId },
-      select: { number: true, policySet: true },
-    });
+    const version = await this.versions.get(versionId);
     let policySet: ReturnType<typeof parsePolicySet>;
     try {
       policySet = parsePolicySet(version.policySet);

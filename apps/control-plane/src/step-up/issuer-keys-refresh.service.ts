@@ -5,10 +5,10 @@ import { AuditService } from '../audit/audit.service.js';
 import { BundleService } from '../bundles/bundle.service.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/configuration.js';
-import { PrismaService } from '../database/prisma.service.js';
 import { LiveStateRepository } from '../live-state/live-state.repository.js';
 import { LiveStateService } from '../live-state/live-state.service.js';
 import { LOGGER } from '../logging/logger.js';
+import { VersionsRepository } from '../versions/versions.repository.js';
 import { IssuerKeysMetrics } from '../issuer-keys/issuer-keys.metrics.js';
 import {
   issuersOf,
@@ -35,7 +35,7 @@ export class IssuerKeysRefreshService implements OnModuleInit, OnModuleDestroy {
   private running?: Promise<void>;
 
   constructor(
-    private readonly prisma: PrismaService,
+    private readonly versions: VersionsRepository,
     private readonly bundles: BundleService,
     private readonly issuerKeys: IssuerKeysService,
     private readonly liveState: LiveStateService,
@@ -70,10 +70,7 @@ export class IssuerKeysRefreshService implements OnModuleInit, OnModuleDestroy {
   async refresh(): Promise<number | undefined> {
     const { activeVersionId } = await this.liveStateRepository.current();
     if (!activeVersionId) return undefined;
-    const version = await this.prisma.policyVersion.findUnique({
-      where: { id: activeVersionId },
-      select: { id: true, number: true, policySet: true },
-    });
+    const version = await this.versions.byId(activeVersionId);
     const issuers = issuersOf(version?.policySet).filter((issuer) => issuer.jwksUrl);
     if (!version || issuers.length === 0) return undefined;
     const fetched = await this.issuerKeys.keysFor(issuersOf(version.policySet), { fresh: true });

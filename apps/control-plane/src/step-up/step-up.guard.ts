@@ -1,9 +1,9 @@
 import { Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import type { AuthenticatedRequest } from '../common/authenticated-request.js';
-import { PrismaService } from '../database/prisma.service.js';
 import { LiveStateRepository } from '../live-state/live-state.repository.js';
 import { pinRollbackTarget } from '../live-state/rollback-pin.js';
+import { VersionsRepository } from '../versions/versions.repository.js';
 import { SelfProtectionService } from './self-protection.service.js';
 import { STEP_UP_PROTECTED, type StepUpProtection } from '../common/step-up-protection.js';
 
@@ -15,7 +15,7 @@ export class StepUpGuard implements CanActivate {
   constructor(
     private readonly reflector: Reflector,
     private readonly protection: SelfProtectionService,
-    private readonly prisma: PrismaService,
+    private readonly versions: VersionsRepository,
     private readonly liveState: LiveStateRepository,
   ) {}
 
@@ -44,18 +44,14 @@ export class StepUpGuard implements CanActivate {
   private async versionNumber(ref: string): Promise<string> {
     const text = ref.trim();
     if (/^\d{1,9}$/.test(text)) return String(Number(text));
-    const where = UUID.test(text)
+    const named = UUID.test(text)
       ? { id: text.toLowerCase() }
       : /^[0-9a-f]{7,40}$/i.test(text)
-        ? { sha: { startsWith: text.toLowerCase() } }
+        ? { shaPrefix: text.toLowerCase() }
         : undefined;
-    if (!where) return text;
-    const rows = await this.prisma.policyVersion.findMany({
-      where,
-      select: { number: true },
-      take: 2,
-    });
-    return rows.length === 1 ? String(rows[0]!.number) : text;
+    if (!named) return text;
+    const numbers = await this.versions.numbers(named, 2);
+    return numbers.length === 1 ? String(numbers[0]) : text;
   }
 
   /**
@@ -68,10 +64,7 @@ export class StepUpGuard implements CanActivate {
     const target = await this.liveState.rollbackTarget();
     if (!target) return 'previous';
     pinRollbackTarget(request, target);
-    const version = await this.prisma.policyVersion.findUnique({
-      where: { id: target },
-      select: { number: true },
-    });
-    return version ? String(version.number) : 'previous';
+    const [number] = await this.versions.numbers({ id: target }, 1);
+    return number === undefined ? 'previous' : String(number);
   }
 }

@@ -5,6 +5,7 @@ import { BundlesModule } from '../bundles/bundles.module.js';
 import { GrantsModule } from '../grants/grants.module.js';
 import { IssuerKeysModule } from '../issuer-keys/issuer-keys.module.js';
 import { LiveStateModule } from '../live-state/live-state.module.js';
+import { VersionsModule } from '../versions/versions.module.js';
 import { ActiveEngineService } from './active-engine.service.js';
 import { IssuerKeysRefreshService } from './issuer-keys-refresh.service.js';
 import { SelfProtectionService } from './self-protection.service.js';
@@ -19,7 +20,14 @@ import { StepUpGuard } from './step-up.guard.js';
  * ActiveEngineService.
  */
 @Module({
-  imports: [BundlesModule, GrantsModule, IssuerKeysModule, LiveStateModule, AuditModule],
+  imports: [
+    BundlesModule,
+    GrantsModule,
+    IssuerKeysModule,
+    LiveStateModule,
+    AuditModule,
+    VersionsModule,
+  ],
   controllers: [StepUpController],
   providers: [
     ActiveEngineService,

@@ -3,7 +3,6 @@ import { Reflector } from '@nestjs/core';
 import { describe, expect, it } from 'vitest';
 import type { AuditService } from '../audit/audit.service.js';
 import type { Principal } from '../common/scopes.js';
-import type { PrismaService } from '../database/prisma.service.js';
 import type {
   AppliedChange,
   LiveStateChangeRequest,
@@ -14,6 +13,7 @@ import type { SelfProtectionService } from '../step-up/self-protection.service.j
 import { StepUpGuard } from '../step-up/step-up.guard.js';
 import { ActivationService } from './activation.service.js';
 import { VersionsController } from './versions.controller.js';
+import type { VersionsRepository } from './versions.repository.js';
 import type { VersionsService } from './versions.service.js';
 
 const NUMBERS: Record<string, number> = { v1: 1, v2: 2, v3: 3 };
@@ -54,12 +54,9 @@ function setUp() {
     liveState: () => liveStateRepository.current(),
     view: (row: { id: string }) => ({ id: row.id }),
   } as unknown as VersionsService;
-  const prisma = {
-    policyVersion: {
-      findUnique: async ({ where }: { where: { id: string } }) => ({ number: NUMBERS[where.id] }),
-      findMany: async () => [],
-    },
-  } as unknown as PrismaService;
+  const versionsRepository = {
+    numbers: async (ref: { id?: string }) => (ref.id ? [NUMBERS[ref.id]] : []),
+  } as unknown as VersionsRepository;
   const protection = {
     enforce: async (_principal: Principal, _action: string, resource: string) => {
       authorised.push(resource);
@@ -71,7 +68,12 @@ function setUp() {
   const audit = { record: async () => undefined } as unknown as AuditService;
   const activation = new ActivationService(liveState, liveStateRepository, versions, audit);
   const controller = new VersionsController(versions, activation);
-  const guard = new StepUpGuard(new Reflector(), protection, prisma, liveStateRepository);
+  const guard = new StepUpGuard(
+    new Reflector(),
+    protection,
+    versionsRepository,
+    liveStateRepository,
+  );
   return { controller, guard, changes, authorised };
 }
 

@@ -3,12 +3,13 @@ import { AuditModule } from '../audit/audit.module.js';
 import { LiveStateModule } from '../live-state/live-state.module.js';
 import { ActivationService } from './activation.service.js';
 import { VersionsController } from './versions.controller.js';
+import { VersionsRepository } from './versions.repository.js';
 import { VersionsService } from './versions.service.js';
 
 @Module({
   imports: [LiveStateModule, AuditModule],
   controllers: [VersionsController],
-  providers: [VersionsService, ActivationService],
-  exports: [VersionsService, ActivationService],
+  providers: [VersionsRepository, VersionsService, ActivationService],
+  exports: [VersionsRepository, VersionsService, ActivationService],
 })
 export class VersionsModule {}

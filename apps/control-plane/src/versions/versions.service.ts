@@ -1,9 +1,10 @@
 import { Injectable } from '@nestjs/common';
-import { StepgateError, type VersionView } from '@stepgate/protocol';
-import { PrismaService } from '../database/prisma.service.js';
+import { StepgateError, type VersionDetail, type VersionView } from '@stepgate/protocol';
+import type { PolicyVersion } from '../generated/prisma/client.js';
 import { LiveStateRepository, type LiveState } from '../live-state/live-state.repository.js';
+import { VersionsRepository } from './versions.repository.js';
 
-type VersionRow = NonNullable<Awaited<ReturnType<PrismaService['policyVersion']['findFirst']>>>;
+type VersionRow = PolicyVersion;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -11,7 +12,7 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 @Injectable()
 export class VersionsService {
   constructor(
-    private readonly prisma: PrismaService,
+    private readonly repository: VersionsRepository,
     private readonly liveStateRepository: LiveStateRepository,
   ) {}
 
@@ -24,14 +25,11 @@ export class VersionsService {
     const text = ref.trim();
     let rows: VersionRow[] = [];
     if (/^\d{1,9}$/.test(text)) {
-      rows = await this.prisma.policyVersion.findMany({ where: { number: Number(text) } });
+      rows = await this.repository.find({ number: Number(text) });
     } else if (UUID.test(text)) {
-      rows = await this.prisma.policyVersion.findMany({ where: { id: text.toLowerCase() } });
+      rows = await this.repository.find({ id: text.toLowerCase() });
     } else if (/^[0-9a-f]{7,40}$/i.test(text)) {
-      rows = await this.prisma.policyVersion.findMany({
-        where: { sha: { startsWith: text.toLowerCase() } },
-        take: 2,
-      });
+      rows = await this.repository.find({ shaPrefix: text.toLowerCase() }, 2);
       if (rows.length > 1)
         throw new StepgateError(
           'version/conflict',
@@ -49,22 +47,16 @@ export class VersionsService {
   }
 
   async list(limit: number, status?: 'ready' | 'failed'): Promise<VersionView[]> {
-    const [rows, live] = await Promise.all([
-      this.prisma.policyVersion.findMany({
-        where: status ? { status } : {},
-        orderBy: { number: 'desc' },
-        take: limit,
-      }),
-      this.liveState(),
-    ]);
+    const [rows, live] = await Promise.all([this.repository.list(limit, status), this.liveState()]);
     return rows.map((row) => this.view(row, live));
   }
 
-  async detail(ref: string) {
+  async detail(ref: string): Promise<VersionDetail> {
     const [row, live] = await Promise.all([this.resolve(ref), this.liveState()]);
     return {
       ...this.view(row, live),
-      errors: (row.errors as unknown[] | null) ?? [],
+      // Written by the sync from the compiler's CompileError list (versionErrorSchema).
+      errors: (row.errors as VersionDetail['errors'] | null) ?? [],
       testReport: row.testReport ?? null,
     };
   }

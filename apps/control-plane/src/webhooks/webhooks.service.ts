@@ -1,10 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import { StepgateError } from '@stepgate/protocol';
 import { createHash } from 'node:crypto';
-import { PrismaService } from '../database/prisma.service.js';
 import { SourcesService } from '../sources/sources.service.js';
 import { SyncQueueService } from '../sync/sync-queue.service.js';
 import { webhookPusher } from './webhook-pusher.js';
+import { WebhooksRepository } from './webhooks.repository.js';
 import { identifyWebhook, verifyWebhook, type WebhookHeaders } from './webhook-signature.js';
 
 export interface WebhookResult {
@@ -18,7 +18,7 @@ const PUSH_EVENTS = new Set(['push', 'Push Hook']);
 @Injectable()
 export class WebhooksService {
   constructor(
-    private readonly prisma: PrismaService,
+    private readonly repository: WebhooksRepository,
     private readonly sources: SourcesService,
     private readonly queue: SyncQueueService,
   ) {}
@@ -51,13 +51,7 @@ export class WebhooksService {
 
     // Forges redeliver; the delivery id (or the body's hash when there is none) makes it once.
     const deliveryKey = `${identity.provider}:${identity.deliveryId ?? createHash('sha256').update(rawBody).digest('hex')}`;
-    const first = await this.prisma.webhookDelivery
-      .create({ data: { id: deliveryKey, sourceId } })
-      .then(() => true)
-      .catch((error: { code?: string }) => {
-        if (error.code === 'P2002') return false;
-        throw error;
-      });
+    const first = await this.repository.recordDelivery(deliveryKey, sourceId);
     if (!first) return { status: 'duplicate' };
 
     if (!PUSH_EVENTS.has(identity.event))
@@ -83,9 +77,7 @@ export class WebhooksService {
       return { status: 'queued', jobId };
     } catch (error) {
       // Not queued: forget the delivery so the forge's redelivery is processed, not "duplicate".
-      await this.prisma.webhookDelivery
-        .delete({ where: { id: deliveryKey } })
-        .catch(() => undefined);
+      await this.repository.forgetDelivery(deliveryKey);
       throw error;
     }
   }
