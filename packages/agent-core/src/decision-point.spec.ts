@@ -1,6 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { InvalidRequestError } from '@stepgate/policy';
-import { decisionRecordSchema } from '@stepgate/protocol';
+import { decisionRecordSchema, StepgateError } from '@stepgate/protocol';
 import {
   DOCS_POLICY,
   FakeClock,
@@ -76,8 +75,21 @@ describe('DecisionPoint with no bundle', () => {
 
   it('still refuses malformed requests', () => {
     const { point, logs } = setup();
-    expect(() => point.decide({ action: 'x' } as never)).toThrow(InvalidRequestError);
+    expect(() => point.decide({ action: 'x' } as never)).toThrow(StepgateError);
     expect(() => point.decide({ ...request(), principal: { id: '' } })).toThrow(/principal.id/);
+    expect(logs.size).toBe(0);
+  });
+
+  it('applies the request size limits before anything is decided', () => {
+    const { point, logs } = setup();
+    let thrown: unknown;
+    try {
+      point.decide({ ...request(), resource: { kind: 'doc', id: 'r'.repeat(1_000_000) } });
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toBeInstanceOf(StepgateError);
+    expect((thrown as StepgateError).details).toEqual({ field: 'resource.id', limit: 4096 });
     expect(logs.size).toBe(0);
   });
 });
@@ -92,7 +104,7 @@ describe('DecisionPoint with a bundle', () => {
     const stepUp = point.decide(request('secret/plan'));
     expect(stepUp).toMatchObject({ effect: 'step_up', require: { level: 'mfa', maxAge: 300 } });
     expect(point.decide(request('archive/old'))).toMatchObject({ effect: 'deny' });
-    expect(() => point.decide({ ...request(), action: '' })).toThrow(InvalidRequestError);
+    expect(() => point.decide({ ...request(), action: '' })).toThrow(StepgateError);
 
     const logged = records(logs);
     expect(logged.map((r) => r.effect)).toEqual(['allow', 'step_up', 'deny']);

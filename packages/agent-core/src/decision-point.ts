@@ -1,4 +1,5 @@
-import { decideWithGrants, grantsMayImprove, normalizeRequest } from '@stepgate/policy';
+import { decideWithGrants, grantsMayImprove } from '@stepgate/policy';
+import { parseDecisionRequest } from '@stepgate/protocol';
 import type {
   AuthEvidence,
   Decision,
@@ -133,15 +134,17 @@ export class DecisionPoint {
    * step-up and the principal holds grants covering the request, each grant (and the
    * caller's evidence with the grants' approvals) is tried too and the best answer wins;
    * the grants that made it pass are named in `decision.grants`.
-   * @throws InvalidRequestError when the request lacks principal.id, action or resource, or
-   *   breaks a size limit (`REQUEST_LIMITS`: checked before any grant glob is matched).
+   * @throws StepgateError `request/invalid` from `parseDecisionRequest` (@stepgate/protocol,
+   *   the one request check of every decision API) when the request is malformed or breaks a
+   *   size limit (`REQUEST_LIMITS`), in every mode and before any grant glob is matched.
    */
   decide(
-    request: DecisionRequest,
+    received: DecisionRequest,
     evidence?: AuthEvidence,
     options: DecidePointOptions = {},
   ): AgentDecision {
     const started = performance.now();
+    const request: DecisionRequest = parseDecisionRequest(received);
     const nowMs = options.now !== undefined ? options.now.getTime() : this.clock.now();
     const active = this.store.active;
     const failReason: FailReason | undefined =
@@ -150,8 +153,6 @@ export class DecisionPoint {
     let decision: AgentDecision;
     let shadowDecision: Decision | undefined;
     if (failReason !== undefined || active === undefined) {
-      // The engine's own shape and size checks, so a bad request is a 400 in fail mode too.
-      normalizeRequest(request);
       const reasons = this.failReasons[failReason ?? 'no_bundle'];
       decision = {
         effect: reasons[0]?.effect ?? 'deny',

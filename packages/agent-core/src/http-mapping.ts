@@ -1,5 +1,6 @@
-import { cidrContains, InvalidRequestError, parseIp } from '@stepgate/policy';
+import { cidrContains, parseIp } from '@stepgate/policy';
 import type { Cidr, DecisionRequest, Level } from '@stepgate/policy';
+import { StepgateError } from '@stepgate/protocol';
 import { stepUpChallenge, type ChallengeStyle } from './challenge.js';
 import type { AgentDecision } from './decision-record.js';
 
@@ -12,7 +13,7 @@ const METHOD = /^[A-Za-z][A-Za-z0-9_-]{0,31}$/;
  * The path policies see for an HTTP request: no query or fragment, percent-decoded (`%2F`
  * included), dot segments resolved and empty segments dropped. Decoding before matching
  * keeps `/admin/**` rules from being sidestepped with `/public/../admin/x` or `/%61dmin`.
- * @throws InvalidRequestError for malformed percent-encoding or control characters.
+ * @throws StepgateError `request/invalid` for malformed percent-encoding or control characters.
  */
 export function normalizeHttpPath(raw: string): string {
   let path = raw;
@@ -24,11 +25,11 @@ export function normalizeHttpPath(raw: string): string {
   try {
     decoded = decodeURIComponent(path);
   } catch {
-    throw new InvalidRequestError('the request path has malformed percent-encoding');
+    throw new StepgateError('request/invalid', 'the request path has malformed percent-encoding');
   }
   // eslint-disable-next-line no-control-regex
   if (/[\x00-\x1f\x7f]/.test(decoded))
-    throw new InvalidRequestError('the request path has control characters');
+    throw new StepgateError('request/invalid', 'the request path has control characters');
   const segments: string[] = [];
   for (const segment of decoded.split('/')) {
     if (segment === '' || segment === '.') continue;
@@ -39,9 +40,10 @@ export function normalizeHttpPath(raw: string): string {
   return `/${segments.join('/')}${trailing}`;
 }
 
-/** `http:<METHOD>` for a request method. @throws InvalidRequestError for a malformed method. */
+/** `http:<METHOD>` for a request method. @throws StepgateError `request/invalid` for a malformed method. */
 export function httpAction(method: string): string {
-  if (!METHOD.test(method)) throw new InvalidRequestError('the request method is malformed');
+  if (!METHOD.test(method))
+    throw new StepgateError('request/invalid', 'the request method is malformed');
   return `http:${method.toUpperCase()}`;
 }
 

@@ -15,7 +15,6 @@ import {
   formatCompileError,
   InvalidRequestError,
   PolicyEngine,
-  REQUEST_LIMITS,
   type AuthEvidence,
   type CompileResult,
   type Decision,
@@ -868,44 +867,8 @@ function classify(request: unknown): 'valid' | 'invalid' | 'either' {
     optionalOk(principal.attributes, isRecord) &&
     optionalOk(resource.attributes, isRecord) &&
     optionalOk(context, isRecord);
-  // The documented size limits: past one, the request is refused.
-  const limits = REQUEST_LIMITS;
-  const tooLong = (value: unknown, limit: number) =>
-    typeof value === 'string' && value.length > limit;
-  const tooMany = (value: unknown) =>
-    Array.isArray(value) &&
-    (value.length > limits.listItems || value.some((item) => tooLong(item, limits.listItemLength)));
-  if (
-    tooLong(principal.id, limits.principalId) ||
-    tooLong(action, limits.action) ||
-    tooLong(resource.kind, limits.resourceKind) ||
-    tooLong(resource.id, limits.resourceId) ||
-    tooMany(principal.roles) ||
-    tooMany(principal.groups)
-  )
-    return 'invalid';
-  // Attributes and context are measured about their JSON size: near the limit either answer is right.
-  const sizes = [principal.attributes, resource.attributes, context].map(jsonSize);
-  if (sizes.some((size) => size === undefined || size > limits.structuredSize / 2)) return 'either';
+  // Size limits are the wire parser's (@stepgate/protocol), not the engine's.
   return typed ? 'valid' : 'either';
-}
-
-/** The JSON text length of a value, or undefined when it nests past the depth limit (or fails). */
-function jsonSize(value: unknown): number | undefined {
-  if (value === undefined) return 0;
-  let depth = 0;
-  let deepest = 0;
-  let text: string;
-  try {
-    text = JSON.stringify(value) ?? '';
-  } catch {
-    return undefined;
-  }
-  for (const ch of text) {
-    if (ch === '{' || ch === '[') deepest = Math.max(deepest, ++depth);
-    else if (ch === '}' || ch === ']') depth--;
-  }
-  return deepest > REQUEST_LIMITS.structuredDepth - 2 ? undefined : text.length;
 }
 
 /** What is wrong with a decision, by the documented Decision shape and combining rules. */

@@ -2,7 +2,6 @@ import { describe, expect, it } from 'vitest';
 import {
   compileGlob,
   globMatch,
-  globShape,
   globToRegExpSource,
   isLiteralGlob,
   literalPrefix,
@@ -103,23 +102,6 @@ describe('glob', () => {
         compileGlob(glob).test(likely),
       ]);
     }
-  });
-
-  it('describes what a glob costs to match', () => {
-    expect(globShape('prod/api')).toEqual({
-      literal: true,
-      wildcardRuns: 0,
-      braceGroups: 0,
-      alternatives: 1,
-    });
-    expect(globShape('k8s:***:{a,b,c}/{x,y}*')).toEqual({
-      literal: false,
-      wildcardRuns: 2,
-      braceGroups: 2,
-      alternatives: 6,
-    });
-    expect(globShape('{a,b}'.repeat(40))).toMatchObject({ alternatives: 2 ** 31 });
-    expect(globShape('a{b')).toMatchObject({ message: 'unclosed "{" in glob' });
   });
 
   it('matches many-wildcard globs against long values in linear time (no backtracking)', () => {

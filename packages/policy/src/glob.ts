@@ -49,32 +49,6 @@ export function globToRegExpSource(glob: string): string | GlobError {
   return `^${out}$`;
 }
 
-/** What a glob costs to match, for limits on globs that callers choose (grant scopes). */
-export interface GlobShape {
-  /** No glob syntax: matched by comparison. */
-  literal: boolean;
-  /** Runs of `*` (`*`, `**`, `***` count one each). */
-  wildcardRuns: number;
-  /** Brace groups. */
-  braceGroups: number;
-  /** Brace-free globs it stands for (the product of the groups' alternatives; 1 without). */
-  alternatives: number;
-}
-
-/** The shape of a glob, or what makes it invalid. */
-export function globShape(glob: string): GlobShape | GlobError {
-  const source = globToRegExpSource(glob);
-  if (typeof source !== 'string') return source;
-  const groups = globItems(glob).filter((item) => Array.isArray(item));
-  return {
-    literal: isLiteralGlob(glob),
-    wildcardRuns: glob.match(/\*+/g)?.length ?? 0,
-    braceGroups: groups.length,
-    // Capped, so a glob of many groups cannot overflow to Infinity.
-    alternatives: groups.reduce((product, group) => Math.min(product * group.length, 2 ** 31), 1),
-  };
-}
-
 /** True when the pattern contains no glob syntax, so an exact string comparison suffices. */
 export function isLiteralGlob(glob: string): boolean {
   return !/[*?{}]/.test(glob);

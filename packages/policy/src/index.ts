@@ -26,8 +26,6 @@ export type {
 } from './evaluate/decide-with-grants.js';
 export type { DecideOptions, EngineOptions } from './evaluate/engine.js';
 export { InvalidRequestError, normalizeRequest } from './evaluate/request.js';
-export { REQUEST_LIMITS, requestLimitProblem } from './evaluate/request-limits.js';
-export type { FieldNamer, RequestLimitProblem } from './evaluate/request-limits.js';
 export { cidrContains, parseCidr, parseIp } from './cel/ip.js';
 export type { Cidr, IpAddress } from './cel/ip.js';
 export { runTestSuites, describeDecision } from './testing/run-tests.js';
@@ -35,8 +33,8 @@ export type { CaseResult, ProgressListener, SuiteResult, TestReport } from './te
 export type { TestCase, TestExpectation, TestSuite } from './testing/test-suite.js';
 export { parsePolicySet, compiledPolicySetSchema } from './bundle/policy-set.js';
 export { parseDuration, formatDuration, notADuration } from './duration.js';
-export { globMatch, globShape, literalPrefix } from './glob.js';
-export type { GlobError, GlobShape } from './glob.js';
+export { globMatch, literalPrefix } from './glob.js';
+export type { GlobError } from './glob.js';
 export { POLICY_SET_FORMAT } from './model.js';
 export type {
   AuthEvidence,

@@ -6,6 +6,7 @@
 export const ERROR_CODES = [
   'request/invalid',
   'auth/unauthenticated',
+  'auth/invalid_token',
   'auth/forbidden',
   'auth/step_up_required',
   'route/not_found',
@@ -47,6 +48,8 @@ export type ErrorCode = (typeof ERROR_CODES)[number];
 export const ERROR_STATUS: Readonly<Record<ErrorCode, number>> = Object.freeze({
   'request/invalid': 400,
   'auth/unauthenticated': 401,
+  // A bearer token was sent and refused (RFC 6750 `invalid_token`); the agent names it apart.
+  'auth/invalid_token': 401,
   'route/not_found': 404,
   'auth/forbidden': 403,
   // The caller is known but must prove stronger or fresher authentication first (RFC 9470).
@@ -92,15 +95,22 @@ export function isErrorCode(value: unknown): value is ErrorCode {
 /** A domain error with a stable code; free of any HTTP framework. */
 export class StepgateError extends Error {
   override name = 'StepgateError';
+  /**
+   * A more precise status than the code's, for refusals the transport decides (413 for a body
+   * past the limit, 414/431 for a path past it, 405 for a method): the code stays the one
+   * clients already switch on.
+   */
+  readonly status: number | undefined;
 
   constructor(
     readonly code: ErrorCode,
     message: string,
     /** JSON-serialisable context for the client (e.g. validation issues). Never secrets. */
     readonly details?: unknown,
-    options?: ErrorOptions,
+    options?: ErrorOptions & { status?: number },
   ) {
     super(message, options);
+    this.status = options?.status;
   }
 }
 
@@ -112,9 +122,22 @@ export interface ErrorBody {
   details?: unknown;
 }
 
+/** The HTTP status of a {@link StepgateError}: its own, else its code's. */
+export function errorStatus(error: StepgateError): number {
+  return error.status ?? ERROR_STATUS[error.code] ?? 500;
+}
+
 /** `{error, message, details?}` for a {@link StepgateError}; `details` only when present. */
 export function errorBody(error: StepgateError): ErrorBody {
   const body: ErrorBody = { error: error.code, message: error.message };
   if (error.details !== undefined) body.details = error.details;
   return body;
+}
+
+/**
+ * What an unexpected failure answers, in every app: 500 `internal` with only an id to find in
+ * the log (the caller logs the error under that id), never the error's own message or stack.
+ */
+export function internalError(errorId: string): StepgateError {
+  return new StepgateError('internal', `internal error (id ${errorId})`, { errorId });
 }

@@ -1,5 +1,6 @@
-import { globShape, REQUEST_LIMITS } from '@stepgate/policy';
 import { z } from 'zod';
+import { globShape } from './glob-shape.js';
+import { REQUEST_LIMITS } from './request-limits.js';
 
 /**
  * Limits on the globs a grant carries. A grant's scope is chosen by whoever elevates (any

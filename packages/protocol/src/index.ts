@@ -2,8 +2,20 @@
  * @stepgate/protocol — wire types and runtime schemas shared by every Stepgate app: the domain
  * error model, canonical JSON, and signing/verification of policy bundles. Pure: no I/O.
  */
-export { ERROR_CODES, ERROR_STATUS, StepgateError, errorBody, isErrorCode } from './errors.js';
+export {
+  ERROR_CODES,
+  ERROR_STATUS,
+  StepgateError,
+  errorBody,
+  errorStatus,
+  internalError,
+  isErrorCode,
+} from './errors.js';
 export type { ErrorBody, ErrorCode } from './errors.js';
+export { decisionRequestSchema, parseDecisionRequest } from './decision-request.js';
+export type { DecisionInput } from './decision-request.js';
+export { REQUEST_LIMITS, requestLimitProblem } from './request-limits.js';
+export type { FieldNamer, RequestLimitProblem } from './request-limits.js';
 export { canonicalJson, sha256Hex } from './canonical.js';
 export { LOG_LEVELS, LOG_REDACT_CENSOR, LOG_REDACT_PATHS, logOptions } from './log-options.js';
 export type { LogLevel } from './log-options.js';
@@ -30,6 +42,8 @@ export type {
 } from './bundle.js';
 export { generateSigningKey, importSigningKey, toJwks } from './keys.js';
 export { GRANT_SCOPE_LIMITS, grantPatternProblem } from './grant-scope.js';
+export { globShape } from './glob-shape.js';
+export type { GlobError, GlobShape } from './glob-shape.js';
 export type { GrantScopeField } from './grant-scope.js';
 export {
   KEYS_FORMAT,

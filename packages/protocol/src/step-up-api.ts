@@ -1,6 +1,7 @@
-import { REQUEST_LIMITS, requestLimitProblem } from '@stepgate/policy';
 import { z } from 'zod';
+import { decisionRequestSchema } from './decision-request.js';
 import { grantPatternsSchema } from './grant-scope.js';
+import { REQUEST_LIMITS } from './request-limits.js';
 
 /**
  * Admin-API shapes of step-up: built-in elevation (TOTP, WebAuthn), grants, approval requests
@@ -218,27 +219,8 @@ export type ApprovalsQuery = z.infer<typeof approvalsQuerySchema>;
 
 /**
  * `POST /v1/check`: the control plane decides with the active bundle and the principal's
- * grants, exactly as an agent would (for pipelines that talk to the control plane only).
+ * grants, exactly as an agent would (for pipelines that talk to the control plane only), so
+ * the body is the agents' decision input, checked by the same schema and limits.
  */
-export const checkRequestSchema = z
-  .strictObject({
-    principal: z.strictObject({
-      id: z.string().trim().min(1),
-      roles: z.array(z.string()).optional(),
-      groups: z.array(z.string()).optional(),
-      attributes: z.record(z.string(), z.unknown()).optional(),
-    }),
-    action: z.string().trim().min(1),
-    resource: z.strictObject({
-      kind: z.string().trim().min(1),
-      id: z.string().trim().min(1),
-      attributes: z.record(z.string(), z.unknown()).optional(),
-    }),
-    context: z.record(z.string(), z.unknown()).optional(),
-  })
-  // The size limits every agent API applies (REQUEST_LIMITS), with the agents' own words.
-  .superRefine((request, context) => {
-    const problem = requestLimitProblem(request);
-    if (problem !== undefined) context.addIssue({ code: 'custom', message: problem.message });
-  });
+export const checkRequestSchema = decisionRequestSchema;
 export type CheckRequest = z.infer<typeof checkRequestSchema>;

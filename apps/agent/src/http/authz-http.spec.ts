@@ -2,7 +2,7 @@ import type { IncomingMessage } from 'node:http';
 import { parseCidr, type Cidr } from '@stepgate/policy';
 import { describe, expect, it } from 'vitest';
 import { anonymousIdentity, proxiedRequest } from './authz-http.js';
-import { BadRequestError } from './decision-input.js';
+import { errorStatus, StepgateError } from '@stepgate/protocol';
 
 /** The proxy in these tests: nginx on the same host, trusted. */
 const LOOPBACK = [parseCidr('127.0.0.1/32') as Cidr];
@@ -132,7 +132,7 @@ describe('proxiedRequest', () => {
       try {
         run();
       } catch (error) {
-        return error instanceof BadRequestError ? error.status : -1;
+        return error instanceof StepgateError ? errorStatus(error) : -1;
       }
       return 200;
     };

@@ -44,7 +44,7 @@ function header(req: IncomingMessage, name: string): string | undefined {
  * - none of these: the request's own method on `/`.
  * Context: `ip` (the TCP peer; forwarding headers only from `trustedProxies`, see
  * `clientAddress`), `host`, `userAgent`.
- * @throws InvalidRequestError for a malformed method or path; BadRequestError past a size
+ * @throws StepgateError `request/invalid` for a malformed method or path, or past a size
  *   limit: 414 for a path in the request line, 431 for one in a header (nginx, Traefik).
  */
 export function proxiedRequest(

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { AgentDecision } from '@stepgate/agent-core';
 import { evaluateBatch, parseEvaluation, parseEvaluations, toAuthzenDecision } from './authzen.js';
-import { BadRequestError } from './decision-input.js';
+import { StepgateError } from '@stepgate/protocol';
 
 const LEVELS = [{ name: 'mfa', acr: ['urn:mfa'], amr: [] }];
 
@@ -29,7 +29,7 @@ describe('AuthZEN mapping', () => {
       try {
         parseEvaluation(body);
       } catch (error) {
-        return error instanceof BadRequestError ? [error.message, error.details] : error;
+        return error instanceof StepgateError ? [error.message, error.details] : error;
       }
       return 'accepted';
     };
@@ -63,11 +63,11 @@ describe('AuthZEN mapping', () => {
       ...base,
       evaluations: [{ resource: { type: 'doc', id: 'r'.repeat(4097) } }, {}],
     });
-    expect(batch.items[0]).toBeInstanceOf(BadRequestError);
+    expect(batch.items[0]).toBeInstanceOf(StepgateError);
     expect((batch.items[0] as Error).message).toBe(
       'evaluations[0]: resource.id is 4097 characters long; the limit is 4096',
     );
-    expect(batch.items[1]).not.toBeInstanceOf(BadRequestError);
+    expect(batch.items[1]).not.toBeInstanceOf(StepgateError);
   });
 
   it('maps subject/action/resource/context to the language input', () => {
@@ -156,7 +156,7 @@ describe('AuthZEN evaluations', () => {
     });
     const [first, second, third] = batch.items as Exclude<
       (typeof batch.items)[number],
-      BadRequestError
+      StepgateError
     >[];
     expect(first?.resource).toEqual({
       kind: 'environment',

@@ -1,13 +1,7 @@
 import { stepUpChallenge, type AgentDecision } from '@stepgate/agent-core';
-import { InvalidRequestError, type DecisionRequest, type Level } from '@stepgate/policy';
-import {
-  BadRequestError,
-  checkRequestLimits,
-  isObject,
-  onlyFields,
-  optionalObject,
-  stringList,
-} from './decision-input.js';
+import type { DecisionRequest, Level } from '@stepgate/policy';
+import { parseDecisionRequest, StepgateError } from '@stepgate/protocol';
+import { invalidRequest, isObject, onlyFields } from './decision-input.js';
 
 /**
  * OpenID AuthZEN Authorization API 1.0: the Access Evaluation (`/access/v1/evaluation`) and
@@ -47,7 +41,7 @@ const SEMANTICS: readonly EvaluationsSemantic[] = [
   'permit_on_first_permit',
 ];
 
-/** The decision-input fields by their AuthZEN names, for the size-limit errors. */
+/** The decision-input fields by their AuthZEN names, for the shared parser's errors. */
 const AUTHZEN_NAMES: Readonly<Record<string, string>> = {
   'principal.id': 'subject.id',
   'principal.roles': 'subject.properties.roles',
@@ -59,69 +53,64 @@ const AUTHZEN_NAMES: Readonly<Record<string, string>> = {
 };
 const authzenName = (field: string): string => AUTHZEN_NAMES[field] ?? field;
 
-/** The language input for one AuthZEN evaluation. @throws BadRequestError */
+/**
+ * The language input for one AuthZEN evaluation. Only what is AuthZEN's own is checked here
+ * (the entity envelopes, `subject.type`, `resource.type`, `action.properties`); the mapped input
+ * then goes through the parser every decision API shares, with errors in AuthZEN's names.
+ * @throws StepgateError `request/invalid`
+ */
 export function toDecisionRequest(evaluation: Record<string, unknown>): DecisionRequest {
   const { subject, action, resource, context } = evaluation;
-  if (!isObject(subject)) throw new BadRequestError('subject must be an object with type and id');
+  if (!isObject(subject)) throw invalidRequest('subject must be an object with type and id');
   onlyFields(subject, ENTITY_FIELDS, 'subject.');
   if (typeof subject.type !== 'string' || subject.type === '')
-    throw new BadRequestError('subject.type must be a non-empty string');
-  if (typeof subject.id !== 'string' || subject.id === '')
-    throw new BadRequestError('subject.id must be a non-empty string');
-  optionalObject(subject.properties, 'subject.properties');
+    throw invalidRequest('subject.type must be a non-empty string');
 
-  if (!isObject(action)) throw new BadRequestError('action must be an object with a name');
+  if (!isObject(action)) throw invalidRequest('action must be an object with a name');
   onlyFields(action, ACTION_FIELDS, 'action.');
-  if (typeof action.name !== 'string' || action.name === '')
-    throw new BadRequestError('action.name must be a non-empty string');
   if (
     action.properties !== undefined &&
     (!isObject(action.properties) || Object.keys(action.properties).length > 0)
   )
-    throw new BadRequestError(
+    throw invalidRequest(
       'action.properties are not mapped to the policy input; put them in context',
     );
 
-  if (!isObject(resource)) throw new BadRequestError('resource must be an object with type and id');
+  if (!isObject(resource)) throw invalidRequest('resource must be an object with type and id');
   onlyFields(resource, ENTITY_FIELDS, 'resource.');
   if (typeof resource.type !== 'string' || resource.type === '')
-    throw new BadRequestError('resource.type must be a non-empty string');
-  if (typeof resource.id !== 'string') throw new BadRequestError('resource.id must be a string');
-  optionalObject(resource.properties, 'resource.properties');
-  optionalObject(context, 'context');
+    throw invalidRequest('resource.type must be a non-empty string');
 
-  const principal: DecisionRequest['principal'] = { id: subject.id };
-  if (subject.properties !== undefined) {
-    const { roles, groups, ...attributes } = subject.properties as Record<string, unknown>;
-    stringList(roles, 'subject.properties.roles');
-    stringList(groups, 'subject.properties.groups');
-    if (roles !== undefined) principal.roles = roles as string[];
-    if (groups !== undefined) principal.groups = groups as string[];
+  const principal: Record<string, unknown> = { id: subject.id };
+  const { properties } = subject;
+  if (isObject(properties)) {
+    const { roles, groups, ...attributes } = properties;
+    if (roles !== undefined) principal.roles = roles;
+    if (groups !== undefined) principal.groups = groups;
     if (Object.keys(attributes).length > 0) principal.attributes = attributes;
-  }
-  const request: DecisionRequest = {
+  } else if (properties !== undefined) principal.attributes = properties;
+  const mapped: Record<string, unknown> = {
     principal,
     action: action.name,
     resource: { kind: resource.type, id: resource.id },
   };
   if (resource.properties !== undefined)
-    request.resource.attributes = resource.properties as Record<string, unknown>;
-  if (context !== undefined) request.context = context as Record<string, unknown>;
-  checkRequestLimits(request, { name: authzenName });
-  return request;
+    (mapped.resource as Record<string, unknown>).attributes = resource.properties;
+  if (context !== undefined) mapped.context = context;
+  return parseDecisionRequest(mapped, { name: authzenName });
 }
 
-/** Validates a single evaluation body. @throws BadRequestError */
+/** Validates a single evaluation body. @throws StepgateError `request/invalid` */
 export function parseEvaluation(body: unknown): DecisionRequest {
   if (!isObject(body))
-    throw new BadRequestError('the body must be a JSON object with subject, action and resource');
+    throw invalidRequest('the body must be a JSON object with subject, action and resource');
   onlyFields(body, REQUEST_FIELDS, '');
   return toDecisionRequest(body);
 }
 
 export interface EvaluationsBatch {
   /** Items with the top-level defaults applied, or the error that item has. */
-  items: (DecisionRequest | BadRequestError)[];
+  items: (DecisionRequest | StepgateError)[];
   semantic: EvaluationsSemantic;
   /** No `evaluations` array: answered like a single evaluation. */
   single: boolean;
@@ -133,17 +122,15 @@ export interface EvaluationsBatch {
  * `context.error`), an invalid envelope is a 400.
  */
 export function parseEvaluations(body: unknown): EvaluationsBatch {
-  if (!isObject(body)) throw new BadRequestError('the body must be a JSON object');
+  if (!isObject(body)) throw invalidRequest('the body must be a JSON object');
   onlyFields(body, BATCH_FIELDS, '');
   let semantic: EvaluationsSemantic = 'execute_all';
   if (body.options !== undefined) {
-    if (!isObject(body.options)) throw new BadRequestError('options must be an object');
+    if (!isObject(body.options)) throw invalidRequest('options must be an object');
     const requested = body.options.evaluations_semantic;
     if (requested !== undefined) {
       if (!SEMANTICS.includes(requested as EvaluationsSemantic))
-        throw new BadRequestError(
-          `options.evaluations_semantic must be one of ${SEMANTICS.join(', ')}`,
-        );
+        throw invalidRequest(`options.evaluations_semantic must be one of ${SEMANTICS.join(', ')}`);
       semantic = requested as EvaluationsSemantic;
     }
   }
@@ -151,12 +138,12 @@ export function parseEvaluations(body: unknown): EvaluationsBatch {
   if (evaluations === undefined || (Array.isArray(evaluations) && evaluations.length === 0)) {
     return { items: [toDecisionRequest(body)], semantic, single: true };
   }
-  if (!Array.isArray(evaluations)) throw new BadRequestError('evaluations must be an array');
+  if (!Array.isArray(evaluations)) throw invalidRequest('evaluations must be an array');
   if (evaluations.length > MAX_EVALUATIONS)
-    throw new BadRequestError(`at most ${MAX_EVALUATIONS} evaluations per request`);
+    throw invalidRequest(`at most ${MAX_EVALUATIONS} evaluations per request`);
   const items = evaluations.map((item, index) => {
     try {
-      if (!isObject(item)) throw new BadRequestError('an evaluation must be an object');
+      if (!isObject(item)) throw invalidRequest('an evaluation must be an object');
       onlyFields(item, REQUEST_FIELDS, '');
       return toDecisionRequest({
         subject: item.subject ?? body.subject,
@@ -165,8 +152,8 @@ export function parseEvaluations(body: unknown): EvaluationsBatch {
         context: item.context ?? body.context,
       });
     } catch (error) {
-      if (error instanceof BadRequestError)
-        return new BadRequestError(`evaluations[${index}]: ${error.message}`);
+      if (error instanceof StepgateError)
+        return invalidRequest(`evaluations[${index}]: ${error.message}`);
       throw error;
     }
   });
@@ -185,12 +172,12 @@ export function evaluateBatch(
   const results: AuthzenDecision[] = [];
   for (const item of batch.items) {
     let result: AuthzenDecision;
-    if (item instanceof BadRequestError) result = errorDecision(item.message);
+    if (item instanceof StepgateError) result = errorDecision(item.message);
     else {
       try {
         result = toAuthzenDecision(decide(item), levels());
       } catch (error) {
-        if (!(error instanceof InvalidRequestError)) throw error;
+        if (!(error instanceof StepgateError && error.code === 'request/invalid')) throw error;
         result = errorDecision(error.message);
       }
     }

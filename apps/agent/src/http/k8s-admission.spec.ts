@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { compile, PolicyEngine } from '@stepgate/policy';
-import { BadRequestError } from './decision-input.js';
+import { StepgateError } from '@stepgate/protocol';
 import { admissionAnswer, parseAdmissionReview } from './k8s-admission.js';
 
 /** The AdmissionReview request of the Kubernetes reference ("Dynamic Admission Control"). */
@@ -197,7 +197,7 @@ describe('parseAdmissionReview', () => {
     [[], /must be a JSON object, the AdmissionReview/],
   ])('refuses a malformed review (%#)', (body, message) => {
     expect(() => parseAdmissionReview(body)).toThrow(message);
-    expect(() => parseAdmissionReview(body)).toThrow(BadRequestError);
+    expect(() => parseAdmissionReview(body)).toThrow(StepgateError);
   });
 
   it.each([

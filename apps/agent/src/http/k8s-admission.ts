@@ -6,7 +6,7 @@ import {
   type K8sUser,
 } from '@stepgate/agent-core';
 import type { DecisionRequest } from '@stepgate/policy';
-import { BadRequestError, isObject } from './decision-input.js';
+import { invalidRequest, isObject } from './decision-input.js';
 import {
   checkTypeMeta,
   optionalExtra,
@@ -63,24 +63,24 @@ export interface AdmissionInput {
  * `request.name`, else `object.metadata.name` (creates often leave `request.name` empty);
  * labels: the new object's, else (deletes) the old object's; `oldLabels` on updates.
  * Context: `context.k8s = {review: "admission", operation, dryRun, uid}`.
- * @throws BadRequestError naming the first malformed field.
+ * @throws StepgateError `request/invalid` naming the first malformed field.
  */
 export function parseAdmissionReview(body: unknown): AdmissionInput {
   const review = checkTypeMeta(body, 'AdmissionReview', [ADMISSION_API_VERSION], HINT).body;
   const request = review.request;
   if (!isObject(request))
-    throw new BadRequestError('request is missing: an AdmissionReview to decide carries request');
+    throw invalidRequest('request is missing: an AdmissionReview to decide carries request');
   const uid = requiredString(request.uid, 'request.uid');
   const operation = requiredString(request.operation, 'request.operation');
   if (!OPERATIONS.has(operation))
-    throw new BadRequestError(
+    throw invalidRequest(
       `request.operation must be one of ${[...OPERATIONS].join(', ')}, got "${operation}"`,
     );
   const resource = request.resource;
   if (!isObject(resource))
-    throw new BadRequestError('request.resource must be an object {group, version, resource}');
+    throw invalidRequest('request.resource must be an object {group, version, resource}');
   const dryRun = request.dryRun ?? false;
-  if (typeof dryRun !== 'boolean') throw new BadRequestError('request.dryRun must be a boolean');
+  if (typeof dryRun !== 'boolean') throw invalidRequest('request.dryRun must be a boolean');
 
   const object = optionalObjectField(request.object, 'request.object');
   const oldObject = optionalObjectField(request.oldObject, 'request.oldObject');
@@ -114,8 +114,7 @@ export function parseAdmissionReview(body: unknown): AdmissionInput {
 }
 
 function userOf(value: unknown): K8sUser {
-  if (!isObject(value))
-    throw new BadRequestError('request.userInfo must be an object with a username');
+  if (!isObject(value)) throw invalidRequest('request.userInfo must be an object with a username');
   const user: K8sUser = { username: requiredString(value.username, 'request.userInfo.username') };
   const uid = optionalString(value.uid, 'request.userInfo.uid');
   if (uid) user.uid = uid;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { compile, PolicyEngine } from '@stepgate/policy';
-import { BadRequestError } from './decision-input.js';
+import { StepgateError } from '@stepgate/protocol';
 import { accessReviewAnswer, parseSubjectAccessReview } from './k8s-authorize.js';
 
 /** The request body of the Kubernetes reference ("Webhook Mode"), authorization.k8s.io/v1beta1. */
@@ -168,7 +168,7 @@ describe('parseSubjectAccessReview', () => {
     ],
   ])('refuses a malformed review (%#)', (body, message) => {
     expect(() => parseSubjectAccessReview(body)).toThrow(message);
-    expect(() => parseSubjectAccessReview(body)).toThrow(BadRequestError);
+    expect(() => parseSubjectAccessReview(body)).toThrow(StepgateError);
   });
 });
 

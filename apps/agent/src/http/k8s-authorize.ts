@@ -9,7 +9,7 @@ import {
   type K8sUser,
 } from '@stepgate/agent-core';
 import type { DecisionRequest } from '@stepgate/policy';
-import { BadRequestError, isObject } from './decision-input.js';
+import { invalidRequest, isObject } from './decision-input.js';
 import {
   checkTypeMeta,
   optionalExtra,
@@ -77,7 +77,7 @@ export interface AccessReviewInput {
  * `spec.group` in v1beta1; the other version's spelling is refused rather than ignored, since
  * dropping groups could skip a deny rule written for a group.
  * Context: `context.k8s = {review: "authorization"}`.
- * @throws BadRequestError naming the first malformed field.
+ * @throws StepgateError `request/invalid` naming the first malformed field.
  */
 export function parseSubjectAccessReview(body: unknown): AccessReviewInput {
   const { apiVersion, body: review } = checkTypeMeta(
@@ -88,11 +88,11 @@ export function parseSubjectAccessReview(body: unknown): AccessReviewInput {
   );
   const spec = review.spec;
   if (!isObject(spec))
-    throw new BadRequestError('spec is missing: a SubjectAccessReview to decide carries spec');
+    throw invalidRequest('spec is missing: a SubjectAccessReview to decide carries spec');
   const beta = apiVersion.endsWith('/v1beta1');
   const [groupsField, otherField] = beta ? ['group', 'groups'] : ['groups', 'group'];
   if (spec[otherField] !== undefined)
-    throw new BadRequestError(
+    throw invalidRequest(
       `spec.${otherField} is not part of ${apiVersion}; groups are spec.${groupsField} in this version`,
     );
   const user: K8sUser = { username: requiredString(spec.user, 'spec.user') };
@@ -106,7 +106,7 @@ export function parseSubjectAccessReview(body: unknown): AccessReviewInput {
   const resource = optionalObjectField(spec.resourceAttributes, 'spec.resourceAttributes');
   const nonResource = optionalObjectField(spec.nonResourceAttributes, 'spec.nonResourceAttributes');
   if ((resource === undefined) === (nonResource === undefined))
-    throw new BadRequestError(
+    throw invalidRequest(
       'exactly one of spec.resourceAttributes and spec.nonResourceAttributes must be set',
     );
   const context = { k8s: { review: 'authorization' } };

@@ -1,4 +1,4 @@
-import { BadRequestError, isObject } from './decision-input.js';
+import { invalidRequest, isObject } from './decision-input.js';
 
 /**
  * Field readers for Kubernetes review bodies. Unknown fields are tolerated on purpose:
@@ -11,28 +11,28 @@ import { BadRequestError, isObject } from './decision-input.js';
 /** A required non-empty string at `where`. */
 export function requiredString(value: unknown, where: string): string {
   if (typeof value !== 'string' || value === '')
-    throw new BadRequestError(`${where} must be a non-empty string`);
+    throw invalidRequest(`${where} must be a non-empty string`);
   return value;
 }
 
 /** An optional string (`null` counts as absent, as in Kubernetes' JSON). */
 export function optionalString(value: unknown, where: string): string | undefined {
   if (value === undefined || value === null) return undefined;
-  if (typeof value !== 'string') throw new BadRequestError(`${where} must be a string`);
+  if (typeof value !== 'string') throw invalidRequest(`${where} must be a string`);
   return value;
 }
 
 export function optionalStrings(value: unknown, where: string): string[] | undefined {
   if (value === undefined || value === null) return undefined;
   if (!Array.isArray(value) || value.some((item) => typeof item !== 'string'))
-    throw new BadRequestError(`${where} must be a list of strings`);
+    throw invalidRequest(`${where} must be a list of strings`);
   return value as string[];
 }
 
 /** `map[string][]string` (userInfo.extra, spec.extra). */
 export function optionalExtra(value: unknown, where: string): Record<string, string[]> | undefined {
   if (value === undefined || value === null) return undefined;
-  if (!isObject(value)) throw new BadRequestError(`${where} must be an object of string lists`);
+  if (!isObject(value)) throw invalidRequest(`${where} must be an object of string lists`);
   const extra: Record<string, string[]> = {};
   for (const [key, list] of Object.entries(value))
     extra[key] = optionalStrings(list, `${where}["${key}"]`) ?? [];
@@ -42,9 +42,9 @@ export function optionalExtra(value: unknown, where: string): Record<string, str
 /** `map[string]string` (metadata.labels). */
 export function optionalLabels(value: unknown, where: string): Record<string, string> | undefined {
   if (value === undefined || value === null) return undefined;
-  if (!isObject(value)) throw new BadRequestError(`${where} must be an object of strings`);
+  if (!isObject(value)) throw invalidRequest(`${where} must be an object of strings`);
   for (const [key, label] of Object.entries(value))
-    if (typeof label !== 'string') throw new BadRequestError(`${where}["${key}"] must be a string`);
+    if (typeof label !== 'string') throw invalidRequest(`${where}["${key}"] must be a string`);
   return value as Record<string, string>;
 }
 
@@ -54,7 +54,7 @@ export function optionalObjectField(
   where: string,
 ): Record<string, unknown> | undefined {
   if (value === undefined || value === null) return undefined;
-  if (!isObject(value)) throw new BadRequestError(`${where} must be an object`);
+  if (!isObject(value)) throw invalidRequest(`${where} must be an object`);
   return value;
 }
 
@@ -66,15 +66,13 @@ export function checkTypeMeta(
   hint: string,
 ): { apiVersion: string; body: Record<string, unknown> } {
   if (!isObject(body))
-    throw new BadRequestError(
-      `the body must be a JSON object, the ${kind} (${versions.join(' or ')})`,
-    );
+    throw invalidRequest(`the body must be a JSON object, the ${kind} (${versions.join(' or ')})`);
   if (body.kind !== kind)
-    throw new BadRequestError(
+    throw invalidRequest(
       `kind must be "${kind}", got ${JSON.stringify(body.kind ?? null)}; ${hint}`,
     );
   if (typeof body.apiVersion !== 'string' || !versions.includes(body.apiVersion))
-    throw new BadRequestError(
+    throw invalidRequest(
       `apiVersion must be ${versions.map((v) => `"${v}"`).join(' or ')}, got ${JSON.stringify(body.apiVersion ?? null)}; ${hint}`,
     );
   return { apiVersion: body.apiVersion, body };

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AgentDecision, DecidePointOptions } from '@stepgate/agent-core';
 import type { AuthEvidence, DecisionRequest } from '@stepgate/policy';
-import { BadRequestError } from './decision-input.js';
+import { errorStatus, StepgateError } from '@stepgate/protocol';
 import {
   K8S_ADMISSION_PATH,
   K8S_AUTHORIZE_PATH,
@@ -44,7 +44,7 @@ let base: string;
 
 beforeAll(async () => {
   const routes = k8sRoutes(point);
-  // The same error answer the agent's server gives (status from BadRequestError).
+  // The same error answer the agent's server gives (status from StepgateError).
   server = createServer((req, res) => {
     const handler = routes[req.url ?? '']?.[req.method ?? ''];
     if (!handler) {
@@ -52,7 +52,7 @@ beforeAll(async () => {
       return;
     }
     handler(req, res).catch((error: unknown) => {
-      const status = error instanceof BadRequestError ? error.status : 500;
+      const status = error instanceof StepgateError ? errorStatus(error) : 500;
       res.writeHead(status, { 'content-type': 'application/json', connection: 'close' });
       res.end(JSON.stringify({ error: 'request/invalid', message: (error as Error).message }));
     });

@@ -25,7 +25,7 @@ type Route = (req: IncomingMessage, res: ServerResponse) => Promise<void>;
  * The Kubernetes webhook routes, spread into the agent's route table. Decisions carry no
  * bearer evidence: the API server calls on the user's behalf, so step-up evidence comes from
  * the grants the control plane pushes for the username (honoured inside `point.decide`).
- * Errors thrown here (BadRequestError, 400/413) are answered by the server's JSON error path.
+ * Errors thrown here (StepgateError `request/invalid`, 400/413) are answered by the server's JSON error path.
  */
 export function k8sRoutes(
   point: Pick<DecisionPoint, 'decide'>,

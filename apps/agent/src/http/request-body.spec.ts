@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BadRequestError } from './decision-input.js';
+import { errorStatus, StepgateError } from '@stepgate/protocol';
 import { readBody } from './request-body.js';
 
 const LIMIT = 512 * 1024;
@@ -16,7 +16,7 @@ beforeAll(async () => {
         res.end(String(body.length));
       },
       (error: unknown) => {
-        const status = error instanceof BadRequestError ? error.status : 500;
+        const status = error instanceof StepgateError ? errorStatus(error) : 500;
         // As the agent does for a 413: the connection closes after the answer.
         res.writeHead(status, { 'content-type': 'text/plain', connection: 'close' });
         res.end(error instanceof Error ? error.message : String(error));

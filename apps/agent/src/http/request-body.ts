@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import { BadRequestError } from './decision-input.js';
+import { invalidRequest } from './decision-input.js';
 
 /**
  * How much of a refused body is still read, so that the client, still sending, reads the 413
@@ -20,7 +20,7 @@ export function readBody(
   maxBytes: number,
   what = 'the request body',
 ): Promise<Buffer> {
-  const tooLarge = () => new BadRequestError(`${what} exceeds ${maxBytes} bytes`, 413);
+  const tooLarge = () => invalidRequest(`${what} exceeds ${maxBytes} bytes`, 413);
   const drainLimit = maxBytes * DRAIN_FACTOR;
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
@@ -72,11 +72,10 @@ export async function readJson(
   what?: string,
 ): Promise<unknown> {
   const body = await readBody(req, maxBytes, what);
-  if (body.length === 0)
-    throw new BadRequestError(`the request body is empty; expected ${expected}`);
+  if (body.length === 0) throw invalidRequest(`the request body is empty; expected ${expected}`);
   try {
     return JSON.parse(body.toString('utf8')) as unknown;
   } catch (error) {
-    throw new BadRequestError(`the body is not valid JSON: ${(error as Error).message}`);
+    throw invalidRequest(`the body is not valid JSON: ${(error as Error).message}`);
   }
 }

@@ -7,7 +7,14 @@ import {
   type Logger,
   type TokenVerifier,
 } from '@stepgate/agent-core';
-import { InvalidRequestError, type Cidr } from '@stepgate/policy';
+import type { Cidr } from '@stepgate/policy';
+import {
+  errorBody,
+  errorStatus,
+  internalError,
+  StepgateError,
+  type ErrorBody,
+} from '@stepgate/protocol';
 import { evaluateBatch, parseEvaluation, parseEvaluations, toAuthzenDecision } from './authzen.js';
 import { AUTHZ_HTTP_PATH, identityOf, proxiedRequest } from './authz-http.js';
 import {
@@ -16,7 +23,7 @@ import {
   invalidTokenChallenge,
   verifiedCaller,
 } from './bearer.js';
-import { BadRequestError, parseDecisionInput } from './decision-input.js';
+import { parseDecisionInput } from './decision-input.js';
 import { k8sRoutes } from './k8s-routes.js';
 import type { AgentMetrics } from './metrics.js';
 import { readBody, readJson } from './request-body.js';
@@ -117,7 +124,7 @@ export function createHttpServer(options: HttpServerOptions): Server {
       GET: async (_req, res) => {
         const registry = metrics()?.registry;
         if (registry === undefined) {
-          sendError(res, 503, 'service/unavailable', 'metrics are not ready yet');
+          sendError(res, new StepgateError('service/unavailable', 'metrics are not ready yet'));
           return;
         }
         const text = await registry.metrics();
@@ -165,14 +172,22 @@ export function createHttpServer(options: HttpServerOptions): Server {
     }
     const handlers = routes.get(pathname);
     if (handlers === undefined) {
-      sendError(res, 404, 'route/not_found', `no route ${req.method ?? ''} ${pathname}`);
+      sendError(
+        res,
+        new StepgateError('route/not_found', `no route ${req.method ?? ''} ${pathname}`),
+      );
       return;
     }
     const handler = handlers.get(req.method ?? '');
     if (handler === undefined) {
       const allowed = [...handlers.keys()].join(', ');
       res.setHeader('allow', allowed);
-      sendError(res, 405, 'request/invalid', `${pathname} accepts ${allowed}`);
+      sendError(
+        res,
+        new StepgateError('request/invalid', `${pathname} accepts ${allowed}`, undefined, {
+          status: 405,
+        }),
+      );
       return;
     }
     await handler(req, res, pathname, query);
@@ -182,20 +197,21 @@ export function createHttpServer(options: HttpServerOptions): Server {
     handle(req, res).catch((error: unknown) => {
       if (error instanceof InvalidTokenError) {
         res.setHeader('www-authenticate', invalidTokenChallenge(error.message));
-        sendError(res, 401, 'auth/invalid_token', error.message);
-      } else if (error instanceof BadRequestError) {
-        sendError(res, error.status, 'request/invalid', error.message, error.details);
-      } else if (error instanceof InvalidRequestError) {
-        sendError(res, 400, 'request/invalid', error.message, error.details);
+        sendError(res, new StepgateError('auth/invalid_token', error.message));
+      } else if (error instanceof StepgateError) {
+        sendError(res, error);
       } else {
         const errorId = randomUUID();
-        logger.error('request failed', {
-          errorId,
-          method: req.method,
-          url: req.url,
-          error: error instanceof Error ? (error.stack ?? error.message) : String(error),
-        });
-        sendError(res, 500, 'internal', 'internal error', { errorId });
+        logger.error(
+          {
+            errorId,
+            method: req.method,
+            url: req.url,
+            error: error instanceof Error ? (error.stack ?? error.message) : String(error),
+          },
+          'request failed',
+        );
+        sendError(res, internalError(errorId));
       }
     });
   });
@@ -210,10 +226,14 @@ export function createHttpServer(options: HttpServerOptions): Server {
     }
     // What the HTTP parser refused, said as the rest of the API says it (431 as node's default).
     const tooLarge = error.code === 'HPE_HEADER_OVERFLOW';
-    const text = JSON.stringify({
-      error: 'request/invalid',
-      message: tooLarge ? 'the request headers are too large' : 'the request is not valid HTTP/1.1',
-    });
+    const text = JSON.stringify(
+      errorBody(
+        new StepgateError(
+          'request/invalid',
+          tooLarge ? 'the request headers are too large' : 'the request is not valid HTTP/1.1',
+        ),
+      ),
+    );
     socket.end(
       `HTTP/1.1 ${tooLarge ? '431 Request Header Fields Too Large' : '400 Bad Request'}\r\n` +
         `connection: close\r\ncontent-type: ${JSON_TYPE}\r\ncontent-length: ${Buffer.byteLength(text)}\r\n\r\n${text}`,
@@ -259,14 +279,11 @@ function sendJson(
   res.end(headOnly ? undefined : text);
 }
 
-function sendError(
-  res: ServerResponse,
-  status: number,
-  error: string,
-  message: string,
-  details?: object,
-): void {
+/** Every error answer: the protocol's status and `{error, message, details?}`. */
+function sendError(res: ServerResponse, error: StepgateError): void {
+  const status = errorStatus(error);
   // A refused body may still be arriving: close the connection rather than read it.
   if (status === 413) res.setHeader('connection', 'close');
-  sendJson(res, status, details === undefined ? { error, message } : { error, message, details });
+  const body: ErrorBody = errorBody(error);
+  sendJson(res, status, body);
 }

@@ -5,7 +5,14 @@ import {
   type ArgumentsHost,
   type ExceptionFilter,
 } from '@nestjs/common';
-import { ERROR_STATUS, StepgateError, type ErrorCode } from '@stepgate/protocol';
+import {
+  errorBody,
+  errorStatus,
+  internalError,
+  StepgateError,
+  type ErrorBody,
+  type ErrorCode,
+} from '@stepgate/protocol';
 import type { Request, Response } from 'express';
 import type { Logger } from 'pino';
 import { LOGGER } from '../logging/logger.js';
@@ -40,18 +47,9 @@ export class HttpExceptionFilter implements ExceptionFilter {
     response.status(status).json(body);
   }
 
-  private toResponse(exception: unknown): {
-    status: number;
-    body: { error: string; message: string; details?: unknown };
-  } {
-    if (exception instanceof StepgateError) {
-      const body: { error: string; message: string; details?: unknown } = {
-        error: exception.code,
-        message: exception.message,
-      };
-      if (exception.details !== undefined) body.details = exception.details;
-      return { status: ERROR_STATUS[exception.code] ?? 500, body };
-    }
+  private toResponse(exception: unknown): { status: number; body: ErrorBody } {
+    if (exception instanceof StepgateError)
+      return { status: errorStatus(exception), body: errorBody(exception) };
     if (exception instanceof HttpException) {
       const status = exception.getStatus();
       const message =
@@ -94,7 +92,8 @@ export class HttpExceptionFilter implements ExceptionFilter {
     }
     const errorId = crypto.randomUUID();
     this.logger.error({ err: exception, errorId }, 'unhandled error');
-    return { status: 500, body: { error: 'internal', message: `internal error (id ${errorId})` } };
+    const internal = internalError(errorId);
+    return { status: errorStatus(internal), body: errorBody(internal) };
   }
 }
 
@@ -104,10 +103,7 @@ export class HttpExceptionFilter implements ExceptionFilter {
  * `insufficient_user_authentication` (RFC 9470) when the token is fine but the action needs a
  * step-up first (with `max_age` when the policy asks for a recent authentication).
  */
-export function bearerChallenge(
-  body: { error: string; message: string; details?: unknown },
-  request: Pick<Request, 'headers'>,
-): string {
+export function bearerChallenge(body: ErrorBody, request: Pick<Request, 'headers'>): string {
   const parts = ['realm="stepgate"'];
   const sentToken = /^Bearer\s+\S/i.test(request.headers.authorization ?? '');
   if (body.error === 'auth/unauthenticated' && sentToken) parts.push('error="invalid_token"');

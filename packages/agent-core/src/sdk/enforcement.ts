@@ -1,5 +1,5 @@
-import { InvalidRequestError } from '@stepgate/policy';
 import type { AuthEvidence, DecisionRequest, Level } from '@stepgate/policy';
+import { StepgateError, errorBody } from '@stepgate/protocol';
 import type { ChallengeStyle } from '../challenge.js';
 import type { AgentDecision } from '../decision-record.js';
 import { ANONYMOUS, httpDecisionRequest, httpOutcome, type HttpOutcome } from '../http-mapping.js';
@@ -65,12 +65,8 @@ export function enforce<Req extends HttpRequestLike>(
     const decision = point.decide(input, options.evidence?.(req));
     return { ...httpOutcome(decision, point.levels, options.challenge), decision };
   } catch (error) {
-    if (error instanceof InvalidRequestError)
-      return {
-        status: 400,
-        headers: {},
-        body: { error: 'request/invalid', message: error.message },
-      };
+    if (error instanceof StepgateError && error.code === 'request/invalid')
+      return { status: 400, headers: {}, body: { ...errorBody(error) } };
     throw error;
   }
 }

@@ -1,5 +1,5 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { InvalidRequestError } from '@stepgate/policy';
+import { StepgateError } from '@stepgate/protocol';
 import { DOCS_POLICY, policySet, signer } from '../__support__/fakes.js';
 import { httpDecisionRequest, normalizeHttpPath } from '../http-mapping.js';
 import { createDecisionPoint, type InProcessDecisionPoint } from './create-decision-point.js';
@@ -250,7 +250,7 @@ describe('normalizeHttpPath', () => {
   });
 
   it('refuses malformed encodings and control characters', () => {
-    expect(() => normalizeHttpPath('/%zz')).toThrow(InvalidRequestError);
-    expect(() => normalizeHttpPath('/a%00b')).toThrow(InvalidRequestError);
+    expect(() => normalizeHttpPath('/%zz')).toThrow(StepgateError);
+    expect(() => normalizeHttpPath('/a%00b')).toThrow(StepgateError);
   });
 });

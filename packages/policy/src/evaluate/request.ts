@@ -1,16 +1,13 @@
 import type { DecisionRequest } from '../model.js';
-import { requestLimitProblem } from './request-limits.js';
 
 /**
- * A request the engine cannot evaluate; APIs map it to a 400 with this message (and the
- * details, when a size limit refused it: `{field, limit}`).
+ * A request the engine cannot evaluate. Every API parses requests with @stepgate/protocol's
+ * `parseDecisionRequest` first (the one wire check, with the size limits), so an API never
+ * sees this; it guards the engine's own callers (policy tests, the fuzz suite).
  */
 export class InvalidRequestError extends Error {
   readonly code = 'request/invalid';
-  constructor(
-    message: string,
-    readonly details?: { field: string; limit: number },
-  ) {
+  constructor(message: string) {
     super(message);
     this.name = 'InvalidRequestError';
   }
@@ -40,9 +37,11 @@ function record(value: unknown, field: string): Record<string, unknown> {
 }
 
 /**
- * Checks the shape conditions rely on and the size limits (`REQUEST_LIMITS`), and fills
- * the optional parts with empty values, so a condition sees the same fields whatever the
- * caller omitted. Extra fields are ignored here; the HTTP edges reject them.
+ * Checks the types conditions rely on and fills the optional parts with empty values, so a
+ * condition sees the same fields whatever the caller omitted. The wire rules (unknown fields,
+ * size limits) are the parser's (@stepgate/protocol `parseDecisionRequest`), which this
+ * package cannot import; a table test in the agent pins that whatever it accepts, the engine
+ * decides.
  */
 export function normalizeRequest(request: DecisionRequest): NormalizedRequest {
   if (!isRecord(request))
@@ -57,14 +56,6 @@ export function normalizeRequest(request: DecisionRequest): NormalizedRequest {
   if (!isRecord(resource) || typeof resource.kind !== 'string' || typeof resource.id !== 'string') {
     throw new InvalidRequestError('resource must be an object with string kind and id');
   }
-  const problem = requestLimitProblem({
-    principal,
-    action,
-    resource,
-    context: (request as unknown as Record<string, unknown>).context,
-  } as Parameters<typeof requestLimitProblem>[0]);
-  if (problem !== undefined)
-    throw new InvalidRequestError(problem.message, { field: problem.field, limit: problem.limit });
   return {
     principal: {
       id: principal.id,

@@ -1,8 +1,9 @@
 /**
  * Size limits on a decision request, the same on every API that takes one: the agent's
  * `/v1/decide`, AuthZEN evaluations, `/v1/authz/http`, the Kubernetes webhooks, the SDK, and
- * the control plane's `/v1/check`. They are enforced where every one of those ends up (the
- * engine's request check), so no API can forget them. A request over a limit is refused as a
+ * the control plane's `/v1/check`. They are wire limits, enforced by the one request parser
+ * (`parseDecisionRequest`, which the agent's decision point runs before any grant glob is
+ * matched, and `checkRequestSchema` on the control plane), so no API can forget them. A request over a limit is refused as a
  * whole (400 naming the field and the limit), never truncated: a truncated id could match a
  * rule the real one does not.
  *

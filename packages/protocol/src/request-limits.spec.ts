@@ -1,7 +1,4 @@
 import { describe, expect, it } from 'vitest';
-import { compile } from '../compile/compile.js';
-import { PolicyEngine } from './engine.js';
-import { InvalidRequestError } from './request.js';
 import { REQUEST_LIMITS, requestLimitProblem } from './request-limits.js';
 
 const base = () => ({
@@ -83,30 +80,5 @@ describe('requestLimitProblem', () => {
       field === 'principal.id' ? 'subject.id' : field,
     );
     expect(problem?.message).toBe('subject.id is 2000 characters long; the limit is 1024');
-  });
-});
-
-describe('the engine enforces the limits', () => {
-  const result = compile([
-    {
-      path: 'stepgate.yaml',
-      content: 'apiVersion: stepgate/v1\nkind: Settings\ndefaultEffect: deny\n',
-    },
-  ]);
-  if (!result.ok) throw new Error('fixture does not compile');
-  const engine = new PolicyEngine(result.policySet);
-
-  it('throws InvalidRequestError with the field and the limit', () => {
-    const request = base();
-    request.resource.id = 'r'.repeat(1_000_000);
-    let thrown: unknown;
-    try {
-      engine.decide(request);
-    } catch (error) {
-      thrown = error;
-    }
-    expect(thrown).toBeInstanceOf(InvalidRequestError);
-    expect((thrown as InvalidRequestError).details).toEqual({ field: 'resource.id', limit: 4096 });
-    expect(engine.decide(base()).effect).toBe('deny');
   });
 });
