@@ -4,6 +4,8 @@ import {
   approvalsQuerySchema,
   createApprovalRequestSchema,
   type ApprovalsQuery,
+  type ApprovalsResponse,
+  type ApprovalView,
   type CreateApprovalRequest,
 } from '@stepgate/protocol';
 import type { z } from 'zod';
@@ -27,19 +29,21 @@ export class ApprovalsController {
   create(
     @Body(new ZodValidationPipe(createApprovalRequestSchema)) body: CreateApprovalRequest,
     @CurrentPrincipal() principal: Principal,
-  ) {
+  ): Promise<ApprovalView> {
     return this.approvals.create(principal, body);
   }
 
   @Get()
   @RequireScopes('viewer', 'operator', 'approver')
-  async list(@Query(new ZodValidationPipe(approvalsQuerySchema, 'query')) query: ApprovalsQuery) {
+  async list(
+    @Query(new ZodValidationPipe(approvalsQuerySchema, 'query')) query: ApprovalsQuery,
+  ): Promise<ApprovalsResponse> {
     return { approvals: await this.approvals.list(query) };
   }
 
   @Get(':id')
   @RequireScopes('viewer', 'operator', 'approver')
-  get(@Param('id') id: string) {
+  get(@Param('id') id: string): Promise<ApprovalView> {
     return this.approvals.get(id);
   }
 
@@ -50,7 +54,7 @@ export class ApprovalsController {
     @Param('id') id: string,
     @Body(new ZodValidationPipe(approvalDecisionRequestSchema)) body: DecisionBody,
     @CurrentPrincipal() principal: Principal,
-  ) {
+  ): Promise<ApprovalView> {
     return this.approvals.decide(id, principal, 'approve', body.comment);
   }
 
@@ -61,7 +65,7 @@ export class ApprovalsController {
     @Param('id') id: string,
     @Body(new ZodValidationPipe(approvalDecisionRequestSchema)) body: DecisionBody,
     @CurrentPrincipal() principal: Principal,
-  ) {
+  ): Promise<ApprovalView> {
     return this.approvals.decide(id, principal, 'deny', body.comment);
   }
 }

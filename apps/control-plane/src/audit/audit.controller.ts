@@ -1,5 +1,5 @@
 import { Controller, Get, Query } from '@nestjs/common';
-import { listQuerySchema, type ListQuery } from '@stepgate/protocol';
+import { listQuerySchema, type AuditResponse, type ListQuery } from '@stepgate/protocol';
 import { RequireScopes } from '../common/scopes.js';
 import { ZodValidationPipe } from '../common/zod-validation.pipe.js';
 import { AuditService } from './audit.service.js';
@@ -10,7 +10,9 @@ export class AuditController {
 
   @Get()
   @RequireScopes('viewer', 'operator')
-  async list(@Query(new ZodValidationPipe(listQuerySchema, 'query')) query: ListQuery) {
+  async list(
+    @Query(new ZodValidationPipe(listQuerySchema, 'query')) query: ListQuery,
+  ): Promise<AuditResponse> {
     return { events: await this.audit.list(query.limit, query.action) };
   }
 }

@@ -2,8 +2,10 @@ import { Body, Controller, Delete, Get, HttpCode, Param, Post, Query } from '@ne
 import {
   createEnrolmentCodeRequestSchema,
   enrolmentCodesQuerySchema,
+  type CreatedEnrolmentCode,
   type CreateEnrolmentCodeRequest,
   type EnrolmentCodesQuery,
+  type EnrolmentCodesResponse,
 } from '@stepgate/protocol';
 import { CurrentPrincipal } from '../common/current-principal.decorator.js';
 import { actorOf, RequireScopes, type Principal } from '../common/scopes.js';
@@ -33,7 +35,7 @@ export class EnrolmentCodesController {
   create(
     @Body(new ZodValidationPipe(createEnrolmentCodeRequestSchema)) body: CreateEnrolmentCodeRequest,
     @CurrentPrincipal() principal: Principal,
-  ) {
+  ): Promise<CreatedEnrolmentCode> {
     return this.codes.create(body, actorOf(principal));
   }
 
@@ -41,7 +43,7 @@ export class EnrolmentCodesController {
   @Get()
   async list(
     @Query(new ZodValidationPipe(enrolmentCodesQuerySchema, 'query')) query: EnrolmentCodesQuery,
-  ) {
+  ): Promise<EnrolmentCodesResponse> {
     return { codes: await this.codes.list(query) };
   }
 

@@ -3,7 +3,10 @@ import {
   totpConfirmRequestSchema,
   totpElevateRequestSchema,
   totpEnrollRequestSchema,
+  type GrantView,
+  type TotpConfirmResponse,
   type TotpElevateRequest,
+  type TotpEnrollResponse,
 } from '@stepgate/protocol';
 import type { z } from 'zod';
 import { CurrentPrincipal } from '../common/current-principal.decorator.js';
@@ -25,7 +28,7 @@ export class TotpController {
     @Body(new ZodValidationPipe(totpEnrollRequestSchema))
     body: z.infer<typeof totpEnrollRequestSchema>,
     @CurrentPrincipal() principal: Principal,
-  ) {
+  ): Promise<TotpEnrollResponse> {
     return this.totp.enroll(principal, body);
   }
 
@@ -37,7 +40,7 @@ export class TotpController {
     @Body(new ZodValidationPipe(totpConfirmRequestSchema))
     body: z.infer<typeof totpConfirmRequestSchema>,
     @CurrentPrincipal() principal: Principal,
-  ) {
+  ): Promise<TotpConfirmResponse> {
     return this.totp.confirm(principal, body.code);
   }
 
@@ -46,7 +49,7 @@ export class TotpController {
   elevate(
     @Body(new ZodValidationPipe(totpElevateRequestSchema)) body: TotpElevateRequest,
     @CurrentPrincipal() principal: Principal,
-  ) {
+  ): Promise<GrantView> {
     return this.totp.elevate(principal, body);
   }
 

@@ -4,6 +4,7 @@ import {
   webauthnRegistrationOptionsRequestSchema,
   webauthnResponseRequestSchema,
   type GrantScope,
+  type GrantView,
 } from '@stepgate/protocol';
 import type { z } from 'zod';
 import { CurrentPrincipal } from '../common/current-principal.decorator.js';
@@ -56,7 +57,7 @@ export class WebAuthnController {
   authenticate(
     @Body(new ZodValidationPipe(webauthnResponseRequestSchema)) body: ResponseBody,
     @CurrentPrincipal() principal: Principal,
-  ) {
+  ): Promise<GrantView> {
     return this.webauthn.authenticate(principal, body.response);
   }
 

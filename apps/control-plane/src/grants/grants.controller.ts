@@ -13,6 +13,7 @@ import {
   revokeGrantRequestSchema,
   StepgateError,
   type GrantsQuery,
+  type GrantsResponse,
 } from '@stepgate/protocol';
 import type { z } from 'zod';
 import { CurrentPrincipal } from '../common/current-principal.decorator.js';
@@ -35,7 +36,7 @@ export class GrantsController {
   async list(
     @Query(new ZodValidationPipe(grantsQuerySchema, 'query')) query: GrantsQuery,
     @CurrentPrincipal() principal: Principal,
-  ) {
+  ): Promise<GrantsResponse> {
     return { grants: await this.grants.list(principal, query) };
   }
 

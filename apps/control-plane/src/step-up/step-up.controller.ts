@@ -1,5 +1,5 @@
 import { Body, Controller, HttpCode, Post } from '@nestjs/common';
-import { checkRequestSchema, type CheckRequest } from '@stepgate/protocol';
+import { checkRequestSchema, type CheckRequest, type CheckResponse } from '@stepgate/protocol';
 import { RequireScopes } from '../common/scopes.js';
 import { ZodValidationPipe } from '../common/zod-validation.pipe.js';
 import { StepUpCheckService } from './step-up-check.service.js';
@@ -12,7 +12,9 @@ export class StepUpController {
   @Post('check')
   @HttpCode(200)
   @RequireScopes('viewer', 'operator', 'approver')
-  check(@Body(new ZodValidationPipe(checkRequestSchema)) body: CheckRequest) {
+  check(
+    @Body(new ZodValidationPipe(checkRequestSchema)) body: CheckRequest,
+  ): Promise<CheckResponse> {
     return this.checks.check(body);
   }
 }

@@ -5,8 +5,12 @@ import {
   rollbackRequestSchema,
   shadowRequestSchema,
   type ActivateRequest,
+  type ActivationResponse,
   type ListQuery,
   type RollbackRequest,
+  type ShadowOffResponse,
+  type ShadowResponse,
+  type VersionsResponse,
 } from '@stepgate/protocol';
 import { CurrentPrincipal } from '../common/current-principal.decorator.js';
 import { actorOf, RequireScopes, type Principal } from '../common/scopes.js';
@@ -37,7 +41,9 @@ export class VersionsController {
 
   @Get('versions')
   @RequireScopes('viewer', 'operator')
-  async list(@Query(new ZodValidationPipe(listQuerySchema, 'query')) query: ListQuery) {
+  async list(
+    @Query(new ZodValidationPipe(listQuerySchema, 'query')) query: ListQuery,
+  ): Promise<VersionsResponse> {
     return { versions: await this.versions.list(query.limit, query.status) };
   }
 
@@ -55,7 +61,7 @@ export class VersionsController {
     @Param('ref') ref: string,
     @Body(new ZodValidationPipe(activateRequestSchema)) body: ActivateRequest,
     @CurrentPrincipal() principal: Principal,
-  ) {
+  ): Promise<ActivationResponse> {
     return this.activeResponse(
       await this.activation.activate(ref, actorOf(principal), body.reason),
     );
@@ -69,7 +75,7 @@ export class VersionsController {
     @Body(new ZodValidationPipe(rollbackRequestSchema)) body: RollbackRequest,
     @CurrentPrincipal() principal: Principal,
     @Req() request: object,
-  ) {
+  ): Promise<ActivationResponse> {
     // A plain rollback goes to the version the step-up guard authorised (see rollback-pin.ts).
     const to = body.to ?? pinnedRollbackTarget(request);
     return this.activeResponse(await this.activation.rollback(actorOf(principal), body.reason, to));
@@ -83,7 +89,7 @@ export class VersionsController {
     @Param('ref') ref: string,
     @Body(new ZodValidationPipe(shadowRequestSchema)) body: ActivateRequest,
     @CurrentPrincipal() principal: Principal,
-  ) {
+  ): Promise<ShadowResponse> {
     const result = await this.activation.setShadow(ref, actorOf(principal), body.reason);
     return {
       revision: result.revision,
@@ -99,19 +105,19 @@ export class VersionsController {
   async clearShadow(
     @Body(new ZodValidationPipe(shadowRequestSchema)) body: ActivateRequest,
     @CurrentPrincipal() principal: Principal,
-  ) {
+  ): Promise<ShadowOffResponse> {
     const result = await this.activation.clearShadow(actorOf(principal), body.reason);
     return { revision: result.revision, shadowVersion: null };
   }
 
-  private async activeResponse(result: ChangeResult) {
+  private async activeResponse(result: ChangeResult): Promise<ActivationResponse> {
     const live = await this.versions.liveState();
-    const load = async (id: string | null) =>
-      id ? this.versions.view(await this.versions.resolve(id), live) : null;
+    const load = async (id: string) => this.versions.view(await this.versions.resolve(id), live);
     return {
       revision: result.revision,
-      activeVersion: await load(result.toVersionId),
-      from: await load(result.fromVersionId),
+      // An activation or a rollback always has a target; only `from` may be missing.
+      activeVersion: await load(result.toVersionId as string),
+      from: result.fromVersionId ? await load(result.fromVersionId) : null,
     };
   }
 }
