@@ -33,7 +33,7 @@ const SECRETS = {
 function logBoth(): { agent: Line; controlPlane: Line } {
   const agentOut = capture();
   const cpOut = capture();
-  createAgentLogger('info', agentOut).warn('something happened', { ...SECRETS, agentId: 'a1' });
+  createAgentLogger('info', agentOut).warn({ ...SECRETS, agentId: 'a1' }, 'something happened');
   createControlPlaneLogger('info', cpOut).warn({ ...SECRETS, agentId: 'a1' }, 'something happened');
   const [agent] = agentOut.lines;
   const [controlPlane] = cpOut.lines;
@@ -94,7 +94,7 @@ describe('one log format', () => {
 
   it('writes debug lines at trace level in the agent', () => {
     const out = capture();
-    createAgentLogger('trace', out).debug('detail');
+    createAgentLogger('trace', out).debug({ step: 1 }, 'detail');
     expect(out.lines).toEqual([expect.objectContaining({ level: 20, msg: 'detail' })]);
   });
 });

@@ -99,13 +99,16 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<R
   await listen(server, config.port, config.host);
   const port = (server.address() as AddressInfo).port;
   const status = point.status();
-  logger.info(`agent serving decisions on http://${config.host}:${port}`, {
-    agentId,
-    revision: status.revision ?? null,
-    failReason: status.failReason ?? null,
-    failMode: config.failMode,
-    startupMs: Math.round(performance.now()),
-  });
+  logger.info(
+    {
+      agentId,
+      revision: status.revision ?? null,
+      failReason: status.failReason ?? null,
+      failMode: config.failMode,
+      startupMs: Math.round(performance.now()),
+    },
+    `agent serving decisions on http://${config.host}:${port}`,
+  );
 
   // Loaded after listening: decisions are served while socket.io and prom-client load.
   const [{ SocketLink }, { AgentMetrics }] = await Promise.all([
@@ -163,7 +166,7 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<R
       link.close();
       await withDeadline(closed, 1000);
       server.closeAllConnections();
-      logger.info('agent stopped', { unshipped: logs.size + logs.inFlightSize });
+      logger.info({ unshipped: logs.size + logs.inFlightSize }, 'agent stopped');
     })());
 
   return { agentId, port, point, store, grants, stop };
@@ -173,12 +176,12 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<R
 async function resetTrustLoudly(config: AgentConfig, logger: Logger): Promise<void> {
   const discarded = await resetTrust(config.cacheDir);
   for (const line of discarded)
-    logger.warn(`--reset-trust: ${line}`, { cacheDir: config.cacheDir });
+    logger.warn({ cacheDir: config.cacheDir }, `--reset-trust: ${line}`);
   logger.warn(
+    { cacheDir: config.cacheDir },
     discarded.length === 0
       ? '--reset-trust: nothing cached to discard'
       : `--reset-trust: the agent starts without a bundle and pins again from ${config.trustedKeysFile !== undefined ? 'STEPGATE_TRUSTED_KEYS' : 'the next connection (trust on first use; STEPGATE_TRUSTED_KEYS avoids trusting whoever answers)'}`,
-    { cacheDir: config.cacheDir },
   );
 }
 
@@ -204,8 +207,8 @@ async function loadTrust(config: AgentConfig, logger: Logger): Promise<TrustStor
   }
   const trust = await TrustStore.trustOnFirstUse(pins, logger);
   logger.warn(
-    'STEPGATE_TRUSTED_KEYS is not set: trusting the bundle-signing keys the control plane sends over the authenticated connection (pinned on first use)',
     { pinned: trust.kids, file: pins.path },
+    'STEPGATE_TRUSTED_KEYS is not set: trusting the bundle-signing keys the control plane sends over the authenticated connection (pinned on first use)',
   );
   return trust;
 }

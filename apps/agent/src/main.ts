@@ -26,9 +26,10 @@ async function main(): Promise<void> {
   }
   const logger = createLogger(config.logLevel);
   process.on('unhandledRejection', (reason) => {
-    logger.error('unhandled rejection', {
-      error: reason instanceof Error ? reason.message : String(reason),
-    });
+    logger.error(
+      { error: reason instanceof Error ? reason.message : String(reason) },
+      'unhandled rejection',
+    );
   });
 
   let agent;

@@ -86,9 +86,10 @@ export class AgentSync {
 
   private enqueue(task: () => Promise<void>): void {
     this.queue = this.queue.then(task).catch((error: unknown) => {
-      this.logger.error('a control-plane message could not be handled', {
-        error: error instanceof Error ? error.message : String(error),
-      });
+      this.logger.error(
+        { error: error instanceof Error ? error.message : String(error) },
+        'a control-plane message could not be handled',
+      );
     });
   }
 
@@ -96,9 +97,10 @@ export class AgentSync {
     const result = await this.trust.acceptServerKeys(jwks);
     this.onKeysResult?.(result);
     if (result.invalid > 0)
-      this.logger.warn('the control plane sent key entries that are not Ed25519 public keys', {
-        invalid: result.invalid,
-      });
+      this.logger.warn(
+        { invalid: result.invalid },
+        'the control plane sent key entries that are not Ed25519 public keys',
+      );
     if (result.status !== 'pinned') return;
     // A bundle that arrived before the keys that sign it would otherwise wait for the next revision.
     const retry = [...this.unverified.values()];
@@ -112,10 +114,13 @@ export class AgentSync {
     try {
       revision = await verifyShadowCleared(message, this.trust.jwks);
     } catch (error) {
-      this.logger.error('shadow clear refused', {
-        revision: message.revision,
-        reason: error instanceof Error ? error.message : String(error),
-      });
+      this.logger.error(
+        {
+          revision: message.revision,
+          reason: error instanceof Error ? error.message : String(error),
+        },
+        'shadow clear refused',
+      );
       return;
     }
     await this.store.clearShadow(revision);
@@ -138,11 +143,10 @@ export class AgentSync {
       });
       return;
     }
-    this.logger.error(`${message.kind} bundle refused`, {
-      revision: message.revision,
-      code: result.code,
-      reason: result.reason,
-    });
+    this.logger.error(
+      { revision: message.revision, code: result.code, reason: result.reason },
+      `${message.kind} bundle refused`,
+    );
     this.link.rejectBundle({
       kind: message.kind,
       revision: message.revision,

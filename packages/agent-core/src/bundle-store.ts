@@ -158,17 +158,17 @@ export class BundleStore {
           'invalid',
           `the cached bundle is unreadable: ${describe(error)}`,
         );
-        this.logger.error(`cached ${kind} bundle refused`, { reason: results[kind].reason });
+        this.logger.error({ reason: results[kind].reason }, `cached ${kind} bundle refused`);
         continue;
       }
       if (jws === undefined) continue;
       const result = await this.offer(kind, jws, { source: 'cache' });
       results[kind] = result;
       if (!result.applied)
-        this.logger.error(`cached ${kind} bundle refused`, {
-          reason: result.reason,
-          code: result.code,
-        });
+        this.logger.error(
+          { reason: result.reason, code: result.code },
+          `cached ${kind} bundle refused`,
+        );
     }
     const active = this.activeBundle;
     if (active?.source === 'cache') {
@@ -193,14 +193,14 @@ export class BundleStore {
     return this.serialised(async () => {
       const jump = this.jumpBeyondStep(revision);
       if (jump !== undefined) {
-        this.logger.error('shadow clear refused', { revision, reason: jump });
+        this.logger.error({ revision, reason: jump }, 'shadow clear refused');
         return false;
       }
       this.shadowFloor = Math.max(this.shadowFloor, revision);
       const held = this.shadowBundle;
       if (held === undefined || held.revision >= revision) return false;
       this.shadowBundle = undefined;
-      this.logger.info('shadow bundle cleared', { revision: held.revision, clearedAt: revision });
+      this.logger.info({ revision: held.revision, clearedAt: revision }, 'shadow bundle cleared');
       await this.persist(() => this.cache?.remove('shadow'), 'remove the cached shadow bundle');
       return true;
     });
@@ -294,13 +294,16 @@ export class BundleStore {
     if (kind === 'active') this.activeBundle = pending;
     else this.shadowBundle = pending;
     if (source !== 'cache') this.markSynced(pending.loadedAt);
-    this.logger.info(`${kind} bundle applied`, {
-      revision: pending.revision,
-      version: payload.version.number,
-      sha: payload.version.sha,
-      rollback: payload.rollback,
-      source,
-    });
+    this.logger.info(
+      {
+        revision: pending.revision,
+        version: payload.version.number,
+        sha: payload.version.sha,
+        rollback: payload.rollback,
+        source,
+      },
+      `${kind} bundle applied`,
+    );
     if (source === 'control-plane') {
       await this.persist(() => this.cache?.save(kind, jws), `cache the ${kind} bundle`);
       await this.saveSyncedAt();
@@ -334,7 +337,7 @@ export class BundleStore {
     try {
       await write();
     } catch (error) {
-      this.logger.warn(`could not ${what}`, { error: describe(error) });
+      this.logger.warn({ error: describe(error) }, `could not ${what}`);
     }
   }
 

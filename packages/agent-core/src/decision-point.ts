@@ -252,10 +252,13 @@ export class DecisionPoint {
     } catch (error) {
       // A dry run must never break enforcement; report the first failures only.
       if (this.shadowFailures++ < 10)
-        this.logger.warn('the shadow bundle failed to decide', {
-          revision: shadow.revision,
-          error: error instanceof Error ? error.message : String(error),
-        });
+        this.logger.warn(
+          {
+            revision: shadow.revision,
+            error: error instanceof Error ? error.message : String(error),
+          },
+          'the shadow bundle failed to decide',
+        );
       return undefined;
     }
   }

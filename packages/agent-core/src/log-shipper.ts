@@ -78,10 +78,10 @@ export class LogShipper {
       try {
         ack = await this.sink.sendLogs(batch);
       } catch (error) {
-        this.logger.debug('a decision-log batch was not acked; it will be sent again', {
-          batchId: batch.batchId,
-          error: error instanceof Error ? error.message : String(error),
-        });
+        this.logger.debug(
+          { batchId: batch.batchId, error: error instanceof Error ? error.message : String(error) },
+          'a decision-log batch was not acked; it will be sent again',
+        );
         return 'failed';
       }
       if (ack.ok) {
@@ -94,11 +94,10 @@ export class LogShipper {
       this.refusals++;
       const delay = Math.min(MAX_BACKOFF_MS, 1000 * 2 ** Math.min(this.refusals - 1, 5));
       this.retryAt = this.clock.now() + delay;
-      this.logger.warn('the control plane refused a decision-log batch; retrying later', {
-        records: batch.records.length,
-        error: ack.error,
-        retryInMs: delay,
-      });
+      this.logger.warn(
+        { records: batch.records.length, error: ack.error, retryInMs: delay },
+        'the control plane refused a decision-log batch; retrying later',
+      );
       return 'refused';
     }
   }

@@ -24,12 +24,20 @@ export interface Clock {
 
 export const systemClock: Clock = { now: () => Date.now() };
 
-/** Structured log lines; `fields` must be JSON-serialisable and never hold secrets. */
+/**
+ * Structured log lines in pino's argument order, `logger.info({ revision }, 'bundle applied')`,
+ * as in the control plane, so the agent passes its pino logger as is. `fields` must be
+ * JSON-serialisable and should hold no secrets (the agent's logger redacts common ones anyway).
+ */
 export interface Logger {
-  debug(message: string, fields?: Record<string, unknown>): void;
-  info(message: string, fields?: Record<string, unknown>): void;
-  warn(message: string, fields?: Record<string, unknown>): void;
-  error(message: string, fields?: Record<string, unknown>): void;
+  debug(fields: Record<string, unknown>, message: string): void;
+  debug(message: string): void;
+  info(fields: Record<string, unknown>, message: string): void;
+  info(message: string): void;
+  warn(fields: Record<string, unknown>, message: string): void;
+  warn(message: string): void;
+  error(fields: Record<string, unknown>, message: string): void;
+  error(message: string): void;
 }
 
 export const silentLogger: Logger = {

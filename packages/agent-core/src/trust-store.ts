@@ -76,9 +76,10 @@ export class TrustStore {
     const stored = await loadPins(pins, logger);
     const walk = await extendTrust({ keys: anchors }, stored?.endorsements ?? []);
     if (walk.added.length > 0)
-      logger.info('trusting rotated bundle-signing keys endorsed from the configured keys', {
-        added: walk.added,
-      });
+      logger.info(
+        { added: walk.added },
+        'trusting rotated bundle-signing keys endorsed from the configured keys',
+      );
     return new TrustStore('configured', walk.keys, walk.used, pins, logger);
   }
 
@@ -99,8 +100,8 @@ export class TrustStore {
         endorsements = stored.endorsements ?? [];
       } catch (error) {
         logger.error(
-          'the pinned bundle-signing keys are unreadable; pinning again from the control plane',
           { error: describe(error) },
+          'the pinned bundle-signing keys are unreadable; pinning again from the control plane',
         );
       }
     }
@@ -149,8 +150,8 @@ export class TrustStore {
       result.status = 'pinned';
       result.added = offered.keys.map((key) => key.kid);
       this.logger.warn(
-        'pinned the bundle-signing keys the control plane sent (trust on first use); set STEPGATE_TRUSTED_KEYS to pin them by configuration instead',
         { added: result.added },
+        'pinned the bundle-signing keys the control plane sent (trust on first use); set STEPGATE_TRUSTED_KEYS to pin them by configuration instead',
       );
       return result;
     }
@@ -169,17 +170,19 @@ export class TrustStore {
     for (const kid of result.refused) this.remember(kid);
 
     if (result.conflicts.length > 0)
-      this.logger.error('the control plane sent a different key under a pinned kid; refused', {
-        kids: result.conflicts,
-      });
+      this.logger.error(
+        { kids: result.conflicts },
+        'the control plane sent a different key under a pinned kid; refused',
+      );
     if (result.badEndorsements.length > 0)
-      this.logger.error('refused key endorsements that do not verify with the trusted keys', {
-        reasons: result.badEndorsements.slice(0, 5),
-      });
+      this.logger.error(
+        { reasons: result.badEndorsements.slice(0, 5) },
+        'refused key endorsements that do not verify with the trusted keys',
+      );
     if (result.refused.length > 0)
       this.logger.error(
-        'refused bundle-signing keys the control plane offered with no endorsement from a trusted key (a key is added only through a key set a trusted key signed; see "Rotating the bundle-signing key")',
         { refused: result.refused, trusted: this.kids },
+        'refused bundle-signing keys the control plane offered with no endorsement from a trusted key (a key is added only through a key set a trusted key signed; see "Rotating the bundle-signing key")',
       );
     if (walk.added.length === 0) return result;
 
@@ -189,10 +192,10 @@ export class TrustStore {
     );
     result.status = 'pinned';
     result.added = walk.added;
-    this.logger.warn('trusting rotated bundle-signing keys endorsed by a trusted key', {
-      added: walk.added,
-      trusted: this.kids,
-    });
+    this.logger.warn(
+      { added: walk.added, trusted: this.kids },
+      'trusting rotated bundle-signing keys endorsed by a trusted key',
+    );
     return result;
   }
 
@@ -206,9 +209,10 @@ export class TrustStore {
       await this.pins.save(pinned);
     } catch (error) {
       // Still trusted for this run; the next start pins again from the control plane.
-      this.logger.error('could not persist the pinned bundle-signing keys', {
-        error: describe(error),
-      });
+      this.logger.error(
+        { error: describe(error) },
+        'could not persist the pinned bundle-signing keys',
+      );
     }
   }
 
@@ -232,8 +236,8 @@ async function loadPins(
     stored = await pins.load();
   } catch (error) {
     logger.error(
-      'the pinned bundle-signing keys are unreadable; pinning again from the control plane',
       { error: describe(error) },
+      'the pinned bundle-signing keys are unreadable; pinning again from the control plane',
     );
     return undefined;
   }

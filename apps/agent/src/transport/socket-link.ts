@@ -120,17 +120,17 @@ export class SocketLink implements ControlPlaneLink {
     });
     socket.on('disconnect', (reason) => {
       this.setConnected(false);
-      this.options.logger.warn('control-plane connection lost', { reason });
+      this.options.logger.warn({ reason }, 'control-plane connection lost');
       // socket.io reconnects by itself except when the server closed the connection.
       if (reason === 'io server disconnect') this.retryLater();
     });
     socket.on('connect_error', (error) => {
       const message = error.message;
       if (message !== this.lastError) {
-        this.options.logger.warn('cannot connect to the control plane', {
-          url: this.options.url,
-          error: message,
-        });
+        this.options.logger.warn(
+          { url: this.options.url, error: message },
+          'cannot connect to the control plane',
+        );
         this.lastError = message;
       }
       // `active` is false when the server refused the handshake (bad token...): retry by hand.

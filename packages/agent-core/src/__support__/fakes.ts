@@ -199,8 +199,9 @@ export function recordingLogger(): Logger & { lines: LogLine[] } {
   const lines: LogLine[] = [];
   const at =
     (level: string) =>
-    (message: string, fields?: Record<string, unknown>): void => {
-      lines.push({ level, message, ...(fields ? { fields } : {}) });
+    (first: Record<string, unknown> | string, message?: string): void => {
+      if (typeof first === 'string') lines.push({ level, message: first });
+      else lines.push({ level, message: message ?? '', fields: first });
     };
   return { lines, debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
 }

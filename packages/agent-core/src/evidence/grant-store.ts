@@ -93,11 +93,10 @@ export class GrantStore {
         removals = await verifyGrantRemovals(message, this.trust.jwks);
       } catch (error) {
         removalsRefused = error instanceof Error ? error.message : String(error);
-        this.logger.error('grant removals refused: nothing removed', {
-          reason: removalsRefused,
-          revoked: message.revoked.length,
-          full: message.full,
-        });
+        this.logger.error(
+          { reason: removalsRefused, revoked: message.revoked.length, full: message.full },
+          'grant removals refused: nothing removed',
+        );
       }
       const result = await this.applyNow({ grants: message.grants, removals });
       if (removalsRefused !== undefined) result.removalsRefused = removalsRefused;
@@ -117,9 +116,10 @@ export class GrantStore {
       try {
         stored = await this.cache.load();
       } catch (error) {
-        this.logger.error('the cached grants are unreadable; waiting for the control plane', {
-          error: error instanceof Error ? error.message : String(error),
-        });
+        this.logger.error(
+          { error: error instanceof Error ? error.message : String(error) },
+          'the cached grants are unreadable; waiting for the control plane',
+        );
         return undefined;
       }
       if (stored === undefined) return undefined;
@@ -209,16 +209,15 @@ export class GrantStore {
     }
     result.removed += this.prune(nowMs);
     if (result.refused.length > 0)
-      this.logger.warn('grants refused', {
-        count: result.refused.length,
-        first: result.refused[0],
-      });
+      this.logger.warn(
+        { count: result.refused.length, first: result.refused[0] },
+        'grants refused',
+      );
     if (result.added > 0 || result.removed > 0)
-      this.logger.info('grants updated', {
-        added: result.added,
-        removed: result.removed,
-        held: this.grants.size,
-      });
+      this.logger.info(
+        { added: result.added, removed: result.removed, held: this.grants.size },
+        'grants updated',
+      );
     return result;
   }
 
@@ -252,9 +251,10 @@ export class GrantStore {
         revoked: [...this.revoked],
       });
     } catch (error) {
-      this.logger.warn('could not persist the grants', {
-        error: error instanceof Error ? error.message : String(error),
-      });
+      this.logger.warn(
+        { error: error instanceof Error ? error.message : String(error) },
+        'could not persist the grants',
+      );
     }
   }
 
