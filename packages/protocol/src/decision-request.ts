@@ -53,7 +53,10 @@ const isObject = (value: unknown): value is Record<string, unknown> =>
  * `__proto__` stays a plain key and cannot become the copy's prototype.
  */
 const jsonObject = (field: string) =>
-  z.custom<Record<string, unknown>>(isObject, { error: () => problemAt(field) });
+  z
+    .custom<Record<string, unknown>>(isObject, { error: () => problemAt(field) })
+    // What the OpenAPI document says of it (a custom check has no JSON Schema of its own).
+    .meta({ type: 'object' });
 const nonEmptyString = (field: string) =>
   z.string({ error: () => problemAt(field) }).min(1, { error: () => problemAt(field) });
 const stringList = (field: string) =>
