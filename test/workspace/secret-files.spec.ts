@@ -3,7 +3,7 @@
  * through `resolveSecretFiles`), and every variable that looks like a secret is on the apps'
  * secret lists, so adding a secret without `_FILE` fails here.
  */
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -12,6 +12,10 @@ import {
   loadConfig as loadAgentConfig,
   SECRET_VARIABLES as AGENT_SECRETS,
 } from '../../apps/agent/src/config.js';
+import {
+  resolveConnection,
+  SECRET_VARIABLES as CLI_SECRETS,
+} from '../../apps/cli/src/config/connection.js';
 import {
   loadConfig as loadControlPlaneConfig,
   SECRET_VARIABLES as CONTROL_PLANE_SECRETS,
@@ -32,12 +36,13 @@ const SAMPLES: Record<string, string> = {
   STEPGATE_SOURCE_PASSWORD: 'source-secret',
   STEPGATE_WEBHOOK_SECRET: 'webhook-secret-0123',
   STEPGATE_AGENT_TOKEN: 'sg_agent_token',
+  STEPGATE_TOKEN: 'sg_cli_token',
 };
 
 /** Variables whose names look secret but hold none. */
 const NOT_SECRET: Record<string, string> = {
   STEPGATE_TRUSTED_KEYS: 'the path of a JWKS of public keys',
-  STEPGATE_URL: 'the control-plane address the agent connects to (authenticated by the token)',
+  STEPGATE_URL: 'the control-plane address (the CLI refuses one with credentials)',
 };
 
 function secretFile(name: string, content: string): string {
@@ -84,6 +89,20 @@ const APPS: App[] = [
           /\{ env: '([A-Z0-9_]+)' \}/g,
         ),
       ].map((match) => match[1] as string),
+  },
+  {
+    name: 'CLI',
+    secrets: CLI_SECRETS,
+    load: (env) => resolveConnection({}, env),
+    variables: () =>
+      readdirSync(join(repoRoot, 'apps/cli/src'), { recursive: true, encoding: 'utf8' })
+        .filter((file) => file.endsWith('.ts') && !file.endsWith('.spec.ts'))
+        .flatMap((file) => [
+          ...readFileSync(join(repoRoot, 'apps/cli/src', file), 'utf8').matchAll(
+            /\benv\.([A-Z][A-Z0-9_]+)/g,
+          ),
+        ])
+        .map((match) => match[1] as string),
   },
 ];
 

@@ -18,7 +18,10 @@ export function addAdminOptions(command: Command): Command {
 export function addConnectionOptions(command: Command): Command {
   return command
     .option('--url <url>', `control-plane URL (default: $STEPGATE_URL, else http://localhost:8181)`)
-    .option('--token <token>', 'API token (default: $STEPGATE_TOKEN, which keeps it out of `ps`)');
+    .option(
+      '--token <token>',
+      'API token (default: $STEPGATE_TOKEN, or the file named by $STEPGATE_TOKEN_FILE; either keeps it out of `ps`)',
+    );
 }
 
 /** commander argument parser for `--limit <n>`: a whole number from 1 to 1000. */

@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { resolveSecretFiles, type ReadTextFile } from '@stepgate/protocol';
 import { UsageError } from './usage-error.js';
 
 /** Where the control plane listens when neither `--url` nor STEPGATE_URL says otherwise. */
@@ -17,6 +19,9 @@ export interface Connection {
 
 export type Environment = Readonly<Record<string, string | undefined>>;
 
+/** The variables that hold a secret: each also accepts `<NAME>_FILE`, a file holding the value. */
+export const SECRET_VARIABLES = ['STEPGATE_TOKEN'] as const;
+
 /**
  * Resolves the control-plane connection: flags first, then STEPGATE_URL / STEPGATE_TOKEN, then
  * the default URL. This is the only place the admin commands read the environment; tests pass
@@ -24,13 +29,17 @@ export type Environment = Readonly<Record<string, string | undefined>>;
  */
 export function resolveConnection(
   flags: ConnectionFlags,
-  env: Environment = process.env,
+  environment: Environment = process.env,
+  readTextFile: ReadTextFile = (path) => readFileSync(path, 'utf8'),
 ): Connection {
+  const secrets = resolveSecretFiles(environment, SECRET_VARIABLES, readTextFile);
+  if (secrets.problems.length > 0) throw new UsageError(secrets.problems.join('; '));
+  const env = secrets.env;
   const url = nonEmpty(flags.url) ?? nonEmpty(env.STEPGATE_URL) ?? DEFAULT_CONTROL_PLANE_URL;
   const token = nonEmpty(flags.token) ?? nonEmpty(env.STEPGATE_TOKEN);
   if (token === undefined) {
     throw new UsageError(
-      'no API token: pass --token <token> or set STEPGATE_TOKEN (STEPGATE_TOKEN keeps it out of shell history and `ps`)',
+      'no API token: pass --token <token> or set STEPGATE_TOKEN or STEPGATE_TOKEN_FILE (both keep it out of shell history and `ps`)',
     );
   }
   // undici echoes an invalid header value in its error message; refuse it here, without
