@@ -10,6 +10,7 @@ import { AgentTokenCache } from './agent-token-cache.js';
 import { AgentGateway } from './agent.gateway.js';
 import { AgentMetrics } from './agent.metrics.js';
 import { AgentsController } from './agents.controller.js';
+import { AgentsRepository } from './agents.repository.js';
 import { AgentsService } from './agents.service.js';
 import { FleetService } from './fleet.service.js';
 import { LiveRevisionsService } from './live-revisions.service.js';
@@ -23,6 +24,7 @@ import { UnknownRevisionsService } from './unknown-revisions.service.js';
     AgentGateway,
     AgentIdentityService,
     AgentTokenCache,
+    AgentsRepository,
     AgentsService,
     FleetService,
     LiveRevisionsService,

@@ -2,8 +2,8 @@ import { Injectable } from '@nestjs/common';
 import type { AgentView, AgentsQuery, BundleAck, BundleRejected } from '@stepgate/protocol';
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
-import { PrismaService } from '../database/prisma.service.js';
-import type { Agent, Prisma } from '../generated/prisma/client.js';
+import type { Agent } from '../generated/prisma/client.js';
+import { AgentsRepository } from './agents.repository.js';
 import { LiveRevisionsService } from './live-revisions.service.js';
 import { isUnknownRevision } from './issued-revisions.js';
 import { WriteBatcher } from './write-batcher.js';
@@ -56,9 +56,9 @@ export interface AgentConnection {
   revisions: { active?: number; shadow?: number };
 }
 
-/** Where a connected row counts as connected: its replica refreshed it lately. */
-export function liveWhere(now = Date.now()): Prisma.AgentWhereInput {
-  return { status: 'connected', lastSeenAt: { gte: new Date(now - STALE_AFTER_MS) } };
+/** Rows last refreshed before this belong to a replica that died (see STALE_AFTER_MS). */
+export function staleBefore(now = Date.now()): Date {
+  return new Date(now - STALE_AFTER_MS);
 }
 
 /** The agent registry in PostgreSQL: who is connected where, holding which revisions. */
@@ -82,7 +82,7 @@ export class AgentsService {
   );
 
   constructor(
-    private readonly prisma: PrismaService,
+    private readonly repository: AgentsRepository,
     private readonly revisions: LiveRevisionsService,
   ) {}
 
@@ -119,37 +119,7 @@ export class AgentsService {
     const rows = [...new Map(batch.map((c) => [c.agentId, c])).values()];
     // Sorted: concurrent batches lock shared rows in the same order (no deadlock).
     rows.sort((a, b) => (a.agentId < b.agentId ? -1 : a.agentId > b.agentId ? 1 : 0));
-    await retryOnce(
-      () => this.prisma.$executeRaw`
-      INSERT INTO agent (id, labels, agent_version, active_revision, shadow_revision,
-                         last_seen_at, connected_at, status, replica, connection_id, token_id)
-      SELECT u.id, u.labels::jsonb, u.agent_version, u.active_revision, u.shadow_revision,
-             now(), now(), 'connected'::agent_status, ${this.replicaId}, u.connection_id,
-             u.token_id
-      FROM unnest(${rows.map((c) => c.agentId)}::text[],
-                  ${rows.map((c) => JSON.stringify(c.labels))}::text[],
-                  ${rows.map((c) => c.agentVersion ?? null)}::text[],
-                  ${rows.map((c) => c.revisions.active ?? null)}::int[],
-                  ${rows.map((c) => c.revisions.shadow ?? null)}::int[],
-                  ${rows.map((c) => c.connectionId)}::text[],
-                  ${rows.map((c) => c.tokenId)}::text[])
-        WITH ORDINALITY AS u(id, labels, agent_version, active_revision, shadow_revision,
-                             connection_id, token_id, n)
-      ORDER BY u.n
-      ON CONFLICT (id) DO UPDATE SET
-        labels = EXCLUDED.labels,
-        agent_version = EXCLUDED.agent_version,
-        active_ack_at = CASE WHEN agent.active_revision IS NOT DISTINCT FROM EXCLUDED.active_revision
-                             THEN agent.active_ack_at END,
-        active_revision = EXCLUDED.active_revision,
-        shadow_revision = EXCLUDED.shadow_revision,
-        last_seen_at = EXCLUDED.last_seen_at,
-        connected_at = EXCLUDED.connected_at,
-        status = EXCLUDED.status,
-        replica = EXCLUDED.replica,
-        connection_id = EXCLUDED.connection_id,
-        token_id = EXCLUDED.token_id`,
-    );
+    await retryOnce(() => this.repository.upsertConnections(rows, this.replicaId));
   }
 
   private async writeAcks(batch: QueuedAck[]): Promise<void> {
@@ -165,105 +135,48 @@ export class AgentsService {
     for (const acks of Object.values(byKind)) {
       acks.sort((a, b) => (a.agentId < b.agentId ? -1 : a.agentId > b.agentId ? 1 : 0));
     }
-    const ids = (acks: QueuedAck[]) => acks.map((a) => a.agentId);
-    const revisions = (acks: QueuedAck[]) => acks.map((a) => a.revision);
-    const times = (acks: QueuedAck[]) => acks.map((a) => a.at.toISOString());
     const { active, shadow } = byKind;
-    if (active.length > 0)
-      await retryOnce(
-        () => this.prisma.$executeRaw`
-        UPDATE agent SET
-          active_revision = CASE WHEN agent.active_revision IS NULL OR agent.active_revision <= u.rev
-                                 THEN u.rev ELSE agent.active_revision END,
-          active_ack_at = CASE WHEN agent.active_revision IS NULL OR agent.active_revision <= u.rev
-                               THEN u.at ELSE agent.active_ack_at END,
-          last_ack_at = CASE WHEN agent.active_revision IS NULL OR agent.active_revision <= u.rev
-                             THEN u.at ELSE agent.last_ack_at END,
-          last_seen_at = u.at
-        FROM unnest(${ids(active)}::text[], ${revisions(active)}::int[],
-                    ${times(active)}::timestamptz[]) AS u(id, rev, at)
-        WHERE agent.id = u.id`,
-      );
-    if (shadow.length > 0)
-      await retryOnce(
-        () => this.prisma.$executeRaw`
-        UPDATE agent SET
-          shadow_revision = CASE WHEN agent.shadow_revision IS NULL OR agent.shadow_revision <= u.rev
-                                 THEN u.rev ELSE agent.shadow_revision END,
-          last_ack_at = CASE WHEN agent.shadow_revision IS NULL OR agent.shadow_revision <= u.rev
-                             THEN u.at ELSE agent.last_ack_at END,
-          last_seen_at = u.at
-        FROM unnest(${ids(shadow)}::text[], ${revisions(shadow)}::int[],
-                    ${times(shadow)}::timestamptz[]) AS u(id, rev, at)
-        WHERE agent.id = u.id`,
-      );
+    if (active.length > 0) await retryOnce(() => this.repository.ackActive(active));
+    if (shadow.length > 0) await retryOnce(() => this.repository.ackShadow(shadow));
   }
 
   private async writeDisconnects(batch: QueuedDisconnect[]): Promise<void> {
     const rows = [...batch].sort((a, b) =>
       a.agentId < b.agentId ? -1 : a.agentId > b.agentId ? 1 : 0,
     );
-    await retryOnce(
-      () => this.prisma.$executeRaw`
-      UPDATE agent SET status = 'disconnected'::agent_status, last_seen_at = u.at,
-                       connection_id = NULL, replica = NULL
-      FROM unnest(${rows.map((d) => d.agentId)}::text[], ${rows.map((d) => d.connectionId)}::text[],
-                  ${rows.map((d) => d.at.toISOString())}::timestamptz[]) AS u(id, conn, at)
-      WHERE agent.id = u.id AND agent.connection_id = u.conn`,
-    );
+    await retryOnce(() => this.repository.markDisconnected(rows));
   }
 
   async rejected(agentId: string, rejected: BundleRejected): Promise<void> {
-    await this.prisma.agent.updateMany({
-      where: { id: agentId },
-      data: {
-        lastRejection: `${rejected.kind} r${rejected.revision}: ${rejected.reason}`.slice(0, 600),
-        lastSeenAt: new Date(),
-      },
-    });
+    await this.repository.recordRejection(
+      agentId,
+      `${rejected.kind} r${rejected.revision}: ${rejected.reason}`.slice(0, 600),
+    );
   }
 
   async seen(agentId: string): Promise<void> {
-    await this.prisma.agent.updateMany({
-      where: { id: agentId },
-      data: { lastSeenAt: new Date() },
-    });
+    await this.repository.touch(agentId);
   }
 
   /** Keeps this replica's agents from looking stale. */
   async heartbeat(): Promise<void> {
-    await this.prisma.agent.updateMany({
-      where: { replica: this.replicaId, status: 'connected' },
-      data: { lastSeenAt: new Date() },
-    });
+    await this.repository.heartbeat(this.replicaId);
   }
 
   /** On shutdown: every agent this replica held is gone from here (it will reconnect elsewhere). */
   async releaseAll(): Promise<void> {
-    await this.prisma.agent.updateMany({
-      where: { replica: this.replicaId, status: 'connected' },
-      data: { status: 'disconnected', connectionId: null, replica: null },
-    });
+    await this.repository.releaseAll(this.replicaId);
   }
 
   /** A cleared shadow needs no ack: agents (all, or the one told on connect) simply drop it. */
   async shadowCleared(agentId?: string): Promise<void> {
-    await this.prisma.agent.updateMany({
-      where: { shadowRevision: { not: null }, ...(agentId ? { id: agentId } : {}) },
-      data: { shadowRevision: null },
-    });
+    await this.repository.clearShadow(agentId);
   }
 
   async list(query: AgentsQuery): Promise<AgentView[]> {
     const now = Date.now();
-    const where: Prisma.AgentWhereInput =
-      query.status === 'connected'
-        ? liveWhere(now)
-        : query.status === 'disconnected'
-          ? { NOT: liveWhere(now) }
-          : {};
     const [rows, live] = await Promise.all([
-      this.prisma.agent.findMany({ where, orderBy: { id: 'asc' }, take: query.limit }),
+      this.repository.list(query.status, staleBefore(now), query.limit),
       this.revisions.current(),
     ]);
     return rows.map((row) => agentView(row, live.revision, now));

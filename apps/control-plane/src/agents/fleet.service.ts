@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { FleetView } from '@stepgate/protocol';
-import { PrismaService } from '../database/prisma.service.js';
-import { liveWhere, STALE_AFTER_MS } from './agents.service.js';
+import { AgentsRepository } from './agents.repository.js';
+import { STALE_AFTER_MS, staleBefore } from './agents.service.js';
 import { LiveRevisionsService } from './live-revisions.service.js';
 
 const BEHIND_LISTED = 20;
@@ -11,63 +11,21 @@ const SUSPECT_LISTED = 20;
 @Injectable()
 export class FleetService {
   constructor(
-    private readonly prisma: PrismaService,
+    private readonly repository: AgentsRepository,
     private readonly revisions: LiveRevisionsService,
   ) {}
 
   async fleet(): Promise<FleetView> {
     const live = await this.revisions.current();
-    const connectedWhere = liveWhere();
     const target = live.active?.revision ?? null;
-    const behindWhere =
-      target === null
-        ? { ...connectedWhere, id: { in: [] as string[] } }
-        : {
-            ...connectedWhere,
-            OR: [{ activeRevision: null }, { activeRevision: { lt: target } }],
-          };
-    // Past the live revision: never issued here (see issued-revisions.ts).
-    const unknownWhere = {
-      OR: [{ activeRevision: { gt: live.revision } }, { shadowRevision: { gt: live.revision } }],
-    };
-    const [total, byRevision, behind, lastAck, suspectRows, suspectConnected] = await Promise.all([
-      this.prisma.agent.count(),
-      this.prisma.agent.groupBy({
-        by: ['activeRevision'],
-        where: connectedWhere,
-        _count: { _all: true },
-        orderBy: { activeRevision: 'desc' },
-      }),
-      this.prisma.agent.findMany({
-        where: behindWhere,
-        orderBy: [{ activeRevision: { sort: 'asc', nulls: 'first' } }, { id: 'asc' }],
-        take: BEHIND_LISTED,
-        select: { id: true, activeRevision: true },
-      }),
-      live.active
-        ? this.prisma.agent.aggregate({
-            where: {
-              ...connectedWhere,
-              activeRevision: { gte: live.active.revision },
-              activeAckAt: { gte: live.active.activatedAt },
-            },
-            _max: { activeAckAt: true },
-          })
-        : Promise.resolve(null),
-      this.prisma.agent.findMany({
-        where: unknownWhere,
-        orderBy: [{ status: 'asc' }, { lastSeenAt: 'desc' }, { id: 'asc' }],
-        take: SUSPECT_LISTED,
-        select: {
-          id: true,
-          activeRevision: true,
-          shadowRevision: true,
-          status: true,
-          lastSeenAt: true,
-        },
-      }),
-      this.prisma.agent.count({ where: { AND: [connectedWhere, unknownWhere] } }),
-    ]);
+    const { total, byRevision, behind, lastAck, suspectRows, suspectConnected } =
+      await this.repository.fleet({
+        staleBefore: staleBefore(),
+        liveRevision: live.revision,
+        target,
+        activatedAt: live.active?.activatedAt ?? null,
+        listed: { behind: BEHIND_LISTED, suspect: SUSPECT_LISTED },
+      });
     const now = Date.now();
     const suspect = suspectRows.flatMap((row) => {
       const status: 'connected' | 'disconnected' =

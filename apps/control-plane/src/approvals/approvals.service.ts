@@ -11,7 +11,7 @@ import { AuditService } from '../audit/audit.service.js';
 import { actorOf, hasScope, type Principal } from '../common/scopes.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/configuration.js';
-import { PrismaService } from '../database/prisma.service.js';
+import { Transactions, type Transaction } from '../database/transaction.js';
 import { hasGlobSyntax } from '../grants/grant-claims.js';
 import { GrantsService } from '../grants/grants.service.js';
 import { ActiveEngineService } from '../step-up/active-engine.service.js';
@@ -23,16 +23,10 @@ import {
   type ApprovalAct,
   type Refusal,
 } from './approval-rules.js';
-
-const WITH_DETAILS = {
-  approvals: { select: { approver: true, at: true, comment: true } },
-  grant: { select: { id: true } },
-} as const;
+import { ApprovalsRepository } from './approvals.repository.js';
 
 /** Who expires requests nobody touched in time. */
 export const EXPIRY_ACTOR = 'system:approval-expiry';
-
-type Tx = Parameters<Parameters<PrismaService['$transaction']>[0]>[0];
 
 type Outcome = { kind: 'refused'; refusal: Refusal } | { kind: 'decided'; grant?: GrantView };
 
@@ -47,7 +41,8 @@ type Outcome = { kind: 'refused'; refusal: Refusal } | { kind: 'decided'; grant?
 @Injectable()
 export class ApprovalsService {
   constructor(
-    private readonly prisma: PrismaService,
+    private readonly repository: ApprovalsRepository,
+    private readonly transactions: Transactions,
     private readonly grants: GrantsService,
     private readonly audit: AuditService,
     private readonly engines: ActiveEngineService,
@@ -76,9 +71,9 @@ export class ApprovalsService {
       resource: body.resource,
     });
     const ttl = body.ttlSeconds ?? this.config.approvalTtlSeconds;
-    const row = await this.prisma.$transaction(async (tx) => {
-      const created = await tx.approvalRequest.create({
-        data: {
+    const row = await this.transactions.run(async (tx) => {
+      const created = await this.repository.create(
+        {
           requester: principal.subject,
           action: body.action,
           resourceKind: body.resource.kind,
@@ -88,8 +83,8 @@ export class ApprovalsService {
           createdAt: now,
           expiresAt: new Date(now.getTime() + ttl * 1000),
         },
-        include: WITH_DETAILS,
-      });
+        tx,
+      );
       await this.audit.record(
         {
           actor: actorOf(principal),
@@ -153,22 +148,20 @@ export class ApprovalsService {
   async list(query: ApprovalsQuery): Promise<ApprovalView[]> {
     // So a listing never shows `pending` for a request whose time is up.
     await this.expireDue();
-    const rows = await this.prisma.approvalRequest.findMany({
-      where: {
+    const rows = await this.repository.list(
+      {
         ...(query.status ? { status: query.status } : {}),
         ...(query.requester ? { requester: query.requester } : {}),
       },
-      include: WITH_DETAILS,
-      orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
-      take: query.limit,
-    });
+      query.limit,
+    );
     return rows.map(toApprovalView);
   }
 
   async get(id: string): Promise<ApprovalView> {
     const row = await this.find(id);
     if (isDue(row, new Date())) {
-      await this.prisma.$transaction((tx) => this.expire(tx, id, new Date()));
+      await this.transactions.run((tx) => this.expire(tx, id, new Date()));
       return toApprovalView(await this.find(id));
     }
     return toApprovalView(row);
@@ -183,15 +176,11 @@ export class ApprovalsService {
   ): Promise<ApprovalView> {
     const actor = actorOf(principal);
     const caller = { subject: principal.subject, isApprover: hasScope(principal, ['approver']) };
-    const outcome = await this.prisma.$transaction(async (tx): Promise<Outcome> => {
-      const locked = await tx.$queryRaw<{ id: string }[]>`
-        SELECT id FROM approval_request WHERE id = ${id} FOR UPDATE`;
-      if (locked.length === 0) throw notFound(id);
+    const outcome = await this.transactions.run(async (tx): Promise<Outcome> => {
+      if (!(await this.repository.lock(id, tx))) throw notFound(id);
       // Read after the lock: whatever a concurrent decision committed is visible now.
-      const row = await tx.approvalRequest.findUniqueOrThrow({
-        where: { id },
-        include: WITH_DETAILS,
-      });
+      const row = await this.repository.find(id, tx);
+      if (!row) throw notFound(id);
       const now = new Date();
       const refusal = refusalFor(row, caller, act, now);
       if (refusal) {
@@ -209,15 +198,16 @@ export class ApprovalsService {
         return { kind: 'refused', refusal };
       }
       if (act === 'deny') {
-        await tx.approvalRequest.update({
-          where: { id },
-          data: {
+        await this.repository.close(
+          id,
+          {
             status: 'denied',
             closedAt: now,
             deniedBy: principal.subject,
             denialComment: comment ?? null,
           },
-        });
+          tx,
+        );
         await this.audit.record(
           {
             actor,
@@ -230,9 +220,10 @@ export class ApprovalsService {
         );
         return { kind: 'decided' };
       }
-      await tx.approval.create({
-        data: { requestId: id, approver: principal.subject, comment: comment ?? null, at: now },
-      });
+      await this.repository.addApproval(
+        { requestId: id, approver: principal.subject, comment: comment ?? null, at: now },
+        tx,
+      );
       const approvers = [...row.approvals.map((a) => a.approver), principal.subject];
       await this.audit.record(
         {
@@ -250,10 +241,7 @@ export class ApprovalsService {
         tx,
       );
       if (approvers.length < row.required) return { kind: 'decided' };
-      await tx.approvalRequest.update({
-        where: { id },
-        data: { status: 'approved', closedAt: now },
-      });
+      await this.repository.close(id, { status: 'approved', closedAt: now }, tx);
       const grant = await this.grants.issueWith(
         tx,
         {
@@ -294,24 +282,16 @@ export class ApprovalsService {
 
   /** Marks every pending request past its expiry as expired; returns how many. */
   async expireDue(now = new Date()): Promise<number> {
-    const due = await this.prisma.approvalRequest.findMany({
-      where: { status: 'pending', expiresAt: { lte: now } },
-      select: { id: true },
-      take: 500,
-    });
+    const due = await this.repository.dueIds(now, 500);
     let expired = 0;
-    for (const { id } of due)
-      if (await this.prisma.$transaction((tx) => this.expire(tx, id, now))) expired++;
+    for (const id of due)
+      if (await this.transactions.run((tx) => this.expire(tx, id, now))) expired++;
     return expired;
   }
 
   /** Conditional, so concurrent sweeps and touches record one expiry per request. */
-  private async expire(tx: Tx, id: string, now: Date): Promise<boolean> {
-    const { count } = await tx.approvalRequest.updateMany({
-      where: { id, status: 'pending', expiresAt: { lte: now } },
-      data: { status: 'expired', closedAt: now },
-    });
-    if (count === 0) return false;
+  private async expire(tx: Transaction, id: string, now: Date): Promise<boolean> {
+    if (!(await this.repository.expire(id, now, tx))) return false;
     await this.audit.record(
       { actor: EXPIRY_ACTOR, action: 'approval.expire', target: `approval:${id}` },
       tx,
@@ -320,10 +300,7 @@ export class ApprovalsService {
   }
 
   private async find(id: string) {
-    const row = await this.prisma.approvalRequest.findUnique({
-      where: { id },
-      include: WITH_DETAILS,
-    });
+    const row = await this.repository.find(id);
     if (!row) throw notFound(id);
     return row;
   }

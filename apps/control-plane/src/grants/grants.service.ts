@@ -7,9 +7,10 @@ import { actorOf, hasScope, type Principal } from '../common/scopes.js';
 import { SigningKeyService } from '../bundles/signing-key.service.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/configuration.js';
-import { PrismaService } from '../database/prisma.service.js';
+import { Transactions, type Transaction } from '../database/transaction.js';
 import { buildGrantClaims, grantEvidenceFor, toGrantView } from './grant-claims.js';
 import { GrantEvents } from './grant-events.js';
+import { GrantsRepository } from './grants.repository.js';
 
 /** What an elevation or a completed approval asks the grants service to issue. */
 export interface IssueGrantInput {
@@ -35,9 +36,6 @@ export interface IssueGrantInput {
   approvalRequestId?: string;
 }
 
-/** The part of a Prisma client (the service's or a transaction's) issuing needs. */
-type GrantWriter = Pick<PrismaService, 'grant' | 'auditEvent'>;
-
 /** The most grants a connecting agent receives (the wire schema's limit). */
 const MAX_FULL_SET = 10_000;
 
@@ -58,7 +56,8 @@ export const GRANTS_PER_SUBJECT = 16;
 @Injectable()
 export class GrantsService {
   constructor(
-    private readonly prisma: PrismaService,
+    private readonly repository: GrantsRepository,
+    private readonly transactions: Transactions,
     private readonly keys: SigningKeyService,
     private readonly audit: AuditService,
     private readonly events: GrantEvents,
@@ -67,29 +66,22 @@ export class GrantsService {
 
   /** Signs (bundle key), stores, audits (`grant.issue`) and pushes to every agent. */
   async issue(input: IssueGrantInput): Promise<GrantView> {
-    const view = await this.issueWith(this.prisma, input);
+    const view = await this.issueWith(undefined, input);
     this.announce(view);
     return view;
   }
 
   /**
-   * Signs, stores and audits with the given client (a transaction, for approvals: the grant
-   * exists exactly when the request is approved). The caller announces it after commit.
+   * Signs, stores and audits, in `tx` when given (for approvals: the grant exists exactly when
+   * the request is approved). The caller announces it after commit.
    */
   async issueWith(
-    tx: GrantWriter,
+    tx: Transaction | undefined,
     input: IssueGrantInput,
     now: Date = new Date(),
   ): Promise<GrantView> {
     if (input.kind === 'elevation') {
-      const held = await tx.grant.count({
-        where: {
-          subject: input.subject,
-          kind: 'elevation',
-          revokedAt: null,
-          expiresAt: { gt: now },
-        },
-      });
+      const held = await this.repository.countElevationsInForce(input.subject, now, tx);
       if (held >= GRANTS_PER_SUBJECT)
         throw new StepgateError(
           'grant/too_many',
@@ -115,8 +107,8 @@ export class GrantsService {
       { defaultSeconds: this.config.grantTtlSeconds, maxSeconds: this.config.grantMaxTtlSeconds },
     );
     const jws = await signGrant(claims, this.keys.current());
-    const row = await tx.grant.create({
-      data: {
+    const row = await this.repository.create(
+      {
         id: claims.id,
         subject: claims.subject,
         kind: claims.kind,
@@ -133,7 +125,8 @@ export class GrantsService {
         createdBy: input.actor,
         approvalRequestId: input.approvalRequestId ?? null,
       },
-    });
+      tx,
+    );
     await this.audit.record(
       {
         actor: input.actor,
@@ -169,10 +162,7 @@ export class GrantsService {
     resource: { kind: string; id: string },
     now: Date = new Date(),
   ): Promise<GrantEvidence[]> {
-    const rows = await this.prisma.grant.findMany({
-      where: { subject, revokedAt: null, expiresAt: { gt: now } },
-      orderBy: { issuedAt: 'asc' },
-    });
+    const rows = await this.repository.inForceFor(subject, now);
     return grantEvidenceFor(rows, action, resource);
   }
 
@@ -184,13 +174,10 @@ export class GrantsService {
         'auth/forbidden',
         `listing the grants of "${subject}" needs the operator or admin scope; without ?subject= you see your own`,
       );
-    const rows = await this.prisma.grant.findMany({
-      where: {
-        subject,
-        ...(query.all ? {} : { revokedAt: null, expiresAt: { gt: now } }),
-      },
-      orderBy: [{ issuedAt: 'desc' }, { id: 'desc' }],
-      take: query.limit,
+    const rows = await this.repository.list(subject, {
+      all: Boolean(query.all),
+      now,
+      limit: query.limit,
     });
     return rows.map((row) => toGrantView(row));
   }
@@ -198,7 +185,7 @@ export class GrantsService {
   /** Revokes at once and tells every agent; revoking a revoked grant changes nothing. */
   async revoke(id: string, principal: Principal, reason?: string): Promise<void> {
     // A database outage is a 503 from the error filter, not a "no such grant".
-    const row = await this.prisma.grant.findUnique({ where: { id } });
+    const row = await this.repository.byId(id);
     if (!row) throw new StepgateError('grant/not_found', `no grant with id "${id}"`);
     if (row.subject !== principal.subject && !hasScope(principal, ['operator']))
       throw new StepgateError(
@@ -206,13 +193,9 @@ export class GrantsService {
         `grant ${id} belongs to "${row.subject}": only they, an operator or an admin may revoke it`,
       );
     const actor = actorOf(principal);
-    const revoked = await this.prisma.$transaction(async (tx) => {
+    const revoked = await this.transactions.run(async (tx) => {
       // Conditional: two revocations at once record (and broadcast) one.
-      const { count } = await tx.grant.updateMany({
-        where: { id, revokedAt: null },
-        data: { revokedAt: new Date(), revokedBy: actor },
-      });
-      if (count === 0) return false;
+      if (!(await this.repository.revoke(id, actor, tx))) return false;
       await this.audit.record(
         {
           actor,
@@ -230,12 +213,6 @@ export class GrantsService {
 
   /** Every grant in force, as agents receive them (the full set a connecting agent gets). */
   async currentJws(now = new Date()): Promise<string[]> {
-    const rows = await this.prisma.grant.findMany({
-      where: { revokedAt: null, expiresAt: { gt: now } },
-      select: { jws: true },
-      orderBy: { expiresAt: 'desc' },
-      take: MAX_FULL_SET,
-    });
-    return rows.map((row) => row.jws);
+    return this.repository.jwsInForce(now, MAX_FULL_SET);
   }
 }
