@@ -22,6 +22,7 @@ export interface EvidenceDecider {
   decide(request: DecisionRequest, evidence?: AuthEvidence, options?: DecideOptions): Decision;
 }
 
+/** What {@link decideWithGrants} decides from, besides the engine and the request. */
 export interface DecideWithGrantsInput {
   /** The decision on the caller's own evidence: the answer unless a grant does better. */
   first: Decision;
@@ -32,6 +33,7 @@ export interface DecideWithGrantsInput {
   now: Date;
 }
 
+/** The answer of {@link decideWithGrants}. */
 export interface GrantedDecision {
   decision: Decision;
   /** The evidence `decision` was made with (for a shadow evaluation with the same evidence). */
