@@ -3,11 +3,11 @@
  *
  * Each partitioned agent reaches the control plane through its own TCP proxy; cutting the proxy
  * resets the agent's socket and refuses its reconnects (a partition: both processes keep
- * running). With STEPGATE_MAX_STALENESS=5s and an 8 s partition, docs/architecture.md ("Failure behaviour") promises: the cached
- * bundle serves until it is older than maxStaleness, then the configured fail mode (`closed`
- * denies, `open` allows, with the reason on the decision); when the network heals, the agent
- * reconnects by itself with backoff and catches up by revision on what was pushed meanwhile, and
- * every decision it took reaches the control plane. A third agent, never partitioned, is the
+ * running). With STEPGATE_MAX_STALENESS=10s, docs/architecture.md ("Failure behaviour") promises:
+ * the cached bundle serves until it is older than maxStaleness, then the configured fail mode
+ * (`closed` denies, `open` allows, with the reason on the decision); when the network heals, the
+ * agent reconnects by itself with backoff and catches up by revision on what was pushed meanwhile,
+ * and every decision it took reaches the control plane. A third agent, never partitioned, is the
  * control: it gets the push at once.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -20,7 +20,6 @@ import {
   decideNormally,
   DENY,
   pushPolicy,
-  sleep,
   startDrill,
   taggedInput,
   TcpProxy,
@@ -29,8 +28,12 @@ import {
   type Drill,
 } from './support.js';
 
-const MAX_STALENESS_MS = 5000;
-const PARTITION_MS = 8000;
+/**
+ * Generous so that, even on a loaded machine, the first question after the cut is answered well
+ * within it. The assertions hold whatever the timing: an answer is judged by when it was asked
+ * and answered relative to the cut, never by how many fit in a window.
+ */
+const MAX_STALENESS_MS = 10_000;
 
 let drill: Drill;
 let proxies: TcpProxy[];
@@ -48,14 +51,14 @@ beforeAll(async () => {
       url: proxies[0]!.url,
       token: await drill.tokenFor('drill-partition-closed'),
       agentId: 'drill-partition-closed',
-      env: { STEPGATE_MAX_STALENESS: '5s', STEPGATE_FAIL_MODE: 'closed' },
+      env: { STEPGATE_MAX_STALENESS: `${MAX_STALENESS_MS / 1000}s`, STEPGATE_FAIL_MODE: 'closed' },
     }),
     AgentProcess.start({
       name: 'partition-open',
       url: proxies[1]!.url,
       token: await drill.tokenFor('drill-partition-open'),
       agentId: 'drill-partition-open',
-      env: { STEPGATE_MAX_STALENESS: '5s', STEPGATE_FAIL_MODE: 'open' },
+      env: { STEPGATE_MAX_STALENESS: `${MAX_STALENESS_MS / 1000}s`, STEPGATE_FAIL_MODE: 'open' },
     }),
     AgentProcess.start({
       name: 'partition-control',
@@ -90,18 +93,48 @@ interface Answer {
   decisionId: string;
 }
 
-describe(`drill: agents partitioned for ${PARTITION_MS / 1000} s with maxStaleness ${MAX_STALENESS_MS / 1000} s`, () => {
+describe(`drill: agents partitioned for longer than maxStaleness (${MAX_STALENESS_MS / 1000} s)`, () => {
   it('the cache serves, then the fail mode applies; after the partition the agents reconnect, catch up and deliver every decision', async () => {
     for (const agent of [closed, open])
       decided.get(agent.agentId!)!.push(...(await decideNormally(agent, drill.revision)));
 
     for (const proxy of proxies) proxy.cut();
     const cutAt = Date.now();
-    await waitFor('both agents to notice the partition', async () =>
-      (await Promise.all([closed.readyz(), open.readyz()])).every(
-        (r) => r.body.connected === false,
-      ),
-    );
+    const answers = new Map<AgentProcess, Answer[]>([
+      [closed, []],
+      [open, []],
+    ]);
+    /** Asks a partitioned agent once and records when, relative to the cut. */
+    const ask = async (agent: AgentProcess): Promise<Answer> => {
+      // The closed agent is asked what it would normally allow, the open one what it would deny.
+      const input = agent === closed ? ALLOW.input : DENY.input;
+      const at = Date.now() - cutAt;
+      const reply = await agent.decide(input);
+      expect(reply.status, agent.name).toBe(200);
+      const answer: Answer = {
+        at,
+        done: Date.now() - cutAt,
+        effect: reply.body.effect,
+        revision: reply.body.revision,
+        failReason: reply.body.failReason,
+        rule: reply.body.reasons?.[0]?.rule,
+        decisionId: reply.body.decisionId,
+      };
+      answers.get(agent)!.push(answer);
+      decided.get(agent.agentId!)!.push(answer.decisionId);
+      return answer;
+    };
+
+    // When each agent was seen disconnected: its bundle was last known current at or before then.
+    const noticed = new Map<AgentProcess, number>();
+    await waitFor('both agents to notice the partition', async () => {
+      for (const agent of [closed, open])
+        if (!noticed.has(agent) && (await agent.readyz()).body.connected === false)
+          noticed.set(agent, Date.now() - cutAt);
+      return noticed.size === 2;
+    });
+    // At once, well within maxStaleness: the cache serves.
+    for (const agent of [closed, open]) await ask(agent);
 
     // A push during the partition: the control agent gets it, the partitioned ones cannot.
     const pushed = await pushPolicy(drill, 'during-partition');
@@ -112,57 +145,53 @@ describe(`drill: agents partitioned for ${PARTITION_MS / 1000} s with maxStalene
       return reply.body.effect === 'allow' && reply.body.revision === revision;
     });
 
-    // Ask both partitioned agents every 200 ms for the whole partition.
-    const answers = new Map<AgentProcess, Answer[]>([
-      [closed, []],
-      [open, []],
-    ]);
-    let closedReadyz: { status: number; body: any } | undefined;
-    while (Date.now() - cutAt < PARTITION_MS) {
-      for (const [agent, list] of answers) {
-        // The closed agent is asked what it would normally allow, the open one what it would deny.
-        const input = agent === closed ? ALLOW.input : DENY.input;
-        const at = Date.now() - cutAt;
-        const reply = await agent.decide(input);
-        expect(reply.status, agent.name).toBe(200);
-        const reason = reply.body.reasons?.[0];
-        list.push({
-          at,
-          done: Date.now() - cutAt,
-          effect: reply.body.effect,
-          revision: reply.body.revision,
-          failReason: reply.body.failReason,
-          rule: reason?.rule,
-          decisionId: reply.body.decisionId,
-        });
-        decided.get(agent.agentId!)!.push(reply.body.decisionId);
-      }
-      if (Date.now() - cutAt > MAX_STALENESS_MS + 1000) closedReadyz ??= await closed.readyz();
-      await sleep(200);
-    }
+    // Keep asking until both have gone stale (and once more after, to see it stays so).
+    const staleSeen = new Map<AgentProcess, number>();
+    await waitFor(
+      'both partitioned agents to apply their fail mode',
+      async () => {
+        for (const agent of [closed, open]) {
+          const answer = await ask(agent);
+          if (answer.failReason === 'stale_bundle')
+            staleSeen.set(agent, (staleSeen.get(agent) ?? 0) + 1);
+        }
+        return [closed, open].every((agent) => (staleSeen.get(agent) ?? 0) >= 2);
+      },
+      MAX_STALENESS_MS + 60_000,
+      200,
+    );
+    const closedReadyz = await closed.readyz();
 
     for (const [agent, list] of answers) {
       const normal = agent === closed ? 'allow' : 'deny';
       const failed = agent === closed ? 'deny' : 'allow';
       const mode = agent === closed ? 'fail_closed' : 'fail_open';
-      // Within maxStaleness of the cut: the cached bundle, as before the partition.
-      const early = list.filter((a) => a.done < MAX_STALENESS_MS - 500);
-      expect(early.length, agent.name).toBeGreaterThan(5);
-      for (const a of early)
+      // The first answer came right after the cut: the cached bundle, as before the partition.
+      expect(list[0], agent.name).toMatchObject({ effect: normal, revision: drill.revision });
+      expect(list[0]!.failReason, agent.name).toBeUndefined();
+      // Answered before maxStaleness had passed since the cut: the cache, whatever the load.
+      for (const a of list.filter((a) => a.done <= MAX_STALENESS_MS)) {
         expect(a, agent.name).toMatchObject({ effect: normal, revision: drill.revision });
-      for (const a of early) expect(a.failReason, agent.name).toBeUndefined();
-      // Past it (plus a margin for the moment the agent noticed): the fail mode, with its reason.
-      const late = list.filter((a) => a.at > MAX_STALENESS_MS + 1000);
-      expect(late.length, agent.name).toBeGreaterThan(3);
-      for (const a of late)
+        expect(a.failReason, agent.name).toBeUndefined();
+      }
+      // Asked after maxStaleness had passed since the agent was seen disconnected: the fail mode.
+      for (const a of list.filter((a) => a.at > noticed.get(agent)! + MAX_STALENESS_MS))
         expect(a, agent.name).toMatchObject({
           effect: failed,
           failReason: 'stale_bundle',
           rule: `${mode}/stale_bundle`,
         });
-      // It switched once and for all: no flapping back to the cache while partitioned.
+      // Either way it switched once and for all: no flapping back to the cache while partitioned.
       const firstStale = list.findIndex((a) => a.failReason === 'stale_bundle');
-      expect(list.slice(firstStale).every((a) => a.failReason === 'stale_bundle')).toBe(true);
+      expect(firstStale, agent.name).toBeGreaterThan(0);
+      for (const a of list.slice(firstStale))
+        expect(a, agent.name).toMatchObject({
+          effect: failed,
+          failReason: 'stale_bundle',
+          rule: `${mode}/stale_bundle`,
+        });
+      // And never the push it could not have received.
+      expect(list.every((a) => a.revision !== revision)).toBe(true);
       expect(list.every((a) => typeof a.decisionId === 'string')).toBe(true);
     }
     expect(closedReadyz).toMatchObject({
@@ -211,7 +240,7 @@ describe(`drill: agents partitioned for ${PARTITION_MS / 1000} s with maxStalene
     console.log(
       `partition drill: reconnected ${reconnectedMs.join(' / ')} ms after healing; first stale answer at ${stale.at} ms`,
     );
-  }, 120_000);
+  }, 240_000);
 
   it('no process exited or logged a crash', () => {
     for (const agent of [closed, open, control]) {
