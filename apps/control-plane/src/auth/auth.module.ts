@@ -4,11 +4,12 @@ import { AuditModule } from '../audit/audit.module.js';
 import { AuthGuard } from './auth.guard.js';
 import { TokenService } from './token.service.js';
 import { TokensController } from './tokens.controller.js';
+import { TokensRepository } from './tokens.repository.js';
 
 @Module({
   imports: [AuditModule],
   controllers: [TokensController],
-  providers: [TokenService, { provide: APP_GUARD, useClass: AuthGuard }],
+  providers: [TokensRepository, TokenService, { provide: APP_GUARD, useClass: AuthGuard }],
   exports: [TokenService],
 })
 export class AuthModule {}

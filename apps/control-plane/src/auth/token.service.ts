@@ -5,9 +5,10 @@ import type { Logger } from 'pino';
 import { AuditService } from '../audit/audit.service.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/configuration.js';
-import { PrismaService } from '../database/prisma.service.js';
+import { Transactions, type Transaction } from '../database/transaction.js';
 import { LOGGER } from '../logging/logger.js';
 import { actorOf, type Principal, type Scope } from '../common/scopes.js';
+import { TokensRepository } from './tokens.repository.js';
 
 const TOKEN_PREFIX = 'sg_';
 /** `lastUsedAt` is informational: written at most this often per token... */
@@ -72,7 +73,8 @@ export class TokenService implements OnModuleDestroy {
   private readonly revokeListeners = new Set<(tokenId: string) => void>();
 
   constructor(
-    private readonly prisma: PrismaService,
+    private readonly repository: TokensRepository,
+    private readonly transactions: Transactions,
     private readonly audit: AuditService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(LOGGER) private readonly logger: Logger,
@@ -86,7 +88,7 @@ export class TokenService implements OnModuleDestroy {
   async authenticate(token: string): Promise<Principal | undefined> {
     if (!token || token.length > 512) return undefined;
     const hash = hashToken(token);
-    const row = await this.prisma.apiToken.findUnique({ where: { tokenHash: hash } });
+    const row = await this.repository.byHash(hash);
     return this.accept(row, hash)?.principal;
   }
 
@@ -97,9 +99,7 @@ export class TokenService implements OnModuleDestroy {
   async credentialsByHash(hashes: readonly string[]): Promise<Map<string, AgentCredential>> {
     const found = new Map<string, AgentCredential>();
     if (hashes.length === 0) return found;
-    const rows = await this.prisma.apiToken.findMany({
-      where: { tokenHash: { in: [...new Set(hashes)] } },
-    });
+    const rows = await this.repository.byHashes([...new Set(hashes)]);
     for (const row of rows) {
       const credential = this.accept(row, row.tokenHash);
       if (credential) found.set(row.tokenHash, credential);
@@ -132,15 +132,11 @@ export class TokenService implements OnModuleDestroy {
    * An id held by a revoked token is released to the new one (rotation). Audited (`agent.bind`).
    */
   async bindAgent(principal: Principal, agentId: string): Promise<AgentBinding> {
-    const claim = (db: Pick<PrismaService, 'apiToken'>) =>
-      db.apiToken.updateMany({
-        where: { id: principal.tokenId, agentId: null, revokedAt: null },
-        data: { agentId },
-      });
+    const claim = (tx?: Transaction) =>
+      this.repository.claimAgentId(principal.tokenId, agentId, tx);
     let outcome: AgentBinding | undefined;
     try {
-      const { count } = await claim(this.prisma);
-      if (count === 1) outcome = { ok: true, agentId };
+      if (await claim()) outcome = { ok: true, agentId };
     } catch (error) {
       if (!isUniqueViolation(error)) throw error;
       outcome = await this.claimFromRevoked(principal, agentId, claim);
@@ -165,37 +161,27 @@ export class TokenService implements OnModuleDestroy {
   private async claimFromRevoked(
     principal: Principal,
     agentId: string,
-    claim: (db: Pick<PrismaService, 'apiToken'>) => Promise<{ count: number }>,
+    claim: (tx?: Transaction) => Promise<boolean>,
   ): Promise<AgentBinding | undefined> {
     try {
-      return await this.prisma.$transaction(async (tx): Promise<AgentBinding | undefined> => {
-        const holder = await tx.apiToken.findUnique({
-          where: { agentId },
-          select: { id: true, revokedAt: true },
-        });
+      return await this.transactions.run(async (tx): Promise<AgentBinding | undefined> => {
+        const holder = await this.repository.boundTo(agentId, tx);
         if (holder && !holder.revokedAt)
           return { ok: false, why: 'id_bound', agentId, boundTokenId: holder.id };
-        if (holder) await tx.apiToken.update({ where: { id: holder.id }, data: { agentId: null } });
-        const { count } = await claim(tx);
-        if (count === 0) return undefined;
+        if (holder) await this.repository.releaseAgentId(holder.id, tx);
+        if (!(await claim(tx))) return undefined;
         return { ok: true, agentId, ...(holder ? { releasedFrom: holder.id } : {}) };
       });
     } catch (error) {
       if (!isUniqueViolation(error)) throw error;
       // Another token claimed the released id first.
-      const holder = await this.prisma.apiToken.findUnique({
-        where: { agentId },
-        select: { id: true },
-      });
+      const holder = await this.repository.boundTo(agentId);
       return { ok: false, why: 'id_bound', agentId, boundTokenId: holder?.id ?? 'unknown' };
     }
   }
 
   private async bindingOf(tokenId: string, agentId: string): Promise<AgentBinding> {
-    const row = await this.prisma.apiToken.findUnique({
-      where: { id: tokenId },
-      select: { agentId: true, revokedAt: true },
-    });
+    const row = await this.repository.byId(tokenId);
     if (!row || row.revokedAt) return { ok: false, why: 'revoked', agentId };
     if (row.agentId === agentId) return { ok: true, agentId };
     return { ok: false, why: 'token_bound', agentId, boundAgentId: row.agentId ?? '' };
@@ -225,9 +211,7 @@ export class TokenService implements OnModuleDestroy {
     const ids = [...this.lastUsedPending];
     this.lastUsedPending.clear();
     if (ids.length === 0) return;
-    void this.prisma.apiToken
-      .updateMany({ where: { id: { in: ids } }, data: { lastUsedAt: new Date() } })
-      .catch(() => undefined);
+    void this.repository.touch(ids).catch(() => undefined);
   }
 
   /**
@@ -254,14 +238,11 @@ export class TokenService implements OnModuleDestroy {
     let releasedFrom: string | undefined;
     let row: { id: string };
     if (agentId === undefined) {
-      row = await this.prisma.apiToken.create({ data });
+      row = await this.repository.create(data);
     } else {
       try {
-        row = await this.prisma.$transaction(async (tx) => {
-          const holder = await tx.apiToken.findUnique({
-            where: { agentId },
-            select: { id: true, name: true, revokedAt: true },
-          });
+        row = await this.transactions.run(async (tx) => {
+          const holder = await this.repository.boundTo(agentId, tx);
           if (holder && !holder.revokedAt)
             throw new StepgateError(
               'token/conflict',
@@ -270,9 +251,9 @@ export class TokenService implements OnModuleDestroy {
             );
           if (holder) {
             releasedFrom = holder.id;
-            await tx.apiToken.update({ where: { id: holder.id }, data: { agentId: null } });
+            await this.repository.releaseAgentId(holder.id, tx);
           }
-          return tx.apiToken.create({ data: { ...data, agentId } });
+          return this.repository.create({ ...data, agentId }, tx);
         });
       } catch (error) {
         if (!isUniqueViolation(error)) throw error;
@@ -299,7 +280,7 @@ export class TokenService implements OnModuleDestroy {
   }
 
   async list() {
-    const rows = await this.prisma.apiToken.findMany({ orderBy: { createdAt: 'desc' } });
+    const rows = await this.repository.list();
     return rows.map((row) => ({
       id: row.id,
       name: row.name,
@@ -314,12 +295,9 @@ export class TokenService implements OnModuleDestroy {
   }
 
   async revoke(id: string, actor: string): Promise<void> {
-    const row = await this.prisma.apiToken.findUnique({ where: { id } });
+    const row = await this.repository.byId(id);
     if (!row) throw new StepgateError('token/not_found', `no token with id ${id}`);
-    await this.prisma.apiToken.update({
-      where: { id },
-      data: { revokedAt: row.revokedAt ?? new Date() },
-    });
+    await this.repository.markRevoked(id, row.revokedAt ?? new Date());
     this.lastUsedWritten.delete(id);
     for (const listener of this.revokeListeners) listener(id);
     await this.audit.record({
@@ -337,16 +315,14 @@ export class TokenService implements OnModuleDestroy {
   async bootstrapAdmin(print: (line: string) => void): Promise<void> {
     if (this.config.adminToken) {
       const hash = hashToken(this.config.adminToken);
-      const existing = await this.prisma.apiToken.findUnique({ where: { tokenHash: hash } });
+      const existing = await this.repository.byHash(hash);
       if (!existing) {
-        await this.prisma.apiToken.create({
-          data: {
-            name: 'bootstrap-admin',
-            scopes: ['admin'],
-            tokenHash: hash,
-            prefix: this.config.adminToken.slice(0, 8),
-            createdBy: 'config',
-          },
+        await this.repository.create({
+          name: 'bootstrap-admin',
+          scopes: ['admin'],
+          tokenHash: hash,
+          prefix: this.config.adminToken.slice(0, 8),
+          createdBy: 'config',
         });
         await this.audit.record({
           actor: 'system',
@@ -356,9 +332,7 @@ export class TokenService implements OnModuleDestroy {
       }
       return;
     }
-    const admins = await this.prisma.apiToken.count({
-      where: { scopes: { has: 'admin' }, revokedAt: null },
-    });
+    const admins = await this.repository.countLiveAdmins();
     if (admins > 0) return;
     const created = await this.create('bootstrap-admin', ['admin'], 'system');
     this.logger.warn(

@@ -5,11 +5,12 @@ import { VersionsModule } from '../versions/versions.module.js';
 import { BundleService } from './bundle.service.js';
 import { BundlesController } from './bundles.controller.js';
 import { SigningKeyService } from './signing-key.service.js';
+import { SigningKeysRepository } from './signing-keys.repository.js';
 
 @Module({
   imports: [IssuerKeysModule, LiveStateModule, VersionsModule],
   controllers: [BundlesController],
-  providers: [SigningKeyService, BundleService],
+  providers: [SigningKeysRepository, SigningKeyService, BundleService],
   exports: [SigningKeyService, BundleService],
 })
 export class BundlesModule {}

@@ -12,8 +12,8 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/configuration.js';
-import { PrismaService } from '../database/prisma.service.js';
 import { LOGGER } from '../logging/logger.js';
+import { SigningKeysRepository } from './signing-keys.repository.js';
 
 type ImportedKey = Awaited<ReturnType<typeof importSigningKey>>;
 
@@ -39,7 +39,7 @@ export class SigningKeyService implements OnModuleInit {
   private key?: ImportedKey;
 
   constructor(
-    private readonly prisma: PrismaService,
+    private readonly repository: SigningKeysRepository,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
@@ -48,22 +48,10 @@ export class SigningKeyService implements OnModuleInit {
     const key = await importSigningKey(await this.loadPrivateKeyText());
     const previous = await this.loadPreviousKey();
     this.key = key;
-    await this.prisma.signingKey.upsert({
-      where: { kid: key.kid },
-      create: {
-        kid: key.kid,
-        algorithm: 'EdDSA',
-        publicJwk: key.publicJwk as object,
-        status: 'active',
-      },
-      update: { status: 'active' },
-    });
+    await this.repository.upsert(key.kid, key.publicJwk as object, 'active');
     // A key that is no longer configured is retired but still published, so bundles signed
     // with it keep verifying until agents have moved on.
-    await this.prisma.signingKey.updateMany({
-      where: { kid: { not: key.kid }, status: 'active' },
-      data: { status: 'retired' },
-    });
+    await this.repository.retireAllBut(key.kid);
     if (previous !== undefined && previous.kid !== key.kid) await this.endorse(key, previous);
     else if (previous !== undefined)
       this.logger.warn(
@@ -79,7 +67,7 @@ export class SigningKeyService implements OnModuleInit {
   }
 
   async publicKeys(): Promise<PublishedKeys> {
-    const rows = await this.prisma.signingKey.findMany({ orderBy: { createdAt: 'asc' } });
+    const rows = await this.repository.all();
     return {
       ...toJwks(rows.map((row) => ({ ...(row.publicJwk as object), kid: row.kid }))),
       endorsements: rows.flatMap((row) => (row.endorsement ? [row.endorsement] : [])),
@@ -89,23 +77,10 @@ export class SigningKeyService implements OnModuleInit {
   /** The previous key signs the key set {previous, current}, once per new key. */
   private async endorse(key: ImportedKey, previous: ImportedKey): Promise<void> {
     // Published too (retired), so bundles it signed verify and agents can walk from it.
-    await this.prisma.signingKey.upsert({
-      where: { kid: previous.kid },
-      create: {
-        kid: previous.kid,
-        algorithm: 'EdDSA',
-        publicJwk: previous.publicJwk as object,
-        status: 'retired',
-      },
-      update: {},
-    });
+    await this.repository.upsert(previous.kid, previous.publicJwk as object, 'retired');
     const endorsement = await endorseKeys([previous.publicJwk, key.publicJwk], previous);
     // Only when none is stored: replicas starting together write one, the first.
-    const written = await this.prisma.signingKey.updateMany({
-      where: { kid: key.kid, endorsement: null },
-      data: { endorsement, endorsedBy: previous.kid },
-    });
-    if (written.count > 0)
+    if (await this.repository.endorse(key.kid, endorsement, previous.kid))
       this.logger.warn(
         { kid: key.kid, endorsedBy: previous.kid },
         'the previous signing key endorsed the new one: agents that trust it will accept the new key; STEPGATE_SIGNING_KEY_PREVIOUS can now be removed',
@@ -119,11 +94,9 @@ export class SigningKeyService implements OnModuleInit {
 
   /** A key newer than others but endorsed by none: agents that pinned an older key refuse it. */
   private async warnIfUnendorsed(key: ImportedKey): Promise<void> {
-    const row = await this.prisma.signingKey.findUnique({ where: { kid: key.kid } });
+    const row = await this.repository.byKid(key.kid);
     if (!row || row.endorsement) return;
-    const older = await this.prisma.signingKey.count({
-      where: { kid: { not: key.kid }, createdAt: { lt: row.createdAt } },
-    });
+    const older = await this.repository.countOlder(key.kid, row.createdAt);
     if (older === 0) return;
     this.logger.error(
       { kid: key.kid },
