@@ -800,8 +800,10 @@ function garbledRequest(rng: Rng, v: Vocabulary): unknown {
   const principal = { ...base.principal };
   for (const key of ['id', 'roles', 'groups', 'attributes'])
     principal[key] = garble(rng, principal[key]);
-  if (rng.chance(0.05)) principal.groups = Array.from({ length: 100_000 }, (_, i) => `g${i}`);
-  if (rng.chance(0.05)) principal.roles = Array(50_000).fill('deployer');
+  // Long lists, as long as a parsed request carries (the wire parser, @stepgate/protocol's
+  // parseDecisionRequest, refuses more than 1024 entries before the engine sees them).
+  if (rng.chance(0.05)) principal.groups = Array.from({ length: 1024 }, (_, i) => `g${i}`);
+  if (rng.chance(0.05)) principal.roles = Array(1024).fill('deployer');
   const resource = { ...base.resource };
   for (const key of ['kind', 'id', 'attributes']) resource[key] = garble(rng, resource[key]);
   const request: Record<string, unknown> = {
