@@ -10,6 +10,7 @@ import {
   type RollbackRequest,
   type ShadowOffResponse,
   type ShadowResponse,
+  type VersionDetail,
   type VersionsResponse,
 } from '@stepgate/protocol';
 import { CurrentPrincipal } from '../common/current-principal.decorator.js';
@@ -49,7 +50,7 @@ export class VersionsController {
 
   @Get('versions/:ref')
   @RequireScopes('viewer', 'operator')
-  detail(@Param('ref') ref: string) {
+  detail(@Param('ref') ref: string): Promise<VersionDetail> {
     return this.versions.detail(ref);
   }
 
