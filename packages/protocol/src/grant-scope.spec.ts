@@ -122,5 +122,11 @@ describe('request limits on the control plane', () => {
         resource: { kind: 's', id: 'r'.repeat(4097) },
       }),
     ).toHaveLength(1);
+    // What the policies will see is bounded as every decision request is.
+    expect(
+      issues(createApprovalRequestSchema, { ...body, context: { b: 'x'.repeat(70_000) } }),
+    ).toEqual([
+      ': context is larger than the limit of 65536 characters (counted as its JSON size)',
+    ]);
   });
 });

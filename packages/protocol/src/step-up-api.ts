@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { decisionRequestSchema } from './decision-request.js';
 import { grantPatternsSchema } from './grant-scope.js';
-import { REQUEST_LIMITS } from './request-limits.js';
+import { REQUEST_LIMITS, requestLimitProblem } from './request-limits.js';
 
 /**
  * Admin-API shapes of step-up: built-in elevation (TOTP, WebAuthn), grants, approval requests
@@ -161,31 +161,47 @@ const resourceRef = z.strictObject({
   id: z.string().trim().min(1).max(REQUEST_LIMITS.resourceId),
 });
 
-export const createApprovalRequestSchema = z.strictObject({
-  action: actionName,
-  resource: resourceRef.extend({ attributes: z.record(z.string(), z.unknown()).optional() }),
-  reason,
-  /**
-   * The request is decided for the requester (the token's subject) against the active
-   * policies, as POST /v1/check decides: these are the requester's roles, groups and attributes
-   * (and `context`) the policies should see. The decision sets how many approvers are needed.
-   */
-  principal: z
-    .strictObject({
-      roles: z.array(z.string().max(256)).max(100).optional(),
-      groups: z.array(z.string().max(256)).max(100).optional(),
-      attributes: z.record(z.string(), z.unknown()).optional(),
-    })
-    .optional(),
-  context: z.record(z.string(), z.unknown()).optional(),
-  /**
-   * The number of approvals the active policies require comes from their decision, never from
-   * the requester: when given, it must equal that number (a 400 says the right one).
-   */
-  approvals: z.int().min(1).max(100).optional(),
-  /** How long the request stays open (seconds). */
-  ttlSeconds: ttlSeconds.optional(),
-});
+const BOUNDED_FIELDS = new Set(['action', 'resource.kind', 'resource.id']);
+
+export const createApprovalRequestSchema = z
+  .strictObject({
+    action: actionName,
+    resource: resourceRef.extend({ attributes: z.record(z.string(), z.unknown()).optional() }),
+    reason,
+    /**
+     * The request is decided for the requester (the token's subject) against the active
+     * policies, as POST /v1/check decides: these are the requester's roles, groups and attributes
+     * (and `context`) the policies should see. The decision sets how many approvers are needed.
+     */
+    principal: z
+      .strictObject({
+        roles: z.array(z.string().max(256)).max(100).optional(),
+        groups: z.array(z.string().max(256)).max(100).optional(),
+        attributes: z.record(z.string(), z.unknown()).optional(),
+      })
+      .optional(),
+    context: z.record(z.string(), z.unknown()).optional(),
+    /**
+     * The number of approvals the active policies require comes from their decision, never from
+     * the requester: when given, it must equal that number (a 400 says the right one).
+     */
+    approvals: z.int().min(1).max(100).optional(),
+    /** How long the request stays open (seconds). */
+    ttlSeconds: ttlSeconds.optional(),
+  })
+  // The size limits of every decision request, on what the policies will see (the principal's
+  // id is the token's subject, checked by the token itself).
+  .superRefine((body, context) => {
+    const problem = requestLimitProblem({
+      principal: { ...body.principal, id: '' },
+      action: body.action,
+      resource: body.resource,
+      context: body.context,
+    });
+    // action and resource's kind and id have their own max above, reported with their path.
+    if (problem !== undefined && !BOUNDED_FIELDS.has(problem.field))
+      context.addIssue({ code: 'custom', message: problem.message });
+  });
 export type CreateApprovalRequest = z.infer<typeof createApprovalRequestSchema>;
 
 export const approvalDecisionRequestSchema = z.strictObject({ comment: reason.optional() });
