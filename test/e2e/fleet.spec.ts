@@ -536,53 +536,75 @@ describe('a fleet of three real agents on the real control plane', () => {
       JSON.parse(readFileSync(join(cacheCopy, 'sync-state.json'), 'utf8')).syncedAt,
     );
     expect(Date.now() - syncedAt).toBeLessThan(10_000);
-    // Synced "now" as far as the copy knows (what the agent wrote on stopping, minus the time
-    // its shutdown took), so the 2 s run from here whatever the machine's load.
-    const fresh = new Date().toISOString();
-    writeFileSync(join(cacheCopy, 'sync-state.json'), JSON.stringify({ syncedAt: fresh }));
-    const freshAt = Date.parse(fresh);
-    const [stale] = await Promise.all([
-      AgentProcess.start({
+    await source.start();
+
+    /**
+     * Starts an agent on the cache, synced "now" as far as it knows, with this max staleness,
+     * and asks it until it goes stale. Each answer is judged by when it was asked and answered
+     * relative to that sync time, never by how many fit in a window.
+     */
+    const runStale = async (maxStalenessMs: number) => {
+      const freshAt = Date.now();
+      writeFileSync(
+        join(cacheCopy, 'sync-state.json'),
+        JSON.stringify({ syncedAt: new Date(freshAt).toISOString() }),
+      );
+      const stale = await AgentProcess.start({
         name: 'stale',
         url: unreachable,
         token: agentToken,
         agentId: 'e2e-stale',
         cacheDir: cacheCopy,
-        env: { STEPGATE_MAX_STALENESS: '2s' },
-      }),
-      source.start(),
-    ]);
-    const answers: { at: number; done: number; body: any }[] = [];
-    await waitFor(
-      'a stale_bundle decision',
-      async () => {
-        const at = Date.now();
-        const body = (await stale.decide(ALLOW.input)).body;
-        answers.push({ at, done: Date.now(), body });
-        return body.failReason === 'stale_bundle';
-      },
-      10_000,
-      100,
-    );
-    // Served from the cache first, then stale.
-    expect(answers.length).toBeGreaterThan(1);
-    const last = answers.at(-1)!;
-    expect(last.body).toMatchObject({ effect: 'deny', revision: rev.rolledBack });
-    expect(last.body.reasons[0].rule).toBe('fail_closed/stale_bundle');
-    // Stale only once more than 2 s have passed since the last sync; before that, the cache served.
-    expect(last.done - freshAt).toBeGreaterThan(2000);
-    for (const { at, body } of answers.slice(0, -1)) {
-      expect(at - freshAt).toBeLessThan(2100);
+        env: { STEPGATE_MAX_STALENESS: `${maxStalenessMs / 1000}s` },
+      });
+      const answers: { at: number; done: number; body: any }[] = [];
+      await waitFor(
+        'a stale_bundle decision',
+        async () => {
+          const at = Date.now() - freshAt;
+          const body = (await stale.decide(ALLOW.input)).body;
+          answers.push({ at, done: Date.now() - freshAt, body });
+          return body.failReason === 'stale_bundle';
+        },
+        maxStalenessMs + 30_000,
+        100,
+      );
+      const notReady = await stale.readyz();
+      await stale.stop();
+      return { answers, notReady };
+    };
+    // The cache can only be seen serving if the agent answers before max staleness has passed:
+    // a machine too loaded for that gets a longer max staleness, not a failure.
+    let run = await runStale(2000);
+    let maxStalenessMs = 2000;
+    for (const longer of [8000, 20_000]) {
+      if (run.answers[0]!.done <= maxStalenessMs) break;
+      maxStalenessMs = longer;
+      run = await runStale(longer);
+    }
+    const { answers, notReady } = run;
+
+    // Answered before max staleness had passed since the sync: the cache served.
+    const cached = answers.filter((a) => a.done <= maxStalenessMs);
+    expect(cached.length).toBeGreaterThan(0);
+    for (const { body } of cached) {
       expect(body).toMatchObject({ effect: 'allow', revision: rev.rolledBack });
       expect(body.failReason).toBeUndefined();
     }
-    const notReady = await stale.readyz();
+    // Asked after it had passed: the fail mode, and from the first stale answer on, only that.
+    const firstStale = answers.findIndex((a) => a.body.failReason === 'stale_bundle');
+    expect(firstStale).toBeGreaterThanOrEqual(cached.length);
+    for (const { at, body } of answers)
+      if (at > maxStalenessMs) expect(body.failReason).toBe('stale_bundle');
+    for (const { body } of answers.slice(firstStale)) {
+      expect(body).toMatchObject({ effect: 'deny', revision: rev.rolledBack });
+      expect(body.reasons[0].rule).toBe('fail_closed/stale_bundle');
+    }
     expect(notReady.status).toBe(503);
     expect(notReady.body.failReason).toBe('stale_bundle');
-    await stale.stop();
     // Agent 1 is back in the fleet.
     await waitConverged(rev.rolledBack);
-  }, 45_000);
+  }, 180_000);
 
   it('6c. a tampered cached bundle (payload or signature) is refused on start; the fail mode applies', async () => {
     const source = fleet[1]!;
