@@ -135,8 +135,13 @@ export function parseDecisionRequest(
   const name = options.name ?? same;
   const result = decisionRequestShape.safeParse(value);
   if (!result.success) {
-    // The first problem only, as every decision API has always answered.
-    const [issue] = result.error.issues;
+    // One problem, as every decision API has always answered: an unknown field first (the
+    // outermost), since a misspelt field usually explains the others' absence.
+    const { issues } = result.error;
+    const unknown = issues
+      .filter((candidate) => candidate.code === 'unrecognized_keys')
+      .sort((a, b) => a.path.length - b.path.length);
+    const issue = unknown[0] ?? issues[0];
     const field = (issue?.path ?? []).slice(0, 2).map(String).join('.');
     const message =
       issue !== undefined && (issue.code === 'unrecognized_keys' || name === same)

@@ -177,6 +177,23 @@ describe('every decision API checks a request the same way', () => {
       expect(verdict(() => engine.decide(parseDecisionInput(request)))).toBe('accepted');
   });
 
+  it('names an unknown field first, as the agent always has', () => {
+    const message = (body: unknown) => {
+      try {
+        parseDecisionInput(body);
+      } catch (error) {
+        return (error as Error).message;
+      }
+      return 'accepted';
+    };
+    expect(message(JSON.parse('{"__proto__": {"x": 1}, "principal": {"id": "a"}}'))).toMatch(
+      /^unknown field "__proto__"/,
+    );
+    expect(message({ principal: { id: '', nick: 'n' }, action: 'x' })).toBe(
+      'unknown field "principal.nick" (allowed: id, roles, groups, attributes)',
+    );
+  });
+
   it('names the field and the limit the same way in every API, in its own words', () => {
     const request = set('principal.id', long(1025))(base() as unknown as Record<string, unknown>);
     const refusal = (run: () => unknown) => {
