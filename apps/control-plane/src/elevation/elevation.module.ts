@@ -3,12 +3,15 @@ import { AuditModule } from '../audit/audit.module.js';
 import { secretBoxProvider } from '../common/secret-box.provider.js';
 import { GrantsModule } from '../grants/grants.module.js';
 import { EnrolmentCodesController } from './enrolment-codes.controller.js';
+import { EnrolmentCodesRepository } from './enrolment-codes.repository.js';
 import { EnrolmentCodesService } from './enrolment-codes.service.js';
 import { FactorEnrolment } from './factor-enrolment.js';
 import { TotpController } from './totp.controller.js';
+import { TotpRepository } from './totp.repository.js';
 import { TotpService } from './totp.service.js';
 import { WebAuthnChallenges } from './webauthn-challenges.js';
 import { WebAuthnController } from './webauthn.controller.js';
+import { WebAuthnRepository } from './webauthn.repository.js';
 import { WebAuthnService } from './webauthn.service.js';
 
 /**
@@ -19,6 +22,9 @@ import { WebAuthnService } from './webauthn.service.js';
   imports: [GrantsModule, AuditModule],
   controllers: [TotpController, WebAuthnController, EnrolmentCodesController],
   providers: [
+    EnrolmentCodesRepository,
+    TotpRepository,
+    WebAuthnRepository,
     TotpService,
     WebAuthnService,
     WebAuthnChallenges,

@@ -8,14 +8,15 @@ import {
 } from '@stepgate/protocol';
 import { createHash, randomBytes } from 'node:crypto';
 import { AuditService } from '../audit/audit.service.js';
-import { PrismaService } from '../database/prisma.service.js';
+import type { EnrolmentCode } from '../generated/prisma/client.js';
+import { EnrolmentCodesRepository } from './enrolment-codes.repository.js';
 
 /** How long a code stays usable unless the admin says otherwise (like Teleport's invites). */
 export const DEFAULT_ENROLMENT_CODE_TTL_SECONDS = 24 * 3600;
 /** Recognisable in a chat message or a log scanner; 192 random bits, so nothing to guess. */
 const CODE_PREFIX = 'sgenrol_';
 
-type CodeRow = NonNullable<Awaited<ReturnType<PrismaService['enrolmentCode']['findUnique']>>>;
+type CodeRow = EnrolmentCode;
 
 export type Factor = 'totp' | 'webauthn';
 
@@ -29,20 +30,18 @@ export type Factor = 'totp' | 'webauthn';
 @Injectable()
 export class EnrolmentCodesService {
   constructor(
-    private readonly prisma: PrismaService,
+    private readonly repository: EnrolmentCodesRepository,
     private readonly audit: AuditService,
   ) {}
 
   async create(input: CreateEnrolmentCodeRequest, actor: string): Promise<CreatedEnrolmentCode> {
     const code = `${CODE_PREFIX}${randomBytes(24).toString('base64url')}`;
     const ttl = input.ttlSeconds ?? DEFAULT_ENROLMENT_CODE_TTL_SECONDS;
-    const row = await this.prisma.enrolmentCode.create({
-      data: {
-        subject: input.subject,
-        codeHash: hashOf(code),
-        createdBy: actor,
-        expiresAt: new Date(Date.now() + ttl * 1000),
-      },
+    const row = await this.repository.create({
+      subject: input.subject,
+      codeHash: hashOf(code),
+      createdBy: actor,
+      expiresAt: new Date(Date.now() + ttl * 1000),
     });
     await this.audit.record({
       actor,
@@ -54,25 +53,21 @@ export class EnrolmentCodesService {
   }
 
   async list(query: EnrolmentCodesQuery): Promise<EnrolmentCodeView[]> {
-    const rows = await this.prisma.enrolmentCode.findMany({
-      where: {
-        ...(query.subject ? { subject: query.subject } : {}),
-        ...(query.all ? {} : { usedAt: null, expiresAt: { gt: new Date() } }),
-      },
-      orderBy: { createdAt: 'desc' },
-      take: query.limit,
+    const rows = await this.repository.list({
+      ...(query.subject ? { subject: query.subject } : {}),
+      all: Boolean(query.all),
+      now: new Date(),
+      limit: query.limit,
     });
     return rows.map(view);
   }
 
   /** Revokes an unused code (sent to the wrong person, no longer wanted). */
   async revoke(id: string, actor: string): Promise<void> {
-    const row = /^[0-9a-f-]{36}$/i.test(id)
-      ? await this.prisma.enrolmentCode.findUnique({ where: { id } })
-      : null;
+    const row = /^[0-9a-f-]{36}$/i.test(id) ? await this.repository.byId(id) : null;
     if (!row)
       throw new StepgateError('elevation/enrolment_code_not_found', `no enrolment code ${id}`);
-    await this.prisma.enrolmentCode.delete({ where: { id } });
+    await this.repository.delete(id);
     await this.audit.record({
       actor,
       action: 'enrolment_code.revoke',
@@ -86,7 +81,7 @@ export class EnrolmentCodesService {
    * the registration completes); throws `elevation/enrolment_code_invalid` otherwise.
    */
   async check(code: string, subject: string, actor: string, factor: Factor): Promise<string> {
-    const row = await this.prisma.enrolmentCode.findUnique({ where: { codeHash: hashOf(code) } });
+    const row = await this.repository.byHash(hashOf(code));
     const why = problemOf(row, subject, new Date());
     if (why || !row) return this.refuse(actor, subject, factor, why ?? 'unknown code');
     return row.id;
@@ -105,16 +100,13 @@ export class EnrolmentCodesService {
   ): Promise<string> {
     const row =
       'code' in ref
-        ? await this.prisma.enrolmentCode.findUnique({ where: { codeHash: hashOf(ref.code) } })
-        : await this.prisma.enrolmentCode.findUnique({ where: { id: ref.id } });
+        ? await this.repository.byHash(hashOf(ref.code))
+        : await this.repository.byId(ref.id);
     const now = new Date();
     const why = problemOf(row, subject, now);
     if (why || !row) return this.refuse(actor, subject, factor, why ?? 'unknown code');
-    const { count } = await this.prisma.enrolmentCode.updateMany({
-      where: { id: row.id, usedAt: null, expiresAt: { gt: now } },
-      data: { usedAt: now },
-    });
-    if (count === 0) return this.refuse(actor, subject, factor, 'code used');
+    if (!(await this.repository.use(row.id, now)))
+      return this.refuse(actor, subject, factor, 'code used');
     await this.audit.record({
       actor,
       action: 'enrolment_code.use',

@@ -2,8 +2,10 @@ import { Injectable } from '@nestjs/common';
 import { StepgateError } from '@stepgate/protocol';
 import { AuditService } from '../audit/audit.service.js';
 import { actorOf, type Principal } from '../common/scopes.js';
-import { PrismaService } from '../database/prisma.service.js';
 import { EnrolmentCodesService, type Factor } from './enrolment-codes.service.js';
+import { GrantsRepository } from '../grants/grants.repository.js';
+import { TotpRepository } from './totp.repository.js';
+import { WebAuthnRepository } from './webauthn.repository.js';
 
 /** How recent the elevation that vouches for a new factor must be. */
 export const ENROLMENT_FRESHNESS_MS = 10 * 60_000;
@@ -28,7 +30,9 @@ export type EnrolmentProof = { kind: 'further' } | { kind: 'first'; codeId: stri
 @Injectable()
 export class FactorEnrolment {
   constructor(
-    private readonly prisma: PrismaService,
+    private readonly totp: TotpRepository,
+    private readonly webauthn: WebAuthnRepository,
+    private readonly grants: GrantsRepository,
     private readonly audit: AuditService,
     private readonly codes: EnrolmentCodesService,
   ) {}
@@ -49,8 +53,8 @@ export class FactorEnrolment {
     const subject = principal.subject;
     const actor = actorOf(principal);
     const [totp, keys] = await Promise.all([
-      this.prisma.totpFactor.count({ where: { subject, confirmedAt: { not: null } } }),
-      this.prisma.webAuthnCredential.count({ where: { subject } }),
+      this.totp.countConfirmed(subject),
+      this.webauthn.countCredentials(subject),
     ]);
     if (totp + keys > 0) {
       await this.assertRecentElevation(principal, factor, enrolmentCode !== undefined, now);
@@ -76,15 +80,12 @@ export class FactorEnrolment {
     now: Date,
   ): Promise<void> {
     const subject = principal.subject;
-    const recent = await this.prisma.grant.count({
-      where: {
-        subject,
-        kind: 'elevation',
-        revokedAt: null,
-        expiresAt: { gt: now },
-        authTime: { gte: new Date(now.getTime() - ENROLMENT_FRESHNESS_MS) },
-      },
-    });
+    const recent = await this.grants.countElevationsInForce(
+      subject,
+      now,
+      undefined,
+      new Date(now.getTime() - ENROLMENT_FRESHNESS_MS),
+    );
     if (recent > 0) return;
     await this.refused(
       actorOf(principal),

@@ -12,16 +12,17 @@ import { actorOf, type Principal } from '../common/scopes.js';
 import { SecretBox } from '../common/secret-box.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/configuration.js';
-import { PrismaService } from '../database/prisma.service.js';
 import { GrantsService } from '../grants/grants.service.js';
 import { elevationGrant, scopeOf } from './elevation-grant.js';
 import { FactorEnrolment } from './factor-enrolment.js';
+import type { TotpFactor } from '../generated/prisma/client.js';
+import { TotpRepository } from './totp.repository.js';
 
 /** RFC 6238 defaults every authenticator app speaks: SHA-1, 6 digits, 30 s steps. */
 const PERIOD_SECONDS = 30;
 const ISSUER = 'Stepgate';
 
-type FactorRow = NonNullable<Awaited<ReturnType<PrismaService['totpFactor']['findUnique']>>>;
+type FactorRow = TotpFactor;
 
 type Purpose = 'elevate' | 'replace' | 'confirm';
 
@@ -34,7 +35,7 @@ type Purpose = 'elevate' | 'replace' | 'confirm';
 @Injectable()
 export class TotpService {
   constructor(
-    private readonly prisma: PrismaService,
+    private readonly repository: TotpRepository,
     private readonly box: SecretBox,
     private readonly audit: AuditService,
     private readonly grants: GrantsService,
@@ -49,7 +50,7 @@ export class TotpService {
   ): Promise<TotpEnrollResponse> {
     const subject = principal.subject;
     const actor = actorOf(principal);
-    const existing = await this.prisma.totpFactor.findUnique({ where: { subject } });
+    const existing = await this.repository.bySubject(subject);
     if (existing?.confirmedAt) {
       if (!request.replace) {
         throw new StepgateError(
@@ -80,11 +81,7 @@ export class TotpService {
       failedAttempts: 0,
       lockedUntil: null,
     };
-    await this.prisma.totpFactor.upsert({
-      where: { subject },
-      create: { subject, ...fresh },
-      update: fresh,
-    });
+    await this.repository.upsert(subject, fresh);
     await this.audit.record({
       actor,
       action: 'elevation.totp.enroll',
@@ -106,7 +103,7 @@ export class TotpService {
   async confirm(principal: Principal, code: string): Promise<TotpConfirmResponse> {
     const subject = principal.subject;
     const actor = actorOf(principal);
-    const factor = await this.prisma.totpFactor.findUnique({ where: { subject } });
+    const factor = await this.repository.bySubject(subject);
     if (!factor) {
       throw new StepgateError(
         'elevation/not_enrolled',
@@ -128,7 +125,7 @@ export class TotpService {
   async elevate(principal: Principal, request: TotpElevateRequest): Promise<GrantView> {
     const subject = principal.subject;
     const actor = actorOf(principal);
-    const factor = await this.prisma.totpFactor.findUnique({ where: { subject } });
+    const factor = await this.repository.bySubject(subject);
     if (!factor) {
       throw new StepgateError(
         'elevation/not_enrolled',
@@ -161,8 +158,7 @@ export class TotpService {
 
   /** Admin: removes a subject's factor (a lost phone); they enrol again. */
   async remove(subject: string, actor: string): Promise<void> {
-    const { count } = await this.prisma.totpFactor.deleteMany({ where: { subject } });
-    if (count === 0) {
+    if (!(await this.repository.delete(subject))) {
       throw new StepgateError('elevation/not_enrolled', `${subject} has no TOTP factor`);
     }
     await this.audit.record({ actor, action: 'elevation.totp.delete', target: subject });
@@ -205,22 +201,8 @@ export class TotpService {
     if (factor.lastUsedStep !== null && step <= factor.lastUsedStep) {
       return this.fail(factor, actor, purpose, 'replay', now);
     }
-    const claimed = await this.prisma.totpFactor.updateMany({
-      where: {
-        subject,
-        // A concurrent re-enrolment changed the secret: this code belongs to the old one.
-        secretEncrypted: factor.secretEncrypted,
-        OR: [{ lastUsedStep: null }, { lastUsedStep: { lt: step } }],
-        AND: [{ OR: [{ lockedUntil: null }, { lockedUntil: { lte: now } }] }],
-      },
-      data: {
-        lastUsedStep: step,
-        failedAttempts: 0,
-        lockedUntil: null,
-        ...(factor.confirmedAt ? {} : { confirmedAt: now }),
-      },
-    });
-    if (claimed.count === 0) return this.fail(factor, actor, purpose, 'replay', now);
+    if (!(await this.repository.claimStep(factor, step, now)))
+      return this.fail(factor, actor, purpose, 'replay', now);
     return now;
   }
 
@@ -233,18 +215,11 @@ export class TotpService {
     now: Date,
   ): Promise<never> {
     const { totpMaxFailures, totpLockoutSeconds } = this.config.elevation;
-    // One statement, so concurrent wrong codes each count. The counter restarts at 0 when it
-    // locks, which is how the result tells a locking failure (0) from an ordinary one (>= 1).
-    const rows = await this.prisma.$queryRaw<
-      { failed: number; lockedUntil: Date | string | null }[]
-    >`
-      UPDATE totp_factor SET
-        failed_attempts = CASE WHEN failed_attempts + 1 >= ${totpMaxFailures} THEN 0 ELSE failed_attempts + 1 END,
-        locked_until = CASE WHEN failed_attempts + 1 >= ${totpMaxFailures}
-          THEN now() + make_interval(secs => ${totpLockoutSeconds}) ELSE locked_until END,
-        updated_at = now()
-      WHERE subject = ${factor.subject}
-      RETURNING failed_attempts AS failed, locked_until AS "lockedUntil"`;
+    const rows = await this.repository.countFailure(
+      factor.subject,
+      totpMaxFailures,
+      totpLockoutSeconds,
+    );
     const failed = Number(rows[0]?.failed ?? 0);
     const locked = rows[0] !== undefined && failed === 0 && rows[0].lockedUntil !== null;
     const lockUntil = locked ? new Date(rows[0]?.lockedUntil as Date | string) : now;

@@ -3,7 +3,7 @@ import { StepgateError, type GrantScope } from '@stepgate/protocol';
 import { decodeClientDataJSON } from '@simplewebauthn/server/helpers';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/configuration.js';
-import { PrismaService } from '../database/prisma.service.js';
+import { WebAuthnRepository } from './webauthn.repository.js';
 
 export type ChallengePurpose = 'registration' | 'authentication';
 
@@ -21,7 +21,7 @@ export type ChallengeData = GrantScope | { enrolmentCodeId: string };
 @Injectable()
 export class WebAuthnChallenges {
   constructor(
-    private readonly prisma: PrismaService,
+    private readonly repository: WebAuthnRepository,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -33,10 +33,14 @@ export class WebAuthnChallenges {
   ): Promise<Date> {
     const now = Date.now();
     // Expired challenges are useless; sweeping them here keeps the table small without a job.
-    await this.prisma.webAuthnChallenge.deleteMany({ where: { expiresAt: { lt: new Date(now) } } });
+    await this.repository.deleteExpiredChallenges(new Date(now));
     const expiresAt = new Date(now + this.config.elevation.challengeTtlSeconds * 1000);
-    await this.prisma.webAuthnChallenge.create({
-      data: { challenge, subject, purpose, expiresAt, ...(data ? { scope: data } : {}) },
+    await this.repository.createChallenge({
+      challenge,
+      subject,
+      purpose,
+      expiresAt,
+      ...(data ? { scope: data } : {}),
     });
     return expiresAt;
   }
@@ -52,12 +56,10 @@ export class WebAuthnChallenges {
     purpose: ChallengePurpose,
   ): Promise<{ challenge: string; data: Record<string, unknown> }> {
     const challenge = challengeOf(clientDataJSON);
-    const row = await this.prisma.webAuthnChallenge.findUnique({ where: { challenge } });
+    const row = await this.repository.challenge(challenge);
     // Only the owner's attempt deletes it: nobody can burn another subject's challenge.
-    const { count } = await this.prisma.webAuthnChallenge.deleteMany({
-      where: { challenge, subject, purpose },
-    });
-    if (!row || count === 0 || row.subject !== subject || row.purpose !== purpose) {
+    const deleted = await this.repository.deleteChallenge(challenge, subject, purpose);
+    if (!row || !deleted || row.subject !== subject || row.purpose !== purpose) {
       throw new StepgateError(
         'elevation/challenge_invalid',
         `the ${purpose} response answers no outstanding challenge of ${subject} (unknown, already used, or issued to someone else); request new options`,

@@ -13,13 +13,13 @@ import { AuditService } from '../audit/audit.service.js';
 import { actorOf, type Principal } from '../common/scopes.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/configuration.js';
-import { PrismaService } from '../database/prisma.service.js';
 import { GrantsService } from '../grants/grants.service.js';
 import { elevationGrant, scopeOf } from './elevation-grant.js';
 import { EnrolmentCodesService } from './enrolment-codes.service.js';
 import { FactorEnrolment } from './factor-enrolment.js';
 import { WebAuthnChallenges } from './webauthn-challenges.js';
 import { authenticationResponse, registrationResponse } from './webauthn-response.js';
+import { WebAuthnRepository } from './webauthn.repository.js';
 
 export interface WebAuthnCredentialView {
   id: string;
@@ -39,7 +39,7 @@ export interface WebAuthnCredentialView {
 @Injectable()
 export class WebAuthnService {
   constructor(
-    private readonly prisma: PrismaService,
+    private readonly repository: WebAuthnRepository,
     private readonly audit: AuditService,
     private readonly grants: GrantsService,
     private readonly challenges: WebAuthnChallenges,
@@ -56,7 +56,7 @@ export class WebAuthnService {
     const subject = principal.subject;
     // Checked, not used: a cancelled browser prompt must not burn the code.
     const proof = await this.enrolment.authorize(principal, 'webauthn', enrolmentCode, false);
-    const existing = await this.prisma.webAuthnCredential.findMany({ where: { subject } });
+    const existing = await this.repository.credentialsOf(subject);
     const options = await generateRegistrationOptions({
       rpName,
       rpID: rpId,
@@ -122,16 +122,14 @@ export class WebAuthnService {
     const info = verified.registrationInfo;
     const transports = info.credential.transports ?? [];
     try {
-      const row = await this.prisma.webAuthnCredential.create({
-        data: {
-          id: info.credential.id,
-          subject,
-          publicKey: Buffer.from(info.credential.publicKey),
-          counter: BigInt(info.credential.counter),
-          transports,
-          deviceType: info.credentialDeviceType,
-          backedUp: info.credentialBackedUp,
-        },
+      const row = await this.repository.createCredential({
+        id: info.credential.id,
+        subject,
+        publicKey: Buffer.from(info.credential.publicKey),
+        counter: BigInt(info.credential.counter),
+        transports,
+        deviceType: info.credentialDeviceType,
+        backedUp: info.credentialBackedUp,
       });
       await this.audit.record({
         actor,
@@ -161,7 +159,7 @@ export class WebAuthnService {
     scope: GrantScope,
   ): Promise<PublicKeyCredentialRequestOptionsJSON> {
     const subject = principal.subject;
-    const credentials = await this.prisma.webAuthnCredential.findMany({ where: { subject } });
+    const credentials = await this.repository.credentialsOf(subject);
     if (credentials.length === 0) {
       throw new StepgateError(
         'elevation/not_enrolled',
@@ -202,9 +200,7 @@ export class WebAuthnService {
       'authentication',
     );
     const scope = data as GrantScope;
-    const credential = await this.prisma.webAuthnCredential.findUnique({
-      where: { id: credentialId },
-    });
+    const credential = await this.repository.credential(credentialId);
     if (!credential || credential.subject !== subject) {
       return this.refuse(actor, subject, 'elevation.webauthn.failure', 'unknown credential', {
         credentialId,
@@ -248,11 +244,7 @@ export class WebAuthnService {
       );
     }
     // Conditional on the counter read above, so two assertions racing cannot both pass.
-    const { count } = await this.prisma.webAuthnCredential.updateMany({
-      where: { id: credential.id, counter: stored },
-      data: { counter, lastUsedAt: new Date() },
-    });
-    if (count === 0) {
+    if (!(await this.repository.advanceCounter(credential.id, stored, counter))) {
       return this.refuse(
         actor,
         subject,
@@ -282,7 +274,7 @@ export class WebAuthnService {
 
   /** Admin: removes every security key of a subject (lost or stolen); they enrol again. */
   async remove(subject: string, actor: string): Promise<void> {
-    const { count } = await this.prisma.webAuthnCredential.deleteMany({ where: { subject } });
+    const count = await this.repository.deleteCredentials(subject);
     if (count === 0) {
       throw new StepgateError('elevation/not_enrolled', `${subject} has no WebAuthn credential`);
     }

@@ -11,6 +11,6 @@ import { GrantsService } from './grants.service.js';
   imports: [BundlesModule, AuditModule],
   controllers: [GrantsController],
   providers: [GrantsRepository, GrantsService, GrantEvents],
-  exports: [GrantsService, GrantEvents],
+  exports: [GrantsRepository, GrantsService, GrantEvents],
 })
 export class GrantsModule {}

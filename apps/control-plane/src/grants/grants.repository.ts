@@ -8,10 +8,21 @@ import type { Grant, Prisma } from '../generated/prisma/client.js';
 export class GrantsRepository {
   constructor(private readonly prisma: PrismaService) {}
 
-  /** Elevation grants of `subject` in force at `now`. */
-  countElevationsInForce(subject: string, now: Date, tx?: Transaction): Promise<number> {
+  /** Elevation grants of `subject` in force at `now` (authenticated since `authSince`, if given). */
+  countElevationsInForce(
+    subject: string,
+    now: Date,
+    tx?: Transaction,
+    authSince?: Date,
+  ): Promise<number> {
     return (tx ?? this.prisma).grant.count({
-      where: { subject, kind: 'elevation', revokedAt: null, expiresAt: { gt: now } },
+      where: {
+        subject,
+        kind: 'elevation',
+        revokedAt: null,
+        expiresAt: { gt: now },
+        ...(authSince ? { authTime: { gte: authSince } } : {}),
+      },
     });
   }
 
