@@ -16,7 +16,7 @@ function sources(dir = SRC): string[] {
   });
 }
 
-/** Files whose code (comments stripped) matches `pattern`. */
+/** Files whose code (comments stripped) matches `pattern`, relative to src/. */
 function matching(pattern: RegExp): string[] {
   return sources()
     .filter((file) => {
@@ -35,6 +35,13 @@ function matching(pattern: RegExp): string[] {
 const PENDING_LIVE_STATE = ['sync/sync.repository.ts'];
 
 describe('data access', () => {
+  it('only repositories and database/ touch Prisma (no service or controller injects it)', () => {
+    const offenders = matching(/\bPrismaService\b|\$(transaction|queryRaw|executeRaw)\b/).filter(
+      (file) => !file.endsWith('.repository.ts') && !file.startsWith('database/'),
+    );
+    expect(offenders).toEqual([]);
+  });
+
   it('the live state (ActiveState, Activation) is read and written only by its repository', () => {
     const offenders = matching(/\b(prisma|tx|client)\.(activeState|activation)\b/).filter(
       (file) => file !== 'live-state/live-state.repository.ts',
