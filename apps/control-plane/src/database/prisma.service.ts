@@ -5,8 +5,8 @@ import { PrismaClient } from '../generated/prisma/client.js';
 import { DATABASE_URL } from './database.tokens.js';
 
 /**
- * The Prisma client as a Nest provider: connection lifecycle only, queries live in feature
- * services. Prisma 7 talks to PostgreSQL through the `pg` driver adapter (no engine binary).
+ * The Prisma client as a Nest provider: connection lifecycle only; queries live in the
+ * features' repositories (`<feature>.repository.ts`, see database/data-access.spec.ts). Prisma 7 talks to PostgreSQL through the `pg` driver adapter (no engine binary).
  */
 @Injectable()
 export class PrismaService extends PrismaClient implements OnModuleInit, OnModuleDestroy {
