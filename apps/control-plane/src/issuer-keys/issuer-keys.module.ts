@@ -5,8 +5,8 @@ import { IssuerKeysService } from './issuer-keys.service.js';
 
 /**
  * The trusted issuers' public keys (fetched JWKS, cached, last good on failure). Imported by
- * bundles (which sign them into every bundle) and step-up (periodic refresh); depends on no
- * feature, so it needs no @Global.
+ * bundles, which signs them into every bundle and re-issues the bundle when they rotate;
+ * depends on no feature, so it needs no @Global.
  */
 @Module({
   controllers: [IssuerKeysController],

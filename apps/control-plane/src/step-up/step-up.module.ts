@@ -1,13 +1,10 @@
 import { Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { AuditModule } from '../audit/audit.module.js';
-import { BundlesModule } from '../bundles/bundles.module.js';
 import { GrantsModule } from '../grants/grants.module.js';
-import { IssuerKeysModule } from '../issuer-keys/issuer-keys.module.js';
 import { LiveStateModule } from '../live-state/live-state.module.js';
 import { VersionsModule } from '../versions/versions.module.js';
 import { ActiveEngineService } from './active-engine.service.js';
-import { IssuerKeysRefreshService } from './issuer-keys-refresh.service.js';
 import { SelfProtectionService } from './self-protection.service.js';
 import { StepUpCheckService } from './step-up-check.service.js';
 import { StepUpController } from './step-up.controller.js';
@@ -16,18 +13,10 @@ import { StepUpGuard } from './step-up.guard.js';
 /**
  * The control plane's own step-up engine: POST /v1/check, self-protection of admin actions
  * (@StepUpProtected from common/ marks a route; the guard registered here enforces it on any
- * module's routes) and the issuer-keys refresh. Import it for SelfProtectionService or
- * ActiveEngineService.
+ * module's routes). Import it for SelfProtectionService or ActiveEngineService.
  */
 @Module({
-  imports: [
-    BundlesModule,
-    GrantsModule,
-    IssuerKeysModule,
-    LiveStateModule,
-    AuditModule,
-    VersionsModule,
-  ],
+  imports: [GrantsModule, LiveStateModule, AuditModule, VersionsModule],
   controllers: [StepUpController],
   providers: [
     ActiveEngineService,
@@ -36,7 +25,6 @@ import { StepUpGuard } from './step-up.guard.js';
     // Global, after AuthModule's AuthGuard (global guards run in registration order and
     // AppModule imports AuthModule first): acts only on routes marked @StepUpProtected.
     { provide: APP_GUARD, useClass: StepUpGuard },
-    IssuerKeysRefreshService,
   ],
   exports: [SelfProtectionService, ActiveEngineService],
 })

@@ -2,7 +2,6 @@ import { Inject, Injectable, type OnModuleDestroy, type OnModuleInit } from '@ne
 import { canonicalJson } from '@stepgate/protocol';
 import type { Logger } from 'pino';
 import { AuditService } from '../audit/audit.service.js';
-import { BundleService } from '../bundles/bundle.service.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/configuration.js';
 import { LiveStateRepository } from '../live-state/live-state.repository.js';
@@ -15,6 +14,7 @@ import {
   IssuerKeysService,
   type IssuerKeys,
 } from '../issuer-keys/issuer-keys.service.js';
+import { BundleService } from './bundle.service.js';
 
 export const KEYS_REFRESH_ACTOR = 'system:issuer-keys';
 
