@@ -17,7 +17,7 @@ const SECONDS = Number(process.env.BENCH_INSERT_SECONDS ?? (quick ? 3 : 8));
 const ROWS = (process.env.BENCH_INSERT_ROWS ?? '100,1000,4000').split(',').map(Number);
 const DROP = (process.env.BENCH_INSERT_DROP_INDEXES ?? '').split(',').filter(Boolean);
 
-/** apps/control-plane/src/decisions/decision-ingest.service.ts (insertRows). */
+/** apps/control-plane/src/decisions/decisions.repository.ts (insertRows). */
 const INSERT = `
   INSERT INTO decision_log (id, at, agent_id, revision, effect, fail_reason, principal, action,
                             resource_kind, resource_id, require, reasons, shadow_effect,
