@@ -3,7 +3,11 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
-const SRC = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
+/**
+ * The control plane's sources, whose data access this checks (docs/architecture.md): queries
+ * live in repositories, and the live state has one owner (`live-state/live-state.repository.ts`).
+ */
+const SRC = fileURLToPath(new URL('../../apps/control-plane/src', import.meta.url));
 
 /** Every hand-written source file of the control plane, relative to src/ (no specs). */
 function sources(dir = SRC): string[] {
