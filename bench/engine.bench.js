@@ -4,6 +4,7 @@
 // Part of `npm run bench` (bench/run.js); alone: `node bench/engine.bench.js [--quick]` after
 // `npm run build`. Figures are medians of repeated rounds.
 // Knobs: BENCH_ROUNDS, BENCH_DECISIONS (per round).
+import { readFileSync } from 'node:fs';
 import { compile, PolicyEngine } from '@stepgate/policy';
 import { isEntryModule, runAlone } from './report/standalone.js';
 
@@ -19,15 +20,10 @@ function settingsFor(quick) {
   };
 }
 
-const settings = `apiVersion: stepgate/v1
-kind: Settings
-defaultEffect: deny
-onError: deny
-levels:
-  - { name: pwd, acr: ["urn:stepgate:pwd"] }
-  - { name: mfa, acr: ["urn:stepgate:mfa"], amr: ["otp", "mfa"] }
-  - { name: phishing_resistant, acr: ["urn:stepgate:phr"], amr: ["hwk"] }
-`;
+const settings = readFileSync(
+  new URL('../test/support/fixtures/settings.yaml', import.meta.url),
+  'utf8',
+);
 
 const data = `corporate: ["10.0.0.0/8", "172.16.0.0/12", "2001:db8::/32"]
 blockedCountries: ["KP", "IR", "SY", "CU"]

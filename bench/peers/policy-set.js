@@ -23,6 +23,8 @@
 // agree minute for minute); readers are allowed Monday-Friday, Monday-Saturday for every fifth
 // service.
 
+import { readFileSync } from 'node:fs';
+
 export const SERVICES = 50;
 
 /** The four verbs of every service: the closed set of actions requests use (see requests.js). */
@@ -66,15 +68,10 @@ const list = (values) => `[${values.map((v) => JSON.stringify(v)).join(', ')}]`;
 // ---------------------------------------------------------------------------------------------
 // Stepgate
 
-const STEPGATE_SETTINGS = `apiVersion: stepgate/v1
-kind: Settings
-defaultEffect: deny
-onError: deny
-levels:
-  - { name: pwd, acr: ["urn:stepgate:pwd"] }
-  - { name: mfa, acr: ["urn:stepgate:mfa"], amr: ["otp", "mfa"] }
-  - { name: phishing_resistant, acr: ["urn:stepgate:phr"], amr: ["hwk"] }
-`;
+const STEPGATE_SETTINGS = readFileSync(
+  new URL('../../test/support/fixtures/settings.yaml', import.meta.url),
+  'utf8',
+);
 
 function stepgatePolicy(s) {
   return `apiVersion: stepgate/v1

@@ -6,17 +6,14 @@
  * id still needs its own approval, on the agent as on POST /v1/check.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startControlPlane, type ControlPlaneProcess } from '../support/control-plane-process.js';
-import { cloneEmbedded, pushPolicies } from '../integration/control-plane/step-up-support.js';
-import { createToken, ensureControlPlaneBuilt } from '../integration/control-plane/support.js';
-import { ensureAgentBuilt } from '../integration/agent/support.js';
+import type { ControlPlaneProcess } from '../support/control-plane-process.js';
 import {
   AgentProcess,
   api,
   call,
   killAllAgents,
   removeTempDirs,
-  tempDir,
+  startPolicyFleet,
   waitFor,
 } from './support.js';
 
@@ -37,7 +34,7 @@ rules:
 
 let cp: ControlPlaneProcess;
 let agent: AgentProcess;
-const tokens: Record<string, string> = {};
+let tokens: Record<string, string>;
 
 const deploy = (kind: string) => ({
   principal: { id: 'alice', roles: ['deployer'] },
@@ -46,42 +43,12 @@ const deploy = (kind: string) => ({
 });
 
 beforeAll(async () => {
-  await ensureControlPlaneBuilt();
-  await ensureAgentBuilt();
-  cp = await startControlPlane();
-  for (const [subject, scopes] of [
-    ['alice', ['viewer']],
-    ['bob', ['approver']],
-  ] as const) {
-    const created = await api(cp.url, cp.adminToken, 'POST', '/v1/tokens', {
-      name: `e2e-${subject}`,
-      scopes,
-      subject,
-    });
-    if (created.status !== 201) throw new Error(JSON.stringify(created.body));
-    tokens[subject] = created.body.token as string;
-  }
-  await pushPolicies(
-    cp,
-    await (async () => {
-      const clone = tempDir('approval-grants-clone');
-      await cloneEmbedded(cp, clone);
-      return clone;
-    })(),
-    { 'e2e/approved-deploys.yaml': POLICY },
-    'e2e: prod deploys need an approver',
-  );
-  agent = await AgentProcess.start({
-    name: 'approval-grants-agent',
-    url: cp.url,
-    token: (await createToken(cp, 'e2e-approval-agent', ['agent'])).token,
-  });
-  const fleet = await api(cp.url, cp.adminToken, 'GET', '/v1/fleet');
-  await waitFor(
-    'the agent to enforce the active revision',
-    async () => (await agent.readyz()).body.revision === fleet.body.activeRevision,
-    30_000,
-  );
+  ({ cp, agent, tokens } = await startPolicyFleet({
+    name: 'approval-grants',
+    people: { alice: ['viewer'], bob: ['approver'] },
+    policies: { 'e2e/approved-deploys.yaml': POLICY },
+    message: 'e2e: prod deploys need an approver',
+  }));
 }, 300_000);
 
 afterAll(async () => {

@@ -14,10 +14,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { generate } from 'otplib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startControlPlane, type ControlPlaneProcess } from '../support/control-plane-process.js';
-import { cloneEmbedded, pushPolicies } from '../integration/control-plane/step-up-support.js';
-import { ensureControlPlaneBuilt } from '../integration/control-plane/support.js';
-import { ensureAgentBuilt } from '../integration/agent/support.js';
+import type { ControlPlaneProcess } from '../support/control-plane-process.js';
 import {
   AgentProcess,
   api,
@@ -25,6 +22,7 @@ import {
   killAllAgents,
   REPO_ROOT,
   removeTempDirs,
+  startPolicyFleet,
   tempDir,
   waitFor,
 } from './support.js';
@@ -150,44 +148,15 @@ const show = (run: Run) => `exit ${run.status}\n${run.stdout}\n${run.stderr}`;
 
 let cp: ControlPlaneProcess;
 let agent: AgentProcess;
-const tokens: Record<string, string> = {};
+let tokens: Record<string, string>;
 
 beforeAll(async () => {
-  await ensureControlPlaneBuilt();
-  await ensureAgentBuilt();
-  cp = await startControlPlane();
-  for (const [subject, scopes] of [
-    ['alice', ['viewer']],
-    ['carol', ['viewer']],
-    ['bob', ['approver']],
-    ['agent', ['agent']],
-  ] as const) {
-    const created = await api(cp.url, cp.adminToken, 'POST', '/v1/tokens', {
-      name: `e2e-${subject}`,
-      scopes,
-      subject,
-    });
-    if (created.status !== 201) throw new Error(JSON.stringify(created.body));
-    tokens[subject] = created.body.token as string;
-  }
-  const clone = tempDir('step-up-clone');
-  await cloneEmbedded(cp, clone);
-  await pushPolicies(
-    cp,
-    clone,
-    { 'e2e/releases.yaml': RELEASE_POLICY },
-    'e2e: releases need an approver',
-  );
-  agent = await AgentProcess.start({ name: 'step-up-agent', url: cp.url, token: tokens.agent! });
-  const fleet = await api(cp.url, cp.adminToken, 'GET', '/v1/fleet');
-  await waitFor(
-    'the agent to enforce the active revision',
-    async () => {
-      const ready = await call(agent.url, 'GET', '/readyz');
-      return ready.status === 200 && ready.body.revision === fleet.body.activeRevision;
-    },
-    30_000,
-  );
+  ({ cp, agent, tokens } = await startPolicyFleet({
+    name: 'step-up',
+    people: { alice: ['viewer'], carol: ['viewer'], bob: ['approver'] },
+    policies: { 'e2e/releases.yaml': RELEASE_POLICY },
+    message: 'e2e: releases need an approver',
+  }));
 }, 300_000);
 
 afterAll(async () => {

@@ -5,7 +5,7 @@
  * same port and cache dir. Plus: example inputs read from the policy test files, the policy
  * edit pushed by the fleet suite, and a few polling helpers.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,13 +14,16 @@ import {
   api,
   freePort,
   REPO_ROOT,
+  startControlPlane,
   waitFor,
   type ControlPlaneProcess,
 } from '../support/control-plane-process.js';
+import { spawnAgent } from '../support/agent-process.js';
+import { ensureAgentBuilt, ensureControlPlaneBuilt } from '../support/fresh-build.js';
+import { cloneEmbedded, pushPolicies } from '../integration/control-plane/step-up-support.js';
+import { createToken } from '../integration/control-plane/support.js';
 
 export { api, freePort, REPO_ROOT, waitFor };
-
-const AGENT_MAIN = join(REPO_ROOT, 'apps/agent/dist/main.js');
 
 // ---------------------------------------------------------------------------------------------
 // Temp dirs
@@ -157,35 +160,15 @@ export class AgentProcess {
   async start(): Promise<void> {
     if (this.alive()) throw new Error(`agent ${this.name} is already running`);
     this.log += `--- start ${new Date().toISOString()}\n`;
-    const child = spawn(process.execPath, [AGENT_MAIN], {
-      cwd: REPO_ROOT,
-      // STEPGATE_* only: a developer's environment never leaks in.
-      env: {
-        PATH: process.env.PATH ?? '',
-        STEPGATE_AGENT_PORT: String(this.port),
-        STEPGATE_AGENT_HOST: '127.0.0.1',
-        STEPGATE_CACHE_DIR: this.cacheDir,
-        STEPGATE_LOG_LEVEL: 'info',
-        ...this.env,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
+    const { child } = await spawnAgent({
+      port: this.port,
+      cacheDir: this.cacheDir,
+      env: this.env,
+      logLevel: 'info',
+      onOutput: (text) => (this.log += text),
+      output: () => this.log,
     });
     this.child = child;
-    child.stdout?.on('data', (chunk: Buffer) => (this.log += chunk.toString()));
-    child.stderr?.on('data', (chunk: Buffer) => (this.log += chunk.toString()));
-    await waitFor(
-      `agent ${this.name} on ${this.url}`,
-      async () => {
-        if (child.exitCode !== null || child.signalCode !== null)
-          throw new Error(`agent ${this.name} exited (${child.exitCode}):\n${this.log}`);
-        return (await fetch(`${this.url}/healthz`)).ok;
-      },
-      20_000,
-      50,
-    ).catch(async (error: Error) => {
-      await this.kill();
-      throw new Error(`${error.message}\n${this.log}`);
-    });
   }
 
   /** SIGTERM (the agent's own shutdown: flush, save the sync time), SIGKILL after 10 s. */
@@ -317,4 +300,54 @@ export async function decisionIdsOf(
     cursor = page.nextCursor;
   } while (cursor);
   return found;
+}
+
+export interface PolicyFleet {
+  cp: ControlPlaneProcess;
+  agent: AgentProcess;
+  /** A token per person, by subject. */
+  tokens: Record<string, string>;
+}
+
+/**
+ * The set-up of the step-up and approval suites: a control plane with `policies` pushed and
+ * active, a token for each person (subject: scopes), and one agent enforcing that revision.
+ */
+export async function startPolicyFleet(options: {
+  name: string;
+  people: Record<string, string[]>;
+  policies: Record<string, string>;
+  message: string;
+}): Promise<PolicyFleet> {
+  await ensureControlPlaneBuilt();
+  await ensureAgentBuilt();
+  const cp = await startControlPlane();
+  const tokens: Record<string, string> = {};
+  for (const [subject, scopes] of Object.entries(options.people)) {
+    const created = await api(cp.url, cp.adminToken, 'POST', '/v1/tokens', {
+      name: `e2e-${subject}`,
+      scopes,
+      subject,
+    });
+    if (created.status !== 201) throw new Error(JSON.stringify(created.body));
+    tokens[subject] = created.body.token as string;
+  }
+  const clone = tempDir(`${options.name}-clone`);
+  await cloneEmbedded(cp, clone);
+  await pushPolicies(cp, clone, options.policies, options.message);
+  const agent = await AgentProcess.start({
+    name: `${options.name}-agent`,
+    url: cp.url,
+    token: (await createToken(cp, `e2e-${options.name}-agent`, ['agent'])).token,
+  });
+  const fleet = await api(cp.url, cp.adminToken, 'GET', '/v1/fleet');
+  await waitFor(
+    'the agent to enforce the active revision',
+    async () => {
+      const ready = await agent.readyz();
+      return ready.status === 200 && ready.body.revision === fleet.body.activeRevision;
+    },
+    30_000,
+  );
+  return { cp, agent, tokens };
 }

@@ -148,7 +148,8 @@ describe('bundle distribution', () => {
 
     cp.publish('active', 2, await signer.sign(WITH_GATEWAY, 2));
     await waitFor('revision 2', async () => (await revisionOf(a.url)) === 2);
-    expect(cp.acks.map((ack) => ack.revision)).toEqual([1, 2]);
+    // The agent serves a revision before its ack has crossed the socket: wait for the ack.
+    await expect.poll(() => cp.acks.map((ack) => ack.revision)).toEqual([1, 2]);
     expect(
       (await call(a.url, 'GET', '/v1/authz/http', undefined, { 'x-original-uri': '/public/x' }))
         .status,

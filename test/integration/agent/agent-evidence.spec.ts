@@ -7,6 +7,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startLocalIssuer, unsignedToken, type LocalIssuer } from '../../support/local-issuer.js';
+import { SETTINGS } from '../../support/policy-fixtures.js';
 import { GATEWAY_POLICY, STEP_UP } from './fixtures.js';
 import {
   bundleSigner,
@@ -29,20 +30,6 @@ let keysFile: string;
 const dirs: string[] = [];
 const running: AgentProcess[] = [];
 const planes: FakeControlPlane[] = [];
-
-const LEVELS = `apiVersion: stepgate/v1
-kind: Settings
-defaultEffect: deny
-levels:
-  - name: pwd
-    acr: ["urn:stepgate:pwd"]
-  - name: mfa
-    acr: ["urn:stepgate:mfa"]
-    amr: ["otp", "mfa"]
-  - name: phishing_resistant
-    acr: ["urn:stepgate:phr"]
-    amr: ["hwk"]
-`;
 
 beforeAll(async () => {
   await ensureAgentBuilt();
@@ -67,7 +54,7 @@ afterAll(async () => {
 const now = () => Math.floor(Date.now() / 1000);
 
 function policies(issuer: string) {
-  return examplePolicies({ 'gateway.yaml': GATEWAY_POLICY }, `${LEVELS}issuers:\n${issuer}`);
+  return examplePolicies({ 'gateway.yaml': GATEWAY_POLICY }, `${SETTINGS}issuers:\n${issuer}`);
 }
 
 async function plane(issuer: string, overrides = {}): Promise<FakeControlPlane> {

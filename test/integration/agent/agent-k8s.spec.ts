@@ -18,6 +18,7 @@ import {
   signGrant,
   toJwks,
 } from '@stepgate/protocol';
+import { SETTINGS } from '../../support/policy-fixtures.js';
 import {
   call,
   cleanup,
@@ -29,18 +30,6 @@ import {
   waitFor,
   type AgentProcess,
 } from './support.js';
-
-const SETTINGS = `apiVersion: stepgate/v1
-kind: Settings
-defaultEffect: deny
-onError: deny
-levels:
-  - name: pwd
-    acr: ["urn:stepgate:pwd"]
-  - name: mfa
-    acr: ["urn:stepgate:mfa"]
-    amr: ["otp", "mfa"]
-`;
 
 /** What a platform team would write for kubectl: hard denies, step-ups, then who may act. */
 const KUBERNETES_POLICY = `apiVersion: stepgate/v1

@@ -1,3 +1,5 @@
+import { EXAMPLE_SETTINGS } from '../../support/policy-fixtures.js';
+
 /** Policy additions and requests shared by the agent suites. */
 
 /** HTTP rules for the reverse-proxy check (the example repository has none for anonymous callers). */
@@ -23,21 +25,7 @@ rules:
 `;
 
 /** The example settings plus a decision-log mask. */
-export const MASKED_SETTINGS = `apiVersion: stepgate/v1
-kind: Settings
-defaultEffect: deny
-onError: deny
-levels:
-  - name: pwd
-    acr: ["urn:stepgate:pwd"]
-  - name: mfa
-    acr: ["urn:stepgate:mfa", "http://schemas.openid.net/pape/policies/2007/06/multi-factor"]
-    amr: ["otp", "mfa"]
-  - name: phishing_resistant
-    acr: ["urn:stepgate:phr"]
-    amr: ["hwk"]
-mask: [context.ip, principal.attributes.email]
-`;
+export const MASKED_SETTINGS = `${EXAMPLE_SETTINGS}mask: [context.ip, principal.attributes.email]\n`;
 
 /** From policies/api/geo-restrictions.test.yaml: allowed (api-access/staff-outside-admin). */
 export const ALLOWED = {

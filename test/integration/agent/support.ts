@@ -3,23 +3,16 @@
  * process, and a small fake control plane (socket.io on `/agents`) that signs real bundles
  * compiled from policy files.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import {
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmdirSync,
-  rmSync,
-  statSync,
-} from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, relative, resolve, sep } from 'node:path';
 import { compile, type CompiledPolicySet } from '@stepgate/policy';
 import { freePort, waitFor } from '../../support/control-plane-process.js';
+import { spawnAgent } from '../../support/agent-process.js';
+import { ensureAgentBuilt } from '../../support/fresh-build.js';
 import {
   agentHandshakeSchema,
   AGENT_NAMESPACE,
@@ -50,86 +43,17 @@ import {
 import { Server as SocketServer, type Namespace } from 'socket.io';
 
 export const REPO_ROOT = resolve(import.meta.dirname, '../../..');
-const AGENT_MAIN = join(REPO_ROOT, 'apps/agent/dist/main.js');
-const BUILD_INFO = join(REPO_ROOT, 'apps/agent/tsconfig.tsbuildinfo');
-const SOURCE_DIRS = [
-  'apps/agent/src',
-  'packages/agent-core/src',
-  'packages/policy/src',
-  'packages/protocol/src',
-];
-// Shared with the control-plane suites: one `tsc -b` at a time over the shared packages.
-const BUILD_LOCK = join(tmpdir(), 'stepgate-it-control-plane-build.lock');
 
 // ---------------------------------------------------------------------------------------------
 // Small helpers
 
 // Port and polling helpers are shared with the control-plane harness.
-export { freePort, waitFor };
+export { ensureAgentBuilt, freePort, waitFor };
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 export function tempDir(prefix: string): string {
   return mkdtempSync(join(tmpdir(), `stepgate-agent-${prefix}-`));
-}
-
-// ---------------------------------------------------------------------------------------------
-// Build
-
-function newest(dir: string): number {
-  let latest = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) latest = Math.max(latest, newest(path));
-    else if (!entry.name.endsWith('.spec.ts')) latest = Math.max(latest, statSync(path).mtimeMs);
-  }
-  return latest;
-}
-
-function buildIsFresh(): boolean {
-  if (!existsSync(AGENT_MAIN) || !existsSync(BUILD_INFO)) return false;
-  const built = statSync(BUILD_INFO).mtimeMs;
-  return SOURCE_DIRS.every((dir) => newest(join(REPO_ROOT, dir)) <= built);
-}
-
-/** Builds apps/agent (and the packages it references) when dist is missing or stale. */
-export async function ensureAgentBuilt(): Promise<void> {
-  if (buildIsFresh()) return;
-  const deadline = Date.now() + 300_000;
-  for (;;) {
-    try {
-      mkdirSync(BUILD_LOCK);
-      break;
-    } catch {
-      try {
-        if (Date.now() - statSync(BUILD_LOCK).mtimeMs > 300_000) rmdirSync(BUILD_LOCK);
-      } catch {
-        // released meanwhile
-      }
-      if (Date.now() > deadline) throw new Error('timed out waiting for another build');
-      await sleep(250);
-    }
-  }
-  try {
-    if (buildIsFresh()) return;
-    const result = await new Promise<{ code: number | null; output: string }>((done) => {
-      const child = spawn(
-        process.execPath,
-        [join(REPO_ROOT, 'node_modules/typescript/bin/tsc'), '-b', 'apps/agent'],
-        {
-          cwd: REPO_ROOT,
-          stdio: ['ignore', 'pipe', 'pipe'],
-        },
-      );
-      let output = '';
-      child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
-      child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
-      child.once('close', (code) => done({ code, output }));
-    });
-    if (result.code !== 0) throw new Error(`tsc -b apps/agent failed:\n${result.output}`);
-  } finally {
-    rmdirSync(BUILD_LOCK);
-  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -466,43 +390,16 @@ export async function startAgentProcess(
   args: readonly string[] = [],
 ): Promise<AgentProcess> {
   const port = await freePort();
-  const started = performance.now();
-  const child = spawn(process.execPath, [AGENT_MAIN, ...args], {
-    cwd: REPO_ROOT,
-    env: {
-      PATH: process.env.PATH ?? '',
-      STEPGATE_AGENT_PORT: String(port),
-      STEPGATE_AGENT_HOST: '127.0.0.1',
-      STEPGATE_CACHE_DIR: cacheDir,
-      STEPGATE_LOG_LEVEL: 'debug',
-      ...env,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
   let log = '';
-  child.stdout?.on('data', (chunk: Buffer) => (log += chunk.toString()));
-  child.stderr?.on('data', (chunk: Buffer) => (log += chunk.toString()));
-  const url = `http://127.0.0.1:${port}`;
-  let readyInMs = 0;
-  const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));
-  let failed: Error | undefined;
-  await Promise.race([
-    waitFor(
-      `the agent on ${url}`,
-      async () => {
-        if (failed) throw failed;
-        const ok = (await fetch(`${url}/healthz`)).ok;
-        if (ok) readyInMs = performance.now() - started;
-        return ok;
-      },
-      20_000,
-    ),
-    exited.then(async (code) => {
-      await sleep(20); // let the last output arrive
-      failed = new Error(`the agent exited with ${code}:\n${log}`);
-      throw failed;
-    }),
-  ]);
+  const { child, url, readyInMs, exited } = await spawnAgent({
+    port,
+    cacheDir,
+    env,
+    args,
+    logLevel: 'debug',
+    onOutput: (text) => (log += text),
+    output: () => log,
+  });
   return {
     url,
     port,

@@ -8,26 +8,20 @@
 import { generate } from 'otplib';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ControlPlaneProcess } from '../../support/control-plane-process.js';
+import { api } from './support.js';
 import {
-  startControlPlane,
-  type ControlPlaneProcess,
-} from '../../support/control-plane-process.js';
-import { api, ensureControlPlaneBuilt } from './support.js';
-import { issueEnrolmentCode } from './step-up-support.js';
+  auditEvents as auditEventsOf,
+  issueEnrolmentCode,
+  personToken,
+  startWithDatabase,
+  stopWithDatabase,
+} from './step-up-support.js';
 
 let cp: ControlPlaneProcess;
 let db: pg.Client;
 
-/** A token acting for `subject` with the given scopes. */
-async function tokenFor(subject: string, scopes: string[] = ['viewer']): Promise<string> {
-  const response = await api(cp.url, cp.adminToken, 'POST', '/v1/tokens', {
-    name: `${subject}-${scopes.join('-')}`,
-    scopes,
-    subject,
-  });
-  expect(response.status, JSON.stringify(response.body)).toBe(201);
-  return response.body.token as string;
-}
+const tokenFor = (subject: string, scopes?: string[]) => personToken(cp, subject, scopes);
 
 /** The code of the time step `offset` steps from now. */
 function codeAt(secret: string, offset = 0): Promise<string> {
@@ -63,25 +57,13 @@ async function enrolConfirmed(token: string, subject: string): Promise<string> {
   return secret;
 }
 
-async function auditEvents(action: string, target: string) {
-  const response = await api(cp.url, cp.adminToken, 'GET', `/v1/audit?limit=500`);
-  expect(response.status).toBe(200);
-  return (response.body.events as { action: string; target: string; details: unknown }[]).filter(
-    (event) => event.action === action && event.target === target,
-  );
-}
+const auditEvents = (action: string, target: string) => auditEventsOf(cp, action, target);
 
 beforeAll(async () => {
-  await ensureControlPlaneBuilt();
-  cp = await startControlPlane();
-  db = new pg.Client({ connectionString: cp.databaseUrl });
-  await db.connect();
+  ({ cp, db } = await startWithDatabase());
 }, 180_000);
 
-afterAll(async () => {
-  await db?.end();
-  await cp?.destroy();
-});
+afterAll(() => stopWithDatabase({ cp, db }));
 
 describe('TOTP elevation', () => {
   it('enrols with an enrolment code, confirms with the first code (no grant), and a later code becomes a grant', async () => {

@@ -7,13 +7,16 @@
  */
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  startControlPlane,
-  type ControlPlaneProcess,
-} from '../../support/control-plane-process.js';
+import type { ControlPlaneProcess } from '../../support/control-plane-process.js';
 import { SoftAuthenticator, type CeremonyOverrides } from '../../support/soft-authenticator.js';
-import { api, ensureControlPlaneBuilt } from './support.js';
-import { issueEnrolmentCode } from './step-up-support.js';
+import { api } from './support.js';
+import {
+  auditEvents as auditEventsOf,
+  issueEnrolmentCode,
+  personToken,
+  startWithDatabase,
+  stopWithDatabase,
+} from './step-up-support.js';
 
 const RP_ID = 'stepgate.test';
 const ORIGIN = 'https://stepgate.test';
@@ -28,15 +31,9 @@ interface Person {
 }
 
 async function person(subject: string, scopes: string[] = ['viewer']): Promise<Person> {
-  const response = await api(cp.url, cp.adminToken, 'POST', '/v1/tokens', {
-    name: `${subject}-${scopes.join('-')}`,
-    scopes,
-    subject,
-  });
-  expect(response.status, JSON.stringify(response.body)).toBe(201);
   return {
     subject,
-    token: response.body.token as string,
+    token: await personToken(cp, subject, scopes),
     key: new SoftAuthenticator(RP_ID, ORIGIN),
   };
 }
@@ -73,28 +70,16 @@ function answer(who: Person, response: Record<string, unknown>) {
   return api(cp.url, who.token, 'POST', '/v1/elevation/webauthn/authentication', { response });
 }
 
-async function auditEvents(action: string, target: string) {
-  const response = await api(cp.url, cp.adminToken, 'GET', '/v1/audit?limit=500');
-  expect(response.status).toBe(200);
-  return (response.body.events as { action: string; target: string; details: unknown }[]).filter(
-    (event) => event.action === action && event.target === target,
-  );
-}
+const auditEvents = (action: string, target: string) => auditEventsOf(cp, action, target);
 
 beforeAll(async () => {
-  await ensureControlPlaneBuilt();
-  cp = await startControlPlane({
+  ({ cp, db } = await startWithDatabase({
     STEPGATE_WEBAUTHN_RP_ID: RP_ID,
     STEPGATE_WEBAUTHN_ORIGIN: ORIGIN,
-  });
-  db = new pg.Client({ connectionString: cp.databaseUrl });
-  await db.connect();
+  }));
 }, 180_000);
 
-afterAll(async () => {
-  await db?.end();
-  await cp?.destroy();
-});
+afterAll(() => stopWithDatabase({ cp, db }));
 
 describe('WebAuthn elevation', () => {
   it('registers an authenticator and turns a user-verified assertion into a scoped grant', async () => {

@@ -7,13 +7,17 @@
 import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  startControlPlane,
-  type ControlPlaneProcess,
-} from '../../support/control-plane-process.js';
+import type { ControlPlaneProcess } from '../../support/control-plane-process.js';
 import { SoftAuthenticator } from '../../support/soft-authenticator.js';
-import { api, ensureControlPlaneBuilt } from './support.js';
-import { issueEnrolmentCode, totpCode, type TotpDevice } from './step-up-support.js';
+import { api } from './support.js';
+import {
+  issueEnrolmentCode,
+  personToken,
+  startWithDatabase,
+  stopWithDatabase,
+  totpCode,
+  type TotpDevice,
+} from './step-up-support.js';
 
 const RP_ID = 'stepgate.test';
 const ORIGIN = 'https://stepgate.test';
@@ -21,15 +25,7 @@ const ORIGIN = 'https://stepgate.test';
 let cp: ControlPlaneProcess;
 let db: pg.Client;
 
-async function tokenFor(subject: string, scopes: string[] = ['viewer']): Promise<string> {
-  const response = await api(cp.url, cp.adminToken, 'POST', '/v1/tokens', {
-    name: `${subject}-${scopes.join('-')}`,
-    scopes,
-    subject,
-  });
-  expect(response.status, JSON.stringify(response.body)).toBe(201);
-  return response.body.token as string;
-}
+const tokenFor = (subject: string, scopes?: string[]) => personToken(cp, subject, scopes);
 
 async function grantsOf(subject: string): Promise<unknown[]> {
   const response = await api(
@@ -49,19 +45,13 @@ async function audit(action: string) {
 }
 
 beforeAll(async () => {
-  await ensureControlPlaneBuilt();
-  cp = await startControlPlane({
+  ({ cp, db } = await startWithDatabase({
     STEPGATE_WEBAUTHN_RP_ID: RP_ID,
     STEPGATE_WEBAUTHN_ORIGIN: ORIGIN,
-  });
-  db = new pg.Client({ connectionString: cp.databaseUrl });
-  await db.connect();
+  }));
 }, 180_000);
 
-afterAll(async () => {
-  await db?.end();
-  await cp?.destroy();
-});
+afterAll(() => stopWithDatabase({ cp, db }));
 
 describe('first-factor enrolment with a stolen token alone (the attack)', () => {
   it('refuses a first TOTP enrolment without an enrolment code, and grants nothing', async () => {

@@ -1,12 +1,19 @@
 /**
  * Step-up helpers shared by the check, issuer-keys, admin-step-up and self-protection suites:
  * push policy files to the embedded repository and wait until they are active; enrol a first
- * TOTP factor with an admin's enrolment code and elevate with the real TOTP routes.
+ * TOTP factor with an admin's enrolment code and elevate with the real TOTP routes; the set-up
+ * of the enrolment and elevation suites (a control plane with a connection to its database, a
+ * token per person, the audit trail of one person).
  */
 import { generate } from 'otplib';
-import type { ControlPlaneProcess } from '../../support/control-plane-process.js';
+import pg from 'pg';
+import {
+  startControlPlane,
+  type ControlPlaneProcess,
+} from '../../support/control-plane-process.js';
 import {
   api,
+  ensureControlPlaneBuilt,
   commit,
   embeddedRepoUrl,
   git,
@@ -157,4 +164,53 @@ export async function enrolTotp(
 /** `stepgate.yaml` of the example repository with `extra` appended (e.g. an `issuers:` list). */
 export function settingsWith(original: string, extra: string): string {
   return `${original.trimEnd()}\n${extra}\n`;
+}
+
+/** A control plane (`env` on top of the harness defaults) and a connection to its database. */
+export interface ControlPlaneWithDatabase {
+  cp: ControlPlaneProcess;
+  db: pg.Client;
+}
+
+/** Builds if needed, starts the control plane and connects to its database. */
+export async function startWithDatabase(
+  env: Record<string, string> = {},
+): Promise<ControlPlaneWithDatabase> {
+  await ensureControlPlaneBuilt();
+  const cp = await startControlPlane(env);
+  const db = new pg.Client({ connectionString: cp.databaseUrl });
+  await db.connect();
+  return { cp, db };
+}
+
+/** Closes the connection, then stops the control plane and drops what it owns. */
+export async function stopWithDatabase(started: Partial<ControlPlaneWithDatabase>): Promise<void> {
+  await started.db?.end();
+  await started.cp?.destroy();
+}
+
+/** A new token acting for the person `subject`, with `scopes`. */
+export async function personToken(
+  cp: ControlPlaneProcess,
+  subject: string,
+  scopes: string[] = ['viewer'],
+): Promise<string> {
+  const response = await api(cp.url, cp.adminToken, 'POST', '/v1/tokens', {
+    name: `${subject}-${scopes.join('-')}`,
+    scopes,
+    subject,
+  });
+  if (response.status !== 201)
+    throw new Error(`POST /v1/tokens: ${response.status} ${JSON.stringify(response.body)}`);
+  return response.body.token as string;
+}
+
+/** The audit events of `action` on `target`, among the last 500. */
+export async function auditEvents(cp: ControlPlaneProcess, action: string, target: string) {
+  const response = await api(cp.url, cp.adminToken, 'GET', '/v1/audit?limit=500');
+  if (response.status !== 200)
+    throw new Error(`GET /v1/audit: ${response.status} ${JSON.stringify(response.body)}`);
+  return (response.body.events as { action: string; target: string; details: unknown }[]).filter(
+    (event) => event.action === action && event.target === target,
+  );
 }

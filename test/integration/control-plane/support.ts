@@ -5,59 +5,22 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHmac, randomUUID } from 'node:crypto';
-import {
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  rmdirSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { Queue } from 'bullmq';
 import {
   api,
-  CONTROL_PLANE_MAIN,
   freePort,
-  REPO_ROOT,
   waitFor,
   type ControlPlaneProcess,
 } from '../../support/control-plane-process.js';
+import { ensureControlPlaneBuilt } from '../../support/fresh-build.js';
 
-export { api, waitFor };
+export { api, ensureControlPlaneBuilt, waitFor };
 
 // ---------------------------------------------------------------------------------------------
 // Build
-
-const BUILD_INFO = join(REPO_ROOT, 'apps/control-plane/tsconfig.tsbuildinfo');
-const SOURCE_DIRS = [
-  'apps/control-plane/src',
-  'packages/policy/src',
-  'packages/protocol/src',
-  'prisma',
-].map((dir) => join(REPO_ROOT, dir));
-const BUILD_LOCK = join(tmpdir(), 'stepgate-it-control-plane-build.lock');
-
-function newestSourceMtime(dir: string): number {
-  let newest = 0;
-  for (const entry of readdirSync(dir, { withFileTypes: true })) {
-    if (entry.name === 'generated' || entry.name === 'node_modules') continue;
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) newest = Math.max(newest, newestSourceMtime(path));
-    else if (!entry.name.endsWith('.spec.ts')) newest = Math.max(newest, statSync(path).mtimeMs);
-  }
-  return newest;
-}
-
-function buildIsFresh(): boolean {
-  if (!existsSync(CONTROL_PLANE_MAIN) || !existsSync(BUILD_INFO)) return false;
-  const built = statSync(BUILD_INFO).mtimeMs; // tsc -b rewrites it on every build
-  return SOURCE_DIRS.every((dir) => !existsSync(dir) || newestSourceMtime(dir) <= built);
-}
 
 function run(
   command: string,
@@ -85,45 +48,6 @@ function run(
       resolveRun({ status, stdout, stderr });
     });
   });
-}
-
-/**
- * Builds the workspace once when apps/control-plane/dist is missing or older than any source
- * (`npm run build`); suites running in parallel wait on one lock instead of building twice.
- */
-export async function ensureControlPlaneBuilt(): Promise<void> {
-  if (buildIsFresh()) return;
-  const deadline = Date.now() + 300_000;
-  for (;;) {
-    try {
-      mkdirSync(BUILD_LOCK);
-      break;
-    } catch {
-      // Someone else is building; a lock older than 5 minutes is a leftover.
-      try {
-        if (Date.now() - statSync(BUILD_LOCK).mtimeMs > 300_000) rmdirSync(BUILD_LOCK);
-      } catch {
-        // gone meanwhile
-      }
-      if (Date.now() > deadline) throw new Error('timed out waiting for another build');
-      await new Promise((r) => setTimeout(r, 250));
-    }
-  }
-  try {
-    if (buildIsFresh()) return;
-    const result = await run('npm', ['run', 'build', '--silent'], {
-      cwd: REPO_ROOT,
-      timeoutMs: 280_000,
-    });
-    if (result.status !== 0) {
-      const why = `npm run build failed (${result.status}):\n${result.stdout}${result.stderr}`;
-      // Sources being edited right now may not compile; a previous build still runs the suites.
-      if (!existsSync(CONTROL_PLANE_MAIN)) throw new Error(why);
-      console.warn(`${why}\nusing the existing build in apps/control-plane/dist`);
-    }
-  } finally {
-    rmdirSync(BUILD_LOCK);
-  }
 }
 
 // ---------------------------------------------------------------------------------------------

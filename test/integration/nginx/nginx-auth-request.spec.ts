@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { compile, type CompiledPolicySet } from '@stepgate/policy';
 import { startLocalIssuer, type LocalIssuer } from '../../support/local-issuer.js';
+import { SETTINGS } from '../../support/policy-fixtures.js';
 import {
   bundleSigner,
   call,
@@ -30,17 +31,7 @@ import {
 const AUDIENCE = 'stepgate-nginx-suite';
 
 function settings(issuer: LocalIssuer): string {
-  return `apiVersion: stepgate/v1
-kind: Settings
-defaultEffect: deny
-onError: deny
-levels:
-  - name: pwd
-    acr: ["urn:stepgate:pwd"]
-  - name: mfa
-    acr: ["urn:stepgate:mfa"]
-    amr: ["otp", "mfa"]
-issuers:
+  return `${SETTINGS}issuers:
   - issuer: ${JSON.stringify(issuer.issuer)}
     audience: ${AUDIENCE}
     jwks: ${JSON.stringify(issuer.jwks)}
