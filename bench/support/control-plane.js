@@ -5,7 +5,6 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { Redis } from 'ioredis';
 import pg from 'pg';
 import {
   freePort,
@@ -15,46 +14,13 @@ import {
   waitFor,
   withTimeout,
 } from './processes.js';
+import { dropDatabase, dropRedisPrefix } from './run-isolation.js';
 
 export const REPO_ROOT = resolve(import.meta.dirname, '../..');
 const MAIN = join(REPO_ROOT, 'apps/control-plane/dist/main.js');
 const ADMIN_DATABASE =
   process.env.BENCH_ADMIN_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-
-async function dropDatabase(name) {
-  const client = new pg.Client({ connectionString: ADMIN_DATABASE, connectionTimeoutMillis: 5000 });
-  await client.connect();
-  try {
-    await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-  } finally {
-    await client.end();
-  }
-}
-
-async function dropRedisPrefix(prefix) {
-  const url = new URL(REDIS_URL);
-  const redis = new Redis({
-    host: url.hostname || '127.0.0.1',
-    port: url.port ? Number(url.port) : 6379,
-    lazyConnect: true,
-    maxRetriesPerRequest: 1,
-    retryStrategy: () => null,
-    connectTimeout: 2000,
-  });
-  redis.on('error', () => undefined);
-  try {
-    await redis.connect();
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 500);
-      cursor = next;
-      if (keys.length > 0) await redis.del(...keys);
-    } while (cursor !== '0');
-  } finally {
-    redis.disconnect();
-  }
-}
 
 /**
  * Starts `apps/control-plane/dist/main.js` on a free port; resolves once /healthz answers.
@@ -98,13 +64,19 @@ export async function startControlPlane() {
     if (destroyed) return;
     destroyed = true;
     await stopProcess(child, 5000);
-    await withTimeout(dropDatabase(databaseName), 15_000, `dropping ${databaseName}`).catch(
-      (error) =>
-        console.error(`warning: could not drop database ${databaseName}: ${error.message}`),
+    await withTimeout(
+      dropDatabase(ADMIN_DATABASE, databaseName),
+      15_000,
+      `dropping ${databaseName}`,
+    ).catch((error) =>
+      console.error(`warning: could not drop database ${databaseName}: ${error.message}`),
     );
-    await withTimeout(dropRedisPrefix(redisPrefix), 15_000, `dropping ${redisPrefix}:*`).catch(
-      (error) =>
-        console.error(`warning: could not drop Redis keys ${redisPrefix}:*: ${error.message}`),
+    await withTimeout(
+      dropRedisPrefix(REDIS_URL, redisPrefix),
+      15_000,
+      `dropping ${redisPrefix}:*`,
+    ).catch((error) =>
+      console.error(`warning: could not drop Redis keys ${redisPrefix}:*: ${error.message}`),
     );
     rmSync(dataDir, { recursive: true, force: true });
   };

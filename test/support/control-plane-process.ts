@@ -4,8 +4,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { Redis } from 'ioredis';
-import pg from 'pg';
+import {
+  dropDatabase as dropDatabaseOf,
+  dropRedisPrefix,
+} from '../../bench/support/run-isolation.js';
 
 export const REPO_ROOT = resolve(import.meta.dirname, '../..');
 /** The built entry point the harness runs (`npm run build` produces it). */
@@ -63,14 +65,9 @@ export async function waitFor(
   );
 }
 
-export async function dropDatabase(name: string): Promise<void> {
-  const client = new pg.Client({ connectionString: ADMIN_DATABASE });
-  await client.connect();
-  try {
-    await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-  } finally {
-    await client.end();
-  }
+/** Drops a database of the suites' PostgreSQL (its connections terminated). */
+export function dropDatabase(name: string): Promise<void> {
+  return dropDatabaseOf(ADMIN_DATABASE, name);
 }
 
 export interface StartOptions {
@@ -82,30 +79,7 @@ export interface StartOptions {
   replicaOf?: ControlPlaneProcess;
 }
 
-/** Deletes every key under `<prefix>:` (BullMQ queues, schedulers) from a Redis. */
-export async function dropRedisPrefix(redisUrl: string, prefix: string): Promise<void> {
-  const url = new URL(redisUrl);
-  const redis = new Redis({
-    host: url.hostname || '127.0.0.1',
-    port: url.port ? Number(url.port) : 6379,
-    lazyConnect: true,
-    maxRetriesPerRequest: 1,
-    retryStrategy: () => null,
-    connectTimeout: 2000,
-  });
-  redis.on('error', () => undefined);
-  try {
-    await redis.connect();
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 500);
-      cursor = next;
-      if (keys.length > 0) await redis.del(...keys);
-    } while (cursor !== '0');
-  } finally {
-    redis.disconnect();
-  }
-}
+export { dropRedisPrefix };
 
 /**
  * Starts the real control plane (built JS) as a child process with its own database,

@@ -42,6 +42,10 @@ describe('test support has one copy of each piece', () => {
     ]);
   });
 
+  it("one clean-up of a run's Redis keys, shared by the test and benchmark launchers", () => {
+    expect(filesMatching(/redis\.scan\(/)).toEqual(['bench/support/run-isolation.js']);
+  });
+
   it('one fresh-build check, in test/support', () => {
     expect(filesMatching(/tsconfig\.tsbuildinfo/)).toEqual(['test/support/fresh-build.ts']);
   });
