@@ -1,5 +1,5 @@
 import { Inject, Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
@@ -39,6 +39,7 @@ const MAX_BODY_BYTES = 512 * 1024;
  */
 @Injectable()
 export class HookChannelService implements OnModuleInit, OnModuleDestroy {
+  /** Keyed by the SHA-256 of each push's token, so the lookup compares no secret byte by byte. */
   private readonly sessions = new Map<string, PushSession>();
   private server?: Server;
   private url?: string;
@@ -67,11 +68,12 @@ export class HookChannelService implements OnModuleInit, OnModuleDestroy {
   /** A session for one push; close it when the push has been served. */
   open(): PushSession {
     const token = randomBytes(32).toString('base64url');
+    const key = tokenKey(token);
     const session: PushSession = {
       env: { [PUSH_REPORT_URL_ENV]: this.url ?? '', [PUSH_REPORT_TOKEN_ENV]: token },
-      close: () => this.sessions.delete(token),
+      close: () => this.sessions.delete(key),
     };
-    this.sessions.set(token, session);
+    this.sessions.set(key, session);
     return session;
   }
 
@@ -80,11 +82,12 @@ export class HookChannelService implements OnModuleInit, OnModuleDestroy {
       response.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
     };
     const token = /^Bearer (\S+)$/.exec(request.headers.authorization ?? '')?.[1];
-    const session = token === undefined ? undefined : this.sessions.get(token);
+    const key = token === undefined ? undefined : tokenKey(token);
+    const session = key === undefined ? undefined : this.sessions.get(key);
     if (request.method !== 'POST' || request.url !== '/push-report' || !session)
       return answer(404, { message: 'no push is being served with this token' });
     // One report per push: the token is spent (the handler keeps the session itself).
-    this.sessions.delete(token!);
+    this.sessions.delete(key!);
     try {
       let body: unknown;
       try {
@@ -101,6 +104,10 @@ export class HookChannelService implements OnModuleInit, OnModuleDestroy {
       answer(500, { message: (error as Error).message.split('\n')[0] });
     }
   }
+}
+
+function tokenKey(token: string): string {
+  return createHash('sha256').update(token).digest('base64url');
 }
 
 async function readBody(request: IncomingMessage): Promise<string> {

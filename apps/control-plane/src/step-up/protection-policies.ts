@@ -8,8 +8,6 @@ export const SELF_RESOURCE_KIND = 'stepgate';
 export const SELF_ACTION_PREFIX = 'stepgate:';
 /** The fingerprint when no version is active: there is no protection in force to change. */
 export const NO_ACTIVE_PROTECTION = 'none';
-/** How the control plane hands the active fingerprint to the embedded repository's hook. */
-export const ACTIVE_PROTECTION_ENV = 'STEPGATE_ACTIVE_PROTECTION';
 
 /**
  * Whether an action glob can match some `stepgate:...` action. Every match of a glob starts with

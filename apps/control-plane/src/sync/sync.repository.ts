@@ -50,11 +50,6 @@ export class SyncRepository {
     });
   }
 
-  /** Whether a version was ever made active (a crashed sync may have recorded it without). */
-  async wasActivated(versionId: string): Promise<boolean> {
-    return (await this.prisma.activation.count({ where: { toVersionId: versionId } })) > 0;
-  }
-
   async markProtectionChanged(versionId: string): Promise<void> {
     await this.prisma.policyVersion.update({
       where: { id: versionId },

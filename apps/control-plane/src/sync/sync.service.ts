@@ -17,6 +17,7 @@ import { SelfProtectionService } from '../step-up/self-protection.service.js';
 import { ActivationService } from '../versions/activation.service.js';
 import { CommitVerdictService } from './commit-verdict.service.js';
 import { SyncMetrics } from './sync.metrics.js';
+import { LiveStateRepository } from '../live-state/live-state.repository.js';
 import { SyncRepository } from './sync.repository.js';
 
 export interface SyncOutcome {
@@ -43,6 +44,7 @@ const UNKNOWN_PROTECTION = 'unknown';
 export class SyncService {
   constructor(
     private readonly repository: SyncRepository,
+    private readonly liveState: LiveStateRepository,
     private readonly verdicts: CommitVerdictService,
     private readonly sources: SourcesService,
     private readonly embedded: EmbeddedRepositoryService,
@@ -148,7 +150,7 @@ export class SyncService {
       const head = await this.repository.version(sourceId, headSha);
       const headIsNew = outcome.created.some((version) => version.sha === headSha);
       const neverActivated =
-        head !== null && !headIsNew && !(await this.repository.wasActivated(head.id));
+        head !== null && !headIsNew && !(await this.liveState.everActivated(head.id));
       if (head?.status === 'ready' && (headIsNew || neverActivated)) {
         // Compared with what is active now (not when it was recorded): that is what it replaces.
         const held = protectionChanged(
