@@ -255,7 +255,7 @@ export class FakeControlPlane {
     });
     agents.on('connection', (socket) => {
       const held = (socket.data as AgentHandshake).revisions;
-      socket.emit('keys', this.jwks);
+      socket.emit('keys', { keys: this.jwks.keys as unknown as Record<string, unknown>[] });
       for (const kind of ['active', 'shadow'] as const) {
         const bundle = this.current[kind];
         if (bundle && (held[kind] ?? 0) < bundle.revision)
