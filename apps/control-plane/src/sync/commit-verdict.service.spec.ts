@@ -1,20 +1,25 @@
+import type { SourceFile } from '@stepgate/policy';
 import { beforeEach, describe, expect, it, vi } from 'vitest';
 import type { AppConfig } from '../config/configuration.js';
-import type { BuiltVersion } from './build-version.js';
+import type { BuildLimits, BuiltVersion } from './build-version.js';
+import {
+  CommitVerdictService as RealCommitVerdictService,
+  type CommitAt,
+} from './commit-verdict.service.js';
 
-const buildVersion = vi.fn<(...args: unknown[]) => Promise<BuiltVersion>>();
-const readPolicyFiles = vi.fn<(sha: string, path: string) => Promise<unknown[]>>();
-vi.mock('./build-version.js', () => ({
-  buildVersion: (...args: unknown[]) => buildVersion(...args),
-}));
-vi.mock('../git/policy-repository.js', () => ({
-  GitPolicyReader: class {
-    readPolicyFiles(sha: string, path: string) {
-      return readPolicyFiles(sha, path);
-    }
-  },
-}));
-const { CommitVerdictService } = await import('./commit-verdict.service.js');
+const buildVersion = vi.fn<(files: SourceFile[], limits: BuildLimits) => Promise<BuiltVersion>>();
+const readPolicyFiles = vi.fn<(sha: string, path: string) => Promise<SourceFile[]>>();
+
+/** The service with its Git read and worker build replaced (its two I/O seams). */
+class CommitVerdictService extends RealCommitVerdictService {
+  protected override readFiles({ sha, path }: CommitAt): Promise<SourceFile[]> {
+    return readPolicyFiles(sha, path);
+  }
+
+  protected override build(files: SourceFile[], limits: BuildLimits): Promise<BuiltVersion> {
+    return buildVersion(files, limits);
+  }
+}
 
 const CONFIG = { maxBundleBytes: 1000, policyTest: { timeoutSeconds: 2, memoryMb: 64 } };
 const READY: BuiltVersion = {
@@ -30,7 +35,9 @@ const commit = { dir: '/repo.git', sha: 'a'.repeat(40), path: '.' };
 describe('CommitVerdictService', () => {
   beforeEach(() => {
     buildVersion.mockReset().mockResolvedValue(READY);
-    readPolicyFiles.mockReset().mockResolvedValue([{ path: 'x.yaml', content: '' }]);
+    readPolicyFiles
+      .mockReset()
+      .mockResolvedValue([{ path: 'x.yaml', content: '' }] as SourceFile[]);
   });
 
   it('judges a commit once: the push report and the sync get the same verdict', async () => {

@@ -1,9 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
+import type { SourceFile } from '@stepgate/policy';
 import * as fs from 'node:fs';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/configuration.js';
 import { GitPolicyReader } from '../git/policy-repository.js';
-import { buildVersion, type BuiltVersion } from './build-version.js';
+import { buildVersion, type BuildLimits, type BuiltVersion } from './build-version.js';
 
 /** Where a commit's policies are: the repository on disk and the folder inside it. */
 export interface CommitAt {
@@ -43,10 +44,21 @@ export class CommitVerdictService {
     return verdict;
   }
 
-  private async judge({ dir, sha, path }: CommitAt): Promise<BuiltVersion> {
+  /** Reads the commit's policy files (Git I/O; a seam the unit test replaces). */
+  protected readFiles({ dir, sha, path }: CommitAt): Promise<SourceFile[]> {
+    return new GitPolicyReader({ dir, fs }).readPolicyFiles(sha, path);
+  }
+
+  /** Compiles, tests and measures them in a worker (a seam the unit test replaces). */
+  protected build(files: SourceFile[], limits: BuildLimits): Promise<BuiltVersion> {
+    return buildVersion(files, limits);
+  }
+
+  private async judge(commit: CommitAt): Promise<BuiltVersion> {
+    const { path } = commit;
     let files;
     try {
-      files = await new GitPolicyReader({ dir, fs }).readPolicyFiles(sha, path);
+      files = await this.readFiles(commit);
     } catch (error) {
       // An unreadable tree (over the size budget, missing path) is a failed version too.
       return {
@@ -58,7 +70,7 @@ export class CommitVerdictService {
         size: null,
       };
     }
-    return buildVersion(files, {
+    return this.build(files, {
       maxBundleBytes: this.config.maxBundleBytes,
       ...this.config.policyTest,
     });
