@@ -18,6 +18,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import os from 'node:os';
 import { join } from 'node:path';
 import YAML from 'yaml';
+import { launchAgent } from './support/app-process.js';
 import {
   agentTokens,
   api,
@@ -105,7 +106,6 @@ const TARGETS = {
   cacheStart: { text: 'serving decisions from its disk cache < 300 ms after start', ms: 300 },
 };
 
-const AGENT_MAIN = join(REPO_ROOT, 'apps/agent/dist/main.js');
 const runId = randomBytes(3).toString('hex');
 /** Progress lines; run() points it at the orchestrator's log. */
 let log = (message) => console.error(message);
@@ -332,17 +332,7 @@ async function startAgent(env, label) {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const started = now();
-  const child = spawnTracked(process.execPath, [AGENT_MAIN], {
-    cwd: REPO_ROOT,
-    env: {
-      PATH: process.env.PATH ?? '',
-      STEPGATE_AGENT_PORT: String(port),
-      STEPGATE_AGENT_HOST: '127.0.0.1',
-      STEPGATE_LOG_LEVEL: 'warn',
-      ...env,
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = launchAgent({ port, env, spawner: spawnTracked });
   let output = '';
   const keep = (chunk) => {
     output += chunk.toString();

@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import {
   bundleHashOf,
   generateSigningKey,
@@ -14,11 +14,10 @@ import {
   signBundle,
   toJwks,
 } from '@stepgate/protocol';
+import { AGENT_MAIN, launchAgent } from '../support/app-process.js';
 import { freePort, spawnTracked, waitFor } from '../support/processes.js';
 import { superviseServer } from './orphan-guard.js';
 
-const REPO_ROOT = resolve(import.meta.dirname, '../..');
-const AGENT_MAIN = join(REPO_ROOT, 'apps/agent/dist/main.js');
 const REVISION = 1;
 
 async function signedBundle(policySet) {
@@ -64,22 +63,18 @@ export async function startStepgateAgent({ policySet, probeBody, log = () => {} 
 
   const port = await freePort();
   const closedPort = await freePort();
-  const child = spawnTracked(process.execPath, [AGENT_MAIN], {
-    cwd: REPO_ROOT,
+  const child = launchAgent({
+    port,
     env: {
-      PATH: process.env.PATH ?? '',
       STEPGATE_URL: `http://127.0.0.1:${closedPort}`,
       STEPGATE_AGENT_TOKEN: `peers-bench-${randomBytes(8).toString('hex')}`,
       STEPGATE_AGENT_ID: 'peers-bench',
-      STEPGATE_AGENT_PORT: String(port),
-      STEPGATE_AGENT_HOST: '127.0.0.1',
       STEPGATE_CACHE_DIR: cacheDir,
       STEPGATE_TRUSTED_KEYS: trustedKeys,
       // The bundle never syncs (no control plane): without this it would count as stale.
       STEPGATE_MAX_STALENESS: 'off',
-      STEPGATE_LOG_LEVEL: 'warn',
     },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    spawner: spawnTracked,
   });
   const { output, stop, stopNow } = superviseServer(child, dir, 10_000);
   const url = `http://127.0.0.1:${port}`;

@@ -1,11 +1,12 @@
-// The real control plane as a child process with its own database, Redis key prefix, data
-// directory and admin token (as test/support/control-plane-process.ts does), dropped at the end;
+// The real control plane (spawned by app-process.js, as the suites' launcher does) with its own
+// database, Redis key prefix, data directory and admin token, dropped at the end;
 // the admin API; the real git CLI against its embedded repository.
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join } from 'node:path';
 import pg from 'pg';
+import { REPO_ROOT, launchControlPlane, untilControlPlaneUp } from './app-process.js';
 import {
   freePort,
   machineBusy,
@@ -16,14 +17,13 @@ import {
 } from './processes.js';
 import { dropDatabase, dropRedisPrefix } from './run-isolation.js';
 
-export const REPO_ROOT = resolve(import.meta.dirname, '../..');
-const MAIN = join(REPO_ROOT, 'apps/control-plane/dist/main.js');
+export { REPO_ROOT };
 const ADMIN_DATABASE =
   process.env.BENCH_ADMIN_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 
 /**
- * Starts `apps/control-plane/dist/main.js` on a free port; resolves once /healthz answers.
+ * Starts the built control plane on a free port; resolves once /healthz answers.
  * `destroy()` stops it and drops its database, Redis keys and data directory.
  */
 export async function startControlPlane() {
@@ -37,21 +37,16 @@ export async function startControlPlane() {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   let log = '';
-  const child = spawnTracked(process.execPath, [MAIN], {
-    cwd: REPO_ROOT,
+  const child = launchControlPlane({
+    port,
     env: {
-      ...process.env,
-      PORT: String(port),
-      HOST: '127.0.0.1',
       DATABASE_URL: databaseUrl.toString(),
       REDIS_URL,
       STEPGATE_REDIS_PREFIX: redisPrefix,
       STEPGATE_DATA_DIR: dataDir,
       STEPGATE_ADMIN_TOKEN: adminToken,
-      STEPGATE_POLL_INTERVAL: '1h',
-      STEPGATE_LOG_LEVEL: 'warn',
     },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    spawner: spawnTracked,
   });
   const keep = (chunk) => {
     log += chunk.toString();
@@ -94,18 +89,7 @@ export async function startControlPlane() {
     output: () => log,
   };
   try {
-    const exited = new Promise((_, reject) =>
-      child.once('exit', (code) => reject(new Error(`control plane exited with ${code}:\n${log}`))),
-    );
-    exited.catch(() => undefined);
-    await Promise.race([
-      waitFor(
-        `the control plane on ${url}`,
-        async () => (await fetch(`${url}/healthz`)).ok,
-        60_000,
-      ),
-      exited,
-    ]);
+    await untilControlPlaneUp(child, url, () => log);
   } catch (error) {
     await destroy();
     throw error;

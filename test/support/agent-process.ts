@@ -1,13 +1,13 @@
 /**
- * The one launcher of the built agent for every suite (the agent suites' startAgentProcess and
- * the end-to-end AgentProcess are thin wrappers around it).
+ * The suites' launcher of the built agent (the agent suites' startAgentProcess and the
+ * end-to-end AgentProcess are thin wrappers around it), around the spawn the benchmarks share:
+ * bench/support/app-process.js.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { join } from 'node:path';
-import { REPO_ROOT, waitFor } from './control-plane-process.js';
+import type { ChildProcess } from 'node:child_process';
+import { AGENT_MAIN, launchAgent } from '../../bench/support/app-process.js';
+import { waitFor } from './control-plane-process.js';
 
-/** The built entry point (`npm run build` produces it). */
-export const AGENT_MAIN = join(REPO_ROOT, 'apps/agent/dist/main.js');
+export { AGENT_MAIN };
 
 export interface SpawnAgentOptions {
   port: number;
@@ -40,17 +40,14 @@ export interface SpawnedAgent {
  */
 export async function spawnAgent(options: SpawnAgentOptions): Promise<SpawnedAgent> {
   const started = performance.now();
-  const child = spawn(process.execPath, [AGENT_MAIN, ...(options.args ?? [])], {
-    cwd: REPO_ROOT,
+  const child = launchAgent({
+    port: options.port,
+    args: options.args,
     env: {
-      PATH: process.env.PATH ?? '',
-      STEPGATE_AGENT_PORT: String(options.port),
-      STEPGATE_AGENT_HOST: '127.0.0.1',
       STEPGATE_CACHE_DIR: options.cacheDir,
       STEPGATE_LOG_LEVEL: options.logLevel,
       ...options.env,
     },
-    stdio: ['ignore', 'pipe', 'pipe'],
   });
   child.stdout.on('data', (chunk: Buffer) => options.onOutput(chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => options.onOutput(chunk.toString()));

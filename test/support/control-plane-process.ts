@@ -1,18 +1,21 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
+import {
+  CONTROL_PLANE_MAIN,
+  REPO_ROOT,
+  launchControlPlane,
+  untilControlPlaneUp,
+} from '../../bench/support/app-process.js';
 import {
   dropDatabase as dropDatabaseOf,
   dropRedisPrefix,
 } from '../../bench/support/run-isolation.js';
 
-export const REPO_ROOT = resolve(import.meta.dirname, '../..');
-/** The built entry point the harness runs (`npm run build` produces it). */
-export const CONTROL_PLANE_MAIN = join(REPO_ROOT, 'apps/control-plane/dist/main.js');
-const MAIN = CONTROL_PLANE_MAIN;
+export { CONTROL_PLANE_MAIN, REPO_ROOT };
 const ADMIN_DATABASE = 'postgresql://postgres@127.0.0.1:5432/postgres';
 
 export interface ControlPlaneProcess {
@@ -110,40 +113,23 @@ export async function startControlPlane(
   let log = '';
 
   const start = async () => {
-    child = spawn(process.execPath, [MAIN], {
-      cwd: REPO_ROOT,
+    const running = launchControlPlane({
+      port,
       env: {
-        ...process.env,
-        PORT: String(port),
-        HOST: '127.0.0.1',
         DATABASE_URL: databaseUrl,
         STEPGATE_REDIS_PREFIX: redisPrefix,
         STEPGATE_DATA_DIR: dataDir,
         STEPGATE_ADMIN_TOKEN: adminToken,
-        STEPGATE_POLL_INTERVAL: '1h',
-        STEPGATE_LOG_LEVEL: 'warn',
         // The suites' Git servers and issuers listen on loopback, which a real deployment
         // refuses by default (STEPGATE_ALLOW_PRIVATE_URLS): allow exactly that.
         STEPGATE_ALLOW_PRIVATE_URLS: '127.0.0.0/8,::1/128',
         ...env,
       },
-      stdio: ['ignore', 'pipe', 'pipe'],
     });
-    child.stdout?.on('data', (chunk: Buffer) => (log += chunk.toString()));
-    child.stderr?.on('data', (chunk: Buffer) => (log += chunk.toString()));
-    const exited = new Promise<never>((_, reject) =>
-      child?.once('exit', (code) =>
-        reject(new Error(`control plane exited with ${code}:\n${log}`)),
-      ),
-    );
-    await Promise.race([
-      waitFor(
-        `the control plane on ${url}`,
-        async () => (await fetch(`${url}/healthz`)).ok,
-        60_000,
-      ),
-      exited,
-    ]);
+    child = running;
+    running.stdout.on('data', (chunk: Buffer) => (log += chunk.toString()));
+    running.stderr.on('data', (chunk: Buffer) => (log += chunk.toString()));
+    await untilControlPlaneUp(running, url, () => log);
   };
 
   const stop = async () => {
@@ -237,18 +223,7 @@ export async function runControlPlaneToExit(
 ): Promise<ExitedProcess> {
   const port = await freePort();
   return new Promise((resolveRun, reject) => {
-    const child = spawn(process.execPath, [MAIN], {
-      cwd: REPO_ROOT,
-      env: {
-        ...process.env,
-        PORT: String(port),
-        HOST: '127.0.0.1',
-        STEPGATE_LOG_LEVEL: 'warn',
-        STEPGATE_POLL_INTERVAL: '1h',
-        ...env,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = launchControlPlane({ port, env });
     let stdout = '';
     let stderr = '';
     let timedOut = false;
