@@ -15,7 +15,7 @@ const SOURCE_CONDITION = '@stepgate/source';
  * spec matches none (it would never run) or two (it would run twice).
  */
 export const TEST_TIERS = {
-  /** Colocated specs: no PostgreSQL, Redis or server processes; 1½ minutes with two workers. */
+  /** Colocated specs: no PostgreSQL, Redis or server processes; 40 s with two workers, no isolation. */
   unit: ['packages/*/src/**/*.spec.ts', 'apps/*/src/**/*.spec.ts', 'test/workspace/**/*.spec.ts'],
   /** The built apps as real processes against the machine's PostgreSQL and Redis (and nginx). */
   integration: ['test/integration/**/*.spec.ts'],
