@@ -238,9 +238,9 @@ describe('bundle distribution', () => {
     cp.publish('active', 1, await signer.sign(EXAMPLES, 1));
     const a = await agent(cp, { STEPGATE_TRUSTED_KEYS: '' });
     await waitFor('the ack', () => cp.acks.length === 1);
-    expect(a.output()).toContain(
-      'pinned the bundle-signing keys the control plane sent (trust on first use)',
-    );
+    const pinned = 'pinned the bundle-signing keys the control plane sent (trust on first use)';
+    await waitFor('the pinning to be logged', () => a.output().includes(pinned));
+    expect(a.output()).toContain(pinned);
     const pinnedFile = join(a.cacheDir, 'trusted-keys.json');
     expect(JSON.parse(readFileSync(pinnedFile, 'utf8'))).toEqual(signer.jwks);
     expect(statSync(pinnedFile).mode & 0o777).toBe(0o600);
@@ -256,9 +256,11 @@ describe('bundle distribution', () => {
     );
     running.push(again);
     await waitFor('the refusal', () => cp.rejections.length === 1);
-    expect(again.output()).toContain(
-      'the control plane sent a different key under a pinned kid; refused',
-    );
+    // The refusal reaches the control plane over the socket before the agent's log line
+    // reaches this process through its stdout pipe: wait for the line too.
+    const refusal = 'the control plane sent a different key under a pinned kid; refused';
+    await waitFor('the refusal to be logged', () => again.output().includes(refusal));
+    expect(again.output()).toContain(refusal);
     expect(await revisionOf(again.url)).toBe(1);
   });
 
