@@ -76,6 +76,13 @@ function readPolicyDir(dir: string): { path: string; content: string }[] {
   return files;
 }
 
+/** Compiles a policy repository directory as the control plane would. */
+export function compilePolicyDir(dir: string): CompiledPolicySet {
+  const result = compile(readPolicyDir(dir));
+  if (!result.ok) throw new Error(result.errors.map((e) => `${e.file}: ${e.message}`).join('\n'));
+  return result.policySet;
+}
+
 /** Compiles the example policy repository, plus or minus some files. */
 export function examplePolicies(
   extra: Record<string, string> = {},
