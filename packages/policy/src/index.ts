@@ -35,7 +35,7 @@ export { parsePolicySet, compiledPolicySetSchema } from './bundle/policy-set.js'
 export { parseDuration, formatDuration, notADuration } from './duration.js';
 export { globMatch, literalPrefix } from './glob.js';
 export type { GlobError } from './glob.js';
-export { POLICY_SET_FORMAT } from './model.js';
+export { POLICY_SET_FORMAT, REQUIREMENT_PARTS } from './model.js';
 export type {
   AuthEvidence,
   CompiledPolicy,
@@ -49,6 +49,7 @@ export type {
   OnError,
   Reason,
   Requirement,
+  RequirementPart,
   RuleError,
   RuleMode,
   Settings,

@@ -45,12 +45,18 @@ export interface Settings {
   mask: string[];
 }
 
-/** A step-up requirement; every part is optional. `maxAge` is in seconds. */
+/** A step-up requirement; every part is optional. `maxAge` is in whole seconds. */
 export interface Requirement {
   level?: string;
   maxAge?: number;
   approvals?: number;
 }
+
+/** The name of one part of a {@link Requirement}. */
+export type RequirementPart = 'level' | 'maxAge' | 'approvals';
+
+/** The parts of a requirement in the order they are always listed. */
+export const REQUIREMENT_PARTS: readonly RequirementPart[] = ['level', 'maxAge', 'approvals'];
 
 export interface CompiledRule {
   name: string;
@@ -124,8 +130,13 @@ export interface RuleError {
 
 export interface Decision {
   effect: Effect;
-  /** Only the unmet parts of the merged step-up requirement. */
+  /**
+   * On `step_up`: the complete merged requirement of every unmet step-up rule (highest level,
+   * shortest maxAge, most approvals), so that one step-up meets it; never on allow or deny.
+   */
   require?: Requirement;
+  /** On `step_up`: the parts of `require` the evidence does not meet, in REQUIREMENT_PARTS order. */
+  unmet?: RequirementPart[];
   reasons: Reason[];
   /** Matching `mode: audit` rules: reported, never enforced. */
   audit?: Reason[];

@@ -4,7 +4,13 @@
  * decision point and the control plane's `/v1/check`, which must answer alike on every row.
  */
 import type { GrantKind } from '../evaluate/decide-with-grants.js';
-import type { AuthEvidence, DecisionRequest, Effect, Requirement } from '../model.js';
+import type {
+  AuthEvidence,
+  DecisionRequest,
+  Effect,
+  Requirement,
+  RequirementPart,
+} from '../model.js';
 import { SETTINGS } from './policy-fixture.js';
 
 export const TABLE_NOW = new Date('2026-11-23T10:00:00Z');
@@ -59,7 +65,7 @@ export interface TableRow {
   /** The caller's own verified evidence (a token); `/v1/check` has none, so skips such rows. */
   evidence?: AuthEvidence;
   grants: TableGrant[];
-  expect: { effect: Effect; require?: Requirement; grants?: string[] };
+  expect: { effect: Effect; require?: Requirement; unmet?: RequirementPart[]; grants?: string[] };
 }
 
 /** The request of every row: alice on app `web`. */
@@ -100,7 +106,11 @@ export const GRANT_TABLE: readonly TableRow[] = [
     name: 'no grants: the step-up stands',
     action: 'fresh-mfa',
     grants: [],
-    expect: { effect: 'step_up', require: { level: 'mfa', maxAge: 600 } },
+    expect: {
+      effect: 'step_up',
+      require: { level: 'mfa', maxAge: 600 },
+      unmet: ['level', 'maxAge'],
+    },
   },
   {
     name: 'an elevation grant that meets the step-up allows and is named',
@@ -112,13 +122,13 @@ export const GRANT_TABLE: readonly TableRow[] = [
     name: 'an elevation grant below the level leaves the level to meet',
     action: 'fresh-mfa',
     grants: [pwd(2)],
-    expect: { effect: 'step_up', require: { level: 'mfa' } },
+    expect: { effect: 'step_up', require: { level: 'mfa', maxAge: 600 }, unmet: ['level'] },
   },
   {
     name: 'an elevation grant too old leaves the freshness to meet',
     action: 'fresh-mfa',
     grants: [mfa(1, OLD)],
-    expect: { effect: 'step_up', require: { maxAge: 600 } },
+    expect: { effect: 'step_up', require: { level: 'mfa', maxAge: 600 }, unmet: ['maxAge'] },
   },
   {
     name: 'an approval grant that meets the approvals allows and is named',
@@ -130,13 +140,17 @@ export const GRANT_TABLE: readonly TableRow[] = [
     name: 'the requester never approves their own request, whatever the case',
     action: 'one-approval',
     grants: [approval(3, ['alice', 'ALICE'])],
-    expect: { effect: 'step_up', require: { approvals: 1 } },
+    expect: { effect: 'step_up', require: { approvals: 1 }, unmet: ['approvals'] },
   },
   {
     name: 'an approval grant lends its approvers only, never a level, methods or freshness',
     action: 'mfa-and-approval',
     grants: [approval(3, ['bob'], { amr: ['otp'], level: 'mfa', authTime: FRESH })],
-    expect: { effect: 'step_up', require: { level: 'mfa', maxAge: 600 } },
+    expect: {
+      effect: 'step_up',
+      require: { level: 'mfa', maxAge: 600, approvals: 1 },
+      unmet: ['level', 'maxAge'],
+    },
   },
   {
     name: 'an elevation grant and an approval grant together allow, both named',
@@ -155,13 +169,13 @@ export const GRANT_TABLE: readonly TableRow[] = [
     name: 'the step-up with the fewest unmet parts wins, whichever parts they are',
     action: 'ranked',
     grants: [pwd(2), mfa(4, OLD)],
-    expect: { effect: 'step_up', require: { level: 'mfa' } },
+    expect: { effect: 'step_up', require: { level: 'mfa' }, unmet: ['level'] },
   },
   {
     name: 'a tie between two step-ups goes to the lower grant id, in any order',
     action: 'fresh-mfa',
     grants: [mfa(4, OLD), pwd(2)],
-    expect: { effect: 'step_up', require: { level: 'mfa' } },
+    expect: { effect: 'step_up', require: { level: 'mfa', maxAge: 600 }, unmet: ['level'] },
   },
   {
     name: 'a deny from any grant is the answer, even after another grant allowed',

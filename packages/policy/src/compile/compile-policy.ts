@@ -131,7 +131,7 @@ export function compilePolicy(
   return compiled;
 }
 
-/** Validates a requirement against the settings' levels; `maxAge` becomes seconds. */
+/** Validates a requirement against the settings' levels; `maxAge` becomes whole seconds (at least 1). */
 export function compileRequirement(
   input: RequireInput,
   settings: Settings,
@@ -164,7 +164,19 @@ export function compileRequirement(
       );
       valid = false;
     } else {
-      out.maxAge = seconds;
+      // An RFC 9470 challenge carries max_age in whole seconds, and 0 would ask for a login
+      // that no token can ever prove fresh enough.
+      const problem = !Number.isInteger(seconds)
+        ? `maxAge must be whole seconds: ${JSON.stringify(input.maxAge)} is ${seconds}s (write e.g. ${Math.max(1, Math.round(seconds))}s)`
+        : seconds < 1
+          ? `maxAge must be at least 1s: ${JSON.stringify(input.maxAge)}`
+          : undefined;
+      if (problem !== undefined) {
+        report('rule/invalid', problem, ['maxAge']);
+        valid = false;
+      } else {
+        out.maxAge = seconds;
+      }
     }
   }
   if (input.approvals !== undefined && input.approvals > 0) out.approvals = input.approvals;

@@ -201,6 +201,42 @@ describe('compile: every kind of bad input is a located error', () => {
     expect(errors[0]?.message).toMatch(/pwd, mfa, phishing_resistant/);
   });
 
+  it('a maxAge that is not whole seconds, or is zero, is refused where it is written', () => {
+    const errors = compileErrors({
+      'p.yaml': policy(
+        'p',
+        `${allow}  - name: ms
+    effect: step_up
+    require: { level: mfa, maxAge: 1500ms }
+  - name: half
+    effect: step_up
+    require: { maxAge: 0.5s }
+  - name: number
+    effect: step_up
+    require: { maxAge: 90.5 }
+  - name: zero
+    effect: step_up
+    require: { maxAge: 0s }
+  - name: whole
+    effect: step_up
+    require: { maxAge: 1m30s }
+`,
+      ),
+    });
+    expect(errors.map((e) => [e.code, e.rule, e.file, e.line])).toEqual([
+      ['rule/invalid', 'ms', 'p.yaml', 9],
+      ['rule/invalid', 'half', 'p.yaml', 12],
+      ['rule/invalid', 'number', 'p.yaml', 15],
+      ['rule/invalid', 'zero', 'p.yaml', 18],
+    ]);
+    expect(errors.map((e) => e.message)).toEqual([
+      'maxAge must be whole seconds: "1500ms" is 1.5s (write e.g. 2s)',
+      'maxAge must be whole seconds: "0.5s" is 0.5s (write e.g. 1s)',
+      'maxAge must be whole seconds: 90.5 is 90.5s (write e.g. 91s)',
+      'maxAge must be at least 1s: "0s"',
+    ]);
+  });
+
   it('missing data references and cyclic data are errors', () => {
     const errors = compileErrors({
       'data/cycle.yaml': 'a: &x\n  b: *x\n',

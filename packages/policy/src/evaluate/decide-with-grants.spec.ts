@@ -36,23 +36,28 @@ describe('decideWithGrants', () => {
     it.each([
       ['as listed', grants],
       ['reversed', [...grants].reverse()],
-    ])('answers the expected effect and requirement with the grants %s', (_order, given) => {
-      const { decision, grants: used } = decideWithGrants(engine, request, {
-        first: first(),
-        ...(row.evidence !== undefined ? { evidence: row.evidence } : {}),
-        grants: given,
-        now: TABLE_NOW,
-      });
-      expect({
-        effect: decision.effect,
-        require: decision.require,
-        grants: used,
-      }).toEqual({
-        effect: row.expect.effect,
-        require: row.expect.require,
-        grants: row.expect.grants,
-      });
-    });
+    ])(
+      'answers the expected effect, requirement and unmet parts with the grants %s',
+      (_order, given) => {
+        const { decision, grants: used } = decideWithGrants(engine, request, {
+          first: first(),
+          ...(row.evidence !== undefined ? { evidence: row.evidence } : {}),
+          grants: given,
+          now: TABLE_NOW,
+        });
+        expect({
+          effect: decision.effect,
+          require: decision.require,
+          unmet: decision.unmet,
+          grants: used,
+        }).toEqual({
+          effect: row.expect.effect,
+          require: row.expect.require,
+          unmet: row.expect.unmet,
+          grants: row.expect.grants,
+        });
+      },
+    );
   });
 
   it('evaluates nothing more when the first answer is not a step-up', () => {

@@ -115,7 +115,7 @@ function candidates(
 
 /**
  * Whether `next` answers better than `best`: allow beats step_up, and between two step-ups
- * the one asking for fewer parts wins. A deny is never "better": the caller stops at it.
+ * the one with fewer unmet parts wins. A deny is never "better": the caller stops at it.
  */
 function isBetter(next: Decision, best: Decision): boolean {
   if (best.effect === 'allow' || next.effect === 'deny') return false;
@@ -123,13 +123,9 @@ function isBetter(next: Decision, best: Decision): boolean {
   return unmetParts(next) < unmetParts(best);
 }
 
+/** How many parts of the requirement the decision's evidence leaves unmet. */
 function unmetParts(decision: Decision): number {
-  const require = decision.require ?? {};
-  return (
-    (require.level !== undefined ? 1 : 0) +
-    (require.maxAge !== undefined ? 1 : 0) +
-    (require.approvals !== undefined ? 1 : 0)
-  );
+  return decision.unmet?.length ?? 0;
 }
 
 function union(a: readonly string[] | undefined, b: readonly string[]): string[] {

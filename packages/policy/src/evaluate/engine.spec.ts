@@ -76,20 +76,38 @@ describe('combining', () => {
     expect(decision.reasons[0]?.rule).toBe('defaultEffect');
   });
 
-  it('reports only the unmet parts of the requirement', () => {
+  it('asks for the complete requirement and lists the parts that are unmet', () => {
     const missingApproval = engine.decide(
       deployProd,
       { level: 'mfa', authTime: minutesAgo(4) },
       { now: NOW },
     );
     expect(missingApproval.effect).toBe('step_up');
-    expect(missingApproval.require).toEqual({ approvals: 1 });
+    expect(missingApproval.require).toEqual({ level: 'mfa', maxAge: 300, approvals: 1 });
+    expect(missingApproval.unmet).toEqual(['approvals']);
     expect(missingApproval.reasons.map((r) => `${r.policy}/${r.rule}`)).toEqual([
       'production-deploys/fresh-mfa-and-approval',
     ]);
 
     const nothing = engine.decide(deployProd, undefined, { now: NOW });
     expect(nothing.require).toEqual({ level: 'mfa', maxAge: 300, approvals: 1 });
+    expect(nothing.unmet).toEqual(['level', 'maxAge', 'approvals']);
+  });
+
+  it('never puts require or unmet on an allow or a deny', () => {
+    const allowed = engine.decide(
+      deployProd,
+      { level: 'mfa', authTime: minutesAgo(4), approvals: ['bob'] },
+      { now: NOW },
+    );
+    const denied = engine.decide({ ...deployProd, principal: { id: 'mallory' } }, undefined, {
+      now: NOW,
+    });
+    expect([allowed.effect, denied.effect]).toEqual(['allow', 'deny']);
+    for (const decision of [allowed, denied]) {
+      expect(decision.require).toBeUndefined();
+      expect(decision.unmet).toBeUndefined();
+    }
   });
 
   it('session continuity: 4 minutes ago passes a 5-minute maxAge, 6 minutes ago does not', () => {
@@ -105,7 +123,8 @@ describe('combining', () => {
     );
     expect(fresh.effect).toBe('allow');
     expect(stale.effect).toBe('step_up');
-    expect(stale.require).toEqual({ maxAge: 300 });
+    expect(stale.require).toEqual({ level: 'mfa', maxAge: 300, approvals: 1 });
+    expect(stale.unmet).toEqual(['maxAge']);
   });
 
   it('self-approval and repeated approvers do not count', () => {
@@ -115,7 +134,7 @@ describe('combining', () => {
       { now: NOW },
     );
     expect(self.effect).toBe('step_up');
-    expect(self.require).toEqual({ approvals: 1 });
+    expect(self.unmet).toEqual(['approvals']);
   });
 
   it('an authentication time in the future (beyond clock skew) is not fresh', () => {
@@ -124,7 +143,7 @@ describe('combining', () => {
       { level: 'mfa', authTime: new Date(NOW.getTime() + 10 * 60_000), approvals: ['bob'] },
       { now: NOW },
     );
-    expect(future.require).toEqual({ maxAge: 300 });
+    expect(future.unmet).toEqual(['maxAge']);
   });
 
   it('ignores policies whose target does not match', () => {
@@ -135,6 +154,31 @@ describe('combining', () => {
     );
     expect(decision.effect).toBe('deny');
     expect(decision.reasons[0]?.rule).toBe('defaultEffect');
+  });
+});
+
+describe('a stale MFA session', () => {
+  const engine = engineFor({
+    'p.yaml': policy(
+      'p',
+      `  - name: allow
+    effect: allow
+  - name: fresh-mfa
+    effect: step_up
+    require: { level: mfa, maxAge: 15m }
+`,
+    ),
+  });
+
+  it('is asked for the level and the freshness, with only the freshness unmet', () => {
+    const decision = engine.decide(
+      deployProd,
+      { acr: 'urn:stepgate:mfa', authTime: minutesAgo(20) },
+      { now: NOW },
+    );
+    expect(decision.effect).toBe('step_up');
+    expect(decision.require).toEqual({ level: 'mfa', maxAge: 900 });
+    expect(decision.unmet).toEqual(['maxAge']);
   });
 });
 
@@ -186,16 +230,31 @@ describe('merging several step-up rules', () => {
     const decision = engine.decide(deployProd, undefined, { now: NOW });
     expect(decision.effect).toBe('step_up');
     expect(decision.require).toEqual({ level: 'phishing_resistant', maxAge: 600, approvals: 2 });
+    expect(decision.unmet).toEqual(['level', 'maxAge', 'approvals']);
     expect(decision.reasons.map((r) => r.rule).sort()).toEqual(['hwk-1h-two-approvals', 'mfa-10m']);
   });
 
-  it('names only the rules whose own requirement is unmet', () => {
+  it('merges the complete requirements of two unmet rules, not only their missing parts', () => {
+    // mfa-10m misses only freshness, hwk-1h-two-approvals only an approval: one step-up must
+    // still bring the strongest level, a login within 10 minutes and both approvals.
+    const decision = engine.decide(
+      deployProd,
+      { level: 'phishing_resistant', authTime: minutesAgo(20), approvals: ['bob'] },
+      { now: NOW },
+    );
+    expect(decision.require).toEqual({ level: 'phishing_resistant', maxAge: 600, approvals: 2 });
+    expect(decision.unmet).toEqual(['maxAge', 'approvals']);
+    expect(decision.reasons.map((r) => r.rule).sort()).toEqual(['hwk-1h-two-approvals', 'mfa-10m']);
+  });
+
+  it("names only the unmet rules, and a met rule's requirement is not merged", () => {
     const decision = engine.decide(
       deployProd,
       { level: 'phishing_resistant', authTime: minutesAgo(20), approvals: ['bob', 'carol'] },
       { now: NOW },
     );
-    expect(decision.require).toEqual({ maxAge: 600 });
+    expect(decision.require).toEqual({ level: 'mfa', maxAge: 600 });
+    expect(decision.unmet).toEqual(['maxAge']);
     expect(decision.reasons.map((r) => r.rule)).toEqual(['mfa-10m']);
   });
 });

@@ -11,6 +11,7 @@ import type {
   Effect,
   Reason,
   Requirement,
+  RequirementPart,
   RuleError,
   RuleMode,
   Settings,
@@ -118,6 +119,7 @@ export class PolicyEngine {
     const activation: Record<string, unknown> = {
       principal: input.principal,
       action: input.action,
+      actionAttributes: input.actionAttributes,
       resource: input.resource,
       context: input.context,
       auth: {
@@ -182,6 +184,7 @@ export class PolicyEngine {
     let effect: Effect;
     let reasons: Reason[];
     let require: Requirement | undefined;
+    let unmet: RequirementPart[] | undefined;
     if (denies.length > 0) {
       effect = 'deny';
       reasons = denies;
@@ -189,16 +192,18 @@ export class PolicyEngine {
       effect = 'deny';
       reasons = [DEFAULT_REASON];
     } else {
-      const merged = this.levels.merge(stepUps.map((rule) => rule.require as Requirement));
-      require =
-        stepUps.length > 0 ? this.levels.unmet(merged, auth, input.principal.id, now) : undefined;
-      if (require) {
+      // Rule 3 of combining: the complete requirement of every unmet rule, not only its
+      // missing parts, so that one step-up (one RFC 9470 challenge with acr_values and
+      // max_age) meets it; a rule the evidence already meets adds nothing.
+      const unmetRules = stepUps.filter(
+        (rule) =>
+          this.levels.unmet(rule.require as Requirement, auth, input.principal.id, now).length > 0,
+      );
+      if (unmetRules.length > 0) {
         effect = 'step_up';
-        reasons = stepUps
-          .filter((rule) =>
-            this.levels.unmet(rule.require as Requirement, auth, input.principal.id, now),
-          )
-          .map((rule) => rule.reason);
+        require = this.levels.merge(unmetRules.map((rule) => rule.require as Requirement));
+        unmet = this.levels.unmet(require, auth, input.principal.id, now);
+        reasons = unmetRules.map((rule) => rule.reason);
       } else {
         effect = 'allow';
         reasons = allows;
@@ -213,6 +218,7 @@ export class PolicyEngine {
       durationNs: 0,
     };
     if (require) decision.require = require;
+    if (unmet) decision.unmet = unmet;
     if (audit) decision.audit = audit;
     if (errors) decision.errors = errors;
     decision.durationNs = Math.round((performance.now() - started) * 1e6);

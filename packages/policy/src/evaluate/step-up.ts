@@ -1,4 +1,4 @@
-import type { AuthEvidence, Level, Requirement } from '../model.js';
+import type { AuthEvidence, Level, Requirement, RequirementPart } from '../model.js';
 
 /** Evidence resolved against the settings' levels; what conditions see as `auth`. */
 export interface ResolvedAuth {
@@ -72,26 +72,23 @@ export class Levels {
     return merged;
   }
 
-  /** The parts of `required` the evidence does not meet, or undefined when all are met. */
+  /** The parts of `required` the evidence does not meet, in REQUIREMENT_PARTS order; empty when all are met. */
   unmet(
     required: Requirement,
     auth: ResolvedAuth,
     requester: string,
     now: Date,
-  ): Requirement | undefined {
-    const gap: Requirement = {};
-    if (required.level !== undefined && auth.rank < this.rank(required.level))
-      gap.level = required.level;
+  ): RequirementPart[] {
+    const parts: RequirementPart[] = [];
+    if (required.level !== undefined && auth.rank < this.rank(required.level)) parts.push('level');
     if (required.maxAge !== undefined && !isFresh(auth.authTime, required.maxAge, now))
-      gap.maxAge = required.maxAge;
+      parts.push('maxAge');
     if (
       required.approvals !== undefined &&
       countApprovals(auth.approvals, requester) < required.approvals
     )
-      gap.approvals = required.approvals;
-    return gap.level === undefined && gap.maxAge === undefined && gap.approvals === undefined
-      ? undefined
-      : gap;
+      parts.push('approvals');
+    return parts;
   }
 }
 
