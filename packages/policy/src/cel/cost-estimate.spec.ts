@@ -81,6 +81,25 @@ describe('cost budget at compile time', () => {
     });
   });
 
+  it('finds a map key in one step: k in a data map costs no scan, as at run time', () => {
+    const keys = Array.from({ length: 2000 }, (_, i) => `u${i}`);
+    const users = `${keys.map((k) => `${k}: { teams: { t1: 1, t2: 2 } }`).join('\n')}\n`;
+    compileOk({
+      'data/users.yaml': users,
+      'p.yaml': policy(
+        'p',
+        rule('data.users.all(u, u in data.users && "t1" in data.users[u].teams)'),
+      ),
+    });
+    // The same search of a list of that size scans it on every step.
+    expect(
+      costError({
+        'data/users.yaml': `list: [${keys.map((k) => `"${k}"`).join(', ')}]\n`,
+        'p.yaml': policy('p', rule('data.users.list.all(u, u in data.users.list)')),
+      }),
+    ).toHaveLength(1);
+  });
+
   it('bounds a dynamic index into data by the largest value there', () => {
     const teams = `teams:\n  a: [${Array.from({ length: 400 }, (_, i) => `"u${i}"`).join(', ')}]\n  b: ["x"]\n`;
     expect(

@@ -35,6 +35,13 @@ interface Shape {
   size?: number;
   /** Upper bound of the size of any list or map nested in it (an element, an element's element). */
   inner?: number;
+  /**
+   * Upper bound of its elements if it is a list, 0 when it is known not to be one: `in`
+   * scans a list element by element but finds a map key in one step.
+   */
+  list?: number;
+  /** Like `inner`, for the lists nested in it only. */
+  innerList?: number;
 }
 
 interface Estimate {
@@ -57,6 +64,7 @@ function sizeOf(value: unknown): number | undefined {
 
 /** Data documents are walked once per compile, however many conditions read them. */
 const innerCache = new WeakMap<object, number>();
+const innerListCache = new WeakMap<object, number>();
 
 /**
  * The largest size of any list or map nested inside a value (0 when none). Strings are left
@@ -76,12 +84,40 @@ function innerOf(value: unknown): number {
   return largest;
 }
 
+/** The largest size of any list nested inside a value (0 when none). */
+function innerListOf(value: unknown): number {
+  if (typeof value !== 'object' || value === null) return 0;
+  const cached = innerListCache.get(value);
+  if (cached !== undefined) return cached;
+  let largest = 0;
+  for (const child of Object.values(value)) {
+    if (Array.isArray(child)) largest = Math.max(largest, child.length);
+    largest = Math.max(largest, innerListOf(child));
+  }
+  innerListCache.set(value, largest);
+  return largest;
+}
+
 function known(value: unknown): Shape {
   const size = sizeOf(value);
-  return size === undefined ? { value } : { value, size, inner: innerOf(value) };
+  if (size === undefined) return { value };
+  const list = Array.isArray(value) ? size : 0;
+  return { value, size, inner: innerOf(value), list, innerList: innerListOf(value) };
+}
+
+/** A value nested in `shape` (an element, a field, an indexed entry) whose content is unknown. */
+function nestedIn(shape: Shape): Shape {
+  if (shape.inner === undefined) return UNKNOWN;
+  return {
+    size: shape.inner,
+    inner: shape.inner,
+    list: shape.innerList,
+    innerList: shape.innerList,
+  };
 }
 
 function scanCost(shape: Shape, listsOnly = false): number {
+  if (listsOnly) return shape.list ?? 0;
   if (shape.size === undefined) return 0;
   if (typeof shape.value === 'string')
     return listsOnly ? 0 : Math.floor(shape.size / CHARACTERS_PER_ITERATION);
@@ -135,7 +171,7 @@ export function estimateCost(
           key.value !== undefined &&
           (typeof key.value === 'string' || typeof key.value === 'bigint')
             ? fieldOf(left, String(key.value))
-            : { ...(left.inner !== undefined ? { size: left.inner, inner: left.inner } : {}) };
+            : nestedIn(left);
         return result;
       }
       case 'list': {
@@ -143,6 +179,7 @@ export function estimateCost(
         const sizes = elements.map((element) => element.size ?? 0);
         result.shape = {
           size: elements.length,
+          list: elements.length,
           inner: elements.every((e) => e.size !== undefined) ? Math.max(0, ...sizes) : undefined,
         };
         if (elements.every((e) => 'value' in e)) result.shape.value = elements.map((e) => e.value);
@@ -154,7 +191,7 @@ export function estimateCost(
           add(visit(key, scope, inStep));
           add(visit(value, scope, inStep));
         }
-        result.shape = { size: node.args.length };
+        result.shape = { size: node.args.length, list: 0 };
         if (inStep) result.built += node.args.length;
         return result;
       case 'in': {
@@ -223,10 +260,7 @@ export function estimateCost(
   ): Estimate => {
     const iterable = visit(receiver, scope, inStep);
     const variable = args[0];
-    const element: Shape =
-      iterable.shape.inner !== undefined
-        ? { size: iterable.shape.inner, inner: iterable.shape.inner }
-        : UNKNOWN;
+    const element = nestedIn(iterable.shape);
     const inner =
       variable?.op === 'id' ? new Map(scope).set(variable.args as string, element) : scope;
     const body = args.slice(1).map((arg) => visit(arg, inner, true));
@@ -240,7 +274,11 @@ export function estimateCost(
     const result: Estimate = {
       shape:
         name === 'map' || name === 'filter'
-          ? { ...(iterable.shape.size !== undefined ? { size: iterable.shape.size } : {}) }
+          ? {
+              ...(iterable.shape.size !== undefined
+                ? { size: iterable.shape.size, list: iterable.shape.size }
+                : {}),
+            }
           : UNKNOWN,
       iterations: iterable.iterations + steps * perStep.iterations,
       built: iterable.built + steps * perStep.built,
@@ -293,5 +331,5 @@ function fieldOf(shape: Shape, key: string): Shape {
   }
   if (Array.isArray(value) && /^\d+$/.test(key)) return known(value[Number(key)]);
   // A field of a value whose content is unknown but bounded is bounded the same way.
-  return shape.inner !== undefined ? { size: shape.inner, inner: shape.inner } : UNKNOWN;
+  return nestedIn(shape);
 }

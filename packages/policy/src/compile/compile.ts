@@ -11,7 +11,7 @@ import { parseYamlFile, type YamlDocument } from '../source/yaml-file.js';
 import { compileTestSuite, isTestFile, type TestSuite } from '../testing/test-suite.js';
 import { compilePolicy } from './compile-policy.js';
 import { compileSettings, DEFAULT_SETTINGS, SETTINGS_FILE } from './compile-settings.js';
-import { dataSchemaOf, isDataFile, loadDataDocuments } from './data-documents.js';
+import { isDataFile, loadDataDocuments } from './data-documents.js';
 import type { SourceFile } from './source-file.js';
 import { validate } from './validate.js';
 
@@ -48,10 +48,10 @@ export function compile(files: readonly SourceFile[], options: CompileOptions = 
   );
 
   const settings = loadSettings(settingsFiles, errors);
-  const { data, errors: dataErrors } = loadDataDocuments(dataFiles);
+  const { data, schema, errors: dataErrors } = loadDataDocuments(dataFiles);
   errors.push(...dataErrors);
   // With no data at all, `data` is still a closed schema so any reference is a compile error.
-  const env = createCheckEnvironment(Object.keys(data).length === 0 ? {} : dataSchemaOf(data));
+  const env = createCheckEnvironment(schema);
 
   const policies: CompiledPolicy[] = [];
   const owners = new Map<string, string>();

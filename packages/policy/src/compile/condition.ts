@@ -15,8 +15,9 @@ export type ConditionCheck =
 
 interface CelErrorLike {
   name?: string;
+  code?: string;
   message?: string;
-  range?: { start?: number };
+  range?: { start?: number; end?: number };
 }
 
 /**
@@ -42,9 +43,9 @@ export function checkCondition(
     parsed = env.parse(expression);
     result = parsed.check();
   } catch (error) {
-    return celFailure(error as CelErrorLike);
+    return celFailure(expression, error as CelErrorLike);
   }
-  if (!result.valid) return celFailure(result.error as CelErrorLike);
+  if (!result.valid) return celFailure(expression, result.error as CelErrorLike);
   if (result.type !== 'bool' && result.type !== 'dyn') {
     return {
       ok: false,
@@ -58,14 +59,37 @@ export function checkCondition(
   return { ok: true };
 }
 
-function celFailure(error: CelErrorLike): ConditionCheck {
+function celFailure(expression: string, error: CelErrorLike): ConditionCheck {
   const summary = (error.message ?? String(error)).split('\n')[0] ?? 'invalid expression';
   const offset = typeof error.range?.start === 'number' ? error.range.start : undefined;
   const code = error.name === 'ParseError' ? 'cel/syntax' : 'cel/type';
+  const hint = code === 'cel/type' ? dataHint(expression, error) : undefined;
   return {
     ok: false,
     code,
-    message: `${code === 'cel/syntax' ? 'syntax error' : 'type error'} in condition: ${summary}`,
+    message: `${code === 'cel/syntax' ? 'syntax error' : 'type error'} in condition: ${summary}${hint ? `: ${hint}` : ''}`,
     ...(offset !== undefined ? { offset } : {}),
   };
+}
+
+// `data.a.b` ending where the error's range ends (the library reports the key's range).
+const DATA_PATH_BEFORE = /(?<![\w.])data((?:\.[A-Za-z_]\w*)+)$/;
+
+/**
+ * The two type errors a `data` reference can meet, said in the language's own words: the
+ * path to a document is checked (a typo fails here), and a folder is not a map.
+ */
+function dataHint(expression: string, error: CelErrorLike): string | undefined {
+  if (error.code === 'no_such_key' && typeof error.range?.end === 'number') {
+    const path = DATA_PATH_BEFORE.exec(expression.slice(0, error.range.end))?.[1];
+    if (path !== undefined) {
+      const file = `data${path.replace(/\./g, '/')}`;
+      return `no data document or folder is named data${path} (a file ${file}.yaml or ${file}.json, or a folder ${file}/)`;
+    }
+  }
+  const folder = /\$data((?:\.\w+)*)/.exec(error.message ?? '')?.[1];
+  if (error.code === 'no_such_overload' && folder !== undefined) {
+    return `data${folder} is a folder of data documents, not a map; use a document in it (data${folder}.<file>), whose value is a map`;
+  }
+  return undefined;
 }

@@ -26,9 +26,12 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
  */
 export function loadDataDocuments(files: readonly SourceFile[]): {
   data: Record<string, unknown>;
+  /** The type-checker schema of `data`: see {@link documentType}. */
+  schema: { [key: string]: DataSchema };
   errors: CompileError[];
 } {
   const data: Record<string, unknown> = {};
+  const schema: { [key: string]: DataSchema } = {};
   // dotted path -> the file that defines it; a path may come from one file only.
   const owners = new Map<string, string>();
   const errors: CompileError[] = [];
@@ -86,12 +89,19 @@ export function loadDataDocuments(files: readonly SourceFile[]): {
       });
       continue;
     }
+    const value = parsed.documents[0]?.value ?? null;
     let node = data;
-    for (const key of keys.slice(0, -1)) node = (node[key] ??= {}) as Record<string, unknown>;
-    node[keys[keys.length - 1] as string] = parsed.documents[0]?.value ?? null;
+    let schemaNode = schema;
+    for (const key of keys.slice(0, -1)) {
+      node = (node[key] ??= {}) as Record<string, unknown>;
+      schemaNode = (schemaNode[key] ??= {}) as { [key: string]: DataSchema };
+    }
+    const name = keys[keys.length - 1] as string;
+    node[name] = value;
+    schemaNode[name] = documentType(value);
     owners.set(dotted, file.path);
   }
-  return { data, errors };
+  return { data, schema, errors };
 }
 
 /** The first key anywhere in a data value that is one of UNSAFE_KEYS, with its parent's path. */
@@ -117,14 +127,14 @@ function findUnsafeKey(
 }
 
 /**
- * The type-checker schema of the data tree: objects become nested schemas, so a reference
- * to a key that no data file defines (`data.netwrok`) is a compile error with its position.
+ * The type of one data document in the type-checker schema. The path to a document (its
+ * folders and file name) is a closed schema, so `data.netwrok` is a compile error with its
+ * position; the document's value is a CEL map (or list), so `key in data.users`,
+ * `data.users[key]`, `has(data.users.x)`, `size()` and the macros work as CEL specifies.
+ * Keys inside a document are therefore not checked at compile time: a missing key is a
+ * runtime error (the rule's `onError` applies), as for any CEL map.
  */
-export function dataSchemaOf(value: unknown): DataSchema {
-  if (!isPlainObject(value)) return Array.isArray(value) ? 'list' : 'dyn';
-  const entries = Object.entries(value);
-  if (entries.length === 0) return 'map';
-  const schema: Record<string, DataSchema> = {};
-  for (const [key, child] of entries) schema[key] = dataSchemaOf(child);
-  return schema;
+function documentType(value: unknown): DataSchema {
+  if (Array.isArray(value)) return 'list<dyn>';
+  return isPlainObject(value) ? 'map<string, dyn>' : 'dyn';
 }
