@@ -20,6 +20,8 @@ export type CompileErrorCode =
   | 'cel/cost'
   | 'data/invalid'
   | 'data/duplicate'
+  | 'entity/invalid'
+  | 'entity/duplicate'
   | 'test/invalid'
   | 'test/unknown_rule'
   /** The tests of a commit went over the time or memory limit of the control plane's worker. */

@@ -80,11 +80,27 @@ export interface CompiledPolicy {
 
 export const POLICY_SET_FORMAT = 'stepgate.policy-set/v1';
 
+/** A subject or resource declared in a `kind: Entities` document: an AuthZEN search candidate. */
+export interface DeclaredEntity {
+  type: string;
+  id: string;
+  properties?: Record<string, unknown>;
+}
+
+/** Every `kind: Entities` document of a repository, merged in file order. */
+export interface Entities {
+  subjects: DeclaredEntity[];
+  resources: DeclaredEntity[];
+  actions: string[];
+}
+
 export interface CompiledPolicySet {
   format: typeof POLICY_SET_FORMAT;
   settings: Settings;
   policies: CompiledPolicy[];
   data: Record<string, unknown>;
+  /** Absent when the repository declares no entities (such a set is as it was before them). */
+  entities?: Entities;
 }
 
 /** What a caller asks about. Evidence of authentication is passed separately, never here. */
@@ -96,6 +112,8 @@ export interface DecisionRequest {
     attributes?: Record<string, unknown>;
   };
   action: string;
+  /** Properties of the action (AuthZEN's `action.properties`): `actionAttributes` in conditions. */
+  actionAttributes?: Record<string, unknown>;
   resource: { kind: string; id: string; attributes?: Record<string, unknown> };
   context?: Record<string, unknown>;
 }

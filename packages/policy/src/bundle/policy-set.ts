@@ -8,6 +8,12 @@ const requirement = z.strictObject({
   approvals: z.int().min(0).optional(),
 });
 
+const entity = z.strictObject({
+  type: z.string(),
+  id: z.string(),
+  properties: z.record(z.string(), z.unknown()).optional(),
+});
+
 /** The shipped form of a policy set; checked again on load because it crossed a wire or a disk. */
 export const compiledPolicySetSchema = z.strictObject({
   format: z.literal(POLICY_SET_FORMAT),
@@ -62,6 +68,13 @@ export const compiledPolicySetSchema = z.strictObject({
     }),
   ),
   data: z.record(z.string(), z.unknown()),
+  entities: z
+    .strictObject({
+      subjects: z.array(entity),
+      resources: z.array(entity),
+      actions: z.array(z.string()),
+    })
+    .optional(),
 });
 
 /** Reloads a serialised policy set without the YAML it came from. Throws PolicySetError. */

@@ -44,7 +44,8 @@ export function validate<T extends z.ZodType>(
 }
 
 function describe(issue: z.core.$ZodIssue): string {
-  if (issue.code === 'invalid_type' && issue.input === undefined)
+  // zod leaves `input` out of issues, so a missing value is told by the message.
+  if (issue.code === 'invalid_type' && / received undefined$/.test(issue.message))
     return `is required (${issue.message.replace(/^Invalid input: /, '')})`;
   return issue.message;
 }

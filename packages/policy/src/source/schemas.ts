@@ -185,3 +185,50 @@ export const testSuiteDocumentSchema = z.strictObject({
     .min(1, 'a test suite needs at least one case'),
 });
 export type TestSuiteDocument = z.infer<typeof testSuiteDocumentSchema>;
+
+/**
+ * Entity limits, the same as the decision input's (`REQUEST_LIMITS` of @stepgate/protocol,
+ * which this package cannot import): a declared entity always fits in a decision request.
+ */
+const ENTITY_LIMITS = { type: 512, subjectId: 1024, resourceId: 4096, action: 512 } as const;
+
+const entityType = z
+  .string()
+  .min(1, 'must be a non-empty string')
+  .max(ENTITY_LIMITS.type, `may be at most ${ENTITY_LIMITS.type} characters`);
+const entityId = (max: number) =>
+  z.string().min(1, 'must be a non-empty string').max(max, `may be at most ${max} characters`);
+const stringList = z.array(z.string().max(1024)).max(1024);
+
+/** A subject AuthZEN subject search may return; `properties` become the principal's fields. */
+export const entitySubjectSchema = z.strictObject({
+  type: entityType,
+  id: entityId(ENTITY_LIMITS.subjectId),
+  /** `roles` and `groups` become `principal.roles`/`groups`, the rest `principal.attributes`. */
+  properties: z
+    .looseObject({ roles: stringList.optional(), groups: stringList.optional() })
+    .optional(),
+});
+
+/** A resource AuthZEN resource search may return; `properties` become `resource.attributes`. */
+export const entityResourceSchema = z.strictObject({
+  type: entityType,
+  id: entityId(ENTITY_LIMITS.resourceId),
+  properties: z.record(z.string(), z.unknown()).optional(),
+});
+
+/**
+ * `kind: Entities`: the subjects, resources and action names the AuthZEN search endpoints
+ * (`/access/v1/search/subject|resource|action`) consider, each candidate decided by the rules.
+ */
+export const entitiesDocumentSchema = z.strictObject({
+  apiVersion: z.literal(API_VERSION),
+  kind: z.literal('Entities'),
+  name,
+  description: z.string().optional(),
+  subjects: z.array(entitySubjectSchema).optional(),
+  resources: z.array(entityResourceSchema).optional(),
+  /** Action names only: a search answers with names, so properties could not be honoured. */
+  actions: z.array(entityId(ENTITY_LIMITS.action)).optional(),
+});
+export type EntitiesDocument = z.infer<typeof entitiesDocumentSchema>;
