@@ -12,6 +12,7 @@ import { compileTestSuite, isTestFile, type TestSuite } from '../testing/test-su
 import { compilePolicy } from './compile-policy.js';
 import { compileSettings, DEFAULT_SETTINGS, SETTINGS_FILE } from './compile-settings.js';
 import { isDataFile, loadDataDocuments } from './data-documents.js';
+import { collectEntities, ENTITIES_KIND } from './entities.js';
 import type { SourceFile } from './source-file.js';
 import { validate } from './validate.js';
 
@@ -55,9 +56,14 @@ export function compile(files: readonly SourceFile[], options: CompileOptions = 
 
   const policies: CompiledPolicy[] = [];
   const owners = new Map<string, string>();
+  const entitySources: YamlDocument[] = [];
   for (const file of policyFiles) {
     for (const source of parseDocuments(file, errors)) {
       const kind = kindOf(source.value);
+      if (kind === ENTITIES_KIND) {
+        entitySources.push(source);
+        continue;
+      }
       if (kind === 'TestSuite' || kind === 'Settings') {
         const where =
           kind === 'TestSuite'
@@ -87,6 +93,8 @@ export function compile(files: readonly SourceFile[], options: CompileOptions = 
 
   policies.sort((a, b) => (a.name < b.name ? -1 : 1));
   const policySet: CompiledPolicySet = { format: POLICY_SET_FORMAT, settings, policies, data };
+  const entities = collectEntities(entitySources, errors);
+  if (entities !== undefined) policySet.entities = entities;
 
   const testSuites: TestSuite[] = [];
   const clock = options.clock ?? (() => new Date());
