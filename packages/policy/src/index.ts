@@ -11,7 +11,7 @@ export {
   isPolicyFolder,
 } from './source/policy-file-selection.js';
 export type { PolicyFileLimits } from './source/policy-file-selection.js';
-export { attributeName, SETTINGS_FILE } from './compile/compile-settings.js';
+export { attributeName, fetchableUrl, SETTINGS_FILE } from './compile/compile-settings.js';
 export { formatCompileError, PolicySetError } from './errors.js';
 export type { CompileError, CompileErrorCode } from './errors.js';
 export { PolicyEngine } from './evaluate/engine.js';

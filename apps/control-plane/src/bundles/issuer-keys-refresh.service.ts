@@ -10,6 +10,7 @@ import { LOGGER } from '../logging/logger.js';
 import { VersionsRepository } from '../versions/versions.repository.js';
 import { IssuerKeysMetrics } from '../issuer-keys/issuer-keys.metrics.js';
 import {
+  fetchesKeys,
   issuersOf,
   IssuerKeysService,
   type IssuerKeys,
@@ -20,7 +21,7 @@ export const KEYS_REFRESH_ACTOR = 'system:issuer-keys';
 
 /**
  * Gets rotated issuer keys to agents without a new activation. Every STEPGATE_JWKS_REFRESH it
- * fetches the active version's JWKS URLs; when the keys differ from those in the signed active
+ * fetches the active version's JWKS URLs (configured or discovered); when the keys differ from those in the signed active
  * bundle, it re-activates the same version at a new revision (agents refuse a bundle that is
  * not newer), through the live state's owner (a re-issue, with a `bundle.keys_refresh` audit
  * event in the same transaction), which announces it so the gateway pushes the re-signed bundle.
@@ -71,7 +72,7 @@ export class IssuerKeysRefreshService implements OnModuleInit, OnModuleDestroy {
     const { activeVersionId } = await this.liveStateRepository.current();
     if (!activeVersionId) return undefined;
     const version = await this.versions.byId(activeVersionId);
-    const issuers = issuersOf(version?.policySet).filter((issuer) => issuer.jwksUrl);
+    const issuers = issuersOf(version?.policySet).filter(fetchesKeys);
     if (!version || issuers.length === 0) return undefined;
     const fetched = await this.issuerKeys.keysFor(issuersOf(version.policySet), { fresh: true });
     const signed = signedIssuerKeys((await this.bundles.current('active')).jws);

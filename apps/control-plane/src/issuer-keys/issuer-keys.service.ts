@@ -5,6 +5,7 @@ import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/configuration.js';
 import { LOGGER } from '../logging/logger.js';
 import { fetchJwks, JwksFetchError } from './jwks-fetch.js';
+import { discoverJwksUri } from './oidc-discovery.js';
 import { IssuerKeysMetrics } from './issuer-keys.metrics.js';
 import { publicKeys } from './public-jwk.js';
 
@@ -13,7 +14,9 @@ export type IssuerKeys = Record<string, { keys: Record<string, unknown>[] }>;
 /** What the control plane knows about one issuer's keys (GET /v1/issuers). */
 export interface IssuerKeyStatus {
   issuer: string;
-  source: 'jwksUrl' | 'inline';
+  /** `discovery`: `issuer:` alone, the jwks_uri from its OpenID Provider configuration. */
+  source: 'jwksUrl' | 'discovery' | 'inline';
+  /** Configured, or discovered (null until discovery succeeded). */
   jwksUrl: string | null;
   kids: string[];
   fetchedAt: string | null;
@@ -23,6 +26,8 @@ export interface IssuerKeyStatus {
 }
 
 interface CacheEntry {
+  /** The URL the keys came from (the discovered one for discovery). */
+  jwksUrl?: string;
   keys?: Record<string, unknown>[];
   fetchedAt?: number;
   lastError?: string;
@@ -34,6 +39,16 @@ interface CacheEntry {
 /** Just what keysFor() reads from a policy set's issuers. */
 export type IssuerKeySource = Pick<IssuerSettings, 'issuer' | 'jwksUrl' | 'jwks'>;
 
+/** Whether the control plane fetches this issuer's keys (a jwksUrl, or discovery), or they are inline. */
+export function fetchesKeys(issuer: IssuerKeySource): boolean {
+  return issuer.jwksUrl !== undefined || issuer.jwks === undefined;
+}
+
+/** Where an issuer's fetched keys are cached: per JWKS URL, or per issuer for discovery. */
+function cacheKey(issuer: IssuerKeySource): string {
+  return issuer.jwksUrl ?? `discovery:${issuer.issuer}`;
+}
+
 /** The issuers a stored policy set trusts (none for sets compiled before issuers existed). */
 export function issuersOf(policySet: unknown): IssuerKeySource[] {
   const issuers = (policySet as { settings?: { issuers?: unknown } } | null)?.settings?.issuers;
@@ -41,8 +56,9 @@ export function issuersOf(policySet: unknown): IssuerKeySource[] {
 }
 
 /**
- * The public keys of the issuers a policy set trusts, for the bundle. JWKS URLs are fetched
- * and cached per URL for STEPGATE_JWKS_REFRESH; a failed fetch keeps the last good keys (an
+ * The public keys of the issuers a policy set trusts, for the bundle. JWKS URLs (configured,
+ * or found by OIDC discovery for an issuer given alone, the discovery document read again at
+ * every fetch so a moved jwks_uri is followed) are fetched and cached for STEPGATE_JWKS_REFRESH; a failed fetch keeps the last good keys (an
  * IdP outage must not stop policy distribution), is logged and counted, and shows in
  * GET /v1/issuers. Inline `jwks` are passed through, reduced to their public members.
  */
@@ -69,18 +85,12 @@ export class IssuerKeysService {
   ): Promise<IssuerKeys> {
     this.lastIssuers = [...issuers];
     const maxAgeMs = options.fresh ? 0 : this.config.jwksRefreshSeconds * 1000;
-    await Promise.all(
-      issuers
-        .filter((issuer) => issuer.jwksUrl)
-        .map((issuer) => this.ensure(issuer.issuer, issuer.jwksUrl as string, maxAgeMs)),
-    );
+    await Promise.all(issuers.filter(fetchesKeys).map((issuer) => this.ensure(issuer, maxAgeMs)));
     const result: IssuerKeys = {};
     for (const issuer of issuers) {
-      const keys = issuer.jwksUrl
-        ? this.cache.get(issuer.jwksUrl)?.keys
-        : issuer.jwks
-          ? publicKeys(issuer.jwks.keys)
-          : undefined;
+      const keys = fetchesKeys(issuer)
+        ? this.cache.get(cacheKey(issuer))?.keys
+        : publicKeys(issuer.jwks?.keys ?? []);
       if (keys) result[issuer.issuer] = { keys };
     }
     return result;
@@ -88,12 +98,13 @@ export class IssuerKeysService {
 
   status(): IssuerKeyStatus[] {
     return this.lastIssuers.map((issuer) => {
-      const entry = issuer.jwksUrl ? this.cache.get(issuer.jwksUrl) : undefined;
-      const keys = issuer.jwksUrl ? entry?.keys : publicKeys(issuer.jwks?.keys ?? []);
+      const fetched = fetchesKeys(issuer);
+      const entry = fetched ? this.cache.get(cacheKey(issuer)) : undefined;
+      const keys = fetched ? entry?.keys : publicKeys(issuer.jwks?.keys ?? []);
       return {
         issuer: issuer.issuer,
-        source: issuer.jwksUrl ? 'jwksUrl' : 'inline',
-        jwksUrl: issuer.jwksUrl ?? null,
+        source: issuer.jwksUrl ? 'jwksUrl' : fetched ? 'discovery' : 'inline',
+        jwksUrl: issuer.jwksUrl ?? entry?.jwksUrl ?? null,
         kids: (keys ?? []).map((key) => String(key.kid ?? '')),
         fetchedAt: entry?.fetchedAt ? new Date(entry.fetchedAt).toISOString() : null,
         lastError: entry?.lastError ?? null,
@@ -103,26 +114,33 @@ export class IssuerKeysService {
     });
   }
 
-  private async ensure(issuer: string, url: string, maxAgeMs: number): Promise<void> {
-    let entry = this.cache.get(url);
+  private async ensure(issuer: IssuerKeySource, maxAgeMs: number): Promise<void> {
+    const key = cacheKey(issuer);
+    let entry = this.cache.get(key);
     if (!entry) {
       entry = { consecutiveFailures: 0 };
-      this.cache.set(url, entry);
+      this.cache.set(key, entry);
     }
     // After a failure the next attempt waits too, or every signing would wait on a dead IdP.
     const last = Math.max(entry.fetchedAt ?? 0, entry.lastErrorAt ?? 0);
     if (maxAgeMs > 0 && entry.keys && Date.now() - last < maxAgeMs) return;
     if (maxAgeMs > 0 && !entry.keys && entry.lastErrorAt && Date.now() - last < 30_000) return;
     // Concurrent signings share one download per URL.
-    entry.inflight ??= this.fetchInto(issuer, url, entry).finally(() => {
+    entry.inflight ??= this.fetchInto(issuer, entry).finally(() => {
       if (entry) entry.inflight = undefined;
     });
     await entry.inflight;
   }
 
-  private async fetchInto(issuer: string, url: string, entry: CacheEntry): Promise<void> {
+  private async fetchInto(source: IssuerKeySource, entry: CacheEntry): Promise<void> {
+    const issuer = source.issuer;
+    const addresses = this.config.outbound;
+    // What failed, for the log: the JWKS URL, or the discovery of one.
+    let url = source.jwksUrl ?? `OIDC discovery for ${issuer}`;
     try {
-      const keys = publicKeys(await fetchJwks(url, { addresses: this.config.outbound }));
+      url = source.jwksUrl ?? (await discoverJwksUri(issuer, { addresses }));
+      entry.jwksUrl = url;
+      const keys = publicKeys(await fetchJwks(url, { addresses }));
       if (keys.length === 0) throw new JwksFetchError(`${url} has no public signing keys`);
       entry.keys = keys;
       entry.fetchedAt = Date.now();

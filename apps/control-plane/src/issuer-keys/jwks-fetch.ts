@@ -32,6 +32,29 @@ export async function fetchJwks(
   url: string,
   options: { addresses: OutboundPolicy; timeoutMs?: number; maxBytes?: number },
 ): Promise<Record<string, unknown>[]> {
+  const json = await fetchGuardedJson(url, {
+    ...options,
+    accept: 'application/json, application/jwk-set+json',
+  });
+  const parsed = jwksSchema.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new JwksFetchError(
+      `${url} did not answer a JWKS ({"keys": [...]}): ${issue?.path.join('.') || '(root)'}: ${issue?.message}`,
+    );
+  }
+  return parsed.data.keys;
+}
+
+/**
+ * One JSON document from a URL someone else chose (a JWKS, an OIDC discovery document), with
+ * the protections {@link fetchJwks} describes: outbound address policy, no redirects, a
+ * timeout and a size cap. Failures are {@link JwksFetchError}s whose message names the URL.
+ */
+export async function fetchGuardedJson(
+  url: string,
+  options: { addresses: OutboundPolicy; timeoutMs?: number; maxBytes?: number; accept: string },
+): Promise<unknown> {
   const maxBytes = options.maxBytes ?? JWKS_MAX_BYTES;
   const timeoutMs = options.timeoutMs ?? JWKS_TIMEOUT_MS;
   const refused = urlHostProblem(url, options.addresses);
@@ -39,7 +62,7 @@ export async function fetchJwks(
   const signal = AbortSignal.timeout(timeoutMs);
   let response: IncomingMessage;
   try {
-    response = await get(url, options.addresses, signal);
+    response = await get(url, options.addresses, options.accept, signal);
   } catch (error) {
     const cause = error as NodeJS.ErrnoException;
     const why = signal.aborted
@@ -63,29 +86,21 @@ export async function fetchJwks(
   const declared = Number(response.headers['content-length'] ?? NaN);
   if (declared > maxBytes) {
     response.destroy();
-    throw new JwksFetchError(`${url} sent ${declared} bytes; a JWKS may have at most ${maxBytes}`);
+    throw new JwksFetchError(`${url} sent ${declared} bytes; at most ${maxBytes} are read`);
   }
   const text = await readCapped(response, maxBytes, url, signal, timeoutMs);
-  let json: unknown;
   try {
-    json = JSON.parse(text);
+    return JSON.parse(text) as unknown;
   } catch {
     throw new JwksFetchError(`${url} did not answer JSON`);
   }
-  const parsed = jwksSchema.safeParse(json);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new JwksFetchError(
-      `${url} did not answer a JWKS ({"keys": [...]}): ${issue?.path.join('.') || '(root)'}: ${issue?.message}`,
-    );
-  }
-  return parsed.data.keys;
 }
 
 /** One GET through the guarded lookup; resolves with the response head. */
 function get(
   url: string,
   addresses: OutboundPolicy,
+  accept: string,
   signal: AbortSignal,
 ): Promise<IncomingMessage> {
   const client = url.startsWith('https:') ? https : http;
@@ -93,7 +108,7 @@ function get(
     const request = client.get(
       url,
       {
-        headers: { accept: 'application/json, application/jwk-set+json' },
+        headers: { accept },
         lookup: guardedLookup(addresses),
         signal,
       },
@@ -117,7 +132,9 @@ async function readCapped(
       size += chunk.byteLength;
       if (size > maxBytes) {
         response.destroy();
-        throw new JwksFetchError(`${url} sent more than ${maxBytes} bytes; that is no JWKS`);
+        throw new JwksFetchError(
+          `${url} sent more than ${maxBytes} bytes; at most ${maxBytes} are read`,
+        );
       }
       chunks.push(chunk);
     }

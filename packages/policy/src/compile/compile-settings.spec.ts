@@ -63,9 +63,30 @@ describe('compile: issuers in stepgate.yaml', () => {
     expect(parsePolicySet({ ...set, settings: old }).settings.issuers).toEqual([]);
   });
 
-  it('refuses an issuer without keys, naming the file and the line', () => {
-    expect(messages('  - issuer: https://a.example\n    audience: x\n')).toEqual([
-      'stepgate.yaml:15 issuers[0]: needs jwksUrl (fetched by the control plane) or inline jwks: {keys: [...]}',
+  it('takes an issuer alone (keys by OIDC discovery) when it is a URL the control plane may fetch', () => {
+    const set = compileOk(
+      withIssuers(
+        '  - { issuer: https://a.example, audience: x }\n  - { issuer: "http://127.0.0.1:9000/oidc", audience: x }\n',
+      ),
+    );
+    expect(
+      set.settings.issuers.map((issuer) => [issuer.issuer, issuer.jwksUrl, issuer.jwks]),
+    ).toEqual([
+      ['https://a.example', undefined, undefined],
+      ['http://127.0.0.1:9000/oidc', undefined, undefined],
+    ]);
+  });
+
+  it('refuses an issuer alone that discovery cannot fetch, naming the file and the line', () => {
+    expect(
+      messages(
+        '  - issuer: corp-sso\n    audience: x\n  - issuer: http://sso.example\n    audience: x\n',
+      ),
+    ).toEqual([
+      'stepgate.yaml:15 issuers[0]: without jwksUrl or inline jwks, the issuer must be an https:// URL (http:// only for localhost) for OIDC discovery, got "corp-sso"; or give jwksUrl (fetched by the control plane) or inline jwks: {keys: [...]}',
+      expect.stringMatching(
+        /^stepgate.yaml:17 issuers\[1\]: without jwksUrl .* got "http:\/\/sso.example"/,
+      ),
     ]);
   });
 

@@ -83,28 +83,18 @@ function compileIssuers(
     if (seen.has(doc.issuer)) fail(`issuer "${doc.issuer}" is declared twice`, 'issuer');
     seen.add(doc.issuer);
 
-    if (doc.jwksUrl === undefined && doc.jwks === undefined)
-      fail('needs jwksUrl (fetched by the control plane) or inline jwks: {keys: [...]}');
-    if (doc.jwksUrl !== undefined) {
-      let url: URL | undefined;
-      try {
-        url = new URL(doc.jwksUrl);
-      } catch {
-        url = undefined;
-      }
-      // Plain http only on loopback (a local IdP, tests): elsewhere anyone on the path could
-      // swap the keys every agent then trusts.
-      const loopback =
-        url !== undefined && ['localhost', '127.0.0.1', '[::1]'].includes(url.hostname);
-      if (
-        url === undefined ||
-        !(url.protocol === 'https:' || (url.protocol === 'http:' && loopback))
-      )
-        fail(
-          `jwksUrl must be an https:// URL (http:// only for localhost), got ${JSON.stringify(doc.jwksUrl)}`,
-          'jwksUrl',
-        );
-    }
+    // Neither jwksUrl nor jwks: the control plane finds the keys by OIDC discovery
+    // (<issuer>/.well-known/openid-configuration), so the issuer must be a URL it may fetch.
+    if (doc.jwksUrl === undefined && doc.jwks === undefined && !fetchableUrl(doc.issuer))
+      fail(
+        `without jwksUrl or inline jwks, the issuer must be an https:// URL (http:// only for localhost) for OIDC discovery, got ${JSON.stringify(doc.issuer)}; or give jwksUrl (fetched by the control plane) or inline jwks: {keys: [...]}`,
+        'issuer',
+      );
+    if (doc.jwksUrl !== undefined && !fetchableUrl(doc.jwksUrl))
+      fail(
+        `jwksUrl must be an https:// URL (http:// only for localhost), got ${JSON.stringify(doc.jwksUrl)}`,
+        'jwksUrl',
+      );
     doc.jwks?.keys.forEach((key, keyIndex) => {
       if (typeof key.kty !== 'string')
         fail('every inline key needs a kty', 'jwks', 'keys', keyIndex);
@@ -181,6 +171,21 @@ function compileIssuers(
     if (doc.claims?.groups !== undefined) issuer.claims.groups = doc.claims.groups;
     return issuer;
   });
+}
+
+/**
+ * Whether the control plane may fetch `value`: https, or plain http on loopback only (a local
+ * IdP, tests); elsewhere anyone on the path could swap the keys every agent then trusts.
+ */
+export function fetchableUrl(value: string): boolean {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    return false;
+  }
+  const loopback = ['localhost', '127.0.0.1', '[::1]'].includes(url.hostname);
+  return url.protocol === 'https:' || (url.protocol === 'http:' && loopback);
 }
 
 /**
