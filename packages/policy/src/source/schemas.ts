@@ -177,7 +177,13 @@ export const testSuiteDocumentSchema = z.strictObject({
         input: testInput,
         expect: z.strictObject({
           effect: z.enum(['allow', 'deny', 'step_up']),
+          /** The complete requirement, compared exactly (every part the decision asks for). */
           require: requirementSchema.optional(),
+          /** The parts of the requirement the case's `auth` leaves unmet, in any order. */
+          unmet: z
+            .array(z.enum(['level', 'maxAge', 'approvals']))
+            .max(3)
+            .optional(),
           rule: z.string().optional(),
         }),
       }),

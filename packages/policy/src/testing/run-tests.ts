@@ -1,6 +1,6 @@
 import { formatDuration } from '../duration.js';
 import type { PolicyEngine } from '../evaluate/engine.js';
-import type { Decision, Requirement } from '../model.js';
+import { REQUIREMENT_PARTS, type Decision, type Requirement } from '../model.js';
 import type { TestCase, TestSuite } from './test-suite.js';
 
 export interface CaseResult {
@@ -9,7 +9,7 @@ export interface CaseResult {
   passed: boolean;
   /** Why the case failed, one sentence per mismatch; empty when it passed. */
   failures: string[];
-  actual: Pick<Decision, 'effect' | 'require' | 'reasons' | 'audit' | 'errors'>;
+  actual: Pick<Decision, 'effect' | 'require' | 'unmet' | 'reasons' | 'audit' | 'errors'>;
 }
 
 export interface SuiteResult {
@@ -85,15 +85,23 @@ function runCase(engine: PolicyEngine, testCase: TestCase): CaseResult {
   if (decision.effect !== expect.effect)
     failures.push(`expected effect ${expect.effect}, got ${describeDecision(decision)}`);
   if (expect.require) {
-    for (const key of ['level', 'maxAge', 'approvals'] as const) {
+    // Exact: a step-up asks for the complete requirement, and a part the case leaves out is
+    // one the challenge would carry all the same.
+    for (const key of REQUIREMENT_PARTS) {
       const wanted = expect.require[key];
-      if (wanted === undefined) continue;
       const got = decision.require?.[key];
-      if (got !== wanted)
-        failures.push(
-          `expected require.${key} ${show(key, wanted)}, got ${got === undefined ? 'none' : show(key, got)}`,
-        );
+      if (got === wanted) continue;
+      failures.push(
+        wanted === undefined
+          ? `expected no require.${key}, got ${show(key, got as string | number)} (require is the complete requirement: list every part)`
+          : `expected require.${key} ${show(key, wanted)}, got ${got === undefined ? 'none' : show(key, got)}`,
+      );
     }
+  }
+  if (expect.unmet) {
+    const got = decision.unmet ?? [];
+    if (got.length !== expect.unmet.length || !expect.unmet.every((part) => got.includes(part)))
+      failures.push(`expected unmet [${expect.unmet.join(', ')}], got [${got.join(', ')}]`);
   }
   if (expect.rule !== undefined) {
     const named = [...decision.reasons, ...(decision.audit ?? [])].map(
@@ -106,6 +114,7 @@ function runCase(engine: PolicyEngine, testCase: TestCase): CaseResult {
   }
   const actual: CaseResult['actual'] = { effect: decision.effect, reasons: decision.reasons };
   if (decision.require) actual.require = decision.require;
+  if (decision.unmet) actual.unmet = decision.unmet;
   if (decision.audit) actual.audit = decision.audit;
   if (decision.errors) actual.errors = decision.errors;
   return withLine(testCase, {
@@ -125,9 +134,9 @@ function show(key: keyof Requirement, value: string | number): string {
   return key === 'maxAge' ? formatDuration(value as number) : String(value);
 }
 
-/** `step_up (level mfa, maxAge 5m) by kubectl/exec-in-prod` */
+/** `step_up (level mfa, maxAge 5m; unmet maxAge) by kubectl/exec-in-prod` */
 export function describeDecision(
-  decision: Pick<Decision, 'effect' | 'require' | 'reasons' | 'errors'>,
+  decision: Pick<Decision, 'effect' | 'require' | 'unmet' | 'reasons' | 'errors'>,
 ): string {
   let text = decision.effect;
   const require = decision.require;
@@ -135,7 +144,8 @@ export function describeDecision(
     const parts = (['level', 'maxAge', 'approvals'] as const)
       .filter((key) => require[key] !== undefined)
       .map((key) => `${key} ${show(key, require[key] as string | number)}`);
-    text += ` (${parts.join(', ')})`;
+    const unmet = decision.unmet?.length ? `; unmet ${decision.unmet.join(', ')}` : '';
+    text += ` (${parts.join(', ')}${unmet})`;
   }
   if (decision.reasons.length > 0)
     text += ` by ${decision.reasons.map((r) => `${r.policy}/${r.rule}`).join(', ')}`;

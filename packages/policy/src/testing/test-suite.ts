@@ -5,6 +5,7 @@ import type {
   DecisionRequest,
   Effect,
   Requirement,
+  RequirementPart,
 } from '../model.js';
 import { compileRequirement } from '../compile/compile-policy.js';
 import { validate } from '../compile/validate.js';
@@ -13,7 +14,10 @@ import type { YamlDocument } from '../source/yaml-file.js';
 
 export interface TestExpectation {
   effect: Effect;
+  /** The complete requirement of a step-up: every part, compared exactly. */
   require?: Requirement;
+  /** The unmet parts of a step-up's requirement, compared as a set. */
+  unmet?: RequirementPart[];
   rule?: string;
 }
 
@@ -111,6 +115,14 @@ export function compileTestSuite(
           errors.push(source.error(code, message, [...path, 'expect', 'require', ...sub])),
       );
       if (require) expect.require = require;
+    }
+    if (item.expect.unmet !== undefined) {
+      if (item.expect.effect !== 'step_up')
+        report(
+          `expect.unmet only applies to effect step_up, not ${item.expect.effect}; remove it`,
+          [...path, 'expect', 'unmet'],
+        );
+      else expect.unmet = [...new Set(item.expect.unmet)];
     }
     if (item.expect.rule !== undefined) expect.rule = item.expect.rule;
 
