@@ -144,6 +144,15 @@ export function clientAddress(
   return undefined;
 }
 
+/**
+ * Whether the TCP peer is one of the trusted proxies (STEPGATE_TRUSTED_PROXIES), whose
+ * forwarding headers (for the client's address, or the scheme and host it used) are believed.
+ */
+export function fromTrustedProxy(peer: string | undefined, trusted: readonly Cidr[]): boolean {
+  const address = peer === undefined ? undefined : canonicalIp(peer);
+  return address !== undefined && isTrusted(address, trusted);
+}
+
 /** Addresses the first forwarding header present lists, furthest first. */
 function forwardedHops(headers: ForwardingHeaders): string[] | undefined {
   const xff = headers['x-forwarded-for'];

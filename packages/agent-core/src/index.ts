@@ -63,6 +63,7 @@ export type { ChallengeStyle, StepUpChallenge } from './challenge.js';
 export {
   ANONYMOUS,
   clientAddress,
+  fromTrustedProxy,
   httpAction,
   httpDecisionRequest,
   httpOutcome,

@@ -16,6 +16,8 @@ export interface DecisionInput {
     attributes?: Record<string, unknown>;
   };
   action: string;
+  /** Properties of the action (AuthZEN's `action.properties`): `actionAttributes` in conditions. */
+  actionAttributes?: Record<string, unknown>;
   resource: { kind: string; id: string; attributes?: Record<string, unknown> };
   context?: Record<string, unknown>;
 }
@@ -31,6 +33,7 @@ const PROBLEMS: Readonly<Record<string, (name: FieldNamer) => string>> = {
   'principal.groups': (name) => `${name('principal.groups')} must be a list of strings`,
   'principal.attributes': (name) => `${name('principal.attributes')} must be an object`,
   action: (name) => `${name('action')} must be a non-empty string`,
+  actionAttributes: (name) => `${name('actionAttributes')} must be an object`,
   resource: (name) => `${name('resource')} must be an object with kind and id`,
   'resource.kind': (name) => `${name('resource.kind')} must be a string`,
   'resource.id': (name) => `${name('resource.id')} must be a string`,
@@ -77,7 +80,7 @@ function strictObject<T extends z.ZodRawShape>(
   });
 }
 
-const INPUT_FIELDS = ['principal', 'action', 'resource', 'context'];
+const INPUT_FIELDS = ['principal', 'action', 'actionAttributes', 'resource', 'context'];
 
 /**
  * The shape of a decision input without the size limits: strict (an unknown field is refused,
@@ -95,6 +98,7 @@ const decisionRequestShape = strictObject(
       attributes: jsonObject('principal.attributes').optional(),
     }),
     action: nonEmptyString('action'),
+    actionAttributes: jsonObject('actionAttributes').optional(),
     resource: strictObject('resource', {
       kind: string('resource.kind'),
       id: string('resource.id'),
@@ -123,8 +127,10 @@ export const decisionRequestSchema = decisionRequestShape.superRefine((request, 
 
 /**
  * Parses a decision input (the `/v1/decide` body, or another API's body mapped to it) into the
- * language's input: `auth` dropped, nothing else changed. `name` renames fields in messages to
- * the API's own names (AuthZEN's `subject.id`).
+ * language's input: `auth` dropped, nothing else changed. Strict: an unknown field is refused
+ * (our own protocol, where a typo should fail loudly); APIs whose standard says to ignore
+ * unknown fields (AuthZEN) pick the fields they know before mapping. `name` renames fields in
+ * messages to the API's own names (AuthZEN's `subject.id`).
  * @throws StepgateError `request/invalid` naming the first problem; past a size limit with
  *   `details: {field, limit}`.
  */
@@ -149,8 +155,9 @@ export function parseDecisionRequest(
         : problemAt(field, name);
     throw new StepgateError('request/invalid', message);
   }
-  const { principal, action, resource, context } = result.data;
+  const { principal, action, actionAttributes, resource, context } = result.data;
   const request: DecisionInput = { principal, action, resource };
+  if (actionAttributes !== undefined) request.actionAttributes = actionAttributes;
   if (context !== undefined) request.context = context;
   const problem = requestLimitProblem(request, name);
   if (problem !== undefined)

@@ -17,9 +17,9 @@
  * - `resourceId` 4096: Kubernetes ids are `<namespace>/<name>` (at most 317); HTTP paths
  *   longer than 4 KiB are refused by many servers and CDNs already.
  * - `listItems`/`listItemLength` 1024: people in many directory groups (LDAP DNs are long).
- * - `structuredSize` 64 KiB for each of `principal.attributes`, `resource.attributes` and
- *   `context` (about their JSON size), nested at most `structuredDepth` 32 levels: request
- *   metadata and labels, not documents.
+ * - `structuredSize` 64 KiB for each of `principal.attributes`, `actionAttributes`,
+ *   `resource.attributes` and `context` (about their JSON size), nested at most
+ *   `structuredDepth` 32 levels: request metadata and labels, not documents.
  */
 export const REQUEST_LIMITS = Object.freeze({
   principalId: 1024,
@@ -53,6 +53,7 @@ export function requestLimitProblem(
   request: {
     principal: { id: string; roles?: unknown; groups?: unknown; attributes?: unknown };
     action: string;
+    actionAttributes?: unknown;
     resource: { kind: string; id: string; attributes?: unknown };
     context?: unknown;
   },
@@ -65,6 +66,7 @@ export function requestLimitProblem(
     list(principal.groups, 'principal.groups', name) ??
     structured(principal.attributes, 'principal.attributes', name) ??
     tooLong(request.action, REQUEST_LIMITS.action, name('action')) ??
+    structured(request.actionAttributes, 'actionAttributes', name) ??
     tooLong(resource.kind, REQUEST_LIMITS.resourceKind, name('resource.kind')) ??
     tooLong(resource.id, REQUEST_LIMITS.resourceId, name('resource.id')) ??
     structured(resource.attributes, 'resource.attributes', name) ??

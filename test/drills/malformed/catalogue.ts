@@ -135,6 +135,7 @@ const DECIDE_FIELDS = [
   'principal.groups',
   'principal.attributes',
   'action',
+  'actionAttributes',
   'resource',
   'resource.kind',
   'resource.id',
@@ -148,6 +149,7 @@ const EVALUATION_FIELDS = [
   'subject.properties',
   'action',
   'action.name',
+  'action.properties',
   'resource',
   'resource.type',
   'resource.id',
@@ -247,7 +249,8 @@ export function agentEndpoints(samples: AgentSamples): Endpoint[] {
   });
   const list: Omit<Endpoint, 'target' | 'label'>[] = [
     post('/v1/decide', input, { fields: DECIDE_FIELDS }),
-    post('/access/v1/evaluation', evaluation, { fields: EVALUATION_FIELDS }),
+    // AuthZEN: a PDP MUST ignore unknown fields (forward compatibility).
+    post('/access/v1/evaluation', evaluation, { strict: false, fields: EVALUATION_FIELDS }),
     // An invalid item of a batch is answered in place (decision false), so 200 is legitimate.
     post(
       '/access/v1/evaluations',

@@ -1,7 +1,7 @@
 import { stepUpChallenge, type AgentDecision } from '@stepgate/agent-core';
 import type { DecisionRequest, Level } from '@stepgate/policy';
 import { parseDecisionRequest, StepgateError } from '@stepgate/protocol';
-import { invalidRequest, isObject, onlyFields } from './decision-input.js';
+import { invalidRequest, isObject } from './decision-input.js';
 
 /**
  * OpenID AuthZEN Authorization API 1.0: the Access Evaluation (`/access/v1/evaluation`) and
@@ -9,8 +9,10 @@ import { invalidRequest, isObject, onlyFields } from './decision-input.js';
  * DESIGN "Fixed surface" says:
  *   subject.id -> principal.id; subject.properties.roles/groups -> principal.roles/groups;
  *   other subject.properties -> principal.attributes; action.name -> action;
- *   resource.type/id -> resource.kind/id; resource.properties -> resource.attributes;
- *   context -> context.
+ *   action.properties -> actionAttributes; resource.type/id -> resource.kind/id;
+ *   resource.properties -> resource.attributes; context -> context.
+ * Unknown fields are ignored at every level, as the specification requires of a PDP (forward
+ * compatibility): only the fields above are read, so nothing else reaches the policy input.
  * A step-up is `decision: false` with the requirement in `context.step_up`.
  */
 
@@ -24,17 +26,6 @@ export interface AuthzenDecision {
 /** Items per evaluations request: a PEP asking more should split the batch. */
 export const MAX_EVALUATIONS = 1000;
 
-const REQUEST_FIELDS = new Set(['subject', 'action', 'resource', 'context']);
-const BATCH_FIELDS = new Set([
-  'subject',
-  'action',
-  'resource',
-  'context',
-  'evaluations',
-  'options',
-]);
-const ENTITY_FIELDS = new Set(['type', 'id', 'properties']);
-const ACTION_FIELDS = new Set(['name', 'properties']);
 const SEMANTICS: readonly EvaluationsSemantic[] = [
   'execute_all',
   'deny_on_first_deny',
@@ -48,6 +39,7 @@ const AUTHZEN_NAMES: Readonly<Record<string, string>> = {
   'principal.groups': 'subject.properties.groups',
   'principal.attributes': 'subject.properties',
   action: 'action.name',
+  actionAttributes: 'action.properties',
   'resource.kind': 'resource.type',
   'resource.attributes': 'resource.properties',
 };
@@ -55,29 +47,18 @@ const authzenName = (field: string): string => AUTHZEN_NAMES[field] ?? field;
 
 /**
  * The language input for one AuthZEN evaluation. Only what is AuthZEN's own is checked here
- * (the entity envelopes, `subject.type`, `resource.type`, `action.properties`); the mapped input
- * then goes through the parser every decision API shares, with errors in AuthZEN's names.
+ * (the entity envelopes, `subject.type`, `resource.type`); the mapped input then goes through
+ * the parser every decision API shares, with errors in AuthZEN's names. Fields AuthZEN does
+ * not define are not read (hence ignored, never passed on).
  * @throws StepgateError `request/invalid`
  */
 export function toDecisionRequest(evaluation: Record<string, unknown>): DecisionRequest {
   const { subject, action, resource, context } = evaluation;
   if (!isObject(subject)) throw invalidRequest('subject must be an object with type and id');
-  onlyFields(subject, ENTITY_FIELDS, 'subject.');
   if (typeof subject.type !== 'string' || subject.type === '')
     throw invalidRequest('subject.type must be a non-empty string');
-
   if (!isObject(action)) throw invalidRequest('action must be an object with a name');
-  onlyFields(action, ACTION_FIELDS, 'action.');
-  if (
-    action.properties !== undefined &&
-    (!isObject(action.properties) || Object.keys(action.properties).length > 0)
-  )
-    throw invalidRequest(
-      'action.properties are not mapped to the policy input; put them in context',
-    );
-
   if (!isObject(resource)) throw invalidRequest('resource must be an object with type and id');
-  onlyFields(resource, ENTITY_FIELDS, 'resource.');
   if (typeof resource.type !== 'string' || resource.type === '')
     throw invalidRequest('resource.type must be a non-empty string');
 
@@ -94,6 +75,7 @@ export function toDecisionRequest(evaluation: Record<string, unknown>): Decision
     action: action.name,
     resource: { kind: resource.type, id: resource.id },
   };
+  if (action.properties !== undefined) mapped.actionAttributes = action.properties;
   if (resource.properties !== undefined)
     (mapped.resource as Record<string, unknown>).attributes = resource.properties;
   if (context !== undefined) mapped.context = context;
@@ -104,7 +86,6 @@ export function toDecisionRequest(evaluation: Record<string, unknown>): Decision
 export function parseEvaluation(body: unknown): DecisionRequest {
   if (!isObject(body))
     throw invalidRequest('the body must be a JSON object with subject, action and resource');
-  onlyFields(body, REQUEST_FIELDS, '');
   return toDecisionRequest(body);
 }
 
@@ -123,7 +104,6 @@ export interface EvaluationsBatch {
  */
 export function parseEvaluations(body: unknown): EvaluationsBatch {
   if (!isObject(body)) throw invalidRequest('the body must be a JSON object');
-  onlyFields(body, BATCH_FIELDS, '');
   let semantic: EvaluationsSemantic = 'execute_all';
   if (body.options !== undefined) {
     if (!isObject(body.options)) throw invalidRequest('options must be an object');
@@ -144,7 +124,6 @@ export function parseEvaluations(body: unknown): EvaluationsBatch {
   const items = evaluations.map((item, index) => {
     try {
       if (!isObject(item)) throw invalidRequest('an evaluation must be an object');
-      onlyFields(item, REQUEST_FIELDS, '');
       return toDecisionRequest({
         subject: item.subject ?? body.subject,
         action: item.action ?? body.action,

@@ -22,6 +22,7 @@ void sameShapeBack;
 const base = (): DecisionRequest => ({
   principal: { id: 'alice', roles: ['dev'], groups: ['sre'], attributes: { team: 'core' } },
   action: 'deploy',
+  actionAttributes: { soft: true },
   resource: { kind: 'service', id: 'prod/api', attributes: { tier: 1 } },
   context: { ip: '10.0.0.1' },
 });
@@ -39,9 +40,11 @@ function asAuthzen(request: Record<string, unknown>): Record<string, unknown> {
     subject.properties = attributes;
   else if (attributes !== undefined || Object.keys(properties).length > 0)
     subject.properties = { ...(attributes as object), ...properties };
+  const action: Record<string, unknown> = { name: request.action };
+  if ('actionAttributes' in request) action.properties = request.actionAttributes;
   const body: Record<string, unknown> = {
     subject,
-    action: { name: request.action },
+    action,
     resource: { type: resource.kind, id: resource.id },
   };
   if (resource.attributes !== undefined)
@@ -133,6 +136,17 @@ const CASES: [string, (r: Record<string, unknown>) => unknown, Verdict, boolean]
   ['action empty', set('action', ''), 'refused', true],
   ['action a number', set('action', 42), 'refused', true],
   ['action past its limit', set('action', long(513)), 'refused', true],
+  ['actionAttributes missing', set('actionAttributes', undefined), 'accepted', true],
+  ['actionAttributes empty', set('actionAttributes', {}), 'accepted', true],
+  ['actionAttributes a list', set('actionAttributes', [1]), 'refused', true],
+  ['actionAttributes null', set('actionAttributes', null), 'refused', true],
+  ['actionAttributes a string', set('actionAttributes', 'soft'), 'refused', true],
+  [
+    'actionAttributes past the size limit',
+    set('actionAttributes', { b: long(70_000) }),
+    'refused',
+    true,
+  ],
   ['resource.id empty', set('resource.id', ''), 'accepted', true],
   ['resource.id missing', set('resource.id', undefined), 'refused', true],
   ['resource.id past its limit', set('resource.id', long(4097)), 'refused', true],
@@ -152,7 +166,7 @@ const CASES: [string, (r: Record<string, unknown>) => unknown, Verdict, boolean]
     'accepted',
     true,
   ],
-  // Unknown fields: AuthZEN's envelope has its own (a later change makes it ignore them).
+  // Unknown fields: refused by our own protocol; AuthZEN ignores them (authzen.spec.ts).
   ['an unknown top-level field', set('extra', 1), 'refused', false],
   ['an unknown principal field', set('principal.nickname', 'y'), 'refused', false],
   ['an unknown resource field', set('resource.owner', 'y'), 'refused', false],
@@ -175,6 +189,40 @@ describe('every decision API checks a request the same way', () => {
     // Whatever the parser lets through, the engine decides (it never refuses a parsed request).
     if (expected === 'accepted')
       expect(verdict(() => engine.decide(parseDecisionInput(request)))).toBe('accepted');
+  });
+
+  it('passes actionAttributes on, through every entry point, to the engine', () => {
+    const request = base();
+    const parsed = parseDecisionInput(request);
+    expect(parsed.actionAttributes).toEqual({ soft: true });
+    expect(checkRequestSchema.parse(request).actionAttributes).toEqual({ soft: true });
+    expect(parseEvaluation(asAuthzen(request as never)).actionAttributes).toEqual({ soft: true });
+    const soft = compile([
+      {
+        path: 'stepgate.yaml',
+        content: 'apiVersion: stepgate/v1\nkind: Settings\ndefaultEffect: deny\n',
+      },
+      {
+        path: 'soft.yaml',
+        content: [
+          'apiVersion: stepgate/v1',
+          'kind: Policy',
+          'name: soft',
+          'rules:',
+          '  - name: soft-only',
+          '    effect: allow',
+          '    when: actionAttributes.soft == true',
+        ].join('\n'),
+      },
+    ]);
+    if (!soft.ok) throw new Error(soft.errors.map((e) => e.message).join('\n'));
+    const decide = (input: DecisionRequest) => new PolicyEngine(soft.policySet).decide(input);
+    expect(decide(parsed).effect).toBe('allow');
+    expect(
+      decide(parseDecisionInput({ ...request, actionAttributes: { soft: false } })).effect,
+    ).toBe('deny');
+    const { actionAttributes: _dropped, ...without } = request;
+    expect(decide(parseDecisionInput(without)).effect).toBe('deny');
   });
 
   it('names an unknown field first, as the agent always has', () => {

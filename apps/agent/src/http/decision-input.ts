@@ -46,24 +46,10 @@ export function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-/** Refuses fields outside `allowed`, naming the first one. */
-export function onlyFields(
-  value: Record<string, unknown>,
-  allowed: ReadonlySet<string>,
-  where: string,
-): void {
-  for (const key in value) {
-    if (!Object.hasOwn(value, key) || allowed.has(key)) continue;
-    // Tolerated at the top, as the decision input tolerates it, and dropped: evidence comes
-    // only from a token or grant the agent verified itself.
-    if (key === 'auth' && where === '') continue;
-    throw invalidRequest(`unknown field "${where}${key}" (allowed: ${[...allowed].join(', ')})`);
-  }
-}
-
 /**
- * The `POST /v1/decide` body: the input of the language (principal, action, resource,
- * context), checked by the one decision-input parser every API shares.
+ * The `POST /v1/decide` body: the input of the language (principal, action, actionAttributes,
+ * resource, context), checked by the one decision-input parser every API shares. Strict: it is
+ * our own protocol, so a misspelt field is refused, naming it, rather than silently ignored.
  */
 export function parseDecisionInput(body: unknown): DecisionRequest {
   return parseDecisionRequest(body);

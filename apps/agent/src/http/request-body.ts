@@ -71,7 +71,47 @@ export async function readJson(
   expected = 'JSON',
   what?: string,
 ): Promise<unknown> {
-  const body = await readBody(req, maxBytes, what);
+  return parseJson(await readBody(req, maxBytes, what), expected);
+}
+
+/**
+ * A JSON request body whose sender must say it is JSON (`Content-Type: application/json`, with
+ * parameters, or `application/<something>+json`), as AuthZEN requires: any other type, or a
+ * body without a type, is a 400 that says what to send. For the decision APIs (`/v1/decide`,
+ * AuthZEN); the Kubernetes webhooks and the reverse-proxy check take what their peers send.
+ */
+export async function readJsonRequest(req: IncomingMessage, maxBytes: number): Promise<unknown> {
+  const body = await readBody(req, maxBytes);
+  const problem = contentTypeProblem(req.headers['content-type'], body.length > 0);
+  if (problem !== undefined) throw invalidRequest(problem);
+  return parseJson(body, 'JSON');
+}
+
+const SEND_JSON = 'send the body as JSON with Content-Type: application/json';
+
+/** What is wrong with a request's Content-Type for a JSON body, or undefined. */
+export function contentTypeProblem(
+  header: string | undefined,
+  hasBody: boolean,
+): string | undefined {
+  if (header === undefined || header.trim() === '')
+    // An empty body without a type is answered as an empty body.
+    return hasBody ? `the request has a body but no Content-Type; ${SEND_JSON}` : undefined;
+  const [mediaType = '', ...parameters] = header.split(';');
+  const type = mediaType.trim().toLowerCase();
+  if (type !== 'application/json' && !/^application\/[a-z0-9!#$&^_.-]+\+json$/.test(type))
+    return `Content-Type ${JSON.stringify(header.slice(0, 100))} is not JSON; ${SEND_JSON}`;
+  // JSON is UTF-8 (RFC 8259); a body declared in another charset would be misread.
+  for (const parameter of parameters) {
+    const [name = '', value = ''] = parameter.split('=', 2).map((part) => part.trim());
+    const charset = value.replace(/^"(.*)"$/, '$1').toLowerCase();
+    if (name.toLowerCase() === 'charset' && charset !== 'utf-8' && charset !== 'utf8')
+      return `Content-Type charset ${JSON.stringify(charset.slice(0, 40))} is not supported; JSON is sent as UTF-8 (charset=utf-8, or no charset)`;
+  }
+  return undefined;
+}
+
+function parseJson(body: Buffer, expected: string): unknown {
   if (body.length === 0) throw invalidRequest(`the request body is empty; expected ${expected}`);
   try {
     return JSON.parse(body.toString('utf8')) as unknown;

@@ -16,6 +16,7 @@ import {
   type ErrorBody,
 } from '@stepgate/protocol';
 import { evaluateBatch, parseEvaluation, parseEvaluations, toAuthzenDecision } from './authzen.js';
+import { AUTHZEN_METADATA_PATH, authzenMetadata, pdpBaseUrl } from './authzen-metadata.js';
 import { AUTHZ_HTTP_PATH, identityOf, proxiedRequest } from './authz-http.js';
 import {
   evidenceForPrincipal,
@@ -26,7 +27,7 @@ import {
 import { parseDecisionInput } from './decision-input.js';
 import { k8sRoutes } from './k8s-routes.js';
 import type { AgentMetrics } from './metrics.js';
-import { readBody, readJson } from './request-body.js';
+import { readBody, readJsonRequest } from './request-body.js';
 
 /** Request bodies above this are refused with 413. */
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -61,29 +62,24 @@ export function createHttpServer(options: HttpServerOptions): Server {
   const table: Record<string, Record<string, Handler>> = {
     '/v1/decide': {
       POST: async (req, res) => {
-        const input = parseDecisionInput(await readJson(req, MAX_BODY_BYTES));
+        const input = parseDecisionInput(await readJsonRequest(req, MAX_BODY_BYTES));
         const caller = await verifiedCaller(req, tokens);
         sendJson(res, 200, point.decide(input, evidenceForPrincipal(caller, input.principal.id)));
       },
     },
     '/access/v1/evaluation': {
       POST: async (req, res) => {
-        const input = parseEvaluation(await readJson(req, MAX_BODY_BYTES));
+        const input = parseEvaluation(await readJsonRequest(req, MAX_BODY_BYTES));
         const evidence = evidenceForPrincipal(
           await verifiedCaller(req, tokens),
           input.principal.id,
         );
-        sendJson(
-          res,
-          200,
-          toAuthzenDecision(point.decide(input, evidence), point.levels),
-          requestId(req),
-        );
+        sendJson(res, 200, toAuthzenDecision(point.decide(input, evidence), point.levels));
       },
     },
     '/access/v1/evaluations': {
       POST: async (req, res) => {
-        const batch = parseEvaluations(await readJson(req, MAX_BODY_BYTES));
+        const batch = parseEvaluations(await readJsonRequest(req, MAX_BODY_BYTES));
         const caller = await verifiedCaller(req, tokens);
         // Every item must be the token's principal: checked before any is decided.
         for (const item of batch.items)
@@ -94,18 +90,12 @@ export function createHttpServer(options: HttpServerOptions): Server {
           levels,
         );
         const body = batch.single ? results[0] : { evaluations: results };
-        sendJson(res, 200, body, requestId(req));
+        sendJson(res, 200, body);
       },
     },
-    '/.well-known/authzen-configuration': {
-      GET: async (req, res) => {
-        const base = `http://${req.headers.host ?? 'localhost'}`;
-        sendJson(res, 200, {
-          policy_decision_point: base,
-          access_evaluation_endpoint: `${base}/access/v1/evaluation`,
-          access_evaluations_endpoint: `${base}/access/v1/evaluations`,
-        });
-      },
+    [AUTHZEN_METADATA_PATH]: {
+      GET: async (req, res) =>
+        sendJson(res, 200, authzenMetadata(pdpBaseUrl(req, options.trustedProxies))),
     },
     ...k8sRoutes(point),
     '/healthz': {
@@ -166,6 +156,9 @@ export function createHttpServer(options: HttpServerOptions): Server {
     const cut = url.indexOf('?');
     const pathname = cut >= 0 ? url.slice(0, cut) : url;
     const query = cut >= 0 ? url.slice(cut) : '';
+    // AuthZEN: a PDP echoes the PEP's X-Request-ID on every answer, errors included.
+    if (pathname.startsWith('/access/') || pathname === AUTHZEN_METADATA_PATH)
+      echoRequestId(req, res);
     if (pathname === AUTHZ_HTTP_PATH || pathname.startsWith(`${AUTHZ_HTTP_PATH}/`)) {
       await authzHttp(req, res, pathname, query);
       return;
@@ -249,10 +242,9 @@ type Handler = (
   query: string,
 ) => Promise<void>;
 
-function requestId(req: IncomingMessage): Record<string, string> {
-  // AuthZEN: a PDP echoes the PEP's X-Request-ID.
+function echoRequestId(req: IncomingMessage, res: ServerResponse): void {
   const id = req.headers['x-request-id'];
-  return typeof id === 'string' && id !== '' ? { 'x-request-id': headerSafe(id) } : {};
+  if (typeof id === 'string' && id !== '') res.setHeader('x-request-id', headerSafe(id));
 }
 
 function headerSafe(text: string): string {

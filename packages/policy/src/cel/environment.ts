@@ -77,6 +77,7 @@ export function createCheckEnvironment(dataSchema: DataSchema): Environment {
       schema: { id: 'string', roles: 'list<string>', groups: 'list<string>', attributes: 'map' },
     })
     .registerVariable('action', 'string')
+    .registerVariable('actionAttributes', 'map')
     .registerVariable({
       name: 'resource',
       schema: { kind: 'string', id: 'string', attributes: 'map' },
@@ -110,6 +111,7 @@ export function runtimeEnvironment(): Environment {
     new Environment(OPTIONS)
       .registerVariable('principal', 'map')
       .registerVariable('action', 'string')
+      .registerVariable('actionAttributes', 'map')
       .registerVariable('resource', 'map')
       .registerVariable('context', 'map')
       .registerVariable('auth', 'map')

@@ -374,15 +374,21 @@ describe('compile: test suites', () => {
 describe('compile: masking and agent selectors', () => {
   it('keeps mask paths in the settings and rejects paths outside the input', () => {
     const set = compileOk({
-      'stepgate.yaml': `${SETTINGS}mask: [context.ip, principal.attributes.email, context.ip]\n`,
+      'stepgate.yaml': `${SETTINGS}mask: [context.ip, principal.attributes.email, context.ip, actionAttributes.reason]\n`,
       'p.yaml': policy('p', allow),
     });
-    expect(set.settings.mask).toEqual(['context.ip', 'principal.attributes.email']);
+    expect(set.settings.mask).toEqual([
+      'context.ip',
+      'principal.attributes.email',
+      'actionAttributes.reason',
+    ]);
     const errors = compileErrors({
       'stepgate.yaml': `${SETTINGS}mask: [auth.level]\n`,
       'p.yaml': policy('p', allow),
     });
-    expect(errors[0]?.message).toMatch(/mask\[0\].*principal, resource or context/);
+    expect(errors[0]?.message).toMatch(
+      /mask\[0\].*principal, actionAttributes, resource or context/,
+    );
   });
 
   it('compiles an agents selector onto the policy', () => {

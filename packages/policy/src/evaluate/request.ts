@@ -16,6 +16,7 @@ export class InvalidRequestError extends Error {
 export interface NormalizedRequest {
   principal: { id: string; roles: string[]; groups: string[]; attributes: Record<string, unknown> };
   action: string;
+  actionAttributes: Record<string, unknown>;
   resource: { kind: string; id: string; attributes: Record<string, unknown> };
   context: Record<string, unknown>;
 }
@@ -64,6 +65,10 @@ export function normalizeRequest(request: DecisionRequest): NormalizedRequest {
       attributes: record(principal.attributes, 'principal.attributes'),
     },
     action,
+    actionAttributes: record(
+      (request as unknown as Record<string, unknown>).actionAttributes,
+      'actionAttributes',
+    ),
     resource: {
       kind: resource.kind,
       id: resource.id,

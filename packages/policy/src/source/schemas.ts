@@ -1,5 +1,4 @@
 import { z } from 'zod';
-import { CLAIM_SHAPES } from '../model.js';
 
 /**
  * The file formats of a policy repository. Strict objects: an unknown field is an error,
@@ -48,8 +47,8 @@ const labelKey = z
 const maskPath = z
   .string()
   .regex(
-    /^(principal|resource|context)(\.[A-Za-z0-9_-]+)+$/,
-    'must be a dotted path under principal, resource or context, e.g. context.ip',
+    /^(principal|actionAttributes|resource|context)(\.[A-Za-z0-9_-]+)+$/,
+    'must be a dotted path under principal, actionAttributes, resource or context, e.g. context.ip',
   );
 
 export const policyDocumentSchema = z.strictObject({
@@ -108,8 +107,6 @@ export const issuerSchema = z.strictObject({
       roles: claimPath.optional(),
       groups: claimPath.optional(),
       attributes: z.array(claimPath).max(50).optional(),
-      /** A CI system's token (GitHub Actions, GitLab CI): pipeline attributes for the principal. */
-      shape: z.enum(CLAIM_SHAPES).optional(),
     })
     .optional(),
   challenge: z.enum(['rfc9470', 'insufficient_claims']).optional(),
@@ -155,6 +152,7 @@ const testInput = z.strictObject({
     attributes: z.record(z.string(), z.unknown()).optional(),
   }),
   action: z.string().min(1),
+  actionAttributes: z.record(z.string(), z.unknown()).optional(),
   resource: z.strictObject({
     kind: z.string(),
     id: z.string(),
