@@ -1,5 +1,5 @@
 import { parsePolicySet, PolicyEngine } from '@stepgate/policy';
-import type { IssuerSettings, Level } from '@stepgate/policy';
+import type { Entities, IssuerSettings, Level } from '@stepgate/policy';
 import { BundleVerificationError, isNewerBundle, verifyBundle } from '@stepgate/protocol';
 import type { BundlePayload } from '@stepgate/protocol';
 import { compileMask, type CompiledMask } from './decision-record.js';
@@ -26,12 +26,16 @@ export interface LoadedBundle {
   readonly levels: readonly Level[];
   /** The bearer-token issuers the policy set trusts (keys: inline or `payload.issuerKeys`). */
   readonly issuers: readonly IssuerSettings[];
+  /** The AuthZEN search candidates the policy set declares (`kind: Entities`); empty when none. */
+  readonly entities: Entities;
   /** When the control plane signed it (epoch ms). */
   readonly issuedAt: number;
   /** When this agent swapped it in (epoch ms). */
   readonly loadedAt: number;
   readonly source: BundleSource;
 }
+
+const NO_ENTITIES: Entities = { subjects: [], resources: [], actions: [] };
 
 /** Why a bundle was not applied. */
 export type RefusalCode =
@@ -277,6 +281,7 @@ export class BundleStore {
         mask: compileMask(policySet.settings.mask),
         levels: policySet.settings.levels,
         issuers: policySet.settings.issuers,
+        entities: policySet.entities ?? NO_ENTITIES,
         issuedAt: Date.parse(payload.issuedAt),
         loadedAt: now,
         source,

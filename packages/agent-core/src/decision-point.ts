@@ -5,6 +5,7 @@ import type {
   Decision,
   DecisionRequest,
   Effect,
+  Entities,
   Level,
   Reason,
 } from '@stepgate/policy';
@@ -126,6 +127,17 @@ export class DecisionPoint {
   /** The authentication levels of the active bundle (for step-up challenges). */
   get levels(): readonly Level[] {
     return this.store.active?.levels ?? [];
+  }
+
+  /**
+   * The entities the active bundle declares (AuthZEN search candidates) with its revision, read
+   * together so a search pages over one bundle; undefined without an active bundle.
+   */
+  get entities(): { revision: number; entities: Entities } | undefined {
+    const active = this.store.active;
+    return active === undefined
+      ? undefined
+      : { revision: active.revision, entities: active.entities };
   }
 
   /**

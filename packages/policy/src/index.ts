@@ -38,6 +38,7 @@ export type { GlobError } from './glob.js';
 export { POLICY_SET_FORMAT, REQUIREMENT_PARTS } from './model.js';
 export type {
   AuthEvidence,
+  ClaimShape,
   CompiledPolicy,
   CompiledPolicySet,
   CompiledRule,

@@ -31,10 +31,23 @@ export interface IssuerSettings {
   /** Seconds of clock skew tolerated on `exp`, `nbf`, `iat` and `auth_time`. */
   clockSkew: number;
   /** Which claims become the principal. */
-  claims: { principal: string; roles?: string; groups?: string; attributes: string[] };
+  claims: {
+    principal: string;
+    roles?: string;
+    groups?: string;
+    attributes: string[];
+    /** A CI system's token: its claims become the principal's pipeline attributes. */
+    shape?: ClaimShape;
+  };
   /** How HTTP step-up challenges are phrased for this issuer's tokens. */
   challenge: 'rfc9470' | 'insufficient_claims';
 }
+
+/** The claim shapes of CI systems' OIDC tokens, mapped to the same principal attributes. */
+export type ClaimShape = 'github-actions' | 'gitlab-ci';
+
+/** Every {@link ClaimShape}, for schemas. */
+export const CLAIM_SHAPES: readonly ClaimShape[] = ['github-actions', 'gitlab-ci'];
 
 export interface Settings {
   defaultEffect: 'allow' | 'deny';

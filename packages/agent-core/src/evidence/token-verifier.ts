@@ -12,6 +12,7 @@ import {
 } from 'jose';
 import type { LoadedBundle } from '../bundle-store.js';
 import { systemClock, type Clock } from '../ports.js';
+import { pipelineAttributes } from './pipeline-claims.js';
 
 /** Why a bearer token was refused. */
 export type TokenRejection =
@@ -179,8 +180,12 @@ export class TokenVerifier {
       principal.roles = stringList(claimAt(payload, settings.claims.roles));
     if (settings.claims.groups !== undefined)
       principal.groups = stringList(claimAt(payload, settings.claims.groups));
-    if (settings.claims.attributes.length > 0) {
-      const attributes: Record<string, unknown> = {};
+    if (settings.claims.attributes.length > 0 || settings.claims.shape !== undefined) {
+      // A CI job's token: its pipeline attributes first; claims configured by name add to them.
+      const attributes: Record<string, unknown> =
+        settings.claims.shape === undefined
+          ? {}
+          : pipelineAttributes(settings.claims.shape, payload);
       for (const path of settings.claims.attributes) {
         const value = claimAt(payload, path);
         if (value !== undefined) attributes[attributeName(path)] = value;

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { PolicySetError } from '../errors.js';
-import { POLICY_SET_FORMAT, type CompiledPolicySet } from '../model.js';
+import { CLAIM_SHAPES, POLICY_SET_FORMAT, type CompiledPolicySet } from '../model.js';
 
 const requirement = z.strictObject({
   level: z.string().optional(),
@@ -37,6 +37,7 @@ export const compiledPolicySetSchema = z.strictObject({
             roles: z.string().optional(),
             groups: z.string().optional(),
             attributes: z.array(z.string()),
+            shape: z.enum(CLAIM_SHAPES).optional(),
           }),
           challenge: z.enum(['rfc9470', 'insufficient_claims']),
         }),

@@ -90,6 +90,23 @@ describe('compile: issuers in stepgate.yaml', () => {
     ]);
   });
 
+  it('takes the claim shape of a CI system (GitHub Actions, GitLab CI) and refuses others', () => {
+    const set = compileOk(
+      withIssuers(
+        '  - { issuer: https://token.actions.githubusercontent.com, audience: x, claims: { shape: github-actions } }\n',
+      ),
+    );
+    expect(set.settings.issuers[0]?.claims).toEqual({
+      principal: 'sub',
+      attributes: [],
+      shape: 'github-actions',
+    });
+    expect(parsePolicySet(JSON.stringify(set)).settings.issuers).toEqual(set.settings.issuers);
+    expect(
+      messages('  - { issuer: https://ci.example, audience: x, claims: { shape: jenkins } }\n'),
+    ).toEqual([expect.stringMatching(/claims\.shape.*"github-actions".*"gitlab-ci"/)]);
+  });
+
   it('refuses a duplicate issuer', () => {
     const errors =
       messages(`  - { issuer: https://a.example, audience: x, jwksUrl: https://a.example/jwks }

@@ -169,6 +169,7 @@ function compileIssuers(
     if (doc.jwks !== undefined) issuer.jwks = { keys: doc.jwks.keys };
     if (doc.claims?.roles !== undefined) issuer.claims.roles = doc.claims.roles;
     if (doc.claims?.groups !== undefined) issuer.claims.groups = doc.claims.groups;
+    if (doc.claims?.shape !== undefined) issuer.claims.shape = doc.claims.shape;
     return issuer;
   });
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { CLAIM_SHAPES } from '../model.js';
 
 /**
  * The file formats of a policy repository. Strict objects: an unknown field is an error,
@@ -107,6 +108,8 @@ export const issuerSchema = z.strictObject({
       roles: claimPath.optional(),
       groups: claimPath.optional(),
       attributes: z.array(claimPath).max(50).optional(),
+      /** A CI system's token (GitHub Actions, GitLab CI): pipeline attributes for the principal. */
+      shape: z.enum(CLAIM_SHAPES).optional(),
     })
     .optional(),
   challenge: z.enum(['rfc9470', 'insufficient_claims']).optional(),
