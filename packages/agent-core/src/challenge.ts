@@ -1,5 +1,5 @@
 import { formatDuration } from '@stepgate/policy';
-import type { Level, Requirement } from '@stepgate/policy';
+import type { Level, Requirement, RequirementPart } from '@stepgate/policy';
 
 /**
  * How an HTTP enforcement point asks for a step-up:
@@ -15,9 +15,9 @@ export interface StepUpChallenge {
   header: string;
   /** The human-readable description used in the header and in response bodies. */
   description: string;
-  /** Space-separated acr values, when the level is part of the gap. */
+  /** Space-separated acr values, whenever the requirement names a level that has some. */
   acrValues?: string;
-  /** Seconds, when freshness is part of the gap. */
+  /** Whole seconds, whenever the requirement asks for freshness. */
   maxAge?: number;
   approvals?: number;
 }
@@ -37,21 +37,32 @@ export function acrValuesFor(level: string, levels: readonly Level[]): string[] 
 }
 
 /**
- * The challenge for an unmet step-up requirement (`decision.require`: only the unmet parts).
- * `acr_values` appears when the level is part of the gap, `max_age` when freshness is, both
- * when both are; an approvals-only gap carries just the description.
+ * The challenge for a step-up (`decision.require`: the complete requirement, met parts
+ * included). `acr_values` appears whenever it names a level and `max_age` whenever it asks
+ * for freshness, so that one re-authentication with both meets it: a stale MFA session is
+ * asked for the MFA acr values *and* max_age, or the provider might answer with a password
+ * login. A level with no acr values of its own (only amr methods) is asked for with the
+ * values of the next stronger level that has some; when no level from it up has any, the
+ * challenge has no `acr_values` (nothing can name it) and the description names the level.
+ * A requirement of approvals alone carries just the description.
  */
 export function stepUpChallenge(
   require: Requirement,
   levels: readonly Level[],
-  options: { style?: ChallengeStyle; message?: string } = {},
+  options: {
+    style?: ChallengeStyle;
+    message?: string;
+    /** The decision's unmet parts: the description names only what is still to do. */
+    unmet?: readonly RequirementPart[];
+  } = {},
 ): StepUpChallenge {
   const style = options.style ?? 'rfc9470';
   const acr = require.level !== undefined ? acrValuesFor(require.level, levels) : [];
-  const description = headerText(options.message ?? describeRequirement(require));
+  const description = headerText(options.message ?? describeRequirement(require, options.unmet));
   const challenge: StepUpChallenge = { header: '', description };
   if (acr.length > 0) challenge.acrValues = acr.join(' ');
-  if (require.maxAge !== undefined) challenge.maxAge = Math.max(0, Math.floor(require.maxAge));
+  // Compiled requirements hold whole seconds of at least 1; anything else is clamped, not trusted.
+  if (require.maxAge !== undefined) challenge.maxAge = Math.max(1, Math.floor(require.maxAge));
   if (require.approvals !== undefined) challenge.approvals = require.approvals;
 
   const params: string[] = [];
@@ -75,25 +86,35 @@ export function stepUpChallenge(
   return challenge;
 }
 
-/** "Step-up required: authenticate with mfa within the last 5m; 1 approval." */
-export function describeRequirement(require: Requirement): string {
+/**
+ * "Step-up required: authenticate with mfa within the last 5m; 1 approval." With `unmet`, only
+ * what is still to do: the authentication (level and freshness together, as one login must
+ * meet both) when either is unmet, and the approvals when they are.
+ */
+export function describeRequirement(
+  require: Requirement,
+  unmet?: readonly RequirementPart[],
+): string {
   const parts: string[] = [];
-  if (require.level !== undefined && require.maxAge !== undefined)
-    parts.push(
-      `authenticate with ${require.level} within the last ${formatDuration(require.maxAge)}`,
-    );
-  else if (require.level !== undefined) parts.push(`authenticate with ${require.level}`);
-  else if (require.maxAge !== undefined)
-    parts.push(
-      `authenticate again (last authentication must be within ${formatDuration(require.maxAge)})`,
-    );
-  if (require.approvals !== undefined)
-    parts.push(
-      `${require.approvals} approval${require.approvals === 1 ? '' : 's'} from other people`,
-    );
+  const { level, maxAge } =
+    unmet === undefined || needsAuthentication(unmet) ? require : ({} as Requirement);
+  const approvals =
+    unmet === undefined || unmet.includes('approvals') ? require.approvals : undefined;
+  if (level !== undefined && maxAge !== undefined)
+    parts.push(`authenticate with ${level} within the last ${formatDuration(maxAge)}`);
+  else if (level !== undefined) parts.push(`authenticate with ${level}`);
+  else if (maxAge !== undefined)
+    parts.push(`authenticate again (last authentication must be within ${formatDuration(maxAge)})`);
+  if (approvals !== undefined)
+    parts.push(`${approvals} approval${approvals === 1 ? '' : 's'} from other people`);
   return parts.length === 0
     ? 'Step-up authentication is required.'
     : `Step-up required: ${parts.join('; ')}.`;
+}
+
+/** Whether a login is part of what is still to do (the level, the freshness or both). */
+export function needsAuthentication(unmet: readonly RequirementPart[]): boolean {
+  return unmet.includes('level') || unmet.includes('maxAge');
 }
 
 /** Visible ASCII only: header values with other characters are refused by HTTP stacks. */

@@ -116,6 +116,9 @@ export function toDecisionRecord(entry: DecisionEntry): DecisionRecord {
     durationNs: Math.max(0, Math.round(decision.durationNs)),
   };
   if (decision.failReason !== undefined) record.failReason = decision.failReason;
+  // The complete requirement only, not `unmet`: the unmet parts follow from it and the
+  // verified evidence, which a replay decides with again; and the record's (strict) schema
+  // stays one that control planes of the previous release accept.
   if (decision.require !== undefined) {
     const require: NonNullable<DecisionRecord['require']> = {};
     if (decision.require.level !== undefined) require.level = decision.require.level;

@@ -81,6 +81,7 @@ export function httpOutcome(
   const challenge = stepUpChallenge(decision.require ?? {}, levels, {
     style,
     ...(message !== undefined ? { message } : {}),
+    ...(decision.unmet !== undefined ? { unmet: decision.unmet } : {}),
   });
   headers['www-authenticate'] = challenge.header;
   const body: Record<string, unknown> = {
@@ -88,6 +89,7 @@ export function httpOutcome(
     message: challenge.description,
     decisionId: decision.decisionId,
     require: decision.require ?? {},
+    unmet: decision.unmet ?? [],
   };
   if (challenge.acrValues !== undefined) body.acr_values = challenge.acrValues;
   if (challenge.maxAge !== undefined) body.max_age = challenge.maxAge;

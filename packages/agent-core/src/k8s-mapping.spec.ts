@@ -145,6 +145,19 @@ describe('k8sStepUpMessage', () => {
     );
   });
 
+  it('with the unmet parts, asks only for what is still to do', () => {
+    const require = { level: 'mfa', maxAge: 900, approvals: 1 };
+    // Authenticated recently enough at MFA: only the approval is missing.
+    expect(k8sStepUpMessage(require, 'k8s:delete:secrets', SECRET, undefined, ['approvals'])).toBe(
+      'Step-up required: 1 approval from other people. Run: npx stepgate request ' +
+        "--action 'k8s:delete:secrets' --resource 'prod/db' --resource-kind 'k8s:secrets' --reason \"<why you need this>\" and retry once approved.",
+    );
+    // Approved, but the MFA login is stale: the login is asked for in full, no request.
+    expect(k8sStepUpMessage(require, 'k8s:delete:secrets', SECRET, undefined, ['maxAge'])).toBe(
+      "Step-up required: authenticate with mfa within the last 15m. Run: npx stepgate elevate --action 'k8s:delete:secrets' --resource 'prod/db' and retry.",
+    );
+  });
+
   it("appends the policy's message and quotes arguments for the shell", () => {
     const text = k8sStepUpMessage(
       { level: 'mfa' },

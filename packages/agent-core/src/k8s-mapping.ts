@@ -1,5 +1,5 @@
-import type { DecisionRequest, Reason, Requirement } from '@stepgate/policy';
-import { describeRequirement } from './challenge.js';
+import type { DecisionRequest, Reason, Requirement, RequirementPart } from '@stepgate/policy';
+import { describeRequirement, needsAuthentication } from './challenge.js';
 import type { AgentDecision } from './decision-record.js';
 
 /**
@@ -172,23 +172,30 @@ export function k8sStepUpMessage(
   action: string,
   resource: { kind: string; id: string },
   message?: string,
+  unmet?: readonly RequirementPart[],
 ): string {
   const target = `--action ${shellQuote(action)} --resource ${shellQuote(resource.id)}`;
   const elevate = `npx stepgate elevate ${target}`;
-  const needsAuthentication = require.level !== undefined || require.maxAge !== undefined;
+  // `require` is complete; without `unmet` every part of it counts as still to do.
+  const login =
+    unmet !== undefined
+      ? needsAuthentication(unmet)
+      : require.level !== undefined || require.maxAge !== undefined;
+  const approvals =
+    unmet !== undefined ? unmet.includes('approvals') : require.approvals !== undefined;
   let run: string;
-  if (require.approvals !== undefined) {
+  if (approvals) {
     // The approval request names the resource exactly (kind and id); a grant's scope is
     // action and resource-id patterns, so elevate needs no kind.
     const request = `npx stepgate request ${target} --resource-kind ${shellQuote(resource.kind)} --reason "<why you need this>"`;
-    run = needsAuthentication
+    run = login
       ? `Run: ${request}, then once approved: ${elevate} and retry.`
       : `Run: ${request} and retry once approved.`;
   } else {
     run = `Run: ${elevate} and retry.`;
   }
   const why = message !== undefined && message.trim() !== '' ? ` Policy: ${message.trim()}` : '';
-  return `${describeRequirement(require)} ${run}${why}`;
+  return `${describeRequirement(require, unmet)} ${run}${why}`;
 }
 
 /** POSIX single quotes: nothing inside is interpreted; a `'` becomes `'\''`. */

@@ -193,6 +193,7 @@ export function admissionAnswer(
         request.action,
         request.resource,
         policyMessage(decision),
+        decision.unmet,
       ),
     };
   }

@@ -168,6 +168,7 @@ export function accessReviewAnswer(
       request.action,
       request.resource,
       policyMessage(decision),
+      decision.unmet,
     );
     return answer({ allowed: false, denied: true, reason: `${message} ${ref}` });
   }

@@ -245,17 +245,13 @@ describe('TokenVerifier evidence in decisions', () => {
     const decide = async (claims: Record<string, unknown>) => {
       const { evidence } = await verifier.verify(await idp.token(claims));
       const decision = point.decide(secret, evidence);
-      return decision.effect === 'step_up' ? decision.require : decision.effect;
+      return decision.effect === 'step_up' ? decision.unmet : decision.effect;
     };
     const fresh = now() - 60;
     expect(await decide({ acr: 'urn:stepgate:mfa', auth_time: fresh })).toBe('allow');
     expect(await decide({ amr: ['pwd', 'otp'], auth_time: fresh })).toBe('allow');
-    expect(await decide({ acr: 'urn:stepgate:pwd', auth_time: fresh })).toEqual({
-      level: 'mfa',
-    });
-    expect(await decide({ acr: 'urn:stepgate:mfa', auth_time: now() - 600 })).toEqual({
-      maxAge: 300,
-    });
-    expect(await decide({ acr: 'urn:stepgate:mfa' })).toEqual({ maxAge: 300 });
+    expect(await decide({ acr: 'urn:stepgate:pwd', auth_time: fresh })).toEqual(['level']);
+    expect(await decide({ acr: 'urn:stepgate:mfa', auth_time: now() - 600 })).toEqual(['maxAge']);
+    expect(await decide({ acr: 'urn:stepgate:mfa' })).toEqual(['maxAge']);
   });
 });

@@ -95,6 +95,7 @@ describe('expressMiddleware', () => {
     expect(res.body).toMatchObject({
       error: 'auth/step_up_required',
       require: { level: 'mfa', maxAge: 600 },
+      unmet: ['level', 'maxAge'],
     });
   });
 
@@ -106,13 +107,15 @@ describe('expressMiddleware', () => {
     expect(nextCalls).toBe(1);
   });
 
-  it('asks only for freshness when the level is already met', () => {
+  it('asks for the level and the freshness when only freshness is unmet, naming it unmet', () => {
     const { res } = run(
       { method: 'POST', originalUrl: '/admin/users' },
       { evidence: () => ({ level: 'mfa', authTime: new Date(Date.now() - 3_600_000) }) },
     );
-    expect(res.headers['www-authenticate']).toMatch(/max_age=600$/);
-    expect(res.headers['www-authenticate']).not.toContain('acr_values');
+    expect(res.headers['www-authenticate']).toMatch(
+      /, acr_values="urn:stepgate:mfa [^"]+", max_age=600$/,
+    );
+    expect(res.body).toMatchObject({ require: { level: 'mfa', maxAge: 600 }, unmet: ['maxAge'] });
   });
 
   it('supports the insufficient_claims style and a custom mapping', () => {
