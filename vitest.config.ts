@@ -15,8 +15,16 @@ const SOURCE_CONDITION = '@stepgate/source';
  * spec matches none (it would never run) or two (it would run twice).
  */
 export const TEST_TIERS = {
-  /** Colocated specs: no PostgreSQL, Redis or server processes; 40 s with two workers, no isolation. */
-  unit: ['packages/*/src/**/*.spec.ts', 'apps/*/src/**/*.spec.ts', 'test/workspace/**/*.spec.ts'],
+  /**
+   * Colocated specs, the workspace rules and the cel-spec conformance suite: no PostgreSQL, Redis
+   * or server processes; 40 s with two workers, no isolation.
+   */
+  unit: [
+    'packages/*/src/**/*.spec.ts',
+    'apps/*/src/**/*.spec.ts',
+    'test/workspace/**/*.spec.ts',
+    'test/conformance/**/*.spec.ts',
+  ],
   /** The built apps as real processes against the machine's PostgreSQL and Redis (and nginx). */
   integration: ['test/integration/**/*.spec.ts'],
   /** Whole journeys: control plane, agents and the CLI together. */

@@ -51,6 +51,7 @@ const MAPS: [string, { present: string; value: string; absent: string; size: num
   ],
   ['principal.attributes', { present: 'department', value: '"eng"', absent: 'team', size: 2 }],
   ['resource.attributes', { present: 'owner', value: '"alice"', absent: 'tenant', size: 1 }],
+  ['actionAttributes', { present: 'method', value: '"PUT"', absent: 'body', size: 1 }],
   ['context', { present: 'ip', value: '"10.1.2.3"', absent: 'country', size: 2 }],
 ];
 
