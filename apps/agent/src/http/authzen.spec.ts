@@ -161,6 +161,7 @@ describe('AuthZEN mapping', () => {
     const result = toAuthzenDecision(
       decision('step_up', {
         require: { level: 'mfa', maxAge: 300, approvals: 1 },
+        unmet: ['maxAge', 'approvals'],
         reasons: [{ policy: 'p', rule: 'r', effect: 'step_up', message: 'Need MFA.' }],
       }),
       LEVELS,
@@ -173,7 +174,13 @@ describe('AuthZEN mapping', () => {
         revision: 3,
         reason_admin: { en: 'p/r: Need MFA.' },
         reason_user: { en: 'Need MFA.' },
-        step_up: { level: 'mfa', acr_values: 'urn:mfa', max_age: 300, approvals: 1 },
+        step_up: {
+          level: 'mfa',
+          acr_values: 'urn:mfa',
+          max_age: 300,
+          approvals: 1,
+          unmet: ['maxAge', 'approvals'],
+        },
       },
     });
   });

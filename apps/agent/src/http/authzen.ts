@@ -195,12 +195,16 @@ export function toAuthzenDecision(
     const message = decision.reasons.find((reason) => reason.message)?.message;
     if (decision.effect === 'step_up') {
       const require = decision.require ?? {};
-      const challenge = stepUpChallenge(require, levels, message !== undefined ? { message } : {});
+      const challenge = stepUpChallenge(require, levels, {
+        ...(message !== undefined ? { message } : {}),
+        ...(decision.unmet !== undefined ? { unmet: decision.unmet } : {}),
+      });
       const stepUp: Record<string, unknown> = {};
       if (require.level !== undefined) stepUp.level = require.level;
       if (challenge.acrValues !== undefined) stepUp.acr_values = challenge.acrValues;
       if (challenge.maxAge !== undefined) stepUp.max_age = challenge.maxAge;
       if (require.approvals !== undefined) stepUp.approvals = require.approvals;
+      if (decision.unmet !== undefined) stepUp.unmet = decision.unmet;
       context.step_up = stepUp;
       context.reason_user = { en: challenge.description };
     } else {
