@@ -63,7 +63,7 @@ interface SearchQuery {
   subjectId: string;
   limit: number;
   token: string | undefined;
-  /** Identifies the query across pages (every field but `page.token`). */
+  /** Identifies the query across pages (every field but `page`). */
   hash: string;
 }
 
@@ -177,8 +177,9 @@ export function parseSearch(kind: SearchKind, body: unknown): SearchQuery {
 
   const { limit, token } = parsePage(body.page);
   const type = isObject(target) ? (target.type as string) : '';
-  // The searched entity counts by its type only: its id and properties are ignored.
-  const identity: Record<string, unknown> = { kind, type, limit, action: actionInput, ...inputs };
+  // The searched entity counts by its type only: its id and properties are ignored. The limit
+  // may change between pages: the certification scenario sends the follow-up without it.
+  const identity: Record<string, unknown> = { kind, type, action: actionInput, ...inputs };
   if (context !== undefined) identity.context = context;
   const hash = createHash('sha256')
     .update(canonicalJson(identity))

@@ -17,6 +17,7 @@ import {
 } from '@stepgate/protocol';
 import { evaluateBatch, parseEvaluation, parseEvaluations, toAuthzenDecision } from './authzen.js';
 import { AUTHZEN_METADATA_PATH, authzenMetadata, pdpBaseUrl } from './authzen-metadata.js';
+import { search, SEARCH_PATHS, type SearchKind } from './authzen-search.js';
 import { AUTHZ_HTTP_PATH, identityOf, proxiedRequest } from './authz-http.js';
 import {
   evidenceForPrincipal,
@@ -58,6 +59,12 @@ const JSON_TYPE = 'application/json; charset=utf-8';
 export function createHttpServer(options: HttpServerOptions): Server {
   const { point, metrics, logger, tokens } = options;
   const levels = () => point.levels;
+  const searchRoute = (kind: SearchKind): Record<string, Handler> => ({
+    POST: async (req, res) => {
+      const body = await readJsonRequest(req, MAX_BODY_BYTES);
+      sendJson(res, 200, search(kind, body, point, await verifiedCaller(req, tokens)));
+    },
+  });
 
   const table: Record<string, Record<string, Handler>> = {
     '/v1/decide': {
@@ -93,6 +100,9 @@ export function createHttpServer(options: HttpServerOptions): Server {
         sendJson(res, 200, body);
       },
     },
+    [SEARCH_PATHS.subject]: searchRoute('subject'),
+    [SEARCH_PATHS.resource]: searchRoute('resource'),
+    [SEARCH_PATHS.action]: searchRoute('action'),
     [AUTHZEN_METADATA_PATH]: {
       GET: async (req, res) =>
         sendJson(res, 200, authzenMetadata(pdpBaseUrl(req, options.trustedProxies))),
