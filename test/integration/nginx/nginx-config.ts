@@ -40,25 +40,7 @@ export interface NginxConfigOptions {
 
 /** A complete `nginx.conf`: the two upstreams and the Stepgate-protected server. */
 export function nginxConfig(options: NginxConfigOptions): string {
-  const run = options.runDir;
-  const paths =
-    run === undefined
-      ? ''
-      : `
-pid ${run}/nginx.pid;
-error_log ${run}/error.log info;
-`;
-  const httpPaths =
-    run === undefined
-      ? ''
-      : `
-    access_log ${run}/access.log;
-    client_body_temp_path ${run}/client_body;
-    proxy_temp_path ${run}/proxy;
-    fastcgi_temp_path ${run}/fastcgi;
-    uwsgi_temp_path ${run}/uwsgi;
-    scgi_temp_path ${run}/scgi;
-`;
+  const { paths, httpPaths } = runDirectives(options.runDir);
   return `# Stepgate in front of an application with nginx auth_request.
 daemon off;
 worker_processes 1;
@@ -81,6 +63,69 @@ ${httpPaths}
 ${stepgateServer(options.listen)}
 }
 `;
+}
+
+/**
+ * A complete `nginx.conf` that terminates TLS in front of the agent's own APIs (AuthZEN,
+ * `/v1/decide`): the agent sees plain HTTP from a trusted proxy, and the scheme and host the
+ * client used in `X-Forwarded-Proto` / `X-Forwarded-Host`.
+ */
+export function tlsProxyConfig(options: {
+  listen: string;
+  agent: string;
+  certificate: string;
+  key: string;
+  runDir?: string;
+}): string {
+  const { paths, httpPaths } = runDirectives(options.runDir);
+  return `# TLS termination in front of the Stepgate agent.
+daemon off;
+worker_processes 1;
+${paths}
+events {
+    worker_connections 256;
+}
+
+http {
+${httpPaths}
+    server {
+        listen ${options.listen} ssl;
+        ssl_certificate ${options.certificate};
+        ssl_certificate_key ${options.key};
+
+        location / {
+            proxy_pass http://${options.agent};
+            proxy_http_version 1.1;
+            proxy_set_header Connection "";
+            proxy_set_header Host $host;
+            # What the client used, overwriting anything it sent itself.
+            proxy_set_header X-Forwarded-Proto $scheme;
+            proxy_set_header X-Forwarded-Host $http_host;
+            proxy_set_header X-Forwarded-For $remote_addr;
+            proxy_set_header Forwarded "";
+        }
+    }
+}
+`;
+}
+
+/** Where a test's nginx keeps its pid, logs and temp files (nothing under /var). */
+function runDirectives(run: string | undefined): { paths: string; httpPaths: string } {
+  if (run === undefined) return { paths: '', httpPaths: '' };
+  return {
+    paths: `
+pid ${run}/nginx.pid;
+error_log ${run}/error.log info;
+`,
+    httpPaths: `
+    access_log ${run}/access.log;
+    client_body_temp_path ${run}/client_body;
+    proxy_temp_path ${run}/proxy;
+    fastcgi_temp_path ${run}/fastcgi;
+    uwsgi_temp_path ${run}/uwsgi;
+    scgi_temp_path ${run}/scgi;
+`,
+  };
 }
 
 /** The `server` block alone, for an existing nginx.conf that defines the two upstreams. */

@@ -27,7 +27,18 @@ export interface NginxProcess {
  * @throws when nginx is not installed (the suite must fail, not skip: `.ci/run` installs it),
  *   when the config is refused, or when nginx does not listen within 10 s.
  */
-export async function startNginx(agent: string, upstream: string): Promise<NginxProcess> {
+export function startNginx(agent: string, upstream: string): Promise<NginxProcess> {
+  return spawnNginx((listen, runDir) => nginxConfig({ listen, agent, upstream, runDir }));
+}
+
+/**
+ * Starts nginx with the config `configFor` writes for its listen address (`127.0.0.1:<port>`)
+ * and private run dir; `scheme` is the scheme of the returned url (`https` for a TLS listener).
+ */
+export async function spawnNginx(
+  configFor: (listen: string, runDir: string) => string,
+  scheme: 'http' | 'https' = 'http',
+): Promise<NginxProcess> {
   if (!existsSync(NGINX_BINARY))
     throw new Error(
       `nginx is not installed at ${NGINX_BINARY}: apt-get install -y nginx (.ci/run does this in CI)`,
@@ -36,7 +47,7 @@ export async function startNginx(agent: string, upstream: string): Promise<Nginx
   // Started as root, nginx runs its worker as `nobody`, which must reach the temp dirs inside.
   chmodSync(dir, 0o755);
   const port = await freePort();
-  const config = nginxConfig({ listen: `127.0.0.1:${port}`, agent, upstream, runDir: dir });
+  const config = configFor(`127.0.0.1:${port}`, dir);
   const configPath = join(dir, 'nginx.conf');
   writeFileSync(configPath, config);
   const errorLog = join(dir, 'error.log');
@@ -68,7 +79,7 @@ export async function startNginx(agent: string, upstream: string): Promise<Nginx
     throw error;
   }
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `${scheme}://127.0.0.1:${port}`,
     config,
     errors,
     async stop() {
