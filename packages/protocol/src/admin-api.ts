@@ -386,10 +386,10 @@ export type ApprovalsResponse = z.infer<typeof approvalsResponseSchema>;
 export const enrolmentCodesResponseSchema = z.object({ codes: z.array(enrolmentCodeSchema) });
 export type EnrolmentCodesResponse = z.infer<typeof enrolmentCodesResponseSchema>;
 
-/** The unmet parts of a step-up requirement. */
-const unmetRequirement = z.object({
+/** A step-up requirement: the complete one, met parts included. */
+const stepUpRequirement = z.object({
   level: z.string().optional(),
-  /** Seconds. */
+  /** Whole seconds (a number, so that a client still reads an older server's answer). */
   maxAge: z.number().optional(),
   approvals: z.int().optional(),
 });
@@ -398,8 +398,13 @@ const unmetRequirement = z.object({
 export const checkResponseSchema = z.object({
   decision: z.object({
     effect,
-    /** Only the unmet parts of the requirement. */
-    require: unmetRequirement.optional(),
+    /**
+     * With effect step_up: the complete merged requirement of every unmet step-up rule, so
+     * that one step-up meets it.
+     */
+    require: stepUpRequirement.optional(),
+    /** With effect step_up: the parts of `require` the evidence (the grants) leaves unmet. */
+    unmet: z.array(z.enum(['level', 'maxAge', 'approvals'])).optional(),
     reasons: z.array(
       z.object({ policy: z.string(), rule: z.string(), effect, message: z.string().optional() }),
     ),

@@ -19,6 +19,7 @@ import {
   EXIT_STEP_UP,
   describeRequest,
   formatCheck,
+  isUnmet,
   shellQuote,
 } from '../output/step-up-format.js';
 import { printable } from '../output/table.js';
@@ -99,7 +100,7 @@ async function requestAndWait(
 ): Promise<{ result: CheckResponse; timedOut: boolean }> {
   const first = await client.check(input);
   if (first.decision.effect !== 'step_up') return { result: first, timedOut: false };
-  if ((first.decision.require?.approvals ?? 0) > 0) {
+  if (isUnmet(first.decision, 'approvals') && (first.decision.require?.approvals ?? 0) > 0) {
     // Decided by the control plane as this check was: the same roles, groups and context.
     const { id: _id, ...principal } = input.principal;
     const approval = await client.createApproval({

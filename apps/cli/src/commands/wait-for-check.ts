@@ -42,7 +42,7 @@ export async function waitForCheck(
     deadline,
   );
   let result = first;
-  let status = `needs ${describeRequirement(result.decision.require)}`;
+  let status = `needs ${describeRequirement(result.decision.require, result.decision.unmet)}`;
   let nextPoll = clock.now() + pollMs;
   try {
     for (;;) {
@@ -60,7 +60,7 @@ export async function waitForCheck(
         continue;
       }
       if (result.decision.effect !== 'step_up') return { result, timedOut: false };
-      status = `needs ${describeRequirement(result.decision.require)}`;
+      status = `needs ${describeRequirement(result.decision.require, result.decision.unmet)}`;
     }
   } finally {
     countdown.clear();

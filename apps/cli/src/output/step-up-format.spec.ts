@@ -90,6 +90,32 @@ describe('check output', () => {
     expect(describeRequirement(undefined)).toBe('stronger authentication');
   });
 
+  it('names what is missing when part of the complete requirement is met', () => {
+    const require = { level: 'mfa', maxAge: 900, approvals: 1 };
+    expect(describeRequirement(require, ['maxAge'])).toBe(
+      'level mfa (authenticated within 15m), 1 approval; missing: fresh authentication',
+    );
+    expect(describeRequirement(require, ['level', 'maxAge', 'approvals'])).toBe(
+      'level mfa (authenticated within 15m), 1 approval',
+    );
+  });
+
+  it('builds only the commands for the unmet parts of a complete requirement', () => {
+    const staleLogin = stepUp();
+    staleLogin.decision.unmet = ['maxAge'];
+    expect(satisfyCommands(staleLogin, input)).toEqual([
+      'npx stepgate elevate --action terraform:apply --resource prod/billing',
+    ]);
+    const approvalOnly = stepUp();
+    approvalOnly.decision.unmet = ['approvals'];
+    expect(satisfyCommands(approvalOnly, input)).toEqual([
+      "npx stepgate request --action terraform:apply --resource terraform:prod/billing --reason '<why>'",
+    ]);
+    expect(formatCheck(approvalOnly, input).split('\n')[0]).toBe(
+      'STEP-UP NEEDED terraform:apply on terraform:prod/billing for alice: level mfa (authenticated within 15m), 1 approval; missing: approvals',
+    );
+  });
+
   it('prints the step-up gap, its reasons and the satisfy commands from the control plane', () => {
     const text = formatCheck(
       stepUp({ elevate: 'npx stepgate elevate --action x', request: 'npx stepgate request y' }),

@@ -9,12 +9,49 @@ export const EXIT_DENY = 1;
 export const EXIT_ERROR = 2;
 export const EXIT_STEP_UP = 3;
 
-/** The unmet parts of a step-up requirement, as `POST /v1/check` reports them. */
+/** A step-up requirement, complete (met parts included), as `POST /v1/check` reports it. */
 type Requirement = NonNullable<CheckResponse['decision']['require']>;
+type RequirementPart = NonNullable<CheckResponse['decision']['unmet']>[number];
 
-/** `level mfa (authenticated within 15m), 1 approval` */
-export function describeRequirement(require: Requirement | undefined): string {
+/**
+ * Whether `part` of the decision's requirement is still to do. A control plane that sends no
+ * `unmet` (older than complete requirements) sent only the unmet parts as `require`.
+ */
+export function isUnmet(decision: CheckResponse['decision'], part: RequirementPart): boolean {
+  const require = decision.require;
+  if (require === undefined || require[part] === undefined) return false;
+  return decision.unmet?.includes(part) ?? true;
+}
+
+const PART_NAMES: Record<RequirementPart, string> = {
+  level: 'level',
+  maxAge: 'fresh authentication',
+  approvals: 'approvals',
+};
+
+/**
+ * `level mfa (authenticated within 15m), 1 approval`; with the unmet parts, when some part is
+ * already met: `level mfa (authenticated within 15m); missing: fresh authentication`.
+ */
+export function describeRequirement(
+  require: Requirement | undefined,
+  unmet?: readonly RequirementPart[],
+): string {
   if (require === undefined) return 'stronger authentication';
+  const present = (['level', 'maxAge', 'approvals'] as const).filter(
+    (part) => require[part] !== undefined,
+  );
+  const missing =
+    unmet !== undefined && present.some((part) => !unmet.includes(part))
+      ? `; missing: ${present
+          .filter((part) => unmet.includes(part))
+          .map((part) => PART_NAMES[part])
+          .join(', ')}`
+      : '';
+  return describeParts(require) + missing;
+}
+
+function describeParts(require: Requirement): string {
   const parts: string[] = [];
   const age =
     require.maxAge === undefined ? '' : `authenticated within ${formatDuration(require.maxAge)}`;
@@ -44,12 +81,12 @@ export function shellQuote(value: string): string {
  * else ones built from the request (elevate for a level or freshness, request for approvals).
  */
 export function satisfyCommands(result: CheckResponse, input: CheckRequest): string[] {
-  const require = result.decision.require;
+  const { decision } = result;
   const commands: string[] = [];
   const resource = `${input.resource.kind}:${input.resource.id}`;
   const needsFactor =
-    require === undefined || require.level !== undefined || require.maxAge !== undefined;
-  const needsApprovals = (require?.approvals ?? 0) > 0;
+    decision.require === undefined || isUnmet(decision, 'level') || isUnmet(decision, 'maxAge');
+  const needsApprovals = isUnmet(decision, 'approvals') && (decision.require?.approvals ?? 0) > 0;
   if (result.satisfy?.elevate !== undefined) commands.push(result.satisfy.elevate);
   else if (needsFactor) {
     commands.push(
@@ -89,7 +126,7 @@ export function formatCheck(result: CheckResponse, input: CheckRequest): string 
   if (decision.effect === 'deny') {
     lines.push(`DENY ${what} (revision ${decision.revision})`);
   } else {
-    lines.push(`STEP-UP NEEDED ${what}: ${describeRequirement(decision.require)}`);
+    lines.push(`STEP-UP NEEDED ${what}: ${describeRequirement(decision.require, decision.unmet)}`);
   }
   for (const reason of decision.reasons) {
     if (reason.effect !== decision.effect) continue;

@@ -17,6 +17,17 @@ describe('satisfyHints', () => {
     });
   });
 
+  it('with the unmet parts of a complete requirement, suggests only what is still to do', () => {
+    const require = { level: 'mfa', maxAge: 600, approvals: 1 };
+    expect(satisfyHints(require, 'deploy', 'prod/api', {}, ['approvals'])).toEqual({
+      request: "npx stepgate request --action deploy --resource prod/api --reason '<why>'",
+      approvals: 1,
+    });
+    expect(satisfyHints(require, 'deploy', 'prod/api', {}, ['maxAge'])).toEqual({
+      elevate: 'npx stepgate elevate --action deploy --resource prod/api',
+    });
+  });
+
   it('quotes arguments only when the shell needs it', () => {
     expect(shellArg('k8s:create:pods/exec')).toBe('k8s:create:pods/exec');
     expect(shellArg('a b')).toBe("'a b'");

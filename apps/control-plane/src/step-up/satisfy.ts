@@ -1,4 +1,4 @@
-import type { Requirement } from '@stepgate/policy';
+import type { Requirement, RequirementPart } from '@stepgate/policy';
 
 /**
  * How to meet an unmet step-up requirement, as commands the user can run: `elevate` for a
@@ -16,21 +16,25 @@ export function shellArg(value: string): string {
 }
 
 /**
- * The commands that meet `require` for `action` on `resourceId`. The request names the roles
- * and groups the decision saw: the control plane decides the approval request with them to
- * find how many approvals it needs, so without them it may find nothing to approve.
+ * The commands that meet `require` (the complete requirement) for `action` on `resourceId`:
+ * only those for the `unmet` parts (every part when it is not given), so a user whose login
+ * is fresh enough is not sent to elevate. The request names the roles and groups the decision
+ * saw: the control plane decides the approval request with them to find how many approvals it
+ * needs, so without them it may find nothing to approve.
  */
 export function satisfyHints(
   require: Requirement,
   action: string,
   resourceId: string,
   principal: { roles?: readonly string[]; groups?: readonly string[] } = {},
+  unmet?: readonly RequirementPart[],
 ): Satisfy {
   const target = `--action ${shellArg(action)} --resource ${shellArg(resourceId)}`;
   const satisfy: Satisfy = {};
-  if (require.level !== undefined || require.maxAge !== undefined)
-    satisfy.elevate = `npx stepgate elevate ${target}`;
-  if (require.approvals !== undefined) {
+  const due = (part: RequirementPart) =>
+    require[part] !== undefined && (unmet?.includes(part) ?? true);
+  if (due('level') || due('maxAge')) satisfy.elevate = `npx stepgate elevate ${target}`;
+  if (require.approvals !== undefined && due('approvals')) {
     const who = [
       ...(principal.roles ?? []).map((role) => ` --role ${shellArg(role)}`),
       ...(principal.groups ?? []).map((group) => ` --group ${shellArg(group)}`),

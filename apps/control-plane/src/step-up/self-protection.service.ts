@@ -99,13 +99,20 @@ export class SelfProtectionService implements OnModuleInit {
     decision: Decision,
   ): Promise<never> {
     const require = decision.require ?? {};
-    const satisfy = satisfyHints(require, action, resourceId);
+    const satisfy = satisfyHints(require, action, resourceId, {}, decision.unmet);
     const reasons = decision.reasons.map((reason) => `${reason.policy}/${reason.rule}`);
     await this.audit.record({
       actor: actorOf(principal),
       action: 'stepup.required',
       target: action,
-      details: { action, resource: resourceId, require, reasons, revision: decision.revision },
+      details: {
+        action,
+        resource: resourceId,
+        require,
+        unmet: decision.unmet ?? [],
+        reasons,
+        revision: decision.revision,
+      },
     });
     const how = [
       satisfy.elevate ? `run \`${satisfy.elevate}\`` : undefined,
@@ -118,7 +125,7 @@ export class SelfProtectionService implements OnModuleInit {
     throw new StepgateError(
       'auth/step_up_required',
       `${action} needs a step-up of ${principal.subject} (${describeRequirement(require)}, required by ${reasons.join(', ')}): ${how}, then retry`,
-      { action, resource: resourceId, require, satisfy, reasons },
+      { action, resource: resourceId, require, unmet: decision.unmet ?? [], satisfy, reasons },
     );
   }
 }

@@ -41,6 +41,7 @@ export class StepUpCheckService {
         request.action,
         request.resource.id,
         request.principal,
+        decision.unmet,
       );
     return response;
   }
