@@ -222,4 +222,65 @@ describe('embedded repository + git push', () => {
     expect((await listVersions(cp)).length).toBe(versionsBefore);
     expect((await syncJobs(cp)).filter((job) => job.data.headSha === sha)).toEqual([]);
   });
+
+  it('a push with Entities documents is a ready version whose bundle carries them; a duplicate is REJECTED at its line', async () => {
+    await resetToServer();
+    const entities = (name: string, body: string) =>
+      `apiVersion: stepgate/v1\nkind: Entities\nname: ${name}\n${body}`;
+    const sha = await commit(
+      work,
+      {
+        'entities/people.yaml': entities(
+          'people',
+          'subjects:\n  - { type: user, id: alice }\n  - { type: user, id: bob, properties: { role: admin } }\nactions: [read]\n',
+        ),
+        'entities/records.yaml': entities(
+          'records',
+          'resources:\n  - { type: record, id: record-1, properties: { status: active } }\n',
+        ),
+      },
+      'Declare the search entities',
+    );
+    const push = await git(['push', 'origin', 'main'], work);
+    expect(push.status, push.stderr).toBe(0);
+    expect(push.stderr).toMatch(new RegExp(`remote: stepgate: ${sha.slice(0, 7)} compiles`));
+    const version = await waitForVersion(cp, sha, (v) => v.active);
+    const bundle = await api(cp.url, cp.adminToken, 'GET', '/v1/bundles/active');
+    expect(bundle.body.versionNumber).toBe(version.number);
+    const payload = JSON.parse(
+      Buffer.from((bundle.body.jws as string).split('.')[1]!, 'base64url').toString('utf8'),
+    );
+    expect(payload.policySet.entities).toEqual({
+      subjects: [
+        { type: 'user', id: 'alice' },
+        { type: 'user', id: 'bob', properties: { role: 'admin' } },
+      ],
+      resources: [{ type: 'record', id: 'record-1', properties: { status: 'active' } }],
+      actions: ['read'],
+    });
+
+    const duplicate = await commit(
+      work,
+      { 'entities/zz-more.yaml': entities('more', 'subjects:\n  - { type: user, id: bob }\n') },
+      'Declare bob twice',
+    );
+    const refused = await git(['push', 'origin', 'main'], work);
+    expect(refused.status, refused.stderr).toBe(0);
+    expect(refused.stderr).toMatch(
+      new RegExp(`remote: stepgate: ${duplicate.slice(0, 7)} REJECTED`),
+    );
+    expect(refused.stderr).toContain('entities/zz-more.yaml');
+    const failed = await waitForVersion(cp, duplicate);
+    expect(failed).toMatchObject({ status: 'failed', active: false });
+    const detail = await api(cp.url, cp.adminToken, 'GET', `/v1/versions/${failed.number}`);
+    expect(detail.body.errors).toEqual([
+      expect.objectContaining({
+        code: 'entity/duplicate',
+        file: 'entities/zz-more.yaml',
+        line: 5,
+        message: expect.stringContaining('already declared at entities/people.yaml:6'),
+      }),
+    ]);
+    expect((await activeVersion(cp))?.sha).toBe(sha);
+  });
 });
