@@ -15,6 +15,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { XMLParser, XMLValidator } from 'fast-xml-parser';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
@@ -133,6 +134,32 @@ function parseJson(run: Run): JsonReport {
   }
 }
 
+interface JUnitCase {
+  classname: string;
+  name: string;
+  failure?: { message: string; '#text': string };
+  error?: { message: string; type: string };
+}
+interface JUnitSuite {
+  name: string;
+  tests: string;
+  failures: string;
+  errors: string;
+  testcase?: JUnitCase[];
+}
+
+/** The JUnit XML a CI system would read, parsed; fails the test when it is not well-formed. */
+function parseJUnit(xml: string): { tests: string; failures: string; testsuite: JUnitSuite[] } {
+  const valid = XMLValidator.validate(xml);
+  if (valid !== true) throw new Error(`not well-formed XML: ${JSON.stringify(valid)}\n${xml}`);
+  const parsed = new XMLParser({
+    ignoreAttributes: false,
+    attributeNamePrefix: '',
+    isArray: (name) => name === 'testsuite' || name === 'testcase',
+  }).parse(xml) as { testsuites: { tests: string; failures: string; testsuite?: JUnitSuite[] } };
+  return { ...parsed.testsuites, testsuite: parsed.testsuites.testsuite ?? [] };
+}
+
 /**
  * Breaks one single-quoted `when:` expression of the first policy that has one by misspelling
  * a field access (`resource.id` -> `resource.idzz`). Returns where the mistake is.
@@ -221,6 +248,20 @@ describe('stepgate test on the example repository', () => {
     expect(cases).toHaveLength(report.passed as number);
     expect(cases.every((c) => c.passed === true)).toBe(true);
   });
+
+  it('--format junit prints JUnit XML: one testsuite per test file, every case, no failure', () => {
+    const run = stepgate(['test', 'policies', '--format', 'junit']);
+    expect(run.status, describeRun(run)).toBe(0);
+    const report = parseJUnit(run.stdout);
+    expect(report.testsuite.map((suite) => suite.name).sort()).toEqual(
+      listFiles(policiesDir).filter(isTestFile),
+    );
+    const cases = report.testsuite.flatMap((suite) => suite.testcase ?? []);
+    expect(Number(report.tests)).toBeGreaterThanOrEqual(40);
+    expect(cases).toHaveLength(Number(report.tests));
+    expect(report.failures).toBe('0');
+    expect(cases.filter((c) => c.failure ?? c.error)).toEqual([]);
+  });
 });
 
 describe('stepgate test on a repository with one wrong expectation', () => {
@@ -268,6 +309,21 @@ describe('stepgate test on a repository with one wrong expectation', () => {
     );
     expect(failing).toEqual([{ file: testFile, name: caseName }]);
   });
+
+  it('--format junit --output writes a <failure> with expected vs actual, the text goes to stdout', () => {
+    const file = join(dir, '..', 'junit.xml');
+    const run = stepgate(['test', dir, '--format', 'junit', '--output', file]);
+    expect(run.status, describeRun(run)).toBe(1);
+    expect(run.stdout).toContain(`FAIL ${testFile} `);
+    const report = parseJUnit(readFileSync(file, 'utf8'));
+    expect(report.failures).toBe('1');
+    const suite = report.testsuite.find((s) => s.name === testFile);
+    expect(suite).toMatchObject({ failures: '1', errors: '0' });
+    const failed = (suite?.testcase ?? []).filter((c) => c.failure !== undefined);
+    expect(failed.map((c) => [c.classname, c.name])).toEqual([[testFile, caseName]]);
+    expect(failed[0]?.failure?.message).toMatch(/^expected effect deny, got allow\b/);
+    expect(failed[0]?.failure?.['#text']).toMatch(/expected: effect deny[\s\S]*actual: +allow/);
+  });
 });
 
 describe('stepgate test on a repository whose policies do not compile', () => {
@@ -312,6 +368,16 @@ describe('stepgate test on a repository whose policies do not compile', () => {
     });
     expect(typeof error?.message).toBe('string');
     expect(typeof error?.column).toBe('number');
+  });
+
+  it('--format junit exits 2 with an <error type="cel/type"> in the broken file\'s testsuite', () => {
+    const run = stepgate(['test', dir, '--format', 'junit']);
+    expect(run.status, describeRun(run)).toBe(2);
+    const report = parseJUnit(run.stdout);
+    expect(report.testsuite.map((suite) => [suite.name, suite.errors])).toEqual([
+      [broken.file, '1'],
+    ]);
+    expect(report.testsuite[0]?.testcase?.[0]?.error?.type).toBe('cel/type');
   });
 
   it('exits 2 with cel/syntax for an unbalanced parenthesis', () => {

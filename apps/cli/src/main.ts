@@ -1,4 +1,4 @@
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, Option } from 'commander';
 import { registerActivateCommand } from './commands/activate-command.js';
 import { registerApproveCommands } from './commands/approve-command.js';
 import { registerCheckCommand } from './commands/check-command.js';
@@ -11,7 +11,11 @@ import { registerAgentCommand } from './commands/agent-command.js';
 import { registerAuditCommand } from './commands/audit-command.js';
 import { registerRollbackCommand } from './commands/rollback-command.js';
 import { registerShadowCommand } from './commands/shadow-command.js';
-import { testCommand } from './commands/test-command.js';
+import {
+  TEST_REPORT_FORMATS,
+  testCommand,
+  type TestCommandOptions,
+} from './commands/test-command.js';
 import { registerVersionsCommand } from './commands/versions-command.js';
 
 const program = new Command()
@@ -31,8 +35,17 @@ program
     'compile a policy directory and run its *.test.yaml cases (exit 0 pass, 1 failures, 2 compile errors)',
   )
   .argument('[dir]', 'the policy repository (the folder with stepgate.yaml)', 'policies')
-  .option('--json', 'print a machine-readable JSON report')
-  .action(async (dir: string, options: { json?: boolean }) => {
+  .addOption(
+    new Option('--format <format>', 'report format: text, json, or junit (JUnit XML for CI)')
+      .choices(TEST_REPORT_FORMATS)
+      .default('text'),
+  )
+  .addOption(new Option('--json', 'the same as --format json').conflicts('format'))
+  .option(
+    '--output <file>',
+    'write the report to <file> instead of stdout (stdout then shows the text report)',
+  )
+  .action(async (dir: string, options: TestCommandOptions) => {
     process.exitCode = await testCommand(dir, options);
   });
 

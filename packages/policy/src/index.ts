@@ -28,7 +28,7 @@ export type { DecideOptions, EngineOptions } from './evaluate/engine.js';
 export { InvalidRequestError, normalizeRequest } from './evaluate/request.js';
 export { cidrContains, parseCidr, parseIp } from './cel/ip.js';
 export type { Cidr, IpAddress } from './cel/ip.js';
-export { runTestSuites, describeDecision } from './testing/run-tests.js';
+export { runTestSuites, describeDecision, describeExpectation } from './testing/run-tests.js';
 export type { CaseResult, ProgressListener, SuiteResult, TestReport } from './testing/run-tests.js';
 export type { TestCase, TestExpectation, TestSuite } from './testing/test-suite.js';
 export { parsePolicySet, compiledPolicySetSchema } from './bundle/policy-set.js';

@@ -1,7 +1,7 @@
 import { formatDuration } from '../duration.js';
 import type { PolicyEngine } from '../evaluate/engine.js';
 import { REQUIREMENT_PARTS, type Decision, type Requirement } from '../model.js';
-import type { TestCase, TestSuite } from './test-suite.js';
+import type { TestCase, TestExpectation, TestSuite } from './test-suite.js';
 
 export interface CaseResult {
   name: string;
@@ -9,7 +9,12 @@ export interface CaseResult {
   passed: boolean;
   /** Why the case failed, one sentence per mismatch; empty when it passed. */
   failures: string[];
+  /** Set when the case could not run at all (the engine threw), as opposed to a mismatch. */
+  error?: string;
+  expected: TestExpectation;
   actual: Pick<Decision, 'effect' | 'require' | 'unmet' | 'reasons' | 'audit' | 'errors'>;
+  /** Wall-clock time of the case, for CI reports. */
+  durationMs: number;
 }
 
 export interface SuiteResult {
@@ -18,6 +23,7 @@ export interface SuiteResult {
   passed: number;
   failed: number;
   cases: CaseResult[];
+  durationMs: number;
 }
 
 export interface TestReport {
@@ -44,9 +50,13 @@ export function runTestSuites(
       passed: 0,
       failed: 0,
       cases: [],
+      durationMs: 0,
     };
     for (const testCase of suite.cases) {
+      const started = performance.now();
       const outcome = runCase(engine, testCase);
+      outcome.durationMs = performance.now() - started;
+      result.durationMs += outcome.durationMs;
       result.cases.push(outcome);
       if (outcome.passed) result.passed++;
       else result.failed++;
@@ -60,6 +70,7 @@ export function runTestSuites(
 }
 
 function runCase(engine: PolicyEngine, testCase: TestCase): CaseResult {
+  const { expect } = testCase;
   let decision: Decision;
   try {
     decision = engine.decide(testCase.request, testCase.evidence, {
@@ -67,15 +78,18 @@ function runCase(engine: PolicyEngine, testCase: TestCase): CaseResult {
       decisionId: 'test',
     });
   } catch (error) {
+    const message = `the request could not be evaluated: ${(error as Error).message}`;
     return withLine(testCase, {
       name: testCase.name,
       passed: false,
-      failures: [`the request could not be evaluated: ${(error as Error).message}`],
+      failures: [message],
+      error: message,
+      expected: expect,
       actual: { effect: 'deny', reasons: [] },
+      durationMs: 0,
     });
   }
   const failures: string[] = [];
-  const { expect } = testCase;
   // Over budget, a condition falls to onError, which a case may even expect; it still fails,
   // since agents would answer that request from onError instead of the policy.
   for (const error of decision.errors ?? []) {
@@ -121,7 +135,9 @@ function runCase(engine: PolicyEngine, testCase: TestCase): CaseResult {
     name: testCase.name,
     passed: failures.length === 0,
     failures,
+    expected: expect,
     actual,
+    durationMs: 0,
   });
 }
 
@@ -132,6 +148,21 @@ function withLine(testCase: TestCase, result: CaseResult): CaseResult {
 
 function show(key: keyof Requirement, value: string | number): string {
   return key === 'maxAge' ? formatDuration(value as number) : String(value);
+}
+
+/** `effect step_up (level mfa, maxAge 5m; unmet level), rule kubectl/exec-in-prod` */
+export function describeExpectation(expected: TestExpectation): string {
+  let text = `effect ${expected.effect}`;
+  const require = expected.require;
+  const unmet = expected.unmet?.length ? `unmet ${expected.unmet.join(', ')}` : '';
+  if (require) {
+    const parts = REQUIREMENT_PARTS.filter((key) => require[key] !== undefined).map(
+      (key) => `${key} ${show(key, require[key] as string | number)}`,
+    );
+    text += ` (${parts.join(', ')}${unmet ? `; ${unmet}` : ''})`;
+  } else if (unmet) text += ` (${unmet})`;
+  if (expected.rule !== undefined) text += `, rule ${expected.rule}`;
+  return text;
 }
 
 /** `step_up (level mfa, maxAge 5m; unmet maxAge) by kubectl/exec-in-prod` */
