@@ -3,7 +3,8 @@
  * (packages/policy/src/__support__/grant-decision-table.ts) and rows about grant scope through
  * both: the agent's DecisionPoint with its GrantStore holding the signed grants, and the control
  * plane's StepUpCheckService (what backs POST /v1/check) with the same grants as stored rows.
- * Every row must give the same effect and requirement on both, and the table's expected one.
+ * Every row must give the same effect, requirement and unmet parts on both, and the table's
+ * expected ones.
  * Only the two databases are replaced: the active engine by the compiled table, the grants
  * table by its rows (filtered as the query filters them).
  */
@@ -108,8 +109,8 @@ const outOfScope = (
   grants: [claimsOf(grant, action, scope)],
   expect:
     action === 'fresh-mfa'
-      ? { effect: 'step_up', require: { level: 'mfa', maxAge: 600 } }
-      : { effect: 'step_up', require: { approvals: 1 } },
+      ? { effect: 'step_up', require: { level: 'mfa', maxAge: 600 }, unmet: ['level', 'maxAge'] }
+      : { effect: 'step_up', require: { approvals: 1 }, unmet: ['approvals'] },
 });
 const scopeRows: GuardRow[] = [
   outOfScope('another action', meets, 'fresh-mfa', { actions: ['one-approval'] }),
@@ -186,14 +187,16 @@ describe('stepgate check decides as an agent would', () => {
       const signed = await Promise.all(row.grants.map((claims) => key.grant(claims)));
       const agent = await agentDecides(row, signed);
       const check = await checkDecides(row, signed);
-      const outcome = (decision: { effect: string; require?: unknown }) => ({
+      const outcome = (decision: { effect: string; require?: unknown; unmet?: unknown }) => ({
         effect: decision.effect,
         require: decision.require,
+        unmet: decision.unmet,
       });
       expect(outcome(check), 'check vs agent').toEqual(outcome(agent));
       expect(outcome(agent), 'agent vs table').toEqual({
         effect: row.expect.effect,
         require: row.expect.require,
+        unmet: row.expect.unmet,
       });
     },
   );
