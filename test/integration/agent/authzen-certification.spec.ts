@@ -3,8 +3,8 @@
  * Properties), Batch (Core and Properties) and Discovery, with the transport requirements, against
  * the real agent process.
  *
- * The scenario: `certification/authorization-api-1_0-scenario.md` of github.com/openid/authzen,
- * commit e287920. Every test of its test-id matrix for these levels is one `it`, named by its id
+ * The scenario: the Markdown file certification/authorization-api-1_0-scenario in the
+ * github.com/openid/authzen repository, commit e287920 (not vendored: the tests encode it). Every test of its test-id matrix for these levels is one `it`, named by its id
  * and title, sending the scenario's own request bodies and checking what its harness checks:
  * status, `Content-Type: application/json`, the response structure, the decision where the fixture
  * mandates one, the `X-Request-ID` echo, idempotency. The Search level (c-4-*) is in its own spec
