@@ -23,6 +23,12 @@ export function parseDuration(text: string): number | undefined {
 }
 
 /**
+ * The same grammar as a JSON Schema `pattern` (ECMA-262), for the published file schemas that
+ * editors validate with: a sum of unit-terminated parts, the unit always written.
+ */
+export const DURATION_PATTERN = '^(\\d+(\\.\\d+)?(ms|s|m|h|d))+$';
+
+/**
  * Why `text` is not a duration, worded once for every setting and flag; callers put the name
  * of the setting in front (`STEPGATE_GRANT_TTL: "3600" is not a duration; ...`).
  */

@@ -32,6 +32,8 @@ export { runTestSuites, describeDecision, describeExpectation } from './testing/
 export type { CaseResult, ProgressListener, SuiteResult, TestReport } from './testing/run-tests.js';
 export type { TestCase, TestExpectation, TestSuite } from './testing/test-suite.js';
 export { parsePolicySet, compiledPolicySetSchema } from './bundle/policy-set.js';
+export { DOCUMENT_KINDS, documentJsonSchema } from './source/document-kinds.js';
+export type { DocumentKind } from './source/document-kinds.js';
 export { parseDuration, formatDuration, notADuration } from './duration.js';
 export { globMatch, literalPrefix } from './glob.js';
 export type { GlobError } from './glob.js';

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { DURATION_PATTERN } from '../duration.js';
 import { CLAIM_SHAPES } from '../model.js';
 
 /**
@@ -15,13 +16,26 @@ const name = z
     'must be 1-100 letters, digits, "-", "_" or "." and may not contain "/"',
   );
 
-const durationOrSeconds = z.union([z.string(), z.number().nonnegative()]);
+// `.meta()` below only describes fields for the published JSON Schemas (editors); the checks
+// that have no JSON Schema form (durations, CEL, globs) stay in the compiler.
+const durationOrSeconds = z
+  .union([z.string().meta({ pattern: DURATION_PATTERN }), z.number().nonnegative()])
+  .meta({ description: 'A duration such as 90s, 5m or 1h30m (the unit written), or seconds.' });
 
-export const requirementSchema = z.strictObject({
-  level: z.string().min(1).optional(),
-  maxAge: durationOrSeconds.optional(),
-  approvals: z.int().min(0).max(100).optional(),
-});
+export const requirementSchema = z
+  .strictObject({
+    level: z.string().min(1).meta({ description: 'A level named in stepgate.yaml.' }).optional(),
+    maxAge: durationOrSeconds
+      .meta({ description: 'How recent the authentication must be, e.g. 5m (whole seconds).' })
+      .optional(),
+    approvals: z
+      .int()
+      .min(0)
+      .max(100)
+      .meta({ description: 'How many other people must approve.' })
+      .optional(),
+  })
+  .meta({ description: 'What a step-up asks for: a level, a maxAge and/or approvals.' });
 
 export const ruleSchema = z.strictObject({
   name,
@@ -30,15 +44,26 @@ export const ruleSchema = z.strictObject({
   when: z
     .string()
     .min(1, 'must not be empty (omit `when` for a rule that always applies)')
+    .meta({
+      description:
+        'A CEL condition over principal, action, actionAttributes, resource, context, auth and data; the rule applies when it is true. Omit it for a rule that always applies.',
+    })
     .optional(),
   require: requirementSchema.optional(),
-  message: z.string().optional(),
-  mode: z.enum(['enforce', 'audit']).optional(),
+  message: z
+    .string()
+    .meta({ description: 'Shown to the user who is asked to step up.' })
+    .optional(),
+  mode: z
+    .enum(['enforce', 'audit'])
+    .meta({ description: 'audit: record what the rule would decide without applying it.' })
+    .optional(),
 });
 
 const globList = z
   .array(z.string().min(1))
-  .min(1, 'must list at least one pattern (omit it to match everything)');
+  .min(1, 'must list at least one pattern (omit it to match everything)')
+  .meta({ description: 'Glob patterns (* within a segment, ** across segments, ?, {a,b}).' });
 
 const labelKey = z
   .string()
@@ -59,11 +84,18 @@ export const policyDocumentSchema = z.strictObject({
   description: z.string().optional(),
   target: z
     .strictObject({ actions: globList.optional(), resources: globList.optional() })
+    .meta({ description: 'The actions and resources (kind/id) the policy is about.' })
     .optional(),
   /** Only agents whose labels include all of these receive the policy's effect. */
   agents: z.record(labelKey, z.string().max(63)).optional(),
   // Rules are validated one by one (ruleSchema) so one bad rule does not hide the others' errors.
-  rules: z.array(z.unknown()).min(1, 'a policy needs at least one rule'),
+  rules: z
+    .array(z.unknown())
+    .min(1, 'a policy needs at least one rule')
+    .meta({
+      description:
+        'Every rule of every policy whose target matches is considered: a deny wins, an unmet step_up asks for more, an allow lets through.',
+    }),
 });
 export type PolicyDocument = z.infer<typeof policyDocumentSchema>;
 export type RuleDocument = z.infer<typeof ruleSchema>;
@@ -119,8 +151,14 @@ export type IssuerDocument = z.infer<typeof issuerSchema>;
 export const settingsDocumentSchema = z.strictObject({
   apiVersion: z.literal(API_VERSION),
   kind: z.literal('Settings'),
-  defaultEffect: z.enum(['allow', 'deny']).optional(),
-  onError: z.enum(['deny', 'ignore']).optional(),
+  defaultEffect: z
+    .enum(['allow', 'deny'])
+    .meta({ description: 'The effect when no rule applies (default deny).' })
+    .optional(),
+  onError: z
+    .enum(['deny', 'ignore'])
+    .meta({ description: 'What a rule whose condition fails at run time does (default deny).' })
+    .optional(),
   levels: z
     .array(
       z.strictObject({
@@ -130,6 +168,7 @@ export const settingsDocumentSchema = z.strictObject({
         amr: stringOrList.optional(),
       }),
     )
+    .meta({ description: 'Authentication levels, weakest first, each met by an acr or amr.' })
     .optional(),
   /** Input fields removed from decision records before they leave the agent. */
   mask: z.array(maskPath).max(100).optional(),
@@ -165,7 +204,9 @@ const testInput = z.strictObject({
   auth: authInput.optional(),
 });
 
-const timestamp = z.union([z.string(), z.date()]);
+const timestamp = z
+  .union([z.string(), z.date()])
+  .meta({ description: 'An RFC 3339 timestamp, e.g. "2026-11-23T10:00:00Z".' });
 
 export const testSuiteDocumentSchema = z.strictObject({
   apiVersion: z.literal(API_VERSION),
