@@ -1,7 +1,8 @@
 /**
  * The Search level (Search Core and Search Properties) of the OpenID AuthZEN Authorization API
- * 1.0 certification scenario (certification/authorization-api-1_0-scenario.md of
- * github.com/openid/authzen, sections c-1-5, c-4 and c-5), one test per scenario test id, with
+ * 1.0 certification scenario (the Markdown file certification/authorization-api-1_0-scenario in
+ * the openid/authzen repository, commit e287920, not vendored: the tests encode it;
+ * sections c-1-5, c-4 and c-5), one test per scenario test id, with
  * the scenario's request bodies, against a real agent process loaded with the scenario's fixture
  * (test/support/fixtures/authzen-certification/, its entities in entities.yaml). Each test
  * checks what the scenario says the harness validates. Then a search whose result set spans
