@@ -897,8 +897,12 @@ function decisionProblems(decision: Decision): string[] {
     if (!decision.require || Object.keys(decision.require).length === 0)
       problems.push('step_up without require');
     if (decision.reasons.length === 0) problems.push('step_up without a reason');
-  } else if (decision.require !== undefined) {
-    problems.push(`require on ${decision.effect}`);
+    const unmet = decision.unmet ?? [];
+    if (unmet.length === 0) problems.push('step_up without unmet parts');
+    for (const part of unmet)
+      if (decision.require?.[part] === undefined) problems.push(`unmet ${part} not in require`);
+  } else if (decision.require !== undefined || decision.unmet !== undefined) {
+    problems.push(`require or unmet on ${decision.effect}`);
   }
   for (const error of decision.errors ?? []) {
     if (
@@ -1015,6 +1019,7 @@ describe('fuzz: the evaluator on the example policies', () => {
         const essence = (d: Decision) => ({
           effect: d.effect,
           require: d.require,
+          unmet: d.unmet,
           reasons: d.reasons,
           audit: d.audit,
           errors: d.errors,
