@@ -111,6 +111,15 @@ describe('cost budget at run time', () => {
     );
   });
 
+  it('finds a map key in one step: k in a big map for every k in it stays within budget', () => {
+    const big = Object.fromEntries(range(2_000).map((key) => [key, { teams: ['ops'] }]));
+    const decision = engine(['data.big.all(k, k in data.big && "ops" in data.big[k].teams)'], {
+      data: { big },
+    }).decide(request());
+    expect(decision.errors).toBeUndefined();
+    expect(decision.effect).toBe('allow');
+  });
+
   it('counts long strings a step passes to functions (one iteration per 100 characters)', () => {
     const decision = engine(['data.items.all(i, !data.text.contains(i))'], {
       data: { items: range(1_000), text: 'x'.repeat(20_000) },
