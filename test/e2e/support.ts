@@ -318,10 +318,12 @@ export async function startPolicyFleet(options: {
   people: Record<string, string[]>;
   policies: Record<string, string>;
   message: string;
+  /** Control-plane settings on top of the harness defaults (STEPGATE_JWKS_REFRESH...). */
+  env?: Record<string, string>;
 }): Promise<PolicyFleet> {
   await ensureControlPlaneBuilt();
   await ensureAgentBuilt();
-  const cp = await startControlPlane();
+  const cp = await startControlPlane(options.env);
   const tokens: Record<string, string> = {};
   for (const [subject, scopes] of Object.entries(options.people)) {
     const created = await api(cp.url, cp.adminToken, 'POST', '/v1/tokens', {

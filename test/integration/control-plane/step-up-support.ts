@@ -25,8 +25,15 @@ import {
 /** A clone of the embedded repository to push policy changes from. */
 export async function cloneEmbedded(cp: ControlPlaneProcess, dir: string): Promise<Version> {
   await gitOk(['clone', '--quiet', embeddedRepoUrl(cp, cp.adminToken), dir]);
-  return waitForVersion(cp, await gitOk(['rev-parse', 'HEAD'], dir), (v) => v.status === 'ready');
+  const head = await gitOk(['rev-parse', 'HEAD'], dir);
+  return waitForVersion(cp, head, (v) => v.status === 'ready', VERSION_TIMEOUT_MS);
 }
+
+/**
+ * How long a pushed version may take to compile, test and activate: the example repository's
+ * seed took over 30 s on a 2-core machine running several suites at once.
+ */
+const VERSION_TIMEOUT_MS = 120_000;
 
 /**
  * Commits and pushes `files`; resolves with the version once it is ready and active. A version
@@ -46,6 +53,7 @@ export async function pushPolicies(
     cp,
     sha,
     (v) => v.active || v.status === 'failed' || v.protectionChanged,
+    VERSION_TIMEOUT_MS,
   );
   if (version.status !== 'ready') {
     const detail = await api(cp.url, cp.adminToken, 'GET', `/v1/versions/${version.number}`);
