@@ -63,7 +63,11 @@ function registerFunctions(env: Environment): Environment {
 
 const OPTIONS = { homogeneousAggregateLiterals: false } as const;
 
-/** Schema type of a data document value, so `data.netwrok` is a compile error, not a runtime one. */
+/**
+ * The type-checker schema of `data`: folders and documents by name, so `data.netwrok` is a
+ * compile error, not a runtime one; each document is `map<string, dyn>`, `list<dyn>` or `dyn`
+ * (data-documents.ts), so its keys are read as CEL map keys.
+ */
 export type DataSchema = string | { [key: string]: DataSchema };
 
 /**
@@ -104,7 +108,8 @@ let runtime: Environment | undefined;
 
 /**
  * The environment prepared expressions run in: plain maps, no per-evaluation conversion,
- * because the check environment has already proven every field access.
+ * because the check environment has already proven every declared field and data path (keys
+ * inside maps are CEL map keys in both: a missing one is an error when it is read).
  */
 export function runtimeEnvironment(): Environment {
   runtime ??= registerFunctions(
