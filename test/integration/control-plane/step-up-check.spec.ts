@@ -25,6 +25,10 @@ const DEPLOYS = {
     '    effect: deny',
     '    when: resource.id == "frozen"',
     '    message: This one is frozen.',
+    '  - name: no-forced-deploys',
+    '    effect: deny',
+    '    when: has(actionAttributes.force) && actionAttributes.force == true',
+    '    message: Forced deploys are refused.',
     '  - name: vault-mfa-only',
     '    effect: deny',
     '    when: resource.id == "vault" && auth.level != "mfa"',
@@ -109,6 +113,20 @@ describe('POST /v1/check', () => {
     const stranger = await check(deploy('prod/api', 'mallory', []));
     expect(stranger.body.decision.effect).toBe('deny');
     expect(stranger.body.decision.reasons[0].rule).toBe('defaultEffect');
+  });
+
+  it('decides on actionAttributes, checked by the parser every decision API shares', async () => {
+    const forced = await check({ ...deploy('staging/api'), actionAttributes: { force: true } });
+    expect(forced.status, JSON.stringify(forced.body)).toBe(200);
+    expect(forced.body.decision).toMatchObject({
+      effect: 'deny',
+      reasons: [{ rule: 'no-forced-deploys', message: 'Forced deploys are refused.' }],
+    });
+    const gentle = await check({ ...deploy('staging/api'), actionAttributes: { force: false } });
+    expect(gentle.body.decision.effect).toBe('allow');
+    const wrong = await check({ ...deploy('staging/api'), actionAttributes: ['force'] });
+    expect(wrong.status).toBe(400);
+    expect(JSON.stringify(wrong.body)).toContain('actionAttributes must be an object');
   });
 
   it('asks for a step-up with the unmet requirement and the command that meets it', async () => {
