@@ -113,6 +113,23 @@ describe('bearer tokens on /v1/authz/http', () => {
     expect(weak.status).toBe(401);
     expect(weak.headers.get('www-authenticate')).toMatch(/insufficient_user_authentication/);
 
+    // MFA 20 minutes ago: the level is met, the freshness is not. The challenge still asks for
+    // the MFA acr values with max_age, so the provider cannot answer with a password login.
+    const staleMfa = await account(
+      a,
+      await idp.token({ sub: 'alice', acr: 'urn:stepgate:mfa', auth_time: now() - 1200 }),
+    );
+    expect(staleMfa.status).toBe(401);
+    expect(staleMfa.headers.get('www-authenticate')).toMatch(
+      /^Bearer error="insufficient_user_authentication", .*acr_values="urn:stepgate:mfa", max_age=600$/,
+    );
+    expect(staleMfa.body).toMatchObject({
+      require: { level: 'mfa', maxAge: 600 },
+      unmet: ['maxAge'],
+      acr_values: 'urn:stepgate:mfa',
+      max_age: 600,
+    });
+
     const refused: [string, RegExp][] = [
       [await idp.token({ acr: 'urn:stepgate:mfa', exp: now() - 120 }), /expired/],
       [await idp.token({ acr: 'urn:stepgate:mfa', aud: 'billing' }), /audience/],
@@ -144,12 +161,20 @@ describe('bearer tokens on /v1/authz/http', () => {
     const allowed = await account(a, token);
     expect(allowed.status).toBe(200);
     expect(allowed.headers.get('x-stepgate-principal')).toBe('bob');
-    // Stale authentication: the challenge follows the issuer's style.
+    // Stale authentication: the challenge follows the issuer's style, and asks for the
+    // level's acr values besides max_age although the level itself is met.
     const stale = await account(a, await idp.token({ amr: ['otp'], auth_time: now() - 3600 }));
     expect(stale.status).toBe(401);
-    expect(stale.headers.get('www-authenticate')).toMatch(
-      /^Bearer error="insufficient_claims", .*claims="[^"]+", max_age=600$/,
-    );
+    const header = stale.headers.get('www-authenticate') ?? '';
+    expect(header).toMatch(/^Bearer error="insufficient_claims", .*claims="[^"]+", max_age=600$/);
+    const claims = JSON.parse(atob(/claims="([^"]+)"/.exec(header)?.[1] ?? ''));
+    expect(claims).toEqual({
+      access_token: {
+        acr: { essential: true, values: ['urn:stepgate:mfa'] },
+        auth_time: { essential: true },
+      },
+    });
+    expect(stale.body.unmet).toEqual(['maxAge']);
   });
 });
 
@@ -167,7 +192,11 @@ describe('bearer tokens on /v1/decide and AuthZEN', () => {
       auth: { level: 'phishing_resistant', authTime: new Date().toISOString() },
     });
     expect(claimed.status).toBe(200);
-    expect(claimed.body).toMatchObject({ effect: 'step_up', require: { level: 'mfa' } });
+    expect(claimed.body).toMatchObject({
+      effect: 'step_up',
+      require: { level: 'mfa', maxAge: 600 },
+      unmet: ['level', 'maxAge'],
+    });
 
     const token = await idp.token({ sub: 'alice', acr: 'urn:stepgate:mfa', auth_time: now() });
     const bearer = { authorization: `Bearer ${token}` };
