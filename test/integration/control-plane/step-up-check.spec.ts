@@ -129,11 +129,12 @@ describe('POST /v1/check', () => {
     expect(JSON.stringify(wrong.body)).toContain('actionAttributes must be an object');
   });
 
-  it('asks for a step-up with the unmet requirement and the command that meets it', async () => {
+  it('asks for a step-up with the complete requirement, its unmet parts and the command that meets it', async () => {
     const response = await check(deploy('prod/api'));
     expect(response.body.decision).toMatchObject({
       effect: 'step_up',
       require: { level: 'mfa', maxAge: 600 },
+      unmet: ['level', 'maxAge'],
     });
     expect(response.body.satisfy).toEqual({
       elevate: 'npx stepgate elevate --action it:deploy --resource prod/api',
@@ -169,9 +170,11 @@ describe('POST /v1/check', () => {
       reasons: [{ rule: 'vault-mfa-only' }],
     });
 
-    // Still one approval short on the database...
+    // Still one approval short on the database: prod-mfa is met by the grant, so only the
+    // approval rule's requirement is asked for, and only the approval request suggested...
     const db = await check(deploy('prod/db'));
-    expect(db.body.decision).toMatchObject({ effect: 'step_up', require: { approvals: 1 } });
+    expect(db.body.decision).toMatchObject({ effect: 'step_up', unmet: ['approvals'] });
+    expect(db.body.decision.require).toEqual({ approvals: 1 });
     expect(db.body.satisfy).toEqual({
       request:
         "npx stepgate request --action it:deploy --resource prod/db --role deployer --reason '<why>'",
