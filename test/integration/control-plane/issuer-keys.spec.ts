@@ -32,7 +32,10 @@ let issuer: LocalIssuer;
 let bad: { server: Server; base: string; leakyKid: string };
 let version: Version;
 
-/** Serves a JWKS with private and symmetric members, an oversized body and a non-JSON one. */
+/**
+ * Serves a JWKS with private and symmetric members, an oversized body and a non-JSON one, and
+ * an OIDC discovery document that names another issuer (the local one) to lend its keys.
+ */
 async function startBadIssuer(): Promise<typeof bad> {
   const { privateKey } = await generateKeyPair('ES256', { extractable: true });
   const leaky = { ...(await exportJWK(privateKey)), kid: 'leaky-1', alg: 'ES256', use: 'sig' };
@@ -43,6 +46,10 @@ async function startBadIssuer(): Promise<typeof bad> {
     if (req.url === '/leaky') return res.writeHead(200).end(jwks);
     if (req.url === '/huge') return res.writeHead(200).end('x'.repeat(2 * 1024 * 1024));
     if (req.url === '/not-json') return res.writeHead(200).end('<html>sign in</html>');
+    if (req.url === '/impostor/.well-known/openid-configuration')
+      return res
+        .writeHead(200, { 'content-type': 'application/json' })
+        .end(JSON.stringify({ issuer: issuer.issuer, jwks_uri: issuer.jwksUrl }));
     res.writeHead(404).end();
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -81,6 +88,9 @@ beforeAll(async () => {
     `  - issuer: https://not-json.example`,
     '    audience: stepgate-tests',
     `    jwksUrl: ${bad.base}/not-json`,
+    // Alone: its keys come from discovery, which answers for another issuer.
+    `  - issuer: ${bad.base}/impostor`,
+    '    audience: stepgate-tests',
   ].join('\n');
   version = await pushPolicies(
     cp,
@@ -130,6 +140,13 @@ describe('issuer keys in the signed bundle', () => {
     });
     expect(byIssuer['https://not-json.example']).toMatchObject({
       lastError: expect.stringMatching(/did not answer JSON/),
+    });
+    expect(bundle.issuerKeys).not.toHaveProperty([`${bad.base}/impostor`]);
+    expect(byIssuer[`${bad.base}/impostor`]).toMatchObject({
+      source: 'discovery',
+      jwksUrl: null,
+      kids: [],
+      lastError: expect.stringMatching(/names issuer ".*", not ".*\/impostor".*Discovery 4\.3/),
     });
     expect(byIssuer[issuer.issuer]).toMatchObject({
       kids: ['key-1'],
