@@ -223,6 +223,20 @@ describe('nginx auth_request in front of an application', () => {
     // Exactly one challenge: nginx's own copy and the named location's must not both appear.
     expect(header.match(/insufficient_user_authentication/g)).toHaveLength(1);
 
+    // MFA, but 20 minutes ago: only the freshness is unmet, and the challenge still names the
+    // MFA acr values beside max_age, so one re-authentication meets it.
+    const staleMfa = await issuer.token({
+      sub: 'alice',
+      acr: 'urn:stepgate:mfa',
+      auth_time: nowSeconds() - 1200,
+    });
+    const refreshed = await through('/account/settings', { token: staleMfa });
+    expect(refreshed.status, refreshed.text).toBe(401);
+    expect(refreshed.reached).toHaveLength(0);
+    expect(refreshed.headers.get('www-authenticate')).toMatch(
+      /^Bearer error="insufficient_user_authentication", .*acr_values="urn:stepgate:mfa", max_age=600$/,
+    );
+
     const fresh = await issuer.token({
       sub: 'alice',
       acr: 'urn:stepgate:mfa',
