@@ -52,6 +52,26 @@ describe('BundleStore.offer', () => {
     expect(s.revisions()).toEqual({ active: 3 });
   });
 
+  it("holds the policy set's declared entities, and empty lists for a set without", async () => {
+    const entities = `apiVersion: stepgate/v1
+kind: Entities
+name: people
+subjects:
+  - { type: user, id: rita, properties: { roles: [reader] } }
+actions: ["docs:read"]
+`;
+    const { store: s } = store();
+    await s.offer('active', await key.sign(SET, 1));
+    expect(s.active?.entities).toEqual({ subjects: [], resources: [], actions: [] });
+    const withEntities = policySet({ 'docs.yaml': DOCS_POLICY, 'people.yaml': entities });
+    await s.offer('active', await key.sign(withEntities, 2));
+    expect(s.active?.entities).toEqual({
+      subjects: [{ type: 'user', id: 'rita', properties: { roles: ['reader'] } }],
+      resources: [],
+      actions: ['docs:read'],
+    });
+  });
+
   it('refuses an unsigned bundle', async () => {
     const { store: s } = store();
     const signed = await key.sign(SET, 1);
