@@ -213,3 +213,13 @@ export type {
   TotpElevateRequest,
   TotpEnrollResponse,
 } from './step-up-api.js';
+export {
+  DOCS_ASSET_FILES,
+  DOCS_ASSETS_PATH,
+  DOCS_CONTENT_SECURITY_POLICY,
+  DOCS_INIT_FILE,
+  DOCS_SECURITY_HEADERS,
+  docsContentType,
+  docsInitScript,
+  docsPage,
+} from './openapi-docs-page.js';

@@ -26,6 +26,7 @@ import {
   verifiedCaller,
 } from './bearer.js';
 import { parseDecisionInput } from './decision-input.js';
+import { docsRoutes } from './docs-routes.js';
 import { k8sRoutes } from './k8s-routes.js';
 import type { AgentMetrics } from './metrics.js';
 import { readBody, readJsonRequest } from './request-body.js';
@@ -52,12 +53,11 @@ export interface HttpServerOptions {
 const JSON_TYPE = 'application/json; charset=utf-8';
 
 /**
- * The agent's HTTP API on plain node:http: decision APIs (native, AuthZEN, reverse-proxy
- * check), health, readiness and metrics. Every failure is a JSON 4xx/5xx; nothing a client
- * sends can take the process down.
+ * Every exact-path route of the agent, by path and method; the OpenAPI document must list each
+ * (openapi-document.spec.ts). `/v1/authz/http/...` is a prefix route, served in `handle`.
  */
-export function createHttpServer(options: HttpServerOptions): Server {
-  const { point, metrics, logger, tokens } = options;
+export function routeTable(options: HttpServerOptions): Record<string, Record<string, Handler>> {
+  const { point, metrics, tokens } = options;
   const levels = () => point.levels;
   const searchRoute = (kind: SearchKind): Record<string, Handler> => ({
     POST: async (req, res) => {
@@ -66,7 +66,7 @@ export function createHttpServer(options: HttpServerOptions): Server {
     },
   });
 
-  const table: Record<string, Record<string, Handler>> = {
+  return {
     '/v1/decide': {
       POST: async (req, res) => {
         const input = parseDecisionInput(await readJsonRequest(req, MAX_BODY_BYTES));
@@ -132,7 +132,18 @@ export function createHttpServer(options: HttpServerOptions): Server {
         res.end(text);
       },
     },
+    ...docsRoutes(),
   };
+}
+
+/**
+ * The agent's HTTP API on plain node:http: decision APIs (native, AuthZEN, reverse-proxy
+ * check), health, readiness, metrics and the API reference. Every failure is a JSON 4xx/5xx;
+ * nothing a client sends can take the process down.
+ */
+export function createHttpServer(options: HttpServerOptions): Server {
+  const { point, logger, tokens } = options;
+  const table = routeTable(options);
 
   // A Map, so a path like /__proto__ can never reach an inherited property.
   const routes = new Map(
@@ -245,7 +256,7 @@ export function createHttpServer(options: HttpServerOptions): Server {
   return server;
 }
 
-type Handler = (
+export type Handler = (
   req: IncomingMessage,
   res: ServerResponse,
   pathname: string,

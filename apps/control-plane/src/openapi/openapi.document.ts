@@ -408,8 +408,21 @@ const ROUTES: RouteDoc[] = [
     scopes: 'public',
   },
   { method: 'get', path: '/metrics', summary: 'Prometheus metrics', scopes: 'public' },
-  { method: 'get', path: '/docs', summary: 'This OpenAPI document', scopes: 'public' },
+  {
+    method: 'get',
+    path: '/docs',
+    summary:
+      'This API reference: the page (Swagger UI) to a browser that asks for text/html, this OpenAPI document to any other client',
+    scopes: 'public',
+  },
   { method: 'get', path: '/docs/openapi.json', summary: 'This OpenAPI document', scopes: 'public' },
+  {
+    method: 'get',
+    path: '/docs/assets/{file}',
+    summary:
+      'A file of the API reference page (swagger-ui.css, swagger-ui-bundle.js, docs-init.js)',
+    scopes: 'public',
+  },
 ];
 
 const json = (schema: z.ZodType) => ({
