@@ -197,6 +197,9 @@ const JUNK_QUERIES = [
   '&&&==&=',
 ];
 
+/** The agent's endpoints that refuse a body not sent as `application/json` (or `+json`). */
+const AGENT_JSON_PATHS = new Set(['/v1/decide', '/access/v1/evaluation', '/access/v1/evaluations']);
+
 const CONTENT_TYPES = [
   'text/plain',
   'application/xml',
@@ -448,9 +451,10 @@ const KINDS: Record<string, { applies: (e: Endpoint) => boolean; make: KindFn }>
     make: (e, rng) => {
       const type = rng.pick(CONTENT_TYPES);
       const headers: Record<string, string> = type ? { 'content-type': type } : {};
-      // The agent reads every body as JSON whatever its type, so its answer stays valid.
+      // The agent's decision APIs (/v1/decide, AuthZEN) require a JSON Content-Type; its other
+      // endpoints read their peers' bodies as JSON whatever the type.
       const expect =
-        e.target === 'agent' || acceptsEmpty(e) || e.lenient
+        (e.target === 'agent' && !AGENT_JSON_PATHS.has(e.path)) || acceptsEmpty(e) || e.lenient
           ? ANY
           : type.includes('charset=')
             ? { classes: [4] as (2 | 4)[], statuses: [400, 415] }
