@@ -151,6 +151,21 @@ describe('DecisionPoint with a bundle', () => {
     expect(input).toEqual(request());
   });
 
+  it('records actionAttributes with the rest of the input, masked where the mask says', async () => {
+    const masked = policySet({
+      'docs.yaml': DOCS_POLICY,
+      'stepgate.yaml': `${SETTINGS}mask: [actionAttributes.reason]\n`,
+    });
+    const { point, store, logs } = setup();
+    await store.offer('active', await key.sign(masked, 1));
+    const input = { ...request(), actionAttributes: { soft: true, reason: 'ticket 42' } };
+    point.decide(input);
+    const [record] = records(logs);
+    expect(record?.input).toMatchObject({ action: 'docs:read', actionAttributes: { soft: true } });
+    expect(record?.input?.actionAttributes).not.toHaveProperty('reason');
+    expect(input.actionAttributes).toEqual({ soft: true, reason: 'ticket 42' });
+  });
+
   it('evaluates the shadow bundle, answers with it where it differs and logs every comparison', async () => {
     const stricter = policySet({
       'docs.yaml': DOCS_POLICY.replace(
