@@ -1,3 +1,5 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { AUTHZ_HTTP_PATH } from './authz-http.js';
 import { buildAgentOpenApiDocument } from './openapi-document.js';
@@ -51,6 +53,25 @@ describe('agent OpenAPI document', () => {
     const body = decide.requestBody.content['application/json'].schema;
     expect(Object.keys(body.properties)).toEqual(
       expect.arrayContaining(['principal', 'action', 'actionAttributes', 'resource', 'context']),
+    );
+  });
+
+  it('is loaded only when asked for: no module of the agent imports it or the UI statically', () => {
+    const src = join(import.meta.dirname, '..');
+    const offenders = readdirSync(src, { recursive: true, encoding: 'utf8' })
+      .filter((file) => file.endsWith('.ts') && !file.endsWith('.spec.ts'))
+      .flatMap((file) =>
+        readFileSync(join(src, file), 'utf8')
+          .split('\n')
+          .filter((line) =>
+            /^\s*(import|export)\b.*\bfrom '(\.\/openapi-document\.js|swagger-ui-dist)/.test(line),
+          )
+          .map((line) => `${file}: ${line.trim()}`),
+      );
+    expect(offenders).toEqual([]);
+    // The one way in: a dynamic import on the first request for the document.
+    expect(readFileSync(join(src, 'http/docs-routes.ts'), 'utf8')).toContain(
+      "import('./openapi-document.js')",
     );
   });
 });
