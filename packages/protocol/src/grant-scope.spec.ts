@@ -128,5 +128,14 @@ describe('request limits on the control plane', () => {
     ).toEqual([
       ': context is larger than the limit of 65536 characters (counted as its JSON size)',
     ]);
+    // actionAttributes, which the policies see too (a condition such as actionAttributes.soft).
+    expect(
+      issues(createApprovalRequestSchema, { ...body, actionAttributes: { soft: true } }),
+    ).toEqual([]);
+    expect(
+      issues(createApprovalRequestSchema, { ...body, actionAttributes: { b: 'x'.repeat(70_000) } }),
+    ).toEqual([
+      ': actionAttributes is larger than the limit of 65536 characters (counted as its JSON size)',
+    ]);
   });
 });

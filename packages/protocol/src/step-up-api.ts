@@ -166,6 +166,8 @@ const BOUNDED_FIELDS = new Set(['action', 'resource.kind', 'resource.id']);
 export const createApprovalRequestSchema = z
   .strictObject({
     action: actionName,
+    /** Properties of the action (as AuthZEN's `action.properties`), for the policies. */
+    actionAttributes: z.record(z.string(), z.unknown()).optional(),
     resource: resourceRef.extend({ attributes: z.record(z.string(), z.unknown()).optional() }),
     reason,
     /**
@@ -195,6 +197,7 @@ export const createApprovalRequestSchema = z
     const problem = requestLimitProblem({
       principal: { ...body.principal, id: '' },
       action: body.action,
+      actionAttributes: body.actionAttributes,
       resource: body.resource,
       context: body.context,
     });

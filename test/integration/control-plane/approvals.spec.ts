@@ -44,6 +44,10 @@ const POLICY = [
   '    effect: step_up',
   '    when: resource.id.startsWith("prod/two-")',
   '    require: { approvals: 2 }',
+  '  - name: forced-two-approvers',
+  '    effect: step_up',
+  '    when: resource.id.startsWith("prod/") && has(actionAttributes.force) && actionAttributes.force',
+  '    require: { approvals: 2 }',
   '  - name: deployers',
   '    effect: allow',
   '    when: \'"deployer" in principal.roles\'',
@@ -341,6 +345,15 @@ describe('the number of approvals comes from the active policies (issue 10)', ()
       const id = await request('prod/two-count', extra);
       expect((await api(cp.url, tokens.vic, 'GET', `/v1/approvals/${id}`)).body.required).toBe(2);
     }
+  });
+
+  it('decides with the actionAttributes the requester sends, as /v1/check does', async () => {
+    const required = async (id: string) =>
+      (await api(cp.url, tokens.vic, 'GET', `/v1/approvals/${id}`)).body.required;
+    const forced = await request('prod/forced', { actionAttributes: { force: true } });
+    expect(await required(forced)).toBe(2);
+    const gentle = await request('prod/gentle', { actionAttributes: { force: false } });
+    expect(await required(gentle)).toBe(1);
   });
 
   it('refuses what the policies allow anyway (400), deny (403) or want a factor for (400)', async () => {

@@ -130,6 +130,7 @@ export class ApprovalsService {
     const request: DecisionRequest = {
       principal: { ...body.principal, id: principal.subject },
       action: body.action,
+      ...(body.actionAttributes ? { actionAttributes: body.actionAttributes } : {}),
       resource: body.resource,
       ...(body.context ? { context: body.context } : {}),
     };
