@@ -108,7 +108,8 @@ describe('embedded repository + git push', () => {
       expect.objectContaining({
         code: expect.stringMatching(/^cel\//),
         file: path,
-        line: 16,
+        // The line of the broken rule's condition in the example file (after its modeline).
+        line: readText(work, path).split('\n').indexOf('  - name: untrusted-network') + 3,
         policy: 'api-admin-step-up',
         rule: 'untrusted-network',
       }),
@@ -250,14 +251,16 @@ describe('embedded repository + git push', () => {
     const payload = JSON.parse(
       Buffer.from((bundle.body.jws as string).split('.')[1]!, 'base64url').toString('utf8'),
     );
-    expect(payload.policySet.entities).toEqual({
-      subjects: [
-        { type: 'user', id: 'alice' },
-        { type: 'user', id: 'bob', properties: { role: 'admin' } },
-      ],
-      resources: [{ type: 'record', id: 'record-1', properties: { status: 'active' } }],
-      actions: ['read'],
-    });
+    // The pushed declarations, after the example repository's own (policies/entities.yaml).
+    const declared = payload.policySet.entities;
+    expect(declared.subjects.slice(-2)).toEqual([
+      { type: 'user', id: 'alice' },
+      { type: 'user', id: 'bob', properties: { role: 'admin' } },
+    ]);
+    expect(declared.resources.slice(-1)).toEqual([
+      { type: 'record', id: 'record-1', properties: { status: 'active' } },
+    ]);
+    expect(declared.actions).toContain('read');
 
     const duplicate = await commit(
       work,
