@@ -28,6 +28,12 @@ async function main(): Promise<void> {
   const { app, logger } = await createApp(config);
   await app.get(TokenService).bootstrapAdmin((text) => process.stdout.write(text));
   await app.listen(config.port, config.host);
+  // Idle keep-alive connections stay open longer than clients keep them (Node's fetch: 4 s,
+  // proxies: 60 s), so a client never sends on a connection the server is closing at that
+  // moment ("other side closed"); the agent's server does the same.
+  const server = app.getHttpServer() as import('node:http').Server;
+  server.keepAliveTimeout = 65_000;
+  server.headersTimeout = 66_000;
   logger.info({ port: config.port }, `control plane listening on http://localhost:${config.port}`);
 }
 
