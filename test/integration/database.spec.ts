@@ -35,6 +35,9 @@ const TABLES = [
   'decision_log',
   'enrolment_code',
   'grant',
+  'live_data_change',
+  'live_data_state',
+  'live_document',
   'policy_source',
   'policy_version',
   'signing_key',
@@ -133,6 +136,14 @@ describe('applyMigrations', () => {
     expect(rows).toEqual([{ id: 1, revision: 0, active_version_id: null }]);
     await expect(db.query('INSERT INTO active_state (id) VALUES (2)')).rejects.toThrow(
       /active_state_singleton/,
+    );
+  });
+
+  it('seeds the live-data revision singleton at 0 and refuses a second row', async () => {
+    const { rows } = await db.query('SELECT id, revision FROM live_data_state');
+    expect(rows).toEqual([{ id: 1, revision: 0 }]);
+    await expect(db.query('INSERT INTO live_data_state (id) VALUES (2)')).rejects.toThrow(
+      /live_data_state_singleton/,
     );
   });
 
