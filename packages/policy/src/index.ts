@@ -25,6 +25,8 @@ export type {
   GrantKind,
 } from './evaluate/decide-with-grants.js';
 export type { DecideOptions, EngineOptions } from './evaluate/engine.js';
+export { signalZeroValue, validateLiveDocument } from './evaluate/live-data.js';
+export type { LiveData } from './evaluate/live-data.js';
 export { InvalidRequestError, normalizeRequest } from './evaluate/request.js';
 export { cidrContains, parseCidr, parseIp } from './cel/ip.js';
 export type { Cidr, IpAddress } from './cel/ip.js';
@@ -37,7 +39,7 @@ export type { DocumentKind } from './source/document-kinds.js';
 export { parseDuration, formatDuration, notADuration } from './duration.js';
 export { globMatch, literalPrefix } from './glob.js';
 export type { GlobError } from './glob.js';
-export { POLICY_SET_FORMAT, REQUIREMENT_PARTS } from './model.js';
+export { POLICY_SET_FORMAT, REQUIREMENT_PARTS, SIGNAL_AGGREGATES } from './model.js';
 export type {
   AuthEvidence,
   ClaimShape,
@@ -51,6 +53,7 @@ export type {
   Entities,
   IssuerSettings,
   Level,
+  LiveDataDeclaration,
   OnError,
   Reason,
   Requirement,
@@ -58,4 +61,6 @@ export type {
   RuleError,
   RuleMode,
   Settings,
+  SignalAggregate,
+  SignalDeclaration,
 } from './model.js';

@@ -56,6 +56,39 @@ export interface Settings {
   issuers: IssuerSettings[];
   /** Input paths removed from decision logs before they leave the agent. */
   mask: string[];
+  /**
+   * Live data documents (`liveData:` in stepgate.yaml), written through the admin API and read
+   * by conditions as `data.<name>`. Absent when none is declared.
+   */
+  liveData?: Record<string, LiveDataDeclaration>;
+  /** Risk signals kept per principal (`signals:`), read as `signals.<name>`. Absent when none. */
+  signals?: Record<string, SignalDeclaration>;
+}
+
+/** One live data document: its JSON Schema (2020-12, parsed) and the value it has until written. */
+export interface LiveDataDeclaration {
+  schema: Record<string, unknown>;
+  default: unknown;
+}
+
+/** How a signal aggregates the events of its type over its window. */
+export type SignalAggregate = 'count' | 'exists' | 'last' | 'distinct';
+
+/** Every {@link SignalAggregate}, for schemas. */
+export const SIGNAL_AGGREGATES: readonly SignalAggregate[] = [
+  'count',
+  'exists',
+  'last',
+  'distinct',
+];
+
+/** One risk signal: which events, over how long (whole seconds), aggregated how. */
+export interface SignalDeclaration {
+  event: string;
+  window: number;
+  aggregate: SignalAggregate;
+  /** The event attribute `last` and `distinct` read; absent for `count` and `exists`. */
+  field?: string;
 }
 
 /** A step-up requirement; every part is optional. `maxAge` is in whole seconds. */

@@ -1,6 +1,11 @@
 import { z } from 'zod';
 import { PolicySetError } from '../errors.js';
-import { CLAIM_SHAPES, POLICY_SET_FORMAT, type CompiledPolicySet } from '../model.js';
+import {
+  CLAIM_SHAPES,
+  POLICY_SET_FORMAT,
+  SIGNAL_AGGREGATES,
+  type CompiledPolicySet,
+} from '../model.js';
 
 const requirement = z.strictObject({
   level: z.string().optional(),
@@ -45,6 +50,23 @@ export const compiledPolicySetSchema = z.strictObject({
       // Bundles built before issuers existed have none.
       .default([]),
     mask: z.array(z.string()),
+    liveData: z
+      .record(
+        z.string(),
+        z.strictObject({ schema: z.record(z.string(), z.unknown()), default: z.unknown() }),
+      )
+      .optional(),
+    signals: z
+      .record(
+        z.string(),
+        z.strictObject({
+          event: z.string(),
+          window: z.int().positive(),
+          aggregate: z.enum(SIGNAL_AGGREGATES),
+          field: z.string().optional(),
+        }),
+      )
+      .optional(),
   }),
   policies: z.array(
     z.strictObject({

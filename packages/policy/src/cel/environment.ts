@@ -74,7 +74,10 @@ export type DataSchema = string | { [key: string]: DataSchema };
  * The environment used to type-check conditions: input shapes are declared field by field
  * so a typo such as `principal.rolez` fails compilation with its position.
  */
-export function createCheckEnvironment(dataSchema: DataSchema): Environment {
+export function createCheckEnvironment(
+  dataSchema: DataSchema,
+  signalsSchema: { [name: string]: string } = {},
+): Environment {
   const env = new Environment(OPTIONS)
     .registerVariable({
       name: 'principal',
@@ -98,7 +101,10 @@ export function createCheckEnvironment(dataSchema: DataSchema): Environment {
         grants: 'list<string>',
       },
     })
-    .registerVariable('now', TIMESTAMP);
+    .registerVariable('now', TIMESTAMP)
+    // Declared signals only, typed by their aggregate (compile-settings.ts): `signals.x` of an
+    // undeclared x is a compile error, as `data.x` is.
+    .registerVariable({ name: 'signals', schema: signalsSchema });
   if (typeof dataSchema === 'string') env.registerVariable('data', dataSchema);
   else env.registerVariable({ name: 'data', schema: dataSchema });
   return registerFunctions(env);
@@ -121,7 +127,8 @@ export function runtimeEnvironment(): Environment {
       .registerVariable('context', 'map')
       .registerVariable('auth', 'map')
       .registerVariable('now', TIMESTAMP)
-      .registerVariable('data', 'map'),
+      .registerVariable('data', 'map')
+      .registerVariable('signals', 'map'),
   );
   return runtime;
 }

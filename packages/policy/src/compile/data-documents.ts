@@ -105,7 +105,7 @@ export function loadDataDocuments(files: readonly SourceFile[]): {
 }
 
 /** The first key anywhere in a data value that is one of UNSAFE_KEYS, with its parent's path. */
-function findUnsafeKey(
+export function findUnsafeKey(
   value: unknown,
   parent: (string | number)[] = [],
 ): { parent: (string | number)[]; key: string } | undefined {

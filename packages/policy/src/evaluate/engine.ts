@@ -15,7 +15,9 @@ import type {
   RuleError,
   RuleMode,
   Settings,
+  SignalDeclaration,
 } from '../model.js';
+import { signalValue, signalZeroValue, type LiveData } from './live-data.js';
 import { normalizeRequest } from './request.js';
 import { Levels } from './step-up.js';
 import { TargetIndex } from './target-index.js';
@@ -36,6 +38,18 @@ export interface DecideOptions {
   /** The evaluation time (`now` in conditions, and for maxAge); defaults to the clock. */
   now?: Date;
   decisionId?: string;
+  /**
+   * The live data this agent holds: `data.<name>` of every declared live document reads its
+   * value here, or its default when absent; undeclared names are ignored. Without it, every
+   * live document reads its default. The overlaid `data` is built once per revision and
+   * documents object, so pass the same object for as long as the revision does not change.
+   */
+  live?: LiveData;
+  /**
+   * The principal's risk signals by name; a declared signal that is absent reads its zero
+   * value (count and distinct 0, exists false, last null), an undeclared name is ignored.
+   */
+  signals?: Readonly<Record<string, unknown>>;
 }
 
 export interface EngineOptions {
@@ -61,7 +75,14 @@ export class PolicyEngine {
   readonly settings: Settings;
   private readonly levels: Levels;
   private readonly index: TargetIndex<PreparedRule[]>;
+  /** Git data, with each live document's default when the settings declare live data. */
   private readonly data: Record<string, unknown>;
+  private readonly liveNames: readonly string[];
+  /** The `data` of the last live data seen, rebuilt only when its revision or object changes. */
+  private liveCache?: { live: LiveData; revision: number; data: Record<string, unknown> };
+  private readonly signalDeclarations: readonly [string, SignalDeclaration][];
+  /** `signals` when the caller gives none: every declared signal at its zero value. */
+  private readonly zeroSignals: Readonly<Record<string, unknown>>;
   /** The cost budget of the conditions of the decision being made (decide is synchronous). */
   private readonly meter = new CostMeter();
 
@@ -69,7 +90,23 @@ export class PolicyEngine {
     this.revision = options.revision ?? 0;
     this.settings = policySet.settings;
     this.levels = new Levels(policySet.settings.levels);
-    this.data = policySet.data;
+    const liveData = policySet.settings.liveData ?? {};
+    this.liveNames = Object.keys(liveData);
+    this.data =
+      this.liveNames.length === 0
+        ? policySet.data
+        : {
+            ...policySet.data,
+            ...Object.fromEntries(
+              Object.entries(liveData).map(([name, live]) => [name, live.default]),
+            ),
+          };
+    this.signalDeclarations = Object.entries(policySet.settings.signals ?? {});
+    this.zeroSignals = Object.freeze(
+      Object.fromEntries(
+        this.signalDeclarations.map(([name, signal]) => [name, signalZeroValue(signal.aggregate)]),
+      ),
+    );
     const env = runtimeEnvironment();
     this.index = new TargetIndex(
       policySet.policies
@@ -130,7 +167,8 @@ export class PolicyEngine {
         approvals: auth.approvals,
         grants: auth.grants,
       },
-      data: this.data,
+      data: options.live && this.liveNames.length > 0 ? this.liveData(options.live) : this.data,
+      signals: options.signals ? this.signals(options.signals) : this.zeroSignals,
       now: celNow,
     };
 
@@ -223,6 +261,28 @@ export class PolicyEngine {
     if (errors) decision.errors = errors;
     decision.durationNs = Math.round((performance.now() - started) * 1e6);
     return decision;
+  }
+
+  /** `data` with the declared live documents of `live` over their defaults. */
+  private liveData(live: LiveData): Record<string, unknown> {
+    const cached = this.liveCache;
+    if (cached && cached.live === live && cached.revision === live.revision) return cached.data;
+    const data = { ...this.data };
+    for (const name of this.liveNames)
+      if (Object.hasOwn(live.documents, name)) data[name] = live.documents[name];
+    this.liveCache = { live, revision: live.revision, data };
+    return data;
+  }
+
+  /** The declared signals, each the caller's value or its zero value. */
+  private signals(values: Readonly<Record<string, unknown>>): Record<string, unknown> {
+    const signals: Record<string, unknown> = {};
+    for (const [name, declaration] of this.signalDeclarations)
+      signals[name] = signalValue(
+        declaration,
+        Object.hasOwn(values, name) ? values[name] : undefined,
+      );
+    return signals;
   }
 }
 
