@@ -36,6 +36,11 @@ export const agentHandshakeSchema = z.strictObject({
     .strictObject({ active: z.int().min(0).optional(), shadow: z.int().min(0).optional() })
     .default({}),
   agentVersion: z.string().max(64).optional(),
+  /**
+   * The live-data revision the agent holds (verified, on disk); 0 = none. Optional so agents
+   * from before live data still connect.
+   */
+  dataRevision: z.int().min(0).default(0),
 });
 export type AgentHandshake = z.infer<typeof agentHandshakeSchema>;
 
@@ -170,6 +175,8 @@ export const decisionRecordSchema = z.strictObject({
     })
     .optional(),
   errors: z.int().min(0).optional(),
+  /** The live-data revision the decision read (absent: none held, or an agent from before). */
+  dataRevision: z.int().min(0).optional(),
   durationNs: z.int().min(0),
 });
 export type DecisionRecord = z.infer<typeof decisionRecordSchema>;
@@ -198,6 +205,8 @@ export interface ServerToAgentEvents {
   keys: (message: KeysMessage) => void;
   /** Grants to honour and grants revoked; the full set on connect. */
   grants: (message: GrantsMessage) => void;
+  /** Live documents changed (a delta) or all of them (`fromRevision` 0, a snapshot). */
+  data: (message: DataMessage) => void;
 }
 
 /** Agent -> control plane events. */
@@ -205,6 +214,115 @@ export interface AgentToServerEvents {
   'bundle:ack': (ack: BundleAck) => void;
   'bundle:rejected': (rejected: BundleRejected) => void;
   logs: (batch: LogBatch, ack: (result: LogBatchAck) => void) => void;
+  /** The agent persisted live data up to this revision. */
+  'data:ack': (ack: DataAck) => void;
+  /** The agent could not apply a data message (a gap): send what changed since `revision`. */
+  'data:resync': (request: DataResync) => void;
+}
+
+/** `format` of a signed live-data message. */
+export const DATA_FORMAT = 'stepgate.data/v1';
+/** JWS `typ` of a signed live-data message. */
+export const DATA_JWS_TYPE = 'stepgate-data+jws';
+/** A live-data message is whole documents; socket.io's limit here is 16 MiB. */
+const MAX_DATA_JWS = 12 * 1024 * 1024;
+
+/**
+ * The signed content of a live-data message: the whole value of every document changed after
+ * `fromRevision`, as of `revision` (a deleted document carries its default). `fromRevision` 0
+ * is a snapshot: every document there is, replacing what the agent held.
+ */
+export const dataPayloadSchema = z
+  .strictObject({
+    format: z.literal(DATA_FORMAT),
+    fromRevision: z.int().min(0),
+    revision: z.int().min(1),
+    documents: z.record(
+      z
+        .string()
+        .regex(/^[a-z][a-z0-9_]*$/)
+        .max(64),
+      z.unknown(),
+    ),
+    issuedAt: z.iso.datetime({ offset: true }),
+    /** The active bundle revision the control plane filtered the documents with. */
+    bundleRevision: z.int().min(0),
+  })
+  .refine((payload) => payload.fromRevision < payload.revision, {
+    message: 'fromRevision must be below revision',
+    path: ['fromRevision'],
+  });
+export type DataPayload = z.infer<typeof dataPayloadSchema>;
+
+/** A live-data message on the wire: `jws` is what {@link verifyDataMessage} checks. */
+export const dataMessageSchema = z.strictObject({
+  revision: z.int().min(1),
+  jws: z.string().min(1).max(MAX_DATA_JWS),
+});
+export type DataMessage = z.infer<typeof dataMessageSchema>;
+
+/** The agent persisted live data up to `revision`. */
+export const dataAckSchema = z.strictObject({ revision: z.int().min(0) });
+export type DataAck = z.infer<typeof dataAckSchema>;
+
+/** The agent holds `revision` and needs what changed since (0: a snapshot). */
+export const dataResyncSchema = z.strictObject({ revision: z.int().min(0) });
+export type DataResync = z.infer<typeof dataResyncSchema>;
+
+/** Signs a live-data payload; returns the wire message. */
+export async function signDataMessage(
+  payload: Omit<DataPayload, 'format' | 'issuedAt'>,
+  key: BundleSigningKey,
+  issuedAt: Date = new Date(),
+): Promise<DataMessage> {
+  const statement = dataPayloadSchema.parse({
+    format: DATA_FORMAT,
+    ...payload,
+    issuedAt: issuedAt.toISOString(),
+  });
+  return {
+    revision: statement.revision,
+    jws: await signStatement(DATA_JWS_TYPE, statement, key),
+  };
+}
+
+/**
+ * Verifies a live-data message with the trusted bundle-signing keys; returns its payload.
+ * Whether it applies to what the agent holds is {@link dataApplies}.
+ * @throws StepgateError `bundle/invalid` (as a refused shadow clear) when unsigned, forged, malformed or relabelled.
+ */
+export async function verifyDataMessage(
+  message: DataMessage,
+  keys: JSONWebKeySet,
+): Promise<DataPayload> {
+  const { payload } = await verifyStatement(message.jws, keys, {
+    typ: DATA_JWS_TYPE,
+    schema: dataPayloadSchema,
+    refuse: (text, details) =>
+      new StepgateError('bundle/invalid', `live data refused: ${text}`, details),
+  });
+  if (payload.revision !== message.revision)
+    throw new StepgateError(
+      'bundle/invalid',
+      `live data refused: announced as revision ${message.revision}, signed as ${payload.revision}`,
+    );
+  return payload;
+}
+
+/**
+ * The ordering rule: a message applies when it starts at or before the revision held and
+ * ends past it (`fromRevision <= held < revision`). Whole documents make a message that
+ * overlaps what the agent holds safe to apply again. At or below `held` it is a `duplicate`
+ * (a replay or a late copy: nothing to do); starting past `held` it is a `gap` (the agent
+ * asks for what changed since `held`).
+ */
+export function dataApplies(
+  held: number,
+  payload: Pick<DataPayload, 'fromRevision' | 'revision'>,
+): 'apply' | 'duplicate' | 'gap' {
+  if (payload.revision <= held) return 'duplicate';
+  if (payload.fromRevision > held) return 'gap';
+  return 'apply';
 }
 
 /** `env=prod,team=payments` -> `{env: 'prod', team: 'payments'}`; throws on a malformed pair. */

@@ -2,6 +2,7 @@ import type { ControlPlaneLink, LogBuffer, Logger, LogShipper } from '@stepgate/
 import {
   AGENT_NAMESPACE,
   bundleMessageSchema,
+  dataMessageSchema,
   grantsMessageSchema,
   shadowClearedMessageSchema,
   type AgentHandshake,
@@ -9,6 +10,9 @@ import {
   type BundleAck,
   type BundleMessage,
   type BundleRejected,
+  type DataAck,
+  type DataMessage,
+  type DataResync,
   type GrantsMessage,
   type LogBatch,
   type LogBatchAck,
@@ -26,6 +30,8 @@ export interface SocketLinkOptions {
   agentVersion: string;
   /** The revisions held right now: read on every (re)connection attempt. */
   revisions: () => AgentHandshake['revisions'];
+  /** The live-data revision held right now (0: none): read on every (re)connection attempt. */
+  dataRevision?: () => number;
   logger: Logger;
   ackTimeoutMs?: number;
   reconnectDelayMs?: number;
@@ -61,6 +67,7 @@ export class SocketLink implements ControlPlaneLink {
   private readonly clearedHandlers: ((message: ShadowClearedMessage) => void)[] = [];
   private readonly keysHandlers: ((jwks: unknown) => void)[] = [];
   private readonly grantsHandlers: ((message: GrantsMessage) => void)[] = [];
+  private readonly dataHandlers: ((message: DataMessage) => void)[] = [];
   private readonly connectionHandlers: ((connected: boolean) => void)[] = [];
   private readonly ackTimeoutMs: number;
   private readonly delayMs: number;
@@ -94,6 +101,10 @@ export class SocketLink implements ControlPlaneLink {
 
   onConnectionChange(handler: (connected: boolean) => void): void {
     this.connectionHandlers.push(handler);
+  }
+
+  onData(handler: (message: DataMessage) => void): void {
+    this.dataHandlers.push(handler);
   }
 
   connect(): void {
@@ -173,6 +184,14 @@ export class SocketLink implements ControlPlaneLink {
       }
       for (const handler of this.grantsHandlers) handler(parsed.data);
     });
+    socket.on('data', (message) => {
+      const parsed = dataMessageSchema.safeParse(message);
+      if (!parsed.success) {
+        this.options.logger.error('malformed live-data message from the control plane; ignored');
+        return;
+      }
+      for (const handler of this.dataHandlers) handler(parsed.data);
+    });
     // Checked entry by entry in the trust store: one bad key must not hide the others.
     socket.on('keys', (message) => {
       for (const handler of this.keysHandlers) handler(message);
@@ -188,6 +207,14 @@ export class SocketLink implements ControlPlaneLink {
 
   rejectBundle(rejected: BundleRejected): void {
     this.socket?.emit('bundle:rejected', rejected);
+  }
+
+  ackData(ack: DataAck): void {
+    this.socket?.emit('data:ack', ack);
+  }
+
+  resyncData(request: DataResync): void {
+    this.socket?.emit('data:resync', request);
   }
 
   sendLogs(batch: LogBatch): Promise<LogBatchAck> {
@@ -231,13 +258,17 @@ export class SocketLink implements ControlPlaneLink {
     if (this.isConnected) this.setConnected(false);
   }
 
-  private handshake(): AgentHandshake {
+  private handshake(): Omit<AgentHandshake, 'dataRevision'> & { dataRevision?: number } {
+    const dataRevision = this.options.dataRevision?.() ?? 0;
     return {
       token: this.options.token,
       agentId: this.options.agentId,
       labels: this.options.labels,
       revisions: this.options.revisions(),
       agentVersion: this.options.agentVersion,
+      // Sent only once held, so an agent without live data still connects to a control plane
+      // from before live data (whose handshake schema refuses unknown fields).
+      ...(dataRevision > 0 ? { dataRevision } : {}),
     };
   }
 
