@@ -19,6 +19,7 @@ import { GitHttpModule } from './git-server/git-http.module.js';
 import { GrantsModule } from './grants/grants.module.js';
 import { MetricsModule } from './common/metrics.module.js';
 import { HealthModule } from './health/health.module.js';
+import { LiveDataModule } from './live-data/live-data.module.js';
 import { LoggingModule } from './logging/logging.module.js';
 import { OpenApiController } from './openapi/openapi.controller.js';
 import { SourcesModule } from './sources/sources.module.js';
@@ -58,6 +59,7 @@ export class AppModule {
         ElevationModule,
         ApprovalsModule,
         AgentsModule,
+        LiveDataModule,
         HealthModule,
       ],
       controllers: [OpenApiController],

@@ -5,6 +5,7 @@ import { RedisIoAdapter } from './agents/redis-io.adapter.js';
 import { AppModule } from './app.module.js';
 import type { AppConfig } from './config/configuration.js';
 import { GitHttpHandler } from './git-server/git-http.handler.js';
+import { liveDataBodyParser } from './live-data/live-data-body.js';
 import { createLogger } from './logging/logger.js';
 
 /** Builds the HTTP application (used by main and by the integration tests). */
@@ -15,6 +16,8 @@ export async function createApp(config: AppConfig) {
     logger: ['error', 'warn'],
   });
   app.disable('x-powered-by');
+  // Before the global parser: live documents may be any JSON value, PATCH a merge patch.
+  app.use('/v1/data', liveDataBodyParser());
   app.useBodyParser('json', { limit: '1mb' });
   // Git smart HTTP streams its own bodies; it is mounted before Nest's routes.
   app.use('/git', app.get(GitHttpHandler).handle);

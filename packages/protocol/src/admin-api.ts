@@ -9,7 +9,8 @@ import { approvalSchema, enrolmentCodeSchema, grantSchema } from './step-up-api.
  * OpenAPI document.
  */
 
-export const SCOPE_NAMES = ['admin', 'operator', 'viewer', 'agent', 'approver'] as const;
+/** `data`: write live data (`/v1/data`); reading it needs viewer, operator or data. */
+export const SCOPE_NAMES = ['admin', 'operator', 'viewer', 'agent', 'approver', 'data'] as const;
 
 const reason = z.string().trim().min(1).max(1000);
 

@@ -36,6 +36,9 @@ export const ERROR_CODES = [
   'bundle/invalid',
   'bundle/too_large',
   'key/invalid',
+  'data/not_found',
+  'data/invalid',
+  'data/not_an_object',
   'webhook/bad_signature',
   'service/unavailable',
   'internal',
@@ -82,6 +85,12 @@ export const ERROR_STATUS: Readonly<Record<ErrorCode, number>> = Object.freeze({
   'bundle/invalid': 400,
   'bundle/too_large': 413,
   'key/invalid': 400,
+  // A live-data document the active version does not declare.
+  'data/not_found': 404,
+  // A write the document's JSON Schema refuses (details: every error, path and message).
+  'data/invalid': 400,
+  // A key write on a document whose value is not a JSON object.
+  'data/not_an_object': 409,
   'webhook/bad_signature': 401,
   'service/unavailable': 503,
   internal: 500,

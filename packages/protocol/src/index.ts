@@ -227,6 +227,28 @@ export type {
   TotpEnrollResponse,
 } from './step-up-api.js';
 export {
+  LIVE_DATA_MAX_BODY_BYTES,
+  LIVE_DATA_OPS,
+  LIVE_DATA_REASON_HEADER,
+  liveDataChangeSchema,
+  liveDataHistoryQuerySchema,
+  liveDataHistoryResponseSchema,
+  liveDataListResponseSchema,
+  liveDataReasonSchema,
+  liveDataWriteResponseSchema,
+  liveDocumentResponseSchema,
+  liveDocumentSummarySchema,
+} from './live-data-api.js';
+export type {
+  LiveDataChangeView,
+  LiveDataHistoryQuery,
+  LiveDataHistoryResponse,
+  LiveDataListResponse,
+  LiveDataWriteResponse,
+  LiveDocumentResponse,
+  LiveDocumentSummary,
+} from './live-data-api.js';
+export {
   DOCS_ASSET_FILES,
   DOCS_ASSETS_PATH,
   DOCS_CONTENT_SECURITY_POLICY,

@@ -67,7 +67,10 @@ export class HttpExceptionFilter implements ExceptionFilter {
         status: exception.status,
         body: {
           error: 'request/invalid',
-          message: `request body is not valid JSON: ${exception.message}`,
+          message:
+            exception.type === 'entity.too.large'
+              ? `request body is larger than the limit (${exception.limit ?? 'see the API reference'} bytes): send less`
+              : `request body is not valid JSON: ${exception.message}`,
         },
       };
     }
@@ -124,7 +127,9 @@ function quotable(text: string): string {
   return plain.length > 200 ? `${plain.slice(0, 197)}...` : plain;
 }
 
-function isBodyParserError(error: unknown): error is { status: number; message: string } {
+function isBodyParserError(
+  error: unknown,
+): error is { status: number; message: string; type: string; limit?: number } {
   const e = error as { type?: unknown; status?: unknown };
   return (
     typeof e?.type === 'string' && typeof e.status === 'number' && e.status >= 400 && e.status < 500

@@ -1,6 +1,8 @@
 import { SetMetadata } from '@nestjs/common';
+import { SCOPE_NAMES } from '@stepgate/protocol';
 
-export const SCOPES = ['admin', 'operator', 'viewer', 'agent', 'approver'] as const;
+/** The protocol's list: tokens are created with these, routes require them. */
+export const SCOPES = SCOPE_NAMES;
 export type Scope = (typeof SCOPES)[number];
 
 export const REQUIRED_SCOPES = 'stepgate:scopes';

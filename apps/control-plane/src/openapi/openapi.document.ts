@@ -34,6 +34,10 @@ import {
   versionDetailSchema,
   versionsResponseSchema,
   checkRequestSchema,
+  liveDataHistoryResponseSchema,
+  liveDataListResponseSchema,
+  liveDataWriteResponseSchema,
+  liveDocumentResponseSchema,
   webauthnAuthenticationOptionsRequestSchema,
   webauthnRegistrationOptionsRequestSchema,
   webauthnResponseRequestSchema,
@@ -41,7 +45,7 @@ import {
 import { z } from 'zod';
 
 interface RouteDoc {
-  method: 'get' | 'post' | 'delete';
+  method: 'get' | 'post' | 'put' | 'patch' | 'delete';
   path: string;
   summary: string;
   scopes: string[] | 'public' | 'webhook';
@@ -400,6 +404,69 @@ const ROUTES: RouteDoc[] = [
       'Trusted token issuers of the active policies: key ids in the bundle, last JWKS fetch, last failure',
     scopes: ['viewer', 'operator'],
   },
+  {
+    method: 'get',
+    path: '/v1/data',
+    summary:
+      'Live data: the documents the active version declares (schema, default, last write) and the data revision',
+    scopes: ['viewer', 'operator', 'data'],
+    response: liveDataListResponseSchema,
+  },
+  {
+    method: 'get',
+    path: '/v1/data/{name}',
+    summary: 'One live document: its value as agents receive it (the default until written)',
+    scopes: ['viewer', 'operator', 'data'],
+    response: liveDocumentResponseSchema,
+  },
+  {
+    method: 'get',
+    path: '/v1/data/{name}/history',
+    summary:
+      'The writes of a live document, newest first (query: limit, before = nextCursor); kept when a version no longer declares it',
+    scopes: ['viewer', 'operator', 'data'],
+    response: liveDataHistoryResponseSchema,
+  },
+  {
+    method: 'put',
+    path: '/v1/data/{name}',
+    summary:
+      'Replace a live document (body: the new value, any JSON, application/json); every write needs a reason in the X-Stepgate-Reason header (percent-encoded UTF-8 for non-ASCII) and the data or operator scope; it is validated against the JSON Schema of the document (400 data/invalid with every error in details, nothing changed), audited (data.put|patch|delete with before, after and the changed paths) and gets the next data revision; 404 data/not_found for a document the active version does not declare; bodies up to 1 MiB (413); may need a step-up when the active policies protect stepgate:data:write (resource data/<name>) on kind stepgate',
+    scopes: ['data', 'operator'],
+    response: liveDataWriteResponseSchema,
+  },
+  {
+    method: 'patch',
+    path: '/v1/data/{name}',
+    summary:
+      'Change a live document with an RFC 7396 JSON merge patch (application/merge-patch+json, or application/json); every write needs a reason in the X-Stepgate-Reason header (percent-encoded UTF-8 for non-ASCII) and the data or operator scope; it is validated against the JSON Schema of the document (400 data/invalid with every error in details, nothing changed), audited (data.put|patch|delete with before, after and the changed paths) and gets the next data revision; 404 data/not_found for a document the active version does not declare; bodies up to 1 MiB (413); may need a step-up when the active policies protect stepgate:data:write (resource data/<name>) on kind stepgate',
+    scopes: ['data', 'operator'],
+    response: liveDataWriteResponseSchema,
+  },
+  {
+    method: 'delete',
+    path: '/v1/data/{name}',
+    summary:
+      'Reset a live document to its declared default; every write needs a reason in the X-Stepgate-Reason header (percent-encoded UTF-8 for non-ASCII) and the data or operator scope; it is validated against the JSON Schema of the document (400 data/invalid with every error in details, nothing changed), audited (data.put|patch|delete with before, after and the changed paths) and gets the next data revision; 404 data/not_found for a document the active version does not declare; bodies up to 1 MiB (413); may need a step-up when the active policies protect stepgate:data:write (resource data/<name>) on kind stepgate',
+    scopes: ['data', 'operator'],
+    response: liveDataWriteResponseSchema,
+  },
+  {
+    method: 'put',
+    path: '/v1/data/{name}/{key}',
+    summary:
+      'Set one key of an object document (body: its value; 409 data/not_an_object otherwise); every write needs a reason in the X-Stepgate-Reason header (percent-encoded UTF-8 for non-ASCII) and the data or operator scope; it is validated against the JSON Schema of the document (400 data/invalid with every error in details, nothing changed), audited (data.put|patch|delete with before, after and the changed paths) and gets the next data revision; 404 data/not_found for a document the active version does not declare; bodies up to 1 MiB (413); may need a step-up when the active policies protect stepgate:data:write (resource data/<name>) on kind stepgate',
+    scopes: ['data', 'operator'],
+    response: liveDataWriteResponseSchema,
+  },
+  {
+    method: 'delete',
+    path: '/v1/data/{name}/{key}',
+    summary:
+      'Remove one key of an object document; every write needs a reason in the X-Stepgate-Reason header (percent-encoded UTF-8 for non-ASCII) and the data or operator scope; it is validated against the JSON Schema of the document (400 data/invalid with every error in details, nothing changed), audited (data.put|patch|delete with before, after and the changed paths) and gets the next data revision; 404 data/not_found for a document the active version does not declare; bodies up to 1 MiB (413); may need a step-up when the active policies protect stepgate:data:write (resource data/<name>) on kind stepgate',
+    scopes: ['data', 'operator'],
+    response: liveDataWriteResponseSchema,
+  },
   { method: 'get', path: '/healthz', summary: 'Liveness', scopes: 'public' },
   {
     method: 'get',
@@ -466,7 +533,7 @@ export function buildOpenApiDocument(): Record<string, unknown> {
       title: 'Stepgate control plane',
       version: '1',
       description:
-        'Admin API. Bearer tokens carry scopes: admin, operator, viewer, agent, approver (admin implies all).',
+        'Admin API. Bearer tokens carry scopes: admin, operator, viewer, agent, approver, data (admin implies all).',
     },
     components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
     paths,
