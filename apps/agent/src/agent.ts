@@ -6,6 +6,7 @@ import {
   BundleStore,
   DecisionPoint,
   GrantStore,
+  LiveDataStore,
   LogBuffer,
   LogShipper,
   TokenVerifier,
@@ -19,6 +20,7 @@ import { ensureDir } from './cache/atomic-file.js';
 import { FileBundleCache } from './cache/file-bundle-cache.js';
 import { FileGrantCache } from './cache/file-grant-cache.js';
 import { FileKeyPinStore } from './cache/file-key-pin-store.js';
+import { FileLiveDataCache } from './cache/file-live-data-cache.js';
 import { resetTrust } from './cache/trust-reset.js';
 import { ConfigError, type AgentConfig } from './config.js';
 import type { AgentMetrics } from './http/metrics.js';
@@ -37,6 +39,7 @@ export interface RunningAgent {
   point: DecisionPoint;
   store: BundleStore;
   grants: GrantStore;
+  liveData: LiveDataStore;
   /** Stops serving, ships what it can of the decision log, disconnects. */
   stop(): Promise<void>;
 }
@@ -62,6 +65,13 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<R
   // Grants verified with the same trusted keys; the ones on disk are honoured before any connection.
   const grants = new GrantStore({ trust, cache: new FileGrantCache(config.cacheDir), logger });
   await grants.loadFromCache();
+  // Live data too: an agent restarted while the control plane is down decides with what it had.
+  const liveData = new LiveDataStore({
+    trust,
+    cache: new FileLiveDataCache(config.cacheDir),
+    logger,
+  });
+  await liveData.loadFromCache();
   const tokens = new TokenVerifier({ store });
 
   // Created after the HTTP server listens; read through this holder until then.
@@ -82,6 +92,7 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<R
     ...(config.maxStalenessMs !== undefined ? { maxStalenessMs: config.maxStalenessMs } : {}),
     connection,
     grants,
+    liveData,
     observer: (decision, seconds) => {
       if (late.metrics !== undefined) late.metrics.observe(decision, seconds);
       else if (early.length < 100_000) early.push([decision, seconds]);
@@ -125,6 +136,7 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<R
     labels: config.labels,
     agentVersion: AGENT_VERSION,
     revisions: () => store.revisions(),
+    dataRevision: () => liveData.revision,
     logger,
   });
   const sync = new AgentSync({
@@ -132,6 +144,7 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<R
     store,
     trust,
     grants,
+    liveData,
     logger,
     onBundleResult: (result) => {
       if (!result.applied && result.code !== 'duplicate') metrics.bundleRefused(result.kind);
@@ -169,7 +182,7 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<R
       logger.info({ unshipped: logs.size + logs.inFlightSize }, 'agent stopped');
     })());
 
-  return { agentId, port, point, store, grants, stop };
+  return { agentId, port, point, store, grants, liveData, stop };
 }
 
 /** `--reset-trust`: says what it discards, one line per file, then discards it. */

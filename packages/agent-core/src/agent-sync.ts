@@ -1,7 +1,8 @@
 import { verifyShadowCleared } from '@stepgate/protocol';
-import type { BundleMessage, ShadowClearedMessage } from '@stepgate/protocol';
+import type { BundleMessage, DataMessage, ShadowClearedMessage } from '@stepgate/protocol';
 import type { BundleStore, OfferResult } from './bundle-store.js';
 import type { GrantStore } from './evidence/grant-store.js';
+import type { DataOfferResult, LiveDataStore } from './live-data-store.js';
 import {
   silentLogger,
   systemClock,
@@ -17,12 +18,16 @@ export interface AgentSyncOptions {
   trust: TrustStore;
   /** Where grants messages go; without one they are ignored. */
   grants?: GrantStore;
+  /** Where live-data messages go; without one they are ignored. */
+  liveData?: LiveDataStore;
   clock?: Clock;
   logger?: Logger;
   /** Told about every bundle offered by the control plane (metrics). */
   onBundleResult?: (result: OfferResult) => void;
   /** Told about every key set the control plane sent (metrics: keys refused). */
   onKeysResult?: (result: ServerKeysResult) => void;
+  /** Told about every live-data message offered by the control plane. */
+  onDataResult?: (result: DataOfferResult) => void;
 }
 
 /**
@@ -36,13 +41,17 @@ export class AgentSync {
   private readonly store: BundleStore;
   private readonly trust: TrustStore;
   private readonly grants: GrantStore | undefined;
+  private readonly liveData: LiveDataStore | undefined;
   private readonly clock: Clock;
   private readonly logger: Logger;
   private readonly onBundleResult: AgentSyncOptions['onBundleResult'];
   private readonly onKeysResult: AgentSyncOptions['onKeysResult'];
+  private readonly onDataResult: AgentSyncOptions['onDataResult'];
   private queue: Promise<void> = Promise.resolve();
   /** Bundles refused as unverifiable: offered again when new keys get pinned. */
   private readonly unverified = new Map<BundleMessage['kind'], BundleMessage>();
+  /** A data message refused as unverifiable: offered again when new keys get pinned. */
+  private unverifiedData: DataMessage | undefined;
   private started = false;
 
   constructor(options: AgentSyncOptions) {
@@ -50,10 +59,12 @@ export class AgentSync {
     this.store = options.store;
     this.trust = options.trust;
     this.grants = options.grants;
+    this.liveData = options.liveData;
     this.clock = options.clock ?? systemClock;
     this.logger = options.logger ?? silentLogger;
     this.onBundleResult = options.onBundleResult;
     this.onKeysResult = options.onKeysResult;
+    this.onDataResult = options.onDataResult;
   }
 
   /** Subscribes to the link. Idempotent. */
@@ -69,6 +80,8 @@ export class AgentSync {
         await this.grants?.apply(message);
       }),
     );
+    if (this.liveData !== undefined)
+      this.link.onData?.((message) => this.enqueue(() => this.data(message)));
     this.link.onConnectionChange((connected) => {
       // Connected or just disconnected, the bundle was current up to this moment.
       this.store.markSynced(this.clock.now());
@@ -106,6 +119,40 @@ export class AgentSync {
     const retry = [...this.unverified.values()];
     this.unverified.clear();
     for (const message of retry) await this.bundle(message);
+    const data = this.unverifiedData;
+    this.unverifiedData = undefined;
+    if (data !== undefined) await this.data(data);
+  }
+
+  /**
+   * Live data: acked once persisted (a duplicate is acked again with the revision held, so the
+   * fleet view is right); past a gap the agent asks for what changed since the revision held.
+   */
+  private async data(message: DataMessage): Promise<void> {
+    const store = this.liveData as LiveDataStore;
+    const result = await store.offer(message);
+    this.onDataResult?.(result);
+    this.unverifiedData = result.status === 'invalid' ? message : undefined;
+    switch (result.status) {
+      case 'applied':
+        if (result.persisted) this.link.ackData?.({ revision: result.revision });
+        return;
+      case 'duplicate':
+        this.link.ackData?.({ revision: result.revision });
+        return;
+      case 'gap':
+        this.logger.warn(
+          { dataRevision: result.revision, fromRevision: message.revision },
+          'live data skipped revisions; asking the control plane for what changed since',
+        );
+        this.link.resyncData?.({ revision: result.revision });
+        return;
+      case 'invalid':
+        this.logger.error(
+          { dataRevision: message.revision, reason: result.reason },
+          'live data refused',
+        );
+    }
   }
 
   /** Only a clear signed by a trusted key removes the shadow (and raises its floor). */

@@ -18,6 +18,7 @@ import {
   type FailReason,
 } from './decision-record.js';
 import type { GrantStore } from './evidence/grant-store.js';
+import type { LiveData, LiveDataStore } from './live-data-store.js';
 import type { LogBuffer } from './log-buffer.js';
 import {
   silentLogger,
@@ -49,6 +50,11 @@ export interface DecisionPointOptions {
    * their scope, until they expire or are revoked.
    */
   grants?: GrantStore;
+  /**
+   * The live data pushed by the control plane: `data.<name>` of the bundle's declared live
+   * documents, active and shadow alike. Without one, every live document reads its default.
+   */
+  liveData?: LiveDataStore;
   /** Called after every decision with its total time (active + shadow + record), in seconds. */
   observer?: (decision: AgentDecision, seconds: number) => void;
 }
@@ -71,6 +77,8 @@ export interface DecisionPointStatus {
   failReason?: FailReason;
   revision?: number;
   shadowRevision?: number;
+  /** The live-data revision decisions read (0: none received). */
+  dataRevision: number;
   connected: boolean;
   /** Seconds since the bundle was last known current (0 while connected). */
   stalenessSeconds?: number;
@@ -98,6 +106,7 @@ export class DecisionPoint {
   private readonly connection: ConnectionState | undefined;
   private readonly observer: DecisionPointOptions['observer'];
   private readonly grants: GrantStore | undefined;
+  private readonly liveData: LiveDataStore | undefined;
   private readonly failReasons: Record<FailReason, readonly Reason[]>;
   private shadowFailures = 0;
 
@@ -111,6 +120,7 @@ export class DecisionPoint {
     this.connection = options.connection;
     this.observer = options.observer;
     this.grants = options.grants;
+    this.liveData = options.liveData;
     const effect: Effect = this.failMode === 'open' ? 'allow' : 'deny';
     const reason = (why: FailReason): readonly Reason[] =>
       Object.freeze([
@@ -159,6 +169,10 @@ export class DecisionPoint {
     const request: DecisionRequest = parseDecisionRequest(received);
     const nowMs = options.now !== undefined ? options.now.getTime() : this.clock.now();
     const active = this.store.active;
+    // Read once: the active and shadow decisions (and every grant candidate) see one revision.
+    const live = this.liveData?.current;
+    // Live data arrives over the same connection as the bundle, so it is exactly as stale:
+    // past the maximum staleness the fail mode answers, whatever data the agent holds.
     const failReason: FailReason | undefined =
       active === undefined ? 'no_bundle' : this.isStale(nowMs) ? 'stale_bundle' : undefined;
 
@@ -176,17 +190,17 @@ export class DecisionPoint {
       };
     } else {
       const now = options.now ?? new Date(nowMs);
-      decision = active.engine.decide(request, evidence, { now });
+      decision = active.engine.decide(request, evidence, live ? { now, live } : { now });
       let used = evidence;
       // Only a step-up can be improved by a grant; everything else keeps the single evaluation.
       if (grantsMayImprove(decision) && this.grants !== undefined) {
-        const better = this.decideWithGrants(active, request, evidence, now, nowMs, decision);
+        const better = this.decideWithGrants(active, request, evidence, now, nowMs, decision, live);
         decision = better.decision;
         used = better.evidence;
       }
       const shadow = this.store.shadow;
       if (shadow !== undefined) {
-        shadowDecision = this.decideShadow(shadow, request, used, now, decision);
+        shadowDecision = this.decideShadow(shadow, request, used, now, decision, live);
         // The answer names the shadow only where it differs; the log keeps every comparison,
         // so the report can say how many decisions agreed.
         if (shadowDecision !== undefined && shadowDecision.effect !== decision.effect)
@@ -195,7 +209,7 @@ export class DecisionPoint {
     }
 
     if (this.logs !== undefined && options.record !== false)
-      this.logs.push(this.entry(decision, request, nowMs, active, shadowDecision));
+      this.logs.push(this.entry(decision, request, nowMs, active, shadowDecision, live));
     this.observer?.(decision, (performance.now() - started) / 1000);
     return decision;
   }
@@ -204,7 +218,12 @@ export class DecisionPoint {
   status(nowMs: number = this.clock.now()): DecisionPointStatus {
     const active = this.store.active;
     const connected = this.connection?.connected ?? false;
-    const status: DecisionPointStatus = { ready: false, failMode: this.failMode, connected };
+    const status: DecisionPointStatus = {
+      ready: false,
+      failMode: this.failMode,
+      dataRevision: this.liveData?.revision ?? 0,
+      connected,
+    };
     if (active === undefined) status.failReason = 'no_bundle';
     else {
       status.revision = active.revision;
@@ -232,6 +251,7 @@ export class DecisionPoint {
     now: Date,
     nowMs: number,
     first: AgentDecision,
+    live: LiveData | undefined,
   ): { decision: AgentDecision; evidence: AuthEvidence | undefined } {
     const principal = (request as { principal?: { id?: unknown } }).principal;
     if (typeof principal?.id !== 'string') return { decision: first, evidence };
@@ -242,7 +262,13 @@ export class DecisionPoint {
       nowMs,
     );
     // The same rule as the control plane's /v1/check (stepgate check), from one place.
-    const best = decideWithGrants(active.engine, request, { first, evidence, grants, now });
+    const engine = live
+      ? {
+          decide: (...[r, e, o]: Parameters<typeof active.engine.decide>) =>
+            active.engine.decide(r, e, { ...o, live }),
+        }
+      : active.engine;
+    const best = decideWithGrants(engine, request, { first, evidence, grants, now });
     const decision: AgentDecision = best.decision;
     if (best.grants !== undefined) decision.grants = best.grants;
     return { decision, evidence: best.evidence };
@@ -254,11 +280,13 @@ export class DecisionPoint {
     evidence: AuthEvidence | undefined,
     now: Date,
     enforced: Decision,
+    live: LiveData | undefined,
   ): Decision | undefined {
     try {
       const result = shadow.engine.decide(request, evidence, {
         now,
         decisionId: enforced.decisionId,
+        ...(live ? { live } : {}),
       });
       return result;
     } catch (error) {
@@ -281,6 +309,7 @@ export class DecisionPoint {
     at: number,
     bundle: LoadedBundle | undefined,
     shadowDecision: Decision | undefined,
+    live: LiveData | undefined,
   ): DecisionEntry {
     const mask = bundle?.mask;
     const entry: DecisionEntry = {
@@ -291,6 +320,7 @@ export class DecisionPoint {
       resourceKind: request.resource.kind,
       resourceId: request.resource.id,
     };
+    if (live !== undefined && live.revision > 0) entry.dataRevision = live.revision;
     // Without a bundle the mask is unknown, so nothing of the input is kept.
     if (mask !== undefined) {
       entry.input = applyMask(request as unknown as Record<string, unknown>, mask.paths);

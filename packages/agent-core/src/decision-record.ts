@@ -31,6 +31,8 @@ export interface DecisionEntry {
   /** The shadow version's verdict on this request, agreeing or not (for the divergence report). */
   shadow?: { effect: Effect; revision: number };
   shadowReasons?: readonly Reason[];
+  /** The live-data revision the decision read; absent when none was held. */
+  dataRevision?: number;
 }
 
 /** A mask path (`context.ip`) split into its keys. */
@@ -116,6 +118,8 @@ export function toDecisionRecord(entry: DecisionEntry): DecisionRecord {
     durationNs: Math.max(0, Math.round(decision.durationNs)),
   };
   if (decision.failReason !== undefined) record.failReason = decision.failReason;
+  // Only with live data, which only a control plane that accepts the field sends.
+  if (entry.dataRevision !== undefined) record.dataRevision = entry.dataRevision;
   // The complete requirement only, not `unmet`: the unmet parts follow from it and the
   // verified evidence, which a replay decides with again; and the record's (strict) schema
   // stays one that control planes of the previous release accept.

@@ -13,6 +13,7 @@ export type {
   ControlPlaneLink,
   GrantCache,
   KeyPinStore,
+  LiveDataCache,
   Logger,
   PinnedKeys,
   LogSink,
@@ -30,6 +31,8 @@ export type {
   RefusalCode,
 } from './bundle-store.js';
 export { DecisionPoint } from './decision-point.js';
+export { LiveDataStore } from './live-data-store.js';
+export type { DataOfferResult, LiveData, LiveDataStoreOptions } from './live-data-store.js';
 export type {
   DecidePointOptions,
   DecisionPointOptions,

@@ -3,6 +3,9 @@ import type {
   BundleJwks,
   BundleMessage,
   BundleRejected,
+  DataAck,
+  DataMessage,
+  DataResync,
   GrantsMessage,
   LogBatch,
   LogBatchAck,
@@ -90,6 +93,16 @@ export interface GrantCache {
   save(state: StoredGrants): Promise<void>;
 }
 
+/**
+ * Where the live-data messages are kept between restarts, so the agent decides with the live
+ * data it had while the control plane is down. What `load` returns is untrusted: every message
+ * is verified again.
+ */
+export interface LiveDataCache {
+  load(): Promise<DataMessage[] | undefined>;
+  save(messages: DataMessage[]): Promise<void>;
+}
+
 /** Whether the control plane is reachable over the authenticated connection right now. */
 export interface ConnectionState {
   readonly connected: boolean;
@@ -113,4 +126,9 @@ export interface ControlPlaneLink extends LogSink {
   onConnectionChange(handler: (connected: boolean) => void): void;
   ackBundle(ack: BundleAck): void;
   rejectBundle(rejected: BundleRejected): void;
+  /** Live-data messages (already checked against dataMessageSchema); optional for older links. */
+  onData?(handler: (message: DataMessage) => void): void;
+  ackData?(ack: DataAck): void;
+  /** Asks for what changed since the revision held (a gap in the messages received). */
+  resyncData?(request: DataResync): void;
 }

@@ -5,6 +5,7 @@ import {
   generateSigningKey,
   importSigningKey,
   signBundle,
+  signDataMessage,
   signGrant,
   signGrantsMessage,
   signShadowCleared,
@@ -14,6 +15,9 @@ import {
   type BundleMessage,
   type BundlePayload,
   type BundleRejected,
+  type DataAck,
+  type DataMessage,
+  type DataResync,
   type GrantClaims,
   type GrantsMessage,
   type LogBatch,
@@ -27,6 +31,7 @@ import type {
   ControlPlaneLink,
   GrantCache,
   KeyPinStore,
+  LiveDataCache,
   Logger,
   PinnedKeys,
   StoredGrants,
@@ -134,7 +139,10 @@ export class FakeLink implements ControlPlaneLink {
   private clearedHandler?: (message: ShadowClearedMessage) => void;
   private keysHandler?: (jwks: unknown) => void;
   private grantsHandler?: (message: GrantsMessage) => void;
+  private dataHandler?: (message: DataMessage) => void;
   private connectionHandler?: (connected: boolean) => void;
+  dataAcks: DataAck[] = [];
+  resyncs: DataResync[] = [];
 
   onBundle(handler: (message: BundleMessage) => void): void {
     this.bundleHandler = handler;
@@ -150,6 +158,18 @@ export class FakeLink implements ControlPlaneLink {
   }
   onConnectionChange(handler: (connected: boolean) => void): void {
     this.connectionHandler = handler;
+  }
+  onData(handler: (message: DataMessage) => void): void {
+    this.dataHandler = handler;
+  }
+  ackData(ack: DataAck): void {
+    this.dataAcks.push(ack);
+  }
+  resyncData(request: DataResync): void {
+    this.resyncs.push(request);
+  }
+  sendData(message: DataMessage): void {
+    this.dataHandler?.(message);
   }
   ackBundle(ack: BundleAck): void {
     this.acks.push(ack);
@@ -176,6 +196,18 @@ export class FakeLink implements ControlPlaneLink {
   }
   sendGrants(message: GrantsMessage): void {
     this.grantsHandler?.(message);
+  }
+}
+
+export class MemoryLiveDataCache implements LiveDataCache {
+  stored: DataMessage[] | undefined;
+  failing = false;
+  async load(): Promise<DataMessage[] | undefined> {
+    return this.stored === undefined ? undefined : structuredClone(this.stored);
+  }
+  async save(messages: DataMessage[]): Promise<void> {
+    if (this.failing) throw new Error('disk full');
+    this.stored = structuredClone(messages);
   }
 }
 
@@ -230,6 +262,17 @@ export async function signer() {
     /** A signed shadow clear. */
     cleared(revision: number): Promise<ShadowClearedMessage> {
       return signShadowCleared(revision, { kid: key.kid, privateKey: key.privateKey });
+    },
+    /** A signed live-data message: `documents` as of `revision`, changed since `fromRevision`. */
+    data(
+      fromRevision: number,
+      revision: number,
+      documents: Record<string, unknown>,
+    ): Promise<DataMessage> {
+      return signDataMessage(
+        { fromRevision, revision, documents, bundleRevision: 1 },
+        { kid: key.kid, privateKey: key.privateKey },
+      );
     },
     /** Endorses `keys` (e.g. this key and the next one) with this key. */
     endorse(keys: Ed25519PublicJwk[]): Promise<string> {
