@@ -20,6 +20,10 @@ export type CompileErrorCode =
   | 'cel/cost'
   | 'data/invalid'
   | 'data/duplicate'
+  /** A `liveData:` declaration of stepgate.yaml: its schema file, default or name. */
+  | 'live/invalid'
+  /** A `signals:` declaration of stepgate.yaml. */
+  | 'signal/invalid'
   | 'entity/invalid'
   | 'entity/duplicate'
   | 'test/invalid'

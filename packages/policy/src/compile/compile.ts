@@ -10,8 +10,19 @@ import { policyDocumentSchema } from '../source/schemas.js';
 import { parseYamlFile, type YamlDocument } from '../source/yaml-file.js';
 import { compileTestSuite, isTestFile, type TestSuite } from '../testing/test-suite.js';
 import { compilePolicy } from './compile-policy.js';
-import { compileSettings, DEFAULT_SETTINGS, SETTINGS_FILE } from './compile-settings.js';
-import { isDataFile, loadDataDocuments } from './data-documents.js';
+import {
+  compileSettings,
+  DEFAULT_SETTINGS,
+  SETTINGS_FILE,
+  type SettingsContext,
+} from './compile-settings.js';
+import {
+  dataKeyPath,
+  isDataFile,
+  liveDataTypes,
+  loadDataDocuments,
+  signalTypes,
+} from './data-documents.js';
 import { collectEntities, ENTITIES_KIND } from './entities.js';
 import type { SourceFile } from './source-file.js';
 import { validate } from './validate.js';
@@ -48,11 +59,24 @@ export function compile(files: readonly SourceFile[], options: CompileOptions = 
       !settingsFiles.includes(f),
   );
 
-  const settings = loadSettings(settingsFiles, errors);
   const { data, schema, errors: dataErrors } = loadDataDocuments(dataFiles);
+  const dataNames = new Map<string, string>();
+  for (const file of dataFiles) {
+    const name = dataKeyPath(file.path)[0] as string;
+    if (!dataNames.has(name)) dataNames.set(name, file.path);
+  }
+  const byPath = new Map(sorted.map((file) => [file.path, file.content]));
+  const settings = loadSettings(settingsFiles, errors, {
+    readFile: (path) => byPath.get(path),
+    dataNames,
+  });
   errors.push(...dataErrors);
-  // With no data at all, `data` is still a closed schema so any reference is a compile error.
-  const env = createCheckEnvironment(schema);
+  // With no data at all, `data` is still a closed schema so any reference is a compile error;
+  // live data documents are names in it like Git data documents, signals are typed by aggregate.
+  const env = createCheckEnvironment(
+    { ...schema, ...liveDataTypes(settings) },
+    signalTypes(settings),
+  );
 
   const policies: CompiledPolicy[] = [];
   const owners = new Map<string, string>();
@@ -109,7 +133,11 @@ export function compile(files: readonly SourceFile[], options: CompileOptions = 
   return { ok: true, policySet, testSuites, errors: [] };
 }
 
-function loadSettings(files: SourceFile[], errors: CompileError[]): Settings {
+function loadSettings(
+  files: SourceFile[],
+  errors: CompileError[],
+  context: SettingsContext,
+): Settings {
   if (files.length === 0) return DEFAULT_SETTINGS;
   if (files.length > 1) {
     errors.push({
@@ -128,7 +156,7 @@ function loadSettings(files: SourceFile[], errors: CompileError[]): Settings {
       });
     return DEFAULT_SETTINGS;
   }
-  return compileSettings(documents[0] as YamlDocument, errors);
+  return compileSettings(documents[0] as YamlDocument, errors, context);
 }
 
 function parseDocuments(file: SourceFile, errors: CompileError[]): YamlDocument[] {

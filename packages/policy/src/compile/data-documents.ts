@@ -1,5 +1,6 @@
 import type { CompileError } from '../errors.js';
 import type { DataSchema } from '../cel/environment.js';
+import type { Settings, SignalAggregate } from '../model.js';
 import { formatPath, parseYamlFile } from '../source/yaml-file.js';
 import type { SourceFile } from './source-file.js';
 
@@ -137,4 +138,32 @@ export function findUnsafeKey(
 function documentType(value: unknown): DataSchema {
   if (Array.isArray(value)) return 'list<dyn>';
   return isPlainObject(value) ? 'map<string, dyn>' : 'dyn';
+}
+
+/**
+ * The type-checker schema of the live data documents: like a Git document's, from the type
+ * its JSON Schema gives every value (an array is a list, an object a map, anything else dyn).
+ */
+export function liveDataTypes(settings: Settings): { [name: string]: DataSchema } {
+  const types: { [name: string]: DataSchema } = {};
+  for (const [name, live] of Object.entries(settings.liveData ?? {})) {
+    const type = live.schema.type;
+    types[name] = type === 'array' ? 'list<dyn>' : type === 'object' ? 'map<string, dyn>' : 'dyn';
+  }
+  return types;
+}
+
+const SIGNAL_TYPES: Record<SignalAggregate, string> = {
+  count: 'int',
+  exists: 'bool',
+  last: 'dyn',
+  distinct: 'int',
+};
+
+/** The type-checker schema of `signals`: each declared signal typed by its aggregate. */
+export function signalTypes(settings: Settings): { [name: string]: string } {
+  const types: { [name: string]: string } = {};
+  for (const [name, signal] of Object.entries(settings.signals ?? {}))
+    types[name] = SIGNAL_TYPES[signal.aggregate];
+  return types;
 }

@@ -47,6 +47,9 @@ function describe(issue: z.core.$ZodIssue): string {
   // zod leaves `input` out of issues, so a missing value is told by the message.
   if (issue.code === 'invalid_type' && / received undefined$/.test(issue.message))
     return `is required (${issue.message.replace(/^Invalid input: /, '')})`;
+  // A record key (a liveData or signal name): say what a key must be, not only that it is not.
+  if (issue.code === 'invalid_key')
+    return `invalid name: ${issue.issues.map((inner) => inner.message).join('; ')}`;
   return issue.message;
 }
 

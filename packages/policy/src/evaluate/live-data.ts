@@ -18,9 +18,11 @@ export interface LiveData {
 /** How many validation errors are reported for one value; the rest are counted. */
 const MAX_REPORTED_ERRORS = 10;
 
-// One validator per schema object (a JSON Schema's `$id` may repeat across documents, which
-// one shared Ajv instance would refuse).
+// One validator per schema object. One Ajv instance compiles them all (a fresh instance per
+// schema costs tens of milliseconds), and forgets each schema once compiled, so a schema `$id`
+// may repeat across documents and nothing is kept after a policy set is gone.
 const validators = new WeakMap<object, ValidateFunction>();
+let ajv: Ajv2020 | undefined;
 
 /**
  * Compiles a JSON Schema (2020-12) into a validator, or throws with Ajv's message when it is
@@ -30,7 +32,7 @@ const validators = new WeakMap<object, ValidateFunction>();
 export function liveSchemaValidator(schema: Record<string, unknown>): ValidateFunction {
   let validate = validators.get(schema);
   if (!validate) {
-    const ajv = new Ajv2020({
+    ajv ??= new Ajv2020({
       allErrors: true,
       strict: true,
       strictTypes: false,
@@ -38,7 +40,11 @@ export function liveSchemaValidator(schema: Record<string, unknown>): ValidateFu
       strictRequired: false,
       validateFormats: false,
     });
-    validate = ajv.compile(schema);
+    try {
+      validate = ajv.compile(schema);
+    } finally {
+      ajv.removeSchema(schema);
+    }
     validators.set(schema, validate);
   }
   return validate;

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { DURATION_PATTERN } from '../duration.js';
-import { CLAIM_SHAPES } from '../model.js';
+import { CLAIM_SHAPES, SIGNAL_AGGREGATES } from '../model.js';
 
 /**
  * The file formats of a policy repository. Strict objects: an unknown field is an error,
@@ -89,13 +89,10 @@ export const policyDocumentSchema = z.strictObject({
   /** Only agents whose labels include all of these receive the policy's effect. */
   agents: z.record(labelKey, z.string().max(63)).optional(),
   // Rules are validated one by one (ruleSchema) so one bad rule does not hide the others' errors.
-  rules: z
-    .array(z.unknown())
-    .min(1, 'a policy needs at least one rule')
-    .meta({
-      description:
-        'Every rule of every policy whose target matches is considered: a deny wins, an unmet step_up asks for more, an allow lets through.',
-    }),
+  rules: z.array(z.unknown()).min(1, 'a policy needs at least one rule').meta({
+    description:
+      'Every rule of every policy whose target matches is considered: a deny wins, an unmet step_up asks for more, an allow lets through.',
+  }),
 });
 export type PolicyDocument = z.infer<typeof policyDocumentSchema>;
 export type RuleDocument = z.infer<typeof ruleSchema>;
@@ -148,6 +145,53 @@ export const issuerSchema = z.strictObject({
 });
 export type IssuerDocument = z.infer<typeof issuerSchema>;
 
+/** A live data document's or a signal's name: what conditions write after `data.`/`signals.`. */
+export const LIVE_NAME = /^[a-z][a-z0-9_]{0,62}$/;
+const liveName = z
+  .string()
+  .regex(LIVE_NAME, 'must be 1-63 lowercase letters, digits or "_", starting with a letter');
+
+export const liveDataSchema = z
+  .strictObject({
+    description: z.string().optional(),
+    schema: z.string().min(1).meta({
+      description:
+        'Path of a JSON Schema (2020-12) file in the policy repository, from its root, e.g. schemas/blocked-ips.json; every written value must match it.',
+    }),
+    default: z.unknown().meta({
+      description: 'The value conditions read until one is written; must match the schema.',
+    }),
+  })
+  .meta({
+    description: 'A live data document: written through the admin API, read as data.<name>.',
+  });
+export type LiveDataDocument = z.infer<typeof liveDataSchema>;
+
+export const signalSchema = z
+  .strictObject({
+    description: z.string().optional(),
+    event: z
+      .string()
+      .min(1)
+      .max(256)
+      .meta({ description: 'The event type that counts, e.g. login_failed.' }),
+    field: z
+      .string()
+      .min(1)
+      .max(256)
+      .meta({ description: 'The event attribute last and distinct read (not for count, exists).' })
+      .optional(),
+    window: durationOrSeconds.meta({
+      description: 'How far back events count, e.g. 1h or 24h (whole seconds, at most 90d).',
+    }),
+    aggregate: z.enum(SIGNAL_AGGREGATES).meta({
+      description:
+        'count: events in the window (int); exists: any (bool); last: the field of the latest (null when none); distinct: distinct values of the field (int).',
+    }),
+  })
+  .meta({ description: 'A risk signal kept per principal, read as signals.<name>.' });
+export type SignalDocument = z.infer<typeof signalSchema>;
+
 export const settingsDocumentSchema = z.strictObject({
   apiVersion: z.literal(API_VERSION),
   kind: z.literal('Settings'),
@@ -174,6 +218,22 @@ export const settingsDocumentSchema = z.strictObject({
   mask: z.array(maskPath).max(100).optional(),
   /** Trusted issuers of bearer tokens (OIDC / OAuth). */
   issuers: z.array(issuerSchema).max(50).optional(),
+  /** Live data documents by name, read by conditions as `data.<name>`. */
+  liveData: z
+    .record(liveName, liveDataSchema)
+    .meta({
+      description:
+        'Live data documents by name: fast-moving facts (blocklists, freeze switches) written through the admin API instead of Git, read by conditions as data.<name>.',
+    })
+    .optional(),
+  /** Risk signals by name, read by conditions as `signals.<name>`. */
+  signals: z
+    .record(liveName, signalSchema)
+    .meta({
+      description:
+        "Risk signals by name, aggregated per principal from posted events and read by conditions as signals.<name> (the request's principal).",
+    })
+    .optional(),
 });
 export type SettingsDocument = z.infer<typeof settingsDocumentSchema>;
 
