@@ -262,6 +262,20 @@ const testInput = z.strictObject({
   }),
   context: z.record(z.string(), z.unknown()).optional(),
   auth: authInput.optional(),
+  signals: z
+    .record(z.string(), z.unknown())
+    .meta({
+      description:
+        "The principal's risk signals by name (declared in stepgate.yaml); an absent one reads its zero value.",
+    })
+    .optional(),
+  data: z
+    .record(z.string(), z.unknown())
+    .meta({
+      description:
+        'Values of live data documents (declared in stepgate.yaml liveData) for this case, each checked against its schema; an absent one reads its default. Git data cannot be overridden.',
+    })
+    .optional(),
 });
 
 const timestamp = z

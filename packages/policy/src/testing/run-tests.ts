@@ -76,6 +76,8 @@ function runCase(engine: PolicyEngine, testCase: TestCase): CaseResult {
     decision = engine.decide(testCase.request, testCase.evidence, {
       now: testCase.now,
       decisionId: 'test',
+      ...(testCase.live && { live: testCase.live }),
+      ...(testCase.signals && { signals: testCase.signals }),
     });
   } catch (error) {
     const message = `the request could not be evaluated: ${(error as Error).message}`;

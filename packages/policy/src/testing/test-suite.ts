@@ -8,6 +8,7 @@ import type {
   RequirementPart,
 } from '../model.js';
 import { compileRequirement } from '../compile/compile-policy.js';
+import { validateAgainst, type LiveData } from '../evaluate/live-data.js';
 import { validate } from '../compile/validate.js';
 import { testSuiteDocumentSchema } from '../source/schemas.js';
 import type { YamlDocument } from '../source/yaml-file.js';
@@ -29,6 +30,10 @@ export interface TestCase {
   request: DecisionRequest;
   /** In a test, `auth` is given directly: it stands for what an agent would have verified. */
   evidence?: AuthEvidence;
+  /** The case's `input.data`: live data documents over their defaults. */
+  live?: LiveData;
+  /** The case's `input.signals`: the principal's risk signals. */
+  signals?: Record<string, unknown>;
   expect: TestExpectation;
 }
 
@@ -126,8 +131,20 @@ export function compileTestSuite(
     }
     if (item.expect.rule !== undefined) expect.rule = item.expect.rule;
 
-    const { auth: _auth, ...request } = item.input;
+    const { auth: _auth, signals, data, ...request } = item.input;
     const testCase: TestCase = { name: item.name, now: caseNow ?? clock(), request, expect };
+    if (signals) {
+      checkSignals(signals, policySet, (message, name) =>
+        report(message, [...path, 'input', 'signals', name]),
+      );
+      testCase.signals = signals;
+    }
+    if (data) {
+      checkLiveData(data, policySet, (message, name) =>
+        report(message, [...path, 'input', 'data', name]),
+      );
+      testCase.live = { revision: 0, documents: data };
+    }
     const line = source.positionOf(path)?.line;
     if (line !== undefined) testCase.line = line;
     if (auth) {
@@ -139,4 +156,61 @@ export function compileTestSuite(
     return testCase;
   });
   return errors.length === before ? { file: source.file, name: doc.name, cases } : undefined;
+}
+
+/** Reports every `input.signals` entry that names no declared signal or has the wrong type. */
+function checkSignals(
+  signals: Record<string, unknown>,
+  policySet: CompiledPolicySet,
+  report: (message: string, name: string) => void,
+): void {
+  const declared = policySet.settings.signals ?? {};
+  for (const [name, value] of Object.entries(signals)) {
+    const signal = Object.hasOwn(declared, name) ? declared[name] : undefined;
+    if (!signal) {
+      report(
+        `input.signals.${name} is not a signal declared in stepgate.yaml (declared: ${Object.keys(declared).join(', ') || 'none'})`,
+        name,
+      );
+      continue;
+    }
+    const counted = signal.aggregate === 'count' || signal.aggregate === 'distinct';
+    if (counted && !(Number.isSafeInteger(value) && (value as number) >= 0))
+      report(
+        `input.signals.${name} is a ${signal.aggregate}: write a whole number from 0, got ${JSON.stringify(value)}`,
+        name,
+      );
+    else if (signal.aggregate === 'exists' && typeof value !== 'boolean')
+      report(
+        `input.signals.${name} is an exists signal: write true or false, got ${JSON.stringify(value)}`,
+        name,
+      );
+  }
+}
+
+/**
+ * Reports every `input.data` entry that is not a declared live data document or does not
+ * match its schema. Git data is the repository's own: a test changes it by changing the file.
+ */
+function checkLiveData(
+  data: Record<string, unknown>,
+  policySet: CompiledPolicySet,
+  report: (message: string, name: string) => void,
+): void {
+  const declared = policySet.settings.liveData ?? {};
+  for (const [name, value] of Object.entries(data)) {
+    const live = Object.hasOwn(declared, name) ? declared[name] : undefined;
+    if (!live) {
+      report(
+        Object.hasOwn(policySet.data, name)
+          ? `input.data.${name} is Git data (data/${name}.yaml or the folder data/${name}/), which a test cannot override; only live data documents (stepgate.yaml liveData) can be set per case`
+          : `input.data.${name} is not a live data document declared in stepgate.yaml (declared: ${Object.keys(declared).join(', ') || 'none'})`,
+        name,
+      );
+      continue;
+    }
+    const problems = validateAgainst(live.schema, value);
+    if (problems.length > 0)
+      report(`input.data.${name} does not match its schema: ${problems.join('; ')}`, name);
+  }
 }
