@@ -32,6 +32,9 @@ import {
   type BundlePayload,
   type BundleRejected,
   type BundleSigningKey,
+  type DataAck,
+  type DataMessage,
+  type DataResync,
   type DecisionRecord,
   type GrantClaims,
   type GrantsMessage,
@@ -188,6 +191,10 @@ export class FakeControlPlane {
   readonly acks: BundleAck[] = [];
   readonly rejections: BundleRejected[] = [];
   readonly batches: LogBatch[] = [];
+  readonly dataAcks: DataAck[] = [];
+  readonly dataResyncs: DataResync[] = [];
+  /** Live data sent on connect to an agent holding an older data revision (see publishData). */
+  data: DataMessage | undefined;
   /** Batches that failed logBatchSchema (must stay empty). */
   readonly invalidBatches: unknown[] = [];
   readonly current: {
@@ -274,6 +281,9 @@ export class FakeControlPlane {
       // Registered before any await, so no early ack or log batch is missed.
       socket.on('bundle:ack', (ack) => this.acks.push(ack));
       socket.on('bundle:rejected', (rejected) => this.rejections.push(rejected));
+      socket.on('data:ack', (ack) => this.dataAcks.push(ack));
+      socket.on('data:resync', (request) => this.dataResyncs.push(request));
+      const data = this.data;
       socket.on('logs', (batch, ack) => {
         const parsed = logBatchSchema.safeParse(batch);
         if (!parsed.success) {
@@ -289,6 +299,9 @@ export class FakeControlPlane {
         if (clearedAt !== undefined)
           socket.emit('shadow:cleared', await this.shadowCleared(clearedAt));
         socket.emit('grants', await this.grantsMessage(full));
+        // Live data after the bundle, as the real gateway sends it.
+        if (data && (socket.data as AgentHandshake).dataRevision < data.revision)
+          socket.emit('data', data);
       });
     });
     await new Promise<void>((done) => http.listen(this.port, '127.0.0.1', done));
@@ -300,6 +313,12 @@ export class FakeControlPlane {
   publish(kind: 'active' | 'shadow', revision: number, jws: string): void {
     this.current[kind] = { revision, jws };
     this.namespace()?.emit('bundle', { kind, revision, jws });
+  }
+
+  /** Makes `message` the live data sent on connect and pushes it to every agent. */
+  publishData(message: DataMessage): void {
+    this.data = message;
+    this.namespace()?.emit('data', message);
   }
 
   /** Sends any event to every agent exactly as given (forgeries, messages of older versions). */
