@@ -68,9 +68,7 @@ export class HttpExceptionFilter implements ExceptionFilter {
         body: {
           error: 'request/invalid',
           message:
-            exception.type === 'entity.too.large'
-              ? `request body is larger than the limit (${exception.limit ?? 'see the API reference'} bytes): send less`
-              : `request body is not valid JSON: ${exception.message}`,
+            tooLargeMessage(exception) ?? `request body is not valid JSON: ${exception.message}`,
         },
       };
     }
@@ -137,8 +135,16 @@ function isBodyParserError(
 }
 
 function bodyParserMessage(exception: HttpException): string | undefined {
-  const cause = exception.cause as { type?: string; message?: string } | undefined;
+  const cause = exception.cause as { type?: string; message?: string; limit?: number } | undefined;
+  if (cause?.type === 'entity.too.large') return tooLargeMessage(cause);
   return cause?.type === 'entity.parse.failed'
     ? `request body is not valid JSON: ${cause.message}`
     : undefined;
+}
+
+/** A body past the parser's limit: say so (not "not valid JSON"), with the limit. */
+function tooLargeMessage(error: { type?: string; limit?: number }): string | undefined {
+  if (error.type !== 'entity.too.large') return undefined;
+  const limit = typeof error.limit === 'number' ? `${error.limit} bytes` : 'the limit';
+  return `request body is larger than the limit (${limit}): send less`;
 }
