@@ -12,3 +12,11 @@ export const EXAMPLE_SETTINGS = readFileSync(
   new URL('../../policies/stepgate.yaml', import.meta.url),
   'utf8',
 );
+
+/**
+ * The live data and signals the example settings declare (from `liveData:` to the end), for
+ * suites that compile the example policies with other settings: its policies read them.
+ */
+export const EXAMPLE_LIVE_DECLARATIONS = EXAMPLE_SETTINGS.slice(
+  EXAMPLE_SETTINGS.search(/^liveData:/m),
+);

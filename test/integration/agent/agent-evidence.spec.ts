@@ -7,7 +7,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startLocalIssuer, unsignedToken, type LocalIssuer } from '../../support/local-issuer.js';
-import { SETTINGS } from '../../support/policy-fixtures.js';
+import { EXAMPLE_LIVE_DECLARATIONS, SETTINGS } from '../../support/policy-fixtures.js';
 import { GATEWAY_POLICY, STEP_UP } from './fixtures.js';
 import {
   bundleSigner,
@@ -54,7 +54,11 @@ afterAll(async () => {
 const now = () => Math.floor(Date.now() / 1000);
 
 function policies(issuer: string) {
-  return examplePolicies({ 'gateway.yaml': GATEWAY_POLICY }, `${SETTINGS}issuers:\n${issuer}`);
+  // The example policies read the live data and signals the example settings declare.
+  return examplePolicies(
+    { 'gateway.yaml': GATEWAY_POLICY },
+    `${SETTINGS}${EXAMPLE_LIVE_DECLARATIONS}issuers:\n${issuer}`,
+  );
 }
 
 async function plane(issuer: string, overrides = {}): Promise<FakeControlPlane> {
