@@ -41,6 +41,10 @@ const CALLS: { [K in keyof ControlPlaneApi]: (api: ControlPlaneApi) => Promise<u
   listApprovals: (api) => api.listApprovals({}),
   getApproval: (api) => api.getApproval('a1'),
   decideApproval: (api) => api.decideApproval('a1', 'approve'),
+  listData: (api) => api.listData(),
+  getData: (api) => api.getData('blocked_ips'),
+  writeData: (api) => api.writeData({ method: 'PUT', name: 'freeze', json: 'true', reason: 'r' }),
+  dataHistory: (api) => api.dataHistory('blocked_ips', { limit: 1 }),
 };
 
 /** A client whose control plane answers `200 {}` to everything: valid JSON, wrong shape. */

@@ -2,6 +2,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { registerActivateCommand } from './commands/activate-command.js';
 import { registerApproveCommands } from './commands/approve-command.js';
 import { registerCheckCommand } from './commands/check-command.js';
+import { registerDataCommand } from './commands/data-command.js';
 import { registerElevateCommand } from './commands/elevate-command.js';
 import { registerEnrolmentCodesCommand } from './commands/enrolment-codes-command.js';
 import { registerExecCommand } from './commands/exec-command.js';
@@ -56,6 +57,7 @@ registerRollbackCommand(program);
 registerShadowCommand(program);
 registerAuditCommand(program);
 registerAgentCommand(program);
+registerDataCommand(program);
 
 // Step-up for pipelines and people.
 registerCheckCommand(program);

@@ -32,19 +32,21 @@ const SCHEMAS = {
   }),
 };
 
-const LIVE_DATA = [
-  'liveData:',
-  '  blocked_ips:',
-  '    schema: live-schemas/blocked-ips.json',
-  '    default: []',
-  '  rate_limits:',
-  '    schema: live-schemas/rate-limits.json',
-  '    default: {}',
-  '  freeze:',
-  '    schema: live-schemas/freeze.json',
-  '    default: false',
-  '',
-].join('\n');
+/** The documents this suite declares (beside any the example repository declares). */
+const DOCUMENTS = {
+  blocked_ranges: '    schema: live-schemas/blocked-ips.json\n    default: []\n',
+  rate_limits: '    schema: live-schemas/rate-limits.json\n    default: {}\n',
+  freeze: '    schema: live-schemas/freeze.json\n    default: false\n',
+};
+const MINE = Object.keys(DOCUMENTS).sort();
+
+/** `settings` (the example's stepgate.yaml) declaring `names` too, under its liveData: if any. */
+function withLiveData(settings: string, names: (keyof typeof DOCUMENTS)[]): string {
+  const entries = names.map((name) => `  ${name}:\n${DOCUMENTS[name]}`).join('');
+  return /^liveData:[ \t]*$/m.test(settings)
+    ? settings.replace(/^liveData:[ \t]*\n/m, (line) => `${line}${entries}`)
+    : `${settings}\nliveData:\n${entries}`;
+}
 
 const temp = tempDirs();
 let cp: ControlPlaneProcess;
@@ -91,7 +93,10 @@ beforeAll(async () => {
   await pushPolicies(
     cp,
     work,
-    { ...SCHEMAS, 'stepgate.yaml': `${settings}\n${LIVE_DATA}` },
+    {
+      ...SCHEMAS,
+      'stepgate.yaml': withLiveData(settings, ['blocked_ranges', 'rate_limits', 'freeze']),
+    },
     'Declare live data',
   );
   viewer = (await createToken(cp, 'live-viewer', ['viewer'])).token;
@@ -108,13 +113,13 @@ describe('live data', () => {
     const list = await read('');
     expect(list.status, JSON.stringify(list.body)).toBe(200);
     expect(list.body.revision).toBe(0);
-    expect(list.body.documents.map((d: { name: string }) => d.name)).toEqual([
-      'blocked_ips',
-      'freeze',
-      'rate_limits',
-    ]);
-    expect(list.body.documents[0]).toMatchObject({
-      name: 'blocked_ips',
+    const names = list.body.documents.map((d: { name: string }) => d.name);
+    expect(names).toEqual([...names].sort());
+    expect(names).toEqual(expect.arrayContaining(MINE));
+    expect(
+      list.body.documents.find((d: { name: string }) => d.name === 'blocked_ranges'),
+    ).toMatchObject({
+      name: 'blocked_ranges',
       default: [],
       isDefault: true,
       revision: null,
@@ -126,22 +131,22 @@ describe('live data', () => {
 
   it('replaces a document with PUT, and the data scope may write where viewer may not', async () => {
     const before = await revisionNow();
-    const refused = await write('PUT', '/blocked_ips', ['203.0.113.0/24'], { token: viewer });
+    const refused = await write('PUT', '/blocked_ranges', ['203.0.113.0/24'], { token: viewer });
     expect(refused.status).toBe(403);
     expect(refused.body.error).toBe('auth/forbidden');
     expect(await revisionNow()).toBe(before);
 
-    const put = await write('PUT', '/blocked_ips', ['203.0.113.0/24'], {
+    const put = await write('PUT', '/blocked_ranges', ['203.0.113.0/24'], {
       reason: 'scanner from ticket 4711',
     });
     expect(put.status, JSON.stringify(put.body)).toBe(200);
     expect(put.body).toEqual({
       revision: before + 1,
-      name: 'blocked_ips',
+      name: 'blocked_ranges',
       value: ['203.0.113.0/24'],
       changed: [''],
     });
-    const got = await read('/blocked_ips');
+    const got = await read('/blocked_ranges');
     expect(got.body).toMatchObject({
       value: ['203.0.113.0/24'],
       isDefault: false,
@@ -152,20 +157,20 @@ describe('live data', () => {
   });
 
   it('refuses a write without a reason, and changes nothing', async () => {
-    const before = await read('/blocked_ips');
+    const before = await read('/blocked_ranges');
     for (const reason of [null, '   ']) {
-      const refused = await write('PUT', '/blocked_ips', [], { reason });
+      const refused = await write('PUT', '/blocked_ranges', [], { reason });
       expect(refused.status).toBe(400);
       expect(refused.body.error).toBe('request/invalid');
       expect(refused.body.message).toContain('X-Stepgate-Reason');
     }
-    expect((await read('/blocked_ips')).body).toEqual(before.body);
+    expect((await read('/blocked_ranges')).body).toEqual(before.body);
   });
 
   it('refuses a value its schema refuses, with every error, and changes nothing', async () => {
-    const before = await read('/blocked_ips');
-    const history = await read('/blocked_ips/history');
-    const refused = await write('PUT', '/blocked_ips', ['203.0.113.0/24', 'not-a-range', 42]);
+    const before = await read('/blocked_ranges');
+    const history = await read('/blocked_ranges/history');
+    const refused = await write('PUT', '/blocked_ranges', ['203.0.113.0/24', 'not-a-range', 42]);
     expect(refused.status).toBe(400);
     expect(refused.body.error).toBe('data/invalid');
     expect(refused.body.message).toContain('nothing was changed');
@@ -185,8 +190,8 @@ describe('live data', () => {
     );
     expect(patched.status).toBe(400);
     expect(patched.body.details).toEqual([{ path: '/key-a', message: 'must be >= 0' }]);
-    expect((await read('/blocked_ips')).body).toEqual(before.body);
-    expect((await read('/blocked_ips/history')).body).toEqual(history.body);
+    expect((await read('/blocked_ranges')).body).toEqual(before.body);
+    expect((await read('/blocked_ranges/history')).body).toEqual(history.body);
   });
 
   it('merges an RFC 7396 patch (either content type) and writes one key of an object', async () => {
@@ -214,7 +219,7 @@ describe('live data', () => {
     const badKey = await write('PUT', '/rate_limits/key-e', 'many');
     expect(badKey.status).toBe(400);
 
-    const notObject = await write('PUT', '/blocked_ips/x', '192.0.2.0/24');
+    const notObject = await write('PUT', '/blocked_ranges/x', '192.0.2.0/24');
     expect(notObject.status).toBe(409);
     expect(notObject.body.error).toBe('data/not_an_object');
     const wrongType = await write('PATCH', '/rate_limits', undefined, {
@@ -236,16 +241,16 @@ describe('live data', () => {
   });
 
   it('answers 404 for a document the active version does not declare, naming those it does', async () => {
-    const missing = await read('/blocked_ip');
+    const missing = await read('/blocked_range');
     expect(missing.status).toBe(404);
     expect(missing.body.error).toBe('data/not_found');
-    expect(missing.body.message).toContain('"blocked_ips", "freeze", "rate_limits"');
-    expect((await write('PUT', '/blocked_ip', [])).status).toBe(404);
+    for (const name of MINE) expect(missing.body.message).toContain(`"${name}"`);
+    expect((await write('PUT', '/blocked_range', [])).status).toBe(404);
   });
 
   it('refuses a body past 1 MiB with 413', async () => {
     const before = await revisionNow();
-    const huge = await write('PUT', '/blocked_ips', undefined, {
+    const huge = await write('PUT', '/blocked_ranges', undefined, {
       raw: JSON.stringify(['x'.repeat(1024 * 1024)]),
     });
     expect(huge.status).toBe(413);
@@ -254,7 +259,7 @@ describe('live data', () => {
   });
 
   it('audits every write: actor, reason, before, after and the changed paths', async () => {
-    const put = await write('PUT', '/blocked_ips', ['203.0.113.0/24', '198.51.100.7/32'], {
+    const put = await write('PUT', '/blocked_ranges', ['203.0.113.0/24', '198.51.100.7/32'], {
       reason: 'second scanner, ticket 4712',
     });
     const audit = await api(cp.url, cp.adminToken, 'GET', '/v1/audit?action=data.put&limit=5');
@@ -264,7 +269,7 @@ describe('live data', () => {
     expect(event).toMatchObject({
       actor: 'token:live-writer',
       action: 'data.put',
-      target: 'data/blocked_ips',
+      target: 'data/blocked_ranges',
       reason: 'second scanner, ticket 4712',
       details: {
         revision: put.body.revision,
@@ -308,16 +313,16 @@ describe('live data', () => {
   });
 
   it('stops serving and writing a document a newly active version no longer declares; its history stays', async () => {
-    const withoutFreeze = LIVE_DATA.replace(
-      '  freeze:\n    schema: live-schemas/freeze.json\n    default: false\n',
-      '',
+    await pushPolicies(
+      cp,
+      work,
+      { 'stepgate.yaml': withLiveData(settings, ['blocked_ranges', 'rate_limits']) },
+      'No freeze',
     );
-    await pushPolicies(cp, work, { 'stepgate.yaml': `${settings}\n${withoutFreeze}` }, 'No freeze');
     const list = await read('');
-    expect(list.body.documents.map((d: { name: string }) => d.name)).toEqual([
-      'blocked_ips',
-      'rate_limits',
-    ]);
+    const names = list.body.documents.map((d: { name: string }) => d.name);
+    expect(names).toEqual(expect.arrayContaining(['blocked_ranges', 'rate_limits']));
+    expect(names).not.toContain('freeze');
     expect((await read('/freeze')).status).toBe(404);
     expect((await write('PUT', '/freeze', true)).status).toBe(404);
     const history = await read('/freeze/history');

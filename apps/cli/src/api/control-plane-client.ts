@@ -8,6 +8,11 @@ import {
   enrolmentCodesResponseSchema,
   grantSchema,
   grantsResponseSchema,
+  LIVE_DATA_REASON_HEADER,
+  liveDataHistoryResponseSchema,
+  liveDataListResponseSchema,
+  liveDataWriteResponseSchema,
+  liveDocumentResponseSchema,
   shadowOffResponseSchema,
   shadowResponseSchema,
   totpConfirmResponseSchema,
@@ -24,6 +29,10 @@ import {
   type EnrolmentCodesResponse,
   type GrantsResponse,
   type GrantView,
+  type LiveDataHistoryResponse,
+  type LiveDataListResponse,
+  type LiveDataWriteResponse,
+  type LiveDocumentResponse,
   type ShadowOffResponse,
   type ShadowResponse,
   type TotpConfirmResponse,
@@ -75,6 +84,25 @@ export interface ControlPlaneApi {
   listApprovals(query: { status?: ApprovalStatus }): Promise<ApprovalsResponse>;
   getApproval(id: string): Promise<ApprovalView>;
   decideApproval(id: string, verdict: 'approve' | 'deny', comment?: string): Promise<ApprovalView>;
+
+  // Live data.
+  listData(): Promise<LiveDataListResponse>;
+  getData(name: string): Promise<LiveDocumentResponse>;
+  writeData(write: LiveDataWrite): Promise<LiveDataWriteResponse>;
+  dataHistory(
+    name: string,
+    query: { limit?: number; before?: number },
+  ): Promise<LiveDataHistoryResponse>;
+}
+
+/** A live-data write: PUT a value, PATCH a merge patch, DELETE (a key, or back to the default). */
+export interface LiveDataWrite {
+  method: 'PUT' | 'PATCH' | 'DELETE';
+  name: string;
+  key?: string;
+  /** The JSON text of the value or the merge patch (PUT, PATCH). */
+  json?: string;
+  reason: string;
 }
 
 /** The control plane answered, and refused (4xx/5xx) or sent something the CLI cannot read. */
@@ -112,7 +140,7 @@ export interface ControlPlaneClientOptions {
   timeoutMs?: number;
 }
 
-type Method = 'GET' | 'POST' | 'DELETE';
+type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 
 /** The admin API over HTTP(S) with the global fetch. */
 export class ControlPlaneClient implements ControlPlaneApi {
@@ -231,6 +259,48 @@ export class ControlPlaneClient implements ControlPlaneApi {
     return this.call('POST', path, approvalSchema, { body: { comment } });
   }
 
+  async listData(): Promise<LiveDataListResponse> {
+    return this.call('GET', '/v1/data', liveDataListResponseSchema);
+  }
+
+  async getData(name: string): Promise<LiveDocumentResponse> {
+    return this.call('GET', `/v1/data/${encodeURIComponent(name)}`, liveDocumentResponseSchema);
+  }
+
+  async writeData(write: LiveDataWrite): Promise<LiveDataWriteResponse> {
+    const key = write.key === undefined ? '' : `/${encodeURIComponent(write.key)}`;
+    const path = `/v1/data/${encodeURIComponent(write.name)}${key}`;
+    const options = {
+      // Percent-encoded, so a reason in any language fits an HTTP header; the server decodes it.
+      headers: { [LIVE_DATA_REASON_HEADER]: encodeURIComponent(write.reason) },
+      ...(write.json === undefined
+        ? {}
+        : {
+            raw: {
+              text: write.json,
+              type: write.method === 'PATCH' ? 'application/merge-patch+json' : 'application/json',
+            },
+          }),
+    };
+    switch (write.method) {
+      case 'PUT':
+        return this.call('PUT', path, liveDataWriteResponseSchema, options);
+      case 'PATCH':
+        return this.call('PATCH', path, liveDataWriteResponseSchema, options);
+      case 'DELETE':
+        return this.call('DELETE', path, liveDataWriteResponseSchema, options);
+    }
+  }
+
+  async dataHistory(
+    name: string,
+    query: { limit?: number; before?: number },
+  ): Promise<LiveDataHistoryResponse> {
+    const path = `/v1/data/${encodeURIComponent(name)}/history`;
+    const params = { limit: query.limit, before: query.before };
+    return this.call('GET', path, liveDataHistoryResponseSchema, { query: params });
+  }
+
   /**
    * One request; returns the body of a 2xx answer parsed with the protocol's schema of the
    * endpoint, throws otherwise.
@@ -239,7 +309,13 @@ export class ControlPlaneClient implements ControlPlaneApi {
     method: Method,
     path: string,
     schema: z.ZodType<T>,
-    options: { query?: Record<string, string | number | undefined>; body?: object } = {},
+    options: {
+      query?: Record<string, string | number | undefined>;
+      body?: object;
+      /** A body sent as is (live data: any JSON value, a merge patch). */
+      raw?: { text: string; type: string };
+      headers?: Record<string, string>;
+    } = {},
   ): Promise<T> {
     const url = new URL(`${this.connection.url}${path}`);
     for (const [key, value] of Object.entries(options.query ?? {})) {
@@ -249,12 +325,16 @@ export class ControlPlaneClient implements ControlPlaneApi {
       accept: 'application/json',
       authorization: `Bearer ${this.connection.token}`,
       'user-agent': 'stepgate-cli',
+      ...options.headers,
     };
     let body: string | undefined;
     if (options.body !== undefined) {
       // JSON.stringify drops undefined members, so optional fields are simply left out.
       body = JSON.stringify(options.body);
       headers['content-type'] = 'application/json';
+    } else if (options.raw !== undefined) {
+      body = options.raw.text;
+      headers['content-type'] = options.raw.type;
     }
 
     let response: Response;
