@@ -9,8 +9,8 @@ import {
 } from '../../support/control-plane-process.js';
 import { api, createToken, ensureControlPlaneBuilt, listVersions, waitFor } from './support.js';
 
-type Scope = 'admin' | 'operator' | 'viewer' | 'agent' | 'approver';
-const SCOPES: Scope[] = ['admin', 'operator', 'viewer', 'agent', 'approver'];
+type Scope = 'admin' | 'operator' | 'viewer' | 'agent' | 'approver' | 'data';
+const SCOPES: Scope[] = ['admin', 'operator', 'viewer', 'agent', 'approver', 'data'];
 
 interface Route {
   name: string;
@@ -94,6 +94,49 @@ const ROUTES: Route[] = [
     method: 'GET',
     path: '/v1/bundles/shadow',
     scopes: ['agent', 'viewer', 'operator'],
+  },
+  // Live data: reads for viewer, operator and data; writes for data and operator (sent without
+  // the reason header, so an allowed call is a 400 or 404 and changes nothing).
+  { name: 'data list', method: 'GET', path: '/v1/data', scopes: ['viewer', 'operator', 'data'] },
+  {
+    name: 'data get',
+    method: 'GET',
+    path: '/v1/data/matrix',
+    scopes: ['viewer', 'operator', 'data'],
+  },
+  {
+    name: 'data history',
+    method: 'GET',
+    path: '/v1/data/matrix/history',
+    scopes: ['viewer', 'operator', 'data'],
+  },
+  {
+    name: 'data put',
+    method: 'PUT',
+    path: '/v1/data/matrix',
+    body: () => [],
+    scopes: ['data', 'operator'],
+  },
+  {
+    name: 'data patch',
+    method: 'PATCH',
+    path: '/v1/data/matrix',
+    body: () => ({}),
+    scopes: ['data', 'operator'],
+  },
+  { name: 'data reset', method: 'DELETE', path: '/v1/data/matrix', scopes: ['data', 'operator'] },
+  {
+    name: 'data key put',
+    method: 'PUT',
+    path: '/v1/data/matrix/k',
+    body: () => 1,
+    scopes: ['data', 'operator'],
+  },
+  {
+    name: 'data key delete',
+    method: 'DELETE',
+    path: '/v1/data/matrix/k',
+    scopes: ['data', 'operator'],
   },
 ];
 
