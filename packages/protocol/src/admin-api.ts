@@ -206,6 +206,8 @@ export const agentSchema = z.object({
   status: z.enum(['connected', 'disconnected']),
   activeRevision: z.int().nullable(),
   shadowRevision: z.int().nullable(),
+  /** The live-data revision it persisted (acked) or announced on connecting; 0: none. */
+  dataRevision: z.int(),
   lastSeenAt: z.string(),
   lastAckAt: z.string().nullable(),
   connectedAt: z.string().nullable(),

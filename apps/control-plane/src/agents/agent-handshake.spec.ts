@@ -40,7 +40,7 @@ describe('authenticateHandshake', () => {
       expect(result).toEqual({
         ok: true,
         credential: { principal: principal(scopes), agentId: null },
-        handshake: { token: TOKEN, agentId: 'web-1', labels: {}, revisions: {} },
+        handshake: { token: TOKEN, agentId: 'web-1', labels: {}, revisions: {}, dataRevision: 0 },
       });
     }
   });

@@ -10,10 +10,14 @@ import {
   AGENT_NAMESPACE,
   bundleAckSchema,
   bundleRejectedSchema,
+  dataAckSchema,
+  dataResyncSchema,
+  signDataMessage,
   signGrantsMessage,
   signShadowCleared,
   StepgateError,
   type AgentToServerEvents,
+  type DataMessage,
   type GrantsMessage,
   type KeysMessage,
   type LogBatchAck,
@@ -27,6 +31,8 @@ import { SigningKeyService } from '../bundles/signing-key.service.js';
 import { DecisionLogIntakeService } from '../decisions/decision-log-intake.service.js';
 import { GrantEvents } from '../grants/grant-events.js';
 import { GrantsService } from '../grants/grants.service.js';
+import { LiveDataEvents, type LiveDataChanged } from '../live-data/live-data.events.js';
+import { LiveDataService, type LiveDataSnapshot } from '../live-data/live-data.service.js';
 import { LiveStateEvents, type LiveStateChange } from '../live-state/live-state.events.js';
 import { LOGGER } from '../logging/logger.js';
 import { authenticateHandshake } from './agent-handshake.js';
@@ -45,6 +51,8 @@ interface AgentSocketData {
   tokenId: string;
   labels: Record<string, string>;
   revisions: { active?: number; shadow?: number };
+  /** The live-data revision the agent announced holding (0: none). */
+  dataRevision: number;
   agentVersion?: string;
   /** `performance.now()` once the socket joined the namespace (see LiveRevisionsService). */
   joinedAt: number;
@@ -99,6 +107,12 @@ export class AgentGateway
   private unsubscribe?: () => void;
   private unsubscribeGrants?: () => void;
   private unsubscribeRevocations?: () => void;
+  private unsubscribeData?: () => void;
+  /** Live-data changes are pushed one at a time, each covering every revision up to it. */
+  private dataPushes: Promise<void> = Promise.resolve();
+  private pushedData = 0;
+  /** The signed snapshot of the last data revision read, shared by every connection needing it. */
+  private signedSnapshot?: { revision: number; message: Promise<DataMessage> };
   private heartbeat?: NodeJS.Timeout;
   private closing = false;
   /** Changes are pushed one at a time, and never a revision already pushed from here. */
@@ -115,6 +129,7 @@ export class AgentGateway
     grants: new FreshRead(() => this.fullGrants()),
     active: new FreshRead(() => this.bundles.current('active')),
     shadow: new FreshRead(() => this.bundles.current('shadow')),
+    data: new FreshRead(() => this.liveData.snapshot()),
   };
 
   constructor(
@@ -129,6 +144,8 @@ export class AgentGateway
     private readonly events: LiveStateEvents,
     private readonly grants: GrantsService,
     private readonly grantEvents: GrantEvents,
+    private readonly liveData: LiveDataService,
+    private readonly liveDataEvents: LiveDataEvents,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
@@ -160,6 +177,11 @@ export class AgentGateway
       this.server.serverSideEmit('token:revoked', tokenId);
     });
     server.on('token:revoked', (tokenId: string) => this.identity.forget(tokenId));
+    // Like bundles: emitted on the replica that committed the write, through the namespace, so
+    // the Redis adapter carries it to agents on every replica.
+    this.unsubscribeData = this.liveDataEvents.onChanged((change) => {
+      this.dataPushes = this.dataPushes.then(() => this.pushData(change));
+    });
     this.heartbeat = setInterval(() => {
       this.agents.heartbeat().catch((error: unknown) => this.warn('agent heartbeat failed', error));
     }, HEARTBEAT_MS);
@@ -188,9 +210,9 @@ export class AgentGateway
     }
     // The token is not needed past this point: do not keep a secret on every socket.
     delete (socket.handshake.auth as { token?: unknown }).token;
-    const { agentId, labels, revisions, agentVersion } = result.handshake;
+    const { agentId, labels, revisions, agentVersion, dataRevision } = result.handshake;
     const { tokenId } = result.credential.principal;
-    socket.data = { agentId, tokenId, labels, revisions, joinedAt: 0 };
+    socket.data = { agentId, tokenId, labels, revisions, dataRevision, joinedAt: 0 };
     if (agentVersion) socket.data.agentVersion = agentVersion;
     try {
       await this.agents.connected({
@@ -199,6 +221,7 @@ export class AgentGateway
         connectionId: socket.id,
         labels,
         revisions,
+        dataRevision,
         ...(agentVersion ? { agentVersion } : {}),
       });
     } catch (error) {
@@ -221,6 +244,7 @@ export class AgentGateway
     this.unsubscribe?.();
     this.unsubscribeGrants?.();
     this.unsubscribeRevocations?.();
+    this.unsubscribeData?.();
     clearInterval(this.heartbeat);
     // Queued acks and connections first, so releasing this replica's agents comes last.
     await this.agents.flush().catch(() => undefined);
@@ -248,6 +272,8 @@ export class AgentGateway
       await this.sendMissing(socket, await live);
       // The full set replaces whatever the agent held, so grants revoked while it was away go.
       socket.emit('grants', await grants);
+      // After the bundle: the documents it declares are the ones sent.
+      await this.sendData(socket, socket.data.dataRevision);
     } catch (error) {
       // Without its catch-up the agent would silently miss a revision: let it reconnect.
       this.warn('agent catch-up failed; disconnecting it so it retries', error, { agentId });
@@ -273,6 +299,8 @@ export class AgentGateway
   private listen(socket: AgentSocket): void {
     socket.on('bundle:ack', (body: unknown) => void this.onAck(socket, body));
     socket.on('bundle:rejected', (body: unknown) => void this.onRejected(socket, body));
+    socket.on('data:ack', (body: unknown) => void this.onDataAck(socket, body));
+    socket.on('data:resync', (body: unknown) => void this.onDataResync(socket, body));
     socket.on('logs', (body: unknown, ack?: unknown) => {
       this.onLogs(socket, body).then(
         (reply) => {
@@ -300,6 +328,86 @@ export class AgentGateway
         .check({ agentId, kind, revision, via: 'ack' })
         .catch((error: unknown) => this.warn('could not check an acked revision', error)),
     ]);
+  }
+
+  private async onDataAck(socket: AgentSocket, body: unknown): Promise<void> {
+    const ack = dataAckSchema.safeParse(body);
+    if (!ack.success) return this.badMessage(socket, 'data:ack', ack.error.issues[0]?.message);
+    await this.agents
+      .dataAcked(socket.data.agentId, ack.data.revision)
+      .catch((error: unknown) => this.warn('could not record a live-data ack', error));
+  }
+
+  /** The agent saw a gap: it gets what changed since the revision it holds. */
+  private async onDataResync(socket: AgentSocket, body: unknown): Promise<void> {
+    const request = dataResyncSchema.safeParse(body);
+    if (!request.success)
+      return this.badMessage(socket, 'data:resync', request.error.issues[0]?.message);
+    await this.sendData(socket, request.data.revision).catch((error: unknown) =>
+      this.warn('could not resend live data', error, { agentId: socket.data.agentId }),
+    );
+  }
+
+  /**
+   * Sends an agent holding `held` what it lacks: the documents changed since (a delta), or all
+   * of them (a snapshot, `fromRevision` 0) when it holds none or a revision never issued here.
+   */
+  private async sendData(socket: AgentSocket, held: number): Promise<void> {
+    const changes = held === 0 ? 'too_old' : await this.liveData.changesSince(held);
+    if (changes === 'too_old') {
+      const snapshot = await this.shared.data.get(socket.data.joinedAt, GATHER_READS_MS);
+      if (snapshot.revision === 0) return;
+      socket.emit('data', await this.signedSnapshotOf(snapshot));
+      return;
+    }
+    if (changes.revision <= held) return;
+    socket.emit('data', await this.signData(held, changes));
+  }
+
+  /** Pushes the documents changed since the last push to every agent, on every replica. */
+  private async pushData(change: LiveDataChanged): Promise<void> {
+    try {
+      if (change.revision <= this.pushedData) return;
+      const from = Math.max(this.pushedData, change.revision - 1);
+      const changes = await this.liveData.changesSince(from);
+      if (changes === 'too_old' || changes.revision <= from) return;
+      this.server.emit('data', await this.signData(from, changes));
+      this.pushedData = changes.revision;
+      this.logger.info(
+        { dataRevision: changes.revision, names: Object.keys(changes.documents) },
+        'pushed live data to agents',
+      );
+    } catch (error) {
+      // Agents catch up by revision on their next connection (or resync on the next push).
+      this.warn('could not push live data to agents', error, { dataRevision: change.revision });
+    }
+  }
+
+  private signedSnapshotOf(snapshot: LiveDataSnapshot): Promise<DataMessage> {
+    if (this.signedSnapshot?.revision !== snapshot.revision)
+      this.signedSnapshot = {
+        revision: snapshot.revision,
+        message: this.signData(0, snapshot),
+      };
+    const { message } = this.signedSnapshot;
+    // A failed signature is not kept for the next connection.
+    message.catch(() => {
+      if (this.signedSnapshot?.message === message) this.signedSnapshot = undefined;
+    });
+    return message;
+  }
+
+  private async signData(fromRevision: number, changes: LiveDataSnapshot): Promise<DataMessage> {
+    const live = await this.revisions.current();
+    return signDataMessage(
+      {
+        fromRevision,
+        revision: changes.revision,
+        documents: changes.documents,
+        bundleRevision: live.active?.revision ?? 0,
+      },
+      this.keys.current(),
+    );
   }
 
   /** Flags revisions the agent announced holding that this control plane never issued. */

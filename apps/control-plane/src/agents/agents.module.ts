@@ -4,6 +4,7 @@ import { AuthModule } from '../auth/auth.module.js';
 import { BundlesModule } from '../bundles/bundles.module.js';
 import { DecisionsModule } from '../decisions/decisions.module.js';
 import { GrantsModule } from '../grants/grants.module.js';
+import { LiveDataModule } from '../live-data/live-data.module.js';
 import { LiveStateModule } from '../live-state/live-state.module.js';
 import { AgentIdentityService } from './agent-identity.service.js';
 import { AgentTokenCache } from './agent-token-cache.js';
@@ -18,7 +19,15 @@ import { UnknownRevisionsService } from './unknown-revisions.service.js';
 
 /** The agent gateway, the agent registry and the fleet view. */
 @Module({
-  imports: [BundlesModule, DecisionsModule, GrantsModule, LiveStateModule, AuditModule, AuthModule],
+  imports: [
+    BundlesModule,
+    DecisionsModule,
+    GrantsModule,
+    LiveStateModule,
+    LiveDataModule,
+    AuditModule,
+    AuthModule,
+  ],
   controllers: [AgentsController],
   providers: [
     AgentGateway,

@@ -33,19 +33,21 @@ export class AgentsRepository {
   async upsertConnections(rows: AgentConnection[], replica: string): Promise<void> {
     await this.prisma.$executeRaw`
       INSERT INTO agent (id, labels, agent_version, active_revision, shadow_revision,
-                         last_seen_at, connected_at, status, replica, connection_id, token_id)
+                         last_seen_at, connected_at, status, replica, connection_id, token_id,
+                         data_revision)
       SELECT u.id, u.labels::jsonb, u.agent_version, u.active_revision, u.shadow_revision,
              now(), now(), 'connected'::agent_status, ${replica}, u.connection_id,
-             u.token_id
+             u.token_id, u.data_revision
       FROM unnest(${rows.map((c) => c.agentId)}::text[],
                   ${rows.map((c) => JSON.stringify(c.labels))}::text[],
                   ${rows.map((c) => c.agentVersion ?? null)}::text[],
                   ${rows.map((c) => c.revisions.active ?? null)}::int[],
                   ${rows.map((c) => c.revisions.shadow ?? null)}::int[],
                   ${rows.map((c) => c.connectionId)}::text[],
-                  ${rows.map((c) => c.tokenId)}::text[])
+                  ${rows.map((c) => c.tokenId)}::text[],
+                  ${rows.map((c) => c.dataRevision)}::int[])
         WITH ORDINALITY AS u(id, labels, agent_version, active_revision, shadow_revision,
-                             connection_id, token_id, n)
+                             connection_id, token_id, data_revision, n)
       ORDER BY u.n
       ON CONFLICT (id) DO UPDATE SET
         labels = EXCLUDED.labels,
@@ -59,7 +61,8 @@ export class AgentsRepository {
         status = EXCLUDED.status,
         replica = EXCLUDED.replica,
         connection_id = EXCLUDED.connection_id,
-        token_id = EXCLUDED.token_id`;
+        token_id = EXCLUDED.token_id,
+        data_revision = EXCLUDED.data_revision`;
   }
 
   /** Active-bundle acks; a revision older than the stored one only refreshes last-seen. */
@@ -89,6 +92,16 @@ export class AgentsRepository {
           last_ack_at = CASE WHEN agent.shadow_revision IS NULL OR agent.shadow_revision <= u.rev
                              THEN u.at ELSE agent.last_ack_at END,
           last_seen_at = u.at
+        FROM unnest(${ids}::text[], ${revisions}::int[],
+                    ${times}::timestamptz[]) AS u(id, rev, at)
+        WHERE agent.id = u.id`;
+  }
+
+  /** Live-data acks: the revision an agent persisted, never moving back. */
+  async ackData(acks: AckRow[]): Promise<void> {
+    const { ids, revisions, times } = ackArrays(acks);
+    await this.prisma.$executeRaw`
+        UPDATE agent SET data_revision = GREATEST(agent.data_revision, u.rev), last_seen_at = u.at
         FROM unnest(${ids}::text[], ${revisions}::int[],
                     ${times}::timestamptz[]) AS u(id, rev, at)
         WHERE agent.id = u.id`;

@@ -3,7 +3,7 @@ import type { AgentView, AgentsQuery, BundleAck, BundleRejected } from '@stepgat
 import { randomBytes } from 'node:crypto';
 import { hostname } from 'node:os';
 import type { Agent } from '../generated/prisma/client.js';
-import { AgentsRepository } from './agents.repository.js';
+import { AgentsRepository, type AckRow } from './agents.repository.js';
 import { LiveRevisionsService } from './live-revisions.service.js';
 import { isUnknownRevision } from './issued-revisions.js';
 import { WriteBatcher } from './write-batcher.js';
@@ -54,6 +54,8 @@ export interface AgentConnection {
   labels: Record<string, string>;
   agentVersion?: string;
   revisions: { active?: number; shadow?: number };
+  /** The live-data revision it announced holding (0: none). */
+  dataRevision: number;
 }
 
 /** Rows last refreshed before this belong to a replica that died (see STALE_AFTER_MS). */
@@ -73,6 +75,10 @@ export class AgentsService {
     { delayMs: CONNECT_BATCH_MS, maxItems: BATCH_ROWS },
   );
   private readonly acks = new WriteBatcher<QueuedAck>((batch) => this.writeAcks(batch), {
+    delayMs: ACK_BATCH_MS,
+    maxItems: BATCH_ROWS,
+  });
+  private readonly dataAcks = new WriteBatcher<AckRow>((batch) => this.writeDataAcks(batch), {
     delayMs: ACK_BATCH_MS,
     maxItems: BATCH_ROWS,
   });
@@ -103,6 +109,11 @@ export class AgentsService {
     return this.acks.add({ agentId, kind: ack.kind, revision: ack.revision, at: new Date() });
   }
 
+  /** The live-data revision an agent persisted; it only moves forward. Batched like acks. */
+  dataAcked(agentId: string, revision: number): Promise<void> {
+    return this.dataAcks.add({ agentId, revision, at: new Date() });
+  }
+
   /** Only the connection that is recorded: a reconnect may already have replaced it. */
   disconnected(agentId: string, connectionId: string): Promise<void> {
     return this.disconnects.add({ agentId, connectionId, at: new Date() });
@@ -110,7 +121,12 @@ export class AgentsService {
 
   /** Writes whatever is queued (before shutdown releases this replica's agents). */
   async flush(): Promise<void> {
-    await Promise.all([this.connections.flush(), this.acks.flush(), this.disconnects.flush()]);
+    await Promise.all([
+      this.connections.flush(),
+      this.acks.flush(),
+      this.dataAcks.flush(),
+      this.disconnects.flush(),
+    ]);
   }
 
   private async writeConnections(batch: AgentConnection[]): Promise<void> {
@@ -138,6 +154,18 @@ export class AgentsService {
     const { active, shadow } = byKind;
     if (active.length > 0) await retryOnce(() => this.repository.ackActive(active));
     if (shadow.length > 0) await retryOnce(() => this.repository.ackShadow(shadow));
+  }
+
+  private async writeDataAcks(batch: AckRow[]): Promise<void> {
+    const latest = new Map<string, AckRow>();
+    for (const ack of batch) {
+      const held = latest.get(ack.agentId);
+      if (!held || held.revision <= ack.revision) latest.set(ack.agentId, ack);
+    }
+    const rows = [...latest.values()].sort((a, b) =>
+      a.agentId < b.agentId ? -1 : a.agentId > b.agentId ? 1 : 0,
+    );
+    await retryOnce(() => this.repository.ackData(rows));
   }
 
   private async writeDisconnects(batch: QueuedDisconnect[]): Promise<void> {
@@ -192,6 +220,7 @@ export function agentView(row: Agent, liveRevision: number, now = Date.now()): A
     status: live ? 'connected' : 'disconnected',
     activeRevision: row.activeRevision,
     shadowRevision: row.shadowRevision,
+    dataRevision: row.dataRevision,
     lastSeenAt: row.lastSeenAt.toISOString(),
     lastAckAt: row.lastAckAt?.toISOString() ?? null,
     connectedAt: row.connectedAt?.toISOString() ?? null,

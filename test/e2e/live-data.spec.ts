@@ -1,0 +1,171 @@
+/**
+ * Live data end to end (issue 13), all real: the control plane (PostgreSQL, Redis, embedded
+ * Git) with a policy reading `data.e2e_blocked`, and two agent processes. A write through the
+ * admin API reaches both agents (their decisions change, GET /v1/agents shows the data revision
+ * they acked); an agent that was offline during two writes catches up by revision when it
+ * reconnects.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startControlPlane, type ControlPlaneProcess } from '../support/control-plane-process.js';
+import {
+  createToken,
+  ensureControlPlaneBuilt,
+  readText,
+  tempDirs,
+} from '../integration/control-plane/support.js';
+import { cloneEmbedded, pushPolicies } from '../integration/control-plane/step-up-support.js';
+import { ensureAgentBuilt } from '../integration/agent/support.js';
+import { AgentProcess, getOk, killAllAgents, waitFor } from './support.js';
+
+const SCHEMA = JSON.stringify({
+  $schema: 'https://json-schema.org/draft/2020-12/schema',
+  type: 'array',
+  items: { type: 'string' },
+});
+const DECLARATION = [
+  '  e2e_blocked:',
+  '    schema: e2e-schemas/blocked.json',
+  '    default: []',
+].join('\n');
+const POLICY = `apiVersion: stepgate/v1
+kind: Policy
+name: e2e-live
+target: { actions: ["live:*"] }
+rules:
+  - name: blocked
+    effect: deny
+    when: context.ip in data.e2e_blocked
+  - name: others
+    effect: allow
+    when: "true"
+`;
+
+const FIRST = '203.0.113.7';
+const SECOND = '198.51.100.20';
+const THIRD = '192.0.2.30';
+
+const temp = tempDirs();
+let cp: ControlPlaneProcess;
+let writer: string;
+let viewer: string;
+let a: AgentProcess;
+let b: AgentProcess;
+
+/** The example settings with the live document declared (beside any the repository has). */
+function withLiveData(settings: string): string {
+  if (/^liveData:\s*$/m.test(settings))
+    return settings.replace(/^liveData:\s*$/m, `liveData:\n${DECLARATION}`);
+  return `${settings}\nliveData:\n${DECLARATION}\n`;
+}
+
+async function effect(agent: AgentProcess, ip: string): Promise<string | undefined> {
+  const reply = await agent.decide({
+    principal: { id: 'alice' },
+    action: 'live:read',
+    resource: { kind: 'doc', id: 'readme' },
+    context: { ip },
+  });
+  return (reply.body as { effect?: string }).effect;
+}
+
+async function put(value: string[]): Promise<number> {
+  const response = await fetch(`${cp.url}/v1/data/e2e_blocked`, {
+    method: 'PUT',
+    headers: {
+      authorization: `Bearer ${writer}`,
+      'content-type': 'application/json',
+      'x-stepgate-reason': 'e2e live data',
+    },
+    body: JSON.stringify(value),
+  });
+  const body = (await response.json()) as { revision: number };
+  expect(response.status, JSON.stringify(body)).toBe(200);
+  return body.revision;
+}
+
+const dataRevisionOf = async (agentId: string): Promise<number | undefined> => {
+  const { agents } = (await getOk(cp, viewer, '/v1/agents')) as {
+    agents: { id: string; dataRevision: number }[];
+  };
+  return agents.find((agent) => agent.id === agentId)?.dataRevision;
+};
+
+beforeAll(async () => {
+  await Promise.all([ensureControlPlaneBuilt(), ensureAgentBuilt()]);
+  cp = await startControlPlane();
+  const work = temp.make('live-e2e');
+  await cloneEmbedded(cp, work);
+  const version = await pushPolicies(
+    cp,
+    work,
+    {
+      'e2e-schemas/blocked.json': SCHEMA,
+      'stepgate.yaml': withLiveData(readText(work, 'stepgate.yaml')),
+      'e2e-live.yaml': POLICY,
+    },
+    'Declare e2e live data',
+  );
+  expect(version.active, JSON.stringify(version)).toBe(true);
+  writer = (await createToken(cp, 'e2e-live-writer', ['data'])).token;
+  viewer = (await createToken(cp, 'e2e-live-viewer', ['viewer'])).token;
+  [a, b] = await Promise.all(
+    ['a', 'b'].map(async (name) =>
+      AgentProcess.start({
+        name: `live-${name}`,
+        url: cp.url,
+        token: (await createToken(cp, `e2e-live-${name}`, ['agent'])).token,
+        agentId: `e2e-live-${name}`,
+      }),
+    ),
+  );
+}, 400_000);
+
+afterAll(async () => {
+  await killAllAgents();
+  await cp?.destroy();
+  temp.cleanup();
+});
+
+describe('live data across a real fleet', () => {
+  it('a write reaches both agents and their acks show in the fleet view', async () => {
+    for (const agent of [a, b])
+      await waitFor(
+        `${agent.name} decides with the bundle`,
+        async () => (await effect(agent, FIRST)) === 'allow',
+        60_000,
+      );
+    const revision = await put([FIRST]);
+    for (const agent of [a, b]) {
+      await waitFor(
+        `${agent.name} denies ${FIRST}`,
+        async () => (await effect(agent, FIRST)) === 'deny',
+        30_000,
+      );
+      expect(await effect(agent, SECOND)).toBe('allow');
+      await waitFor(
+        `${agent.name} acked ${revision}`,
+        async () => (await dataRevisionOf(agent.agentId as string)) === revision,
+        30_000,
+      );
+      expect((await agent.readyz()).body).toMatchObject({ dataRevision: revision });
+    }
+  }, 180_000);
+
+  it('an agent offline during two writes catches up by revision when it reconnects', async () => {
+    await b.stop();
+    await put([SECOND]);
+    const latest = await put([SECOND, THIRD]);
+    await waitFor('a applied both writes', async () => (await effect(a, THIRD)) === 'deny', 30_000);
+    await b.start();
+    // Restarted from its cache: it held the first write until the control plane answered.
+    await waitFor('b caught up', async () => (await effect(b, THIRD)) === 'deny', 60_000);
+    expect(await effect(b, SECOND)).toBe('deny');
+    expect(await effect(b, FIRST)).toBe('allow');
+    expect((await b.readyz()).body).toMatchObject({ dataRevision: latest });
+    await waitFor(
+      'b acked the latest revision',
+      async () => (await dataRevisionOf('e2e-live-b')) === latest,
+      30_000,
+    );
+  }, 180_000);
+});
