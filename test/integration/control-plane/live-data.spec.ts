@@ -65,7 +65,14 @@ async function write(
   method: 'PUT' | 'PATCH' | 'DELETE',
   path: string,
   value: unknown,
-  options: { token?: string; reason?: string | null; type?: string; raw?: string } = {},
+  options: {
+    token?: string;
+    reason?: string | null;
+    type?: string;
+    raw?: string;
+    /** Another replica's URL (default: the first control plane). */
+    base?: string;
+  } = {},
 ): Promise<Answer> {
   const headers: Record<string, string> = {
     authorization: `Bearer ${options.token ?? writer}`,
@@ -76,7 +83,11 @@ async function write(
     body = options.raw ?? JSON.stringify(value);
     headers['content-type'] = options.type ?? 'application/json';
   }
-  const response = await fetch(`${cp.url}/v1/data${path}`, { method, headers, body });
+  const response = await fetch(`${options.base ?? cp.url}/v1/data${path}`, {
+    method,
+    headers,
+    body,
+  });
   const text = await response.text();
   return { status: response.status, body: text === '' ? undefined : JSON.parse(text) };
 }
@@ -310,6 +321,35 @@ describe('live data', () => {
       reason: `writer ${writer5}`,
       changed: [`/concurrent-${writer5}`],
     });
+  });
+
+  it('serialises writers on two replicas sharing the database: consecutive revisions, none lost', async () => {
+    const replica = await startControlPlane({}, { replicaOf: cp });
+    try {
+      const before = await revisionNow();
+      const writes = await Promise.all(
+        Array.from({ length: 12 }, (_, i) =>
+          write(
+            'PATCH',
+            '/rate_limits',
+            { [`replica-${i}`]: i },
+            {
+              reason: `replica writer ${i}`,
+              base: i % 2 === 0 ? cp.url : replica.url,
+            },
+          ),
+        ),
+      );
+      for (const answer of writes) expect(answer.status, JSON.stringify(answer.body)).toBe(200);
+      const revisions = writes.map((a) => a.body.revision as number).sort((a, b) => a - b);
+      expect(revisions).toEqual(Array.from({ length: 12 }, (_, i) => before + 1 + i));
+      const value = (await read('/rate_limits')).body.value as Record<string, number>;
+      for (let i = 0; i < 12; i++) expect(value[`replica-${i}`]).toBe(i);
+      const viaReplica = await api(replica.url, viewer, 'GET', '/v1/data/rate_limits');
+      expect(viaReplica.body.value).toEqual(value);
+    } finally {
+      await replica.destroy();
+    }
   });
 
   it('stops serving and writing a document a newly active version no longer declares; its history stays', async () => {
