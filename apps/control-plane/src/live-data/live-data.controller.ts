@@ -1,9 +1,6 @@
 import { Controller, Delete, Get, Param, Patch, Put, Query, Req } from '@nestjs/common';
 import {
-  LIVE_DATA_REASON_HEADER,
   liveDataHistoryQuerySchema,
-  liveDataReasonSchema,
-  StepgateError,
   type LiveDataHistoryQuery,
   type LiveDataHistoryResponse,
   type LiveDataListResponse,
@@ -18,6 +15,7 @@ import type { StepUpResource } from '../common/step-up-protection.js';
 import { ZodValidationPipe } from '../common/zod-validation.pipe.js';
 import type { LiveDataOp } from './live-data.repository.js';
 import { LiveDataService } from './live-data.service.js';
+import { bodyOf, reasonOf } from './write-request.js';
 
 /** `data/<name>` of the document in the path (the self-protection resource of writes). */
 const pathDocument: StepUpResource = (request) => `data/${String(request.params.name ?? '')}`;
@@ -118,46 +116,4 @@ export class LiveDataController {
     const body = op === 'delete' ? undefined : bodyOf(request, op);
     return this.liveData.write({ name, op, key, body, reason, actor: actorOf(principal) });
   }
-}
-
-/** The write's reason, from its header (percent-encoded UTF-8 decoded). */
-export function reasonOf(request: Pick<Request, 'headers'>): string {
-  const raw = request.headers[LIVE_DATA_REASON_HEADER];
-  const header = Array.isArray(raw) ? raw.join(', ') : raw;
-  let text = header ?? '';
-  try {
-    text = decodeURIComponent(text);
-  } catch {
-    // Not percent-encoded (a literal "%"): taken as sent.
-  }
-  const parsed = liveDataReasonSchema.safeParse(text);
-  if (!parsed.success)
-    throw new StepgateError(
-      'request/invalid',
-      header === undefined || text.trim() === ''
-        ? `a live-data write needs a reason: send it in the X-Stepgate-Reason header (1-1000 characters, percent-encoded UTF-8 for non-ASCII text), e.g. -H 'X-Stepgate-Reason: block the scanning range from ticket 4711'`
-        : 'the X-Stepgate-Reason header is longer than 1000 characters',
-    );
-  return parsed.data;
-}
-
-/** The JSON body of a PUT or PATCH (any JSON value, null included). */
-function bodyOf(request: Request, op: LiveDataOp): unknown {
-  const type = (request.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
-  const accepted =
-    op === 'patch' ? ['application/merge-patch+json', 'application/json'] : ['application/json'];
-  if (!accepted.includes(type))
-    throw new StepgateError(
-      'request/invalid',
-      `send the ${op === 'patch' ? 'merge patch (RFC 7396)' : 'new value'} as ${accepted.join(' or ')}${type === '' ? '' : `, not ${type}`}`,
-      undefined,
-      { status: 415 },
-    );
-  const body = (request as { body?: unknown }).body;
-  if (body === undefined)
-    throw new StepgateError(
-      'request/invalid',
-      `the body is missing: a ${op.toUpperCase()} carries the ${op === 'patch' ? 'merge patch' : 'new value'} as JSON`,
-    );
-  return body;
 }

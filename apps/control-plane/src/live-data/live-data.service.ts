@@ -16,6 +16,7 @@ import { LOGGER } from '../logging/logger.js';
 import { VersionsRepository } from '../versions/versions.repository.js';
 import { applyMergePatch, changedPaths, isJsonObject, pointerToken } from './json-merge.js';
 import { LiveDataEvents } from './live-data.events.js';
+import { validationDetails } from './write-request.js';
 import {
   LiveDataRepository,
   type LiveDataOp,
@@ -239,7 +240,7 @@ export class LiveDataService {
         throw new StepgateError(
           'data/invalid',
           `the ${request.op === 'patch' ? 'patched ' : ''}value of live data "${request.name}" does not match its JSON Schema: ${errors[0]}${errors.length > 1 ? ` (and ${errors.length - 1} more)` : ''}; nothing was changed`,
-          errors.map(splitError),
+          validationDetails(errors),
         );
     }
     return { op: request.op, key, before, after, reset, changed: changedPaths(before, after) };
@@ -341,14 +342,6 @@ const NO_SETTINGS: Settings = {
   issuers: [],
   mask: [],
 };
-
-/** `/blocked/0: must be string` -> {path, message}, as every validation error is reported. */
-function splitError(error: string): { path: string; message: string } {
-  const at = error.indexOf(': ');
-  if (at < 0) return { path: '', message: error };
-  const path = error.slice(0, at);
-  return { path: path === '(root)' ? '' : path, message: error.slice(at + 2) };
-}
 
 function describe(value: unknown): string {
   if (Array.isArray(value)) return 'a list';
