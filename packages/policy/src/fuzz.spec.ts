@@ -107,11 +107,14 @@ function readRepository(dir: string): SourceFile[] {
 }
 
 const REPO = readRepository(policiesDir);
-const SETTINGS_FILES = REPO.filter((f) => f.path === 'stepgate.yaml');
+/** stepgate.yaml and the JSON Schemas of the live data it declares. */
+const SETTINGS_FILES = REPO.filter(
+  (f) => f.path === 'stepgate.yaml' || f.path.startsWith('schemas/'),
+);
 const DATA_FILES = REPO.filter((f) => f.path.startsWith('data/'));
 const POLICY_FILES = REPO.filter(
   (f) =>
-    !f.path.startsWith('data/') && f.path !== 'stepgate.yaml' && !/\.test\.ya?ml$/.test(f.path),
+    !f.path.startsWith('data/') && !SETTINGS_FILES.includes(f) && !/\.test\.ya?ml$/.test(f.path),
 );
 const TEST_FILES = REPO.filter((f) => /\.test\.ya?ml$/.test(f.path));
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { globMatchAny, inCidr, timeOfDay, withinHours } from './functions.js';
-import { parseCidr, parseIp } from './ip.js';
+import { cidrContains, parseCidr, parseIp } from './ip.js';
 
 describe('IP addresses and CIDR ranges', () => {
   it.each([
@@ -48,6 +48,47 @@ describe('IP addresses and CIDR ranges', () => {
     expect(parseIp('1:2:3:4:5:6:7:8:9')).toBeUndefined();
     expect(parseIp('1::2::3')).toBeUndefined();
     expect(parseCidr('10.9.8.7/8')).toEqual({ version: 4, network: 10n << 24n, prefix: 8 });
+  });
+});
+
+describe('inCidr over a long list (a live blocklist)', () => {
+  // Deterministic pseudo-random addresses and ranges of every prefix length, both versions.
+  let seed = 7;
+  const next = (n: number) => {
+    // mulberry32
+    seed = (seed + 0x6d2b79f5) | 0;
+    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return Math.floor((((t ^ (t >>> 14)) >>> 0) / 2 ** 32) * n);
+  };
+  const v4 = () => [next(256), next(256), next(256), next(256)].join('.');
+  const v6 = () => `2001:db8:${next(4).toString(16)}:${next(65536).toString(16)}::${next(9)}`;
+  const ranges = Array.from({ length: 600 }, (_, i) =>
+    i % 2 ? `${v4()}/${16 + next(17)}` : `${v6()}/${48 + next(81)}`,
+  );
+  const addresses = [
+    ...Array.from({ length: 1000 }, (_, i) => (i % 2 ? v4() : v6())),
+    ...ranges.map((range) => range.split('/')[0] as string),
+    '::ffff:10.1.2.3',
+    'not an ip',
+  ];
+
+  it('answers as testing every range in turn, call after call on the same list', () => {
+    const cidrs = ranges.map((range) => parseCidr(range)!);
+    const expected = addresses.map((address) => {
+      const ip = parseIp(address);
+      return cidrs.some((cidr) => !!ip && cidrContains(cidr, ip));
+    });
+    expect(expected.filter(Boolean).length).toBeGreaterThan(600);
+    expect(expected.filter((hit) => !hit).length).toBeGreaterThan(500);
+    for (let round = 0; round < 2; round++)
+      expect(addresses.map((address) => inCidr(address, ranges))).toEqual(expected);
+  });
+
+  it('refuses a list with a bad range on every call, even when an earlier range matches', () => {
+    const bad = ['10.0.0.0/8', '10.0.0.0/33'];
+    for (let round = 0; round < 2; round++)
+      expect(() => inCidr('10.1.1.1', bad)).toThrow('"10.0.0.0/33" is not a CIDR range');
   });
 });
 

@@ -34,18 +34,55 @@ function cachedIp(text: string): ReturnType<typeof parseIp> {
   return lastIp;
 }
 
+/**
+ * A list of ranges as network addresses grouped by version and prefix length, so that an
+ * address is tested with one lookup per distinct prefix, not one comparison per range.
+ */
+interface CidrSet {
+  4: Map<number, Set<bigint>>;
+  6: Map<number, Set<bigint>>;
+}
+
+// The ranges of a list, by the list object: a data document's list (a blocklist of thousands
+// of ranges) is the same object decision after decision, and documents are replaced, never
+// changed in place. Only lists whose every range is valid are kept.
+const cidrLists = new WeakMap<readonly unknown[], CidrSet>();
+
+function cidrSetOf(list: readonly unknown[]): CidrSet {
+  let set = cidrLists.get(list);
+  if (!set) {
+    set = { 4: new Map(), 6: new Map() };
+    for (const text of list) {
+      if (typeof text !== 'string') throw new Error('inCidr: every range must be a string');
+      const cidr = cidrOf(text);
+      const byPrefix = set[cidr.version];
+      let networks = byPrefix.get(cidr.prefix);
+      if (!networks) byPrefix.set(cidr.prefix, (networks = new Set()));
+      networks.add(cidr.network);
+    }
+    cidrLists.set(list, set);
+  }
+  return set;
+}
+
 /** `ip.inCidr(cidr)` / `ip.inCidr([cidrs])`: an unparsable IP is simply not in any range. */
 export function inCidr(ip: string, cidrs: string | readonly string[]): boolean {
-  const list = typeof cidrs === 'string' ? [cidrs] : cidrs;
-  const address = cachedIp(ip);
-  let found = false;
-  for (const text of list) {
-    // Every range is validated even after a hit, so a typo in data fails on every request.
-    if (typeof text !== 'string') throw new Error('inCidr: every range must be a string');
-    const cidr = cidrOf(text);
-    if (!found && address && cidrContains(cidr, address)) found = true;
+  // Every range of a list is validated (once per list), so a typo in data fails on every
+  // request, not only on those the ranges before it do not match.
+  if (typeof cidrs === 'string') {
+    const cidr = cidrOf(cidrs);
+    const address = cachedIp(ip);
+    return address !== undefined && cidrContains(cidr, address);
   }
-  return found;
+  const set = cidrSetOf(cidrs);
+  const address = cachedIp(ip);
+  if (!address) return false;
+  const bits = address.version === 4 ? 32 : 128;
+  for (const [prefix, networks] of set[address.version]) {
+    const shift = BigInt(bits - prefix);
+    if (networks.has((address.value >> shift) << shift)) return true;
+  }
+  return false;
 }
 
 export function globMatchAny(value: string, globs: string | readonly string[]): boolean {
