@@ -46,4 +46,13 @@ describe('data access', () => {
     );
     expect(offenders).toEqual([]);
   });
+
+  it('the live-data revision, documents and history are read and written only by their repository', () => {
+    const offenders = matching(
+      /\b(prisma|tx|client)\.(liveDataState|liveDocument|liveDataChange)\b/,
+    ).filter((file) => file !== 'live-data/live-data.repository.ts');
+    expect(offenders).toEqual([]);
+    // The scan finds the owner itself, so a renamed table cannot pass it by matching nothing.
+    expect(matching(/\btx\.liveDataState\b/)).toEqual(['live-data/live-data.repository.ts']);
+  });
 });
