@@ -168,7 +168,10 @@ export class PolicyEngine {
         grants: auth.grants,
       },
       data: options.live && this.liveNames.length > 0 ? this.liveData(options.live) : this.data,
-      signals: options.signals ? this.signals(options.signals) : this.zeroSignals,
+      signals:
+        options.signals && this.signalDeclarations.length > 0
+          ? this.signals(options.signals)
+          : this.zeroSignals,
       now: celNow,
     };
 

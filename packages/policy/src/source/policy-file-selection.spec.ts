@@ -2,8 +2,10 @@ import { describe, expect, it } from 'vitest';
 import { isPolicyFilePath, isPolicyFolder } from './policy-file-selection.js';
 
 describe('policy file selection', () => {
-  it.each(['a.yaml', 'a.yml', 'a.json', 'api/a.yaml', 'data/deep/x.json'])('reads %j', (path) =>
-    expect(isPolicyFilePath(path)).toBe(true),
+  // schemas/*.json: the JSON Schemas of live data documents, which the compiler reads.
+  it.each(['a.yaml', 'a.yml', 'a.json', 'api/a.yaml', 'data/deep/x.json', 'schemas/ips.json'])(
+    'reads %j',
+    (path) => expect(isPolicyFilePath(path)).toBe(true),
   );
 
   it.each([
