@@ -149,6 +149,8 @@ describe('live data across a real fleet', () => {
       );
       expect((await agent.readyz()).body).toMatchObject({ dataRevision: revision });
     }
+    const fleet = await getOk(cp, viewer, '/v1/fleet');
+    expect(fleet.data).toEqual({ revision, converged: true, behind: [] });
   }, 180_000);
 
   it('an agent offline during two writes catches up by revision when it reconnects', async () => {

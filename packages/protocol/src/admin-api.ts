@@ -259,6 +259,15 @@ export const fleetSchema = z.object({
     lastAckAt: z.string().nullable(),
     seconds: z.number().nullable(),
   }),
+  /**
+   * Live data: the current data revision and the connected agents that have not acked it (up
+   * to 20 listed). `converged` above is about bundles only.
+   */
+  data: z.object({
+    revision: z.int(),
+    converged: z.boolean(),
+    behind: z.array(z.object({ id: z.string(), dataRevision: z.int() })),
+  }),
 });
 export type FleetView = z.infer<typeof fleetSchema>;
 

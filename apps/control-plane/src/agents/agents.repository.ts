@@ -169,6 +169,16 @@ export class AgentsRepository {
     return this.prisma.agent.findMany({ where, orderBy: { id: 'asc' }, take: limit });
   }
 
+  /** Connected agents that have not acked live-data `revision`, lowest first. */
+  dataBehind(staleBefore: Date, revision: number, listed: number) {
+    return this.prisma.agent.findMany({
+      where: { ...liveWhere(staleBefore), dataRevision: { lt: revision } },
+      orderBy: [{ dataRevision: 'asc' }, { id: 'asc' }],
+      take: listed,
+      select: { id: true, dataRevision: true },
+    });
+  }
+
   /**
    * The fleet against the live revisions: totals, connected agents by active revision, those
    * behind `target`, the last ack of the active version since it was activated, and agents

@@ -1,5 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { FleetView } from '@stepgate/protocol';
+import { LiveDataService } from '../live-data/live-data.service.js';
 import { AgentsRepository } from './agents.repository.js';
 import { STALE_AFTER_MS, staleBefore } from './agents.service.js';
 import { LiveRevisionsService } from './live-revisions.service.js';
@@ -13,10 +14,11 @@ export class FleetService {
   constructor(
     private readonly repository: AgentsRepository,
     private readonly revisions: LiveRevisionsService,
+    private readonly liveData: LiveDataService,
   ) {}
 
   async fleet(): Promise<FleetView> {
-    const live = await this.revisions.current();
+    const [live, data] = await Promise.all([this.revisions.current(), this.dataFleet()]);
     const target = live.active?.revision ?? null;
     const { total, byRevision, behind, lastAck, suspectRows, suspectConnected } =
       await this.repository.fleet({
@@ -55,6 +57,7 @@ export class FleetService {
       converged: target !== null && connected > 0 && behind.length === 0 && suspectConnected === 0,
       behind,
       suspect,
+      data,
       propagation: {
         activatedAt: activatedAt?.toISOString() ?? null,
         lastAckAt: lastAckAt?.toISOString() ?? null,
@@ -62,5 +65,13 @@ export class FleetService {
           activatedAt && lastAckAt ? (lastAckAt.getTime() - activatedAt.getTime()) / 1000 : null,
       },
     };
+  }
+
+  /** Live data: the current data revision and the connected agents that have not acked it. */
+  private async dataFleet(): Promise<FleetView['data']> {
+    // The snapshot's revision is the one agents are sent (declared documents only).
+    const { revision } = await this.liveData.snapshot();
+    const behind = await this.repository.dataBehind(staleBefore(), revision, BEHIND_LISTED);
+    return { revision, converged: behind.length === 0, behind };
   }
 }
