@@ -6,6 +6,7 @@ import { persistentAgentId } from './agent-id.js';
 import { FileBundleCache } from './file-bundle-cache.js';
 import { FileGrantCache } from './file-grant-cache.js';
 import { FileKeyPinStore } from './file-key-pin-store.js';
+import { FileLiveDataCache } from './file-live-data-cache.js';
 import { resetTrust } from './trust-reset.js';
 
 const dirs: string[] = [];
@@ -28,6 +29,10 @@ describe('resetTrust', () => {
     await bundles.save('shadow', 'not a jws');
     await bundles.saveSyncedAt(Date.parse('2026-12-01T10:00:00Z'));
     await new FileGrantCache(dir).save({ grants: ['a.b.c'], revoked: ['r1', 'r2'] });
+    await new FileLiveDataCache(dir).save([
+      { revision: 3, jws: 'a.b.c' },
+      { revision: 7, jws: 'd.e.f' },
+    ]);
     await new FileKeyPinStore(dir).save({
       keys: [
         { kty: 'OKP', crv: 'Ed25519', x: 'x', kid: 'real-kid', use: 'sig', alg: 'EdDSA' },
@@ -40,6 +45,7 @@ describe('resetTrust', () => {
       'discarded the cached shadow bundle (unreadable)',
       'discarded the last sync time',
       'discarded the cached grants (1 grants, 2 revoked ids)',
+      'discarded the cached live data (data revision 7)',
       'discarded the pinned bundle-signing keys (kids real-kid, rogue-kid)',
     ]);
     expect(readdirSync(dir)).toEqual(['agent-id']);

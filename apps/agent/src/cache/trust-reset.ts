@@ -2,18 +2,20 @@ import { rm } from 'node:fs/promises';
 import { FileBundleCache } from './file-bundle-cache.js';
 import { FileGrantCache } from './file-grant-cache.js';
 import { FileKeyPinStore } from './file-key-pin-store.js';
+import { FileLiveDataCache } from './file-live-data-cache.js';
 
 /**
  * `--reset-trust`: the operator's way out of a poisoned cache — a bundle whose revision no real
  * one can pass, or a key pinned from a rogue control plane (by an agent taken over before key
  * rotation had to be signed). Discards the cached bundles and sync time, the grants and revoked
- * ids, and the pinned keys, and returns one line per file saying what it held; the agent id is
+ * ids, the live data, and the pinned keys, and returns one line per file saying what it held; the agent id is
  * kept. The agent then pins again from STEPGATE_TRUSTED_KEYS or its next connection.
  */
 export async function resetTrust(dir: string): Promise<string[]> {
   const bundles = new FileBundleCache(dir);
   const grants = new FileGrantCache(dir);
   const pins = new FileKeyPinStore(dir);
+  const liveData = new FileLiveDataCache(dir);
   const discarded: string[] = [];
 
   for (const kind of ['active', 'shadow'] as const) {
@@ -33,6 +35,15 @@ export async function resetTrust(dir: string): Promise<string[]> {
   if (heldGrants !== undefined) {
     await rm(grants.path, { force: true });
     discarded.push(`discarded the cached grants (${heldGrants})`);
+  }
+  // Signed with the keys being discarded: the next connection sends a snapshot.
+  const heldData = await describeFile(
+    () => liveData.load(),
+    (messages) => `data revision ${String(messages.at(-1)?.revision ?? 0)}`,
+  );
+  if (heldData !== undefined) {
+    await rm(liveData.path, { force: true });
+    discarded.push(`discarded the cached live data (${heldData})`);
   }
   const heldKeys = await describeFile(() => pins.load(), describePins);
   if (heldKeys !== undefined) {
