@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { PolicySetError } from '../errors.js';
+import { LIVE_NAME } from '../source/schemas.js';
 import {
   CLAIM_SHAPES,
   POLICY_SET_FORMAT,
@@ -18,6 +19,8 @@ const entity = z.strictObject({
   id: z.string(),
   properties: z.record(z.string(), z.unknown()).optional(),
 });
+
+const liveName = z.string().regex(LIVE_NAME);
 
 /** The shipped form of a policy set; checked again on load because it crossed a wire or a disk. */
 export const compiledPolicySetSchema = z.strictObject({
@@ -50,15 +53,16 @@ export const compiledPolicySetSchema = z.strictObject({
       // Bundles built before issuers existed have none.
       .default([]),
     mask: z.array(z.string()),
+    // Names as the compiler allows them: they become property names of `data` and `signals`.
     liveData: z
       .record(
-        z.string(),
+        liveName,
         z.strictObject({ schema: z.record(z.string(), z.unknown()), default: z.unknown() }),
       )
       .optional(),
     signals: z
       .record(
-        z.string(),
+        liveName,
         z.strictObject({
           event: z.string(),
           window: z.int().positive(),

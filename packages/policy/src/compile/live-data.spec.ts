@@ -150,7 +150,7 @@ describe('compile: liveData and signals in stepgate.yaml', () => {
     expect(
       messages(repo('signals:\n  Bad-Name: { event: e, window: 1h, aggregate: count }\n')),
     ).toEqual([
-      `stepgate.yaml:${line(2)} signals.Bad-Name: invalid name: must be 1-63 lowercase letters, digits or "_", starting with a letter`,
+      `stepgate.yaml:${line(2)} signals.Bad-Name: invalid name: must be 1-63 lowercase letters, digits or "_", starting with a letter (and not "constructor" or "prototype", which reach JavaScript's object internals)`,
     ]);
     expect(messages(repo(`liveData:\n${many}\n`))).toEqual([
       `stepgate.yaml:${line(2)} liveData declares 65 documents; at most 64 are allowed`,

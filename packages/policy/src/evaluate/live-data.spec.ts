@@ -115,6 +115,29 @@ describe('live data in decisions', () => {
   });
 });
 
+describe('a shipped policy set', () => {
+  const shipped = (settings: unknown) =>
+    JSON.stringify({ format: POLICY_SET_FORMAT, settings, data: {}, policies: [] });
+
+  it('refuses live data and signal names the compiler would not produce', () => {
+    for (const settings of [
+      { ...SETTINGS, liveData: { 'Bad-Name': { schema: {}, default: 1 } } },
+      { ...SETTINGS, signals: { constructor: { event: 'e', window: 60, aggregate: 'count' } } },
+    ])
+      expect(() => parsePolicySet(shipped(settings))).toThrow(
+        /policy set is invalid at settings\.(liveData|signals)/,
+      );
+  });
+
+  it('never gives a document the name __proto__', () => {
+    const settings = {
+      ...SETTINGS,
+      liveData: JSON.parse('{"__proto__": {"schema": {}, "default": 1}}'),
+    };
+    expect(Object.keys(parsePolicySet(shipped(settings)).settings.liveData ?? {})).toEqual([]);
+  });
+});
+
 describe('signals in decisions', () => {
   const engine = engineWith([
     'signals.failed_logins >= 3',

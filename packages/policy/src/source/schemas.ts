@@ -146,10 +146,13 @@ export const issuerSchema = z.strictObject({
 export type IssuerDocument = z.infer<typeof issuerSchema>;
 
 /** A live data document's or a signal's name: what conditions write after `data.`/`signals.`. */
-export const LIVE_NAME = /^[a-z][a-z0-9_]{0,62}$/;
+export const LIVE_NAME = /^(?!(?:constructor|prototype)$)[a-z][a-z0-9_]{0,62}$/;
 const liveName = z
   .string()
-  .regex(LIVE_NAME, 'must be 1-63 lowercase letters, digits or "_", starting with a letter');
+  .regex(
+    LIVE_NAME,
+    'must be 1-63 lowercase letters, digits or "_", starting with a letter (and not "constructor" or "prototype", which reach JavaScript\'s object internals)',
+  );
 
 export const liveDataSchema = z
   .strictObject({
