@@ -350,7 +350,8 @@ describe('live data', () => {
     } finally {
       await replica.destroy();
     }
-  });
+    // Starting the second replica takes most of this test (20 s and more on a busy machine).
+  }, 120_000);
 
   it('stops serving and writing a document a newly active version no longer declares; its history stays', async () => {
     await pushPolicies(
