@@ -222,4 +222,33 @@ describe('DecisionPoint with live data', () => {
     expect(records.map((record) => record.dataRevision)).toEqual([undefined, 7, 7]);
     expect(records[1]?.shadow?.effect).toBe('deny');
   });
+
+  it('counts live data as stale with the bundle: past the maximum staleness the fail mode answers', async () => {
+    const trust = await trusted();
+    const clock = new FakeClock();
+    const store = new BundleStore({ trust, clock });
+    await store.offer('active', await key.sign(liveSet(), 1));
+    const liveData = new LiveDataStore({ trust });
+    await liveData.offer(await key.data(0, 3, { blocked_ips: ['203.0.113.7'] }));
+    const link = new FakeLink();
+    const point = new DecisionPoint({
+      store,
+      liveData,
+      clock,
+      connection: link,
+      failMode: 'open',
+      maxStalenessMs: 60_000,
+    });
+    link.setConnected(true);
+    expect(point.decide(request('203.0.113.7')).effect).toBe('deny');
+    // Disconnected: the live data is as old as the last moment connected, like the bundle.
+    store.markSynced(clock.now());
+    link.setConnected(false);
+    clock.advance(30_000);
+    expect(point.decide(request('203.0.113.7')).effect).toBe('deny');
+    clock.advance(60_000);
+    const stale = point.decide(request('203.0.113.7'));
+    expect(stale).toMatchObject({ effect: 'allow', failReason: 'stale_bundle' });
+    expect(point.status()).toMatchObject({ failReason: 'stale_bundle', dataRevision: 3 });
+  });
 });
