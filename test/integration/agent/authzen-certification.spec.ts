@@ -18,7 +18,7 @@
  * the endpoints the metadata names, as the harness does.
  */
 import { execFileSync } from 'node:child_process';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { Agent, request as httpsRequest } from 'node:https';
 import type { IncomingHttpHeaders } from 'node:http';
 import { join } from 'node:path';
@@ -27,16 +27,14 @@ import { compile, PolicyEngine, runTestSuites, type CompiledPolicySet } from '@s
 import { spawnNginx, type NginxProcess } from '../nginx/nginx-process.js';
 import { tlsProxyConfig } from '../nginx/nginx-config.js';
 import {
-  bundleSigner,
+  agentServing,
   call,
   cleanup,
   ensureAgentBuilt,
-  FakeControlPlane,
   REPO_ROOT,
-  startAgentProcess,
   tempDir,
-  waitFor,
   type AgentProcess,
+  type AgentServing,
 } from './support.js';
 
 const CERTIFICATION_FIXTURE = join(REPO_ROOT, 'test/support/fixtures/authzen-certification');
@@ -52,7 +50,7 @@ function fixture(): ReturnType<typeof compile> {
   return compile(files);
 }
 
-let plane: FakeControlPlane;
+let serving: AgentServing;
 let agent: AgentProcess;
 let nginx: NginxProcess;
 let tls: Agent;
@@ -68,11 +66,8 @@ beforeAll(async () => {
     throw new Error(compiled.errors.map((e) => `${e.file}: ${e.message}`).join('\n'));
   const set: CompiledPolicySet = compiled.policySet;
 
-  const signer = await bundleSigner();
-  const keys = tempDir('authzen-keys');
+  const keys = tempDir('authzen-tls');
   dirs.push(keys);
-  const keysFile = join(keys, 'jwks.json');
-  writeFileSync(keysFile, JSON.stringify(signer.jwks));
   // A certificate for nginx's TLS listener, trusted by this suite's client only.
   execFileSync(
     'openssl',
@@ -99,24 +94,9 @@ beforeAll(async () => {
   );
   tls = new Agent({ ca: readFileSync(join(keys, 'cert.pem')), keepAlive: true });
 
-  plane = await FakeControlPlane.start(signer.jwks);
-  plane.publish('active', 1, await signer.sign(set, 1));
-  const cacheDir = tempDir('authzen-cache');
-  dirs.push(cacheDir);
-  agent = await startAgentProcess(
-    {
-      STEPGATE_URL: plane.url,
-      STEPGATE_AGENT_TOKEN: plane.token,
-      STEPGATE_TRUSTED_KEYS: keysFile,
-      // nginx, on the same host, is the trusted proxy whose X-Forwarded-Proto/Host are believed.
-      STEPGATE_TRUSTED_PROXIES: '127.0.0.1/32',
-    },
-    cacheDir,
-  );
-  await waitFor('the fixture bundle on the agent', async () => {
-    const ready = await call(agent.url, 'GET', '/readyz');
-    return ready.status === 200 && ready.body?.revision === 1;
-  });
+  // nginx, on the same host, is the trusted proxy whose X-Forwarded-Proto/Host are believed.
+  serving = await agentServing(set, { STEPGATE_TRUSTED_PROXIES: '127.0.0.1/32' });
+  agent = serving.agent;
   nginx = await spawnNginx(
     (listen, runDir) =>
       tlsProxyConfig({
@@ -136,8 +116,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await nginx?.stop();
-  await agent?.kill();
-  await plane?.stop();
+  await serving?.stop();
   tls?.destroy();
   cleanup(...dirs);
 });

@@ -6,21 +6,16 @@
  * carry fields the specification tells a PDP to ignore (`subject.identity`, `subject._note`,
  * `resource.userID`, `resource.ownerID` outside `properties`).
  */
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
-  bundleSigner,
+  agentServing,
   call,
-  cleanup,
   compilePolicyDir,
-  ensureAgentBuilt,
-  FakeControlPlane,
   REPO_ROOT,
-  startAgentProcess,
-  tempDir,
-  waitFor,
   type AgentProcess,
+  type AgentServing,
 } from './support.js';
 
 const FIXTURES = resolve(REPO_ROOT, 'test/support/fixtures');
@@ -34,32 +29,16 @@ interface InteropFile {
 const readDecisions = (file: string): InteropFile =>
   JSON.parse(readFileSync(join(FIXTURES, 'authzen-interop', file), 'utf8')) as InteropFile;
 
-let cp: FakeControlPlane;
+let serving: AgentServing;
 let agent: AgentProcess;
-const dirs: string[] = [];
 
 beforeAll(async () => {
-  await ensureAgentBuilt();
-  const signer = await bundleSigner();
-  const keys = tempDir('keys');
-  dirs.push(keys);
-  const keysFile = join(keys, 'jwks.json');
-  writeFileSync(keysFile, JSON.stringify(signer.jwks));
-  cp = await FakeControlPlane.start(signer.jwks);
-  cp.publish('active', 1, await signer.sign(compilePolicyDir(join(FIXTURES, 'authzen-todo')), 1));
-  const cacheDir = tempDir('cache');
-  dirs.push(cacheDir);
-  agent = await startAgentProcess(
-    { STEPGATE_URL: cp.url, STEPGATE_AGENT_TOKEN: cp.token, STEPGATE_TRUSTED_KEYS: keysFile },
-    cacheDir,
-  );
-  await waitFor('the bundle', async () => (await call(agent.url, 'GET', '/readyz')).status === 200);
+  serving = await agentServing(compilePolicyDir(join(FIXTURES, 'authzen-todo')));
+  agent = serving.agent;
 }, 300_000);
 
 afterAll(async () => {
-  await agent?.kill();
-  await cp?.stop();
-  cleanup(...dirs);
+  await serving?.stop();
 });
 
 const label = (request: Record<string, unknown>): string => {

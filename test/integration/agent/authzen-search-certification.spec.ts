@@ -8,22 +8,17 @@
  * checks what the scenario says the harness validates. Then a search whose result set spans
  * many pages, chained to the end.
  */
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { compile, type CompiledPolicySet } from '@stepgate/policy';
+import type { CompiledPolicySet } from '@stepgate/policy';
 import {
-  bundleSigner,
+  agentServing,
   call,
-  cleanup,
-  ensureAgentBuilt,
-  FakeControlPlane,
+  compilePolicyDir,
   REPO_ROOT,
-  startAgentProcess,
-  tempDir,
   waitFor,
   type AgentProcess,
-  type BundleSigner,
+  type AgentServing,
 } from './support.js';
 
 const FIXTURE = resolve(REPO_ROOT, 'test/support/fixtures/authzen-certification');
@@ -42,45 +37,18 @@ ${Array.from(
     `  - { type: member, id: ${memberId(i)}${isAdmin(i) ? ', properties: { role: admin }' : ''} }\n`,
 ).join('')}`;
 
-function policies(): CompiledPolicySet {
-  const files = readdirSync(FIXTURE)
-    .filter((name) => name.endsWith('.yaml'))
-    .map((name) => ({ path: name, content: readFileSync(join(FIXTURE, name), 'utf8') }));
-  files.push({ path: 'members/entities.yaml', content: MEMBERS_FILE });
-  const result = compile(files);
-  if (!result.ok) throw new Error(result.errors.map((e) => `${e.file}: ${e.message}`).join('\n'));
-  return result.policySet;
-}
-
-let signer: BundleSigner;
-let cp: FakeControlPlane;
+let serving: AgentServing;
 let agent: AgentProcess;
 let set: CompiledPolicySet;
-const dirs: string[] = [];
 
 beforeAll(async () => {
-  await ensureAgentBuilt();
-  signer = await bundleSigner();
-  const keys = tempDir('keys');
-  dirs.push(keys);
-  const keysFile = join(keys, 'jwks.json');
-  writeFileSync(keysFile, JSON.stringify(signer.jwks));
-  set = policies();
-  cp = await FakeControlPlane.start(signer.jwks);
-  cp.publish('active', 1, await signer.sign(set, 1));
-  const cacheDir = tempDir('cache');
-  dirs.push(cacheDir);
-  agent = await startAgentProcess(
-    { STEPGATE_URL: cp.url, STEPGATE_AGENT_TOKEN: cp.token, STEPGATE_TRUSTED_KEYS: keysFile },
-    cacheDir,
-  );
-  await waitFor('the bundle', async () => (await call(agent.url, 'GET', '/readyz')).status === 200);
+  set = compilePolicyDir(FIXTURE, [{ path: 'members/entities.yaml', content: MEMBERS_FILE }]);
+  serving = await agentServing(set);
+  agent = serving.agent;
 }, 300_000);
 
 afterAll(async () => {
-  await agent?.kill();
-  await cp?.stop();
-  cleanup(...dirs);
+  await serving?.stop();
 });
 
 type Kind = 'subject' | 'resource' | 'action';
@@ -468,7 +436,7 @@ describe('pagination over more entities than a page', () => {
     const first = await searchFor('subject', read);
     const token = first.body.page.next_token as string;
     expect(token).not.toBe('');
-    cp.publish('active', 2, await signer.sign(set, 2));
+    serving.plane.publish('active', 2, await serving.signer.sign(set, 2));
     await waitFor(
       'revision 2',
       async () => (await call(agent.url, 'GET', '/readyz')).body?.revision === 2,

@@ -5,7 +5,7 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join, relative, resolve, sep } from 'node:path';
@@ -79,11 +79,65 @@ function readPolicyDir(dir: string): { path: string; content: string }[] {
   return files;
 }
 
-/** Compiles a policy repository directory as the control plane would. */
-export function compilePolicyDir(dir: string): CompiledPolicySet {
-  const result = compile(readPolicyDir(dir));
+/** Compiles a policy repository directory (plus `extra` files) as the control plane would. */
+export function compilePolicyDir(
+  dir: string,
+  extra: readonly { path: string; content: string }[] = [],
+): CompiledPolicySet {
+  const result = compile([...readPolicyDir(dir), ...extra]);
   if (!result.ok) throw new Error(result.errors.map((e) => `${e.file}: ${e.message}`).join('\n'));
   return result.policySet;
+}
+
+/** A real agent process deciding with one policy set, and what it takes to end it. */
+export interface AgentServing {
+  agent: AgentProcess;
+  plane: FakeControlPlane;
+  signer: BundleSigner;
+  /** Ends the agent and the fake control plane and removes their files. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts the built agent holding `set` as revision 1: a fake control plane publishes it signed,
+ * the agent trusts the signing keys from a file (no trust on first use), and this resolves once
+ * the agent is ready with it. `env` adds agent settings (e.g. STEPGATE_TRUSTED_PROXIES).
+ */
+export async function agentServing(
+  set: CompiledPolicySet,
+  env: Record<string, string> = {},
+): Promise<AgentServing> {
+  await ensureAgentBuilt();
+  const signer = await bundleSigner();
+  const keys = tempDir('keys');
+  const cacheDir = tempDir('cache');
+  const keysFile = join(keys, 'jwks.json');
+  writeFileSync(keysFile, JSON.stringify(signer.jwks));
+  const plane = await FakeControlPlane.start(signer.jwks);
+  plane.publish('active', 1, await signer.sign(set, 1));
+  const agent = await startAgentProcess(
+    {
+      STEPGATE_URL: plane.url,
+      STEPGATE_AGENT_TOKEN: plane.token,
+      STEPGATE_TRUSTED_KEYS: keysFile,
+      ...env,
+    },
+    cacheDir,
+  );
+  await waitFor('the policy set on the agent', async () => {
+    const ready = await call(agent.url, 'GET', '/readyz');
+    return ready.status === 200 && ready.body?.revision === 1;
+  });
+  return {
+    agent,
+    plane,
+    signer,
+    async stop() {
+      await agent.kill();
+      await plane.stop();
+      cleanup(keys, cacheDir);
+    },
+  };
 }
 
 /** Compiles the example policy repository, plus or minus some files. */
