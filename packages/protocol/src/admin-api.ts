@@ -310,6 +310,8 @@ export const decisionSchema = z.object({
   shadow: z
     .object({ effect, revision: z.int().nullable(), reasons: z.array(reasonView) })
     .nullable(),
+  /** The live-data revision the decision read (null: the agent held no live data). */
+  dataRevision: z.int().nullable(),
   input: z.unknown().nullable(),
   errors: z.int(),
   durationNs: z.number(),

@@ -83,6 +83,7 @@ const statsBatch: DecisionRecord[] = [
     resource: { kind: 'workspace', id: 'prod/network' },
     reasons: [freshMfa, approval],
     require: { approvals: 1 },
+    dataRevision: 12,
   }),
   recent({
     principal: 'frank',
@@ -201,6 +202,7 @@ describe('ingest', () => {
       require: { approvals: 1 },
       reasons: [freshMfa, approval],
       shadow: null,
+      dataRevision: 12,
       input: null,
       errors: 0,
       durationNs: 1200,

@@ -32,6 +32,7 @@ export function decisionRow(
     durationNs: BigInt(record.durationNs),
   };
   if (record.require) row.require = record.require;
+  if (record.dataRevision !== undefined) row.dataRevision = record.dataRevision;
   if (record.input) row.input = record.input as Prisma.InputJsonObject;
   if (record.shadow) {
     row.shadowEffect = record.shadow.effect;
@@ -59,6 +60,7 @@ function recordsetRow(agentId: string, record: DecisionRecord): Record<string, u
     shadow_effect: record.shadow?.effect,
     shadow_revision: record.shadow?.revision,
     shadow_reasons: record.shadow?.reasons,
+    data_revision: record.dataRevision,
     input: record.input,
     errors: record.errors ?? 0,
     duration_ns: record.durationNs,

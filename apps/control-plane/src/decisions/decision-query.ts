@@ -83,6 +83,7 @@ export function decisionView(row: DecisionLog): DecisionView {
           reasons: (row.shadowReasons ?? []) as Reasons,
         }
       : null,
+    dataRevision: row.dataRevision,
     input: row.input ?? null,
     errors: row.errors,
     durationNs: Number(row.durationNs),

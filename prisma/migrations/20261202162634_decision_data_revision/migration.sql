@@ -1,0 +1,2 @@
+-- AlterTable
+ALTER TABLE "decision_log" ADD COLUMN     "data_revision" INTEGER;
