@@ -9,8 +9,19 @@ import { approvalSchema, enrolmentCodeSchema, grantSchema } from './step-up-api.
  * OpenAPI document.
  */
 
-/** `data`: write live data (`/v1/data`); reading it needs viewer, operator or data. */
-export const SCOPE_NAMES = ['admin', 'operator', 'viewer', 'agent', 'approver', 'data'] as const;
+/**
+ * `data`: write live data (`/v1/data`); reading it needs viewer, operator or data.
+ * `events`: post security events (`POST /v1/events`), nothing else.
+ */
+export const SCOPE_NAMES = [
+  'admin',
+  'operator',
+  'viewer',
+  'agent',
+  'approver',
+  'data',
+  'events',
+] as const;
 
 const reason = z.string().trim().min(1).max(1000);
 

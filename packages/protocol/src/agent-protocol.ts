@@ -5,6 +5,7 @@ import type { BundleSigningKey } from './bundle.js';
 import { StepgateError } from './errors.js';
 import type { GrantsMessage } from './grants.js';
 import { signStatement, verifyStatement } from './signed-statement.js';
+import { signalValueSchema, type SignalsMessage } from './signals.js';
 
 /**
  * The WebSocket protocol between agents and the control plane (socket.io, namespace
@@ -177,6 +178,11 @@ export const decisionRecordSchema = z.strictObject({
   errors: z.int().min(0).optional(),
   /** The live-data revision the decision read (absent: none held, or an agent from before). */
   dataRevision: z.int().min(0).optional(),
+  /**
+   * The principal's risk-signal values the decision read, by name (absent: the bundle declares
+   * no signals, or an agent from before). Zero values are listed too: what was read, exactly.
+   */
+  signals: z.record(z.string().max(63), signalValueSchema).optional(),
   durationNs: z.int().min(0),
 });
 export type DecisionRecord = z.infer<typeof decisionRecordSchema>;
@@ -207,6 +213,8 @@ export interface ServerToAgentEvents {
   grants: (message: GrantsMessage) => void;
   /** Live documents changed (a delta) or all of them (`fromRevision` 0, a snapshot). */
   data: (message: DataMessage) => void;
+  /** Per-subject risk-signal values that changed, or all of them (a snapshot, on connect). */
+  signals: (message: SignalsMessage) => void;
 }
 
 /** Agent -> control plane events. */
