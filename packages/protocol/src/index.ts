@@ -257,6 +257,7 @@ export {
   docsContentType,
   docsInitScript,
   docsPage,
+  openApiPathParameters,
 } from './openapi-docs-page.js';
 export {
   EVENTS_CONTENT_TYPES,

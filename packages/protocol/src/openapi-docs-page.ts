@@ -69,3 +69,13 @@ export function docsInitScript(specPath: string): string {
 export function docsContentType(file: string): string {
   return file.endsWith('.css') ? 'text/css; charset=utf-8' : 'text/javascript; charset=utf-8';
 }
+
+/** The OpenAPI path parameters of a templated path (`/v1/versions/{ref}` -> `ref`): strings. */
+export function openApiPathParameters(path: string): Record<string, unknown>[] {
+  return [...path.matchAll(/\{(\w+)\}/g)].map((match) => ({
+    name: match[1],
+    in: 'path',
+    required: true,
+    schema: { type: 'string' },
+  }));
+}

@@ -5,6 +5,7 @@ import {
   DOCS_ASSETS_PATH,
   DOCS_INIT_FILE,
   errorResponseSchema,
+  openApiPathParameters,
 } from '@stepgate/protocol';
 import { z } from 'zod';
 import { AUTHZEN_METADATA_PATH } from './authzen-metadata.js';
@@ -271,12 +272,7 @@ export function buildAgentOpenApiDocument(): Record<string, unknown> {
   const error = { 'application/json': { schema: fromZod(errorResponseSchema) } };
   const paths: Record<string, Record<string, unknown>> = {};
   for (const route of ROUTES) {
-    const parameters = [...route.path.matchAll(/\{(\w+)\}/g)].map((match) => ({
-      name: match[1],
-      in: 'path',
-      required: true,
-      schema: { type: 'string' },
-    }));
+    const parameters = openApiPathParameters(route.path);
     (paths[route.path] ??= {})[route.method] = {
       summary: route.summary,
       tags: route.tags,

@@ -38,6 +38,7 @@ import {
   liveDataListResponseSchema,
   liveDataWriteResponseSchema,
   liveDocumentResponseSchema,
+  openApiPathParameters,
   webauthnAuthenticationOptionsRequestSchema,
   webauthnRegistrationOptionsRequestSchema,
   webauthnResponseRequestSchema,
@@ -499,12 +500,7 @@ const json = (schema: z.ZodType) => ({
 export function buildOpenApiDocument(): Record<string, unknown> {
   const paths: Record<string, Record<string, unknown>> = {};
   for (const route of ROUTES) {
-    const parameters = [...route.path.matchAll(/\{(\w+)\}/g)].map((match) => ({
-      name: match[1],
-      in: 'path',
-      required: true,
-      schema: { type: 'string' },
-    }));
+    const parameters = openApiPathParameters(route.path);
     const security =
       route.scopes === 'public' || route.scopes === 'webhook' ? [] : [{ bearer: route.scopes }];
     const ok = String(route.status ?? 200);
