@@ -33,6 +33,8 @@ export type {
 export { DecisionPoint } from './decision-point.js';
 export { LiveDataStore } from './live-data-store.js';
 export type { DataOfferResult, LiveData, LiveDataStoreOptions } from './live-data-store.js';
+export { SignalStore } from './signal-store.js';
+export type { SignalsApplyResult, SignalStoreOptions, SignalValues } from './signal-store.js';
 export type {
   DecidePointOptions,
   DecisionPointOptions,
