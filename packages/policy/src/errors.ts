@@ -24,6 +24,8 @@ export type CompileErrorCode =
   | 'live/invalid'
   /** A `signals:` declaration of stepgate.yaml. */
   | 'signal/invalid'
+  /** A `dataSources:` entry of stepgate.yaml: its document, URL, interval, headers or limits. */
+  | 'data_source/invalid'
   | 'entity/invalid'
   | 'entity/duplicate'
   | 'test/invalid'

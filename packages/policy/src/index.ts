@@ -39,13 +39,27 @@ export type { DocumentKind } from './source/document-kinds.js';
 export { parseDuration, formatDuration, notADuration } from './duration.js';
 export { globMatch, literalPrefix } from './glob.js';
 export type { GlobError } from './glob.js';
-export { POLICY_SET_FORMAT, REQUIREMENT_PARTS, SIGNAL_AGGREGATES } from './model.js';
+export {
+  DATA_SOURCE_FORMATS,
+  POLICY_SET_FORMAT,
+  REQUIREMENT_PARTS,
+  SIGNAL_AGGREGATES,
+} from './model.js';
+export {
+  DATA_SOURCE_ENV_PREFIX,
+  dataSourceUrlProblem,
+  headerReferences,
+  resolveHeaders,
+  shownDataSourceUrl,
+} from './compile/data-sources.js';
 export type {
   AuthEvidence,
   ClaimShape,
   CompiledPolicy,
   CompiledPolicySet,
   CompiledRule,
+  DataSourceDeclaration,
+  DataSourceFormat,
   Decision,
   DecisionRequest,
   DeclaredEntity,

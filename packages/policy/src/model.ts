@@ -63,6 +63,39 @@ export interface Settings {
   liveData?: Record<string, LiveDataDeclaration>;
   /** Risk signals kept per principal (`signals:`), read as `signals.<name>`. Absent when none. */
   signals?: Record<string, SignalDeclaration>;
+  /**
+   * URLs the control plane polls to feed live data documents (`dataSources:`), at most one per
+   * document. Absent when none is declared.
+   */
+  dataSources?: DataSourceDeclaration[];
+}
+
+/** How a data source's body becomes a value: parsed JSON, a list of lines, or CSV rows. */
+export type DataSourceFormat = 'json' | 'lines' | 'csv';
+
+/** Every {@link DataSourceFormat}, for schemas. */
+export const DATA_SOURCE_FORMATS: readonly DataSourceFormat[] = ['json', 'lines', 'csv'];
+
+/**
+ * One data source: the control plane fetches `url` every `every` seconds and publishes the
+ * parsed body as the live data document `name` (declared in `liveData:`, whose schema checks
+ * every fetched value).
+ */
+export interface DataSourceDeclaration {
+  name: string;
+  url: string;
+  /** Seconds between fetches. */
+  every: number;
+  format: DataSourceFormat;
+  /**
+   * Request headers; values may hold `${DATA_SOURCE_...}` references to the control plane's
+   * environment, resolved when fetching (so secrets stay out of the repository).
+   */
+  headers?: Record<string, string>;
+  /** Largest body read, in bytes. */
+  maxBytes: number;
+  /** Seconds one whole fetch may take. */
+  timeout: number;
 }
 
 /** One live data document: its JSON Schema (2020-12, parsed) and the value it has until written. */

@@ -3,6 +3,7 @@ import { PolicySetError } from '../errors.js';
 import { LIVE_NAME } from '../source/schemas.js';
 import {
   CLAIM_SHAPES,
+  DATA_SOURCE_FORMATS,
   POLICY_SET_FORMAT,
   SIGNAL_AGGREGATES,
   type CompiledPolicySet,
@@ -68,6 +69,19 @@ export const compiledPolicySetSchema = z.strictObject({
           window: z.int().positive(),
           aggregate: z.enum(SIGNAL_AGGREGATES),
           field: z.string().optional(),
+        }),
+      )
+      .optional(),
+    dataSources: z
+      .array(
+        z.strictObject({
+          name: liveName,
+          url: z.string(),
+          every: z.number().positive(),
+          format: z.enum(DATA_SOURCE_FORMATS),
+          headers: z.record(z.string(), z.string()).optional(),
+          maxBytes: z.int().positive(),
+          timeout: z.number().positive(),
         }),
       )
       .optional(),

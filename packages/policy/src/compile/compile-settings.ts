@@ -11,6 +11,7 @@ import {
 } from '../source/schemas.js';
 import type { YamlDocument } from '../source/yaml-file.js';
 import { isDataFile } from './data-documents.js';
+import { compileDataSources } from './data-sources.js';
 import { validate } from './validate.js';
 
 /** What the settings are compiled against beside their own file. */
@@ -81,6 +82,14 @@ export function compileSettings(
   if (Object.keys(liveData).length > 0) settings.liveData = liveData;
   const signals = compileSignals(doc.signals ?? {}, source, errors);
   if (Object.keys(signals).length > 0) settings.signals = signals;
+  const dataSources = compileDataSources(
+    doc.dataSources ?? [],
+    liveData,
+    new Set(Object.keys(doc.liveData ?? {})),
+    source,
+    errors,
+  );
+  if (dataSources.length > 0) settings.dataSources = dataSources;
   return settings;
 }
 

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { DURATION_PATTERN } from '../duration.js';
-import { CLAIM_SHAPES, SIGNAL_AGGREGATES } from '../model.js';
+import { CLAIM_SHAPES, DATA_SOURCE_FORMATS, SIGNAL_AGGREGATES } from '../model.js';
 
 /**
  * The file formats of a policy repository. Strict objects: an unknown field is an error,
@@ -195,6 +195,47 @@ export const signalSchema = z
   .meta({ description: 'A risk signal kept per principal, read as signals.<name>.' });
 export type SignalDocument = z.infer<typeof signalSchema>;
 
+/** An HTTP header name (an RFC 9110 token). */
+const headerName = z
+  .string()
+  .regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,128}$/, 'must be an HTTP header name, e.g. Authorization');
+
+export const dataSourceSchema = z
+  .strictObject({
+    name: liveName.meta({
+      description: 'The live data document (declared under liveData) that the fetched value feeds.',
+    }),
+    description: z.string().optional(),
+    url: z.string().min(1).max(2048).meta({
+      description:
+        'The http(s) URL polled, without credentials (give them in headers, from environment variables).',
+    }),
+    every: durationOrSeconds.meta({
+      description: 'Time between fetches, e.g. 5m (at least 1s; 10s or more outside tests).',
+    }),
+    format: z.enum(DATA_SOURCE_FORMATS).meta({
+      description:
+        'json: the parsed body; lines: one string per line, blank lines and ";" or "#" comments dropped (threat-feed lists); csv: one object per row, keyed by the header row.',
+    }),
+    headers: z
+      .record(headerName, z.string().max(8192))
+      .meta({
+        description:
+          'Request headers. A value may reference a control-plane environment variable as ${DATA_SOURCE_NAME} (the name must start with DATA_SOURCE_), resolved when fetching.',
+      })
+      .optional(),
+    maxBytes: z
+      .int()
+      .positive()
+      .meta({ description: 'Largest body read, in bytes (default 10 MiB, at most 64 MiB).' })
+      .optional(),
+    timeout: durationOrSeconds
+      .meta({ description: 'Time limit of one whole fetch (default 10s, at most 5m).' })
+      .optional(),
+  })
+  .meta({ description: 'A URL the control plane polls and publishes as a live data document.' });
+export type DataSourceDocument = z.infer<typeof dataSourceSchema>;
+
 export const settingsDocumentSchema = z.strictObject({
   apiVersion: z.literal(API_VERSION),
   kind: z.literal('Settings'),
@@ -235,6 +276,14 @@ export const settingsDocumentSchema = z.strictObject({
     .meta({
       description:
         "Risk signals by name, aggregated per principal from posted events and read by conditions as signals.<name> (the request's principal).",
+    })
+    .optional(),
+  /** URLs the control plane polls into live data documents. */
+  dataSources: z
+    .array(dataSourceSchema)
+    .meta({
+      description:
+        'URLs the control plane polls (threat feeds, on-call schedules, CMDB exports) and publishes as live data documents.',
     })
     .optional(),
 });
