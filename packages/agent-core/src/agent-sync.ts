@@ -1,5 +1,11 @@
-import { verifyShadowCleared } from '@stepgate/protocol';
-import type { BundleMessage, DataMessage, ShadowClearedMessage } from '@stepgate/protocol';
+import { verifyShadowCleared, verifySignalsMessage } from '@stepgate/protocol';
+import type {
+  BundleMessage,
+  DataMessage,
+  ShadowClearedMessage,
+  SignalsMessage,
+  SignalsPayload,
+} from '@stepgate/protocol';
 import type { BundleStore, OfferResult } from './bundle-store.js';
 import type { GrantStore } from './evidence/grant-store.js';
 import type { DataOfferResult, LiveDataStore } from './live-data-store.js';
@@ -10,7 +16,14 @@ import {
   type ControlPlaneLink,
   type Logger,
 } from './ports.js';
+import type { SignalsApplyResult, SignalStore } from './signal-store.js';
 import type { ServerKeysResult, TrustStore } from './trust-store.js';
+
+/** What became of a signals message from the control plane. */
+export type SignalsOfferResult =
+  | ({ status: 'applied'; snapshot: boolean } & SignalsApplyResult)
+  /** Unsigned, forged, signed by an untrusted key, or malformed: nothing applied. */
+  | { status: 'invalid'; reason: string };
 
 export interface AgentSyncOptions {
   link: ControlPlaneLink;
@@ -20,6 +33,8 @@ export interface AgentSyncOptions {
   grants?: GrantStore;
   /** Where live-data messages go; without one they are ignored. */
   liveData?: LiveDataStore;
+  /** Where risk-signal messages go; without one they are ignored. */
+  signals?: SignalStore;
   clock?: Clock;
   logger?: Logger;
   /** Told about every bundle offered by the control plane (metrics). */
@@ -28,6 +43,8 @@ export interface AgentSyncOptions {
   onKeysResult?: (result: ServerKeysResult) => void;
   /** Told about every live-data message offered by the control plane. */
   onDataResult?: (result: DataOfferResult) => void;
+  /** Told about every signals message offered by the control plane (metrics: refusals). */
+  onSignalsResult?: (result: SignalsOfferResult) => void;
 }
 
 /**
@@ -42,16 +59,20 @@ export class AgentSync {
   private readonly trust: TrustStore;
   private readonly grants: GrantStore | undefined;
   private readonly liveData: LiveDataStore | undefined;
+  private readonly signals: SignalStore | undefined;
   private readonly clock: Clock;
   private readonly logger: Logger;
   private readonly onBundleResult: AgentSyncOptions['onBundleResult'];
   private readonly onKeysResult: AgentSyncOptions['onKeysResult'];
   private readonly onDataResult: AgentSyncOptions['onDataResult'];
+  private readonly onSignalsResult: AgentSyncOptions['onSignalsResult'];
   private queue: Promise<void> = Promise.resolve();
   /** Bundles refused as unverifiable: offered again when new keys get pinned. */
   private readonly unverified = new Map<BundleMessage['kind'], BundleMessage>();
   /** A data message refused as unverifiable: offered again when new keys get pinned. */
   private unverifiedData: DataMessage | undefined;
+  /** The last signals message refused as unverifiable: offered again when new keys get pinned. */
+  private unverifiedSignals: SignalsMessage | undefined;
   private started = false;
 
   constructor(options: AgentSyncOptions) {
@@ -60,11 +81,13 @@ export class AgentSync {
     this.trust = options.trust;
     this.grants = options.grants;
     this.liveData = options.liveData;
+    this.signals = options.signals;
     this.clock = options.clock ?? systemClock;
     this.logger = options.logger ?? silentLogger;
     this.onBundleResult = options.onBundleResult;
     this.onKeysResult = options.onKeysResult;
     this.onDataResult = options.onDataResult;
+    this.onSignalsResult = options.onSignalsResult;
   }
 
   /** Subscribes to the link. Idempotent. */
@@ -82,6 +105,8 @@ export class AgentSync {
     );
     if (this.liveData !== undefined)
       this.link.onData?.((message) => this.enqueue(() => this.data(message)));
+    if (this.signals !== undefined)
+      this.link.onSignals?.((message) => this.enqueue(() => this.signalValues(message)));
     this.link.onConnectionChange((connected) => {
       // Connected or just disconnected, the bundle was current up to this moment.
       this.store.markSynced(this.clock.now());
@@ -122,6 +147,35 @@ export class AgentSync {
     const data = this.unverifiedData;
     this.unverifiedData = undefined;
     if (data !== undefined) await this.data(data);
+    const signals = this.unverifiedSignals;
+    this.unverifiedSignals = undefined;
+    if (signals !== undefined) await this.signalValues(signals);
+  }
+
+  /**
+   * Risk signals: applied only when signed by a trusted key (a forged message could otherwise
+   * lift a step-up by zeroing a signal, or lock a person out). Not acked: every message carries
+   * its own seq per value, and a reconnect brings a snapshot.
+   */
+  private async signalValues(message: SignalsMessage): Promise<void> {
+    const store = this.signals as SignalStore;
+    let payload: SignalsPayload;
+    try {
+      payload = await verifySignalsMessage(message, this.trust.jwks);
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      this.unverifiedSignals = message;
+      this.onSignalsResult?.({ status: 'invalid', reason });
+      this.logger.error({ reason: reason.slice(0, 500) }, 'risk signals refused');
+      return;
+    }
+    this.unverifiedSignals = undefined;
+    const result = store.apply(payload, this.clock.now());
+    this.onSignalsResult?.({ status: 'applied', snapshot: payload.snapshot, ...result });
+    this.logger.debug(
+      { seq: payload.seq, snapshot: payload.snapshot, ...result, held: store.size },
+      'risk signals applied',
+    );
   }
 
   /**

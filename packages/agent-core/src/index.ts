@@ -62,7 +62,7 @@ export { DEFAULT_LOG_CAPACITY, LogBuffer } from './log-buffer.js';
 export { LogShipper } from './log-shipper.js';
 export type { LogShipperOptions, ShipResult } from './log-shipper.js';
 export { AgentSync } from './agent-sync.js';
-export type { AgentSyncOptions } from './agent-sync.js';
+export type { AgentSyncOptions, SignalsOfferResult } from './agent-sync.js';
 export { acrValuesFor, describeRequirement, stepUpChallenge } from './challenge.js';
 export type { ChallengeStyle, StepUpChallenge } from './challenge.js';
 export {

@@ -10,6 +10,7 @@ import type {
   LogBatch,
   LogBatchAck,
   ShadowClearedMessage,
+  SignalsMessage,
 } from '@stepgate/protocol';
 
 /**
@@ -131,4 +132,6 @@ export interface ControlPlaneLink extends LogSink {
   ackData?(ack: DataAck): void;
   /** Asks for what changed since the revision held (a gap in the messages received). */
   resyncData?(request: DataResync): void;
+  /** Risk-signal messages (already checked against signalsMessageSchema); optional for older links. */
+  onSignals?(handler: (message: SignalsMessage) => void): void;
 }

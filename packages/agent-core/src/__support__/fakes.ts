@@ -9,6 +9,7 @@ import {
   signGrant,
   signGrantsMessage,
   signShadowCleared,
+  signSignalsMessage,
   toJwks,
   type BundleAck,
   type Ed25519PublicJwk,
@@ -23,6 +24,8 @@ import {
   type LogBatch,
   type LogBatchAck,
   type ShadowClearedMessage,
+  type SignalsMessage,
+  type SignalsPayload,
 } from '@stepgate/protocol';
 import type {
   BundleCache,
@@ -140,6 +143,7 @@ export class FakeLink implements ControlPlaneLink {
   private keysHandler?: (jwks: unknown) => void;
   private grantsHandler?: (message: GrantsMessage) => void;
   private dataHandler?: (message: DataMessage) => void;
+  private signalsHandler?: (message: SignalsMessage) => void;
   private connectionHandler?: (connected: boolean) => void;
   dataAcks: DataAck[] = [];
   resyncs: DataResync[] = [];
@@ -170,6 +174,12 @@ export class FakeLink implements ControlPlaneLink {
   }
   sendData(message: DataMessage): void {
     this.dataHandler?.(message);
+  }
+  onSignals(handler: (message: SignalsMessage) => void): void {
+    this.signalsHandler = handler;
+  }
+  sendSignals(message: SignalsMessage): void {
+    this.signalsHandler?.(message);
   }
   ackBundle(ack: BundleAck): void {
     this.acks.push(ack);
@@ -273,6 +283,10 @@ export async function signer() {
         { fromRevision, revision, documents, bundleRevision: 1 },
         { kid: key.kid, privateKey: key.privateKey },
       );
+    },
+    /** A signed risk-signals message (a delta unless `snapshot`). */
+    signals(payload: Omit<SignalsPayload, 'format' | 'issuedAt'>): Promise<SignalsMessage> {
+      return signSignalsMessage(payload, { kid: key.kid, privateKey: key.privateKey });
     },
     /** Endorses `keys` (e.g. this key and the next one) with this key. */
     endorse(keys: Ed25519PublicJwk[]): Promise<string> {
