@@ -32,6 +32,7 @@ const TABLES = [
   'approval',
   'approval_request',
   'audit_event',
+  'data_source_state',
   'decision_log',
   'enrolment_code',
   'grant',
