@@ -3,7 +3,8 @@
  * Git) with a policy reading `data.e2e_blocked`, and two agent processes. A write through the
  * admin API reaches both agents (their decisions change, GET /v1/agents shows the data revision
  * they acked); an agent that was offline during two writes catches up by revision when it
- * reconnects.
+ * reconnects; a schema-invalid write changes nothing anywhere; an agent restarted while the
+ * control plane is down decides with the data from its disk cache.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startControlPlane, type ControlPlaneProcess } from '../support/control-plane-process.js';
@@ -170,4 +171,46 @@ describe('live data across a real fleet', () => {
       30_000,
     );
   }, 180_000);
+
+  it('a schema-invalid write is refused and nothing changes, on the control plane or the agents', async () => {
+    const before = (await getOk(cp, viewer, '/v1/data/e2e_blocked')) as {
+      value: unknown;
+      dataRevision: number;
+    };
+    const response = await fetch(`${cp.url}/v1/data/e2e_blocked`, {
+      method: 'PUT',
+      headers: {
+        authorization: `Bearer ${writer}`,
+        'content-type': 'application/json',
+        'x-stepgate-reason': 'e2e invalid write',
+      },
+      body: JSON.stringify([FIRST, 42]),
+    });
+    const body = (await response.json()) as { error?: string; details?: unknown };
+    expect(response.status).toBe(400);
+    expect(body).toMatchObject({
+      error: 'data/invalid',
+      details: [{ path: '/1', message: 'must be string' }],
+    });
+    const after = (await getOk(cp, viewer, '/v1/data/e2e_blocked')) as typeof before;
+    expect(after).toMatchObject({ value: before.value, dataRevision: before.dataRevision });
+    for (const agent of [a, b]) {
+      expect((await agent.readyz()).body).toMatchObject({ dataRevision: before.dataRevision });
+      expect(await effect(agent, FIRST)).toBe('allow');
+    }
+  }, 60_000);
+
+  // Last: it leaves the control plane stopped.
+  it('written data survives an agent restart while the control plane is down', async () => {
+    const { dataRevision } = (await getOk(cp, viewer, '/v1/data/e2e_blocked')) as {
+      dataRevision: number;
+    };
+    await cp.stop();
+    await a.stop();
+    await a.start();
+    // From its disk cache alone: the bundle and the live data it last acked.
+    expect(await effect(a, THIRD)).toBe('deny');
+    expect(await effect(a, FIRST)).toBe('allow');
+    expect((await a.readyz()).body).toMatchObject({ dataRevision });
+  }, 120_000);
 });
