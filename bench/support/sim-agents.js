@@ -1,8 +1,9 @@
 // A child process holding many simulated agents: real socket.io-client connections to the
 // control plane's /agents namespace (WebSocket transport only) that verify nothing and ack every
-// bundle they receive at once. Each announces the active revision it holds in its handshake, as
-// the real agent does, so a reconnecting one is only sent what it lacks. Driven by its parent
-// over the IPC channel:
+// bundle and live-data message they receive at once, and keep the risk-signal values pushed to
+// them (decoded, not verified). Each announces the active and data revisions it holds in its
+// handshake, as the real agent does, so a reconnecting one is only sent what it lacks. Driven by
+// its parent over the IPC channel:
 //   parent -> {cmd: 'connect', url, tokens, idPrefix, count, concurrency}
 //                                           tokens[i]: the token of agent `${idPrefix}-${i}`
 //                                           (one per agent: a token is bound to one agent id)
@@ -12,9 +13,15 @@
 //                                           window (the agent's first retry), retrying refused
 //                                           or failed attempts with the agent's backoff
 //          -> {cmd: 'logs', ...}             ship decision-log batches at a target rate
+//          -> {cmd: 'signals-expect', expected: [subject, name, value][]}
+//                                           report once every socket here holds these values
 //          -> {cmd: 'stats'} | {cmd: 'close'}
 //   child  -> {type: 'connected', connected, failed, errors, ms}
 //          -> {type: 'complete', revision, kind, times}  every socket here acked `revision`
+//          -> {type: 'data-complete', revision, times}   every socket here acked live data
+//                                                        `revision` (received and acked at once)
+//          -> {type: 'signals-expecting'}, then {type: 'signals-complete', times}
+//                                           every socket here holds the expected signal values
 //          -> {type: 'disconnect', agentId, reason}        (a socket was lost unexpectedly)
 //          -> {type: 'dropped', ms, sockets}
 //          -> {type: 'reconnected', times, attempts, errors}  every socket here is back
@@ -35,6 +42,15 @@ const sockets = [];
 const held = [];
 /** revision -> {kind, times: number[], seen: Set<number>} */
 const revisions = new Map();
+/** The live-data revision each socket acked, announced when it reconnects. */
+const heldData = [];
+/** data revision -> {times: number[], seen: Set<number>} */
+const dataRevisions = new Map();
+/** Per socket: `${subject}\0${name}` -> {value, seq}, the signal values it holds. */
+const signalValues = [];
+/** What the parent waits for: key -> value, and per socket how many keys hold it. */
+let signalExpect = { values: new Map(), reached: [], times: [], done: 0, sent: true };
+const signalCounts = { messages: 0, values: 0 };
 let closing = false;
 /** Set between 'drop' and the end of 'reconnect': disconnects then are ours, not losses. */
 let dropping = false;
@@ -63,6 +79,86 @@ function onBundle(index, message) {
     send({ type: 'complete', revision: message.revision, kind: entry.kind, times: entry.times });
 }
 
+/** Live data: acked at once (the real agent acks once it has persisted the message). */
+function onData(index, message) {
+  const t = now();
+  const revision = message?.revision;
+  if (!Number.isInteger(revision)) return;
+  sockets[index].emit('data:ack', { revision });
+  heldData[index] = Math.max(heldData[index] ?? 0, revision);
+  let entry = dataRevisions.get(revision);
+  if (!entry) {
+    entry = { times: [], seen: new Set() };
+    dataRevisions.set(revision, entry);
+  }
+  if (entry.seen.has(index)) return;
+  entry.seen.add(index);
+  entry.times.push(t);
+  if (entry.times.length === sockets.length)
+    send({ type: 'data-complete', revision, times: entry.times });
+}
+
+const signalKey = (subject, name) => `${subject}\0${name}`;
+
+/** Whether socket `index` now holds every expected value; reports when all sockets do. */
+function checkSignalsDone(index, t) {
+  const expect = signalExpect;
+  if (expect.sent || expect.times[index] !== undefined) return;
+  if (expect.reached[index] < expect.values.size) return;
+  expect.times[index] = t;
+  if (++expect.done === sockets.length) {
+    expect.sent = true;
+    send({ type: 'signals-complete', times: expect.times });
+  }
+}
+
+/**
+ * Risk signals: the payload is read without verifying the signature (the real agent verifies
+ * it); per (subject, name) the value with the highest seq is kept, as the agent does.
+ */
+function onSignals(index, message) {
+  const t = now();
+  let payload;
+  try {
+    payload = JSON.parse(Buffer.from(String(message?.jws).split('.')[1], 'base64url').toString());
+  } catch {
+    return;
+  }
+  signalCounts.messages++;
+  const held = (signalValues[index] ??= new Map());
+  const expect = signalExpect;
+  for (const update of payload.values ?? []) {
+    signalCounts.values++;
+    const key = signalKey(update.subject, update.name);
+    const before = held.get(key);
+    if (before && before.seq >= update.seq) continue;
+    held.set(key, { value: update.value, seq: update.seq });
+    if (!expect.values.has(key)) continue;
+    const wanted = expect.values.get(key);
+    const was = before !== undefined && before.value === wanted;
+    const is = update.value === wanted;
+    if (was !== is) expect.reached[index] += is ? 1 : -1;
+  }
+  checkSignalsDone(index, t);
+}
+
+/** From now on, reports (once) when every socket here holds `expected`. */
+function expectSignals({ expected }) {
+  const values = new Map(
+    expected.map(([subject, name, value]) => [signalKey(subject, name), value]),
+  );
+  signalExpect = { values, reached: [], times: new Array(sockets.length), done: 0, sent: false };
+  sockets.forEach((_, index) => {
+    const held = signalValues[index];
+    let reached = 0;
+    if (held) for (const [key, value] of values) if (held.get(key)?.value === value) reached++;
+    signalExpect.reached[index] = reached;
+  });
+  send({ type: 'signals-expecting' });
+  const t = now();
+  sockets.forEach((_, index) => checkSignalsDone(index, t));
+}
+
 function connectOne(url, token, agentId, index) {
   return new Promise((resolve) => {
     const socket = io(`${url}${AGENT_NAMESPACE}`, {
@@ -73,6 +169,7 @@ function connectOne(url, token, agentId, index) {
           agentId,
           labels: { bench: 'sim' },
           revisions: held[index] ? { active: held[index] } : {},
+          dataRevision: heldData[index] ?? 0,
         }),
       transports: ['websocket'],
       // Reconnects are driven by hand ('reconnect'), so the delays are known and measured.
@@ -82,6 +179,8 @@ function connectOne(url, token, agentId, index) {
     });
     sockets[index] = socket;
     socket.on('bundle', (message) => onBundle(index, message));
+    socket.on('data', (message) => onData(index, message));
+    socket.on('signals', (message) => onSignals(index, message));
     socket.once('connect', () => resolve(undefined));
     socket.once('connect_error', (error) => resolve(error.message));
     socket.on('disconnect', (reason) => {
@@ -335,6 +434,13 @@ function stats() {
     connected: sockets.filter((s) => s?.connected).length,
     disconnects,
     acked: Object.fromEntries([...revisions].map(([r, e]) => [r, e.times.length])),
+    dataAcked: Object.fromEntries([...dataRevisions].map(([r, e]) => [r, e.times.length])),
+    signals: {
+      ...signalCounts,
+      expected: signalExpect.values.size,
+      socketsDone: signalExpect.done,
+      leastReached: Math.min(...signalExpect.reached),
+    },
     eventLoopP99Ms: loop.percentile(99) / 1e6,
     rssMiB: process.memoryUsage().rss / 1024 / 1024,
   };
@@ -358,6 +464,12 @@ process.on('message', (message) => {
     }
   } else if (message.cmd === 'logs') {
     shipLogs(message).catch(fail);
+  } else if (message.cmd === 'signals-expect') {
+    try {
+      expectSignals(message);
+    } catch (error) {
+      fail(error);
+    }
   } else if (message.cmd === 'stats') {
     send(stats());
   } else if (message.cmd === 'close') {

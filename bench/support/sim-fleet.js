@@ -19,6 +19,8 @@ export class SimFleet {
     this.workers = [];
     /** revision -> {kind, times: number[], parts: number} */
     this.revisions = new Map();
+    /** Live data: data revision -> {times: number[], parts: number} */
+    this.dataRevisions = new Map();
     this.waiters = new Set();
     this.lost = [];
     /** Errors the worker processes reported. */
@@ -79,11 +81,12 @@ export class SimFleet {
   }
 
   onMessage(worker, message) {
-    if (message.type === 'complete') {
-      let entry = this.revisions.get(message.revision);
+    if (message.type === 'complete' || message.type === 'data-complete') {
+      const revisions = message.type === 'complete' ? this.revisions : this.dataRevisions;
+      let entry = revisions.get(message.revision);
       if (!entry) {
-        entry = { kind: message.kind, times: [], parts: 0 };
-        this.revisions.set(message.revision, entry);
+        entry = { kind: message.kind ?? 'data', times: [], parts: 0 };
+        revisions.set(message.revision, entry);
       }
       entry.times.push(...message.times);
       entry.parts++;
@@ -106,21 +109,23 @@ export class SimFleet {
   }
 
   /** Ack times of `revision` once every simulated agent acked it, else undefined. */
-  completed(revision) {
-    const entry = this.revisions.get(revision);
+  completed(revision, revisions = this.revisions) {
+    const entry = revisions.get(revision);
     return entry && entry.parts === this.workers.length ? entry : undefined;
   }
 
   /**
    * Waits until every agent acked a revision accepted by `match` (lowest first); resolves with
    * {revision, kind, times}. Rejects after `timeoutMs`, with how far the agents got.
+   * `data: true`: a live-data revision (`data:ack`) rather than a bundle revision.
    */
-  async waitForRevision(match, timeoutMs) {
+  async waitForRevision(match, timeoutMs, { data = false } = {}) {
+    const revisions = data ? this.dataRevisions : this.revisions;
     const find = () => {
-      const done = [...this.revisions.keys()]
-        .filter((r) => match(r) && this.completed(r))
+      const done = [...revisions.keys()]
+        .filter((r) => match(r) && this.completed(r, revisions))
         .sort((a, b) => a - b);
-      return done.length ? { revision: done[0], ...this.completed(done[0]) } : undefined;
+      return done.length ? { revision: done[0], ...this.completed(done[0], revisions) } : undefined;
     };
     let waiter;
     try {
@@ -140,7 +145,7 @@ export class SimFleet {
           waiter();
         }),
         timeoutMs,
-        'every simulated agent to ack the new revision',
+        `every simulated agent to ack the new ${data ? 'data ' : ''}revision`,
       );
     } catch (error) {
       const stats = await this.stats().catch(() => []);
@@ -182,6 +187,43 @@ export class SimFleet {
       timeoutMs,
       what,
     );
+  }
+
+  /**
+   * Tells every process which risk-signal values to wait for (`[subject, name, value]`, each
+   * socket holding the highest-seq value pushed for a subject and name); resolves once they all
+   * listen, with `done()`: resolves with the epoch ms at which each socket held them all.
+   */
+  async expectSignals(expected, timeoutMs) {
+    const complete = withTimeout(
+      Promise.all(
+        this.workers.map(
+          (worker) =>
+            new Promise((resolve, reject) =>
+              worker.pending.set('signals-complete', [resolve, undefined, reject]),
+            ),
+        ),
+      ),
+      timeoutMs,
+      'every simulated agent to hold the expected signal values',
+    );
+    complete.catch(() => undefined); // awaited through done()
+    await this.ask(
+      { cmd: 'signals-expect', expected },
+      'signals-expecting',
+      30_000,
+      'expectSignals',
+    );
+    return {
+      done: async () => {
+        try {
+          return { times: (await complete).flatMap((reply) => reply.times) };
+        } catch (error) {
+          const stats = await this.stats().catch(() => []);
+          throw new Error(`${error.message}; agents: ${JSON.stringify(stats)}`);
+        }
+      },
+    };
   }
 
   /**

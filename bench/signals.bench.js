@@ -1,0 +1,286 @@
+#!/usr/bin/env node
+// In-process decisions reading risk signals (issue 13): the example policies/ (whose
+// stepgate.yaml declares failed_logins and new_device, read by policies/api/risk-step-up.yaml
+// on every request) with an agent-core SignalStore holding values for 10,000 subjects, fed one
+// stepgate.signals/v1 snapshot as the agent's sync would after verifying it. Each decision
+// looks up its principal's values (SignalStore.valuesFor) and passes them to the engine, as the
+// decision point does; the same requests decided without signals are the comparison, timed in
+// interleaved rounds so both see the same load from other processes.
+// Part of `npm run bench` (bench/run.js); alone: `node bench/signals.bench.js [--quick]` or
+// `node bench/run.js --only signals`, after `npx tsc -b tsconfig.build.json`.
+// Knobs: BENCH_SIGNAL_SUBJECTS=10000  BENCH_ROUNDS  BENCH_DECISIONS (per round and variant).
+import { readdirSync, readFileSync } from 'node:fs';
+import { join, relative, sep } from 'node:path';
+import YAML from 'yaml';
+import { SignalStore } from '@stepgate/agent-core';
+import { compile, isPolicyFilePath, PolicyEngine } from '@stepgate/policy';
+import { SIGNALS_FORMAT } from '@stepgate/protocol';
+import { isEntryModule, runAlone } from './report/standalone.js';
+
+const REPO_ROOT = join(import.meta.dirname, '..');
+const POLICY_DIR = join(REPO_ROOT, 'policies');
+const TARGET_P99_MICROS = 50;
+/** The evaluation time of the example tests (a Monday, 10:00 UTC). */
+const NOW = new Date('2026-11-23T10:00:00Z');
+
+function settingsFor(quick) {
+  return {
+    subjects: Number(process.env.BENCH_SIGNAL_SUBJECTS ?? 10_000),
+    rounds: Number(process.env.BENCH_ROUNDS ?? (quick ? 5 : 9)),
+    decisionsPerRound: Number(process.env.BENCH_DECISIONS ?? (quick ? 20_000 : 50_000)),
+    warmup: quick ? 20_000 : 30_000,
+  };
+}
+
+/** Every policy file of the example repository, as the control plane reads a commit. */
+function readPolicyDir(dir) {
+  const files = [];
+  const walk = (at) => {
+    for (const entry of readdirSync(at, { withFileTypes: true })) {
+      const path = join(at, entry.name);
+      const rel = relative(dir, path).split(sep).join('/');
+      if (entry.isDirectory()) walk(path);
+      else if (entry.isFile() && isPolicyFilePath(rel))
+        files.push({ path: rel, content: readFileSync(path, 'utf8') });
+    }
+  };
+  walk(dir);
+  return files;
+}
+
+/**
+ * The inputs of every example test case, the principal replaced by one of `subjects` (one in
+ * ten by a principal holding no signals); each with the case's `auth` as verified evidence.
+ */
+function makeRequests(files, subjects) {
+  const templates = [];
+  for (const file of files.filter((f) => f.path.endsWith('.test.yaml')))
+    for (const testCase of YAML.parse(file.content).cases ?? []) {
+      const { principal, action, resource, context, actionAttributes, auth } = testCase.input;
+      templates.push({
+        request: {
+          principal,
+          action,
+          resource,
+          ...(context ? { context } : {}),
+          ...(actionAttributes ? { actionAttributes } : {}),
+        },
+        evidence: auth,
+      });
+    }
+  let seed = 42;
+  const random = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
+  return Array.from({ length: 8192 }, () => {
+    const { request, evidence } = templates[Math.floor(random() * templates.length)];
+    const id =
+      random() < 0.1
+        ? `nobody-${Math.floor(random() * 1000)}`
+        : subjects[Math.floor(random() * subjects.length)];
+    return { request: { ...request, principal: { ...request.principal, id } }, evidence };
+  });
+}
+
+/** Values for every subject: 0-5 failed logins, one in five on a new device. */
+function snapshotPayload(subjects, nowMs) {
+  const values = [];
+  let seq = 0;
+  subjects.forEach((subject, i) => {
+    const expiresAt = nowMs + 3_600_000;
+    values.push({ subject, name: 'failed_logins', value: i % 6, expiresAt, seq: ++seq });
+    values.push({ subject, name: 'new_device', value: i % 5 === 0, expiresAt, seq: ++seq });
+  });
+  return {
+    format: SIGNALS_FORMAT,
+    snapshot: true,
+    seq,
+    values,
+    issuedAt: new Date(nowMs).toISOString(),
+  };
+}
+
+const median = (list) => [...list].sort((a, b) => a - b)[Math.floor(list.length / 2)];
+
+/** @param {import('./report/section.js').BenchRunOptions} options */
+export async function run({ quick, log }) {
+  const cfg = settingsFor(quick);
+  const files = readPolicyDir(POLICY_DIR);
+  const result = compile(files.filter((f) => !f.path.endsWith('.test.yaml')));
+  if (!result.ok)
+    throw new Error(`policies/ does not compile: ${JSON.stringify(result.errors).slice(0, 1000)}`);
+  const declared = Object.keys(result.policySet.settings.signals ?? {});
+  for (const name of ['failed_logins', 'new_device'])
+    if (!declared.includes(name))
+      throw new Error(
+        `policies/stepgate.yaml declares no signal ${name} (signals: ${JSON.stringify(declared)})`,
+      );
+  const engine = new PolicyEngine(result.policySet);
+  const policies = result.policySet.policies.length;
+  const rules = result.policySet.policies.reduce((n, p) => n + p.rules.length, 0);
+
+  const nowMs = NOW.getTime();
+  const subjects = Array.from({ length: cfg.subjects }, (_, i) => `user-${i}@example.com`);
+  const heapBefore = process.memoryUsage().heapUsed;
+  const store = new SignalStore({ clock: { now: () => nowMs } });
+  const applied = store.apply(snapshotPayload(subjects, nowMs), nowMs);
+  globalThis.gc?.();
+  const storeMiB = (process.memoryUsage().heapUsed - heapBefore) / 1024 / 1024;
+  if (store.subjectCount !== cfg.subjects)
+    throw new Error(`the store holds ${store.subjectCount} subjects, not ${cfg.subjects}`);
+  const requests = makeRequests(files, subjects);
+  log(
+    `${policies} policies / ${rules} rules; ${store.subjectCount} subjects, ${applied.applied} values; ${cfg.rounds} rounds x ${cfg.decisionsPerRound} decisions per variant`,
+  );
+
+  // As the decision point will: the principal's values, or none (every signal reads zero).
+  const withSignals = ({ request, evidence }) => {
+    const signals = store.valuesFor(request.principal.id, nowMs);
+    return engine.decide(request, evidence, signals ? { now: NOW, signals } : { now: NOW });
+  };
+  const withoutSignals = ({ request, evidence }) => engine.decide(request, evidence, { now: NOW });
+  const variants = { with: withSignals, without: withoutSignals };
+
+  for (let i = 0; i < cfg.warmup; i++) {
+    withSignals(requests[i % requests.length]);
+    withoutSignals(requests[i % requests.length]);
+  }
+
+  const effects = {
+    with: { allow: 0, deny: 0, step_up: 0 },
+    without: { allow: 0, deny: 0, step_up: 0 },
+  };
+  const rates = { with: [], without: [] };
+  const samples = {
+    with: new Float64Array(cfg.rounds * cfg.decisionsPerRound),
+    without: new Float64Array(cfg.rounds * cfg.decisionsPerRound),
+  };
+  const lookups = new Float64Array(cfg.rounds * cfg.decisionsPerRound);
+  let n = 0;
+  for (let round = 0; round < cfg.rounds; round++) {
+    // Alternate which variant goes first, so neither always runs on a warmer cache.
+    const order = round % 2 === 0 ? ['with', 'without'] : ['without', 'with'];
+    for (const name of order) {
+      const decide = variants[name];
+      let start = process.hrtime.bigint();
+      for (let i = 0; i < cfg.decisionsPerRound; i++)
+        effects[name][decide(requests[i % requests.length]).effect]++;
+      rates[name].push(cfg.decisionsPerRound / (Number(process.hrtime.bigint() - start) / 1e9));
+      for (let i = 0; i < cfg.decisionsPerRound; i++) {
+        const item = requests[(i * 7) % requests.length];
+        start = process.hrtime.bigint();
+        decide(item);
+        samples[name][n + i] = Number(process.hrtime.bigint() - start);
+      }
+    }
+    // The lookup alone (what the signals add before the engine).
+    let sink = 0;
+    for (let i = 0; i < cfg.decisionsPerRound; i++) {
+      const id = requests[(i * 7) % requests.length].request.principal.id;
+      const start = process.hrtime.bigint();
+      sink += store.valuesFor(id, nowMs) === undefined ? 0 : 1;
+      lookups[n + i] = Number(process.hrtime.bigint() - start);
+    }
+    if (sink < 0) throw new Error('unreachable');
+    n += cfg.decisionsPerRound;
+  }
+
+  const stats = (list) => {
+    const sorted = list.slice(0, n).sort();
+    const pct = (p) => sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))] / 1000;
+    return { p50: pct(0.5), p90: pct(0.9), p99: pct(0.99), p999: pct(0.999) };
+  };
+  const latency = { with: stats(samples.with), without: stats(samples.without) };
+  const lookup = stats(lookups);
+  const perSecond = { with: median(rates.with), without: median(rates.without) };
+  const roundRatios = rates.with.map((r, i) => r / rates.without[i]);
+  const met = latency.with.p99 < TARGET_P99_MICROS;
+  const fmtEffects = (e) => `allow ${e.allow}, deny ${e.deny}, step_up ${e.step_up}`;
+
+  return [
+    {
+      id: 'signal-decisions',
+      title: `Engine with risk signals, in-process: ${cfg.subjects.toLocaleString('en-US')} subjects in a SignalStore, example policies (${policies} policies / ${rules} rules)`,
+      tables: [
+        {
+          title: `One core, ${requests.length} requests (the example test inputs, principals drawn from the subjects; 1 in 10 holds none), median of ${cfg.rounds} interleaved rounds x ${cfg.decisionsPerRound.toLocaleString('en-US')} decisions per variant`,
+          columns: ['measure', 'with signals', 'without signals', 'target', ''],
+          rows: [
+            ['decisions/s', Math.round(perSecond.with), Math.round(perSecond.without), '', ''],
+            ['p50 latency (µs)', latency.with.p50, latency.without.p50, '', ''],
+            ['p90 latency (µs)', latency.with.p90, latency.without.p90, '', ''],
+            [
+              'p99 latency (µs)',
+              latency.with.p99,
+              latency.without.p99,
+              `< ${TARGET_P99_MICROS} µs`,
+              met ? 'met' : '**NOT met**',
+            ],
+            ['p99.9 latency (µs)', latency.with.p999, latency.without.p999, '', ''],
+            ['effects seen', fmtEffects(effects.with), fmtEffects(effects.without), '', ''],
+            [
+              'SignalStore.valuesFor alone p50 / p99 (µs)',
+              `${lookup.p50} / ${lookup.p99}`,
+              '',
+              '',
+              '',
+            ],
+            [
+              'store: subjects / values / heap (MiB)',
+              `${store.subjectCount} / ${store.size} / ${storeMiB.toFixed(1)}`,
+              '',
+              '',
+              '',
+            ],
+          ],
+        },
+      ],
+      ratios: {
+        throughputWithVsWithoutSignals: {
+          value: median(roundRatios),
+          better: 'higher',
+          description:
+            'decisions/s reading signals from a 10,000-subject SignalStore ÷ decisions/s of the same requests without signals, round by round',
+        },
+        p99WithVsWithoutSignals: {
+          value: latency.with.p99 / latency.without.p99,
+          better: 'lower',
+          checked: false,
+          description:
+            'p99 latency with signals ÷ without (not checked: a few µs either way, scheduling noise on shared cores swings it)',
+        },
+      },
+      metrics: {
+        subjects: cfg.subjects,
+        policies,
+        rules,
+        withDecisionsPerSecond: perSecond.with,
+        withoutDecisionsPerSecond: perSecond.without,
+        withP50Micros: latency.with.p50,
+        withP99Micros: latency.with.p99,
+        withoutP50Micros: latency.without.p50,
+        withoutP99Micros: latency.without.p99,
+        lookupP99Micros: lookup.p99,
+        storeHeapMiB: storeMiB,
+      },
+      charts: [
+        {
+          id: 'signal-decisions-latency',
+          title: `Decision latency with signals (${cfg.subjects.toLocaleString('en-US')} subjects) and without`,
+          unit: 'µs',
+          bars: [
+            { label: 'with signals p50', value: latency.with.p50 },
+            { label: 'without p50', value: latency.without.p50 },
+            { label: 'with signals p99', value: latency.with.p99 },
+            { label: 'without p99', value: latency.without.p99 },
+          ],
+        },
+      ],
+      notes: [
+        `Target p99 < ${TARGET_P99_MICROS} µs with ${cfg.subjects.toLocaleString('en-US')} subjects holding signals: ${met ? 'met' : '**NOT met**'} (p99 ${latency.with.p99.toFixed(1)} µs; ${latency.without.p99.toFixed(1)} µs without signals).`,
+        'Each decision: SignalStore.valuesFor(principal.id) (agent-core, fed one snapshot of 2 values per subject), then PolicyEngine.decide with those values as `signals`; without signals, every declared signal reads its zero value. The effects differ because risk-step-up.yaml steps up principals with 3+ failed logins.',
+        'Latency is each call timed on its own (process.hrtime); throughput is a separate untimed loop; the two variants alternate order round by round.',
+      ],
+    },
+  ];
+}
+
+if (isEntryModule(import.meta.url)) await runAlone('signals', run);
