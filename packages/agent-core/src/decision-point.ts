@@ -3,6 +3,7 @@ import { parseDecisionRequest } from '@stepgate/protocol';
 import type {
   AuthEvidence,
   Decision,
+  DecideOptions,
   DecisionRequest,
   Effect,
   Entities,
@@ -12,14 +13,18 @@ import type {
 import type { BundleStore, LoadedBundle } from './bundle-store.js';
 import {
   applyMask,
+  declaredSignals,
   MASKED,
   type AgentDecision,
   type DecisionEntry,
+  type DeclaredSignal,
   type FailReason,
+  type SignalsRead,
 } from './decision-record.js';
 import type { GrantStore } from './evidence/grant-store.js';
 import type { LiveData, LiveDataStore } from './live-data-store.js';
 import type { LogBuffer } from './log-buffer.js';
+import type { SignalStore, SignalValues } from './signal-store.js';
 import {
   silentLogger,
   systemClock,
@@ -55,6 +60,12 @@ export interface DecisionPointOptions {
    * documents, active and shadow alike. Without one, every live document reads its default.
    */
   liveData?: LiveDataStore;
+  /**
+   * The risk signals pushed by the control plane: `signals.<name>` of the request's principal,
+   * read only when the active or shadow bundle declares signals. Without one, every declared
+   * signal reads its zero value.
+   */
+  signals?: SignalStore;
   /** Called after every decision with its total time (active + shadow + record), in seconds. */
   observer?: (decision: AgentDecision, seconds: number) => void;
 }
@@ -80,6 +91,8 @@ export interface DecisionPointStatus {
   /** The live-data revision decisions read (0: none received). */
   dataRevision: number;
   connected: boolean;
+  /** The risk-signal values held (absent without a signal store). */
+  signals?: { subjects: number; values: number };
   /** Seconds since the bundle was last known current (0 while connected). */
   stalenessSeconds?: number;
 }
@@ -107,6 +120,9 @@ export class DecisionPoint {
   private readonly observer: DecisionPointOptions['observer'];
   private readonly grants: GrantStore | undefined;
   private readonly liveData: LiveDataStore | undefined;
+  private readonly signals: SignalStore | undefined;
+  /** The signals each bundle declares, worked out once per bundle. */
+  private readonly declared = new WeakMap<LoadedBundle, readonly DeclaredSignal[]>();
   private readonly failReasons: Record<FailReason, readonly Reason[]>;
   private shadowFailures = 0;
 
@@ -121,6 +137,7 @@ export class DecisionPoint {
     this.observer = options.observer;
     this.grants = options.grants;
     this.liveData = options.liveData;
+    this.signals = options.signals;
     const effect: Effect = this.failMode === 'open' ? 'allow' : 'deny';
     const reason = (why: FailReason): readonly Reason[] =>
       Object.freeze([
@@ -178,6 +195,7 @@ export class DecisionPoint {
 
     let decision: AgentDecision;
     let shadowDecision: Decision | undefined;
+    let signalsRead: SignalsRead | undefined;
     if (failReason !== undefined || active === undefined) {
       const reasons = this.failReasons[failReason ?? 'no_bundle'];
       decision = {
@@ -190,17 +208,23 @@ export class DecisionPoint {
       };
     } else {
       const now = options.now ?? new Date(nowMs);
-      decision = active.engine.decide(request, evidence, live ? { now, live } : { now });
+      const shadow = this.store.shadow;
+      // Read once, only when a bundle declares signals: active, shadow and every grant
+      // candidate see the same values, and a policy set without signals pays nothing.
+      signalsRead = this.readSignals(active, shadow, request.principal.id, nowMs);
+      const context: DecideOptions = { now };
+      if (live) context.live = live;
+      if (signalsRead?.values !== undefined) context.signals = signalsRead.values;
+      decision = active.engine.decide(request, evidence, context);
       let used = evidence;
       // Only a step-up can be improved by a grant; everything else keeps the single evaluation.
       if (grantsMayImprove(decision) && this.grants !== undefined) {
-        const better = this.decideWithGrants(active, request, evidence, now, nowMs, decision, live);
+        const better = this.decideWithGrants(active, request, evidence, nowMs, decision, context);
         decision = better.decision;
         used = better.evidence;
       }
-      const shadow = this.store.shadow;
       if (shadow !== undefined) {
-        shadowDecision = this.decideShadow(shadow, request, used, now, decision, live);
+        shadowDecision = this.decideShadow(shadow, request, used, decision, context);
         // The answer names the shadow only where it differs; the log keeps every comparison,
         // so the report can say how many decisions agreed.
         if (shadowDecision !== undefined && shadowDecision.effect !== decision.effect)
@@ -209,7 +233,9 @@ export class DecisionPoint {
     }
 
     if (this.logs !== undefined && options.record !== false)
-      this.logs.push(this.entry(decision, request, nowMs, active, shadowDecision, live));
+      this.logs.push(
+        this.entry(decision, request, nowMs, active, shadowDecision, live, signalsRead),
+      );
     this.observer?.(decision, (performance.now() - started) / 1000);
     return decision;
   }
@@ -224,6 +250,8 @@ export class DecisionPoint {
       dataRevision: this.liveData?.revision ?? 0,
       connected,
     };
+    if (this.signals !== undefined)
+      status.signals = { subjects: this.signals.subjectCount, values: this.signals.size };
     if (active === undefined) status.failReason = 'no_bundle';
     else {
       status.revision = active.revision;
@@ -244,14 +272,41 @@ export class DecisionPoint {
     return syncedAt === undefined || nowMs - syncedAt > this.maxStalenessMs;
   }
 
+  /** The principal's signals, when the active or shadow bundle declares any. */
+  private readSignals(
+    active: LoadedBundle,
+    shadow: LoadedBundle | undefined,
+    principal: string,
+    nowMs: number,
+  ): SignalsRead | undefined {
+    if (this.signals === undefined) return undefined;
+    const declared = this.declaredBy(active);
+    const shadowDeclared = shadow === undefined ? undefined : this.declaredBy(shadow);
+    if (declared.length === 0 && (shadowDeclared === undefined || shadowDeclared.length === 0))
+      return undefined;
+    const values: SignalValues | undefined = this.signals.valuesFor(principal, nowMs);
+    const read: SignalsRead = { values, declared };
+    if (shadowDeclared !== undefined && shadowDeclared.length > 0)
+      read.shadowDeclared = shadowDeclared;
+    return read;
+  }
+
+  private declaredBy(bundle: LoadedBundle): readonly DeclaredSignal[] {
+    let declared = this.declared.get(bundle);
+    if (declared === undefined) {
+      declared = declaredSignals(bundle.engine.settings);
+      this.declared.set(bundle, declared);
+    }
+    return declared;
+  }
+
   private decideWithGrants(
     active: LoadedBundle,
     request: DecisionRequest,
     evidence: AuthEvidence | undefined,
-    now: Date,
     nowMs: number,
     first: AgentDecision,
-    live: LiveData | undefined,
+    context: DecideOptions,
   ): { decision: AgentDecision; evidence: AuthEvidence | undefined } {
     const principal = (request as { principal?: { id?: unknown } }).principal;
     if (typeof principal?.id !== 'string') return { decision: first, evidence };
@@ -262,13 +317,20 @@ export class DecisionPoint {
       nowMs,
     );
     // The same rule as the control plane's /v1/check (stepgate check), from one place.
-    const engine = live
-      ? {
-          decide: (...[r, e, o]: Parameters<typeof active.engine.decide>) =>
-            active.engine.decide(r, e, { ...o, live }),
-        }
-      : active.engine;
-    const best = decideWithGrants(engine, request, { first, evidence, grants, now });
+    const { now, ...extra } = context;
+    const engine =
+      extra.live !== undefined || extra.signals !== undefined
+        ? {
+            decide: (...[r, e, o]: Parameters<typeof active.engine.decide>) =>
+              active.engine.decide(r, e, { ...o, ...extra }),
+          }
+        : active.engine;
+    const best = decideWithGrants(engine, request, {
+      first,
+      evidence,
+      grants,
+      now: now ?? new Date(nowMs),
+    });
     const decision: AgentDecision = best.decision;
     if (best.grants !== undefined) decision.grants = best.grants;
     return { decision, evidence: best.evidence };
@@ -278,15 +340,13 @@ export class DecisionPoint {
     shadow: LoadedBundle,
     request: DecisionRequest,
     evidence: AuthEvidence | undefined,
-    now: Date,
     enforced: Decision,
-    live: LiveData | undefined,
+    context: DecideOptions,
   ): Decision | undefined {
     try {
       const result = shadow.engine.decide(request, evidence, {
-        now,
+        ...context,
         decisionId: enforced.decisionId,
-        ...(live ? { live } : {}),
       });
       return result;
     } catch (error) {
@@ -310,6 +370,7 @@ export class DecisionPoint {
     bundle: LoadedBundle | undefined,
     shadowDecision: Decision | undefined,
     live: LiveData | undefined,
+    signals: SignalsRead | undefined,
   ): DecisionEntry {
     const mask = bundle?.mask;
     const entry: DecisionEntry = {
@@ -321,6 +382,8 @@ export class DecisionPoint {
       resourceId: request.resource.id,
     };
     if (live !== undefined && live.revision > 0) entry.dataRevision = live.revision;
+    // Not masked: the values come from the control plane, so the record tells it nothing new.
+    if (signals !== undefined) entry.signals = signals;
     // Without a bundle the mask is unknown, so nothing of the input is kept.
     if (mask !== undefined) {
       entry.input = applyMask(request as unknown as Record<string, unknown>, mask.paths);

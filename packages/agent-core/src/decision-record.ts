@@ -1,5 +1,12 @@
-import type { Decision, Effect, Reason } from '@stepgate/policy';
-import type { DecisionRecord } from '@stepgate/protocol';
+import {
+  signalZeroValue,
+  type Decision,
+  type Effect,
+  type Reason,
+  type Settings,
+} from '@stepgate/policy';
+import type { DecisionRecord, SignalValueJson } from '@stepgate/protocol';
+import type { SignalValues } from './signal-store.js';
 
 /** Why the agent decided without its policies: see DESIGN "Failure behaviour". */
 export type FailReason = 'no_bundle' | 'stale_bundle';
@@ -33,6 +40,35 @@ export interface DecisionEntry {
   shadowReasons?: readonly Reason[];
   /** The live-data revision the decision read; absent when none was held. */
   dataRevision?: number;
+  /** The risk signals the decision read; absent when the bundles declare none. */
+  signals?: SignalsRead;
+}
+
+/** A signal a bundle declares, with the JSON form of its zero value. */
+export type DeclaredSignal = readonly [name: string, zero: SignalValueJson];
+
+/**
+ * What a decision read of the principal's signals: the values held (shared, frozen) and the
+ * signals the active and shadow bundles declare. The record's `signals` is built from it off
+ * the hot path.
+ */
+export interface SignalsRead {
+  values: SignalValues | undefined;
+  declared: readonly DeclaredSignal[];
+  shadowDeclared?: readonly DeclaredSignal[];
+}
+
+/**
+ * The signals a policy set's settings declare, each with its zero value in JSON form (count
+ * and distinct 0, exists false, last null); empty when none.
+ */
+export function declaredSignals(settings: Settings): readonly DeclaredSignal[] {
+  return Object.freeze(
+    Object.entries(settings.signals ?? {}).map(([name, declaration]): DeclaredSignal => {
+      const zero = signalZeroValue(declaration.aggregate);
+      return [name, typeof zero === 'bigint' ? Number(zero) : (zero as SignalValueJson)];
+    }),
+  );
 }
 
 /** A mask path (`context.ip`) split into its keys. */
@@ -120,6 +156,7 @@ export function toDecisionRecord(entry: DecisionEntry): DecisionRecord {
   if (decision.failReason !== undefined) record.failReason = decision.failReason;
   // Only with live data, which only a control plane that accepts the field sends.
   if (entry.dataRevision !== undefined) record.dataRevision = entry.dataRevision;
+  if (entry.signals !== undefined) record.signals = signalsRecord(entry.signals);
   // The complete requirement only, not `unmet`: the unmet parts follow from it and the
   // verified evidence, which a replay decides with again; and the record's (strict) schema
   // stays one that control planes of the previous release accept.
@@ -141,6 +178,20 @@ export function toDecisionRecord(entry: DecisionEntry): DecisionRecord {
   if (decision.errors !== undefined && decision.errors.length > 0)
     record.errors = decision.errors.length;
   return record;
+}
+
+/** Every declared signal (active, then any only the shadow declares) with the value read. */
+function signalsRecord(read: SignalsRead): Record<string, SignalValueJson> {
+  const out: Record<string, SignalValueJson> = {};
+  const { values } = read;
+  for (const declared of [read.declared, read.shadowDeclared ?? []])
+    for (const [name, zero] of declared)
+      if (!Object.hasOwn(out, name))
+        out[name] =
+          values !== undefined && Object.hasOwn(values, name)
+            ? (values[name] as SignalValueJson)
+            : zero;
+  return out;
 }
 
 function reasonRecords(reasons: readonly Reason[]): DecisionRecord['reasons'] {

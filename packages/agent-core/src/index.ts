@@ -55,8 +55,10 @@ export type {
   AgentDecision,
   CompiledMask,
   DecisionEntry,
+  DeclaredSignal,
   FailReason,
   MaskPath,
+  SignalsRead,
 } from './decision-record.js';
 export { DEFAULT_LOG_CAPACITY, LogBuffer } from './log-buffer.js';
 export { LogShipper } from './log-shipper.js';
