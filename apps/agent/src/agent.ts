@@ -9,6 +9,7 @@ import {
   LiveDataStore,
   LogBuffer,
   LogShipper,
+  SignalStore,
   TokenVerifier,
   TrustStore,
   type AgentDecision,
@@ -32,6 +33,8 @@ export const AGENT_VERSION = '0.1.0';
 /** How often the sync time is written while connected, so a crash loses little of it. */
 const SYNC_SAVE_INTERVAL_MS = 60_000;
 const SHUTDOWN_FLUSH_MS = 2000;
+/** How often expired risk signals of subjects nobody asked about are dropped. */
+const SIGNAL_SWEEP_INTERVAL_MS = 10_000;
 
 export interface RunningAgent {
   agentId: string;
@@ -40,6 +43,7 @@ export interface RunningAgent {
   store: BundleStore;
   grants: GrantStore;
   liveData: LiveDataStore;
+  signals: SignalStore;
   /** Stops serving, ships what it can of the decision log, disconnects. */
   stop(): Promise<void>;
 }
@@ -72,6 +76,9 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<R
     logger,
   });
   await liveData.loadFromCache();
+  // Risk signals are kept in memory only: they expire within their window anyway, and the
+  // control plane sends a snapshot on every connection (until then, zero values).
+  const signals = new SignalStore();
   const tokens = new TokenVerifier({ store });
 
   // Created after the HTTP server listens; read through this holder until then.
@@ -93,6 +100,7 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<R
     connection,
     grants,
     liveData,
+    signals,
     observer: (decision, seconds) => {
       if (late.metrics !== undefined) late.metrics.observe(decision, seconds);
       else if (early.length < 100_000) early.push([decision, seconds]);
@@ -126,7 +134,13 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<R
     import('./transport/socket-link.js'),
     import('./http/metrics.js'),
   ]);
-  const metrics = new AgentMetrics({ point, store, logs, connected: () => connection.connected });
+  const metrics = new AgentMetrics({
+    point,
+    store,
+    logs,
+    signals,
+    connected: () => connection.connected,
+  });
   late.metrics = metrics;
   for (const [decision, seconds] of early.splice(0)) metrics.observe(decision, seconds);
   const link = new SocketLink({
@@ -145,11 +159,15 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<R
     trust,
     grants,
     liveData,
+    signals,
     logger,
     onBundleResult: (result) => {
       if (!result.applied && result.code !== 'duplicate') metrics.bundleRefused(result.kind);
     },
     onKeysResult: (result) => metrics.keysRefused(result.refused.length),
+    onSignalsResult: (result) => {
+      if (result.status === 'invalid') metrics.signalsRefused();
+    },
   });
   sync.start();
   const shipper = new LogShipper({ buffer: logs, sink: link, logger });
@@ -164,11 +182,14 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<R
     void store.saveSyncedAt();
   }, SYNC_SAVE_INTERVAL_MS);
   syncTimer.unref();
+  const sweepTimer = setInterval(() => signals.sweep(), SIGNAL_SWEEP_INTERVAL_MS);
+  sweepTimer.unref();
 
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> =>
     (stopping ??= (async () => {
       clearInterval(syncTimer);
+      clearInterval(sweepTimer);
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       if (connection.connected) {
@@ -182,7 +203,7 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<R
       logger.info({ unshipped: logs.size + logs.inFlightSize }, 'agent stopped');
     })());
 
-  return { agentId, port, point, store, grants, liveData, stop };
+  return { agentId, port, point, store, grants, liveData, signals, stop };
 }
 
 /** `--reset-trust`: says what it discards, one line per file, then discards it. */

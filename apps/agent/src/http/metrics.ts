@@ -1,10 +1,18 @@
-import type { AgentDecision, BundleStore, DecisionPoint, LogBuffer } from '@stepgate/agent-core';
+import type {
+  AgentDecision,
+  BundleStore,
+  DecisionPoint,
+  LogBuffer,
+  SignalStore,
+} from '@stepgate/agent-core';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 export interface AgentMetricsSources {
   point: DecisionPoint;
   store: BundleStore;
   logs: LogBuffer;
+  /** The risk signals held (optional: the gauge is left out without it). */
+  signals?: SignalStore;
   connected: () => boolean;
 }
 
@@ -20,6 +28,7 @@ export class AgentMetrics {
   private readonly latency: Histogram;
   private readonly refusals: Counter<'kind'>;
   private readonly refusedKeys: Counter;
+  private readonly refusedSignals: Counter;
 
   constructor(sources: AgentMetricsSources) {
     const registers = [this.registry];
@@ -60,6 +69,30 @@ export class AgentMetrics {
       help: 'Bundle-signing keys the control plane offered with no endorsement from a trusted key.',
       registers,
     });
+    this.refusedSignals = new Counter({
+      name: 'stepgate_agent_signals_refused_total',
+      help: 'Risk-signal messages refused (unsigned, forged, signed by an untrusted key, malformed).',
+      registers,
+    });
+    const signals = sources.signals;
+    if (signals !== undefined) {
+      new Gauge({
+        name: 'stepgate_agent_signal_values',
+        help: 'Risk-signal values held (per subject and signal; expired ones are dropped lazily).',
+        registers,
+        collect() {
+          this.set(signals.size);
+        },
+      });
+      new Gauge({
+        name: 'stepgate_agent_signal_subjects',
+        help: 'Subjects holding at least one risk-signal value.',
+        registers,
+        collect() {
+          this.set(signals.subjectCount);
+        },
+      });
+    }
     new Gauge({
       name: 'stepgate_agent_bundle_revision',
       help: 'Revision of the bundle held, by kind (absent when none).',
@@ -139,6 +172,10 @@ export class AgentMetrics {
 
   bundleRefused(kind: 'active' | 'shadow'): void {
     this.refusals.inc({ kind });
+  }
+
+  signalsRefused(): void {
+    this.refusedSignals.inc();
   }
 
   keysRefused(count: number): void {

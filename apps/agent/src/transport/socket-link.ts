@@ -5,6 +5,7 @@ import {
   dataMessageSchema,
   grantsMessageSchema,
   shadowClearedMessageSchema,
+  signalsMessageSchema,
   type AgentHandshake,
   type AgentToServerEvents,
   type BundleAck,
@@ -18,6 +19,7 @@ import {
   type LogBatchAck,
   type ServerToAgentEvents,
   type ShadowClearedMessage,
+  type SignalsMessage,
 } from '@stepgate/protocol';
 import { io, type Socket } from 'socket.io-client';
 
@@ -68,6 +70,7 @@ export class SocketLink implements ControlPlaneLink {
   private readonly keysHandlers: ((jwks: unknown) => void)[] = [];
   private readonly grantsHandlers: ((message: GrantsMessage) => void)[] = [];
   private readonly dataHandlers: ((message: DataMessage) => void)[] = [];
+  private readonly signalsHandlers: ((message: SignalsMessage) => void)[] = [];
   private readonly connectionHandlers: ((connected: boolean) => void)[] = [];
   private readonly ackTimeoutMs: number;
   private readonly delayMs: number;
@@ -105,6 +108,10 @@ export class SocketLink implements ControlPlaneLink {
 
   onData(handler: (message: DataMessage) => void): void {
     this.dataHandlers.push(handler);
+  }
+
+  onSignals(handler: (message: SignalsMessage) => void): void {
+    this.signalsHandlers.push(handler);
   }
 
   connect(): void {
@@ -191,6 +198,14 @@ export class SocketLink implements ControlPlaneLink {
         return;
       }
       for (const handler of this.dataHandlers) handler(parsed.data);
+    });
+    socket.on('signals', (message) => {
+      const parsed = signalsMessageSchema.safeParse(message);
+      if (!parsed.success) {
+        this.options.logger.error('malformed risk-signals message from the control plane; ignored');
+        return;
+      }
+      for (const handler of this.signalsHandlers) handler(parsed.data);
     });
     // Checked entry by entry in the trust store: one bad key must not hide the others.
     socket.on('keys', (message) => {
