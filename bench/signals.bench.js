@@ -12,9 +12,22 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 import YAML from 'yaml';
-import { SignalStore } from '@stepgate/agent-core';
+import {
+  BundleStore,
+  DecisionPoint,
+  LogBuffer,
+  SignalStore,
+  TrustStore,
+} from '@stepgate/agent-core';
 import { compile, isPolicyFilePath, PolicyEngine } from '@stepgate/policy';
-import { SIGNALS_FORMAT } from '@stepgate/protocol';
+import {
+  bundleHashOf,
+  generateSigningKey,
+  importSigningKey,
+  signBundle,
+  SIGNALS_FORMAT,
+  toJwks,
+} from '@stepgate/protocol';
 import { isEntryModule, runAlone } from './report/standalone.js';
 
 const REPO_ROOT = join(import.meta.dirname, '..');
@@ -98,6 +111,48 @@ function snapshotPayload(subjects, nowMs) {
   };
 }
 
+/**
+ * A decision point as the agent builds it (bundle store holding the set, signed and verified;
+ * a log buffer recording every decision), reading `signals` when given a store.
+ */
+async function decisionPoint(policySet, signals, nowMs) {
+  const generated = await generateSigningKey();
+  const key = await importSigningKey(generated.privateJwk);
+  const clock = { now: () => nowMs };
+  const store = new BundleStore({
+    trust: TrustStore.fromJwks(toJwks([generated.publicJwk])),
+    clock,
+  });
+  const jws = await signBundle(
+    {
+      format: 'stepgate.bundle/v1',
+      kind: 'active',
+      revision: 1,
+      version: {
+        id: 'v1',
+        number: 1,
+        sha: '1'.padStart(40, '0'),
+        branch: 'main',
+        committedAt: NOW.toISOString(),
+      },
+      rollback: false,
+      issuedAt: NOW.toISOString(),
+      bundleHash: await bundleHashOf(policySet),
+      policySet,
+    },
+    { kid: key.kid, privateKey: key.privateKey },
+  );
+  const offered = await store.offer('active', jws, { source: 'local' });
+  if (!offered.applied) throw new Error(`the bench bundle was refused: ${offered.reason}`);
+  return new DecisionPoint({
+    store,
+    clock,
+    // Big enough never to matter: when full, a record overwrites the oldest at the same cost.
+    logs: new LogBuffer(100_000),
+    ...(signals ? { signals } : {}),
+  });
+}
+
 const median = (list) => [...list].sort((a, b) => a - b)[Math.floor(list.length / 2)];
 
 /** @param {import('./report/section.js').BenchRunOptions} options */
@@ -131,13 +186,37 @@ export async function run({ quick, log }) {
     `${policies} policies / ${rules} rules; ${store.subjectCount} subjects, ${applied.applied} values; ${cfg.rounds} rounds x ${cfg.decisionsPerRound} decisions per variant`,
   );
 
-  // As the decision point will: the principal's values, or none (every signal reads zero).
-  const withSignals = ({ request, evidence }) => {
+  // Through the DecisionPoint (request check, signals read once, decision record logged) when
+  // it reads a SignalStore; else the engine with the store's values, as the point passes them.
+  const probe = requests.find(
+    (r) => store.valuesFor(r.request.principal.id, nowMs)?.failed_logins >= 3,
+  );
+  const pointWith = await decisionPoint(result.policySet, store, nowMs);
+  const pointWithout = await decisionPoint(result.policySet, undefined, nowMs);
+  const viaPoint = pointWith
+    .decide(probe.request, probe.evidence, { now: NOW })
+    .reasons.some((r) => r.policy === 'risk-step-up' && r.rule === 'repeated-failed-logins');
+  const engineWith = ({ request, evidence }) => {
     const signals = store.valuesFor(request.principal.id, nowMs);
     return engine.decide(request, evidence, signals ? { now: NOW, signals } : { now: NOW });
   };
-  const withoutSignals = ({ request, evidence }) => engine.decide(request, evidence, { now: NOW });
-  const variants = { with: withSignals, without: withoutSignals };
+  const variants = viaPoint
+    ? {
+        with: ({ request, evidence }) => pointWith.decide(request, evidence, { now: NOW }),
+        without: ({ request, evidence }) => pointWithout.decide(request, evidence, { now: NOW }),
+      }
+    : {
+        with: engineWith,
+        without: ({ request, evidence }) => engine.decide(request, evidence, { now: NOW }),
+      };
+  const path = viaPoint ? 'DecisionPoint.decide' : 'PolicyEngine.decide';
+  log(
+    viaPoint
+      ? 'measuring through the DecisionPoint with its SignalStore'
+      : 'the DecisionPoint does not read a SignalStore yet: measuring the engine with the store values',
+  );
+  const withSignals = variants.with;
+  const withoutSignals = variants.without;
 
   for (let i = 0; i < cfg.warmup; i++) {
     withSignals(requests[i % requests.length]);
@@ -198,7 +277,7 @@ export async function run({ quick, log }) {
   return [
     {
       id: 'signal-decisions',
-      title: `Engine with risk signals, in-process: ${cfg.subjects.toLocaleString('en-US')} subjects in a SignalStore, example policies (${policies} policies / ${rules} rules)`,
+      title: `Decisions with risk signals, in-process (${path}): ${cfg.subjects.toLocaleString('en-US')} subjects in a SignalStore, example policies (${policies} policies / ${rules} rules)`,
       tables: [
         {
           title: `One core, ${requests.length} requests (the example test inputs, principals drawn from the subjects; 1 in 10 holds none), median of ${cfg.rounds} interleaved rounds x ${cfg.decisionsPerRound.toLocaleString('en-US')} decisions per variant`,
@@ -237,8 +316,7 @@ export async function run({ quick, log }) {
         throughputWithVsWithoutSignals: {
           value: median(roundRatios),
           better: 'higher',
-          description:
-            'decisions/s reading signals from a 10,000-subject SignalStore ÷ decisions/s of the same requests without signals, round by round',
+          description: `${path} decisions/s reading signals from a 10,000-subject SignalStore ÷ decisions/s of the same requests without signals, round by round`,
         },
         p99WithVsWithoutSignals: {
           value: latency.with.p99 / latency.without.p99,
@@ -259,6 +337,7 @@ export async function run({ quick, log }) {
         withoutP50Micros: latency.without.p50,
         withoutP99Micros: latency.without.p99,
         lookupP99Micros: lookup.p99,
+        viaDecisionPoint: viaPoint ? 1 : 0,
         storeHeapMiB: storeMiB,
       },
       charts: [
@@ -276,7 +355,9 @@ export async function run({ quick, log }) {
       ],
       notes: [
         `Target p99 < ${TARGET_P99_MICROS} µs with ${cfg.subjects.toLocaleString('en-US')} subjects holding signals: ${met ? 'met' : '**NOT met**'} (p99 ${latency.with.p99.toFixed(1)} µs; ${latency.without.p99.toFixed(1)} µs without signals).`,
-        'Each decision: SignalStore.valuesFor(principal.id) (agent-core, fed one snapshot of 2 values per subject), then PolicyEngine.decide with those values as `signals`; without signals, every declared signal reads its zero value. The effects differ because risk-step-up.yaml steps up principals with 3+ failed logins.',
+        viaPoint
+          ? 'Each decision: DecisionPoint.decide (request check, bundle and staleness, signals read once from its agent-core SignalStore for the principal, engine, decision record into a log buffer) with the store fed one snapshot of 2 values per subject, as the agent sync applies a verified message; without signals: the same decision point and bundle with no SignalStore, so every declared signal reads its zero value. The effects differ because risk-step-up.yaml steps up principals with 3+ failed logins.'
+          : 'Each decision: SignalStore.valuesFor(principal.id) (agent-core, fed one snapshot of 2 values per subject), then PolicyEngine.decide with those values as `signals`, as the decision point passes them (the DecisionPoint did not read a SignalStore when this ran); without signals, every declared signal reads its zero value. The effects differ because risk-step-up.yaml steps up principals with 3+ failed logins.',
         'Latency is each call timed on its own (process.hrtime); throughput is a separate untimed loop; the two variants alternate order round by round.',
       ],
     },
