@@ -121,14 +121,36 @@ describe('DecisionPoint with a bundle', () => {
     expect(logged[1]?.reasons[0]).not.toHaveProperty('message');
   });
 
-  it('honours verified evidence but never records it', async () => {
+  it('records the verified evidence it decided with, for a replay, outside the input', async () => {
     const { point, store, logs } = setup();
     await store.offer('active', await key.sign(SET, 1));
-    const evidence = { level: 'mfa', authTime: '2026-11-23T09:58:00Z' };
+    const evidence = { level: 'mfa', amr: ['otp'], authTime: '2026-11-23T09:58:00Z' };
     expect(point.decide(request('secret/plan'), evidence).effect).toBe('allow');
-    const [record] = records(logs);
-    expect(JSON.stringify(record)).not.toContain('09:58');
-    expect(record?.input).not.toHaveProperty('auth');
+    point.decide(request('secret/plan'));
+    const [withEvidence, without] = records(logs);
+    expect(withEvidence?.replay).toEqual({
+      version: 1,
+      evidence: { level: 'mfa', amr: ['otp'], authTime: '2026-11-23T09:58:00.000Z' },
+    });
+    expect(without?.replay).toEqual({ version: 1 });
+    expect(withEvidence?.input).not.toHaveProperty('auth');
+  });
+
+  it('names the masked paths the request had, and keeps no replay part for a fail-mode answer', async () => {
+    const masked = policySet({
+      'docs.yaml': DOCS_POLICY,
+      'stepgate.yaml': `${SETTINGS}mask: [context.ip, context.geo.city, principal.attributes.email]\n`,
+    });
+    const { point, store, logs } = setup();
+    point.decide(request());
+    await store.offer('active', await key.sign(masked, 1));
+    point.decide(request());
+    const [failed, record] = records(logs);
+    expect(failed?.replay).toBeUndefined();
+    expect(record?.replay).toEqual({
+      version: 1,
+      masked: ['context.ip', 'principal.attributes.email'],
+    });
   });
 
   it('removes masked fields from the recorded input without touching the request', async () => {

@@ -15,6 +15,7 @@ import {
   applyMask,
   declaredSignals,
   MASKED,
+  maskedPaths,
   type AgentDecision,
   type DecisionEntry,
   type DeclaredSignal,
@@ -196,6 +197,8 @@ export class DecisionPoint {
     let decision: AgentDecision;
     let shadowDecision: Decision | undefined;
     let signalsRead: SignalsRead | undefined;
+    // The verified evidence the recorded decision was made with (a grant's when one applied).
+    let used: AuthEvidence | undefined;
     if (failReason !== undefined || active === undefined) {
       const reasons = this.failReasons[failReason ?? 'no_bundle'];
       decision = {
@@ -216,7 +219,7 @@ export class DecisionPoint {
       if (live) context.live = live;
       if (signalsRead?.values !== undefined) context.signals = signalsRead.values;
       decision = active.engine.decide(request, evidence, context);
-      let used = evidence;
+      used = evidence;
       // Only a step-up can be improved by a grant; everything else keeps the single evaluation.
       if (grantsMayImprove(decision) && this.grants !== undefined) {
         const better = this.decideWithGrants(active, request, evidence, nowMs, decision, context);
@@ -234,7 +237,7 @@ export class DecisionPoint {
 
     if (this.logs !== undefined && options.record !== false)
       this.logs.push(
-        this.entry(decision, request, nowMs, active, shadowDecision, live, signalsRead),
+        this.entry(decision, request, nowMs, active, shadowDecision, live, signalsRead, used),
       );
     this.observer?.(decision, (performance.now() - started) / 1000);
     return decision;
@@ -371,6 +374,7 @@ export class DecisionPoint {
     shadowDecision: Decision | undefined,
     live: LiveData | undefined,
     signals: SignalsRead | undefined,
+    evidence: AuthEvidence | undefined,
   ): DecisionEntry {
     const mask = bundle?.mask;
     const entry: DecisionEntry = {
@@ -384,9 +388,17 @@ export class DecisionPoint {
     if (live !== undefined && live.revision > 0) entry.dataRevision = live.revision;
     // Not masked: the values come from the control plane, so the record tells it nothing new.
     if (signals !== undefined) entry.signals = signals;
+    // Verified evidence only (level, time, approvals, grant ids), never a token: what a replay
+    // decides with again instead of re-verifying anything.
+    if (evidence !== undefined) entry.evidence = evidence;
     // Without a bundle the mask is unknown, so nothing of the input is kept.
     if (mask !== undefined) {
       entry.input = applyMask(request as unknown as Record<string, unknown>, mask.paths);
+      // Which masked fields the request had: a replay cannot decide on what it never saw.
+      if (mask.paths.length > 0) {
+        const masked = maskedPaths(request as unknown as Record<string, unknown>, mask.paths);
+        if (masked.length > 0) entry.masked = masked;
+      }
       if (mask.principalId) entry.principal = MASKED;
       if (mask.resourceId) entry.resourceId = MASKED;
       if (mask.resourceKind) entry.resourceKind = MASKED;

@@ -1,11 +1,18 @@
 import {
   signalZeroValue,
+  type AuthEvidence,
   type Decision,
   type Effect,
   type Reason,
   type Settings,
 } from '@stepgate/policy';
-import type { DecisionRecord, SignalValueJson } from '@stepgate/protocol';
+import {
+  RECORD_EVIDENCE_LIMITS,
+  REPLAY_RECORD_VERSION,
+  type DecisionRecord,
+  type DecisionReplay,
+  type SignalValueJson,
+} from '@stepgate/protocol';
 import type { SignalValues } from './signal-store.js';
 
 /** Why the agent decided without its policies: see DESIGN "Failure behaviour". */
@@ -42,6 +49,10 @@ export interface DecisionEntry {
   dataRevision?: number;
   /** The risk signals the decision read; absent when the bundles declare none. */
   signals?: SignalsRead;
+  /** The verified evidence the decision was made with (a grant's when one applied). */
+  evidence?: AuthEvidence;
+  /** The mask paths (`context.ip`) the request had, removed from `input`. */
+  masked?: string[];
 }
 
 /** A signal a bundle declares, with the JSON form of its zero value. */
@@ -132,6 +143,20 @@ export function applyMask(
 
 export const MASKED = '[masked]';
 
+/** The mask paths (joined with dots) that `input` holds a value at. */
+export function maskedPaths(input: Record<string, unknown>, paths: readonly MaskPath[]): string[] {
+  const out: string[] = [];
+  for (const path of paths) {
+    let node: unknown = input;
+    for (const key of path) {
+      node = isPlainObject(node) && Object.hasOwn(node, key) ? node[key] : undefined;
+      if (node === undefined) break;
+    }
+    if (node !== undefined) out.push(path.join('.'));
+  }
+  return out;
+}
+
 // The limits of decisionRecordSchema: a record that broke them would make the control
 // plane refuse the whole batch.
 const MAX_REASONS = 200;
@@ -157,6 +182,9 @@ export function toDecisionRecord(entry: DecisionEntry): DecisionRecord {
   // Only with live data, which only a control plane that accepts the field sends.
   if (entry.dataRevision !== undefined) record.dataRevision = entry.dataRevision;
   if (entry.signals !== undefined) record.signals = signalsRecord(entry.signals);
+  // Only where the policies decided: a fail-mode answer has nothing to replay.
+  if (entry.input !== undefined && decision.failReason === undefined)
+    record.replay = replayRecord(entry);
   // The complete requirement only, not `unmet`: the unmet parts follow from it and the
   // verified evidence, which a replay decides with again; and the record's (strict) schema
   // stays one that control planes of the previous release accept.
@@ -178,6 +206,33 @@ export function toDecisionRecord(entry: DecisionEntry): DecisionRecord {
   if (decision.errors !== undefined && decision.errors.length > 0)
     record.errors = decision.errors.length;
   return record;
+}
+
+/** The record's `replay`: the evidence (clipped to the wire limits) and the masked paths. */
+function replayRecord(entry: DecisionEntry): DecisionReplay {
+  const replay: DecisionReplay = { version: REPLAY_RECORD_VERSION };
+  const { evidence } = entry;
+  if (evidence !== undefined) {
+    const kept: NonNullable<DecisionReplay['evidence']> = {};
+    const text = (value: string) => clip(value, RECORD_EVIDENCE_LIMITS.text);
+    const list = (values: readonly string[]) =>
+      values.slice(0, RECORD_EVIDENCE_LIMITS.items).map(text);
+    if (typeof evidence.level === 'string') kept.level = text(evidence.level);
+    if (typeof evidence.acr === 'string') kept.acr = text(evidence.acr);
+    if (Array.isArray(evidence.amr)) kept.amr = list(evidence.amr);
+    if (evidence.authTime !== undefined) {
+      const time = new Date(evidence.authTime);
+      if (!Number.isNaN(time.getTime())) kept.authTime = time.toISOString();
+    }
+    if (Array.isArray(evidence.approvals)) kept.approvals = list(evidence.approvals);
+    if (Array.isArray(evidence.grants)) kept.grants = list(evidence.grants);
+    replay.evidence = kept;
+  }
+  if (entry.masked !== undefined && entry.masked.length > 0)
+    replay.masked = entry.masked
+      .slice(0, RECORD_EVIDENCE_LIMITS.items)
+      .map((path) => clip(path, RECORD_EVIDENCE_LIMITS.text));
+  return replay;
 }
 
 /** Every declared signal (active, then any only the shadow declares) with the value read. */

@@ -148,7 +148,45 @@ const reasonRecord = z.strictObject({
   effect: z.enum(['allow', 'deny', 'step_up']),
 });
 
-/** One decision as logged: the input after the bundle's masking, never the caller's evidence. */
+/**
+ * The version of what a decision record keeps for a replay (its `replay` field): the verified
+ * evidence and the masked paths, beside the input, data revision, signals and `at` (the
+ * evaluation time). A record without it was written before and is reported as not replayable.
+ */
+export const REPLAY_RECORD_VERSION = 1;
+
+/** Limits of the evidence a record keeps; the agent clips to them so a batch is never refused. */
+export const RECORD_EVIDENCE_LIMITS = { text: 512, items: 100 } as const;
+
+const recordText = z.string().max(RECORD_EVIDENCE_LIMITS.text);
+const recordList = z.array(recordText).max(RECORD_EVIDENCE_LIMITS.items);
+
+/**
+ * What a replay needs beside the input: the verified evidence the decision was made with (a
+ * grant's, when one applied: its id is in `grants`), never a token; and the masked paths the
+ * request had (a replay cannot decide on them).
+ */
+export const decisionReplaySchema = z.strictObject({
+  version: z.int().min(1),
+  evidence: z
+    .strictObject({
+      level: recordText.optional(),
+      acr: recordText.optional(),
+      amr: recordList.optional(),
+      /** ISO time of the authentication. */
+      authTime: z.string().max(64).optional(),
+      approvals: recordList.optional(),
+      grants: recordList.optional(),
+    })
+    .optional(),
+  masked: recordList.optional(),
+});
+export type DecisionReplay = z.infer<typeof decisionReplaySchema>;
+
+/**
+ * One decision as logged: the input after the bundle's masking, and the verified evidence it
+ * used (level, time, approvals, grant ids; never a token). `at` is the evaluation time (`now`).
+ */
 export const decisionRecordSchema = z.strictObject({
   decisionId: z.string().min(1).max(64),
   at: z.iso.datetime(),
@@ -183,6 +221,8 @@ export const decisionRecordSchema = z.strictObject({
    * no signals, or an agent from before). Zero values are listed too: what was read, exactly.
    */
   signals: z.record(z.string().max(63), signalValueSchema).optional(),
+  /** What a replay needs beyond the rest (absent: an agent from before replay). */
+  replay: decisionReplaySchema.optional(),
   durationNs: z.int().min(0),
 });
 export type DecisionRecord = z.infer<typeof decisionRecordSchema>;

@@ -60,6 +60,17 @@ describe('DecisionPoint with grants', () => {
     expect(point.decide(secret('bob')).effect).toBe('step_up');
   });
 
+  it("records the grant's evidence the decision was made with (for a replay), never its token", async () => {
+    const { point, push, logs } = await setup();
+    const jws = await key.grant({ id: ID(1) });
+    await push(jws);
+    point.decide(secret());
+    const [record] = logs.takeBatch(10).records;
+    expect(record?.replay?.evidence).toMatchObject({ amr: expect.any(Array), grants: [ID(1)] });
+    expect(record?.replay?.evidence?.authTime).toMatch(/^2026-/);
+    expect(JSON.stringify(record)).not.toContain(jws);
+  });
+
   it('ignores a grant outside its scope, an expired one and a revoked one', async () => {
     const { point, push, clock, grants } = await setup();
     await push(await key.grant({ id: ID(1), resources: ['public/**'] }));
