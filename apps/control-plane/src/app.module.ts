@@ -22,6 +22,7 @@ import { HealthModule } from './health/health.module.js';
 import { LiveDataModule } from './live-data/live-data.module.js';
 import { LoggingModule } from './logging/logging.module.js';
 import { OpenApiController } from './openapi/openapi.controller.js';
+import { SignalsModule } from './signals/signals.module.js';
 import { SourcesModule } from './sources/sources.module.js';
 import { IssuerKeysModule } from './issuer-keys/issuer-keys.module.js';
 import { StepUpModule } from './step-up/step-up.module.js';
@@ -60,6 +61,7 @@ export class AppModule {
         ApprovalsModule,
         AgentsModule,
         LiveDataModule,
+        SignalsModule,
         HealthModule,
       ],
       controllers: [OpenApiController],

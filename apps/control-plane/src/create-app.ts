@@ -7,6 +7,7 @@ import type { AppConfig } from './config/configuration.js';
 import { GitHttpHandler } from './git-server/git-http.handler.js';
 import { liveDataBodyParser } from './live-data/live-data-body.js';
 import { createLogger } from './logging/logger.js';
+import { eventsBodyParser } from './signals/events-body.js';
 
 /** Builds the HTTP application (used by main and by the integration tests). */
 export async function createApp(config: AppConfig) {
@@ -18,6 +19,8 @@ export async function createApp(config: AppConfig) {
   app.disable('x-powered-by');
   // Before the global parser: live documents may be any JSON value, PATCH a merge patch.
   app.use('/v1/data', liveDataBodyParser());
+  // Before the global parser: CloudEvents media types, and batches up to EVENTS_MAX_BODY_BYTES.
+  app.use('/v1/events', eventsBodyParser());
   app.useBodyParser('json', { limit: '1mb' });
   // Git smart HTTP streams its own bodies; it is mounted before Nest's routes.
   app.use('/git', app.get(GitHttpHandler).handle);

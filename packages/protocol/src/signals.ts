@@ -41,14 +41,21 @@ const eventData = z.record(z.string(), z.unknown());
 /**
  * A plain event: `{type, subject, time?, id?, data?}`. `time` defaults to when it arrives; `id`
  * makes a retried post count once (the same id within the longest window is a duplicate).
+ * `attributes` is another name for `data` (the one the design's API table uses); not both.
  */
-export const plainEventSchema = z.strictObject({
-  type: eventType,
-  subject: signalSubjectSchema,
-  time: eventTime.optional(),
-  id: eventId.optional(),
-  data: eventData.optional(),
-});
+export const plainEventSchema = z
+  .strictObject({
+    type: eventType,
+    subject: signalSubjectSchema,
+    time: eventTime.optional(),
+    id: eventId.optional(),
+    data: eventData.optional(),
+    attributes: eventData.optional(),
+  })
+  .refine((event) => event.data === undefined || event.attributes === undefined, {
+    message: 'send the attributes as data or as attributes, not both',
+    path: ['attributes'],
+  });
 export type PlainEvent = z.infer<typeof plainEventSchema>;
 
 /**

@@ -9,8 +9,8 @@ import {
 } from '../../support/control-plane-process.js';
 import { api, createToken, ensureControlPlaneBuilt, listVersions, waitFor } from './support.js';
 
-type Scope = 'admin' | 'operator' | 'viewer' | 'agent' | 'approver' | 'data';
-const SCOPES: Scope[] = ['admin', 'operator', 'viewer', 'agent', 'approver', 'data'];
+type Scope = 'admin' | 'operator' | 'viewer' | 'agent' | 'approver' | 'data' | 'events';
+const SCOPES: Scope[] = ['admin', 'operator', 'viewer', 'agent', 'approver', 'data', 'events'];
 
 interface Route {
   name: string;
@@ -137,6 +137,21 @@ const ROUTES: Route[] = [
     method: 'DELETE',
     path: '/v1/data/matrix/k',
     scopes: ['data', 'operator'],
+  },
+  // Risk signals: events are posted with the events scope only; a subject's values are read by
+  // viewer and operator.
+  {
+    name: 'events post',
+    method: 'POST',
+    path: '/v1/events',
+    body: () => ({ type: 'matrix_event', subject: 'matrix-subject' }),
+    scopes: ['events'],
+  },
+  {
+    name: 'signals get',
+    method: 'GET',
+    path: '/v1/signals/matrix-subject',
+    scopes: ['viewer', 'operator'],
   },
 ];
 

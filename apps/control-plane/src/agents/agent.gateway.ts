@@ -35,6 +35,7 @@ import { LiveDataEvents, type LiveDataChanged } from '../live-data/live-data.eve
 import { LiveDataService, type LiveDataSnapshot } from '../live-data/live-data.service.js';
 import { LiveStateEvents, type LiveStateChange } from '../live-state/live-state.events.js';
 import { LOGGER } from '../logging/logger.js';
+import { SignalsPush } from '../signals/signals-push.js';
 import { authenticateHandshake } from './agent-handshake.js';
 import { AgentIdentityService } from './agent-identity.service.js';
 import { AgentMetrics } from './agent.metrics.js';
@@ -108,6 +109,7 @@ export class AgentGateway
   private unsubscribeGrants?: () => void;
   private unsubscribeRevocations?: () => void;
   private unsubscribeData?: () => void;
+  private unsubscribeSignals?: () => void;
   /** Live-data changes are pushed one at a time, each covering every revision up to it. */
   private dataPushes: Promise<void> = Promise.resolve();
   private pushedData = 0;
@@ -146,6 +148,7 @@ export class AgentGateway
     private readonly grantEvents: GrantEvents,
     private readonly liveData: LiveDataService,
     private readonly liveDataEvents: LiveDataEvents,
+    private readonly signals: SignalsPush,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
 
@@ -182,6 +185,8 @@ export class AgentGateway
     this.unsubscribeData = this.liveDataEvents.onChanged((change) => {
       this.dataPushes = this.dataPushes.then(() => this.pushData(change));
     });
+    // Changed risk-signal values, batched and signed; through the namespace like live data.
+    this.unsubscribeSignals = this.signals.start((message) => this.server.emit('signals', message));
     this.heartbeat = setInterval(() => {
       this.agents.heartbeat().catch((error: unknown) => this.warn('agent heartbeat failed', error));
     }, HEARTBEAT_MS);
@@ -245,6 +250,7 @@ export class AgentGateway
     this.unsubscribeGrants?.();
     this.unsubscribeRevocations?.();
     this.unsubscribeData?.();
+    this.unsubscribeSignals?.();
     clearInterval(this.heartbeat);
     // Queued acks and connections first, so releasing this replica's agents comes last.
     await this.agents.flush().catch(() => undefined);
@@ -274,6 +280,8 @@ export class AgentGateway
       socket.emit('grants', await grants);
       // After the bundle: the documents it declares are the ones sent.
       await this.sendData(socket, socket.data.dataRevision);
+      // Every current risk-signal value (never throws: values expire on the agent anyway).
+      await this.signals.sendSnapshot((message) => socket.emit('signals', message), joinedAt);
     } catch (error) {
       // Without its catch-up the agent would silently miss a revision: let it reconnect.
       this.warn('agent catch-up failed; disconnecting it so it retries', error, { agentId });

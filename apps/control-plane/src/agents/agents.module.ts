@@ -6,6 +6,7 @@ import { DecisionsModule } from '../decisions/decisions.module.js';
 import { GrantsModule } from '../grants/grants.module.js';
 import { LiveDataModule } from '../live-data/live-data.module.js';
 import { LiveStateModule } from '../live-state/live-state.module.js';
+import { SignalsModule } from '../signals/signals.module.js';
 import { AgentIdentityService } from './agent-identity.service.js';
 import { AgentTokenCache } from './agent-token-cache.js';
 import { AgentGateway } from './agent.gateway.js';
@@ -25,6 +26,7 @@ import { UnknownRevisionsService } from './unknown-revisions.service.js';
     GrantsModule,
     LiveStateModule,
     LiveDataModule,
+    SignalsModule,
     AuditModule,
     AuthModule,
   ],

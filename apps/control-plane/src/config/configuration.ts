@@ -167,6 +167,8 @@ const environmentSchema = z.object({
     .default(600),
   /** `off` lets rollback, activation and token creation skip the admin step-up (break-glass). */
   STEPGATE_ADMIN_STEP_UP: z.enum(['on', 'off']).default('on'),
+  /** Events a token may post to /v1/events per second, shared by every replica (429 past it). */
+  STEPGATE_EVENTS_RATE_LIMIT: z.coerce.number().int().min(1).max(10_000_000).default(10_000),
   STEPGATE_LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
 });
 
@@ -221,6 +223,8 @@ export interface AppConfig {
   jwksRefreshSeconds: number;
   /** Whether admin actions are checked against the active policies (STEPGATE_ADMIN_STEP_UP). */
   adminStepUp: boolean;
+  /** Events one token may post per second (STEPGATE_EVENTS_RATE_LIMIT). */
+  eventsRateLimit: number;
   logLevel: LogLevel;
 }
 
@@ -297,6 +301,7 @@ export function loadConfig(
     approvalSweepIntervalSeconds: e.STEPGATE_APPROVAL_SWEEP_INTERVAL,
     jwksRefreshSeconds: e.STEPGATE_JWKS_REFRESH,
     adminStepUp: e.STEPGATE_ADMIN_STEP_UP === 'on',
+    eventsRateLimit: e.STEPGATE_EVENTS_RATE_LIMIT,
     logLevel: e.STEPGATE_LOG_LEVEL,
     outbound,
   };

@@ -39,6 +39,11 @@ import {
   liveDataWriteResponseSchema,
   liveDocumentResponseSchema,
   openApiPathParameters,
+  cloudEventSchema,
+  EVENTS_MAX_BATCH,
+  eventsIngestResponseSchema,
+  plainEventSchema,
+  subjectSignalsResponseSchema,
   webauthnAuthenticationOptionsRequestSchema,
   webauthnRegistrationOptionsRequestSchema,
   webauthnResponseRequestSchema,
@@ -468,6 +473,27 @@ const ROUTES: RouteDoc[] = [
     scopes: ['data', 'operator'],
     response: liveDataWriteResponseSchema,
   },
+  {
+    method: 'post',
+    path: '/v1/events',
+    summary: `Security events for risk signals: plain JSON ({type, subject, time?, id?, data?}; attributes is another name for data) or CloudEvents 1.0 structured mode (subject required, data a JSON object); application/json takes one event, an array, or {"events": [...]} (an object with specversion is a CloudEvent), application/cloudevents+json one CloudEvent, application/cloudevents-batch+json an array of CloudEvents; at most ${EVENTS_MAX_BATCH} events and 1 MiB (413). All or nothing: a bad event is a 400 naming it (events[3].subject: ...) and nothing is taken. time defaults to arrival; more than 5 minutes ahead is refused; events older than a window change nothing; an event type no declared signal reads is accepted and dropped. An id (CloudEvents: source + id) seen within the longest window is a duplicate, counted once across replicas. Rate-limited per token (STEPGATE_EVENTS_RATE_LIMIT events a second, all replicas together): 429 events/rate_limited with Retry-After. Changed per-subject values are pushed to agents, signed`,
+    scopes: ['events'],
+    body: z.union([
+      plainEventSchema,
+      cloudEventSchema,
+      z.array(z.union([plainEventSchema, cloudEventSchema])).max(EVENTS_MAX_BATCH),
+      z.strictObject({ events: z.array(plainEventSchema).max(EVENTS_MAX_BATCH) }),
+    ]),
+    response: eventsIngestResponseSchema,
+  },
+  {
+    method: 'get',
+    path: '/v1/signals/{subject}',
+    summary:
+      "A subject's risk signals now (the subject URL-encoded in the path): every signal the active version declares, with its value (the zero value when no event is in the window), window, aggregate and when it falls back to zero",
+    scopes: ['viewer', 'operator'],
+    response: subjectSignalsResponseSchema,
+  },
   { method: 'get', path: '/healthz', summary: 'Liveness', scopes: 'public' },
   {
     method: 'get',
@@ -529,7 +555,7 @@ export function buildOpenApiDocument(): Record<string, unknown> {
       title: 'Stepgate control plane',
       version: '1',
       description:
-        'Admin API. Bearer tokens carry scopes: admin, operator, viewer, agent, approver, data (admin implies all).',
+        'Admin API. Bearer tokens carry scopes: admin, operator, viewer, agent, approver, data, events (admin implies all).',
     },
     components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
     paths,

@@ -1,0 +1,166 @@
+/**
+ * The Lua scripts that keep risk signals in Redis, each run atomically (so two replicas never
+ * count one event twice nor recompute one value twice). KEYS[1] is the key prefix
+ * (`<STEPGATE_REDIS_PREFIX>:signals`); every key below it:
+ *
+ * - `v:<name>:<subject>`  sorted set, the events in the window: event ids by time (count,
+ *   exists), or field values (as JSON) by the latest time seen (last, distinct). Pruned to the
+ *   window and capped at `cap` members (oldest dropped: counts saturate there); expires with
+ *   the window.
+ * - `cur:<subject>`        hash name -> {v: value as JSON, e: expiresAt, s: seq}: the values last
+ *   pushed to agents, read for snapshots; expires with its latest value.
+ * - `subjects`             sorted set of subjects by their latest expiresAt (snapshot index).
+ * - `due`                  sorted set of `<name>:<subject>` by when its value next changes with
+ *   no new event (the oldest event leaving the window); the sweeper claims what is due.
+ * - `seq`                  the global sequence of pushed values.
+ * - `seen:<hash>`          an event id seen within the longest window (deduplication).
+ *
+ * A script that changes a value returns it as {name, subject, value JSON, expiresAt, seq}: a
+ * value back to zero with expiresAt = now, so agents drop it.
+ */
+
+/** Shared by the scripts: recompute one (signal, subject) and record it if it changed. */
+const REFRESH = `
+local P = KEYS[1]
+local function num(x) return string.format('%.0f', x) end
+local ZERO = { count = '0', distinct = '0', exists = 'false', last = 'null' }
+
+local function refresh(name, subject, aggregate, windowMs, now, cap)
+  local member = name .. ':' .. subject
+  local key = P .. ':v:' .. member
+  redis.call('ZREMRANGEBYSCORE', key, '-inf', num(now - windowMs))
+  local n = redis.call('ZCARD', key)
+  if n > cap then
+    redis.call('ZREMRANGEBYRANK', key, 0, n - cap - 1)
+    n = cap
+  end
+  local curKey = P .. ':cur:' .. subject
+  local held = redis.call('HGET', curKey, name)
+  if n == 0 then
+    redis.call('DEL', key)
+    redis.call('ZREM', P .. ':due', member)
+    if not held then return nil end
+    redis.call('HDEL', curKey, name)
+    local seq = redis.call('INCR', P .. ':seq')
+    return { name, subject, ZERO[aggregate], num(now), seq }
+  end
+  local newest = redis.call('ZRANGE', key, -1, -1, 'WITHSCORES')
+  local expiresAt = tonumber(newest[2]) + windowMs
+  local value
+  if aggregate == 'count' or aggregate == 'distinct' then
+    value = tostring(n)
+  elseif aggregate == 'exists' then
+    value = 'true'
+  else
+    value = newest[1]
+  end
+  local nextChange = expiresAt
+  if aggregate == 'count' or aggregate == 'distinct' then
+    local oldest = redis.call('ZRANGE', key, 0, 0, 'WITHSCORES')
+    nextChange = tonumber(oldest[2]) + windowMs
+  end
+  redis.call('PEXPIREAT', key, num(expiresAt))
+  redis.call('ZADD', P .. ':due', num(nextChange), member)
+  local e = num(expiresAt)
+  if held then
+    local h = cjson.decode(held)
+    if h.v == value and h.e == e then return nil end
+  end
+  local seq = redis.call('INCR', P .. ':seq')
+  redis.call('HSET', curKey, name, cjson.encode({ v = value, e = e, s = seq }))
+  local curExpiry = redis.call('PEXPIRETIME', curKey)
+  if curExpiry < 0 or curExpiry < expiresAt then redis.call('PEXPIREAT', curKey, e) end
+  redis.call('ZADD', P .. ':subjects', 'GT', e, subject)
+  return { name, subject, value, e, seq }
+end
+`;
+
+/**
+ * ARGV[1]: JSON {now, cap, dedupeMs, events: PlannedEvent[]}. Adds each event not seen before
+ * (by id) to the signals it feeds, then recomputes every (signal, subject) it touched.
+ * Returns {duplicates, changed[]}.
+ */
+export const INGEST_SCRIPT = `${REFRESH}
+local input = cjson.decode(ARGV[1])
+local now = input.now
+local duplicates = 0
+local touched = {}
+local order = {}
+for _, e in ipairs(input.events) do
+  local fresh = true
+  if e.id then
+    if not redis.call('SET', P .. ':seen:' .. e.id, '1', 'NX', 'PX', input.dedupeMs) then
+      fresh = false
+      duplicates = duplicates + 1
+    end
+  end
+  if fresh then
+    for _, u in ipairs(e.u) do
+      if e.t > now - u.w then
+        local member = u.n .. ':' .. e.s
+        if u.a == 'count' or u.a == 'exists' then
+          redis.call('ZADD', P .. ':v:' .. member, num(e.t), u.m)
+        else
+          redis.call('ZADD', P .. ':v:' .. member, 'GT', num(e.t), u.m)
+        end
+        if not touched[member] then
+          touched[member] = true
+          order[#order + 1] = { u.n, e.s, u.a, u.w }
+        end
+      end
+    end
+  end
+end
+local changed = {}
+for _, t in ipairs(order) do
+  local c = refresh(t[1], t[2], t[3], t[4], now, input.cap)
+  if c then changed[#changed + 1] = c end
+end
+return { duplicates, changed }
+`;
+
+/**
+ * ARGV[1]: JSON {now, cap, limit, signals: {name: {a, w}}}. Claims up to `limit` due
+ * (signal, subject) entries (range and remove in one step: one replica gets each) and
+ * recomputes them; an entry whose signal is no longer declared is dropped. Also forgets
+ * subjects whose values all expired. Returns {claimed, changed[]}.
+ */
+export const SWEEP_SCRIPT = `${REFRESH}
+local input = cjson.decode(ARGV[1])
+local now = input.now
+local due = redis.call('ZRANGEBYSCORE', P .. ':due', '-inf', num(now), 'LIMIT', 0, input.limit)
+local changed = {}
+for _, member in ipairs(due) do
+  redis.call('ZREM', P .. ':due', member)
+  local at = string.find(member, ':', 1, true)
+  local name = string.sub(member, 1, at - 1)
+  local subject = string.sub(member, at + 1)
+  local s = input.signals[name]
+  if s then
+    local c = refresh(name, subject, s.a, s.w, now, input.cap)
+    if c then changed[#changed + 1] = c end
+  else
+    redis.call('DEL', P .. ':v:' .. member)
+    redis.call('HDEL', P .. ':cur:' .. subject, name)
+  end
+end
+redis.call('ZREMRANGEBYSCORE', P .. ':subjects', '-inf', num(now))
+return { #due, changed }
+`;
+
+/**
+ * KEYS[1]: the token's counter. ARGV: events, limit, window ms. A fixed window: the request is
+ * taken whole when it fits what is left, else refused whole. Returns {allowed 0|1, retry ms}.
+ */
+export const RATE_LIMIT_SCRIPT = `
+local used = tonumber(redis.call('GET', KEYS[1]) or '0')
+local n = tonumber(ARGV[1])
+if used + n > tonumber(ARGV[2]) then
+  local ttl = redis.call('PTTL', KEYS[1])
+  if ttl < 0 then ttl = tonumber(ARGV[3]) end
+  return { 0, ttl }
+end
+redis.call('INCRBY', KEYS[1], n)
+if used == 0 then redis.call('PEXPIRE', KEYS[1], ARGV[3]) end
+return { 1, 0 }
+`;
