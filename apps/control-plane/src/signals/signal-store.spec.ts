@@ -136,6 +136,25 @@ describe('SignalStore', () => {
     expect((await store.snapshot(SIGNALS, T0 + 3000)).values).toEqual([]);
   });
 
+  it('two sweepers claiming in small batches recompute each due value exactly once', async () => {
+    const subjects = Array.from({ length: 60 }, (_, i) => `s${i}`);
+    await ingest(
+      subjects.map((subject) => event('burst', subject, T0)),
+      T0,
+    );
+    const other = new SignalStore(redis, prefix);
+    const changed: string[] = [];
+    const sweeper = async (which: SignalStore) => {
+      for (;;) {
+        const { claimed, changed: values } = await which.sweep(SIGNALS, T0 + 2000, 7);
+        changed.push(...values.map((v) => `${v.subject}=${String(v.value)}`));
+        if (claimed === 0) return;
+      }
+    };
+    await Promise.all([sweeper(store), sweeper(other), sweeper(store)]);
+    expect(changed.sort()).toEqual(subjects.map((subject) => `${subject}=0`).sort());
+  });
+
   it('snapshots current values with the seq issued before the read', async () => {
     await ingest(
       [
