@@ -2,6 +2,7 @@ import { z } from 'zod';
 
 import { agentIdSchema } from './agent-protocol.js';
 import { approvalSchema, enrolmentCodeSchema, grantSchema } from './step-up-api.js';
+import { signalValueSchema } from './signals.js';
 
 /**
  * Request and response shapes of the control plane's admin API (`/v1`). The single source
@@ -323,6 +324,11 @@ export const decisionSchema = z.object({
     .nullable(),
   /** The live-data revision the decision read (null: the agent held no live data). */
   dataRevision: z.int().nullable(),
+  /**
+   * The principal's risk-signal values the decision read, by name, zero values included (null:
+   * the bundle declared no signals, or an agent from before).
+   */
+  signals: z.record(z.string(), signalValueSchema).nullable(),
   input: z.unknown().nullable(),
   errors: z.int(),
   durationNs: z.number(),

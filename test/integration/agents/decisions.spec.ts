@@ -84,6 +84,7 @@ const statsBatch: DecisionRecord[] = [
     reasons: [freshMfa, approval],
     require: { approvals: 1 },
     dataRevision: 12,
+    signals: { failed_logins: 3, new_device: false, last_country: null },
   }),
   recent({
     principal: 'frank',
@@ -203,11 +204,15 @@ describe('ingest', () => {
       reasons: [freshMfa, approval],
       shadow: null,
       dataRevision: 12,
+      signals: { failed_logins: 3, new_device: false, last_country: null },
       input: null,
       errors: 0,
       durationNs: 1200,
       receivedAt: expect.any(String),
     });
+    // A record naming no live data and no signals shows null for both.
+    const [plain] = (await decisions(`principal=frank&${inStats}`)).decisions;
+    expect(plain).toMatchObject({ dataRevision: null, signals: null });
     expect(await metricValue(cp.url, 'stepgate_decision_logs_ingested_total')).toBe(27);
     expect(await metricValue(cp.url, 'stepgate_decision_logs_dropped_by_agents_total')).toBe(3);
   });

@@ -33,6 +33,7 @@ export function decisionRow(
   };
   if (record.require) row.require = record.require;
   if (record.dataRevision !== undefined) row.dataRevision = record.dataRevision;
+  if (record.signals !== undefined) row.signals = record.signals;
   if (record.input) row.input = record.input as Prisma.InputJsonObject;
   if (record.shadow) {
     row.shadowEffect = record.shadow.effect;
@@ -61,6 +62,7 @@ function recordsetRow(agentId: string, record: DecisionRecord): Record<string, u
     shadow_revision: record.shadow?.revision,
     shadow_reasons: record.shadow?.reasons,
     data_revision: record.dataRevision,
+    signals: record.signals,
     input: record.input,
     errors: record.errors ?? 0,
     duration_ns: record.durationNs,

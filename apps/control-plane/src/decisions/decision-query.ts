@@ -84,6 +84,7 @@ export function decisionView(row: DecisionLog): DecisionView {
         }
       : null,
     dataRevision: row.dataRevision,
+    signals: (row.signals ?? null) as DecisionView['signals'],
     input: row.input ?? null,
     errors: row.errors,
     durationNs: Number(row.durationNs),

@@ -1,0 +1,2 @@
+-- AlterTable
+ALTER TABLE "decision_log" ADD COLUMN     "signals" JSONB;
