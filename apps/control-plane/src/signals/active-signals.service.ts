@@ -1,5 +1,6 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, type OnModuleDestroy } from '@nestjs/common';
 import type { Settings, SignalDeclaration } from '@stepgate/policy';
+import { LiveStateEvents } from '../live-state/live-state.events.js';
 import { LiveStateRepository } from '../live-state/live-state.repository.js';
 import { VersionsRepository } from '../versions/versions.repository.js';
 
@@ -16,17 +17,25 @@ const FRESH_MS = 1000;
  * Which signals exist: the active version's declarations, read through the live state's one
  * owner (as live data reads its documents) and parsed once per active version. Events, the
  * sweeper and inspection all ask here, many times a second, so the active version id itself is
- * re-read at most once a second.
+ * re-read at most once a second (at once after an activation made on this replica).
  */
 @Injectable()
-export class ActiveSignalsService {
+export class ActiveSignalsService implements OnModuleDestroy {
   private active?: { at: number; versionId: Promise<string | null> };
   private declared?: { versionId: string | null; value: Promise<DeclaredSignals> };
+  private readonly unsubscribe: () => void;
 
   constructor(
     private readonly liveState: LiveStateRepository,
     private readonly versions: VersionsRepository,
-  ) {}
+    events: LiveStateEvents,
+  ) {
+    this.unsubscribe = events.onChange(() => (this.active = undefined));
+  }
+
+  onModuleDestroy(): void {
+    this.unsubscribe();
+  }
 
   async current(): Promise<DeclaredSignals> {
     const versionId = await this.activeVersionId();
