@@ -151,10 +151,11 @@ beforeAll(async () => {
   viewer = (await createToken(a, 'signals-viewer', ['viewer'])).token;
   keys = (await api(a.url, undefined, 'GET', '/v1/keys')).body as BundleJwks;
   // The new version's signals reach both replicas within a second (they re-read the active one).
-  await waitFor(
-    'replica B to see the new signals',
-    async () => 'burst' in (await signalsOf('x', b)),
-  );
+  for (const cp of [a, b])
+    await waitFor(
+      `${cp.url} to see the new signals`,
+      async () => 'burst' in (await signalsOf('x', cp)),
+    );
 }, 400_000);
 
 afterAll(async () => {
