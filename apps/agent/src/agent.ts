@@ -151,6 +151,7 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<R
     agentVersion: AGENT_VERSION,
     revisions: () => store.revisions(),
     dataRevision: () => liveData.revision,
+    onMalformedSignals: () => metrics.signalsRefused(),
     logger,
   });
   const sync = new AgentSync({

@@ -154,6 +154,15 @@ describe('risk signals on a real agent', () => {
     );
     expect(await effect('alice')).toBe('step_up');
     expect(await refusedCount()).toBe(2);
+    // Not even the message's shape: logged and counted too.
+    plane.send('signals', { jws: 42, snapshot: true });
+    await waitFor(
+      'the malformed message counted',
+      async () => (await refusedCount()) === 3,
+      10_000,
+    );
+    expect(agent.output()).toMatch(/malformed risk-signals message/);
+    expect(await effect('alice')).toBe('step_up');
 
     // A snapshot as of seq 10 that lists bob only: alice's value (seq 3) is no longer current.
     plane.send(

@@ -34,6 +34,8 @@ export interface SocketLinkOptions {
   revisions: () => AgentHandshake['revisions'];
   /** The live-data revision held right now (0: none): read on every (re)connection attempt. */
   dataRevision?: () => number;
+  /** Told about every signals message that fails the schema (counted with the refused ones). */
+  onMalformedSignals?: () => void;
   logger: Logger;
   ackTimeoutMs?: number;
   reconnectDelayMs?: number;
@@ -203,6 +205,7 @@ export class SocketLink implements ControlPlaneLink {
       const parsed = signalsMessageSchema.safeParse(message);
       if (!parsed.success) {
         this.options.logger.error('malformed risk-signals message from the control plane; ignored');
+        this.options.onMalformedSignals?.();
         return;
       }
       for (const handler of this.signalsHandlers) handler(parsed.data);
