@@ -41,6 +41,7 @@ const TABLES = [
   'live_document',
   'policy_source',
   'policy_version',
+  'replay',
   'signing_key',
   'totp_factor',
   'webauthn_challenge',

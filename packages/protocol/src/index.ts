@@ -294,3 +294,23 @@ export type {
   SignalsPayload,
   SubjectSignalsResponse,
 } from './signals.js';
+export {
+  MAX_REPLAY_WINDOW_DAYS,
+  notReplayableReasonSchema,
+  replayFilterSchema,
+  replayRequestSchema,
+  replayResultSchema,
+  replaySchema,
+  replayStartedSchema,
+  replayStatusSchema,
+} from './replay-api.js';
+export type {
+  NotReplayableReason,
+  Replay,
+  ReplayExample,
+  ReplayFilter,
+  ReplayRequest,
+  ReplayResult,
+  ReplayStarted,
+  ReplayStatus,
+} from './replay-api.js';

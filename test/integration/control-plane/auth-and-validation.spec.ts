@@ -153,6 +153,26 @@ const ROUTES: Route[] = [
     path: '/v1/signals/matrix-subject',
     scopes: ['viewer', 'operator'],
   },
+  // Replay: started and cancelled by operators, read by viewers too.
+  {
+    name: 'replay start',
+    method: 'POST',
+    path: '/v1/versions/1/replay',
+    body: () => ({ since: new Date(Date.now() - 3600_000).toISOString() }),
+    scopes: ['operator'],
+  },
+  {
+    name: 'replay get',
+    method: 'GET',
+    path: '/v1/replays/00000000-0000-4000-8000-000000000000',
+    scopes: ['viewer', 'operator'],
+  },
+  {
+    name: 'replay cancel',
+    method: 'DELETE',
+    path: '/v1/replays/00000000-0000-4000-8000-000000000000',
+    scopes: ['operator'],
+  },
 ];
 
 async function call(route: Route, token: string | undefined) {

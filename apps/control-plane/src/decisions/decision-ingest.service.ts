@@ -35,6 +35,7 @@ export function decisionRow(
   if (record.dataRevision !== undefined) row.dataRevision = record.dataRevision;
   if (record.signals !== undefined) row.signals = record.signals;
   if (record.input) row.input = record.input as Prisma.InputJsonObject;
+  if (record.replay) row.replay = record.replay as Prisma.InputJsonObject;
   if (record.shadow) {
     row.shadowEffect = record.shadow.effect;
     row.shadowRevision = record.shadow.revision;
@@ -66,6 +67,7 @@ function recordsetRow(agentId: string, record: DecisionRecord): Record<string, u
     input: record.input,
     errors: record.errors ?? 0,
     duration_ns: record.durationNs,
+    replay: record.replay,
   };
 }
 

@@ -24,15 +24,17 @@ export class DecisionsRepository {
       INSERT INTO decision_log (id, at, agent_id, revision, effect, fail_reason, principal, action,
                                 resource_kind, resource_id, require, reasons, shadow_effect,
                                 shadow_revision, shadow_reasons, data_revision, signals, input,
-                                errors, duration_ns)
+                                errors, duration_ns, replay)
       SELECT id, at, agent_id, revision, effect::decision_effect, fail_reason, principal, action,
              resource_kind, resource_id, require, reasons, shadow_effect::decision_effect,
-             shadow_revision, shadow_reasons, data_revision, signals, input, errors, duration_ns
+             shadow_revision, shadow_reasons, data_revision, signals, input, errors, duration_ns,
+             replay
       FROM jsonb_to_recordset(${JSON.stringify(rows)}::jsonb) AS r(
         id text, at timestamptz, agent_id text, revision integer, effect text, fail_reason text,
         principal text, action text, resource_kind text, resource_id text, require jsonb,
         reasons jsonb, shadow_effect text, shadow_revision integer, shadow_reasons jsonb,
-        data_revision integer, signals jsonb, input jsonb, errors integer, duration_ns bigint)
+        data_revision integer, signals jsonb, input jsonb, errors integer, duration_ns bigint,
+        replay jsonb)
       ON CONFLICT (id) DO NOTHING`;
   }
 

@@ -97,6 +97,19 @@ export class LiveDataRepository {
   }
 
   /**
+   * Every document written up to data revision `revision`, as it was then (the last write at
+   * or below it, a reset included); documents not among them read as their defaults. From the
+   * history, through its (name, revision) index: one row per document.
+   */
+  async documentsAt(revision: number): Promise<Record<string, unknown>> {
+    // DISTINCT ON in SQL: Prisma's `distinct` would read every row and drop duplicates itself.
+    const rows = await this.prisma.$queryRaw<{ name: string; after: unknown }[]>`
+      SELECT DISTINCT ON (name) name, after FROM live_data_change
+      WHERE revision <= ${revision} ORDER BY name, revision DESC`;
+    return Object.fromEntries(rows.map((row) => [row.name, row.after]));
+  }
+
+  /**
    * Writes document `name` at the next revision. `plan` sees the stored row as it is under the
    * revision lock and returns the write, or throws to refuse it (nothing changes then, the
    * revision included).

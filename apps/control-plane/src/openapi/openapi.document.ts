@@ -39,6 +39,9 @@ import {
   liveDataWriteResponseSchema,
   liveDocumentResponseSchema,
   openApiPathParameters,
+  replayRequestSchema,
+  replaySchema,
+  replayStartedSchema,
   cloudEventSchema,
   EVENTS_MAX_BATCH,
   eventsIngestResponseSchema,
@@ -102,6 +105,32 @@ const ROUTES: RouteDoc[] = [
     scopes: ['operator'],
     body: shadowRequestSchema,
     response: shadowResponseSchema,
+  },
+  {
+    method: 'post',
+    path: '/v1/versions/{ref}/replay',
+    summary:
+      'Replay the logged decisions of a window (since, until: default now; at most 31 days; filter by principal, action, effect, agentId) with a ready version: a background job (202 with the replay id) decides each record again with what it had (masked input, the verified evidence it used, the live data of its data revision, its signal values, its time) and compares with the recorded effect and requirement. Audited (replay.start)',
+    scopes: ['operator'],
+    body: replayRequestSchema,
+    response: replayStartedSchema,
+    status: 202,
+  },
+  {
+    method: 'get',
+    path: '/v1/replays/{id}',
+    summary:
+      'A replay: status (queued, running, done, failed, cancelled), progress (records read of the estimated total) and, once done, the result: totals, records not replayable by reason (recorded before replay, a masked field a candidate rule reads, fail mode, evaluation error), changes by from -> to effect or requirement tightened/loosened/changed, by rule, by principal and by action, each with examples',
+    scopes: ['viewer', 'operator'],
+    response: replaySchema,
+  },
+  {
+    method: 'delete',
+    path: '/v1/replays/{id}',
+    summary:
+      'Cancel a queued or running replay (a running one stops after its current page and keeps its partial result); an ended replay is returned as it is. Audited (replay.cancel)',
+    scopes: ['operator'],
+    response: replaySchema,
   },
   {
     method: 'delete',

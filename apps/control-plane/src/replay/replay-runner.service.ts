@@ -1,0 +1,129 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { CompiledPolicySet, LiveData } from '@stepgate/policy';
+import type { ReplayExample, ReplayFilter } from '@stepgate/protocol';
+import type { Logger } from 'pino';
+import { LiveDataRepository } from '../live-data/live-data.repository.js';
+import { LOGGER } from '../logging/logger.js';
+import { VersionsRepository } from '../versions/versions.repository.js';
+import { LiveDataAt } from './live-data-at.js';
+import { changeOf, rulesOfChange, type Verdict } from './replay-diff.js';
+import { ReplayEvaluator, type ReplayRow } from './replay-evaluator.js';
+import { ReplayRecordsRepository, type LogCursor } from './replay-records.repository.js';
+import { ReplayTally } from './replay-tally.js';
+import { ReplayRepository } from './replay.repository.js';
+
+/** Records per page: one page is all a replay holds of the log at a time. */
+export const REPLAY_PAGE = 500;
+
+/**
+ * Runs one replay (the job's body): streams the window's records page by page after an
+ * (at, id) cursor, decides each again with the candidate and tallies what changed. Progress
+ * is written after every page, which is also where a cancellation is noticed.
+ */
+@Injectable()
+export class ReplayRunnerService {
+  constructor(
+    private readonly replays: ReplayRepository,
+    private readonly records: ReplayRecordsRepository,
+    private readonly versions: VersionsRepository,
+    private readonly liveData: LiveDataRepository,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {}
+
+  async run(replayId: string, pageSize = REPLAY_PAGE): Promise<void> {
+    const replay = await this.replays.get(replayId);
+    if (replay === null || (replay.status !== 'queued' && replay.status !== 'running')) return;
+    const window = {
+      since: replay.since,
+      until: replay.until,
+      filter: replay.filter as ReplayFilter,
+    };
+    const tally = new ReplayTally(replay.examples);
+    try {
+      const version = await this.versions.byId(replay.versionId);
+      if (version?.policySet == null)
+        throw new Error(`version ${replay.versionNumber} has no policy set`);
+      if (!(await this.replays.start(replayId, await this.records.count(window)))) return;
+      const evaluator = new ReplayEvaluator(version.policySet as unknown as CompiledPolicySet);
+      const live = new LiveDataAt((revision) => this.liveData.documentsAt(revision));
+      const labels = new Map<string, Record<string, string>>();
+      let cursor: LogCursor | null = null;
+      for (;;) {
+        const page = await this.records.page(window, cursor, pageSize);
+        const unknown = [...new Set(page.map((row) => row.agentId))].filter(
+          (id) => !labels.has(id),
+        );
+        for (const [id, agentLabels] of await this.records.labels(unknown))
+          labels.set(id, agentLabels);
+        // The page's data revisions first, so the records are decided without waiting.
+        const revisions = new Map<number, LiveData>();
+        for (const row of page)
+          if (row.dataRevision !== null && !revisions.has(row.dataRevision)) {
+            const documents = await live.at(row.dataRevision);
+            if (documents !== undefined) revisions.set(row.dataRevision, documents);
+          }
+        for (const row of page) {
+          const documents = row.dataRevision === null ? undefined : revisions.get(row.dataRevision);
+          this.replayOne(evaluator, tally, row, labels.get(row.agentId) ?? {}, documents);
+        }
+        const last = page[page.length - 1];
+        if (last === undefined || page.length < pageSize) break;
+        cursor = { at: last.at, id: last.id };
+        if (!(await this.replays.progress(replayId, tally.read))) {
+          await this.replays.keepPartial(replayId, tally.read, tally.result());
+          this.logger.info({ replayId, read: tally.read }, 'replay cancelled');
+          return;
+        }
+      }
+      if (!(await this.replays.finish(replayId, 'done', tally.read, tally.result(), null)))
+        await this.replays.keepPartial(replayId, tally.read, tally.result());
+      this.logger.info({ replayId, ...tally.result().totals }, 'replay done');
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      this.logger.warn({ replayId, error: message }, 'replay failed');
+      await this.replays.finish(replayId, 'failed', tally.read, null, message);
+    }
+  }
+
+  private replayOne(
+    evaluator: ReplayEvaluator,
+    tally: ReplayTally,
+    row: ReplayRow,
+    labels: Record<string, string>,
+    live: LiveData | undefined,
+  ): void {
+    const before: Verdict = { effect: row.effect, require: row.require };
+    const example: ReplayExample = {
+      decisionId: row.id,
+      at: row.at.toISOString(),
+      principal: row.principal,
+      action: row.action,
+      resource: { kind: row.resourceKind, id: row.resourceId },
+      before: { effect: row.effect, require: row.require },
+      after: null,
+    };
+    const outcome = evaluator.evaluate(row, labels, live);
+    if (!outcome.replayed) {
+      if (outcome.masked !== undefined) example.masked = outcome.masked;
+      tally.notReplayed(outcome.reason, example);
+      return;
+    }
+    const { decision } = outcome;
+    const after: Verdict = { effect: decision.effect, require: decision.require ?? null };
+    const change = changeOf(before, after, evaluator.levels);
+    if (change === null) {
+      tally.unchanged();
+      return;
+    }
+    const reasons = decision.reasons.map(({ policy, rule, effect }) => ({ policy, rule, effect }));
+    example.after = { ...after, reasons };
+    tally.change(
+      change,
+      rulesOfChange(
+        { effect: row.effect, reasons: row.reasons },
+        { effect: decision.effect, reasons },
+      ),
+      example,
+    );
+  }
+}
