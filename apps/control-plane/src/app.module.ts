@@ -12,6 +12,7 @@ import { ConfigModule } from './config/config.module.js';
 import type { AppConfig } from './config/configuration.js';
 import { redisOptions } from './config/redis-options.js';
 import { DatabaseModule } from './database/database.module.js';
+import { DataSourcesModule } from './data-sources/data-sources.module.js';
 import { DecisionsModule } from './decisions/decisions.module.js';
 import { ElevationModule } from './elevation/elevation.module.js';
 import { EmbeddedRepositoryModule } from './git/embedded-repository.module.js';
@@ -62,6 +63,7 @@ export class AppModule {
         ApprovalsModule,
         AgentsModule,
         LiveDataModule,
+        DataSourcesModule,
         ReplayModule,
         SignalsModule,
         HealthModule,

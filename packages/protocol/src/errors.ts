@@ -40,6 +40,7 @@ export const ERROR_CODES = [
   'data/not_found',
   'data/invalid',
   'data/not_an_object',
+  'data/fed_by_source',
   'events/rate_limited',
   'webhook/bad_signature',
   'service/unavailable',
@@ -94,6 +95,8 @@ export const ERROR_STATUS: Readonly<Record<ErrorCode, number>> = Object.freeze({
   'data/invalid': 400,
   // A key write on a document whose value is not a JSON object.
   'data/not_an_object': 409,
+  // An admin write of a document a data source feeds: the next fetch would overwrite it.
+  'data/fed_by_source': 409,
   // More events this second than the token may post (STEPGATE_EVENTS_RATE_LIMIT); Retry-After says when.
   'events/rate_limited': 429,
   'webhook/bad_signature': 401,

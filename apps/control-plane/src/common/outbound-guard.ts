@@ -25,6 +25,8 @@ import { cidrContains, parseCidr, parseIp, type Cidr, type IpAddress } from '@st
 export interface OutboundPolicy {
   /** Private and loopback addresses: refused (`false`), all allowed (`true`), or these ranges. */
   allowPrivate: boolean | readonly Cidr[];
+  /** The variable that allows them, named when refusing (default STEPGATE_ALLOW_PRIVATE_URLS). */
+  setting?: string;
 }
 
 /** Refuses private and loopback addresses: the default. */
@@ -98,7 +100,7 @@ export function addressProblem(address: string, policy: OutboundPolicy): string 
       (Array.isArray(policy.allowPrivate) &&
         (policy.allowPrivate as readonly Cidr[]).some((cidr) => cidrContains(cidr, ip)));
     if (!allowed)
-      return `${address} is ${restricted.why}; allow it with STEPGATE_ALLOW_PRIVATE_URLS`;
+      return `${address} is ${restricted.why}; allow it with ${policy.setting ?? 'STEPGATE_ALLOW_PRIVATE_URLS'}`;
   }
   return undefined;
 }

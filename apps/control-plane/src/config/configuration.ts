@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { notADuration, parseDuration } from '@stepgate/policy';
+import { DATA_SOURCE_ENV_PREFIX, notADuration, parseCidr, parseDuration } from '@stepgate/policy';
 import {
   LOG_LEVELS,
   resolveSecretFiles,
@@ -10,6 +10,7 @@ import {
 import { z } from 'zod';
 import {
   parseOutboundPolicy,
+  PUBLIC_ONLY,
   urlHostProblem,
   type OutboundPolicy,
 } from '../common/outbound-guard.js';
@@ -112,6 +113,11 @@ const environmentSchema = z.object({
     .string()
     .min(16, 'STEPGATE_WEBHOOK_SECRET must be at least 16 characters')
     .optional(),
+  /**
+   * Private and loopback networks data sources (stepgate.yaml dataSources) may be fetched from:
+   * comma-separated CIDRs; default none. Link-local and metadata addresses never.
+   */
+  STEPGATE_DATA_SOURCE_ALLOWED_NETWORKS: z.string().optional(),
   /** WebAuthn relying party: the domain credentials are bound to, shown name, and accepted origins (comma-separated). */
   STEPGATE_WEBAUTHN_RP_ID: z
     .string()
@@ -209,6 +215,13 @@ export interface AppConfig {
   webhookSecret?: string;
   /** Where fetches of Git sources and JWKS may connect (STEPGATE_ALLOW_PRIVATE_URLS). */
   outbound: OutboundPolicy;
+  /** Data sources: where fetches may connect, and the variables their headers may reference. */
+  dataSources: {
+    /** STEPGATE_DATA_SOURCE_ALLOWED_NETWORKS. */
+    outbound: OutboundPolicy;
+    /** The `DATA_SOURCE_*` environment variables, read once here. */
+    env: Readonly<Record<string, string>>;
+  };
   /** Decision logs older than this many seconds are deleted. */
   decisionRetentionSeconds: number;
   /** First retry delay of a decision-log write (ms); retries double up to 30 times this. */
@@ -269,7 +282,14 @@ export function loadConfig(
   } catch (error) {
     throw new ConfigError(`invalid configuration: ${(error as Error).message}`);
   }
+  let dataSourceOutbound: OutboundPolicy;
+  try {
+    dataSourceOutbound = parseAllowedNetworks(e.STEPGATE_DATA_SOURCE_ALLOWED_NETWORKS);
+  } catch (error) {
+    throw new ConfigError(`invalid configuration: ${(error as Error).message}`);
+  }
   const config: AppConfig = {
+    dataSources: { outbound: dataSourceOutbound, env: dataSourceEnv(env) },
     port: e.PORT,
     host: e.HOST,
     databaseUrl: e.DATABASE_URL,
@@ -324,6 +344,36 @@ export function loadConfig(
     if (password) config.remoteSource.password = password;
   }
   return config;
+}
+
+/**
+ * STEPGATE_DATA_SOURCE_ALLOWED_NETWORKS: comma-separated CIDRs (e.g. 127.0.0.0/8,10.20.0.0/16)
+ * whose private or loopback addresses data sources may be fetched from; unset: none.
+ * @throws Error naming the entry that is not a CIDR.
+ */
+export function parseAllowedNetworks(value: string | undefined): OutboundPolicy {
+  const text = value?.trim() ?? '';
+  const setting = 'STEPGATE_DATA_SOURCE_ALLOWED_NETWORKS';
+  if (text === '') return { ...PUBLIC_ONLY, setting };
+  return {
+    allowPrivate: text.split(',').map((entry) => {
+      const cidr = parseCidr(entry.trim());
+      if (cidr === undefined)
+        throw new Error(
+          `STEPGATE_DATA_SOURCE_ALLOWED_NETWORKS must be comma-separated CIDRs like 127.0.0.0/8 or 10.20.0.0/16, got ${JSON.stringify(entry.trim())}`,
+        );
+      return cidr;
+    }),
+    setting,
+  };
+}
+
+/** The `DATA_SOURCE_*` variables: the only ones data source headers may reference. */
+function dataSourceEnv(env: NodeJS.ProcessEnv): Record<string, string> {
+  const picked: Record<string, string> = {};
+  for (const [name, value] of Object.entries(env))
+    if (name.startsWith(DATA_SOURCE_ENV_PREFIX) && value !== undefined) picked[name] = value;
+  return picked;
 }
 
 /** `postgresql://user:secret@host/db` -> `postgresql://user:***@host/db`, for messages. */

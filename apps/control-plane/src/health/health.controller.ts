@@ -3,6 +3,7 @@ import { Controller, Get, Header, Res } from '@nestjs/common';
 import type { Queue } from 'bullmq';
 import type { Response } from 'express';
 import { existsSync } from 'node:fs';
+import { DataSourceStatusService } from '../data-sources/data-source-status.service.js';
 import { Public } from '../common/scopes.js';
 import { EmbeddedRepositoryService } from '../git/embedded-repository.service.js';
 import { redisClientOf } from '../common/queue-client.js';
@@ -33,6 +34,7 @@ export class HealthController {
     private readonly repository: EmbeddedRepositoryService,
     private readonly registry: MetricsRegistry,
     private readonly syncMetrics: SyncMetrics,
+    private readonly dataSources: DataSourceStatusService,
   ) {}
 
   /** Liveness: the process answers. */
@@ -41,7 +43,12 @@ export class HealthController {
     return { status: 'ok' };
   }
 
-  /** Readiness: database, Redis and the policy source are reachable; 503 names what is not. */
+  /**
+   * Readiness: database, Redis and the policy source are reachable; 503 names what is not.
+   * `dataSources` shows how each data source's fetches go; a failing one does not make the
+   * control plane unready (agents keep its last good value, and taking this replica out of
+   * service would not bring a remote feed back).
+   */
   @Get('readyz')
   async ready(@Res({ passthrough: true }) response: Response) {
     const check = async (probe: () => Promise<unknown>): Promise<Check> => {
@@ -67,13 +74,31 @@ export class HealthController {
     ]);
     const ready = database.ok && redis.ok && git.ok;
     response.status(ready ? 200 : 503);
-    return { status: ready ? 'ready' : 'not_ready', checks: { database, redis, git } };
+    const dataSources = await withTimeout(this.dataSources.list(), 2000).catch(() => undefined);
+    return {
+      status: ready ? 'ready' : 'not_ready',
+      checks: { database, redis, git },
+      ...(dataSources === undefined || dataSources.length === 0
+        ? {}
+        : {
+            dataSources: dataSources.map((source) => ({
+              name: source.name,
+              url: source.url,
+              status: source.status,
+              lastSuccessAt: source.lastSuccessAt,
+              lastError: source.lastError,
+              lastErrorAt: source.lastErrorAt,
+              consecutiveFailures: source.consecutiveFailures,
+            })),
+          }),
+    };
   }
 
   @Get('metrics')
   @Header('Content-Type', 'text/plain; version=0.0.4')
   async metrics() {
     await this.syncMetrics.refreshVersionGauges().catch(() => undefined);
+    await this.dataSources.refreshMetrics().catch(() => undefined);
     return this.registry.registry.metrics();
   }
 }

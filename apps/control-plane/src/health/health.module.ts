@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { DataSourcesModule } from '../data-sources/data-sources.module.js';
 import { EmbeddedRepositoryModule } from '../git/embedded-repository.module.js';
 import { SourcesModule } from '../sources/sources.module.js';
 import { SyncModule } from '../sync/sync.module.js';
@@ -6,7 +7,7 @@ import { HealthController } from './health.controller.js';
 import { HealthRepository } from './health.repository.js';
 
 @Module({
-  imports: [SyncModule, EmbeddedRepositoryModule, SourcesModule],
+  imports: [SyncModule, EmbeddedRepositoryModule, SourcesModule, DataSourcesModule],
   controllers: [HealthController],
   providers: [HealthRepository],
 })

@@ -1,5 +1,11 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { validateLiveDocument, type LiveDataDeclaration, type Settings } from '@stepgate/policy';
+import {
+  shownDataSourceUrl,
+  validateLiveDocument,
+  type DataSourceDeclaration,
+  type LiveDataDeclaration,
+  type Settings,
+} from '@stepgate/policy';
 import {
   StepgateError,
   type LiveDataHistoryQuery,
@@ -40,7 +46,17 @@ export interface LiveDataWrite {
   body?: unknown;
   actor: string;
   reason: string;
+  /**
+   * Set by the data-source poller only: a write of a document that a data source feeds. Every
+   * other write of such a document is refused (the next fetch would overwrite it).
+   */
+  fromDataSource?: boolean;
+  /** Leave the document (and the data revision) alone when the value would not change. */
+  skipUnchanged?: boolean;
 }
+
+/** Thrown inside a write's transaction to roll it back when nothing would change. */
+class UnchangedWrite extends Error {}
 
 /** The documents the active version declares (empty while none is active). */
 interface Declared {
@@ -76,6 +92,11 @@ export class LiveDataService {
     private readonly events: LiveDataEvents,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
+
+  /** The data sources the active version declares (none while no version is active). */
+  async dataSources(): Promise<DataSourceDeclaration[]> {
+    return (await this.declared()).settings.dataSources ?? [];
+  }
 
   /** Every declared document's value at the current data revision. */
   async snapshot(): Promise<LiveDataSnapshot> {
@@ -162,29 +183,49 @@ export class LiveDataService {
   async write(request: LiveDataWrite): Promise<LiveDataWriteResponse> {
     const declared = await this.declared();
     const declaration = this.declaration(declared, request.name);
-    const applied = await this.repository.write(
-      request.name,
-      request.actor,
-      request.reason,
-      (current) => this.plan(declared, declaration, request, current),
-      (tx, write) =>
-        this.audit.record(
-          {
-            actor: request.actor,
-            action: `data.${write.op}`,
-            target: `data/${request.name}${write.key === null ? '' : `/${pointerToken(write.key)}`}`,
-            reason: request.reason,
-            details: {
-              revision: write.revision,
-              ...(write.key === null ? {} : { key: write.key }),
-              changed: write.changed,
-              ...auditValue('before', write.before),
-              ...auditValue('after', write.after),
+    const source = declared.settings.dataSources?.find((s) => s.name === request.name);
+    if (source !== undefined && request.fromDataSource !== true)
+      throw new StepgateError(
+        'data/fed_by_source',
+        `live data "${request.name}" is fed by a data source (${shownDataSourceUrl(source.url)}, every ${source.every}s in stepgate.yaml dataSources): its next fetch would overwrite this write, so it is refused; change what the source serves, or remove the source from dataSources`,
+      );
+    const planOrSkip = (current: StoredDocument | null): PlannedWrite => {
+      const planned = this.plan(declared, declaration, request, current);
+      if (request.skipUnchanged === true && planned.changed.length === 0)
+        throw new UnchangedWrite();
+      return planned;
+    };
+    let applied;
+    try {
+      applied = await this.repository.write(
+        request.name,
+        request.actor,
+        request.reason,
+        planOrSkip,
+        (tx, write) =>
+          this.audit.record(
+            {
+              actor: request.actor,
+              action: `data.${write.op}`,
+              target: `data/${request.name}${write.key === null ? '' : `/${pointerToken(write.key)}`}`,
+              reason: request.reason,
+              details: {
+                revision: write.revision,
+                ...(write.key === null ? {} : { key: write.key }),
+                changed: write.changed,
+                ...auditValue('before', write.before),
+                ...auditValue('after', write.after),
+              },
             },
-          },
-          tx,
-        ),
-    );
+            tx,
+          ),
+      );
+    } catch (error) {
+      if (!(error instanceof UnchangedWrite)) throw error;
+      const { revision, rows } = await this.repository.documents([request.name]);
+      const value = this.valueOf(declared, request.name, rows[0] ?? null);
+      return { revision, name: request.name, value, changed: [] };
+    }
     this.events.emitChanged({ revision: applied.revision, names: [request.name] });
     return {
       revision: applied.revision,
