@@ -68,8 +68,11 @@ local function refresh(name, subject, aggregate, windowMs, now, cap)
   end
   local seq = redis.call('INCR', P .. ':seq')
   redis.call('HSET', curKey, name, cjson.encode({ v = value, e = e, s = seq }))
-  local curExpiry = redis.call('PEXPIRETIME', curKey)
-  if curExpiry < 0 or curExpiry < expiresAt then redis.call('PEXPIREAT', curKey, e) end
+  -- PTTL rather than PEXPIRETIME (Redis 7): ZADD GT needs 6.2, nothing here needs more.
+  local ttl = redis.call('PTTL', curKey)
+  local clock = redis.call('TIME')
+  local redisNow = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
+  if ttl < 0 or redisNow + ttl < expiresAt then redis.call('PEXPIREAT', curKey, e) end
   redis.call('ZADD', P .. ':subjects', 'GT', e, subject)
   return { name, subject, value, e, seq }
 end

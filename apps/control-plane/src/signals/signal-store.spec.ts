@@ -67,6 +67,10 @@ describe('SignalStore', () => {
         seq: 2,
       },
     ]);
+    // The index of current values lives as long as its latest value.
+    expect(await redis.call('PEXPIRETIME', `${prefix}:signals:cur:alice`)).toBe(
+      T0 + 2000 + 3_600_000,
+    );
     expect(await store.subject('alice', SIGNALS, T0 + 3000)).toMatchObject({
       failed_logins: { value: 3, expiresAt: T0 + 2000 + 3_600_000 },
       new_device: { value: false, expiresAt: null },
