@@ -190,7 +190,7 @@ describe('planEvents', () => {
         s: 'a',
         t: NOW,
         id: 'k(id:1)',
-        u: [{ n: 'failed_logins', a: 'count', w: 3_600_000, m: 'id:1' }],
+        u: [{ n: 'failed_logins', a: 'count', w: 3_600_000, m: 'k(id:1)' }],
       },
       { s: 'a', t: NOW, u: [{ n: 'last_country', a: 'last', w: 60_000, m: '"FR"' }] },
     ]);

@@ -20,8 +20,8 @@ export interface SignalFeed {
   /** Window in milliseconds. */
   w: number;
   /**
-   * Sorted-set member: the event's id (count, exists) or its field's value as JSON (last,
-   * distinct).
+   * Sorted-set member: the event's deduplication key or a random id (count, exists), or its
+   * field's value as JSON (last, distinct).
    */
   m: string;
 }
@@ -67,7 +67,9 @@ export function planEvents(
   events.forEach((event, index) => {
     const readers = byEvent.get(event.type);
     if (!readers) return;
-    const member = event.id ?? randomUUID();
+    // The id's hash, not the id: ids are caller-chosen (up to 1 KiB), members are kept per event.
+    const key = event.id === undefined ? undefined : dedupeKey(event.id);
+    const member = key ?? randomUUID();
     const feeds: SignalFeed[] = [];
     for (const [name, declaration] of readers) {
       const w = declaration.window * 1000;
@@ -88,7 +90,7 @@ export function planEvents(
     }
     if (feeds.length === 0) return;
     const entry: PlannedEvent = { s: event.subject, t: event.time, u: feeds };
-    if (event.id !== undefined) entry.id = dedupeKey(event.id);
+    if (key !== undefined) entry.id = key;
     planned.push(entry);
   });
   return planned;
