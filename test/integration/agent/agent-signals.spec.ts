@@ -10,7 +10,10 @@ import {
   type SignalsPayload,
   type SignalUpdate,
 } from '@stepgate/protocol';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { SETTINGS } from '../../support/policy-fixtures.js';
 import {
   agentServing,
   bundleSigner,
@@ -23,8 +26,6 @@ import {
   type AgentServing,
   type BundleSigner,
 } from './support.js';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 
 const HOUR = 3_600_000;
 
@@ -37,13 +38,7 @@ beforeAll(async () => {
   mkdirSync(repo, { recursive: true });
   writeFileSync(
     join(repo, 'stepgate.yaml'),
-    `apiVersion: stepgate/v1
-kind: Settings
-defaultEffect: deny
-levels:
-  - name: mfa
-    acr: ["urn:stepgate:mfa"]
-signals:
+    `${SETTINGS}signals:
   failed_logins: { event: login_failed, window: 1h, aggregate: count }
 `,
   );
