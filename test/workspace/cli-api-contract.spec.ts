@@ -45,6 +45,8 @@ const CALLS: { [K in keyof ControlPlaneApi]: (api: ControlPlaneApi) => Promise<u
   getData: (api) => api.getData('blocked_ips'),
   writeData: (api) => api.writeData({ method: 'PUT', name: 'freeze', json: 'true', reason: 'r' }),
   dataHistory: (api) => api.dataHistory('blocked_ips', { limit: 1 }),
+  startReplay: (api) => api.startReplay('12', { since: '2026-12-01T00:00:00Z' }),
+  getReplay: (api) => api.getReplay('r1'),
 };
 
 /** A client whose control plane answers `200 {}` to everything: valid JSON, wrong shape. */

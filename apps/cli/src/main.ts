@@ -11,6 +11,7 @@ import { registerRequestCommand } from './commands/request-command.js';
 import { registerAgentCommand } from './commands/agent-command.js';
 import { registerAuditCommand } from './commands/audit-command.js';
 import { registerRollbackCommand } from './commands/rollback-command.js';
+import { registerReplayCommand } from './commands/replay-command.js';
 import { registerShadowCommand } from './commands/shadow-command.js';
 import {
   TEST_REPORT_FORMATS,
@@ -55,6 +56,7 @@ registerVersionsCommand(program);
 registerActivateCommand(program);
 registerRollbackCommand(program);
 registerShadowCommand(program);
+registerReplayCommand(program);
 registerAuditCommand(program);
 registerAgentCommand(program);
 registerDataCommand(program);

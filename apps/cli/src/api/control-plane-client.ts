@@ -13,6 +13,8 @@ import {
   liveDataListResponseSchema,
   liveDataWriteResponseSchema,
   liveDocumentResponseSchema,
+  replaySchema,
+  replayStartedSchema,
   shadowOffResponseSchema,
   shadowResponseSchema,
   totpConfirmResponseSchema,
@@ -33,6 +35,8 @@ import {
   type LiveDataListResponse,
   type LiveDataWriteResponse,
   type LiveDocumentResponse,
+  type Replay,
+  type ReplayStarted,
   type ShadowOffResponse,
   type ShadowResponse,
   type TotpConfirmResponse,
@@ -42,6 +46,7 @@ import {
   type approvalsQuerySchema,
   type createApprovalRequestSchema,
   type createEnrolmentCodeRequestSchema,
+  type replayRequestSchema,
   type rollbackRequestSchema,
   type totpElevateRequestSchema,
   type totpEnrollRequestSchema,
@@ -55,6 +60,7 @@ export type TotpElevateRequest = z.input<typeof totpElevateRequestSchema>;
 export type ApprovalRequest = z.input<typeof createApprovalRequestSchema>;
 export type EnrolmentCodeRequest = z.input<typeof createEnrolmentCodeRequestSchema>;
 export type RollbackRequest = z.input<typeof rollbackRequestSchema>;
+export type ReplayRequest = z.input<typeof replayRequestSchema>;
 export type ApprovalStatus = NonNullable<z.input<typeof approvalsQuerySchema>['status']>;
 
 /** `DELETE` answers 204 without a body. */
@@ -93,6 +99,10 @@ export interface ControlPlaneApi {
     name: string,
     query: { limit?: number; before?: number },
   ): Promise<LiveDataHistoryResponse>;
+
+  // Replay.
+  startReplay(ref: string, request: ReplayRequest): Promise<ReplayStarted>;
+  getReplay(id: string): Promise<Replay>;
 }
 
 /** A live-data write: PUT a value, PATCH a merge patch, DELETE (a key, or back to the default). */
@@ -299,6 +309,15 @@ export class ControlPlaneClient implements ControlPlaneApi {
     const path = `/v1/data/${encodeURIComponent(name)}/history`;
     const params = { limit: query.limit, before: query.before };
     return this.call('GET', path, liveDataHistoryResponseSchema, { query: params });
+  }
+
+  async startReplay(ref: string, request: ReplayRequest): Promise<ReplayStarted> {
+    const path = `/v1/versions/${encodeURIComponent(ref)}/replay`;
+    return this.call('POST', path, replayStartedSchema, { body: request });
+  }
+
+  async getReplay(id: string): Promise<Replay> {
+    return this.call('GET', `/v1/replays/${encodeURIComponent(id)}`, replaySchema);
   }
 
   /**
