@@ -39,7 +39,7 @@ const DROP_V2 = `${DROP_V1}2.56.192.0/22 ; SBL459831\n`;
 
 /** The feed: what it answers, and every request it saw. */
 interface Feed {
-  mode: 'ok' | 'error' | 'redirect' | 'huge' | 'schema';
+  mode: 'ok' | 'plain' | 'error' | 'redirect' | 'huge' | 'schema';
   body: string;
   requests: { at: number; path: string; ifNoneMatch?: string; authorization?: string }[];
 }
@@ -64,6 +64,7 @@ function answer(request: IncomingMessage, response: ServerResponse): void {
   if (feed.mode === 'huge')
     return void response.end(`${'10.0.0.0/8 ; padding padding padding\n'.repeat(500)}`);
   if (feed.mode === 'schema') return void response.end('not-a-cidr\n');
+  if (feed.mode === 'plain') return void response.end(feed.body);
   const etag = etagOf(feed.body);
   if (request.headers['if-none-match'] === etag) return void response.writeHead(304).end();
   response.writeHead(200, { etag, 'content-type': 'text/plain' }).end(feed.body);
@@ -182,6 +183,21 @@ describe('data sources', () => {
       ),
     ).toBeGreaterThanOrEqual(1);
     expect(series(text, 'stepgate_data_source_up', 'source="threat_feed"')).toBe(1);
+  });
+
+  it('publishes nothing when a feed without ETags serves the same list again', async () => {
+    const before = await value();
+    feed.mode = 'plain';
+    try {
+      const seen = feed.requests.length;
+      await waitFor('three more polls', () => feed.requests.length >= seen + 3, 30_000);
+      await waitFor('the polls recorded', async () => (await sourceStatus()).status === 'ok');
+      const after = await value();
+      expect(after.value).toEqual(before.value);
+      expect(after.dataRevision).toBe(before.dataRevision);
+    } finally {
+      feed.mode = 'ok';
+    }
   });
 
   it('refuses admin writes to a document a source feeds', async () => {

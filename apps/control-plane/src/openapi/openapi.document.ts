@@ -527,7 +527,8 @@ const ROUTES: RouteDoc[] = [
   {
     method: 'get',
     path: '/readyz',
-    summary: 'Readiness: database, Redis, policy source',
+    summary:
+      'Readiness: database, Redis, policy source; dataSources lists how each data source fetches (a failing one does not make the control plane unready)',
     scopes: 'public',
   },
   { method: 'get', path: '/metrics', summary: 'Prometheus metrics', scopes: 'public' },
