@@ -106,11 +106,3 @@ function notASignalValue(value: unknown): string | undefined {
       : `a string of at most ${MAX_STRING_VALUE} characters (got ${value.length})`;
   return 'it must be a string, number, boolean or null, not an object or array';
 }
-
-/** The longest declared window in milliseconds (how long an event id is remembered). */
-export function longestWindowMs(signals: Record<string, SignalDeclaration>): number {
-  let longest = 1000;
-  for (const declaration of Object.values(signals))
-    longest = Math.max(longest, declaration.window * 1000);
-  return longest;
-}

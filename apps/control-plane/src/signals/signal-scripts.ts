@@ -13,7 +13,9 @@
  * - `due`                  sorted set of `<name>:<subject>` by when its value next changes with
  *   no new event (the oldest event leaving the window); the sweeper claims what is due.
  * - `seq`                  the global sequence of pushed values.
- * - `seen:<hash>`          an event id seen within the longest window (deduplication).
+ * - `seen:<hash>`          an event id, remembered while the event is in the window of a signal
+ *   it feeds (deduplication; ~100 bytes per event with an id). Counting is idempotent per id
+ *   anyway (a counted event's member is its id's hash), so this mostly tells `duplicates`.
  *
  * A script that changes a value returns it as {name, subject, value JSON, expiresAt, seq}: a
  * value back to zero with expiresAt = now, so agents drop it.
@@ -79,8 +81,9 @@ end
 `;
 
 /**
- * ARGV[1]: JSON {now, cap, dedupeMs, events: PlannedEvent[]}. Adds each event not seen before
- * (by id) to the signals it feeds, then recomputes every (signal, subject) it touched.
+ * ARGV[1]: JSON {now, cap, events: PlannedEvent[]}. Adds each event not seen before (by id) to
+ * the signals it feeds, then recomputes every (signal, subject) it touched. An event already
+ * out of every window it would count in changes nothing (and is not remembered).
  * Returns {duplicates, changed[]}.
  */
 export const INGEST_SCRIPT = `${REFRESH}
@@ -90,9 +93,13 @@ local duplicates = 0
 local touched = {}
 local order = {}
 for _, e in ipairs(input.events) do
-  local fresh = true
-  if e.id then
-    if not redis.call('SET', P .. ':seen:' .. e.id, '1', 'NX', 'PX', input.dedupeMs) then
+  local remember = 0
+  for _, u in ipairs(e.u) do
+    if e.t + u.w - now > remember then remember = e.t + u.w - now end
+  end
+  local fresh = remember > 0
+  if fresh and e.id then
+    if not redis.call('SET', P .. ':seen:' .. e.id, '1', 'NX', 'PX', num(math.ceil(remember))) then
       fresh = false
       duplicates = duplicates + 1
     end

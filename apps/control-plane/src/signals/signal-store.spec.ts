@@ -16,7 +16,6 @@ const SIGNALS: Record<string, SignalDeclaration> = {
   countries: { event: 'login', window: 3600, aggregate: 'distinct', field: 'country' },
   burst: { event: 'burst', window: 2, aggregate: 'count' },
 };
-const DEDUPE_MS = 86_400_000;
 // Key expiries are absolute (PEXPIREAT): the test's clock runs a minute ahead of Redis's, so no
 // key expires under it on a slow machine.
 const T0 = Math.floor(Date.now() / 1000) * 1000 + 60_000;
@@ -44,7 +43,6 @@ const ingest = (events: SignalEvent[], now: number) =>
   store.ingest(
     planEvents(events, SIGNALS, (id) => store.dedupeKey(id)),
     now,
-    DEDUPE_MS,
   );
 
 describe('SignalStore', () => {
@@ -90,6 +88,23 @@ describe('SignalStore', () => {
     const again = await ingest([a], T0 + 10);
     expect(again).toEqual({ duplicates: 1, changed: [] });
     expect((await store.subject('alice', SIGNALS, T0 + 10)).failed_logins.value).toBe(2);
+  });
+
+  it('remembers an id only while its event counts; counting stays idempotent per id even after', async () => {
+    const burst = event('burst', 'bob', T0, { id: 'id:b-1' });
+    await ingest([burst], T0);
+    const seen = await redis.keys(`${prefix}:signals:seen:*`);
+    expect(seen).toHaveLength(1);
+    const ttl = await redis.pttl(seen[0] as string);
+    expect(ttl).toBeGreaterThan(0);
+    expect(ttl).toBeLessThanOrEqual(2000);
+    // Forgotten early (a Redis eviction, say): the same id still counts once.
+    await redis.del(seen[0] as string);
+    expect(await ingest([burst], T0 + 10)).toEqual({ duplicates: 0, changed: [] });
+    expect((await store.subject('bob', SIGNALS, T0 + 10)).burst.value).toBe(1);
+    // Out of every window it feeds: not remembered, changes nothing.
+    await ingest([event('burst', 'bob', T0 - 5000, { id: 'id:old' })], T0);
+    expect(await redis.exists(`${prefix}:signals:seen:${store.dedupeKey('id:old')}`)).toBe(0);
   });
 
   it('keeps exists, last and distinct; an older event does not replace the last value', async () => {

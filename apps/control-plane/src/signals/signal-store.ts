@@ -75,10 +75,9 @@ export class SignalStore {
   async ingest(
     events: PlannedEvent[],
     now: number,
-    dedupeMs: number,
   ): Promise<{ duplicates: number; changed: SignalUpdate[] }> {
     if (events.length === 0) return { duplicates: 0, changed: [] };
-    const input = JSON.stringify({ now, cap: MAX_MEMBERS_PER_KEY, dedupeMs, events });
+    const input = JSON.stringify({ now, cap: MAX_MEMBERS_PER_KEY, events });
     const [duplicates, changed] = await this.redis.signalsIngest(this.prefix, input);
     return { duplicates, changed: changed.map(toUpdate) };
   }

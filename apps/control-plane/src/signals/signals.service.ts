@@ -8,7 +8,7 @@ import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/configuration.js';
 import { ActiveSignalsService } from './active-signals.service.js';
 import { parseEvents } from './events-body.js';
-import { longestWindowMs, planEvents } from './signal-plan.js';
+import { planEvents } from './signal-plan.js';
 import type { SignalsSnapshot } from './signal-store.js';
 import { SignalEvents } from './signal.events.js';
 import { SignalsRedis } from './signals-redis.js';
@@ -58,9 +58,7 @@ export class SignalsService {
         { limit, retryAfterSeconds },
       );
     }
-    const result = await this.unlessRedisDown(() =>
-      this.redis.store.ingest(planned, now, longestWindowMs(signals)),
-    );
+    const result = await this.unlessRedisDown(() => this.redis.store.ingest(planned, now));
     this.metrics.events.inc({ result: 'counted' }, planned.length - result.duplicates);
     this.metrics.events.inc({ result: 'duplicate' }, result.duplicates);
     this.metrics.events.inc({ result: 'ignored' }, events.length - planned.length);
