@@ -286,6 +286,7 @@ async function benchEvents(cp, tokensFor, cfg, cleanups, log) {
     cfg.eventsTimeoutMs,
   );
   const cpuCp = cpuMeter(cp.pid);
+  const cpuSims = fleet.workers.map((worker) => cpuMeter(worker.child.pid));
   const cpuMachine = machineMeter();
   const result = { accepted: 0, duplicates: 0, updated: 0, refused: {}, requests: 0 };
   const requestMs = [];
@@ -328,7 +329,11 @@ async function benchEvents(cp, tokensFor, cfg, cleanups, log) {
     );
   });
   const endToEndMs = Math.max(...times) - started;
-  const cpu = { cp: cpuCp().cores, machine: cpuMachine() };
+  const cpu = {
+    cp: cpuCp().cores,
+    sims: cpuSims.reduce((n, meter) => n + meter().cores, 0),
+    machine: cpuMachine(),
+  };
   const stats = await fleet.stats();
   await closeFleet();
   const rate = total / (endToEndMs / 1000);
@@ -482,8 +487,8 @@ function eventsSection(e, busy) {
             '',
           ],
           [
-            'CPU: control plane / whole machine (cores)',
-            `${e.cpu.cp.toFixed(2)} / ${e.cpu.machine.toFixed(2)}`,
+            'CPU: control plane / simulated agents / whole machine (cores)',
+            `${e.cpu.cp.toFixed(2)} / ${e.cpu.sims.toFixed(2)} / ${e.cpu.machine.toFixed(2)}`,
             '',
             '',
           ],
