@@ -96,6 +96,22 @@ describe('AgentSync: risk signals', () => {
     expect(signals.valuesFor('alice')).toEqual({ failed_logins: 3 });
   });
 
+  it("takes a new connection's snapshot below the seq held as a restarted sequence", async () => {
+    const { link, sync, signals, logger, update } = await setup(TrustStore.fromJwks(key.jwks));
+    link.setConnected(true);
+    link.sendSignals(await key.signals({ snapshot: true, seq: 900, values: [update(1, 900)] }));
+    await sync.idle();
+    link.setConnected(false);
+    link.setConnected(true);
+    link.sendSignals(await key.signals({ snapshot: true, seq: 2, values: [] }));
+    link.sendSignals(await key.signals({ snapshot: false, seq: 3, values: [update(3, 3)] }));
+    await sync.idle();
+    expect(signals.valuesFor('alice')).toEqual({ failed_logins: 3 });
+    expect(
+      logger.lines.some((line) => line.message.includes('restarted its risk-signal sequence')),
+    ).toBe(true);
+  });
+
   it('ignores signals messages when the agent has no signal store', async () => {
     const link = new FakeLink();
     const trust = TrustStore.fromJwks(key.jwks);

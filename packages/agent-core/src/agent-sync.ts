@@ -108,6 +108,11 @@ export class AgentSync {
     if (this.signals !== undefined)
       this.link.onSignals?.((message) => this.enqueue(() => this.signalValues(message)));
     this.link.onConnectionChange((connected) => {
+      // In line with the messages: the connection's first snapshot is judged against this.
+      if (connected && this.signals !== undefined) {
+        const signals = this.signals;
+        this.enqueue(async () => signals.connected());
+      }
       // Connected or just disconnected, the bundle was current up to this moment.
       this.store.markSynced(this.clock.now());
       this.logger.info(
@@ -171,6 +176,11 @@ export class AgentSync {
     }
     this.unverifiedSignals = undefined;
     const result = store.apply(payload, this.clock.now());
+    if (result.reset)
+      this.logger.warn(
+        { seq: payload.seq, dropped: result.dropped },
+        'the control plane restarted its risk-signal sequence; its snapshot replaces every value held',
+      );
     this.onSignalsResult?.({ status: 'applied', snapshot: payload.snapshot, ...result });
     this.logger.debug(
       { seq: payload.seq, snapshot: payload.snapshot, ...result, held: store.size },

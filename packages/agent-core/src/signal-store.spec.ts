@@ -146,7 +146,7 @@ describe('SignalStore', () => {
       ),
     );
     // new_device (seq 5) and bob (seq 6) are not listed as of seq 10: gone.
-    expect(result).toEqual({ applied: 2, stale: 1, removed: 0, dropped: 2 });
+    expect(result).toEqual({ applied: 2, stale: 1, removed: 0, dropped: 2, reset: false });
     expect(store.valuesFor('alice')).toEqual({ failed_logins: 5 });
     expect(store.valuesFor('bob')).toBeUndefined();
     // carol's seq 12 is newer than the snapshot: kept although it lists an older value.
@@ -154,6 +154,44 @@ describe('SignalStore', () => {
     expect(store.valuesFor('dave')).toEqual({ last_country: 'NZ' });
     expect(store.size).toBe(3);
     expect(store.subjectCount).toBe(3);
+  });
+
+  it("a connection's first snapshot below the seq held means a new sequence: it replaces everything", () => {
+    const { store, value, message } = setup();
+    store.apply(
+      message([value('alice', 'failed_logins', 1, 900), value('bob', 'failed_logins', 5, 950)]),
+    );
+    // The control plane's Redis lost its data: its sequence starts again.
+    store.connected();
+    const result = store.apply(
+      message([value('carol', 'failed_logins', 2, 3)], { snapshot: true, seq: 4 }),
+    );
+    expect(result).toMatchObject({ reset: true, applied: 1, dropped: 2 });
+    expect(store.valuesFor('alice')).toBeUndefined();
+    expect(store.valuesFor('bob')).toBeUndefined();
+    expect(store.valuesFor('carol')).toEqual({ failed_logins: 2 });
+    // New values of the new sequence apply (they would have lost to seq 900 otherwise).
+    store.apply(message([value('alice', 'failed_logins', 3, 5)]));
+    expect(store.valuesFor('alice')).toEqual({ failed_logins: 3 });
+    expect(store.seq).toBe(5);
+  });
+
+  it('only the first snapshot of a connection can reset, and not when its seq is at or above what was held', () => {
+    const { store, value, message } = setup();
+    store.apply(message([value('alice', 'failed_logins', 3, 10)]));
+    store.connected();
+    expect(
+      store.apply(message([value('alice', 'failed_logins', 3, 10)], { snapshot: true, seq: 12 }))
+        .reset,
+    ).toBe(false);
+    // A later snapshot of the same connection with a lower seq (a late copy) resets nothing.
+    expect(store.apply(message([], { snapshot: true, seq: 2 })).reset).toBe(false);
+    expect(store.valuesFor('alice')).toEqual({ failed_logins: 3 });
+    // Nor does a snapshot without a new connection.
+    const fresh = setup();
+    fresh.store.apply(fresh.message([fresh.value('alice', 'failed_logins', 3, 10)]));
+    expect(fresh.store.apply(fresh.message([], { snapshot: true, seq: 2 })).reset).toBe(false);
+    expect(fresh.store.valuesFor('alice')).toEqual({ failed_logins: 3 });
   });
 
   it('an empty snapshot clears everything at or below its seq', () => {

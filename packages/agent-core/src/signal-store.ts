@@ -14,6 +14,12 @@ export interface SignalsApplyResult {
   removed: number;
   /** Values a snapshot dropped (held at or below its `seq`, not listed). */
   dropped: number;
+  /**
+   * The first snapshot of a connection came with a `seq` below what the agent held before it
+   * connected: the control plane's sequence started again (its Redis lost its data), so
+   * everything held was dropped and the snapshot taken as the whole truth.
+   */
+  reset: boolean;
 }
 
 export interface SignalStoreOptions {
@@ -72,6 +78,8 @@ export class SignalStore {
   private values = 0;
   private holding = 0;
   private highestSeq = 0;
+  /** The highest seq when the current connection started; undefined once its snapshot came. */
+  private seqAtConnect: number | undefined;
   private cursor: Iterator<[string, SubjectSignals]> | undefined;
 
   constructor(options: SignalStoreOptions = {}) {
@@ -105,9 +113,34 @@ export class SignalStore {
     return this.refresh(subject, signals, nowMs);
   }
 
+  /**
+   * A new connection to the control plane: its first snapshot is checked against the sequence
+   * held now (see {@link SignalsApplyResult.reset}).
+   */
+  connected(): void {
+    this.seqAtConnect = this.highestSeq;
+  }
+
   /** Applies a verified payload (see {@link verifySignalsMessage} in @stepgate/protocol). */
   apply(payload: SignalsPayload, nowMs: number = this.clock.now()): SignalsApplyResult {
-    const result: SignalsApplyResult = { applied: 0, stale: 0, removed: 0, dropped: 0 };
+    const result: SignalsApplyResult = {
+      applied: 0,
+      stale: 0,
+      removed: 0,
+      dropped: 0,
+      reset: false,
+    };
+    if (payload.snapshot && this.seqAtConnect !== undefined) {
+      // Within one sequence a snapshot is read after every seq issued before it, so one below
+      // what was held means a new sequence: the values held would otherwise outrank every new
+      // value until they expire (a whole window of missed failed logins).
+      if (payload.seq < this.seqAtConnect) {
+        result.dropped = this.values;
+        this.clear();
+        result.reset = true;
+      }
+      this.seqAtConnect = undefined;
+    }
     if (payload.seq > this.highestSeq) this.highestSeq = payload.seq;
     for (const update of payload.values) this.put(update, nowMs, result);
     if (payload.snapshot) this.dropUnlisted(payload, result);
@@ -136,6 +169,14 @@ export class SignalStore {
       this.settle(subject, signals);
     }
     return removed;
+  }
+
+  private clear(): void {
+    this.subjects.clear();
+    this.values = 0;
+    this.holding = 0;
+    this.highestSeq = 0;
+    this.cursor = undefined;
   }
 
   private put(update: SignalUpdate, nowMs: number, result: SignalsApplyResult): void {
