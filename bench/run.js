@@ -30,17 +30,18 @@ const PART_RUNNER = join(BENCH_DIR, 'report', 'part-runner.js');
  * In run order. Budgets in seconds: the first five add up to just under 10 minutes, the limit
  * the issue sets for the whole run on the 2-core machine, shared out by what each part does
  * (scale connects 10,000 agents; ingest ships for 60 s and drains); signals and live (issue 13)
- * add almost 4 minutes of budget, about 2 minutes of run time. The quick ones match the parts' own
- * standalone time-outs.
+ * add under 5 minutes of budget (sized from runs on the machine at load average 12-16, where
+ * they took 52-72 s and 106-140 s) and about 2 minutes of run time on a quiet one. The quick ones
+ * match the parts' own standalone time-outs.
  */
 const PARTS = [
   { name: 'engine', file: 'engine.bench.js', budget: { full: 30, quick: 25 } },
-  { name: 'signals', file: 'signals.bench.js', budget: { full: 60, quick: 40 } },
+  { name: 'signals', file: 'signals.bench.js', budget: { full: 90, quick: 60 } },
   { name: 'peers', file: 'peers.bench.js', budget: { full: 120, quick: 60 } },
   { name: 'agents', file: 'agents.bench.js', budget: { full: 130, quick: 110 } },
   { name: 'scale', file: 'scale.bench.js', budget: { full: 210, quick: 150 } },
   { name: 'ingest', file: 'ingest.bench.js', budget: { full: 105, quick: 90 } },
-  { name: 'live', file: 'live.bench.js', budget: { full: 170, quick: 150 } },
+  { name: 'live', file: 'live.bench.js', budget: { full: 200, quick: 150 } },
 ];
 /** After SIGTERM, how long a part gets to clean up (stop processes, drop its database). */
 const CLEANUP_GRACE_MS = 30_000;
