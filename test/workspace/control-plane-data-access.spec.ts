@@ -55,4 +55,9 @@ describe('data access', () => {
     // The scan finds the owner itself, so a renamed table cannot pass it by matching nothing.
     expect(matching(/\btx\.liveDataState\b/)).toEqual(['live-data/live-data.repository.ts']);
   });
+
+  it('the data sources state is read and written only by its repository', () => {
+    const owner = 'data-sources/data-source.repository.ts';
+    expect(matching(/\b(prisma|tx|client)\.dataSourceState\b/)).toEqual([owner]);
+  });
 });

@@ -230,6 +230,8 @@ export type {
   TotpElevateRequest,
   TotpEnrollResponse,
 } from './step-up-api.js';
+export { dataSourceListResponseSchema, dataSourceStatusSchema } from './data-sources-api.js';
+export type { DataSourceListResponse, DataSourceStatus } from './data-sources-api.js';
 export {
   LIVE_DATA_MAX_BODY_BYTES,
   LIVE_DATA_OPS,

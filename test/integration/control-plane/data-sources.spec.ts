@@ -164,6 +164,18 @@ describe('data sources', () => {
     });
     expect(feed.requests[0]?.authorization).toBe('Bearer feed-t0ken');
     expect(await sourceStatus()).toMatchObject({ status: 'ok', lastError: null });
+    const listed = await api(cp.url, viewer, 'GET', '/v1/data-sources');
+    expect(listed.status).toBe(200);
+    expect(listed.body.sources).toEqual([
+      expect.objectContaining({
+        name: 'threat_feed',
+        url: `http://127.0.0.1:${feedPort}/drop.txt`,
+        every: 1,
+        format: 'lines',
+        status: 'ok',
+        consecutiveFailures: 0,
+      }),
+    ]);
   });
 
   it('answers 304 to the stored ETag: no new data revision', async () => {

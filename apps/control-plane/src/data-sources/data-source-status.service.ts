@@ -1,24 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import { shownDataSourceUrl } from '@stepgate/policy';
+import type { DataSourceStatus } from '@stepgate/protocol';
 import { LiveDataService } from '../live-data/live-data.service.js';
 import { DataSourceMetrics } from './data-source.metrics.js';
 import { DataSourceRepository } from './data-source.repository.js';
 
-/** How one data source is doing, as /readyz and GET /v1/data-sources show it. */
-export interface DataSourceStatus {
-  name: string;
-  /** Without its query string (it may hold a key). */
-  url: string;
-  every: number;
-  format: string;
-  /** ok: the last fetch succeeded; failing: it failed (the last good value is served); pending: not fetched yet. */
-  status: 'ok' | 'failing' | 'pending';
-  lastFetchAt: string | null;
-  lastSuccessAt: string | null;
-  lastError: string | null;
-  lastErrorAt: string | null;
-  consecutiveFailures: number;
-}
+export type { DataSourceStatus };
 
 /** The active version's data sources with the state their fetches left (any replica's). */
 @Injectable()
@@ -29,6 +16,7 @@ export class DataSourceStatusService {
     private readonly metrics: DataSourceMetrics,
   ) {}
 
+  /** How each source of the active version is doing (/readyz, GET /v1/data-sources). */
   async list(): Promise<DataSourceStatus[]> {
     const sources = await this.liveData.dataSources();
     if (sources.length === 0) return [];

@@ -9,6 +9,7 @@ import { DataSourceMetrics } from './data-source.metrics.js';
 import { DataSourceProcessor } from './data-source.processor.js';
 import { DATA_SOURCE_QUEUE } from './data-source.queue.js';
 import { DataSourceRepository } from './data-source.repository.js';
+import { DataSourcesController } from './data-sources.controller.js';
 
 /**
  * Data sources (`dataSources:` in stepgate.yaml): one poller per source across replicas (a
@@ -17,6 +18,7 @@ import { DataSourceRepository } from './data-source.repository.js';
  */
 @Module({
   imports: [BullModule.registerQueue({ name: DATA_SOURCE_QUEUE }), LiveDataModule, LiveStateModule],
+  controllers: [DataSourcesController],
   providers: [
     DataSourceRepository,
     DataSourceMetrics,

@@ -35,6 +35,7 @@ import {
   versionsResponseSchema,
   checkRequestSchema,
   liveDataHistoryResponseSchema,
+  dataSourceListResponseSchema,
   liveDataListResponseSchema,
   liveDataWriteResponseSchema,
   liveDocumentResponseSchema,
@@ -453,6 +454,14 @@ const ROUTES: RouteDoc[] = [
     summary: 'One live document: its value as agents receive it (the default until written)',
     scopes: ['viewer', 'operator', 'data'],
     response: liveDocumentResponseSchema,
+  },
+  {
+    method: 'get',
+    path: '/v1/data-sources',
+    summary:
+      'The data sources the active version declares (stepgate.yaml dataSources) and how their fetches go: ok, failing (the last good value is served; lastError says why) or pending, with the last fetch, success and error, whichever replica polled',
+    scopes: ['viewer', 'operator', 'data'],
+    response: dataSourceListResponseSchema,
   },
   {
     method: 'get',
