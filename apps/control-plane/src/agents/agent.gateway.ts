@@ -41,7 +41,7 @@ import { AgentIdentityService } from './agent-identity.service.js';
 import { AgentMetrics } from './agent.metrics.js';
 import { AgentsService, HEARTBEAT_MS } from './agents.service.js';
 import { catchUp, type LiveRevisions } from './catch-up.js';
-import { FreshRead } from './fresh-read.js';
+import { FreshRead } from '../common/fresh-read.js';
 import { LiveRevisionsService } from './live-revisions.service.js';
 import { UnknownRevisionsService } from './unknown-revisions.service.js';
 

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { LiveStateRepository } from '../live-state/live-state.repository.js';
 import type { LiveRevisions } from './catch-up.js';
-import { FreshRead } from './fresh-read.js';
+import { FreshRead } from '../common/fresh-read.js';
 
 /**
  * Reads the revisions agents should hold. Agents connecting in a burst share one read, but only

@@ -6,7 +6,7 @@ import {
   type SignalsMessage,
 } from '@stepgate/protocol';
 import type { Logger } from 'pino';
-import { FreshRead } from '../agents/fresh-read.js';
+import { FreshRead } from '../common/fresh-read.js';
 import { SigningKeyService } from '../bundles/signing-key.service.js';
 import { LOGGER } from '../logging/logger.js';
 import { SignalEvents } from './signal.events.js';
