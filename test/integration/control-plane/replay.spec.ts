@@ -336,19 +336,42 @@ describe('replay', () => {
   });
 });
 
-describe('replay reads through an index', () => {
-  it('a filtered replay page is not a sequential scan of decision_log', async () => {
+let bulk: Promise<void> | undefined;
+
+/**
+ * 60,000 replayable records over the last 17 hours, spread over 1,000 principals and 200
+ * actions (written straight to the table: enough for the planner to prefer an index, and for
+ * a replay to take long enough to cancel). Once per run.
+ */
+function bulkRecords(): Promise<void> {
+  bulk ??= (async () => {
     const client = new pg.Client({ connectionString: cp.databaseUrl });
     await client.connect();
     try {
-      // Enough rows, spread over principals and actions, for the planner to prefer an index.
       await client.query(`
         INSERT INTO decision_log (id, at, agent_id, revision, effect, principal, action,
-                                  resource_kind, resource_id, reasons, duration_ns)
+                                  resource_kind, resource_id, reasons, duration_ns, replay, input)
         SELECT 'bulk-' || n, now() - (n || ' seconds')::interval, 'bulk', 1, 'allow',
-               'p' || (n % 1000), 'a' || (n % 200), 'doc', 'x', '[]'::jsonb, 1
+               'p' || (n % 1000), 'a' || (n % 200), 'doc', 'x', '[]'::jsonb, 1,
+               '{"version": 1}'::jsonb,
+               jsonb_build_object('principal', jsonb_build_object('id', 'p' || (n % 1000)),
+                                  'action', 'a' || (n % 200),
+                                  'resource', jsonb_build_object('kind', 'doc', 'id', 'x'))
         FROM generate_series(1, 60000) AS n`);
       await client.query('ANALYZE decision_log');
+    } finally {
+      await client.end();
+    }
+  })();
+  return bulk;
+}
+
+describe('replay reads through an index', () => {
+  it('a filtered replay page is not a sequential scan of decision_log', async () => {
+    await bulkRecords();
+    const client = new pg.Client({ connectionString: cp.databaseUrl });
+    await client.connect();
+    try {
       const window = { since: new Date(now - 86400_000), until: new Date(now + 3600_000) };
       for (const filter of [{ principal: 'p7' }, { action: 'a7' }]) {
         const query = replayPageQuery({ ...window, filter }, null, 500);
@@ -360,5 +383,38 @@ describe('replay reads through an index', () => {
     } finally {
       await client.end();
     }
+  });
+});
+
+describe('replay cancellation while running', () => {
+  it('stops at the next page, keeps the partial report, and never becomes done', async () => {
+    // A replay of 60k records takes a second or two: one that ends before the DELETE arrives
+    // is not a cancellation, so try again (a few times at most).
+    await bulkRecords();
+    let caught: string | undefined;
+    for (let attempt = 0; attempt < 5 && caught === undefined; attempt++) {
+      const started = await api(cp.url, operator, 'POST', `/v1/versions/${stricter}/replay`, {
+        since: new Date(now - 86400_000).toISOString(),
+        until,
+      });
+      expect(started.status).toBe(202);
+      const path = `/v1/replays/${started.body.id}`;
+      await waitFor(
+        'the replay to run',
+        async () =>
+          ['running', 'done'].includes((await api(cp.url, viewer, 'GET', path)).body.status),
+        30_000,
+        10,
+      );
+      const cancelled = await api(cp.url, operator, 'DELETE', path);
+      if (cancelled.body.status === 'cancelled') caught = path;
+    }
+    expect(caught, 'every replay ended before its DELETE').toBeDefined();
+    await new Promise((r) => setTimeout(r, 3000));
+    const after = (await api(cp.url, viewer, 'GET', caught!)).body;
+    expect(after.status).toBe('cancelled');
+    expect(after.progress.estimatedTotal).toBeGreaterThanOrEqual(60_000);
+    expect(after.progress.read).toBeLessThan(after.progress.estimatedTotal);
+    expect(after.result.totals.records).toBe(after.progress.read);
   });
 });
