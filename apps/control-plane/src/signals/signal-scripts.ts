@@ -12,7 +12,7 @@
  * - `subjects`             sorted set of subjects by their latest expiresAt (snapshot index).
  * - `due`                  sorted set of `<name>:<subject>` by when its value next changes with
  *   no new event (the oldest event leaving the window); the sweeper claims what is due.
- * - `seq`                  the global sequence of pushed values.
+ * - `seq`                  the global sequence of pushed values; never goes back (see nextSeq).
  * - `seen:<hash>`          an event id, remembered while the event is in the window of a signal
  *   it feeds (deduplication; ~100 bytes per event with an id). Counting is idempotent per id
  *   anyway (a counted event's member is its id's hash), so this mostly tells `duplicates`.
@@ -26,6 +26,18 @@ const REFRESH = `
 local P = KEYS[1]
 local function num(x) return string.format('%.0f', x) end
 local ZERO = { count = '0', distinct = '0', exists = 'false', last = 'null' }
+
+-- The next seq. Agents keep the highest seq per value, so it must never go back: when Redis lost
+-- it (a restart without persistence, a flush) it restarts from Redis's clock in microseconds,
+-- above anything issued before unless more than a million values a second were pushed.
+local function nextSeq()
+  local key = P .. ':seq'
+  if redis.call('EXISTS', key) == 0 then
+    local t = redis.call('TIME')
+    redis.call('SET', key, num(tonumber(t[1]) * 1000000 + tonumber(t[2])))
+  end
+  return redis.call('INCR', key)
+end
 
 local function refresh(name, subject, aggregate, windowMs, now, cap)
   local member = name .. ':' .. subject
@@ -43,7 +55,7 @@ local function refresh(name, subject, aggregate, windowMs, now, cap)
     redis.call('ZREM', P .. ':due', member)
     if not held then return nil end
     redis.call('HDEL', curKey, name)
-    local seq = redis.call('INCR', P .. ':seq')
+    local seq = nextSeq()
     return { name, subject, ZERO[aggregate], num(now), seq }
   end
   local newest = redis.call('ZRANGE', key, -1, -1, 'WITHSCORES')
@@ -68,7 +80,7 @@ local function refresh(name, subject, aggregate, windowMs, now, cap)
     local h = cjson.decode(held)
     if h.v == value and h.e == e then return nil end
   end
-  local seq = redis.call('INCR', P .. ':seq')
+  local seq = nextSeq()
   redis.call('HSET', curKey, name, cjson.encode({ v = value, e = e, s = seq }))
   -- PTTL rather than PEXPIRETIME (Redis 7): ZADD GT needs 6.2, nothing here needs more.
   local ttl = redis.call('PTTL', curKey)

@@ -24,9 +24,11 @@ const redis = new Redis({ host: '127.0.0.1', port: 6379, lazyConnect: false });
 let prefix: string;
 let store: SignalStore;
 
-beforeEach(() => {
+beforeEach(async () => {
   prefix = `stepgate-unit-${randomBytes(5).toString('hex')}`;
   store = new SignalStore(redis, prefix);
+  // Counting from 1 keeps the expected seqs readable; a missing counter is its own case below.
+  await redis.set(`${prefix}:signals:seq`, '0');
 });
 
 afterAll(async () => {
@@ -79,6 +81,20 @@ describe('SignalStore', () => {
       value: 0,
       expiresAt: null,
     });
+  });
+
+  it('never issues a seq below one issued before, even when Redis lost the counter', async () => {
+    const before = await ingest([event('login_failed', 'alice', T0)], T0);
+    expect(before.changed[0]?.seq).toBe(1);
+    // Redis restarted without persistence: the counter is gone, agents still hold seq 1 (or,
+    // after a long life, a large one). The next value must still win on every agent.
+    await redis.del(`${prefix}:signals:seq`);
+    const startedAt = Date.now() * 1000;
+    const after = await ingest([event('login_failed', 'bob', T0)], T0);
+    expect(after.changed[0]?.seq).toBeGreaterThan(startedAt - 60_000_000);
+    expect(Number.isSafeInteger(after.changed[0]?.seq)).toBe(true);
+    const next = await ingest([event('login_failed', 'carol', T0)], T0);
+    expect(next.changed[0]?.seq).toBe((after.changed[0]?.seq ?? 0) + 1);
   });
 
   it('counts an event id once, whichever batch repeats it', async () => {
