@@ -20,6 +20,9 @@ import {
 import type { GrantsService } from '../../apps/control-plane/src/grants/grants.service.js';
 import type { ActiveEngineService } from '../../apps/control-plane/src/step-up/active-engine.service.js';
 import { StepUpCheckService } from '../../apps/control-plane/src/step-up/step-up-check.service.js';
+import { DecisionFactsService } from '../../apps/control-plane/src/step-up/decision-facts.service.js';
+import type { LiveDataService } from '../../apps/control-plane/src/live-data/live-data.service.js';
+import type { SignalsService } from '../../apps/control-plane/src/signals/signals.service.js';
 import { PolicyEngine } from '@stepgate/policy';
 import { FakeClock, signer } from '../../packages/agent-core/src/__support__/fakes.js';
 import {
@@ -169,7 +172,12 @@ async function checkDecides(row: GuardRow, signed: string[]) {
         resource,
       ),
   } as unknown as GrantsService;
-  const response = await new StepUpCheckService(engines, grants).check(
+  // The table declares no live data or signals: the facts are empty on both sides.
+  const facts = new DecisionFactsService(
+    {} as unknown as LiveDataService,
+    {} as unknown as SignalsService,
+  );
+  const response = await new StepUpCheckService(engines, grants, facts).check(
     { ...row.request, principal: { ...row.request.principal } },
     TABLE_NOW,
   );

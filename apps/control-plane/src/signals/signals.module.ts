@@ -14,7 +14,8 @@ import { SignalsService } from './signals.service.js';
 
 /**
  * Risk signals: `POST /v1/events`, aggregation in Redis with its sweeper, `GET
- * /v1/signals/{subject}`. Exports what the agent gateway pushes with (SignalsPush).
+ * /v1/signals/{subject}`. Exports what the agent gateway pushes with (SignalsPush), and the
+ * service the control plane's own decisions read a principal's values through.
  */
 @Module({
   imports: [BundlesModule, LiveStateModule, VersionsModule],
@@ -28,6 +29,6 @@ import { SignalsService } from './signals.service.js';
     SignalsRedis,
     SignalsService,
   ],
-  exports: [SignalsPush],
+  exports: [SignalsPush, SignalsService],
 })
 export class SignalsModule {}

@@ -1,7 +1,9 @@
 import { Inject, Injectable } from '@nestjs/common';
+import type { SignalDeclaration } from '@stepgate/policy';
 import {
   StepgateError,
   type EventsIngestResponse,
+  type SignalValueJson,
   type SubjectSignalsResponse,
 } from '@stepgate/protocol';
 import { APP_CONFIG } from '../config/config.module.js';
@@ -103,6 +105,20 @@ export class SignalsService {
   async snapshot(): Promise<SignalsSnapshot> {
     const { signals } = await this.active.current();
     return this.redis.store.snapshot(signals, Date.now());
+  }
+
+  /**
+   * The values of `signals` (a policy set's declarations) for one subject now, as conditions
+   * read them: what the control plane's own decisions (POST /v1/check) read, like an agent's.
+   */
+  async valuesFor(
+    subject: string,
+    signals: Record<string, SignalDeclaration>,
+  ): Promise<Record<string, SignalValueJson>> {
+    const values = await this.unlessRedisDown(() =>
+      this.redis.store.subject(subject, signals, Date.now()),
+    );
+    return Object.fromEntries(Object.entries(values).map(([name, held]) => [name, held.value]));
   }
 
   private async unlessRedisDown<T>(work: () => Promise<T>): Promise<T> {

@@ -9,11 +9,12 @@ import {
 import { StepgateError, type CheckRequest, type CheckResponse } from '@stepgate/protocol';
 import { GrantsService } from '../grants/grants.service.js';
 import { ActiveEngineService, type ActiveEngines } from './active-engine.service.js';
+import { DecisionFactsService } from './decision-facts.service.js';
 import { satisfyHints } from './satisfy.js';
 
 /**
  * Decides a request on the control plane exactly as an agent would, with the principal's
- * grants as evidence: for pipelines and the CLI (`stepgate check`) that talk to the control
+ * grants as evidence and the live data and risk signals agents hold: for pipelines and the CLI (`stepgate check`) that talk to the control
  * plane only.
  */
 @Injectable()
@@ -21,6 +22,7 @@ export class StepUpCheckService {
   constructor(
     private readonly engines: ActiveEngineService,
     private readonly grants: GrantsService,
+    private readonly facts: DecisionFactsService,
   ) {}
 
   async check(request: CheckRequest, now = new Date()): Promise<CheckResponse> {
@@ -56,8 +58,12 @@ export class StepUpCheckService {
     request: DecisionRequest,
     now: Date,
   ): Promise<Decision> {
+    // The live data and the principal's signals, as an agent holds them (read before the
+    // request is checked: a malformed principal is the engine's to refuse, with its message).
+    const principal = (request as { principal?: { id?: unknown } }).principal?.id;
+    const facts = typeof principal === 'string' ? await this.facts.for(engine, principal) : {};
     try {
-      const first = engine.decide(request, undefined, { now });
+      const first = engine.decide(request, undefined, { now, ...facts });
       if (!grantsMayImprove(first)) return first;
       const grants = await this.grants.evidenceFor(
         request.principal.id,
@@ -65,7 +71,14 @@ export class StepUpCheckService {
         request.resource,
         now,
       );
-      return decideWithGrants(engine, request, { first, grants, now }).decision;
+      const deciding =
+        facts.live !== undefined || facts.signals !== undefined
+          ? {
+              decide: (...[r, e, o]: Parameters<typeof engine.decide>) =>
+                engine.decide(r, e, { ...o, ...facts }),
+            }
+          : engine;
+      return decideWithGrants(deciding, request, { first, grants, now }).decision;
     } catch (error) {
       if (error instanceof InvalidRequestError)
         throw new StepgateError('request/invalid', error.message);

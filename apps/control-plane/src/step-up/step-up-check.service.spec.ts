@@ -1,0 +1,132 @@
+/**
+ * POST /v1/check reads the live data and the principal's risk signals as agents hold them, on
+ * both evaluations (without evidence, and with the principal's grants). Only the two stores
+ * are replaced: the live-data snapshot and the signal values in Redis.
+ */
+import { readFileSync } from 'node:fs';
+import { compile, PolicyEngine, type GrantEvidence } from '@stepgate/policy';
+import type { CheckRequest } from '@stepgate/protocol';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { GrantsService } from '../grants/grants.service.js';
+import type { LiveDataService } from '../live-data/live-data.service.js';
+import type { SignalsService } from '../signals/signals.service.js';
+import type { ActiveEngineService } from './active-engine.service.js';
+import { DecisionFactsService } from './decision-facts.service.js';
+import { StepUpCheckService } from './step-up-check.service.js';
+
+const SETTINGS = `${readFileSync(new URL('../../../../test/support/fixtures/settings.yaml', import.meta.url), 'utf8')}
+liveData:
+  frozen:
+    schema: frozen.json
+    default: false
+signals:
+  failed_logins: { event: login_failed, window: 1h, aggregate: count }
+`;
+const POLICY = `apiVersion: stepgate/v1
+kind: Policy
+name: deploys
+rules:
+  - name: freeze
+    effect: deny
+    when: data.frozen == true
+  - name: production-mfa
+    effect: step_up
+    when: resource.id == "prod"
+    require: { level: mfa }
+  - name: failed-logins
+    effect: step_up
+    when: signals.failed_logins >= 3
+    require: { level: phishing_resistant }
+  - name: deployers
+    effect: allow
+    when: action == "deploy"
+`;
+const NOW = new Date('2026-12-02T12:00:00Z');
+const REQUEST: CheckRequest = {
+  principal: { id: 'alice' },
+  action: 'deploy',
+  resource: { kind: 'service', id: 'billing' },
+};
+
+let engine: PolicyEngine;
+
+beforeAll(() => {
+  const result = compile([
+    { path: 'stepgate.yaml', content: SETTINGS },
+    { path: 'frozen.json', content: '{"type": "boolean"}' },
+    { path: 'deploys.yaml', content: POLICY },
+  ]);
+  if (!result.ok) throw new Error(result.errors.map((error) => error.message).join('\n'));
+  engine = new PolicyEngine(result.policySet, { revision: 1 });
+});
+
+/** The check service over these stores; `asked` records whose signals were read. */
+function checker(
+  frozen: boolean,
+  failures: Record<string, number>,
+  grants: GrantEvidence[] = [],
+): { service: StepUpCheckService; asked: string[] } {
+  const asked: string[] = [];
+  const liveData = {
+    snapshot: async () => ({ revision: 7, documents: { frozen } }),
+  } as unknown as LiveDataService;
+  const signals = {
+    valuesFor: async (subject: string) => {
+      asked.push(subject);
+      return { failed_logins: failures[subject] ?? 0 };
+    },
+  } as unknown as SignalsService;
+  const engines = { current: async () => ({ engine }) } as unknown as ActiveEngineService;
+  const grantsService = { evidenceFor: async () => grants } as unknown as GrantsService;
+  return {
+    service: new StepUpCheckService(
+      engines,
+      grantsService,
+      new DecisionFactsService(liveData, signals),
+    ),
+    asked,
+  };
+}
+
+describe('POST /v1/check reads live data and signals like an agent', () => {
+  it('allows with the documents at their values and no signals', async () => {
+    const { service, asked } = checker(false, {});
+    expect((await service.check(REQUEST, NOW)).decision.effect).toBe('allow');
+    expect(asked).toEqual(['alice']);
+  });
+
+  it('denies when a live document says so', async () => {
+    const { service } = checker(true, {});
+    const { decision } = await service.check(REQUEST, NOW);
+    expect(decision.effect).toBe('deny');
+    expect(decision.reasons.map((reason) => reason.rule)).toContain('freeze');
+  });
+
+  it("steps up on the principal's signals, and only the principal's", async () => {
+    const { service } = checker(false, { alice: 3 });
+    expect((await service.check(REQUEST, NOW)).decision).toMatchObject({
+      effect: 'step_up',
+      require: { level: 'phishing_resistant' },
+    });
+    const other = checker(false, { bob: 5 }).service;
+    expect((await other.check(REQUEST, NOW)).decision.effect).toBe('allow');
+  });
+
+  it('reads the signals on the grants path too: an MFA grant meets production, not the signal', async () => {
+    const grant: GrantEvidence = {
+      id: '0b8f5e0e-4a57-4f51-9a32-0d3d7c2b1a11',
+      kind: 'elevation',
+      evidence: { level: 'mfa', amr: ['otp'], authTime: new Date(NOW.getTime() - 60_000) },
+    };
+    const production: CheckRequest = { ...REQUEST, resource: { kind: 'service', id: 'prod' } };
+    const calm = checker(false, {}, [grant]).service;
+    expect((await calm.check(production, NOW)).decision.effect).toBe('allow');
+    // With 3 failed logins the grant's MFA is not enough: the evaluation with the grant must
+    // read the signal as well, or it would allow.
+    const { service } = checker(false, { alice: 3 }, [grant]);
+    expect((await service.check(production, NOW)).decision).toMatchObject({
+      effect: 'step_up',
+      require: { level: 'phishing_resistant' },
+    });
+  });
+});
