@@ -1,6 +1,6 @@
 import { z } from 'zod';
 
-import { agentIdSchema } from './agent-protocol.js';
+import { agentIdSchema, decisionReplaySchema } from './agent-protocol.js';
 import { approvalSchema, enrolmentCodeSchema, grantSchema } from './step-up-api.js';
 import { signalValueSchema } from './signals.js';
 
@@ -329,6 +329,11 @@ export const decisionSchema = z.object({
    * the bundle declared no signals, or an agent from before).
    */
   signals: z.record(z.string(), signalValueSchema).nullable(),
+  /**
+   * What a replay decides with beside the input: the verified evidence the decision used (never
+   * a token) and the masked paths the request had (null: an agent from before replay).
+   */
+  replay: decisionReplaySchema.nullable(),
   input: z.unknown().nullable(),
   errors: z.int(),
   durationNs: z.number(),

@@ -85,6 +85,7 @@ const statsBatch: DecisionRecord[] = [
     require: { approvals: 1 },
     dataRevision: 12,
     signals: { failed_logins: 3, new_device: false, last_country: null },
+    replay: { version: 1, evidence: { level: 'mfa', approvals: ['dave'] } },
   }),
   recent({
     principal: 'frank',
@@ -205,6 +206,7 @@ describe('ingest', () => {
       shadow: null,
       dataRevision: 12,
       signals: { failed_logins: 3, new_device: false, last_country: null },
+      replay: { version: 1, evidence: { level: 'mfa', approvals: ['dave'] } },
       input: null,
       errors: 0,
       durationNs: 1200,
@@ -212,7 +214,7 @@ describe('ingest', () => {
     });
     // A record naming no live data and no signals shows null for both.
     const [plain] = (await decisions(`principal=frank&${inStats}`)).decisions;
-    expect(plain).toMatchObject({ dataRevision: null, signals: null });
+    expect(plain).toMatchObject({ dataRevision: null, signals: null, replay: null });
     expect(await metricValue(cp.url, 'stepgate_decision_logs_ingested_total')).toBe(27);
     expect(await metricValue(cp.url, 'stepgate_decision_logs_dropped_by_agents_total')).toBe(3);
   });

@@ -85,6 +85,7 @@ export function decisionView(row: DecisionLog): DecisionView {
       : null,
     dataRevision: row.dataRevision,
     signals: (row.signals ?? null) as DecisionView['signals'],
+    replay: (row.replay ?? null) as DecisionView['replay'],
     input: row.input ?? null,
     errors: row.errors,
     durationNs: Number(row.durationNs),
