@@ -48,6 +48,11 @@ const POLICY = [
   '    effect: step_up',
   '    when: resource.id.startsWith("prod/") && has(actionAttributes.force) && actionAttributes.force',
   '    require: { approvals: 2 }',
+  // Reads the example settings' failed_logins signal (posted events, not the request).
+  '  - name: risky-requester',
+  '    effect: step_up',
+  '    when: resource.id.startsWith("prod/") && signals.failed_logins >= 3',
+  '    require: { approvals: 2 }',
   '  - name: deployers',
   '    effect: allow',
   '    when: \'"deployer" in principal.roles\'',
@@ -84,8 +89,12 @@ function ask(body: Record<string, unknown>, as = tokens.alice) {
   return api(cp.url, as, 'POST', '/v1/approvals', body);
 }
 
-async function request(resourceId: string, extra: Record<string, unknown> = {}): Promise<string> {
-  const created = await ask(asked(resourceId, extra));
+async function request(
+  resourceId: string,
+  extra: Record<string, unknown> = {},
+  as = tokens.alice,
+): Promise<string> {
+  const created = await ask(asked(resourceId, extra), as);
   expect(created.status, JSON.stringify(created.body)).toBe(201);
   return created.body.id as string;
 }
@@ -354,6 +363,23 @@ describe('the number of approvals comes from the active policies (issue 10)', ()
     expect(await required(forced)).toBe(2);
     const gentle = await request('prod/gentle', { actionAttributes: { force: false } });
     expect(await required(gentle)).toBe(1);
+  });
+
+  it("counts the requester's risk signals, as agents and /v1/check do", async () => {
+    tokens.dave ??= await token('dave-laptop', ['viewer'], 'dave');
+    const required = async (id: string) =>
+      (await api(cp.url, tokens.vic, 'GET', `/v1/approvals/${id}`)).body.required;
+    const calm = await request('prod/calm', {}, tokens.dave);
+    expect(await required(calm)).toBe(1);
+    for (let i = 0; i < 3; i++) {
+      const posted = await api(cp.url, cp.adminToken, 'POST', '/v1/events', {
+        type: 'login_failed',
+        subject: 'dave',
+      });
+      expect(posted.status, JSON.stringify(posted.body)).toBe(200);
+    }
+    const risky = await request('prod/risky', {}, tokens.dave);
+    expect(await required(risky)).toBe(2);
   });
 
   it('refuses what the policies allow anyway (400), deny (403) or want a factor for (400)', async () => {

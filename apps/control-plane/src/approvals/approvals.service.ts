@@ -15,6 +15,7 @@ import { Transactions, type Transaction } from '../database/transaction.js';
 import { hasGlobSyntax } from '../grants/grant-claims.js';
 import { GrantsService } from '../grants/grants.service.js';
 import { ActiveEngineService } from '../step-up/active-engine.service.js';
+import { DecisionFactsService } from '../step-up/decision-facts.service.js';
 import { requiredApprovals } from './approval-requirement.js';
 import {
   isDue,
@@ -46,6 +47,7 @@ export class ApprovalsService {
     private readonly grants: GrantsService,
     private readonly audit: AuditService,
     private readonly engines: ActiveEngineService,
+    private readonly facts: DecisionFactsService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -134,9 +136,11 @@ export class ApprovalsService {
       resource: body.resource,
       ...(body.context ? { context: body.context } : {}),
     };
+    // Live data and the requester's signals count as on an agent (a freeze denies outright).
+    const facts = await this.facts.for(engines.engine, principal.subject);
     try {
       return {
-        decision: engines.engine.decide(request, undefined, { now }),
+        decision: engines.engine.decide(request, undefined, { now, ...facts }),
         revision: engines.revision,
       };
     } catch (error) {
