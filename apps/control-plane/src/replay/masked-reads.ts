@@ -1,10 +1,18 @@
 import type { CompiledPolicySet } from '@stepgate/policy';
 
 /**
- * Input fields the engine itself reads, whatever the conditions say: the target index matches
- * on the action and resource id, approvals exclude the principal, reasons carry the kind.
+ * Input fields the engine itself reads, whatever the conditions say: a request without its
+ * principal id, action, resource kind or id is not one it decides; the target index matches on
+ * the action and resource id; approvals exclude the principal.
  */
-const STRUCTURAL = new Set(['principal', 'principal.id', 'action', 'resource', 'resource.id']);
+const STRUCTURAL = new Set([
+  'principal',
+  'principal.id',
+  'action',
+  'resource',
+  'resource.id',
+  'resource.kind',
+]);
 
 const IDENTIFIER = /[A-Za-z_][A-Za-z0-9_]*/g;
 

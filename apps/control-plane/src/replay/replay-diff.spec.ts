@@ -92,10 +92,9 @@ describe('masked reads', () => {
         },
       ],
     });
-    expect(reads.read(['context.ip', 'context.userAgent', 'resource.id'])).toEqual([
-      'context.ip',
-      'resource.id',
-    ]);
+    expect(reads.read(['context.ip', 'context.userAgent', 'resource.id', 'resource.kind'])).toEqual(
+      ['context.ip', 'resource.id', 'resource.kind'],
+    );
   });
 });
 
