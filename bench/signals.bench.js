@@ -40,9 +40,9 @@ function settingsFor(quick) {
   return {
     subjects: Number(process.env.BENCH_SIGNAL_SUBJECTS ?? 10_000),
     rounds: Number(process.env.BENCH_ROUNDS ?? (quick ? 5 : 7)),
-    // Four timed loops per round (two variants, throughput and latency): 7 x 15,000 keeps a
-    // full run near 20 s on a quiet machine (100 s with the load average at 12).
-    decisionsPerRound: Number(process.env.BENCH_DECISIONS ?? (quick ? 8_000 : 15_000)),
+    // Six timed loops per round (two variants, throughput and latency; the engine alone):
+    // 7 x 12,000 keeps a full run near 30 s on a lightly loaded machine.
+    decisionsPerRound: Number(process.env.BENCH_DECISIONS ?? (quick ? 6_000 : 12_000)),
     warmup: quick ? 10_000 : 20_000,
   };
 }
@@ -219,6 +219,13 @@ export async function run({ quick, log }) {
   );
   const withSignals = variants.with;
   const withoutSignals = variants.without;
+  // Through the decision point, the engine's share alone, comparable with the engine part.
+  const engineVariants = viaPoint
+    ? {
+        with: engineWith,
+        without: ({ request, evidence }) => engine.decide(request, evidence, { now: NOW }),
+      }
+    : undefined;
 
   for (let i = 0; i < cfg.warmup; i++) {
     withSignals(requests[i % requests.length]);
@@ -231,6 +238,10 @@ export async function run({ quick, log }) {
   };
   const rates = { with: [], without: [] };
   const samples = {
+    with: new Float64Array(cfg.rounds * cfg.decisionsPerRound),
+    without: new Float64Array(cfg.rounds * cfg.decisionsPerRound),
+  };
+  const engineSamples = {
     with: new Float64Array(cfg.rounds * cfg.decisionsPerRound),
     without: new Float64Array(cfg.rounds * cfg.decisionsPerRound),
   };
@@ -252,6 +263,15 @@ export async function run({ quick, log }) {
         samples[name][n + i] = Number(process.hrtime.bigint() - start);
       }
     }
+    for (const name of engineVariants ? order : []) {
+      const decide = engineVariants[name];
+      for (let i = 0; i < cfg.decisionsPerRound; i++) {
+        const item = requests[(i * 7) % requests.length];
+        const start = process.hrtime.bigint();
+        decide(item);
+        engineSamples[name][n + i] = Number(process.hrtime.bigint() - start);
+      }
+    }
     // The lookup alone (what the signals add before the engine).
     let sink = 0;
     for (let i = 0; i < cfg.decisionsPerRound; i++) {
@@ -270,6 +290,9 @@ export async function run({ quick, log }) {
     return { p50: pct(0.5), p90: pct(0.9), p99: pct(0.99), p999: pct(0.999) };
   };
   const latency = { with: stats(samples.with), without: stats(samples.without) };
+  const engineLatency = engineVariants
+    ? { with: stats(engineSamples.with), without: stats(engineSamples.without) }
+    : undefined;
   const lookup = stats(lookups);
   const perSecond = { with: median(rates.with), without: median(rates.without) };
   const roundRatios = rates.with.map((r, i) => r / rates.without[i]);
@@ -297,6 +320,17 @@ export async function run({ quick, log }) {
             ],
             ['p99.9 latency (µs)', latency.with.p999, latency.without.p999, '', ''],
             ['effects seen', fmtEffects(effects.with), fmtEffects(effects.without), '', ''],
+            ...(engineLatency
+              ? [
+                  [
+                    'PolicyEngine.decide alone p50 / p99 (µs)',
+                    `${engineLatency.with.p50} / ${engineLatency.with.p99}`,
+                    `${engineLatency.without.p50} / ${engineLatency.without.p99}`,
+                    '',
+                    '',
+                  ],
+                ]
+              : []),
             [
               'SignalStore.valuesFor alone p50 / p99 (µs)',
               `${lookup.p50} / ${lookup.p99}`,
@@ -338,6 +372,12 @@ export async function run({ quick, log }) {
         withP99Micros: latency.with.p99,
         withoutP50Micros: latency.without.p50,
         withoutP99Micros: latency.without.p99,
+        ...(engineLatency
+          ? {
+              engineWithP99Micros: engineLatency.with.p99,
+              engineWithoutP99Micros: engineLatency.without.p99,
+            }
+          : {}),
         lookupP99Micros: lookup.p99,
         viaDecisionPoint: viaPoint ? 1 : 0,
         storeHeapMiB: storeMiB,
@@ -360,7 +400,7 @@ export async function run({ quick, log }) {
         viaPoint
           ? 'Each decision: DecisionPoint.decide (request check, bundle and staleness, signals read once from its agent-core SignalStore for the principal, engine, decision record into a log buffer) with the store fed one snapshot of 2 values per subject, as the agent sync applies a verified message; without signals: the same decision point and bundle with no SignalStore, so every declared signal reads its zero value. The effects differ because risk-step-up.yaml steps up principals with 3+ failed logins.'
           : 'Each decision: SignalStore.valuesFor(principal.id) (agent-core, fed one snapshot of 2 values per subject), then PolicyEngine.decide with those values as `signals`, as the decision point passes them (the DecisionPoint did not read a SignalStore when this ran); without signals, every declared signal reads its zero value. The effects differ because risk-step-up.yaml steps up principals with 3+ failed logins.',
-        'Latency is each call timed on its own (process.hrtime, wall clock, as the engine part); throughput is a separate untimed loop; the two variants alternate order round by round.',
+        'Latency is each call timed on its own (process.hrtime, wall clock, as the engine part); throughput is a separate untimed loop; the two variants alternate order round by round. "PolicyEngine.decide alone": the same requests, values from the same store, timed without the decision point around the engine (the engine part\'s measure), in the same rounds.',
       ],
     },
   ];
