@@ -13,6 +13,7 @@ export {
 export type { PolicyFileLimits } from './source/policy-file-selection.js';
 export { attributeName, fetchableUrl, SETTINGS_FILE } from './compile/compile-settings.js';
 export { formatCompileError, PolicySetError } from './errors.js';
+export { exceedsMaxChanged, formatMaxChanged, parseMaxChanged } from './activation-gate.js';
 export type { CompileError, CompileErrorCode } from './errors.js';
 export { PolicyEngine } from './evaluate/engine.js';
 export { approverKey, countApprovals } from './evaluate/step-up.js';
@@ -75,6 +76,8 @@ export type {
   RuleError,
   RuleMode,
   Settings,
+  ActivationSettings,
+  MaxChanged,
   SignalAggregate,
   SignalDeclaration,
 } from './model.js';

@@ -68,6 +68,18 @@ export interface Settings {
    * document. Absent when none is declared.
    */
   dataSources?: DataSourceDeclaration[];
+  /**
+   * The activation gate (`activation:`): a new version whose replay of the last 24 h changes
+   * more decisions than `maxChanged` is not auto-activated. Absent when none is declared.
+   */
+  activation?: ActivationSettings;
+}
+
+/** A limit on changed decisions: a share of the replayed ones, or a count. */
+export type MaxChanged = { percent: number } | { count: number };
+
+export interface ActivationSettings {
+  maxChanged: MaxChanged;
 }
 
 /** How a data source's body becomes a value: parsed JSON, a list of lines, or CSV rows. */

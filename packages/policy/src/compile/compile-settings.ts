@@ -1,3 +1,4 @@
+import { parseMaxChanged } from '../activation-gate.js';
 import type { CompileError } from '../errors.js';
 import { parseDuration } from '../duration.js';
 import { liveSchemaValidator, validateAgainst } from '../evaluate/live-data.js';
@@ -90,6 +91,8 @@ export function compileSettings(
     errors,
   );
   if (dataSources.length > 0) settings.dataSources = dataSources;
+  if (doc.activation)
+    settings.activation = { maxChanged: parseMaxChanged(doc.activation.maxChanged) };
   return settings;
 }
 

@@ -286,6 +286,21 @@ export const settingsDocumentSchema = z.strictObject({
         'URLs the control plane polls (threat feeds, on-call schedules, CMDB exports) and publishes as live data documents.',
     })
     .optional(),
+  /** The activation gate: how much a new version may change before it waits for an operator. */
+  activation: z
+    .strictObject({
+      maxChanged: z.union([
+        z
+          .string()
+          .regex(/^(?:100|[0-9]{1,2})(?:\.[0-9]{1,3})?%$/, 'a share such as "1%" (0% to 100%)'),
+        z.int().nonnegative(),
+      ]),
+    })
+    .meta({
+      description:
+        'Holds auto-activation of a new version whose replay of the last 24 h changes more decisions than maxChanged: a share of the replayed decisions ("1%") or a count (50). The version stays ready; an operator may still activate it with a reason.',
+    })
+    .optional(),
 });
 export type SettingsDocument = z.infer<typeof settingsDocumentSchema>;
 
