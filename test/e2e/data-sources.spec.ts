@@ -18,7 +18,7 @@ import {
 } from '../integration/control-plane/support.js';
 import { cloneEmbedded, pushPolicies } from '../integration/control-plane/step-up-support.js';
 import { ensureAgentBuilt } from '../integration/agent/support.js';
-import { AgentProcess, getOk, killAllAgents, waitFor } from './support.js';
+import { AgentProcess, startAgents, getOk, killAllAgents, waitFor } from './support.js';
 
 const SCHEMA = JSON.stringify({
   $schema: 'https://json-schema.org/draft/2020-12/schema',
@@ -107,16 +107,7 @@ beforeAll(async () => {
   );
   expect(version.active, JSON.stringify(version)).toBe(true);
   viewer = (await createToken(cp, 'e2e-feed-viewer', ['viewer'])).token;
-  [a, b] = await Promise.all(
-    ['a', 'b'].map(async (name) =>
-      AgentProcess.start({
-        name: `feed-${name}`,
-        url: cp.url,
-        token: (await createToken(cp, `e2e-feed-${name}`, ['agent'])).token,
-        agentId: `e2e-feed-${name}`,
-      }),
-    ),
-  );
+  [a, b] = (await startAgents(cp, 'feed', ['a', 'b'])) as [AgentProcess, AgentProcess];
 }, 400_000);
 
 afterAll(async () => {

@@ -16,7 +16,7 @@ import {
 } from '../integration/control-plane/support.js';
 import { cloneEmbedded, pushPolicies } from '../integration/control-plane/step-up-support.js';
 import { ensureAgentBuilt } from '../integration/agent/support.js';
-import { AgentProcess, getOk, killAllAgents, waitFor } from './support.js';
+import { AgentProcess, startAgents, getOk, killAllAgents, waitFor } from './support.js';
 
 const SCHEMA = JSON.stringify({
   $schema: 'https://json-schema.org/draft/2020-12/schema',
@@ -109,16 +109,7 @@ beforeAll(async () => {
   expect(version.active, JSON.stringify(version)).toBe(true);
   writer = (await createToken(cp, 'e2e-live-writer', ['data'])).token;
   viewer = (await createToken(cp, 'e2e-live-viewer', ['viewer'])).token;
-  [a, b] = await Promise.all(
-    ['a', 'b'].map(async (name) =>
-      AgentProcess.start({
-        name: `live-${name}`,
-        url: cp.url,
-        token: (await createToken(cp, `e2e-live-${name}`, ['agent'])).token,
-        agentId: `e2e-live-${name}`,
-      }),
-    ),
-  );
+  [a, b] = (await startAgents(cp, 'live', ['a', 'b'])) as [AgentProcess, AgentProcess];
 }, 400_000);
 
 afterAll(async () => {

@@ -16,7 +16,7 @@ import {
 } from '../integration/control-plane/support.js';
 import { cloneEmbedded, pushPolicies } from '../integration/control-plane/step-up-support.js';
 import { ensureAgentBuilt } from '../integration/agent/support.js';
-import { AgentProcess, decisionIdsOf, killAllAgents, waitFor } from './support.js';
+import { AgentProcess, decisionIdsOf, startAgents, killAllAgents, waitFor } from './support.js';
 
 const BASE_RULES = `apiVersion: stepgate/v1
 kind: Policy
@@ -91,13 +91,10 @@ beforeAll(async () => {
   expect(version.active, JSON.stringify(version)).toBe(true);
   first = version.number;
   operator = (await createToken(cp, 'e2e-replay-operator', ['operator'])).token;
-  for (const name of ['a', 'b'] as const)
-    agents[name] = await AgentProcess.start({
-      name: `replay-${name}`,
-      url: cp.url,
-      token: (await createToken(cp, `e2e-replay-${name}`, ['agent'])).token,
-      agentId: `e2e-replay-${name}`,
-    });
+  [agents.a, agents.b] = (await startAgents(cp, 'replay', ['a', 'b'])) as [
+    AgentProcess,
+    AgentProcess,
+  ];
   // Deciding by the policies (not the fail mode) before any traffic counts.
   for (const agent of Object.values(agents))
     await waitFor(

@@ -15,7 +15,7 @@ import {
 } from '../integration/control-plane/support.js';
 import { cloneEmbedded, pushPolicies } from '../integration/control-plane/step-up-support.js';
 import { ensureAgentBuilt } from '../integration/agent/support.js';
-import { AgentProcess, getOk, killAllAgents, waitFor } from './support.js';
+import { AgentProcess, startAgents, getOk, killAllAgents, waitFor } from './support.js';
 
 /** The window of the e2e signal: short, so expiry is seen within the test. */
 const WINDOW_SECONDS = 6;
@@ -86,16 +86,7 @@ beforeAll(async () => {
   expect(version.active, JSON.stringify(version)).toBe(true);
   poster = (await createToken(cp, 'e2e-signals-poster', ['events'])).token;
   viewer = (await createToken(cp, 'e2e-signals-viewer', ['viewer'])).token;
-  [a, b] = await Promise.all(
-    ['a', 'b'].map(async (name) =>
-      AgentProcess.start({
-        name: `signals-${name}`,
-        url: cp.url,
-        token: (await createToken(cp, `e2e-signals-${name}`, ['agent'])).token,
-        agentId: `e2e-signals-${name}`,
-      }),
-    ),
-  );
+  [a, b] = (await startAgents(cp, 'signals', ['a', 'b'])) as [AgentProcess, AgentProcess];
   for (const agent of [a, b])
     await waitFor(
       `${agent.name} decides with the version declaring the signal`,

@@ -206,6 +206,27 @@ export class AgentProcess {
   }
 }
 
+/**
+ * Starts one agent per name against `cp`, each with an agent token of its own and the id
+ * `e2e-<prefix>-<name>` (so GET /v1/agents and /v1/decisions can find it), all at once.
+ */
+export async function startAgents(
+  cp: ControlPlaneProcess,
+  prefix: string,
+  names: readonly string[],
+): Promise<AgentProcess[]> {
+  return Promise.all(
+    names.map(async (name) =>
+      AgentProcess.start({
+        name: `${prefix}-${name}`,
+        url: cp.url,
+        token: (await createToken(cp, `e2e-${prefix}-${name}`, ['agent'])).token,
+        agentId: `e2e-${prefix}-${name}`,
+      }),
+    ),
+  );
+}
+
 export async function killAllAgents(): Promise<void> {
   await Promise.all([...agents].map((agent) => agent.kill()));
   agents.clear();
