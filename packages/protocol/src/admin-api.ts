@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { activationHeldSchema, versionReplaySummarySchema } from './version-impact-api.js';
 
 import { agentIdSchema, decisionReplaySchema } from './agent-protocol.js';
 import { approvalSchema, enrolmentCodeSchema, grantSchema } from './step-up-api.js';
@@ -152,6 +153,10 @@ export type VersionError = z.infer<typeof versionErrorSchema>;
 export const versionDetailSchema = versionSchema.extend({
   errors: z.array(versionErrorSchema),
   testReport: z.unknown(),
+  /** The replay the sync ran of this version (null: none, e.g. a failed version). */
+  replay: versionReplaySummarySchema.nullable(),
+  /** Set while the activation gate holds this version (never once it has been active). */
+  activationHeld: activationHeldSchema.nullable(),
 });
 export type VersionDetail = z.infer<typeof versionDetailSchema>;
 

@@ -316,3 +316,9 @@ export type {
   ReplayStarted,
   ReplayStatus,
 } from './replay-api.js';
+export {
+  activationHeldSchema,
+  REPLAY_SUMMARY_CHANGES,
+  versionReplaySummarySchema,
+} from './version-impact-api.js';
+export type { ActivationHeld, VersionReplaySummary } from './version-impact-api.js';

@@ -76,7 +76,9 @@ export class GitHttpHandler {
       return;
     }
     // Only receive-pack requests run the hook; they get a report channel for this push.
-    const session = path.endsWith('/git-receive-pack') ? this.hooks.open() : undefined;
+    const session = path.endsWith('/git-receive-pack')
+      ? this.hooks.open((report) => this.queueSyncs(principal, report))
+      : undefined;
     try {
       const result = await serveGitHttp(request, response, {
         projectRoot: this.repository.projectRoot,
@@ -85,6 +87,7 @@ export class GitHttpHandler {
         remoteUser: principal.name,
         ...(session ? { env: session.env } : {}),
       });
+      // Already queued when the hook reported (same job ids: queued once); again in case it did not.
       if (result.service === 'receive-pack' && result.ok)
         await this.queueSyncs(principal, session?.report);
     } finally {

@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import { z } from 'zod';
 import { PUSH_REPORT_TOKEN_ENV, PUSH_REPORT_URL_ENV } from '../git/post-receive-report.js';
 import { LOGGER } from '../logging/logger.js';
-import { PushReportService, type PushReport } from './push-report.service.js';
+import { IMPACT_WAIT_MS, PushReportService, type PushReport } from './push-report.service.js';
 
 /** One push being served: the hook's environment, and what it reported once it has. */
 export interface PushSession {
@@ -14,6 +14,11 @@ export interface PushSession {
   env: Record<string, string>;
   /** Set when the hook has reported the push's ref updates. */
   report?: PushReport;
+  /**
+   * Called once the verdict lines are sent, before the report waits for the impact: the handler
+   * queues the syncs then (the push is in Git already), so the replay can run within the push.
+   */
+  onReported?: (report: PushReport) => Promise<void>;
   close(): void;
 }
 
@@ -66,11 +71,12 @@ export class HookChannelService implements OnModuleInit, OnModuleDestroy {
   }
 
   /** A session for one push; close it when the push has been served. */
-  open(): PushSession {
+  open(onReported?: PushSession['onReported']): PushSession {
     const token = randomBytes(32).toString('base64url');
     const key = tokenKey(token);
     const session: PushSession = {
       env: { [PUSH_REPORT_URL_ENV]: this.url ?? '', [PUSH_REPORT_TOKEN_ENV]: token },
+      ...(onReported ? { onReported } : {}),
       close: () => this.sessions.delete(key),
     };
     this.sessions.set(key, session);
@@ -97,8 +103,20 @@ export class HookChannelService implements OnModuleInit, OnModuleDestroy {
       }
       const parsed = reportRequestSchema.safeParse(body);
       if (!parsed.success) return answer(400, { message: 'malformed ref updates' });
-      session.report = await this.reports.report(parsed.data.updates);
-      answer(200, { lines: session.report.lines });
+      const started = Date.now();
+      const report = await this.reports.report(parsed.data.updates);
+      session.report = report;
+      // Streamed, one JSON object a line: the verdict goes out now, the impact when known.
+      response.writeHead(200, { 'content-type': 'application/x-ndjson' });
+      response.write(`${JSON.stringify({ lines: report.lines })}\n`);
+      try {
+        await session.onReported?.(report);
+        const lines = await this.reports.impact(report, started + IMPACT_WAIT_MS);
+        if (lines.length > 0) response.write(`${JSON.stringify({ lines })}\n`);
+      } catch (error) {
+        this.logger.warn({ error: (error as Error).message }, 'could not report a push impact');
+      }
+      response.end();
     } catch (error) {
       this.logger.warn({ error: (error as Error).message }, 'could not report on a push');
       answer(500, { message: (error as Error).message.split('\n')[0] });

@@ -3,13 +3,24 @@ import { DEFAULT_SOURCE_ID, SourcesService } from '../sources/sources.service.js
 import { SelfProtectionService } from '../step-up/self-protection.service.js';
 import { CommitVerdictService } from '../sync/commit-verdict.service.js';
 import { EmbeddedRepositoryService } from '../git/embedded-repository.service.js';
+import { VersionsService } from '../versions/versions.service.js';
+import { impactLines, type PushImpact } from './push-impact.js';
 import { triageRefUpdate, verdictLines, type RefUpdate } from './push-report.js';
+
+/**
+ * How long after the verdict the report waits for the pushed version's replay: well inside the
+ * hook's 50 s (post-receive-report.ts), which the verdict shares; later, a command to see it.
+ */
+export const IMPACT_WAIT_MS = 20_000;
+const POLL_MS = 250;
 
 /** What the pusher is told, and which pushed commits the sync should record. */
 export interface PushReport {
   lines: string[];
   /** The commits pushed to the tracked branch, in push order (what the sync is asked for). */
   pushed: string[];
+  /** The last pushed commit whose verdict is ready: the version whose impact is reported. */
+  ready?: string;
 }
 
 /**
@@ -24,6 +35,7 @@ export class PushReportService {
     private readonly repository: EmbeddedRepositoryService,
     private readonly verdicts: CommitVerdictService,
     private readonly protection: SelfProtectionService,
+    private readonly versions: VersionsService,
   ) {}
 
   async report(updates: RefUpdate[]): Promise<PushReport> {
@@ -50,7 +62,33 @@ export class PushReportService {
         path: source.path,
       });
       report.lines.push(...verdictLines(triaged.slice(0, 7), verdict, activeProtection));
+      if (verdict.status === 'ready') report.ready = triaged;
     }
     return report;
+  }
+
+  /**
+   * The impact lines of the report's ready commit: its replay's changes if the sync records it
+   * and the replay ends before `deadline` (epoch ms), else the command to see them. Never waits
+   * past the deadline; nothing when no pushed commit is ready.
+   */
+  async impact(report: PushReport, deadline: number): Promise<string[]> {
+    const sha = report.ready;
+    if (sha === undefined) return [];
+    let impact: PushImpact = { replay: null, activationHeld: null };
+    for (;;) {
+      impact = await this.impactOf(sha);
+      const status = impact.replay?.status;
+      if (status !== undefined && status !== 'queued' && status !== 'running') break;
+      if (Date.now() + POLL_MS >= deadline) break;
+      await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+    }
+    return impactLines(sha.slice(0, 7), impact);
+  }
+
+  private async impactOf(sha: string): Promise<PushImpact> {
+    const version = await this.versions.resolve(sha).catch(() => undefined);
+    if (!version) return { replay: null, activationHeld: null };
+    return { version: version.number, ...(await this.versions.impact(version)) };
   }
 }

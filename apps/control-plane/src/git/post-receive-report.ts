@@ -40,12 +40,16 @@ async function readStdin(): Promise<string> {
   return Buffer.concat(chunks).toString('utf8');
 }
 
-/** The control plane's lines about `updates`, or one line saying why there are none. */
-async function report(updates: RefUpdate[]): Promise<string[]> {
+/**
+ * Prints the control plane's lines about `updates` as they come (the verdict first, the impact
+ * when known: one JSON object a line), or one line saying why there are none.
+ */
+async function report(updates: RefUpdate[], print: (lines: string[]) => void): Promise<void> {
   const url = process.env[PUSH_REPORT_URL_ENV];
   const token = process.env[PUSH_REPORT_TOKEN_ENV];
   if (!url || !token)
-    return [`${PREFIX} this push was not served by the control plane; not checked`];
+    return print([`${PREFIX} this push was not served by the control plane; not checked`]);
+  let printed = false;
   try {
     const response = await fetch(url, {
       method: 'POST',
@@ -53,24 +57,49 @@ async function report(updates: RefUpdate[]): Promise<string[]> {
       body: JSON.stringify({ updates }),
       signal: AbortSignal.timeout(WAIT_MS),
     });
-    const body = (await response.json()) as { lines?: unknown; message?: unknown };
-    if (response.ok && Array.isArray(body.lines)) return body.lines.map(String);
-    return [`${PREFIX} the policy check failed: ${String(body.message ?? response.status)}`];
+    if (!response.ok || response.body === null) {
+      const body = (await response.json().catch(() => ({}))) as { message?: unknown };
+      return print([
+        `${PREFIX} the policy check failed: ${String(body.message ?? response.status)}`,
+      ]);
+    }
+    let buffered = '';
+    const decoder = new TextDecoder();
+    const flush = (text: string): void => {
+      if (text.trim() === '') return;
+      const body = JSON.parse(text) as { lines?: unknown };
+      if (Array.isArray(body.lines)) {
+        print(body.lines.map(String));
+        printed = true;
+      }
+    };
+    for await (const chunk of response.body) {
+      buffered += decoder.decode(chunk as Uint8Array, { stream: true });
+      let cut: number;
+      while ((cut = buffered.indexOf('\n')) !== -1) {
+        flush(buffered.slice(0, cut));
+        buffered = buffered.slice(cut + 1);
+      }
+    }
+    flush(buffered);
   } catch (error) {
     const timedOut = (error as Error).name === 'TimeoutError';
-    return [
+    print([
       timedOut
-        ? `${PREFIX} the verdict did not come within ${WAIT_MS / 1000} s; the control plane records it as a version (stepgate versions)`
+        ? printed
+          ? `${PREFIX} the impact did not come within ${WAIT_MS / 1000} s; see it with stepgate versions`
+          : `${PREFIX} the verdict did not come within ${WAIT_MS / 1000} s; the control plane records it as a version (stepgate versions)`
         : `${PREFIX} the policy check failed: ${(error as Error).message}`,
-    ];
+    ]);
   }
 }
 
 async function main(): Promise<void> {
   const updates = parseRefUpdates(await readStdin());
   if (updates.length === 0) return;
-  const lines = await report(updates);
-  if (lines.length > 0) process.stdout.write(`${lines.join('\n')}\n`);
+  await report(updates, (lines) => {
+    if (lines.length > 0) process.stdout.write(`${lines.join('\n')}\n`);
+  });
 }
 
 const entry = process.argv[1];

@@ -23,5 +23,6 @@ import { ReplayService } from './replay.service.js';
     // Stateless reads of the write history (documentsAt); the live-data module keeps the writes.
     LiveDataRepository,
   ],
+  exports: [ReplayService],
 })
 export class ReplayModule {}

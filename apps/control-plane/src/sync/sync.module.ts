@@ -3,6 +3,7 @@ import { Module } from '@nestjs/common';
 import { AuditModule } from '../audit/audit.module.js';
 import { EmbeddedRepositoryModule } from '../git/embedded-repository.module.js';
 import { LiveStateModule } from '../live-state/live-state.module.js';
+import { ReplayModule } from '../replay/replay.module.js';
 import { SourcesModule } from '../sources/sources.module.js';
 import { StepUpModule } from '../step-up/step-up.module.js';
 import { VersionsModule } from '../versions/versions.module.js';
@@ -13,6 +14,7 @@ import { SyncProcessor } from './sync.processor.js';
 import { SyncQueueService } from './sync-queue.service.js';
 import { SyncRepository } from './sync.repository.js';
 import { SYNC_QUEUE } from './sync.queue.js';
+import { SyncReplayService } from './sync-replay.service.js';
 import { SyncService } from './sync.service.js';
 
 @Module({
@@ -24,6 +26,7 @@ import { SyncService } from './sync.service.js';
     LiveStateModule,
     AuditModule,
     StepUpModule,
+    ReplayModule,
   ],
   controllers: [SyncController],
   providers: [
@@ -33,6 +36,7 @@ import { SyncService } from './sync.service.js';
     SyncMetrics,
     SyncRepository,
     CommitVerdictService,
+    SyncReplayService,
   ],
   exports: [SyncQueueService, SyncService, SyncMetrics, CommitVerdictService, BullModule],
 })

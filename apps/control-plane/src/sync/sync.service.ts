@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { CompiledPolicySet } from '@stepgate/policy';
-import { StepgateError } from '@stepgate/protocol';
+import { StepgateError, type ActivationHeld } from '@stepgate/protocol';
 import * as fs from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
@@ -16,6 +16,7 @@ import { protectionChanged } from '../step-up/protection-policies.js';
 import { SelfProtectionService } from '../step-up/self-protection.service.js';
 import { ActivationService } from '../versions/activation.service.js';
 import { CommitVerdictService } from './commit-verdict.service.js';
+import { SyncReplayService } from './sync-replay.service.js';
 import { SyncMetrics } from './sync.metrics.js';
 import { LiveStateRepository } from '../live-state/live-state.repository.js';
 import { SyncRepository } from './sync.repository.js';
@@ -26,8 +27,12 @@ export interface SyncOutcome {
   created: { number: number; sha: string; status: 'ready' | 'failed' }[];
   forcePush: boolean;
   activated?: number;
-  /** The ready head changes the self-protection policies: it waits for a protected activation. */
+  /**
+   * The ready head was not auto-activated: it changes the self-protection policies (it waits for
+   * a protected activation), or the activation gate holds it (`gate` says why).
+   */
   held?: number;
+  gate?: ActivationHeld;
 }
 
 /** A fingerprint no policy set has: when the active one cannot be read, every version waits. */
@@ -52,6 +57,7 @@ export class SyncService {
     private readonly protection: SelfProtectionService,
     private readonly audit: AuditService,
     private readonly metrics: SyncMetrics,
+    private readonly syncReplays: SyncReplayService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     @Inject(LOGGER) private readonly logger: Logger,
   ) {}
@@ -138,6 +144,8 @@ export class SyncService {
           },
           'recorded policy version',
         );
+        // Its impact on the last 24 h of decisions, in the background (the replay queue).
+        if (built.status === 'ready') await this.syncReplays.start(created);
       }
     }
 
@@ -157,9 +165,15 @@ export class SyncService {
           head.policySet as unknown as CompiledPolicySet,
           await this.activeProtection(),
         );
+        // Only after that check: a protection change waits for an operator whatever its impact.
+        const gated = held ? null : await this.syncReplays.gate(head);
         if (held) {
           await this.hold(head, source, pushedBy);
           outcome.held = head.number;
+        } else if (gated) {
+          await this.holdByGate(head, source, pushedBy, gated);
+          outcome.held = head.number;
+          outcome.gate = gated;
         } else {
           const result = await this.activation.activate(
             head.id,
@@ -186,6 +200,32 @@ export class SyncService {
       );
       return UNKNOWN_PROTECTION;
     }
+  }
+
+  /** Leaves a head the activation gate holds ready but inactive, and says why (audited). */
+  private async holdByGate(
+    head: { id: string; number: number; sha: string },
+    source: { name: string; branch: string },
+    pushedBy: string,
+    held: ActivationHeld,
+  ): Promise<void> {
+    await this.audit.record({
+      actor: pushedBy,
+      action: 'version.activation_held',
+      target: head.id,
+      reason: `activation gate: ${held.reason}`,
+      details: {
+        version: head.number,
+        sha: head.sha,
+        source: source.name,
+        branch: source.branch,
+        gate: held,
+      },
+    });
+    this.logger.warn(
+      { version: head.number, sha: head.sha, pushedBy, ...held },
+      `version ${head.number} held by the activation gate (${held.reason}); activate it with a reason (stepgate activate ${head.number} --reason ...)`,
+    );
   }
 
   /** Leaves a protection-changing head ready but inactive, and says so in the audit log. */

@@ -32,7 +32,18 @@ export class ActivationService {
   async activate(ref: string, actor: string, reason?: string): Promise<ChangeResult> {
     const version = await this.versions.resolve(ref);
     this.assertReady(version);
-    return this.change('activate', version.id, actor, reason);
+    // A version the activation gate holds goes live only on an operator's stated reason, and
+    // the audit row keeps the replay figures the operator overrode.
+    const { activationHeld: held, replay } = await this.versions.impact(version);
+    if (held && !reason?.trim())
+      throw new StepgateError(
+        'request/invalid',
+        `version ${version.number} is held by the activation gate: ${held.reason}; activate it with a reason (stepgate activate ${version.number} --reason '<why>')`,
+      );
+    const gate = held
+      ? { activationHeld: held, ...(replay ? { replayId: replay.id } : {}) }
+      : undefined;
+    return this.change('activate', version.id, actor, reason, gate);
   }
 
   /** Back to `to`, or to the version that was active before the current one. */
@@ -78,6 +89,7 @@ export class ActivationService {
     toVersionId: string | null,
     actor: string,
     reason?: string,
+    extra?: Record<string, unknown>,
   ): Promise<ChangeResult> {
     const applied = await this.liveState.change(
       { kind, toVersionId, actor, ...(reason ? { reason } : {}) },
@@ -88,7 +100,7 @@ export class ActivationService {
             action: `version.${kind}`,
             ...(toVersionId ? { target: toVersionId } : {}),
             ...(reason ? { reason } : {}),
-            details: { revision, from: fromVersionId, to: toVersionId },
+            details: { revision, from: fromVersionId, to: toVersionId, ...extra },
           },
           tx,
         ),

@@ -1,7 +1,15 @@
 import { Injectable } from '@nestjs/common';
-import { StepgateError, type VersionDetail, type VersionView } from '@stepgate/protocol';
+import {
+  StepgateError,
+  type ActivationHeld,
+  type VersionDetail,
+  type VersionReplaySummary,
+  type VersionView,
+} from '@stepgate/protocol';
 import type { PolicyVersion } from '../generated/prisma/client.js';
 import { LiveStateRepository, type LiveState } from '../live-state/live-state.repository.js';
+import { activationGateOf, activationHold, replaySummary } from './version-impact.js';
+import { VersionReplayRepository } from './version-replay.repository.js';
 import { VersionsRepository } from './versions.repository.js';
 
 type VersionRow = PolicyVersion;
@@ -14,6 +22,7 @@ export class VersionsService {
   constructor(
     private readonly repository: VersionsRepository,
     private readonly liveStateRepository: LiveStateRepository,
+    private readonly replays: VersionReplayRepository,
   ) {}
 
   liveState(): Promise<LiveState> {
@@ -58,7 +67,28 @@ export class VersionsService {
       // Written by the sync from the compiler's CompileError list (versionErrorSchema).
       errors: (row.errors as VersionDetail['errors'] | null) ?? [],
       testReport: row.testReport ?? null,
+      ...(await this.impact(row)),
     };
+  }
+
+  /**
+   * The replay the sync ran of a version, and why the activation gate holds it (never once it
+   * has been active: an operator decided).
+   */
+  async impact(row: {
+    id: string;
+    status: string;
+    policySet: unknown;
+  }): Promise<{ replay: VersionReplaySummary | null; activationHeld: ActivationHeld | null }> {
+    if (row.status !== 'ready') return { replay: null, activationHeld: null };
+    const found = await this.replays.latestSyncReplay(row.id);
+    const replay = found ? replaySummary(found) : null;
+    const gate = activationGateOf(row.policySet);
+    const held =
+      gate && !(await this.liveStateRepository.everActivated(row.id))
+        ? activationHold(gate, replay)
+        : null;
+    return { replay, activationHeld: held };
   }
 
   view(row: VersionRow, live: LiveState): VersionView {
