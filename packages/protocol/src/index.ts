@@ -297,6 +297,7 @@ export type {
   SubjectSignalsResponse,
 } from './signals.js';
 export {
+  localReplayRequestSchema,
   MAX_REPLAY_WINDOW_DAYS,
   notReplayableReasonSchema,
   replayFilterSchema,
@@ -307,6 +308,7 @@ export {
   replayStatusSchema,
 } from './replay-api.js';
 export type {
+  LocalReplayRequest,
   NotReplayableReason,
   Replay,
   ReplayExample,

@@ -40,6 +40,26 @@ export const replayRequestSchema = z
   });
 export type ReplayRequest = z.infer<typeof replayRequestSchema>;
 
+/**
+ * `POST /v1/replays`: a replay with a policy set the caller compiled (`stepgate replay <dir>`),
+ * not a version. The set is checked as the control plane reads a stored one (parsePolicySet);
+ * it is only replayed: it never becomes a version and never reaches an agent.
+ */
+export const localReplayRequestSchema = z
+  .strictObject({
+    /** A compiled policy set (the `policySet` of `compile()`); the whole body is 1 MiB at most. */
+    policySet: z.unknown().refine((value) => value !== undefined, { message: 'required' }),
+    since: z.iso.datetime({ offset: true }),
+    until: z.iso.datetime({ offset: true }).optional(),
+    filter: replayFilterSchema.optional(),
+    examples: z.int().min(0).max(50).optional(),
+  })
+  .refine((body) => body.until === undefined || Date.parse(body.since) < Date.parse(body.until), {
+    message: 'since must be before until',
+    path: ['since'],
+  });
+export type LocalReplayRequest = z.infer<typeof localReplayRequestSchema>;
+
 export const replayStatusSchema = z.enum(['queued', 'running', 'done', 'failed', 'cancelled']);
 export type ReplayStatus = z.infer<typeof replayStatusSchema>;
 
@@ -118,7 +138,8 @@ export type ReplayResult = z.infer<typeof replayResultSchema>;
 export const replaySchema = z.strictObject({
   id: z.string(),
   status: replayStatusSchema,
-  version: z.strictObject({ id: z.string(), number: z.int(), sha: z.string() }),
+  /** The replayed version; null for a local policy set (POST /v1/replays). */
+  version: z.strictObject({ id: z.string(), number: z.int(), sha: z.string() }).nullable(),
   since: z.iso.datetime({ offset: true }),
   until: z.iso.datetime({ offset: true }),
   filter: replayFilterSchema,

@@ -162,6 +162,13 @@ const ROUTES: Route[] = [
     scopes: ['operator'],
   },
   {
+    name: 'replay local policy set',
+    method: 'POST',
+    path: '/v1/replays',
+    body: () => ({ since: new Date(Date.now() - 3600_000).toISOString(), policySet: {} }),
+    scopes: ['operator'],
+  },
+  {
     name: 'replay get',
     method: 'GET',
     path: '/v1/replays/00000000-0000-4000-8000-000000000000',

@@ -102,6 +102,8 @@ export interface ControlPlaneApi {
 
   // Replay.
   startReplay(ref: string, request: ReplayRequest): Promise<ReplayStarted>;
+  /** Replays a locally compiled policy set (`stepgate replay <dir>`). */
+  startLocalReplay(policySet: unknown, request: ReplayRequest): Promise<ReplayStarted>;
   getReplay(id: string): Promise<Replay>;
 }
 
@@ -314,6 +316,12 @@ export class ControlPlaneClient implements ControlPlaneApi {
   async startReplay(ref: string, request: ReplayRequest): Promise<ReplayStarted> {
     const path = `/v1/versions/${encodeURIComponent(ref)}/replay`;
     return this.call('POST', path, replayStartedSchema, { body: request });
+  }
+
+  async startLocalReplay(policySet: unknown, request: ReplayRequest): Promise<ReplayStarted> {
+    return this.call('POST', '/v1/replays', replayStartedSchema, {
+      body: { ...request, policySet },
+    });
   }
 
   async getReplay(id: string): Promise<Replay> {

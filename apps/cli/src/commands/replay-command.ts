@@ -1,4 +1,5 @@
-import { parseDuration } from '@stepgate/policy';
+import { stat } from 'node:fs/promises';
+import { compile, parseDuration } from '@stepgate/policy';
 import type { Replay, ReplayResult } from '@stepgate/protocol';
 import type { Command } from 'commander';
 import { processIo, reportFailure, type AdminIo } from '../api/admin-command-runner.js';
@@ -7,6 +8,9 @@ import { addAdminOptions, type AdminOptions } from '../config/admin-options.js';
 import { resolveConnection } from '../config/connection.js';
 import { UsageError } from '../config/usage-error.js';
 import { createProgress } from '../output/progress.js';
+import { createStyle } from '../output/style.js';
+import { formatCompileErrors } from '../output/test-report.js';
+import { PolicyDirError, readPolicyDir } from '../policy-files/read-policy-dir.js';
 import { formatTable, formatUtc, printable } from '../output/table.js';
 import { parseVersionRef } from './versions-command.js';
 
@@ -26,9 +30,11 @@ export interface ReplayOptions extends AdminOptions {
 const POLL_MS = 500;
 
 /**
- * `stepgate replay <version>`: replays the logged decisions of a window with a version on the
- * control plane, waits for the report and prints it. Exits 0 when nothing changes, 1 when
- * something does, 2 on any error (usage, refusal, a failed or cancelled replay).
+ * `stepgate replay <version|dir>`: replays the logged decisions of a window with a version on
+ * the control plane, or with a policy folder compiled here (as `stepgate test` compiles it;
+ * the set is replayed only, never pushed), waits for the report and prints it. Exits 0 when
+ * nothing changes, 1 when something does, 2 on any error (usage, a folder that does not
+ * compile, refusal, a failed or cancelled replay).
  */
 export async function replayCommand(
   ref: string,
@@ -41,11 +47,20 @@ export async function replayCommand(
     token === undefined || token.length < 8 ? text : text.split(token).join('<token>');
   try {
     const request = replayRequest(options, new Date());
-    const version = parseVersionRef(ref);
+    const dir = await isDirectory(ref);
+    let policySet: unknown;
+    if (dir) {
+      const compiled = await compileDir(ref, io);
+      if (compiled === undefined) return EXIT_ERROR;
+      policySet = compiled;
+    }
+    const version = dir ? ref : parseVersionRef(ref);
     const connection = resolveConnection(options, io.env);
     token = connection.token;
     const client = new ControlPlaneClient(connection, { fetch: io.fetch, timeoutMs: io.timeoutMs });
-    const started = await client.startReplay(version, request);
+    const started = dir
+      ? await client.startLocalReplay(policySet, request)
+      : await client.startReplay(version, request);
     const progress =
       io.stderr === process.stderr ? createProgress(process.stderr, 'replaying') : undefined;
     let replay = await client.getReplay(started.id);
@@ -70,6 +85,35 @@ export async function replayCommand(
     if (exit === undefined) throw error;
     return exit;
   }
+}
+
+async function isDirectory(path: string): Promise<boolean> {
+  try {
+    return (await stat(path)).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/** Compiles a policy folder as `stepgate test` does; undefined (errors printed) when it fails. */
+async function compileDir(dir: string, io: AdminIo): Promise<unknown> {
+  const style = createStyle(false);
+  let files;
+  try {
+    files = await readPolicyDir(dir);
+  } catch (error) {
+    if (!(error instanceof PolicyDirError)) throw error;
+    io.stderr.write(`error: ${error.message}\n`);
+    return undefined;
+  }
+  const result = compile(files);
+  if (!result.ok) {
+    io.stderr.write(
+      `error: ${dir} does not compile\n${formatCompileErrors(result.errors, style)}\n`,
+    );
+    return undefined;
+  }
+  return result.policySet;
 }
 
 /** The request body from the options: `--since 24h` (a duration back from now) or a time. */
@@ -111,7 +155,7 @@ export function formatReplay(replay: Replay): string {
   const result = replay.result as ReplayResult;
   const { totals } = result;
   const lines = [
-    `Replay of version ${replay.version.number} (${replay.version.sha.slice(0, 7)}), ${formatUtc(replay.since)} to ${formatUtc(replay.until)}`,
+    `Replay of ${replay.version === null ? 'local policies' : `version ${replay.version.number} (${replay.version.sha.slice(0, 7)})`}, ${formatUtc(replay.since)} to ${formatUtc(replay.until)}`,
     `${totals.records} records: ${totals.replayed} replayed, ${totals.changed} changed, ${totals.notReplayable} not replayable`,
   ];
   const section = (title: string, header: string, rows: { key: string; count: number }[]) => {
@@ -197,9 +241,12 @@ export function registerReplayCommand(program: Command): void {
     program
       .command('replay')
       .description(
-        'replay logged decisions with a version and show what would change (exit 0: no change, 1: changes, 2: error)',
+        'replay logged decisions with a version or a local policy folder and show what would change (exit 0: no change, 1: changes, 2: error)',
       )
-      .argument('<version>', 'a version number, id, or commit sha prefix (7+ characters)')
+      .argument(
+        '<version|dir>',
+        'a version number, id, or commit sha prefix (7+ characters); or a policy folder, compiled here and replayed without being pushed',
+      )
       .option(
         '--since <when>',
         'start of the window: a duration back from now or an ISO time',

@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { CompiledPolicySet, LiveData } from '@stepgate/policy';
+import { parsePolicySet, type CompiledPolicySet, type LiveData } from '@stepgate/policy';
 import type { ReplayExample, ReplayFilter } from '@stepgate/protocol';
 import type { Logger } from 'pino';
 import { LiveDataRepository } from '../live-data/live-data.repository.js';
@@ -10,7 +10,7 @@ import { changeOf, rulesOfChange, type Verdict } from './replay-diff.js';
 import { ReplayEvaluator, type ReplayRow } from './replay-evaluator.js';
 import { ReplayRecordsRepository, type LogCursor } from './replay-records.repository.js';
 import { ReplayTally } from './replay-tally.js';
-import { ReplayRepository } from './replay.repository.js';
+import { ReplayRepository, type ReplayRecord } from './replay.repository.js';
 
 /** Records per page: one page is all a replay holds of the log at a time. */
 export const REPLAY_PAGE = 500;
@@ -40,11 +40,9 @@ export class ReplayRunnerService {
     };
     const tally = new ReplayTally(replay.examples);
     try {
-      const version = await this.versions.byId(replay.versionId);
-      if (version?.policySet == null)
-        throw new Error(`version ${replay.versionNumber} has no policy set`);
+      const policySet = await this.policySetOf(replay);
       if (!(await this.replays.start(replayId, await this.records.count(window)))) return;
-      const evaluator = new ReplayEvaluator(version.policySet as unknown as CompiledPolicySet);
+      const evaluator = new ReplayEvaluator(policySet);
       const live = new LiveDataAt((revision) => this.liveData.documentsAt(revision));
       const labels = new Map<string, Record<string, string>>();
       let cursor: LogCursor | null = null;
@@ -83,6 +81,18 @@ export class ReplayRunnerService {
       this.logger.warn({ replayId, error: message }, 'replay failed');
       await this.replays.finish(replayId, 'failed', tally.read, null, message);
     }
+  }
+
+  /** The version's stored set, or the caller's (a local replay keeps it with its row). */
+  private async policySetOf(replay: ReplayRecord): Promise<CompiledPolicySet> {
+    if (replay.versionId === null) {
+      if (replay.policySet === null) throw new Error('the replay has no policy set');
+      return parsePolicySet(replay.policySet);
+    }
+    const version = await this.versions.byId(replay.versionId);
+    if (version?.policySet == null)
+      throw new Error(`version ${replay.versionNumber} has no policy set`);
+    return version.policySet as unknown as CompiledPolicySet;
   }
 
   private replayOne(

@@ -1,6 +1,8 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, Post } from '@nestjs/common';
 import {
+  localReplayRequestSchema,
   replayRequestSchema,
+  type LocalReplayRequest,
   type Replay,
   type ReplayRequest,
   type ReplayStarted,
@@ -23,6 +25,17 @@ export class ReplayController {
     @CurrentPrincipal() principal: Principal,
   ): Promise<ReplayStarted> {
     return this.replays.start(ref, body, actorOf(principal));
+  }
+
+  /** A replay of a policy set the caller compiled (stepgate replay <dir>); never a version. */
+  @Post('replays')
+  @HttpCode(202)
+  @RequireScopes('operator')
+  startLocal(
+    @Body(new ZodValidationPipe(localReplayRequestSchema)) body: LocalReplayRequest,
+    @CurrentPrincipal() principal: Principal,
+  ): Promise<ReplayStarted> {
+    return this.replays.startLocal(body, actorOf(principal));
   }
 
   @Get('replays/:id')

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import type { CompiledPolicySet } from '@stepgate/policy';
 import type { ReplayFilter, ReplayResult, ReplayStatus } from '@stepgate/protocol';
 import { PrismaService } from '../database/prisma.service.js';
 import type { Prisma, Replay } from '../generated/prisma/client.js';
@@ -6,9 +7,11 @@ import type { Prisma, Replay } from '../generated/prisma/client.js';
 export type ReplayRecord = Replay;
 
 export interface NewReplay {
-  versionId: string;
-  versionNumber: number;
-  versionSha: string;
+  /** Null (with policySet set) for a replay of a caller's compiled policy set. */
+  versionId: string | null;
+  versionNumber: number | null;
+  versionSha: string | null;
+  policySet?: CompiledPolicySet;
   since: Date;
   until: Date;
   filter: ReplayFilter;
@@ -25,7 +28,12 @@ export class ReplayRepository {
 
   create(replay: NewReplay): Promise<Replay> {
     return this.prisma.replay.create({
-      data: { ...replay, filter: replay.filter as Prisma.InputJsonObject, status: 'queued' },
+      data: {
+        ...replay,
+        filter: replay.filter as Prisma.InputJsonObject,
+        policySet: replay.policySet as unknown as Prisma.InputJsonObject | undefined,
+        status: 'queued',
+      },
     });
   }
 

@@ -3,6 +3,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import {
   MAX_REPLAY_WINDOW_DAYS,
   StepgateError,
+  type LocalReplayRequest,
   type Replay,
   type ReplayFilter,
   type ReplayRequest,
@@ -16,6 +17,7 @@ import { AuditService } from '../audit/audit.service.js';
 import { redisErrorLogger } from '../common/redis-error-log.js';
 import { LOGGER } from '../logging/logger.js';
 import { VersionsService } from '../versions/versions.service.js';
+import { checkLocalPolicySet } from './local-policy-set.js';
 import { REPLAY_QUEUE, replayJobId, type ReplayJobs } from './replay.queue.js';
 import { ReplayRepository, type ReplayRecord } from './replay.repository.js';
 
@@ -44,19 +46,7 @@ export class ReplayService {
         'version/not_ready',
         `version ${version.number} is ${version.status}: only a ready version can be replayed`,
       );
-    const since = new Date(request.since);
-    const until = request.until === undefined ? new Date() : new Date(request.until);
-    if (since >= until)
-      throw new StepgateError(
-        'request/invalid',
-        'since must be before until (and not in the future)',
-      );
-    if (until.getTime() - since.getTime() > MAX_REPLAY_WINDOW_DAYS * DAY_MS)
-      throw new StepgateError(
-        'request/invalid',
-        `the window may cover at most ${MAX_REPLAY_WINDOW_DAYS} days; narrow since/until`,
-      );
-    const filter: ReplayFilter = request.filter ?? {};
+    const { since, until, filter } = windowOf(request);
     const replay = await this.replays.create({
       versionId: version.id,
       versionNumber: version.number,
@@ -78,6 +68,46 @@ export class ReplayService {
         filter,
       },
     });
+    return this.queued(replay.id);
+  }
+
+  /**
+   * Queues a replay of a policy set the caller compiled (`stepgate replay <dir>`). The set is
+   * kept with the replay row in PostgreSQL (not in the Redis job), is only evaluated by the
+   * replay job, and never becomes a version nor reaches an agent.
+   */
+  async startLocal(request: LocalReplayRequest, actor: string): Promise<ReplayStarted> {
+    const policySet = checkLocalPolicySet(request.policySet);
+    const { since, until, filter } = windowOf(request);
+    const replay = await this.replays.create({
+      versionId: null,
+      versionNumber: null,
+      versionSha: null,
+      policySet,
+      since,
+      until,
+      filter,
+      examples: request.examples ?? DEFAULT_EXAMPLES,
+      requestedBy: actor,
+    });
+    await this.audit.record({
+      actor,
+      action: 'replay.start',
+      target: `replays/${replay.id}`,
+      details: {
+        replayId: replay.id,
+        local: true,
+        policies: policySet.policies.map((policy) => policy.name),
+        since: since.toISOString(),
+        until: until.toISOString(),
+        filter,
+      },
+    });
+    return this.queued(replay.id);
+  }
+
+  private async queued(replayId: string): Promise<ReplayStarted> {
+    const replay = { id: replayId };
     try {
       await this.enqueue(replay.id);
     } catch (error) {
@@ -139,11 +169,35 @@ export class ReplayService {
   }
 }
 
+/** The window of a request: until defaults to now; at most MAX_REPLAY_WINDOW_DAYS long. */
+function windowOf(request: { since: string; until?: string; filter?: ReplayFilter }): {
+  since: Date;
+  until: Date;
+  filter: ReplayFilter;
+} {
+  const since = new Date(request.since);
+  const until = request.until === undefined ? new Date() : new Date(request.until);
+  if (since >= until)
+    throw new StepgateError(
+      'request/invalid',
+      'since must be before until (and not in the future)',
+    );
+  if (until.getTime() - since.getTime() > MAX_REPLAY_WINDOW_DAYS * DAY_MS)
+    throw new StepgateError(
+      'request/invalid',
+      `the window may cover at most ${MAX_REPLAY_WINDOW_DAYS} days; narrow since/until`,
+    );
+  return { since, until, filter: request.filter ?? {} };
+}
+
 function view(row: ReplayRecord): Replay {
   return {
     id: row.id,
     status: row.status as ReplayStatus,
-    version: { id: row.versionId, number: row.versionNumber, sha: row.versionSha },
+    version:
+      row.versionId === null || row.versionNumber === null || row.versionSha === null
+        ? null
+        : { id: row.versionId, number: row.versionNumber, sha: row.versionSha },
     since: row.since.toISOString(),
     until: row.until.toISOString(),
     filter: row.filter as ReplayFilter,
