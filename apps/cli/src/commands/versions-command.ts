@@ -134,5 +134,34 @@ export function formatVersionDetail(version: VersionDetail): string {
       lines.push(`  ${printable(`${where}  ${error.message} [${error.code}]${source}`)}`);
     }
   }
+  lines.push(...impactLines(version));
   return lines.join('\n');
+}
+
+/** The version's replay over the 24 h before it was synced, and the activation gate's hold. */
+function impactLines(version: VersionDetail): string[] {
+  const { replay, activationHeld: held } = version;
+  if (!replay && !held) return [];
+  const lines = [''];
+  if (replay) {
+    const window = `${formatUtc(replay.since)} to ${formatUtc(replay.until)} UTC`;
+    if (replay.status === 'done' && replay.totals) {
+      const { changed, replayed, notReplayable } = replay.totals;
+      lines.push(
+        `Impact (replay ${printable(replay.id)}, ${window}): ${changed} of ${replayed} decisions change${notReplayable > 0 ? `, ${notReplayable} not replayable` : ''}`,
+      );
+      for (const { change, count } of replay.changes)
+        lines.push(`  ${printable(change)}  ${count}`);
+      if (changed > 0) lines.push(`  details: stepgate replay ${version.number}`);
+    } else {
+      const error = replay.error ? `: ${printable(replay.error)}` : '';
+      lines.push(`Impact (replay ${printable(replay.id)}, ${window}): ${replay.status}${error}`);
+    }
+  }
+  if (held)
+    lines.push(
+      `Activation held by the gate (activation.maxChanged ${printable(held.limit)}): ${printable(held.reason)}`,
+      `  to activate it anyway: stepgate activate ${version.number} --reason '<why>'`,
+    );
+  return lines;
 }
