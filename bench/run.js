@@ -31,7 +31,9 @@ const PART_RUNNER = join(BENCH_DIR, 'report', 'part-runner.js');
  * the issue sets for the whole run on the 2-core machine, shared out by what each part does
  * (scale connects 10,000 agents; ingest ships for 60 s and drains); signals and live (issue 13)
  * add under 5 minutes of budget (sized from runs on the machine at load average 12-16, where
- * they took 52-72 s and 106-140 s) and about 2 minutes of run time on a quiet one. The quick ones
+ * they took 52-72 s and 106-140 s) and about 2 minutes of run time on a quiet one; replay
+ * (issue 14) seeds 1.2 M decision records and replays 1 M (about 3-4 minutes at load average
+ * 6-8, on a busy 2-core machine: the budget leaves twice that). The quick ones
  * match the parts' own standalone time-outs.
  */
 const PARTS = [
@@ -42,6 +44,7 @@ const PARTS = [
   { name: 'scale', file: 'scale.bench.js', budget: { full: 210, quick: 150 } },
   { name: 'ingest', file: 'ingest.bench.js', budget: { full: 105, quick: 90 } },
   { name: 'live', file: 'live.bench.js', budget: { full: 200, quick: 150 } },
+  { name: 'replay', file: 'replay.bench.js', budget: { full: 480, quick: 150 } },
 ];
 /** After SIGTERM, how long a part gets to clean up (stop processes, drop its database). */
 const CLEANUP_GRACE_MS = 30_000;
