@@ -28,7 +28,6 @@ import {
   machineMeter,
   memoryOf,
   now,
-  sleep,
   spawnTracked,
   waitFor,
 } from './support/processes.js';
