@@ -46,6 +46,7 @@ const CALLS: { [K in keyof ControlPlaneApi]: (api: ControlPlaneApi) => Promise<u
   writeData: (api) => api.writeData({ method: 'PUT', name: 'freeze', json: 'true', reason: 'r' }),
   dataHistory: (api) => api.dataHistory('blocked_ips', { limit: 1 }),
   startReplay: (api) => api.startReplay('12', { since: '2026-12-01T00:00:00Z' }),
+  startLocalReplay: (api) => api.startLocalReplay({ format: 1 }, { since: '2026-12-01T00:00:00Z' }),
   getReplay: (api) => api.getReplay('r1'),
 };
 
