@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { compileErrors, compileOk, policy, SETTINGS } from './__support__/policy-fixture.js';
+import { parsePolicySet } from './bundle/policy-set.js';
 import { exceedsMaxChanged, formatMaxChanged, parseMaxChanged } from './activation-gate.js';
 
 describe('activation gate arithmetic', () => {
@@ -48,6 +49,13 @@ describe('compile: activation in stepgate.yaml', () => {
     expect(compileOk({ 'stepgate.yaml': SETTINGS, 'p.yaml': allow }).settings.activation).toBe(
       undefined,
     );
+  });
+
+  it('survives the stored form: a compiled set with a gate reloads (agents and the control plane read it)', () => {
+    const set = compileOk(withGate('"10%"'));
+    expect(parsePolicySet(structuredClone(set)).settings.activation).toEqual({
+      maxChanged: { percent: 10 },
+    });
   });
 
   it('refuses a share over 100%, a negative count and a bare word', () => {

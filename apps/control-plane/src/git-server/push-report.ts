@@ -1,4 +1,4 @@
-import { formatCompileError } from '@stepgate/policy';
+import { formatCompileError, formatMaxChanged } from '@stepgate/policy';
 import type { RefUpdate } from '../git/post-receive-report.js';
 import { protectionChanged } from '../step-up/protection-policies.js';
 import type { BuiltVersion } from '../sync/build-version.js';
@@ -59,6 +59,11 @@ export function verdictLines(short: string, verdict: Verdict, activeProtection?:
       `${passed} — but it changes the self-protection policies (those for stepgate:* actions),`,
       `${PREFIX}   so it is NOT activated automatically: it waits for a stepped-up activation,`,
       `${PREFIX}   which the active policies protect: stepgate activate ${short} --reason '<why>'`,
+    ];
+  const gate = verdict.policySet?.settings.activation;
+  if (gate)
+    return [
+      `${passed} — it will be activated if auto-activate is on and its replay changes at most ${formatMaxChanged(gate.maxChanged)} (activation.maxChanged)`,
     ];
   return [`${passed} — it will be activated if auto-activate is on`];
 }

@@ -85,6 +85,14 @@ export const compiledPolicySetSchema = z.strictObject({
         }),
       )
       .optional(),
+    activation: z
+      .strictObject({
+        maxChanged: z.union([
+          z.strictObject({ percent: z.number().min(0).max(100) }),
+          z.strictObject({ count: z.int().nonnegative() }),
+        ]),
+      })
+      .optional(),
   }),
   policies: z.array(
     z.strictObject({
