@@ -173,7 +173,11 @@ function gitPush(dir, url) {
   });
 }
 
-async function pushCandidate(cp, log) {
+/**
+ * Commits the candidate and pushes it; `watch(sha)` starts (before the push) the wait for its
+ * impact, so the impact is timed while `git push` still runs.
+ */
+async function pushCandidate(cp, log, watch) {
   const dir = await cloneEmbedded(cp);
   try {
     const { execFileSync } = await import('node:child_process');
@@ -195,9 +199,11 @@ async function pushCandidate(cp, log) {
     const sha = git('rev-parse', 'HEAD');
     log(`pushing candidate ${sha.slice(0, 7)}`);
     const started = now();
+    const impact = watch(sha);
     const output = await gitPush(dir, embeddedRepoUrl(cp));
     const pushedMs = now() - started;
-    return { sha, started, pushedMs, output };
+    const { version, at } = await impact;
+    return { sha, started, pushedMs, output, version, impactMs: at - started };
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
@@ -258,25 +264,27 @@ export async function run({ quick = false, log = (line) => console.error(line) }
     );
 
     // 2. Push -> impact (the sync's 24 h replay).
-    const push = await pushCandidate(cp, log);
+    const push = await pushCandidate(cp, log, async (sha) => {
+      let found;
+      await waitFor(
+        `the sync replay of ${sha.slice(0, 7)}`,
+        async () => {
+          found = await api(cp, 'GET', `/v1/versions/${sha}`, undefined, {
+            expect: [200, 400, 404],
+          });
+          const status = found?.replay?.status;
+          return status === 'done' || status === 'failed';
+        },
+        cfg.replayTimeoutMs,
+        100,
+      );
+      return { version: found, at: now() };
+    });
     const impactLine = push.output
       .split('\n')
       .filter((l) => /impact|chang/i.test(l))
       .join(' | ');
-    let version;
-    await waitFor(
-      `the sync replay of ${push.sha.slice(0, 7)}`,
-      async () => {
-        version = await api(cp, 'GET', `/v1/versions/${push.sha}`, undefined, {
-          expect: [200, 404],
-        });
-        const status = version?.replay?.status;
-        return status === 'done' || status === 'failed';
-      },
-      cfg.replayTimeoutMs,
-      100,
-    );
-    const impactMs = now() - push.started;
+    const { version, impactMs } = push;
     const syncReplay = version.replay;
     const printed = !/not ready yet/.test(push.output) && /chang/i.test(impactLine);
     log(
