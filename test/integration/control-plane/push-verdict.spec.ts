@@ -98,12 +98,14 @@ describe('the verdict a push is told is the verdict the control plane stores', (
       const sha = await commit(work, validPolicyFiles('trunk1'), 'Add the it-trunk1 policy');
       const push = await git(['push', 'origin', 'HEAD:refs/heads/trunk'], work);
       expect(push.status, push.stderr).toBe(0);
+      // The verdict, then the impact of its replay (or the command to see it).
       expect(reportLines(push.stderr)).toEqual([
         expect.stringMatching(
           new RegExp(
             `^stepgate: ${sha.slice(0, 7)} compiles, \\d+ tests passed — it will be activated`,
           ),
         ),
+        expect.stringMatching(/replayed against the last 24 h|see it with: stepgate versions/),
       ]);
       expect(await waitForVersion(cp, sha, (v) => v.active)).toMatchObject({ status: 'ready' });
       expect((await syncJobs(cp)).map((job) => job.data.headSha)).toContain(sha);
