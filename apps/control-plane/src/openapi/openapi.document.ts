@@ -77,7 +77,8 @@ const ROUTES: RouteDoc[] = [
   {
     method: 'get',
     path: '/v1/versions/{ref}',
-    summary: 'One version (number, id or sha prefix) with its errors and test report',
+    summary:
+      'One version (number, id or sha prefix) with its errors, test report, the impact of its sync replay (replay) and why the activation gate holds it (activationHeld)',
     scopes: ['viewer', 'operator'],
     response: versionDetailSchema,
   },
@@ -85,7 +86,7 @@ const ROUTES: RouteDoc[] = [
     method: 'post',
     path: '/v1/versions/{ref}/activate',
     summary:
-      'Make a ready version active (may need a step-up: 401 auth/step_up_required with details.require and details.satisfy when the active policies protect stepgate:activate on kind stepgate)',
+      'Make a ready version active; a version the activation gate holds (activationHeld in its detail) needs a reason, audited with its replay figures (may need a step-up: 401 auth/step_up_required with details.require and details.satisfy when the active policies protect stepgate:activate on kind stepgate)',
     scopes: ['operator'],
     body: activateRequestSchema,
     response: activationResponseSchema,
