@@ -99,7 +99,7 @@ export class GitHttpHandler {
    * A sync of each commit pushed to the tracked branch, as the hook reported it. Without a
    * report (the hook could not run) one sync of the branch as it now is.
    */
-  private async queueSyncs(pusher: Principal, report: PushReport | undefined): Promise<void> {
+  private async queueSyncs(pusher: Principal, report: PushReport | undefined): Promise<boolean> {
     const base = {
       sourceId: DEFAULT_SOURCE_ID,
       trigger: 'push' as const,
@@ -108,12 +108,14 @@ export class GitHttpHandler {
     try {
       if (!report) await this.queue.enqueue(base);
       else for (const headSha of report.pushed) await this.queue.enqueue({ ...base, headSha });
+      return true;
     } catch (error) {
       // Redis may be down: the push is safe in Git and the next poll or restart picks it up.
       this.logger.warn(
         { error: (error as Error).message },
         'push accepted but the sync could not be queued yet',
       );
+      return false;
     }
   }
 }

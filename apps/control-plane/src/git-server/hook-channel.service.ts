@@ -18,7 +18,7 @@ export interface PushSession {
    * Called once the verdict lines are sent, before the report waits for the impact: the handler
    * queues the syncs then (the push is in Git already), so the replay can run within the push.
    */
-  onReported?: (report: PushReport) => Promise<void>;
+  onReported?: (report: PushReport) => Promise<boolean>;
   close(): void;
 }
 
@@ -110,8 +110,9 @@ export class HookChannelService implements OnModuleInit, OnModuleDestroy {
       response.writeHead(200, { 'content-type': 'application/x-ndjson' });
       response.write(`${JSON.stringify({ lines: report.lines })}\n`);
       try {
-        await session.onReported?.(report);
-        const lines = await this.reports.impact(report, started + IMPACT_WAIT_MS);
+        // Not queued (Redis away): no replay can come, so no wait; the command to see it later.
+        const queued = (await session.onReported?.(report)) ?? true;
+        const lines = await this.reports.impact(report, queued ? started + IMPACT_WAIT_MS : 0);
         if (lines.length > 0) response.write(`${JSON.stringify({ lines })}\n`);
       } catch (error) {
         this.logger.warn({ error: (error as Error).message }, 'could not report a push impact');
