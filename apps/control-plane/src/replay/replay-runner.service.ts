@@ -12,8 +12,8 @@ import { ReplayRecordsRepository, type LogCursor } from './replay-records.reposi
 import { ReplayTally } from './replay-tally.js';
 import { ReplayRepository, type ReplayRecord } from './replay.repository.js';
 
-/** Records per page: one page is all a replay holds of the log at a time. */
-export const REPLAY_PAGE = 500;
+/** Records per page: one page (and the next, being read) is all a replay holds of the log. */
+export const REPLAY_PAGE = 1000;
 
 /**
  * Runs one replay (the job's body): streams the window's records page by page after an
@@ -45,9 +45,14 @@ export class ReplayRunnerService {
       const evaluator = new ReplayEvaluator(policySet);
       const live = new LiveDataAt((revision) => this.liveData.documentsAt(revision));
       const labels = new Map<string, Record<string, string>>();
-      let cursor: LogCursor | null = null;
+      let next = this.prefetch(window, null, pageSize);
       for (;;) {
-        const page = await this.records.page(window, cursor, pageSize);
+        const page = await next;
+        const last = page[page.length - 1];
+        const more = last !== undefined && page.length === pageSize;
+        // The next page is read while this one is decided (PostgreSQL works on another core);
+        // at most two pages are held at a time.
+        if (more) next = this.prefetch(window, { at: last.at, id: last.id }, pageSize);
         const unknown = [...new Set(page.map((row) => row.agentId))].filter(
           (id) => !labels.has(id),
         );
@@ -64,9 +69,7 @@ export class ReplayRunnerService {
           const documents = row.dataRevision === null ? undefined : revisions.get(row.dataRevision);
           this.replayOne(evaluator, tally, row, labels.get(row.agentId) ?? {}, documents);
         }
-        const last = page[page.length - 1];
-        if (last === undefined || page.length < pageSize) break;
-        cursor = { at: last.at, id: last.id };
+        if (!more) break;
         if (!(await this.replays.progress(replayId, tally.read))) {
           await this.replays.keepPartial(replayId, tally.read, tally.result());
           this.logger.info({ replayId, read: tally.read }, 'replay cancelled');
@@ -81,6 +84,20 @@ export class ReplayRunnerService {
       this.logger.warn({ replayId, error: message }, 'replay failed');
       await this.replays.finish(replayId, 'failed', tally.read, null, message);
     }
+  }
+
+  /**
+   * Starts reading a page. A page read ahead and then not awaited (the replay was cancelled or
+   * failed) must not become an unhandled rejection: the returned promise still rejects.
+   */
+  private prefetch(
+    window: Parameters<ReplayRecordsRepository['page']>[0],
+    cursor: LogCursor | null,
+    pageSize: number,
+  ): Promise<ReplayRow[]> {
+    const page = this.records.page(window, cursor, pageSize);
+    page.catch(() => undefined);
+    return page;
   }
 
   /** The version's stored set, or the caller's (a local replay keeps it with its row). */
