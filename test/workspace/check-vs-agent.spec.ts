@@ -11,6 +11,7 @@
 import { BundleStore, DecisionPoint, GrantStore, TrustStore } from '@stepgate/agent-core';
 import { compile, type CompiledPolicySet, type DecisionRequest } from '@stepgate/policy';
 import type { GrantClaims } from '@stepgate/protocol';
+import type { Logger } from 'pino';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
   grantEvidenceFor,
@@ -176,6 +177,7 @@ async function checkDecides(row: GuardRow, signed: string[]) {
   const facts = new DecisionFactsService(
     {} as unknown as LiveDataService,
     {} as unknown as SignalsService,
+    {} as unknown as Logger,
   );
   const response = await new StepUpCheckService(engines, grants, facts).check(
     { ...row.request, principal: { ...row.request.principal } },

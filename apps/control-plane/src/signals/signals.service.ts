@@ -107,6 +107,11 @@ export class SignalsService {
     return this.redis.store.snapshot(signals, Date.now());
   }
 
+  /** Whether Redis is connected now (a read would not wait for a reconnection). */
+  get connected(): boolean {
+    return this.redis.client.status === 'ready';
+  }
+
   /**
    * The values of `signals` (a policy set's declarations) for one subject now, as conditions
    * read them: what the control plane's own decisions (POST /v1/check) read, like an agent's.

@@ -5,7 +5,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { compile, PolicyEngine, type GrantEvidence } from '@stepgate/policy';
-import type { CheckRequest } from '@stepgate/protocol';
+import { StepgateError, type CheckRequest } from '@stepgate/protocol';
+import type { Logger } from 'pino';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { GrantsService } from '../grants/grants.service.js';
 import type { LiveDataService } from '../live-data/live-data.service.js';
@@ -63,16 +64,23 @@ beforeAll(() => {
 /** The check service over these stores; `asked` records whose signals were read. */
 function checker(
   frozen: boolean,
-  failures: Record<string, number>,
+  failures: Record<string, number> | 'redis_down' | 'disconnected',
   grants: GrantEvidence[] = [],
-): { service: StepUpCheckService; asked: string[] } {
+): { service: StepUpCheckService; asked: string[]; warnings: string[] } {
   const asked: string[] = [];
+  const warnings: string[] = [];
+  const logger = {
+    warn: (_: unknown, message: string) => warnings.push(message),
+  } as unknown as Logger;
   const liveData = {
     snapshot: async () => ({ revision: 7, documents: { frozen } }),
   } as unknown as LiveDataService;
   const signals = {
+    connected: failures !== 'disconnected',
     valuesFor: async (subject: string) => {
       asked.push(subject);
+      if (failures === 'redis_down' || failures === 'disconnected')
+        throw new StepgateError('service/unavailable', 'risk signals are unavailable');
       return { failed_logins: failures[subject] ?? 0 };
     },
   } as unknown as SignalsService;
@@ -82,9 +90,10 @@ function checker(
     service: new StepUpCheckService(
       engines,
       grantsService,
-      new DecisionFactsService(liveData, signals),
+      new DecisionFactsService(liveData, signals, logger),
     ),
     asked,
+    warnings,
   };
 }
 
@@ -110,6 +119,20 @@ describe('POST /v1/check reads live data and signals like an agent', () => {
     });
     const other = checker(false, { bob: 5 }).service;
     expect((await other.check(REQUEST, NOW)).decision.effect).toBe('allow');
+  });
+
+  it('decides with zero signal values, and says so, when Redis does not answer', async () => {
+    // A Redis outage must not stop the control plane's own step-up checks (a rollback).
+    const { service, warnings } = checker(false, 'redis_down');
+    expect((await service.check(REQUEST, NOW)).decision.effect).toBe('allow');
+    expect(warnings).toEqual(['risk signals unavailable (Redis): deciding with their zero values']);
+  });
+
+  it('does not wait for Redis to come back when it is not connected', async () => {
+    const { service, asked, warnings } = checker(false, 'disconnected');
+    expect((await service.check(REQUEST, NOW)).decision.effect).toBe('allow');
+    expect(asked).toEqual([]);
+    expect(warnings).toHaveLength(1);
   });
 
   it('reads the signals on the grants path too: an MFA grant meets production, not the signal', async () => {
