@@ -147,8 +147,12 @@ const ALL = [
   failMode,
 ];
 
-async function replay(ref: number, body: Record<string, unknown> = {}): Promise<any> {
-  const started = await api(cp.url, operator, 'POST', `/v1/versions/${ref}/replay`, {
+async function replay(
+  ref: number,
+  body: Record<string, unknown> = {},
+  base = cp.url,
+): Promise<any> {
+  const started = await api(base, operator, 'POST', `/v1/versions/${ref}/replay`, {
     since,
     until,
     ...body,
@@ -158,7 +162,7 @@ async function replay(ref: number, body: Record<string, unknown> = {}): Promise<
   await waitFor(
     `replay ${started.body.id} to end`,
     async () => {
-      done = (await api(cp.url, viewer, 'GET', `/v1/replays/${started.body.id}`)).body;
+      done = (await api(base, viewer, 'GET', `/v1/replays/${started.body.id}`)).body;
       return done.status !== 'queued' && done.status !== 'running';
     },
     60_000,
@@ -417,4 +421,19 @@ describe('replay cancellation while running', () => {
     expect(after.progress.read).toBeLessThan(after.progress.estimatedTotal);
     expect(after.result.totals.records).toBe(after.progress.read);
   });
+});
+
+// Last: it stops the first control plane.
+describe('replay on any replica', () => {
+  it('a second replica runs a replay alone, with the first one stopped', async () => {
+    const replica = await startControlPlane({}, { replicaOf: cp });
+    try {
+      await cp.stop();
+      const done = await replay(stricter, { filter: { principal: 'bob' } }, replica.url);
+      expect(done.result.totals).toMatchObject({ changed: 2 });
+      expect(counts(done.result.byPrincipal, 'principal')).toEqual({ bob: 2 });
+    } finally {
+      await replica.destroy();
+    }
+  }, 180_000);
 });
