@@ -91,7 +91,13 @@ async function failure(promise: Promise<unknown>): Promise<unknown> {
 
 describe('ControlPlaneClient requests', () => {
   it('sends the bearer token and JSON headers, and encodes the version ref', async () => {
-    handler = json(200, { ...version, errors: [], testReport: null });
+    handler = json(200, {
+      ...version,
+      errors: [],
+      testReport: null,
+      replay: null,
+      activationHeld: null,
+    });
     const detail = await client().getVersion('a b/c');
     expect(detail.number).toBe(12);
     expect(seen[0]).toMatchObject({ method: 'GET', url: '/v1/versions/a%20b%2Fc', body: '' });

@@ -264,6 +264,8 @@ describe('admin commands in-process', () => {
     it('shows one version with its errors', async () => {
       cp.reply(`GET /v1/versions/${V13.sha.slice(0, 9)}`, 200, {
         ...V13,
+        replay: null,
+        activationHeld: null,
         errors: [
           {
             code: 'cel/syntax',
