@@ -116,7 +116,10 @@ describe('drill: control plane SIGKILLed during a sync', () => {
       });
     });
     const push = await git(['push', 'origin', 'main'], drill.work);
-    expect(push.status, push.stderr).toBe(0);
+    // The sync is queued while the hook still reports (its impact follows the verdict), so the
+    // kill may cut the push's answer: the refs were updated before the hook ran, and the rest
+    // of the drill checks that the commit is synced once after the restart.
+    expect(push.status === 0 || activeAt !== 0, push.stderr).toBe(true);
     await Promise.race([
       killed,
       new Promise((_, reject) =>
