@@ -182,7 +182,11 @@ describe('a rogue control plane', () => {
         reason: expect.stringMatching(/no endorsement from a trusted key/),
       },
     ]);
-    expect(fooled.output()).toContain('refused bundle-signing keys');
+    // The rejection reaches the fake control plane over the socket; the log line that goes
+    // with it comes through the agent's stdout pipe, which may be a moment later.
+    await waitFor('the agent to log the refused keys', () =>
+      fooled.output().includes('refused bundle-signing keys'),
+    );
     expect((await decide(fooled, DENIED)).effect).toBe('deny');
     expect((await readyz(fooled)).revision).toBe(real);
     expect(pinnedKids(dir)).toEqual(realKids);
