@@ -80,8 +80,6 @@ export interface StartOptions {
    * shared database and directory belong to the first one.
    */
   replicaOf?: ControlPlaneProcess;
-  /** Listen on this port (a browser test must know it to name the WebAuthn origin). */
-  port?: number;
 }
 
 export { dropRedisPrefix };
@@ -109,7 +107,7 @@ export async function startControlPlane(
     await dropRedisPrefix(redisUrl, redisPrefix).catch(() => undefined);
     rmSync(dataDir, { recursive: true, force: true });
   };
-  const port = options.port ?? (await freePort());
+  const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   let child: ChildProcess | undefined;
   let log = '';

@@ -324,3 +324,11 @@ export {
   versionReplaySummarySchema,
 } from './version-impact-api.js';
 export type { ActivationHeld, VersionReplaySummary } from './version-impact-api.js';
+export {
+  VERSION_DIFF_MAX_FILE_BYTES,
+  VERSION_DIFF_MAX_PATCH_BYTES,
+  versionDiffFileSchema,
+  versionDiffQuerySchema,
+  versionDiffResponseSchema,
+} from './version-diff-api.js';
+export type { VersionDiffFile, VersionDiffQuery, VersionDiffResponse } from './version-diff-api.js';

@@ -32,6 +32,7 @@ import {
   totpEnrollRequestSchema,
   totpEnrollResponseSchema,
   versionDetailSchema,
+  versionDiffResponseSchema,
   versionsResponseSchema,
   checkRequestSchema,
   liveDataHistoryResponseSchema,
@@ -81,6 +82,14 @@ const ROUTES: RouteDoc[] = [
       'One version (number, id or sha prefix) with its errors, test report, the impact of its sync replay (replay) and why the activation gate holds it (activationHeld)',
     scopes: ['viewer', 'operator'],
     response: versionDetailSchema,
+  },
+  {
+    method: 'get',
+    path: '/v1/versions/{ref}/diff',
+    summary:
+      'Unified diffs of every file of the policy folder (all files, not only those the compiler reads) that differs between two versions (query: against, a version number, id or sha prefix; default the version numbered before ref, none: an empty tree, from: null), sorted by path; unchanged files are left out. Files over 1 MiB or patches over 256 KiB carry truncated: true and no patch, binary files binary: true; 404 version/not_found names an unknown ref',
+    scopes: ['viewer', 'operator'],
+    response: versionDiffResponseSchema,
   },
   {
     method: 'post',

@@ -2,13 +2,13 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { CompiledPolicySet } from '@stepgate/policy';
 import { StepgateError, type ActivationHeld } from '@stepgate/protocol';
 import * as fs from 'node:fs';
-import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { AuditService } from '../audit/audit.service.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/configuration.js';
 import { GitPolicyReader } from '../git/policy-repository.js';
 import { fetchRemote } from '../git/remote-fetcher.js';
+import { sourceRepositoryDir } from '../git/source-repository-dir.js';
 import { EmbeddedRepositoryService } from '../git/embedded-repository.service.js';
 import { LOGGER } from '../logging/logger.js';
 import { SourcesService } from '../sources/sources.service.js';
@@ -81,11 +81,8 @@ export class SyncService {
     const source = await this.repository.source(sourceId);
     if (!source) throw new StepgateError('source/not_found', `no policy source ${sourceId}`);
 
-    let dir: string;
-    if (source.kind === 'embedded') {
-      dir = this.embedded.dir;
-    } else {
-      dir = join(this.config.dataDir, 'cache', `${source.id}.git`);
+    const dir = sourceRepositoryDir(source, this.embedded.dir, this.config.dataDir);
+    if (source.kind !== 'embedded') {
       const credentials = this.sources.credentialsOf(source);
       await fetchRemote({
         url: source.url as string,

@@ -11,7 +11,10 @@ import {
   type ShadowOffResponse,
   type ShadowResponse,
   type VersionDetail,
+  type VersionDiffQuery,
+  type VersionDiffResponse,
   type VersionsResponse,
+  versionDiffQuerySchema,
 } from '@stepgate/protocol';
 import { CurrentPrincipal } from '../common/current-principal.decorator.js';
 import { actorOf, RequireScopes, type Principal } from '../common/scopes.js';
@@ -20,6 +23,7 @@ import { pinnedRollbackTarget } from '../live-state/rollback-pin.js';
 import { StepUpProtected } from '../common/step-up-protected.decorator.js';
 import type { StepUpResource } from '../common/step-up-protection.js';
 import { ActivationService, type ChangeResult } from './activation.service.js';
+import { VersionDiffService } from './version-diff.service.js';
 import { VersionsService } from './versions.service.js';
 
 /** `versions/<number>` of the version named in the path. */
@@ -38,6 +42,7 @@ export class VersionsController {
   constructor(
     private readonly versions: VersionsService,
     private readonly activation: ActivationService,
+    private readonly diffs: VersionDiffService,
   ) {}
 
   @Get('versions')
@@ -52,6 +57,15 @@ export class VersionsController {
   @RequireScopes('viewer', 'operator')
   detail(@Param('ref') ref: string): Promise<VersionDetail> {
     return this.versions.detail(ref);
+  }
+
+  @Get('versions/:ref/diff')
+  @RequireScopes('viewer', 'operator')
+  diff(
+    @Param('ref') ref: string,
+    @Query(new ZodValidationPipe(versionDiffQuerySchema, 'query')) query: VersionDiffQuery,
+  ): Promise<VersionDiffResponse> {
+    return this.diffs.diff(ref, query.against);
   }
 
   @Post('versions/:ref/activate')

@@ -42,6 +42,14 @@ export class VersionsRepository {
     return this.prisma.policyVersion.findUniqueOrThrow({ where: { id } });
   }
 
+  /** The version numbered just below `number` (numbers may have gaps), if any. */
+  before(number: number): Promise<PolicyVersion | null> {
+    return this.prisma.policyVersion.findFirst({
+      where: { number: { lt: number } },
+      orderBy: { number: 'desc' },
+    });
+  }
+
   list(limit: number, status?: 'ready' | 'failed'): Promise<PolicyVersion[]> {
     return this.prisma.policyVersion.findMany({
       where: status ? { status } : {},
