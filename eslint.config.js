@@ -11,6 +11,7 @@ import nxPlugin from '@nx/eslint-plugin';
 import prettier from 'eslint-config-prettier';
 import { defineConfig, globalIgnores } from 'eslint/config';
 import { createProjectGraphAsync } from 'nx/src/devkit-exports.js';
+import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 // Nx must never phone home or leave a daemon behind when started from lint/tests.
@@ -74,7 +75,7 @@ export default defineConfig(
 
   {
     name: 'stepgate/all',
-    files: ['**/*.{js,mjs,cjs,ts,mts,cts}'],
+    files: ['**/*.{js,mjs,cjs,ts,mts,cts,tsx}'],
     languageOptions: {
       ecmaVersion: 2023,
       sourceType: 'module',
@@ -112,6 +113,11 @@ export default defineConfig(
             {
               sourceTag: 'scope:control-plane',
               onlyDependOnLibsWithTags: ['scope:shared', 'scope:control-plane'],
+            },
+            // The console is a browser page on the admin API: it shares wire types only.
+            {
+              sourceTag: 'scope:console',
+              onlyDependOnLibsWithTags: ['scope:shared', 'scope:console'],
             },
             // The CLI talks to the control plane over HTTP; it never imports it.
             {
@@ -191,6 +197,13 @@ export default defineConfig(
         },
       ],
     },
+  },
+
+  // The console runs in the browser: its globals, not Node's.
+  {
+    name: 'stepgate/console',
+    files: ['apps/console/src/**'],
+    languageOptions: { globals: globals.browser },
   },
 
   // Tests and workspace tooling.

@@ -31,6 +31,8 @@ export const TEST_TIERS = {
   e2e: ['test/e2e/**/*.spec.ts', 'test/cli/**/*.spec.ts'],
   /** Failure drills: outages, partitions, kills, malformed input. */
   drills: ['test/drills/**/*.spec.ts'],
+  /** The console in a real Chromium against a real control plane and agent. */
+  browser: ['test/browser/**/*.spec.ts'],
   /** The benchmark's own checks (peer equivalence with the real Cerbos PDP, report rendering). */
   bench: ['test/bench/**/*.spec.ts'],
 };

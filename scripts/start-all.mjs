@@ -118,7 +118,7 @@ try {
   });
   await waitHealthy(`http://127.0.0.1:${agentPort}`, 'the agent');
   process.stdout.write(
-    `\nStepgate is running.\n  control plane  ${url}   (admin token in ${join(dataDir, 'admin-token')})\n  agent          http://127.0.0.1:${agentPort}\n\n` +
+    `\nStepgate is running.\n  control plane  ${url}   (admin token in ${join(dataDir, 'admin-token')})\n  console        http://localhost:${port}/console   (sign in with that token)\n  agent          http://127.0.0.1:${agentPort}\n\n` +
       `  export STEPGATE_URL=${url} STEPGATE_TOKEN=$(cat ${join(dataDir, 'admin-token')})\n\n`,
   );
 } catch (error) {

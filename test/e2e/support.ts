@@ -341,10 +341,12 @@ export async function startPolicyFleet(options: {
   message: string;
   /** Control-plane settings on top of the harness defaults (STEPGATE_JWKS_REFRESH...). */
   env?: Record<string, string>;
+  /** The control plane's port (default: a free one). */
+  port?: number;
 }): Promise<PolicyFleet> {
   await ensureControlPlaneBuilt();
   await ensureAgentBuilt();
-  const cp = await startControlPlane(options.env);
+  const cp = await startControlPlane(options.env, { port: options.port });
   const tokens: Record<string, string> = {};
   for (const [subject, scopes] of Object.entries(options.people)) {
     const created = await api(cp.url, cp.adminToken, 'POST', '/v1/tokens', {

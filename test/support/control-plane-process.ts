@@ -80,6 +80,8 @@ export interface StartOptions {
    * shared database and directory belong to the first one.
    */
   replicaOf?: ControlPlaneProcess;
+  /** Listen on this port (a browser test must know it to name the WebAuthn origin). */
+  port?: number;
 }
 
 export { dropRedisPrefix };
@@ -107,7 +109,7 @@ export async function startControlPlane(
     await dropRedisPrefix(redisUrl, redisPrefix).catch(() => undefined);
     rmSync(dataDir, { recursive: true, force: true });
   };
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   const url = `http://127.0.0.1:${port}`;
   let child: ChildProcess | undefined;
   let log = '';

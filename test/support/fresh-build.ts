@@ -46,9 +46,23 @@ const AGENT: BuildTarget = {
   command: [process.execPath, TSC, '-b', 'apps/agent'],
 };
 
-/** Builds the control plane (`npm run build`) when its dist is missing or stale. */
-export function ensureControlPlaneBuilt(): Promise<void> {
-  return ensureBuilt(CONTROL_PLANE);
+const CONSOLE_DIST = join(REPO_ROOT, 'apps/console/dist/index.html');
+const CONSOLE: BuildTarget = {
+  name: 'the console',
+  main: CONSOLE_DIST,
+  // Vite rewrites index.html on every build.
+  buildInfo: CONSOLE_DIST,
+  sources: ['apps/console/src', 'apps/console/index.html', 'apps/console/vite.config.ts'],
+  command: ['npm', 'run', 'build', '--silent', '-w', '@stepgate/console'],
+};
+
+/**
+ * Builds the control plane (`npm run build`) when its dist is missing or stale, and the
+ * console it serves at /console.
+ */
+export async function ensureControlPlaneBuilt(): Promise<void> {
+  await ensureBuilt(CONTROL_PLANE);
+  await ensureBuilt(CONSOLE);
 }
 
 /** Builds apps/agent (and the packages it references) when its dist is missing or stale. */
@@ -57,6 +71,7 @@ export function ensureAgentBuilt(): Promise<void> {
 }
 
 function newestSourceMtime(dir: string): number {
+  if (statSync(dir).isFile()) return statSync(dir).mtimeMs;
   let newest = 0;
   for (const entry of readdirSync(dir, { withFileTypes: true })) {
     if (entry.name === 'generated' || entry.name === 'node_modules') continue;

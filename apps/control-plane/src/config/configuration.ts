@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { DATA_SOURCE_ENV_PREFIX, notADuration, parseCidr, parseDuration } from '@stepgate/policy';
 import {
   LOG_LEVELS,
@@ -118,6 +119,8 @@ const environmentSchema = z.object({
    * comma-separated CIDRs; default none. Link-local and metadata addresses never.
    */
   STEPGATE_DATA_SOURCE_ALLOWED_NETWORKS: z.string().optional(),
+  /** Where the console's built files are (default apps/console/dist of this workspace). */
+  STEPGATE_CONSOLE_DIR: z.string().min(1).optional(),
   /** WebAuthn relying party: the domain credentials are bound to, shown name, and accepted origins (comma-separated). */
   STEPGATE_WEBAUTHN_RP_ID: z
     .string()
@@ -179,6 +182,8 @@ const environmentSchema = z.object({
 });
 
 export interface AppConfig {
+  /** The console's built files, served at /console. */
+  consoleDir: string;
   port: number;
   host: string;
   databaseUrl: string;
@@ -303,6 +308,7 @@ export function loadConfig(
       totpMaxFailures: e.STEPGATE_TOTP_MAX_FAILURES,
       totpLockoutSeconds: e.STEPGATE_TOTP_LOCKOUT,
     },
+    consoleDir: consoleDirectory(e.STEPGATE_CONSOLE_DIR),
     dataDir: resolve(e.STEPGATE_DATA_DIR),
     policySeedDir: resolve(e.STEPGATE_POLICY_SEED_DIR),
     autoActivate: e.STEPGATE_AUTO_ACTIVATE,
@@ -385,4 +391,11 @@ export function redactUrl(url: string): string {
   } catch {
     return '(unparsable URL)';
   }
+}
+
+/** apps/console/dist beside this app in the workspace, unless STEPGATE_CONSOLE_DIR names one. */
+function consoleDirectory(configured: string | undefined): string {
+  if (configured) return resolve(configured);
+  // dist/config/configuration.js -> apps/control-plane -> apps/console/dist
+  return fileURLToPath(new URL('../../../console/dist/', import.meta.url));
 }
