@@ -1,5 +1,7 @@
 import { useEffect, useState } from 'react';
 import { Redirect, Route, Router, Switch } from 'wouter';
+import { OidcCallback } from './auth/OidcCallback';
+import { CALLBACK_PATH } from './auth/oidc';
 import { currentCredential, onCredentialChange, type Credential } from './auth/session';
 import { SignIn } from './auth/SignIn';
 import { Shell } from './components/Shell';
@@ -10,6 +12,8 @@ import { PAGES } from './pages';
 export function App() {
   const [credential, setCredential] = useState<Credential | undefined>(currentCredential);
   useEffect(() => onCredentialChange(setCredential), []);
+  const [callback] = useState(() => location.pathname === CALLBACK_PATH);
+  if (callback && credential === undefined) return <OidcCallback />;
   return (
     <Router base="/console">
       {credential === undefined ? (

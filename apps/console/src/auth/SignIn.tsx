@@ -1,7 +1,9 @@
+import { useQuery } from '@tanstack/react-query';
 import { useState, type FormEvent } from 'react';
-import { ApiError } from '../api/client';
+import { api, ApiError } from '../api/client';
 import { ErrorMessage } from '../components/ErrorMessage';
 import { useTitle } from '../components/useTitle';
+import { startOidcSignIn, type ConsoleOidcConfig } from './oidc';
 import { signIn } from './session';
 
 /**
@@ -13,6 +15,13 @@ export function SignIn() {
   const [token, setToken] = useState('');
   const [error, setError] = useState<unknown>();
   const [busy, setBusy] = useState(false);
+  // Public: whether the active stepgate.yaml declares a console issuer.
+  const config = useQuery({
+    queryKey: ['console-config'],
+    queryFn: ({ signal }) =>
+      api<{ oidc: ConsoleOidcConfig | null }>('/v1/console/config', { signal }),
+  });
+  const oidc = config.data?.oidc ?? null;
   const submit = async (event: FormEvent) => {
     event.preventDefault();
     setBusy(true);
@@ -43,6 +52,17 @@ export function SignIn() {
   return (
     <main id="main" className="sign-in">
       <h1>Sign in to Stepgate</h1>
+      {oidc ? (
+        <div className="oidc-sign-in">
+          <button
+            type="button"
+            onClick={() => startOidcSignIn(oidc).catch((failure: unknown) => setError(failure))}
+          >
+            Sign in with {new URL(oidc.issuer).host}
+          </button>
+          <p className="muted">Or with an API token:</p>
+        </div>
+      ) : null}
       <form onSubmit={submit}>
         <label htmlFor="token-input">API token</label>
         <input
