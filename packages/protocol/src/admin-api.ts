@@ -81,6 +81,24 @@ export const listQuerySchema = z.strictObject({
 });
 export type ListQuery = z.infer<typeof listQuerySchema>;
 
+/** Audit filters: text filters take a trailing `*` as a prefix match (`version.*`). */
+export const auditQuerySchema = z
+  .strictObject({
+    limit: z.coerce.number().int().min(1).max(500).default(50),
+    /** The event type, e.g. `version.activate`. */
+    action: z.string().trim().min(1).max(100).optional(),
+    actor: z.string().trim().min(1).max(256).optional(),
+    from: z.iso.datetime({ offset: true }).optional(),
+    to: z.iso.datetime({ offset: true }).optional(),
+    /** `nextCursor` of the previous page. */
+    cursor: z.string().min(1).max(200).optional(),
+  })
+  .refine((q) => !q.from || !q.to || Date.parse(q.from) < Date.parse(q.to), {
+    message: '"from" must be before "to"',
+    path: ['from'],
+  });
+export type AuditQuery = z.infer<typeof auditQuerySchema>;
+
 export const createSourceRequestSchema = z.strictObject({
   name: z
     .string()
@@ -193,7 +211,14 @@ export const auditEventSchema = z.object({
 });
 export type AuditEventView = z.infer<typeof auditEventSchema>;
 
-export const auditResponseSchema = z.object({ events: z.array(auditEventSchema) });
+export const auditResponseSchema = z.object({
+  events: z.array(auditEventSchema),
+  /**
+   * Pass as `cursor` for the next (older) page; null on the last page. Always sent by this
+   * control plane; absent from older ones.
+   */
+  nextCursor: z.string().nullable().optional(),
+});
 export type AuditResponse = z.infer<typeof auditResponseSchema>;
 
 export const errorResponseSchema = z.object({
@@ -288,6 +313,17 @@ export const fleetSchema = z.object({
 });
 export type FleetView = z.infer<typeof fleetSchema>;
 
+/** `<policy>/<rule>` (split at the first `/`: agents' fail-mode rules hold one), or `<policy>/*`. */
+const ruleFilterSchema = matchText
+  .refine(
+    (value) => value.indexOf('/') > 0 && value.length > value.indexOf('/') + 1,
+    'a rule is <policy>/<rule>, or <policy>/* for any rule of that policy',
+  )
+  .refine(
+    (value) => !value.endsWith('*') || /^[^/]+\/\*$/.test(value),
+    'a prefix match is <policy>/* only (any rule of that policy)',
+  );
+
 export const decisionsQuerySchema = z
   .strictObject({
     from: isoTime.optional(),
@@ -300,6 +336,11 @@ export const decisionsQuerySchema = z
     effect: effect.optional(),
     revision: z.coerce.number().int().min(0).max(2_147_483_647).optional(),
     agent: z.string().min(1).max(128).optional(),
+    /**
+     * A rule that matched (in `reasons`): `<policy>/<rule>`, or `<policy>/*` for any rule of
+     * the policy.
+     */
+    rule: ruleFilterSchema.optional(),
     limit: z.coerce.number().int().min(1).max(1000).default(100),
     /** `nextCursor` of the previous page. */
     cursor: z.string().min(1).max(200).optional(),
@@ -379,6 +420,62 @@ export const decisionStatsSchema = z.object({
   topStepUpRules: ruleCounts,
 });
 export type DecisionStats = z.infer<typeof decisionStatsSchema>;
+
+/**
+ * A decision id as agents record it (1-64 characters, usually a UUID); anything else cannot
+ * name a decision.
+ */
+export const decisionIdSchema = z
+  .string()
+  .min(1)
+  .max(64)
+  .refine(
+    (id) => [...id].every((c) => c.charCodeAt(0) > 0x1f && c.charCodeAt(0) !== 0x7f),
+    'a decision id has no control characters',
+  );
+
+/** The most buckets one timeline answers (a day of minutes). */
+export const TIMELINE_MAX_BUCKETS = 1440;
+
+/** A window (default: the last hour) cut into buckets of `bucket` seconds (default 60). */
+export const decisionTimelineQuerySchema = z
+  .strictObject({
+    from: isoTime.optional(),
+    to: isoTime.optional(),
+    bucket: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .max(31 * 86_400)
+      .default(60),
+  })
+  .refine((q) => !q.from || !q.to || Date.parse(q.from) < Date.parse(q.to), {
+    message: '"from" must be before "to"',
+    path: ['from'],
+  });
+export type DecisionTimelineQuery = z.infer<typeof decisionTimelineQuerySchema>;
+
+export const decisionTimelineSchema = z.object({
+  from: z.string(),
+  to: z.string(),
+  bucketSeconds: z.int(),
+  /**
+   * Every bucket from the one holding `from` to the one holding `to`, oldest first, empty ones
+   * included (zeros). Buckets are aligned on the Unix epoch (a 60 s bucket starts on a whole
+   * UTC minute); only decisions inside [from, to) are counted, so the first and last buckets
+   * may cover part of their span.
+   */
+  buckets: z.array(
+    z.object({
+      start: z.string(),
+      total: z.int(),
+      allow: z.int(),
+      deny: z.int(),
+      step_up: z.int(),
+    }),
+  ),
+});
+export type DecisionTimeline = z.infer<typeof decisionTimelineSchema>;
 
 export const shadowReportQuerySchema = z
   .strictObject({

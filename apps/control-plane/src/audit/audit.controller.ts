@@ -1,5 +1,5 @@
 import { Controller, Get, Query } from '@nestjs/common';
-import { listQuerySchema, type AuditResponse, type ListQuery } from '@stepgate/protocol';
+import { auditQuerySchema, type AuditQuery, type AuditResponse } from '@stepgate/protocol';
 import { RequireScopes } from '../common/scopes.js';
 import { ZodValidationPipe } from '../common/zod-validation.pipe.js';
 import { AuditService } from './audit.service.js';
@@ -11,8 +11,8 @@ export class AuditController {
   @Get()
   @RequireScopes('viewer', 'operator')
   async list(
-    @Query(new ZodValidationPipe(listQuerySchema, 'query')) query: ListQuery,
+    @Query(new ZodValidationPipe(auditQuerySchema, 'query')) query: AuditQuery,
   ): Promise<AuditResponse> {
-    return { events: await this.audit.list(query.limit, query.action) };
+    return this.audit.list(query);
   }
 }

@@ -16,11 +16,12 @@ export class AuditRepository {
     await tx.auditEvent.create({ data });
   }
 
-  list(limit: number, action?: string): Promise<AuditEvent[]> {
+  /** Newest first, in (at, id) order (the cursor's). */
+  list(where: Prisma.AuditEventWhereInput, take: number): Promise<AuditEvent[]> {
     return this.prisma.auditEvent.findMany({
-      where: action ? { action } : {},
+      where,
       orderBy: [{ at: 'desc' }, { id: 'desc' }],
-      take: limit,
+      take,
     });
   }
 }

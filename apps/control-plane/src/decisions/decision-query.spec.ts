@@ -1,17 +1,29 @@
 import { StepgateError, decisionsQuerySchema } from '@stepgate/protocol';
 import { describe, expect, it } from 'vitest';
-import {
-  decodeCursor,
-  decisionWhere,
-  encodeCursor,
-  textFilter,
-  timeWindow,
-} from './decision-query.js';
+import { decodeCursor, encodeCursor } from '../common/keyset-cursor.js';
+import { decisionWhere, ruleMatch, textFilter, timeWindow } from './decision-query.js';
 
 describe('textFilter', () => {
   it('is exact unless the value ends in *', () => {
     expect(textFilter('alice')).toBe('alice');
     expect(textFilter('k8s:*')).toEqual({ startsWith: 'k8s:' });
+  });
+});
+
+describe('ruleMatch', () => {
+  it('splits at the first slash; <policy>/* is any rule of the policy', () => {
+    expect(ruleMatch('docs/read')).toEqual({ policy: 'docs', rule: 'read' });
+    expect(ruleMatch('(agent)/fail_closed/no_bundle')).toEqual({
+      policy: '(agent)',
+      rule: 'fail_closed/no_bundle',
+    });
+    expect(ruleMatch('docs/*')).toEqual({ policy: 'docs' });
+  });
+
+  it('the query refuses a rule without a policy and other prefixes', () => {
+    for (const rule of ['read', '/read', 'docs/', 'docs/re*', 'do*'])
+      expect(decisionsQuerySchema.safeParse({ rule }).success, rule).toBe(false);
+    expect(decisionsQuerySchema.safeParse({ rule: 'docs/*' }).success).toBe(true);
   });
 });
 

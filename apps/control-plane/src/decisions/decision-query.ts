@@ -1,38 +1,10 @@
 import { StepgateError, type DecisionView, type DecisionsQuery } from '@stepgate/protocol';
+import { decodeCursor, olderThan } from '../common/keyset-cursor.js';
 import type { DecisionLog, Prisma } from '../generated/prisma/client.js';
 
 /** Exact text, or a prefix when it ends in `*`. */
 export function textFilter(value: string): string | Prisma.StringFilter<'DecisionLog'> {
   return value.endsWith('*') ? { startsWith: value.slice(0, -1) } : value;
-}
-
-/** The position after the last row of a page: opaque to clients. */
-export interface Cursor {
-  at: Date;
-  id: string;
-}
-
-export function encodeCursor(cursor: Cursor): string {
-  return Buffer.from(JSON.stringify([cursor.at.toISOString(), cursor.id]), 'utf8').toString(
-    'base64url',
-  );
-}
-
-export function decodeCursor(text: string): Cursor {
-  try {
-    const value: unknown = JSON.parse(Buffer.from(text, 'base64url').toString('utf8'));
-    if (Array.isArray(value) && value.length === 2) {
-      const [at, id] = value as unknown[];
-      if (typeof at === 'string' && typeof id === 'string' && !Number.isNaN(Date.parse(at)))
-        return { at: new Date(at), id };
-    }
-  } catch {
-    // reported below
-  }
-  throw new StepgateError(
-    'request/invalid',
-    'invalid cursor: pass nextCursor from a previous page',
-  );
 }
 
 /** The WHERE of a decision listing: every filter of the query, plus the keyset cursor. */
@@ -53,12 +25,23 @@ export function decisionWhere(query: DecisionsQuery): Prisma.DecisionLogWhereInp
   if (query.effect) and.push({ effect: query.effect });
   if (query.revision !== undefined) and.push({ revision: query.revision });
   if (query.agent) and.push({ agentId: query.agent });
-  if (query.cursor) {
-    // Newest first: the next page holds rows strictly "before" the last one in (at, id) order.
-    const { at, id } = decodeCursor(query.cursor);
-    and.push({ OR: [{ at: { lt: at } }, { at, id: { lt: id } }] });
-  }
+  if (query.rule) and.push({ reasons: { array_contains: [ruleMatch(query.rule)] } });
+  // Newest first: the next page holds rows strictly "before" the last one in (at, id) order.
+  if (query.cursor) and.push(olderThan(decodeCursor(query.cursor)));
   return and.length > 0 ? { AND: and } : {};
+}
+
+/**
+ * The reason a rule filter looks for: `<policy>/<rule>` splits at the first `/` (the agents'
+ * fail-mode rules, `(agent)/fail_closed/no_bundle`, hold one); `<policy>/*` is any rule of the
+ * policy. Matched with jsonb containment (`reasons @> [...]`), which the GIN index on reasons
+ * answers.
+ */
+export function ruleMatch(rule: string): { policy: string; rule?: string } {
+  const slash = rule.indexOf('/');
+  const policy = rule.slice(0, slash);
+  const name = rule.slice(slash + 1);
+  return name === '*' ? { policy } : { policy, rule: name };
 }
 
 type Reasons = DecisionView['reasons'];

@@ -1,8 +1,11 @@
-import { Controller, Get, Query } from '@nestjs/common';
+import { Controller, Get, Param, Query } from '@nestjs/common';
 import {
+  decisionIdSchema,
+  decisionTimelineQuerySchema,
   decisionsQuerySchema,
   shadowReportQuerySchema,
   timeRangeQuerySchema,
+  type DecisionTimelineQuery,
   type DecisionsQuery,
   type ShadowReportQuery,
   type TimeRangeQuery,
@@ -28,6 +31,20 @@ export class DecisionsController {
   @Get('decisions/stats')
   stats(@Query(new ZodValidationPipe(timeRangeQuerySchema, 'query')) query: TimeRangeQuery) {
     return this.decisions.stats(query);
+  }
+
+  @Get('decisions/timeline')
+  timeline(
+    @Query(new ZodValidationPipe(decisionTimelineQuerySchema, 'query'))
+    query: DecisionTimelineQuery,
+  ) {
+    return this.decisions.timeline(query);
+  }
+
+  // After the fixed paths above: "stats" and "timeline" are not decision ids.
+  @Get('decisions/:id')
+  get(@Param('id', new ZodValidationPipe(decisionIdSchema, 'decision id')) id: string) {
+    return this.decisions.get(id);
   }
 
   @Get('shadow/report')

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { PrismaService } from '../database/prisma.service.js';
 import { Prisma, type DecisionLog } from '../generated/prisma/client.js';
+import { timelineQuery, type TimelinePlan, type TimelineRow } from './decision-timeline.js';
 
 const EXAMPLES = 10;
 const RULES = 20;
@@ -62,6 +63,14 @@ export class DecisionsRepository {
       orderBy: [{ at: 'desc' }, { id: 'desc' }],
       take,
     });
+  }
+
+  find(id: string): Promise<DecisionLog | null> {
+    return this.prisma.decisionLog.findUnique({ where: { id } });
+  }
+
+  timeline(plan: TimelinePlan): Promise<TimelineRow[]> {
+    return this.prisma.$queryRaw<TimelineRow[]>(timelineQuery(plan));
   }
 
   /** Counts in the window by effect, by fail reason, and the principals most often denied and stepped up. */

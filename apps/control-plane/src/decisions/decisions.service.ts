@@ -1,14 +1,19 @@
 import { Injectable } from '@nestjs/common';
-import type {
-  DecisionStats,
-  DecisionView,
-  DecisionsQuery,
-  TimeRangeQuery,
+import {
+  StepgateError,
+  type DecisionStats,
+  type DecisionTimeline,
+  type DecisionTimelineQuery,
+  type DecisionView,
+  type DecisionsQuery,
+  type TimeRangeQuery,
 } from '@stepgate/protocol';
-import { decisionView, decisionWhere, encodeCursor, timeWindow } from './decision-query.js';
+import { encodeCursor } from '../common/keyset-cursor.js';
+import { decisionView, decisionWhere, timeWindow } from './decision-query.js';
+import { timelinePlan, timelineView } from './decision-timeline.js';
 import { DecisionsRepository } from './decisions.repository.js';
 
-/** Reads the decision log: filtered listings and summary counts. */
+/** Reads the decision log: filtered listings, one decision, summary counts, a timeline. */
 @Injectable()
 export class DecisionsService {
   constructor(private readonly repository: DecisionsRepository) {}
@@ -24,6 +29,19 @@ export class DecisionsService {
       decisions: page.map(decisionView),
       nextCursor: rows.length > query.limit && last ? encodeCursor(last) : null,
     };
+  }
+
+  /** One decision with everything its record holds. */
+  async get(id: string): Promise<DecisionView> {
+    const row = await this.repository.find(id);
+    if (!row) throw new StepgateError('decision/not_found', `no decision with id "${id}"`);
+    return decisionView(row);
+  }
+
+  /** Counts by time bucket and effect, every bucket of the window included. */
+  async timeline(query: DecisionTimelineQuery): Promise<DecisionTimeline> {
+    const plan = timelinePlan(query);
+    return timelineView(plan, await this.repository.timeline(plan));
   }
 
   async stats(query: TimeRangeQuery): Promise<DecisionStats> {

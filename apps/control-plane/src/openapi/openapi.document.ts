@@ -13,7 +13,9 @@ import {
   createSourceRequestSchema,
   createTokenRequestSchema,
   createTokenResponseSchema,
+  decisionSchema,
   decisionStatsSchema,
+  decisionTimelineSchema,
   decisionsResponseSchema,
   enrolmentCodesResponseSchema,
   errorResponseSchema,
@@ -165,7 +167,8 @@ const ROUTES: RouteDoc[] = [
   {
     method: 'get',
     path: '/v1/audit',
-    summary: 'Audit events, newest first',
+    summary:
+      'Audit events, newest first (query: action (the event type), actor, from, to, limit (1-500, default 50), cursor = nextCursor; action and actor take a trailing * as a prefix match)',
     scopes: ['viewer', 'operator'],
     response: auditResponseSchema,
   },
@@ -261,7 +264,7 @@ const ROUTES: RouteDoc[] = [
     method: 'get',
     path: '/v1/decisions',
     summary:
-      'Decision logs, newest first (query: from, to, principal, action, resource, resourceKind, effect, revision, agent, limit, cursor; text filters take a trailing * as a prefix match)',
+      'Decision logs, newest first (query: from, to, principal, action, resource, resourceKind, effect, revision, agent, rule, limit, cursor; text filters take a trailing * as a prefix match; rule is <policy>/<rule> of a rule that matched, or <policy>/* for any rule of the policy)',
     scopes: ['viewer', 'operator'],
     response: decisionsResponseSchema,
   },
@@ -272,6 +275,22 @@ const ROUTES: RouteDoc[] = [
       'Counts by effect, top denied and stepped-up principals and rules (query: from, to; default the last 24 h)',
     scopes: ['viewer', 'operator'],
     response: decisionStatsSchema,
+  },
+  {
+    method: 'get',
+    path: '/v1/decisions/timeline',
+    summary:
+      'Decisions per time bucket by effect, every bucket included (query: from, to — default the last hour; bucket in seconds, default 60; buckets aligned on the Unix epoch; at most 1440 buckets, else 400)',
+    scopes: ['viewer', 'operator'],
+    response: decisionTimelineSchema,
+  },
+  {
+    method: 'get',
+    path: '/v1/decisions/{id}',
+    summary:
+      'One decision with everything recorded: input, effect, reasons, requirement, shadow verdict, revision, data revision, signals, replay part (verified evidence, masked paths), agent (404 decision/not_found for an unknown id, 400 for one that cannot be a decision id)',
+    scopes: ['viewer', 'operator'],
+    response: decisionSchema,
   },
   {
     method: 'get',
