@@ -117,6 +117,25 @@ describe('the console', () => {
     await page.context().close();
   });
 
+  it('follows the system theme, dark as light, and stays readable (axe colour contrast) in both', async () => {
+    const backgrounds: string[] = [];
+    for (const colorScheme of ['light', 'dark'] as const) {
+      const { page, problems } = await newConsolePage(browser);
+      await page.emulateMedia({ colorScheme });
+      await signIn(page, fleet.consoleUrl, fleet.tokens.olivia as string);
+      await page.getByRole('link', { name: 'Agents', exact: true }).click();
+      await page.getByRole('heading', { name: 'Agents', level: 1 }).waitFor();
+      await page.waitForLoadState('networkidle');
+      backgrounds.push(await page.evaluate(() => getComputedStyle(document.body).backgroundColor));
+      expect(await seriousViolations(page)).toEqual([]);
+      if (colorScheme === 'dark') await screenshot(page, 'agents-dark');
+      expectNoProblems(problems);
+      await page.context().close();
+    }
+    expect(backgrounds[0]).toBe('rgb(255, 255, 255)');
+    expect(backgrounds[1]).not.toBe(backgrounds[0]);
+  });
+
   it('the API refuses a browser page of another origin', async () => {
     const api = fleet.consoleUrl.replace('/console', '');
     const refused = await fetch(`${api}/v1/versions`, {
