@@ -30,12 +30,16 @@ export interface TestUser {
   password: string;
   /** Base32 TOTP secret of the user's authenticator app. */
   totpSecret: string;
+  /** Claims beyond `sub` (e.g. email, groups), released for the scopes of the same name. */
+  claims?: Record<string, unknown>;
 }
 
 export interface OpenIdProviderOptions {
   /** The resource indicator of the protected API; the `aud` of its access tokens. */
   api: string;
   user: TestUser;
+  /** More people who may sign in. */
+  others?: TestUser[];
 }
 
 export interface OpenIdProvider {
@@ -49,6 +53,8 @@ export interface OpenIdProvider {
   readonly logins: LoginSeen[];
   /** A new signing key first in the JWKS, the previous one kept after it. */
   rotate(): Promise<string>;
+  /** Lifetime in seconds of the ID tokens minted from now on (600 at start). */
+  idTokenTtl: number;
   close(): Promise<void>;
 }
 
@@ -73,6 +79,8 @@ export async function startOpenIdProvider(options: OpenIdProviderOptions): Promi
   let keys: JWK[] = [await signingKey()];
   let provider: Provider | undefined;
   const cookieKeys = [randomBytes(32).toString('hex')];
+  const users = [options.user, ...(options.others ?? [])];
+  let idTokenTtl = 600;
 
   const server: Server = createServer((req, res) => {
     const url = req.url ?? '';
@@ -101,14 +109,21 @@ export async function startOpenIdProvider(options: OpenIdProviderOptions): Promi
       jwks: { keys },
       cookies: { keys: cookieKeys },
       acrValues: [ACR_PWD, ACR_MFA, ACR_PHR],
-      claims: { openid: ['sub'], acr: null, amr: null, auth_time: null },
+      claims: {
+        openid: ['sub'],
+        email: ['email'],
+        groups: ['groups'],
+        acr: null,
+        amr: null,
+        auth_time: null,
+      },
       pkce: { required: () => true },
       // Explicit lifetimes (seconds), so the provider does not warn about its defaults.
       ttl: {
         AccessToken: 600,
         AuthorizationCode: 60,
         Grant: 3600,
-        IdToken: 600,
+        IdToken: () => idTokenTtl,
         Interaction: 600,
         Session: 3600,
       },
@@ -132,8 +147,10 @@ export async function startOpenIdProvider(options: OpenIdProviderOptions): Promi
       interactions: {
         url: (_ctx: unknown, interaction: { uid: string }) => `/interaction/${interaction.uid}`,
       },
-      findAccount: (_ctx: unknown, id: string) =>
-        id === options.user.id ? { accountId: id, claims: () => ({ sub: id }) } : undefined,
+      findAccount: (_ctx: unknown, id: string) => {
+        const found = users.find((user) => user.id === id);
+        return found ? { accountId: id, claims: () => ({ ...found.claims, sub: id }) } : undefined;
+      },
       // A first-party client: every scope and the API are granted without a consent page.
       loadExistingGrant: async (ctx: any) => {
         const oidc = ctx.oidc;
@@ -147,7 +164,7 @@ export async function startOpenIdProvider(options: OpenIdProviderOptions): Promi
           clientId: oidc.client.clientId,
           accountId: oidc.session.accountId,
         });
-        grant.addOIDCScope('openid');
+        grant.addOIDCScope('openid email groups');
         grant.addResourceScope(options.api, 'api');
         await grant.save();
         return grant;
@@ -181,8 +198,8 @@ export async function startOpenIdProvider(options: OpenIdProviderOptions): Promi
       return res.end(JSON.stringify({ uid: details.uid, ...seen }));
     }
     const form = new URLSearchParams(await readBody(req));
-    const user = options.user;
-    if (form.get('username') !== user.id || form.get('password') !== user.password) {
+    const user = users.find((candidate) => candidate.id === form.get('username'));
+    if (user === undefined || form.get('password') !== user.password) {
       res.writeHead(401, { 'content-type': 'text/plain' });
       return res.end('wrong user name or password');
     }
@@ -226,6 +243,12 @@ export async function startOpenIdProvider(options: OpenIdProviderOptions): Promi
     get signingKid() {
       return String(keys[0]?.kid);
     },
+    get idTokenTtl() {
+      return idTokenTtl;
+    },
+    set idTokenTtl(seconds: number) {
+      idTokenTtl = seconds;
+    },
     async rotate() {
       const fresh = await signingKey();
       keys = [fresh, ...keys];
@@ -257,6 +280,14 @@ function readBody(req: IncomingMessage): Promise<string> {
 export interface AuthorizationAsk {
   acrValues?: string;
   maxAge?: number;
+  /** Scopes asked for (default `openid api`). */
+  scope?: string;
+}
+
+/** What the token endpoint answered. */
+export interface TokenSet {
+  accessToken: string;
+  idToken: string;
 }
 
 /** How the user signs in at the provider's login page. */
@@ -285,6 +316,11 @@ export class RelyingParty {
 
   /** Runs the flow; returns the access token. Signs in whenever the provider asks to. */
   async accessToken(ask: AuthorizationAsk, credentials: Credentials): Promise<string> {
+    return (await this.tokens(ask, credentials)).accessToken;
+  }
+
+  /** Runs the flow; returns the access token and the ID token of the token response. */
+  async tokens(ask: AuthorizationAsk, credentials: Credentials): Promise<TokenSet> {
     this.shown = [];
     const verifier = randomBytes(32).toString('base64url');
     const state = randomBytes(8).toString('hex');
@@ -292,7 +328,7 @@ export class RelyingParty {
       client_id: this.op.clientId,
       response_type: 'code',
       redirect_uri: this.op.redirectUri,
-      scope: 'openid api',
+      scope: ask.scope ?? 'openid api',
       resource: this.op.api,
       state,
       code_challenge: createHash('sha256').update(verifier).digest('base64url'),
@@ -332,7 +368,7 @@ export class RelyingParty {
     throw new Error('the authorization flow did not finish in 10 redirects');
   }
 
-  private async exchange(code: string, verifier: string): Promise<string> {
+  private async exchange(code: string, verifier: string): Promise<TokenSet> {
     const response = await fetch(`${this.op.issuer}/token`, {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
@@ -347,9 +383,13 @@ export class RelyingParty {
       signal: AbortSignal.timeout(10_000),
     });
     const body = (await response.json()) as Record<string, unknown>;
-    if (response.status !== 200 || typeof body.access_token !== 'string')
+    if (
+      response.status !== 200 ||
+      typeof body.access_token !== 'string' ||
+      typeof body.id_token !== 'string'
+    )
       throw new Error(`token endpoint: ${response.status} ${JSON.stringify(body)}`);
-    return body.access_token;
+    return { accessToken: body.access_token, idToken: body.id_token };
   }
 
   private next(response: Response, from: string): string {

@@ -26,6 +26,8 @@ export type CompileErrorCode =
   | 'signal/invalid'
   /** A `dataSources:` entry of stepgate.yaml: its document, URL, interval, headers or limits. */
   | 'data_source/invalid'
+  /** The `console:` block of stepgate.yaml (web console sign-in). */
+  | 'console/invalid'
   | 'entity/invalid'
   | 'entity/duplicate'
   | 'test/invalid'

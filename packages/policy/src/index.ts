@@ -12,6 +12,7 @@ export {
 } from './source/policy-file-selection.js';
 export type { PolicyFileLimits } from './source/policy-file-selection.js';
 export { attributeName, fetchableUrl, SETTINGS_FILE } from './compile/compile-settings.js';
+export { claimAt, claimStrings } from './claims.js';
 export { formatCompileError, PolicySetError } from './errors.js';
 export { exceedsMaxChanged, formatMaxChanged, parseMaxChanged } from './activation-gate.js';
 export type { CompileError, CompileErrorCode } from './errors.js';
@@ -41,6 +42,7 @@ export { parseDuration, formatDuration, notADuration } from './duration.js';
 export { globMatch, literalPrefix } from './glob.js';
 export type { GlobError } from './glob.js';
 export {
+  CONSOLE_SCOPES,
   DATA_SOURCE_FORMATS,
   POLICY_SET_FORMAT,
   REQUIREMENT_PARTS,
@@ -59,6 +61,9 @@ export type {
   CompiledPolicy,
   CompiledPolicySet,
   CompiledRule,
+  ConsoleOidcSettings,
+  ConsoleScope,
+  ConsoleSettings,
   DataSourceDeclaration,
   DataSourceFormat,
   Decision,

@@ -73,6 +73,37 @@ export interface Settings {
    * more decisions than `maxChanged` is not auto-activated. Absent when none is declared.
    */
   activation?: ActivationSettings;
+  /** Web console sign-in (`console:`). Absent when none is declared. */
+  console?: ConsoleSettings;
+}
+
+/** The scopes a console sign-in may grant: never `admin` (token only) nor `agent`. */
+export const CONSOLE_SCOPES = ['operator', 'viewer', 'approver', 'data', 'events'] as const;
+export type ConsoleScope = (typeof CONSOLE_SCOPES)[number];
+
+/** Web console sign-in, read by the control plane only (agents ignore it). */
+export interface ConsoleSettings {
+  oidc?: ConsoleOidcSettings;
+}
+
+/**
+ * OIDC sign-in for the console: the browser runs the authorization code flow with PKCE at
+ * `issuer` as the public client `clientId`, and sends the ID token to the admin API.
+ */
+export interface ConsoleOidcSettings {
+  /** Exact `iss`. */
+  issuer: string;
+  /** Must be in the token's `aud`. */
+  clientId: string;
+  scopes: string[];
+  /** Claim path whose string value becomes the principal subject. */
+  subjectClaim: string;
+  /** Claim path holding group or role names (a string or a list of strings). */
+  rolesClaim: string;
+  /** Stepgate scopes granted per rolesClaim value. */
+  roles: Record<string, ConsoleScope[]>;
+  /** Seconds of clock skew tolerated on `exp`, `nbf` and `iat`. */
+  clockSkew: number;
 }
 
 /** A limit on changed decisions: a share of the replayed ones, or a count. */

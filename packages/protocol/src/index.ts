@@ -340,3 +340,5 @@ export {
   versionDiffResponseSchema,
 } from './version-diff-api.js';
 export type { VersionDiffFile, VersionDiffQuery, VersionDiffResponse } from './version-diff-api.js';
+export { consoleConfigResponseSchema, consoleOidcConfigSchema } from './console-api.js';
+export type { ConsoleConfigResponse, ConsoleOidcConfig } from './console-api.js';

@@ -2,7 +2,14 @@ import { Injectable, type CanActivate, type ExecutionContext } from '@nestjs/com
 import { Reflector } from '@nestjs/core';
 import { StepgateError } from '@stepgate/protocol';
 import type { AuthenticatedRequest } from '../common/authenticated-request.js';
-import { hasScope, PUBLIC_ROUTE, REQUIRED_SCOPES, type Scope } from '../common/scopes.js';
+import {
+  hasScope,
+  PUBLIC_ROUTE,
+  REQUIRED_SCOPES,
+  type Principal,
+  type Scope,
+} from '../common/scopes.js';
+import { ConsoleTokenService, looksLikeJwt } from '../console-auth/console-token.service.js';
 import { TokenService } from './token.service.js';
 
 /** Bearer token from the Authorization header, or undefined. */
@@ -13,13 +20,15 @@ export function bearerToken(header: string | undefined): string | undefined {
 
 /**
  * Global guard: every route is closed unless marked @Public() or @RequireScopes(...).
- * 401 without a valid token, 403 when the token lacks the scope.
+ * 401 without a valid token, 403 when the token lacks the scope. The token is a Stepgate API
+ * token, or the console's OIDC ID token when stepgate.yaml declares `console.oidc`.
  */
 @Injectable()
 export class AuthGuard implements CanActivate {
   constructor(
     private readonly reflector: Reflector,
     private readonly tokens: TokenService,
+    private readonly consoleTokens: ConsoleTokenService,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
@@ -34,15 +43,30 @@ export class AuthGuard implements CanActivate {
         'auth/unauthenticated',
         'missing bearer token: send "Authorization: Bearer <token>"',
       );
-    const principal = await this.tokens.authenticate(token);
-    if (!principal) throw new StepgateError('auth/unauthenticated', 'invalid or revoked token');
+    const principal = await this.authenticate(token);
     if (scopes.length === 0 || !hasScope(principal, scopes)) {
       throw new StepgateError(
         'auth/forbidden',
-        `this token lacks the required scope (${scopes.join(' or ') || 'admin'})`,
+        principal.authMethod === 'oidc'
+          ? `${principal.subject} (signed in with OIDC: ${principal.scopes.join(', ')}) lacks the required scope (${scopes.join(' or ') || 'admin'})`
+          : `this token lacks the required scope (${scopes.join(' or ') || 'admin'})`,
       );
     }
     request.principal = principal;
     return true;
+  }
+
+  /**
+   * A JWT is a console sign-in when the active version declares a console issuer (Stepgate
+   * API tokens are `sg_...`, never three dotted segments); everything else is an API token.
+   */
+  private async authenticate(token: string): Promise<Principal> {
+    if (looksLikeJwt(token)) {
+      const principal = await this.consoleTokens.authenticate(token);
+      if (principal) return principal;
+    }
+    const principal = await this.tokens.authenticate(token);
+    if (!principal) throw new StepgateError('auth/unauthenticated', 'invalid or revoked token');
+    return principal;
   }
 }

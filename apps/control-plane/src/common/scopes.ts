@@ -25,6 +25,11 @@ export interface Principal {
   /** The principal id the token acts for in grants, approvals and elevation. */
   subject: string;
   scopes: Scope[];
+  /**
+   * How the caller signed in: a Stepgate API token (absent: every token principal), or an
+   * ID token of the console's OIDC issuer (then `tokenId` is `oidc:<subject>`, no row).
+   */
+  authMethod?: 'oidc';
 }
 
 export function hasScope(principal: Principal, wanted: readonly Scope[]): boolean {
@@ -33,6 +38,7 @@ export function hasScope(principal: Principal, wanted: readonly Scope[]): boolea
   );
 }
 
+/** The audit actor: `token:<token name>`, or `oidc:<subject>` for a console OIDC sign-in. */
 export function actorOf(principal: Principal): string {
-  return `token:${principal.name}`;
+  return principal.authMethod === 'oidc' ? `oidc:${principal.subject}` : `token:${principal.name}`;
 }

@@ -7,6 +7,7 @@ import {
   approvalsResponseSchema,
   auditResponseSchema,
   checkResponseSchema,
+  consoleConfigResponseSchema,
   createApprovalRequestSchema,
   createdEnrolmentCodeSchema,
   createEnrolmentCodeRequestSchema,
@@ -482,6 +483,14 @@ const ROUTES: RouteDoc[] = [
   },
   {
     method: 'get',
+    path: '/v1/console/config',
+    summary:
+      "Web console sign-in: {oidc: null} or the active version's console.oidc issuer, clientId and scopes with the provider's authorization and token endpoints (from its discovery document) for the authorization code flow with PKCE S256; the ID token is then sent as `Authorization: Bearer`. 503 service/unavailable while the issuer cannot be reached",
+    scopes: 'public',
+    response: consoleConfigResponseSchema,
+  },
+  {
+    method: 'get',
     path: '/v1/data',
     summary:
       'Live data: the documents the active version declares (schema, default, last write) and the data revision',
@@ -634,7 +643,7 @@ export function buildOpenApiDocument(): Record<string, unknown> {
       title: 'Stepgate control plane',
       version: '1',
       description:
-        'Admin API. Bearer tokens carry scopes: admin, operator, viewer, agent, approver, data, events (admin implies all).',
+        "Admin API. Bearer tokens carry scopes: admin, operator, viewer, agent, approver, data, events (admin implies all). Where stepgate.yaml declares console.oidc, the console issuer's ID tokens are accepted too, with the scopes console.oidc.roles maps their roles claim to (never admin or agent).",
     },
     components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
     paths,

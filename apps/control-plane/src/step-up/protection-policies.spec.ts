@@ -110,6 +110,35 @@ describe('protectionChanged', () => {
     expect(protectionChanged(set([selected, deploys]), active)).toBe(true);
   });
 
+  it('is true when console sign-in settings are added or changed, and only under protection', () => {
+    const oidc = {
+      issuer: 'https://login.example.com',
+      clientId: 'console',
+      scopes: ['openid'],
+      subjectClaim: 'sub',
+      rolesClaim: 'groups',
+      roles: { ops: ['viewer' as const] },
+      clockSkew: 30,
+    };
+    const withConsole = (policies: CompiledPolicy[], roles = oidc.roles) => {
+      const next = set(policies);
+      next.settings = { ...next.settings, console: { oidc: { ...oidc, roles } } };
+      return next;
+    };
+    const fingerprint = protectionFingerprint(withConsole([protect]));
+    expect(protectionChanged(set([protect]), protectionFingerprint(set([protect])))).toBe(false);
+    expect(protectionChanged(withConsole([protect]), protectionFingerprint(set([protect])))).toBe(
+      true,
+    );
+    expect(protectionChanged(withConsole([protect], { ops: ['operator'] }), fingerprint)).toBe(
+      true,
+    );
+    expect(protectionChanged(withConsole([protect]), fingerprint)).toBe(false);
+    expect(protectionChanged(withConsole([deploys]), protectionFingerprint(set([deploys])))).toBe(
+      false,
+    );
+  });
+
   it('is true when the levels, onError or data the protection reads change', () => {
     const base = set([protect]);
     const fingerprint = protectionFingerprint(base);

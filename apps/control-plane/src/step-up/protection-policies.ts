@@ -42,6 +42,7 @@ export function isProtectionPolicy(policy: CompiledPolicy): boolean {
  *   which change no decision), by name;
  * - when there is at least one: the settings that shape how they decide (`levels`, which map
  *   grant evidence to levels, and `onError`); the default effect is always `allow` there;
+ * - the console's sign-in settings (`console:`), which decide who holds which scope;
  * - the data documents their conditions read (`data.<name>`; all data when a condition uses
  *   `data` any other way, e.g. `data[x]`).
  * Live data and signals never reach the control plane's own decisions, so they are not part.
@@ -54,7 +55,14 @@ export function protectionView(set: CompiledPolicySet | null | undefined): unkno
   if (!set || policies.length === 0) return { policies: [] };
   return {
     policies,
-    settings: { levels: set.settings.levels, onError: set.settings.onError },
+    settings: {
+      levels: set.settings.levels,
+      onError: set.settings.onError,
+      // Console sign-in decides who holds which scope: granting a group operator or approver
+      // changes who can act, so it needs the same step-up activation. Only when declared, so
+      // fingerprints of sets without it stay as they were.
+      ...(set.settings.console ? { console: set.settings.console } : {}),
+    },
     data: referencedData(policies, set.data ?? {}),
   };
 }

@@ -1,4 +1,4 @@
-import { attributeName } from '@stepgate/policy';
+import { attributeName, claimAt, claimStrings as stringList } from '@stepgate/policy';
 import type { AuthEvidence, DecisionRequest, IssuerSettings } from '@stepgate/policy';
 import {
   createLocalJWKSet,
@@ -208,23 +208,8 @@ export class TokenVerifier {
   }
 }
 
-/** A claim by name as the token spells it (`https://example.com/roles`), else by dotted path. */
-export function claimAt(payload: Record<string, unknown>, path: string): unknown {
-  if (Object.hasOwn(payload, path)) return payload[path];
-  let value: unknown = payload;
-  for (const key of path.split('.')) {
-    if (typeof value !== 'object' || value === null || !Object.hasOwn(value, key)) return undefined;
-    value = (value as Record<string, unknown>)[key];
-  }
-  return value;
-}
-
-function stringList(value: unknown): string[] {
-  if (typeof value === 'string') return [value];
-  return Array.isArray(value)
-    ? value.filter((item): item is string => typeof item === 'string')
-    : [];
-}
+// One reading of claim paths for agents and the control plane's console sign-in.
+export { claimAt };
 
 /** Untrusted text for a message: printable ASCII, short, quoted. */
 function quoteUntrusted(text: string): string {

@@ -3,6 +3,7 @@ import { PolicySetError } from '../errors.js';
 import { LIVE_NAME } from '../source/schemas.js';
 import {
   CLAIM_SHAPES,
+  CONSOLE_SCOPES,
   DATA_SOURCE_FORMATS,
   POLICY_SET_FORMAT,
   SIGNAL_AGGREGATES,
@@ -84,6 +85,21 @@ export const compiledPolicySetSchema = z.strictObject({
           timeout: z.number().positive(),
         }),
       )
+      .optional(),
+    console: z
+      .strictObject({
+        oidc: z
+          .strictObject({
+            issuer: z.string(),
+            clientId: z.string(),
+            scopes: z.array(z.string()),
+            subjectClaim: z.string(),
+            rolesClaim: z.string(),
+            roles: z.record(z.string(), z.array(z.enum(CONSOLE_SCOPES))),
+            clockSkew: z.number().nonnegative(),
+          })
+          .optional(),
+      })
       .optional(),
     activation: z
       .strictObject({

@@ -12,6 +12,7 @@ import {
 } from '../source/schemas.js';
 import type { YamlDocument } from '../source/yaml-file.js';
 import { isDataFile } from './data-documents.js';
+import { compileConsole } from './console-settings.js';
 import { compileDataSources } from './data-sources.js';
 import { validate } from './validate.js';
 
@@ -93,6 +94,10 @@ export function compileSettings(
   if (dataSources.length > 0) settings.dataSources = dataSources;
   if (doc.activation)
     settings.activation = { maxChanged: parseMaxChanged(doc.activation.maxChanged) };
+  if (doc.console) {
+    const console = compileConsole(doc.console, source, errors);
+    if (console.oidc) settings.console = console;
+  }
   return settings;
 }
 

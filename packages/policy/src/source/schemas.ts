@@ -145,6 +145,59 @@ export const issuerSchema = z.strictObject({
 });
 export type IssuerDocument = z.infer<typeof issuerSchema>;
 
+/**
+ * `console:` — how people sign in to the web console. Only `oidc` today: a public client
+ * (authorization code + PKCE in the browser) whose ID tokens the admin API accepts.
+ */
+export const consoleSchema = z.strictObject({
+  oidc: z
+    .strictObject({
+      issuer: z.string().min(1).max(512).meta({
+        description:
+          'Exact iss of the tokens; discovery at <issuer>/.well-known/openid-configuration.',
+      }),
+      clientId: z.string().min(1).max(256).meta({
+        description:
+          "The console's public client id at the issuer (PKCE, no secret); tokens' aud must hold it.",
+      }),
+      scopes: z
+        .array(
+          z
+            .string()
+            .regex(
+              /^[\x21\x23-\x5B\x5D-\x7E]{1,128}$/,
+              'must be an OAuth scope token (no spaces or quotes)',
+            ),
+        )
+        .min(1)
+        .max(20)
+        .meta({
+          description:
+            'Scopes the console asks for (default [openid, profile, email]); openid is required.',
+        })
+        .optional(),
+      subjectClaim: claimPath
+        .meta({ description: 'The claim that becomes the principal subject (default sub).' })
+        .optional(),
+      rolesClaim: claimPath.meta({
+        description:
+          'The claim (dotted path allowed) holding group or role names, a string or a list.',
+      }),
+      roles: z.record(z.string().min(1).max(256), z.array(z.string().min(1)).min(1).max(10)).meta({
+        description:
+          'Stepgate scopes granted per value of rolesClaim (operator, viewer, approver, data, events; never admin or agent).',
+      }),
+      clockSkew: durationOrSeconds
+        .meta({
+          description: 'Clock skew tolerated on exp, nbf and iat (default 30s, at most 5m).',
+        })
+        .optional(),
+    })
+    .meta({ description: 'OIDC sign-in (authorization code + PKCE) for the web console.' })
+    .optional(),
+});
+export type ConsoleDocument = z.infer<typeof consoleSchema>;
+
 /** A live data document's or a signal's name: what conditions write after `data.`/`signals.`. */
 export const LIVE_NAME = /^(?!(?:constructor|prototype)$)[a-z][a-z0-9_]{0,62}$/;
 const liveName = z
@@ -284,6 +337,13 @@ export const settingsDocumentSchema = z.strictObject({
     .meta({
       description:
         'URLs the control plane polls (threat feeds, on-call schedules, CMDB exports) and publishes as live data documents.',
+    })
+    .optional(),
+  /** Web console sign-in (OIDC); the control plane alone reads it. */
+  console: consoleSchema
+    .meta({
+      description:
+        'Web console sign-in: an OIDC issuer and how its group claims map to Stepgate scopes.',
     })
     .optional(),
   /** The activation gate: how much a new version may change before it waits for an operator. */
