@@ -5,6 +5,7 @@
  * empty tree, and clear 404/400 answers.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { versionsDiffCommand } from '../../../apps/cli/src/commands/versions-diff-command.js';
 import {
   startControlPlane,
   type ControlPlaneProcess,
@@ -165,6 +166,40 @@ describe('GET /v1/versions/{ref}/diff', () => {
     const extra = await diff(`/v1/versions/${v[2]!.number}/diff?agianst=1`);
     expect(extra.status).toBe(400);
     expect(extra.body.message).toContain('agianst');
+  });
+
+  it('prints the patches with stepgate versions diff <a> [<b>]', async () => {
+    const run = async (a: string, b?: string) => {
+      let stdout = '';
+      let stderr = '';
+      const code = await versionsDiffCommand(
+        a,
+        b,
+        {},
+        {
+          stdout: { write: (text: string) => (stdout += text) },
+          stderr: { write: (text: string) => (stderr += text) },
+          env: { STEPGATE_URL: cp.url, STEPGATE_TOKEN: viewer },
+        },
+      );
+      return { code, stdout, stderr };
+    };
+    const latest = await run(String(v[3]!.number));
+    expect(latest.code).toBe(0);
+    expect(latest.stdout).toContain(
+      `version ${v[2]!.number} (${v[2]!.sha.slice(0, 7)}) -> version ${v[3]!.number} (${v[3]!.sha.slice(0, 7)}): 5 files changed`,
+    );
+    expect(latest.stdout).toContain(
+      '--- a/notes/README.md\n+++ b/notes/README.md\n@@ -1,3 +1,3 @@\n one\n-two\n+TWO\n three\n',
+    );
+
+    const between = await run(String(v[3]!.number), String(v[2]!.number));
+    expect(between.code).toBe(0);
+    expect(between.stdout).toContain('\n-TWO\n+two\n');
+
+    const unknown = await run('99999');
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain('99999');
   });
 
   it('needs a token', async () => {

@@ -20,6 +20,7 @@ import {
   totpConfirmResponseSchema,
   totpEnrollResponseSchema,
   versionDetailSchema,
+  versionDiffResponseSchema,
   versionsResponseSchema,
   type ActivationResponse,
   type ApprovalsResponse,
@@ -42,6 +43,7 @@ import {
   type TotpConfirmResponse,
   type TotpEnrollResponse,
   type VersionDetail,
+  type VersionDiffResponse,
   type VersionsResponse,
   type approvalsQuerySchema,
   type createApprovalRequestSchema,
@@ -70,6 +72,7 @@ const noContentSchema = z.undefined();
 export interface ControlPlaneApi {
   listVersions(query: { limit: number }): Promise<VersionsResponse>;
   getVersion(ref: string): Promise<VersionDetail>;
+  diffVersions(ref: string, against?: string): Promise<VersionDiffResponse>;
   activate(ref: string, reason?: string): Promise<ActivationResponse>;
   rollback(request: RollbackRequest): Promise<ActivationResponse>;
   setShadow(ref: string, reason?: string): Promise<ShadowResponse>;
@@ -174,6 +177,11 @@ export class ControlPlaneClient implements ControlPlaneApi {
 
   async getVersion(ref: string): Promise<VersionDetail> {
     return this.call('GET', `/v1/versions/${encodeURIComponent(ref)}`, versionDetailSchema);
+  }
+
+  async diffVersions(ref: string, against?: string): Promise<VersionDiffResponse> {
+    const path = `/v1/versions/${encodeURIComponent(ref)}/diff`;
+    return this.call('GET', path, versionDiffResponseSchema, { query: { against } });
   }
 
   async activate(ref: string, reason?: string): Promise<ActivationResponse> {

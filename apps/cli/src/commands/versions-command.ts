@@ -14,6 +14,7 @@ import {
 } from '../config/admin-options.js';
 import { UsageError } from '../config/usage-error.js';
 import { firstLine, formatTable, formatUtc, printable, type Column } from '../output/table.js';
+import { registerVersionsDiffCommand } from './versions-diff-command.js';
 
 export interface VersionsOptions extends AdminOptions {
   limit?: number;
@@ -39,7 +40,7 @@ export async function versionsCommand(
 }
 
 export function registerVersionsCommand(program: Command): void {
-  addAdminOptions(
+  const versions = addAdminOptions(
     program
       .command('versions')
       .description('list policy versions, newest first, or show one version with its errors')
@@ -48,6 +49,7 @@ export function registerVersionsCommand(program: Command): void {
   ).action(async (ref: string | undefined, options: VersionsOptions) => {
     process.exitCode = await versionsCommand(ref, options);
   });
+  registerVersionsDiffCommand(versions);
 }
 
 const VERSION_REF =
