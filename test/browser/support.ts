@@ -37,7 +37,7 @@ export interface ConsoleFleet extends PolicyFleet {
 export async function startConsoleFleet(
   options: Parameters<typeof startPolicyFleet>[0],
 ): Promise<ConsoleFleet> {
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   const origin = `http://localhost:${port}`;
   const fleet = await startPolicyFleet({
     ...options,

@@ -40,6 +40,8 @@ export interface OpenIdProviderOptions {
   user: TestUser;
   /** More people who may sign in. */
   others?: TestUser[];
+  /** More redirect URIs for the client (the console's callback in the browser suites). */
+  redirectUris?: string[];
 }
 
 export interface OpenIdProvider {
@@ -101,7 +103,7 @@ export async function startOpenIdProvider(options: OpenIdProviderOptions): Promi
         {
           client_id: CLIENT_ID,
           token_endpoint_auth_method: 'none',
-          redirect_uris: [REDIRECT_URI],
+          redirect_uris: [REDIRECT_URI, ...(options.redirectUris ?? [])],
           grant_types: ['authorization_code'],
           response_types: ['code'],
         },

@@ -3,7 +3,8 @@ import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { RedisIoAdapter } from './agents/redis-io.adapter.js';
 import { AppModule } from './app.module.js';
-import { consoleRouter } from './console/console-static.js';
+import { ConsoleConfigService } from './console-auth/console-config.service.js';
+import { consoleConnectOrigins, consoleRouter } from './console/console-static.js';
 import { crossOriginGuard } from './console/cross-origin-guard.js';
 import type { AppConfig } from './config/configuration.js';
 import { GitHttpHandler } from './git-server/git-http.handler.js';
@@ -21,7 +22,14 @@ export async function createApp(config: AppConfig) {
   app.disable('x-powered-by');
   // Browsers may use the API from the console's own origin only (no CORS, ever).
   app.use('/v1', crossOriginGuard(config.elevation.origins));
-  app.use('/console', consoleRouter({ directory: config.consoleDir }));
+  const consoleConfig = app.get(ConsoleConfigService);
+  app.use(
+    '/console',
+    consoleRouter({
+      directory: config.consoleDir,
+      connectOrigins: () => consoleConnectOrigins(consoleConfig),
+    }),
+  );
   // Before the global parser: live documents may be any JSON value, PATCH a merge patch.
   app.use('/v1/data', liveDataBodyParser());
   // Before the global parser: CloudEvents media types, and batches up to EVENTS_MAX_BODY_BYTES.

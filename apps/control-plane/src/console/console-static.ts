@@ -7,12 +7,15 @@ import express, { Router, type Request, type Response } from 'express';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { consoleSecurityHeaders } from './console-headers.js';
+import { consoleContentSecurityPolicy, consoleSecurityHeaders } from './console-headers.js';
 
 export interface ConsoleOptions {
   directory: string;
-  /** Origins the page may also call (an OIDC issuer's token endpoint), read per request. */
-  connectOrigins?: () => readonly string[];
+  /**
+   * Origins the page may also call (the console issuer's token endpoint, where the browser
+   * redeems its authorization code), read for each page load.
+   */
+  connectOrigins?: () => Promise<readonly string[]>;
 }
 
 export function consoleRouter(options: ConsoleOptions): Router {
@@ -24,7 +27,7 @@ export function consoleRouter(options: ConsoleOptions): Router {
     return page;
   };
   router.use((_request, response, next) => {
-    response.set(consoleSecurityHeaders(options.connectOrigins?.() ?? []));
+    response.set(consoleSecurityHeaders());
     next();
   });
   router.use(
@@ -45,7 +48,12 @@ export function consoleRouter(options: ConsoleOptions): Router {
   router.get(/.*/, async (_request: Request, response: Response) => {
     try {
       const html = await readPage();
-      response.set('cache-control', 'no-cache').type('text/html; charset=utf-8').send(html);
+      const origins = await (options.connectOrigins?.() ?? []);
+      response
+        .set('content-security-policy', consoleContentSecurityPolicy(origins))
+        .set('cache-control', 'no-cache')
+        .type('text/html; charset=utf-8')
+        .send(html);
     } catch {
       response.status(503).json({
         error: 'service/unavailable',
@@ -65,4 +73,19 @@ export function consoleRouter(options: ConsoleOptions): Router {
       });
   });
   return router;
+}
+
+/**
+ * The token endpoint's origin when the active version declares a console issuer (none while
+ * the issuer cannot be reached: the page then offers token sign-in only).
+ */
+export async function consoleConnectOrigins(config: {
+  config(): Promise<{ oidc: { tokenEndpoint: string } | null }>;
+}): Promise<string[]> {
+  try {
+    const { oidc } = await config.config();
+    return oidc ? [new URL(oidc.tokenEndpoint).origin] : [];
+  } catch {
+    return [];
+  }
 }

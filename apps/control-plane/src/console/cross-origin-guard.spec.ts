@@ -33,9 +33,8 @@ describe('crossOriginGuard', () => {
     // Behind a TLS-terminating proxy the scheme differs; the host is what counts.
     expect(run({ host: 'cp.example', origin: 'https://cp.example' }).passed).toBe(true);
     expect(
-      run({ host: 'internal:8181', origin: 'https://console.example' }, [
-        'https://console.example',
-      ]).passed,
+      run({ host: 'internal:8181', origin: 'https://console.example' }, ['https://console.example'])
+        .passed,
     ).toBe(true);
     expect(run({ host: 'cp.example', 'sec-fetch-site': 'same-origin' }).passed).toBe(true);
   });
