@@ -392,6 +392,7 @@ export const decisionsResponseSchema = z.object({
   /** Pass as `cursor` for the next (older) page; null on the last page. */
   nextCursor: z.string().nullable(),
 });
+export type DecisionsResponse = z.infer<typeof decisionsResponseSchema>;
 
 /** A time window; defaults to the last 24 hours. */
 export const timeRangeQuerySchema = z

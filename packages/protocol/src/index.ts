@@ -119,6 +119,7 @@ export type {
   DecisionTimelineQuery,
   DecisionView,
   DecisionsQuery,
+  DecisionsResponse,
   EnrolmentCodesResponse,
   FleetView,
   GrantsResponse,
