@@ -35,6 +35,8 @@ export interface RequestOptions {
   body?: unknown;
   /** The body's media type (default application/json). */
   contentType?: string;
+  /** Extra request headers, e.g. the X-Stepgate-Reason a live-data write carries. */
+  headers?: Record<string, string>;
   signal?: AbortSignal;
 }
 
@@ -68,7 +70,7 @@ export async function api<T>(path: string, options: RequestOptions = {}): Promis
 
 async function send<T>(path: string, options: RequestOptions): Promise<T> {
   const credential = currentCredential();
-  const headers: Record<string, string> = { accept: 'application/json' };
+  const headers: Record<string, string> = { ...options.headers, accept: 'application/json' };
   if (credential) headers.authorization = `Bearer ${credential.token}`;
   let body: string | undefined;
   if (options.body !== undefined) {
