@@ -33,7 +33,9 @@ const PART_RUNNER = join(BENCH_DIR, 'report', 'part-runner.js');
  * add under 5 minutes of budget (sized from runs on the machine at load average 12-16, where
  * they took 52-72 s and 106-140 s) and about 2 minutes of run time on a quiet one; replay
  * (issue 14) seeds 1.2 M decision records and replays 1 M (about 3-4 minutes at load average
- * 6-8, on a busy 2-core machine: the budget leaves twice that). The quick ones
+ * 6-8, on a busy 2-core machine: the budget leaves twice that); console (issue 15) seeds 1 M
+ * decisions and loads the overview 6 times in Chromium (budget: about twice its run time on a
+ * busy machine). The quick ones
  * match the parts' own standalone time-outs.
  */
 const PARTS = [
@@ -45,6 +47,7 @@ const PARTS = [
   { name: 'ingest', file: 'ingest.bench.js', budget: { full: 105, quick: 90 } },
   { name: 'live', file: 'live.bench.js', budget: { full: 200, quick: 150 } },
   { name: 'replay', file: 'replay.bench.js', budget: { full: 480, quick: 150 } },
+  { name: 'console', file: 'console.bench.js', budget: { full: 300, quick: 150 } },
 ];
 /** After SIGTERM, how long a part gets to clean up (stop processes, drop its database). */
 const CLEANUP_GRACE_MS = 30_000;
