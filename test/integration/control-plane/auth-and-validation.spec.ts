@@ -344,7 +344,7 @@ describe('bad shapes and unknown fields are 400 request/invalid, never 500', () 
     ['versions: unknown query', 'GET', '/v1/versions?sort=asc', undefined],
     ['versions: repeated query', 'GET', '/v1/versions?limit=1&limit=2', undefined],
     ['version: not a reference', 'GET', '/v1/versions/..%2f..%2fetc', undefined],
-    ['audit: unknown query', 'GET', '/v1/audit?actor=me', undefined],
+    ['audit: unknown query', 'GET', '/v1/audit?who=me', undefined],
     ['token revoke: not a uuid', 'DELETE', '/v1/tokens/not-a-uuid', undefined],
     [
       'source: bad name',
