@@ -140,7 +140,7 @@ function pageSetup({ token }) {
   observer.observe(document, { subtree: true, childList: true, attributes: true });
 }
 
-async function loadOverview(browser, url, token) {
+async function loadOverview(browser, url, token, search = '') {
   // A new context per load: a cold HTTP cache and a new session, as a first visit.
   const context = await browser.newContext({ viewport: { width: 1280, height: 860 } });
   try {
@@ -148,7 +148,7 @@ async function loadOverview(browser, url, token) {
     const errors = [];
     page.on('pageerror', (error) => errors.push(error.message));
     await page.addInitScript(pageSetup, { token });
-    await page.goto(`${url}/console/overview`);
+    await page.goto(`${url}/console/overview${search}`);
     const handle = await page.waitForFunction(() => window.__overviewReady, null, {
       timeout: 60_000,
       polling: 50,
@@ -272,6 +272,14 @@ export async function run({ quick = false, log = (line) => console.error(line) }
     log(
       `overview data-ready: ${loads.map((l) => l.ms.toFixed(0)).join(', ')} ms (median ${tti.toFixed(0)}; warm-up ${warmUp.ms.toFixed(0)}); total shown ${loads[0].total}`,
     );
+    // The same with the 24 h window (every stored decision): the heaviest the page asks for.
+    const dayLoads = [];
+    for (let i = 0; i < cfg.loads; i++)
+      dayLoads.push(await loadOverview(browser, cp.url, cp.adminToken, '?window=24h'));
+    const dayTti = median(dayLoads.map((l) => l.ms));
+    log(
+      `overview ?window=24h data-ready: ${dayLoads.map((l) => l.ms.toFixed(0)).join(', ')} ms (median ${dayTti.toFixed(0)}); total shown ${dayLoads[0].total}`,
+    );
 
     const apiTimes = [];
     for (const window of WINDOWS) {
@@ -297,6 +305,8 @@ export async function run({ quick = false, log = (line) => console.error(line) }
       warmUp,
       loads,
       tti,
+      dayLoads,
+      dayTti,
       apiTimes,
       plans,
     });
@@ -307,11 +317,9 @@ export async function run({ quick = false, log = (line) => console.error(line) }
 
 const kib = (bytes) => (bytes / 1024).toFixed(1);
 const ms = (value) => value.toFixed(0);
-/** Plan lines as table cells: leading spaces kept (no-break), pipes escaped. */
+/** Plan lines as table cells, leading spaces kept as no-break spaces (the report escapes pipes). */
 const planRows = (lines) =>
-  lines.map((line) => [
-    line.replace(/^ +/, (s) => '\u00a0'.repeat(s.length)).replace(/\|/g, '\\|'),
-  ]);
+  lines.map((line) => [line.replace(/^ +/, (s) => '\u00a0'.repeat(s.length))]);
 
 /** @returns {import('./report/section.js').BenchSection} */
 function section(r) {
@@ -320,7 +328,7 @@ function section(r) {
   const stats24 = r.apiTimes.find((t) => t.window === '24h');
   const notes = [
     `Bundle: index.html plus the JS and CSS it references (apps/console/dist, as \`npm run build\` leaves it), gzip level 6 (node:zlib). Target < ${TARGET_GZIP_KIB} KiB gzipped: ${kib(r.bundle.gzip)} KiB — ${r.bundle.gzip / 1024 < TARGET_GZIP_KIB ? 'met' : 'NOT met'}.`,
-    `Time to interactive: navigation start -> the overview's section data-ready="true" (versions, fleet, stats and timeline answered; counts, top lists and both uPlot charts drawn), seen by a MutationObserver in the page; each load in a new browser context (cold HTTP cache), signed in with the admin token in session storage; headless Debian Chromium; default window (last hour, ~${Math.round(cfg.decisions / 24).toLocaleString('en-US')} decisions of the ${decisions}). Median of ${cfg.loads} loads after one warm-up load (${ms(r.warmUp.ms)} ms). Target < ${TARGET_TTI_MS} ms: ${ms(r.tti)} ms — ${r.tti < TARGET_TTI_MS ? 'met' : 'NOT met'}.`,
+    `Time to interactive: navigation start -> the overview's section data-ready="true" (versions, fleet, stats and timeline answered; counts, top lists and both uPlot charts drawn), seen by a MutationObserver in the page; each load in a new browser context (cold HTTP cache), signed in with the admin token in session storage; headless Debian Chromium; default window (last hour, ~${Math.round(cfg.decisions / 24).toLocaleString('en-US')} decisions of the ${decisions}). Median of ${cfg.loads} loads after one warm-up load (${ms(r.warmUp.ms)} ms). Target < ${TARGET_TTI_MS} ms: ${ms(r.tti)} ms — ${r.tti < TARGET_TTI_MS ? 'met' : 'NOT met'}. With ?window=24h (all ${decisions} decisions counted, grouped and charted): ${ms(r.dayTti)} ms — ${r.dayTti < TARGET_TTI_MS ? 'within' : 'over'} the target.`,
     `decision_log seeded in PostgreSQL (INSERT ... SELECT generate_series, then VACUUM ANALYZE: ${r.seedSeconds.toFixed(0)} s, ${(r.bytes / 2 ** 20).toFixed(0)} MiB with indexes): ${decisions} decisions spread evenly over the last 24 h, 85 % allowed, 10 % denied by 10 deny rules, 5 % stepped up by 5 step-up rules, 5,500 principals, 40 agents.`,
     `EXPLAIN (ANALYZE, BUFFERS) of the SQL behind the overview's 24 h window (the stats route runs the by-effect, fail-reason, two top-principal and two top-rule queries at once; the timeline one query), each run once after the API timings (warm cache).`,
   ];
@@ -342,16 +350,29 @@ function section(r) {
         ],
       },
       {
-        title: `Overview time to interactive with ${decisions} decisions stored`,
-        columns: ['load', 'data ready (ms)', 'DOMContentLoaded (ms)', 'load event (ms)'],
+        title: `Overview time to interactive with ${decisions} decisions stored (ms from navigation start)`,
+        columns: [
+          'load',
+          'last hour (default): data ready',
+          'DOMContentLoaded',
+          'load event',
+          '?window=24h: data ready',
+        ],
         rows: [
-          ['warm-up (not counted)', ms(r.warmUp.ms), ms(r.warmUp.dcl), ms(r.warmUp.load)],
-          ...r.loads.map((l, i) => [String(i + 1), ms(l.ms), ms(l.dcl), ms(l.load)]),
+          ['warm-up (not counted)', ms(r.warmUp.ms), ms(r.warmUp.dcl), ms(r.warmUp.load), ''],
+          ...r.loads.map((l, i) => [
+            String(i + 1),
+            ms(l.ms),
+            ms(l.dcl),
+            ms(l.load),
+            ms(r.dayLoads[i]?.ms ?? NaN),
+          ]),
           [
             'median',
             ms(r.tti),
             ms(median(r.loads.map((l) => l.dcl))),
             ms(median(r.loads.map((l) => l.load))),
+            ms(r.dayTti),
           ],
         ],
       },
@@ -389,6 +410,7 @@ function section(r) {
       bundle_gzip_bytes: r.bundle.gzip,
       overview_tti_ms: r.tti,
       overview_warmup_ms: r.warmUp.ms,
+      overview_24h_tti_ms: r.dayTti,
       stats_24h_ms: stats24?.stats ?? NaN,
       timeline_24h_ms: stats24?.timeline ?? NaN,
       decisions: cfg.decisions,
@@ -400,7 +422,8 @@ function section(r) {
         title: 'Overview time to interactive',
         unit: 'ms',
         bars: [
-          { label: `${decisions} decisions`, value: r.tti },
+          { label: 'last hour (default)', value: r.tti },
+          { label: 'last 24 h', value: r.dayTti },
           { label: 'target', value: TARGET_TTI_MS },
         ],
       },

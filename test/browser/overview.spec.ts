@@ -155,6 +155,7 @@ describe('the overview page', () => {
     await expect
       .poll(() => section.locator('.time-chart figcaption').first().textContent())
       .toContain('9 decisions in the last 15 minutes');
+    expect(page.url()).toContain('/console/overview?window=15m');
     await denyRule.click();
     await expect
       .poll(() => page.url())

@@ -1,6 +1,6 @@
 import { useQuery } from '@tanstack/react-query';
 import type { DecisionStats, DecisionTimeline, FleetView, VersionView } from '@stepgate/protocol';
-import { useState } from 'react';
+import { useSearchParams } from 'wouter';
 import { api } from '../api/client';
 import { ErrorMessage } from '../components/ErrorMessage';
 import { DecisionCharts } from '../components/overview/DecisionCharts';
@@ -16,12 +16,15 @@ const VERSIONS_READ = 50;
 /**
  * The state of the deployment at a glance: the active version and how far the fleet converged,
  * decisions over time by effect and the step-up rate, and the rules and principals behind the
- * denials and step-ups of the chosen window. Refreshed every 10 s. `data-ready` turns true once
+ * denials and step-ups of the chosen window (`?window=15m|1h|24h|7d`). Refreshed every 10 s. `data-ready` turns true once
  * every query has answered (or failed): the bench times the page to that point.
  */
 export function OverviewPage() {
   useTitle('Overview');
-  const [windowKey, setWindowKey] = useState<WindowKey>('1h');
+  // The window is in the URL (`?window=24h`), so a link or a reload keeps it.
+  const [params, setParams] = useSearchParams();
+  const requested = params.get('window') ?? '';
+  const windowKey: WindowKey = Object.hasOwn(WINDOWS, requested) ? (requested as WindowKey) : '1h';
   const range = WINDOWS[windowKey];
   const refresh = { refetchInterval: REFRESH_MS };
   const versions = useQuery({
@@ -71,7 +74,7 @@ export function OverviewPage() {
           <select
             id="overview-window"
             value={windowKey}
-            onChange={(event) => setWindowKey(event.target.value as WindowKey)}
+            onChange={(event) => setParams({ window: event.target.value }, { replace: true })}
           >
             {Object.entries(WINDOWS).map(([key, option]) => (
               <option key={key} value={key}>
