@@ -18,7 +18,8 @@
 // or `node bench/run.js --only console`, after `npm run build`.
 // Knob: BENCH_CONSOLE_DECISIONS=1000000
 /* global document, MutationObserver, sessionStorage, window -- pageSetup and the waits run in the page */
-import { existsSync, readFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
 import pg from 'pg';
@@ -55,17 +56,35 @@ function config(quick) {
 // ---------------------------------------------------------------------------------------------
 // 1. Bundle
 
+/**
+ * A copy of the built console, served by the bench's control plane (STEPGATE_CONSOLE_DIR): a
+ * suite rebuilding apps/console/dist meanwhile cannot change what is measured. A development
+ * build (React's, e.g. one built under NODE_ENV=test) is refused: it is larger and slower.
+ */
+function snapshotConsole(cleanups) {
+  if (!existsSync(join(DIST, 'index.html')))
+    throw new Error(`${DIST}/index.html does not exist: npm run build -w @stepgate/console`);
+  const dir = mkdtempSync(join(tmpdir(), 'stepgate-bench-console-'));
+  cleanups.add(() => rmSync(dir, { recursive: true, force: true }));
+  cpSync(DIST, dir, { recursive: true });
+  return dir;
+}
+
 /** index.html and every script, stylesheet and preload it references under /console/. */
-function bundleSize() {
-  const html = readFileSync(join(DIST, 'index.html'));
+function bundleSize(dist) {
+  const html = readFileSync(join(dist, 'index.html'));
   const assets = [
     ...html.toString().matchAll(/(?:src|href)="\/console\/([^"]+\.(?:js|css|mjs))"/g),
   ].map((m) => m[1]);
   if (!assets.some((a) => a.endsWith('.js')))
-    throw new Error(`${DIST}/index.html references no script: build the console first`);
+    throw new Error(`${dist}/index.html references no script: build the console first`);
   const files = [{ name: 'index.html', bytes: html }].concat(
-    assets.map((name) => ({ name, bytes: readFileSync(join(DIST, name)) })),
+    assets.map((name) => ({ name, bytes: readFileSync(join(dist, name)) })),
   );
+  if (files.some((f) => f.bytes.includes('Download the React DevTools')))
+    throw new Error(
+      `${DIST} holds a development build of React (built with NODE_ENV set to other than production?): NODE_ENV=production npm run build -w @stepgate/console`,
+    );
   const rows = files.map((f) => ({
     name: f.name,
     raw: f.bytes.length,
@@ -233,12 +252,15 @@ async function explain(client, from, to) {
 /** @param {import('./report/section.js').BenchRunOptions} options */
 export async function run({ quick = false, log = (line) => console.error(line) } = {}) {
   const cfg = config(quick);
-  const bundle = bundleSize();
-  log(
-    `console initial load: ${(bundle.raw / 1024).toFixed(1)} KiB raw, ${(bundle.gzip / 1024).toFixed(1)} KiB gzipped`,
-  );
   const cleanups = new Cleanups();
   try {
+    const dist = snapshotConsole(cleanups);
+    const bundle = bundleSize(dist);
+    log(
+      `console initial load: ${(bundle.raw / 1024).toFixed(1)} KiB raw, ${(bundle.gzip / 1024).toFixed(1)} KiB gzipped`,
+    );
+    // Inherited by the control plane (this part runs in its own process).
+    process.env.STEPGATE_CONSOLE_DIR = dist;
     const { busy, cp } = await startFleetBench(cleanups, 'bench-console', log);
     const client = new pg.Client({ connectionString: cp.databaseUrl });
     await client.connect();
