@@ -4,6 +4,8 @@
  * line by line with +/- signs, and a rollback with a reason changes the active version, which
  * the agent then enforces (its decision changes) and the audit log keeps with the reason.
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -12,6 +14,7 @@ import {
   pushPolicies,
   totpCode,
 } from '../integration/control-plane/step-up-support.js';
+import { commit, git, waitForVersion } from '../integration/control-plane/support.js';
 import { api, getOk, killAllAgents, removeTempDirs, tempDir, waitFor } from '../e2e/support.js';
 import {
   expectNoProblems,
@@ -67,6 +70,8 @@ let browser: Browser;
 let seed: number;
 let first: number;
 let second: number;
+/** A clone of the embedded repository to push from. */
+let clone: string;
 
 async function agentEffect(): Promise<string | undefined> {
   return ((await fleet.agent.decide(read('alice'))).body as { effect?: string }).effect;
@@ -98,7 +103,7 @@ beforeAll(async () => {
         .length === READERS.length,
     60_000,
   );
-  const clone = tempDir('console-versions-clone');
+  clone = tempDir('console-versions-clone');
   await cloneEmbedded(fleet.cp, clone);
   const pushed = await pushPolicies(
     fleet.cp,
@@ -224,4 +229,94 @@ describe('the Versions page', () => {
     expectNoProblems(problems);
     await page.context().close();
   }, 180_000);
+
+  it('shows why the activation gate holds a version and activates it with a reason; shadows the replaced one and stops the shadow', async () => {
+    // The readers lose access again, now under a 1% gate: the replay of their reads holds it.
+    const settings = readFileSync(join(clone, 'stepgate.yaml'), 'utf8');
+    const sha = await commit(
+      clone,
+      {
+        [FILE]: READERS_DENIED.replace('name: readers', 'name: readers-held'),
+        'stepgate.yaml': `${settings.trimEnd()}\nactivation:\n  maxChanged: "1%"\n`,
+      },
+      'versions: readers may not read, gated',
+    );
+    const push = await git(['push', '--quiet', 'origin', 'main'], clone);
+    expect(push.status, push.stderr).toBe(0);
+    const held = (await waitForVersion(fleet.cp, sha, (v) => v.status === 'ready', 120_000)).number;
+    await waitFor(
+      'the activation gate to hold the version',
+      async () =>
+        (await getOk(fleet.cp, fleet.cp.adminToken, `/v1/versions/${held}`)).activationHeld !==
+        null,
+      120_000,
+    );
+
+    const { page, problems } = await newConsolePage(browser);
+    await signIn(page, fleet.consoleUrl, fleet.tokens.olivia as string);
+    await page.goto(`${fleet.consoleUrl}/versions/${held}`);
+    await page.getByRole('heading', { level: 1, name: `Version ${held}` }).waitFor();
+    await expect
+      .poll(() => page.locator('.held-notice').textContent(), POLL)
+      .toContain('Held by the activation gate');
+    expect(await page.locator('.held-notice').textContent()).toContain('the limit is 1%');
+
+    await page.getByRole('button', { name: 'Activate', exact: true }).click();
+    const dialog = page.getByRole('dialog', { name: `Activate version ${held}` });
+    expect(await dialog.textContent()).toContain('The activation gate holds this version');
+    expect(await seriousViolations(page)).toEqual([]);
+    const reason = 'console test: the readers lose access on purpose';
+    await dialog.getByLabel('Reason (kept in the audit log)').fill(reason);
+    await dialog.getByRole('button', { name: 'Activate' }).click();
+    await expect
+      .poll(() => page.locator('.version-notice').textContent(), POLL)
+      .toContain(`Version ${held} is active`);
+    // Active now: the hold is gone and the agent enforces it.
+    await expect.poll(() => page.locator('.held-notice').count(), POLL).toBe(0);
+    const fleetView = await getOk(fleet.cp, fleet.cp.adminToken, '/v1/fleet');
+    await waitFor('the agent to enforce the activated revision', async () => {
+      const ready = await fleet.agent.readyz();
+      return ready.status === 200 && ready.body.revision === fleetView.activeRevision;
+    });
+    expect(await agentEffect()).toBe('deny');
+
+    // The version it replaced can run in shadow beside it; the history page stops the shadow.
+    await page.goto(`${fleet.consoleUrl}/versions/${first}`);
+    await page.getByRole('button', { name: 'Shadow this version' }).click();
+    const shadowDialog = page.getByRole('dialog', { name: `Shadow version ${first}` });
+    await shadowDialog.getByLabel('Reason (kept in the audit log)').fill('compare first');
+    await shadowDialog.getByRole('button', { name: 'Start shadow' }).click();
+    await expect
+      .poll(() => page.locator('.version-notice').textContent(), POLL)
+      .toContain(`Version ${first} is the shadow version`);
+    await page.getByRole('link', { name: 'All versions' }).click();
+    const firstRow = page
+      .getByRole('table', { name: 'Policy versions, newest first' })
+      .getByRole('row')
+      .filter({ hasText: `Version ${first}` });
+    await expect.poll(() => firstRow.textContent(), POLL).toContain('shadow');
+    expect(await page.locator('.summary').textContent()).toContain(`version ${first} in shadow`);
+    await page.getByRole('button', { name: 'Stop shadow' }).click();
+    const stopDialog = page.getByRole('dialog', { name: 'Stop the shadow version' });
+    await stopDialog.getByLabel('Reason (kept in the audit log)').fill('compared enough');
+    await stopDialog.getByRole('button', { name: 'Stop shadow' }).click();
+    await expect
+      .poll(() => page.locator('.version-notice').textContent(), POLL)
+      .toContain('No shadow version any more');
+    await expect.poll(() => firstRow.textContent(), POLL).not.toContain('shadow');
+
+    const audit = await getOk(fleet.cp, fleet.cp.adminToken, '/v1/audit?action=version.*&limit=20');
+    const actions = (audit.events as { action: string; reason: string | null }[]).map(
+      (event) => `${event.action}: ${event.reason}`,
+    );
+    expect(actions).toEqual(
+      expect.arrayContaining([
+        `version.activate: ${reason}`,
+        'version.shadow_set: compare first',
+        'version.shadow_clear: compared enough',
+      ]),
+    );
+    expectNoProblems(problems);
+    await page.context().close();
+  }, 300_000);
 });

@@ -2,46 +2,7 @@ import { useQuery } from '@tanstack/react-query';
 import type { VersionDiffFile, VersionDiffResponse } from '@stepgate/protocol';
 import { api } from '../../api/client';
 import { ErrorMessage } from '../ErrorMessage';
-
-type LineKind = 'add' | 'remove' | 'context' | 'hunk' | 'note';
-
-interface DiffLine {
-  kind: LineKind;
-  /** Line numbers in the old and the new file (hunk headers and notes have none). */
-  old?: number;
-  new?: number;
-  text: string;
-}
-
-const HUNK = /^@@ -(\d+)(?:,\d+)? \+(\d+)(?:,\d+)? @@/;
-
-/** A unified patch as numbered lines; the `---`/`+++` header is left out (the file heading names it). */
-export function parsePatch(patch: string): DiffLine[] {
-  const lines: DiffLine[] = [];
-  let old = 0;
-  let next = 0;
-  let inHunk = false;
-  for (const raw of patch.split('\n')) {
-    const hunk = HUNK.exec(raw);
-    if (hunk) {
-      old = Number(hunk[1]);
-      next = Number(hunk[2]);
-      inHunk = true;
-      lines.push({ kind: 'hunk', text: raw });
-    } else if (!inHunk) {
-      continue;
-    } else if (raw.startsWith('+')) {
-      lines.push({ kind: 'add', new: next++, text: raw.slice(1) });
-    } else if (raw.startsWith('-')) {
-      lines.push({ kind: 'remove', old: old++, text: raw.slice(1) });
-    } else if (raw.startsWith(' ')) {
-      lines.push({ kind: 'context', old: old++, new: next++, text: raw.slice(1) });
-    } else if (raw.startsWith('\\')) {
-      lines.push({ kind: 'note', text: raw.slice(1).trim() });
-    }
-  }
-  return lines;
-}
+import { parsePatch, type LineKind } from './unified-patch';
 
 // The sign is the marker (WCAG 1.4.1: not colour alone); the colour only helps.
 const SIGN: Record<LineKind, string> = { add: '+', remove: '-', context: ' ', hunk: '', note: '' };
