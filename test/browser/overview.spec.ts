@@ -150,6 +150,12 @@ describe('the overview page', () => {
     // With the table of numbers open.
     expect(await seriousViolations(page)).toEqual([]);
 
+    // The system's dark theme: the charts are drawn again in its colours.
+    await page.emulateMedia({ colorScheme: 'dark' });
+    await page.getByText('Numbers of “Decisions per minute by effect”').click();
+    expect(await seriousViolations(page)).toEqual([]);
+    await screenshot(page, 'overview-dark');
+
     // Another window asks again and still finds them; a rule leads to its decisions.
     await page.getByLabel('Window').selectOption('15m');
     await expect

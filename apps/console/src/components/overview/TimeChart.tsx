@@ -1,4 +1,4 @@
-import { useEffect, useLayoutEffect, useRef } from 'react';
+import { useEffect, useLayoutEffect, useRef, useSyncExternalStore } from 'react';
 import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 
@@ -26,6 +26,15 @@ export interface TimeChartProps {
   height?: number;
 }
 
+// The canvas takes the theme's colours when drawn: a change of the system theme redraws it.
+const DARK = '(prefers-color-scheme: dark)';
+const subscribeScheme = (onChange: () => void) => {
+  const query = window.matchMedia(DARK);
+  query.addEventListener('change', onChange);
+  return () => query.removeEventListener('change', onChange);
+};
+const isDark = () => window.matchMedia(DARK).matches;
+
 const cssColour = (name: string): string =>
   getComputedStyle(document.documentElement).getPropertyValue(name).trim() || 'currentColor';
 
@@ -45,6 +54,7 @@ export function TimeChart({
 }: TimeChartProps) {
   const container = useRef<HTMLDivElement>(null);
   const chart = useRef<uPlot | null>(null);
+  const dark = useSyncExternalStore(subscribeScheme, isDark);
   const data: uPlot.AlignedData = [times, ...series.map((s) => s.values)];
   const shape = series.map((s) => `${s.label}:${s.colour}:${s.points}`).join('|');
   // The table lists the times with something to read; an hour of empty minutes is noise.
@@ -97,7 +107,7 @@ export function TimeChart({
       chart.current = null;
     };
     // Rebuilt only when the series change; new data goes through setData below.
-  }, [shape, height]);
+  }, [shape, height, dark]);
 
   useEffect(() => {
     chart.current?.setData(data);
