@@ -210,6 +210,17 @@ describe('replay in the push loop', () => {
     });
     expect((await detail(number)).active).toBe(false);
 
+    // Shadowing the held version is not an activation: the hold stays (it used to be lifted).
+    const shadow = await api(cp.url, cp.adminToken, 'POST', `/v1/versions/${number}/shadow`, {
+      reason: 'dry-run the stricter version first',
+    });
+    expect(shadow.status, JSON.stringify(shadow.body)).toBe(200);
+    expect((await detail(number)).activationHeld).toMatchObject({ changed: 3, limit: '10%' });
+    const cleared = await api(cp.url, cp.adminToken, 'DELETE', '/v1/shadow', {
+      reason: 'dry-run done',
+    });
+    expect(cleared.status, JSON.stringify(cleared.body)).toBe(200);
+
     const bare = await api(cp.url, cp.adminToken, 'POST', `/v1/versions/${number}/activate`, {});
     expect(bare.status).toBe(400);
     expect(bare.body.message).toContain('held by the activation gate');

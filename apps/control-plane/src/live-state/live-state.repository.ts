@@ -101,9 +101,16 @@ export class LiveStateRepository {
     return previous?.toVersionId ?? null;
   }
 
-  /** Whether a version was ever made active (a crashed sync may have recorded it without). */
+  /**
+   * Whether a version was ever made active (a crashed sync may have recorded it without).
+   * Only activations and rollbacks count: putting a version in shadow enforces nothing, so it
+   * must not lift the activation gate's hold.
+   */
   async everActivated(versionId: string): Promise<boolean> {
-    return (await this.prisma.activation.count({ where: { toVersionId: versionId } })) > 0;
+    const made = await this.prisma.activation.count({
+      where: { toVersionId: versionId, kind: { in: ACTIVE_KINDS } },
+    });
+    return made > 0;
   }
 
   /** Whether the active version got there by a rollback (see AppliedChange.rollback). */
