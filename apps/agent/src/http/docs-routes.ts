@@ -1,7 +1,9 @@
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import {
   DOCS_ASSET_FILES,
   DOCS_ASSETS_PATH,
@@ -48,7 +50,7 @@ export function docsRoutes(): Record<string, Record<string, Route>> {
       } catch {
         throw new StepgateError(
           'service/unavailable',
-          `the API reference page needs the swagger-ui-dist package next to the agent; ${OPENAPI_PATH} has the document`,
+          `the API reference page needs the swagger-ui-dist package (or swagger-ui/ beside the bundled agent); ${OPENAPI_PATH} has the document`,
         );
       }
       send(res, docsContentType(file), body, DOCS_SECURITY_HEADERS, 'public, max-age=3600');
@@ -80,7 +82,13 @@ export function docsRoutes(): Record<string, Record<string, Route>> {
   };
 }
 
+/**
+ * The published agent is one bundled file with the UI's files copied beside it (swagger-ui/, see
+ * scripts/bundle-agent.mjs); the workspace build reads them from the swagger-ui-dist package.
+ */
 function swaggerUiDir(): string {
+  const beside = fileURLToPath(new URL('./swagger-ui/', import.meta.url));
+  if (existsSync(beside)) return beside;
   return dirname(createRequire(import.meta.url).resolve('swagger-ui-dist/package.json'));
 }
 

@@ -1,7 +1,10 @@
 import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { agentCommand } from './agent-command.js';
+import { agentCommand, resolveAgentMain } from './agent-command.js';
 
 const CLI = join(import.meta.dirname, '../../bin/stepgate.js');
 
@@ -31,5 +34,24 @@ describe('stepgate agent', () => {
 
   it('says how to build when the agent is missing', async () => {
     expect(await agentCommand([], '/nonexistent/main.js')).toBe(2);
+  });
+
+  it('runs the installed @stepgate/agent bin, else the workspace build', () => {
+    const root = mkdtempSync(join(tmpdir(), 'stepgate-cli-agent-'));
+    try {
+      const cli = join(root, 'node_modules/@stepgate/cli/dist/commands/agent-command.js');
+      const from = pathToFileURL(cli).href;
+      // Nothing installed: the path of the workspace layout.
+      expect(resolveAgentMain(from)).toBe(join(root, 'node_modules/@stepgate/agent/dist/main.js'));
+      const agent = join(root, 'node_modules/@stepgate/agent');
+      mkdirSync(agent, { recursive: true });
+      writeFileSync(
+        join(agent, 'package.json'),
+        JSON.stringify({ name: '@stepgate/agent', bin: { 'stepgate-agent': './dist/bundle.js' } }),
+      );
+      expect(resolveAgentMain(from)).toBe(join(agent, 'dist/bundle.js'));
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 });

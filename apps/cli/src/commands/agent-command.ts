@@ -1,18 +1,45 @@
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 
 /**
  * `stepgate agent [flags]` runs the agent sidecar. The CLI never imports the agent (they are
- * separate deployables); it starts the built agent as a child process with the same flags
- * and environment, and exits with its exit code.
+ * separate deployables); it starts the agent as a child process with the same flags and
+ * environment, and exits with its exit code.
  */
-export const AGENT_MAIN = fileURLToPath(new URL('../../../agent/dist/main.js', import.meta.url));
+export const AGENT_MAIN = resolveAgentMain();
+
+/**
+ * The agent to run: the `stepgate-agent` bin of the installed @stepgate/agent package (a
+ * dependency of this CLI). In the repository that package is the workspace's apps/agent, whose
+ * tsc build (dist/main.js, rebuilt by every `tsc -b`) is preferred to its bundle, which only
+ * `npm run build` refreshes; the published package ships the bundle alone. When the package
+ * cannot be resolved at all, the workspace path is tried.
+ */
+export function resolveAgentMain(from: string = import.meta.url): string {
+  let packageJson: string;
+  try {
+    packageJson = createRequire(from).resolve('@stepgate/agent/package.json');
+  } catch {
+    return fileURLToPath(new URL('../../../agent/dist/main.js', from));
+  }
+  const dir = dirname(packageJson);
+  const built = join(dir, 'dist/main.js');
+  if (existsSync(built)) return built;
+  const { bin } = JSON.parse(readFileSync(packageJson, 'utf8')) as {
+    bin?: Record<string, string>;
+  };
+  return join(dir, bin?.['stepgate-agent'] ?? 'dist/stepgate-agent.js');
+}
 
 export function agentCommand(args: readonly string[], main = AGENT_MAIN): Promise<number> {
   if (!existsSync(main)) {
-    process.stderr.write(`error: the agent is not built (${main} is missing); run npm run build\n`);
+    process.stderr.write(
+      `error: the agent is missing (${main}); install @stepgate/agent, or run npm run build in the repository\n`,
+    );
     return Promise.resolve(2);
   }
   return new Promise((resolve) => {
