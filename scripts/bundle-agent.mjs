@@ -27,8 +27,9 @@ export async function bundleAgent() {
     target: 'node20.19',
     // The workspace packages export their sources under this condition (see vitest.config.ts).
     conditions: ['@stepgate/source'],
-    // Optional native add-ons that ws and prom-client try to load inside try/catch.
-    external: ['bufferutil', 'utf-8-validate', '@opentelemetry/api'],
+    // Optional native add-ons that ws loads inside try/catch. (prom-client's peer
+    // @opentelemetry/api is required unconditionally: it is bundled.)
+    external: ['bufferutil', 'utf-8-validate'],
     // The CommonJS dependencies (pino, prom-client, ws) call require(): give the ES module one.
     banner: {
       js: "#!/usr/bin/env node\nimport { createRequire as __stepgateRequire } from 'node:module';\nconst require = __stepgateRequire(import.meta.url);",

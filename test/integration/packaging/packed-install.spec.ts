@@ -1,0 +1,298 @@
+/**
+ * Stepgate installed from its tarballs, outside the repository: scripts/pack.mjs packs every
+ * published package, and an empty directory under the system temp dir (no package.json above
+ * it, so no workspace) gets `npm install <tarballs>` with the rest from the registry. Then the
+ * installed `stepgate test` runs the example policies, the installed `stepgate-agent` bin
+ * decides against a real control plane, and a tiny Express app decides through
+ * `@stepgate/sdk`'s middleware with the control plane's signed bundle.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  api,
+  freePort,
+  REPO_ROOT,
+  startControlPlane,
+  waitFor,
+  type ControlPlaneProcess,
+} from '../../support/control-plane-process.js';
+import { ensureControlPlaneBuilt } from '../../support/fresh-build.js';
+import { exampleCase } from '../../e2e/support.js';
+
+const PACKAGES = [
+  '@stepgate/protocol',
+  '@stepgate/policy',
+  '@stepgate/agent-core',
+  '@stepgate/sdk',
+  '@stepgate/agent',
+  '@stepgate/cli',
+];
+/** npm install from the registry on a busy machine. */
+const INSTALL_TIMEOUT_MS = 300_000;
+
+const ALLOW = exampleCase(
+  'api/admin-step-up.test.yaml',
+  'Staff changing ordinary API resources from home need no step-up',
+);
+const DENY = exampleCase(
+  'default-deny.test.yaml',
+  'An unknown database action is denied by default',
+);
+const STEP_UP = exampleCase(
+  'api/admin-step-up.test.yaml',
+  'An admin creating a user from a home network must step up to MFA',
+);
+
+let packs: string;
+let app: string;
+let cp: ControlPlaneProcess | undefined;
+const children: ChildProcess[] = [];
+
+/** The environment of a child in the install: no npm_* settings inherited from this run's npm. */
+function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = {};
+  for (const [key, value] of Object.entries(process.env))
+    if (!/^npm_/i.test(key) && value !== undefined) env[key] = value;
+  return { ...env, ...extra };
+}
+
+function runIn(dir: string, command: string, args: string[], timeout = 120_000) {
+  const run = spawnSync(command, args, { cwd: dir, encoding: 'utf8', env: cleanEnv(), timeout });
+  return { status: run.status, output: `${run.stdout}${run.stderr}`, stdout: run.stdout };
+}
+
+function runOk(dir: string, command: string, args: string[], timeout?: number): string {
+  const run = runIn(dir, command, args, timeout);
+  if (run.status !== 0)
+    throw new Error(`${command} ${args.join(' ')} exited ${run.status}:\n${run.output}`);
+  return run.stdout;
+}
+
+/** Starts a process of the install and resolves with it once `ready()` holds. */
+async function startIn(
+  command: string,
+  args: string[],
+  env: Record<string, string>,
+  ready: () => Promise<boolean>,
+): Promise<{ child: ChildProcess; output: () => string }> {
+  const child = spawn(command, args, { cwd: app, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  children.push(child);
+  let log = '';
+  child.stdout!.on('data', (chunk: Buffer) => (log += chunk.toString()));
+  child.stderr!.on('data', (chunk: Buffer) => (log += chunk.toString()));
+  const exited = new Promise<never>((_, reject) =>
+    child.once('exit', (code) => reject(new Error(`${command} exited ${code}:\n${log}`))),
+  );
+  exited.catch(() => undefined);
+  await Promise.race([
+    waitFor(`${command} to come up`, ready, 30_000).catch((error: Error) => {
+      throw new Error(`${error.message}\n${log}`);
+    }),
+    exited,
+  ]);
+  return { child, output: () => log };
+}
+
+beforeAll(async () => {
+  // The control plane (and with it `npm run build`) first, so pack.mjs's own build is a no-op.
+  await ensureControlPlaneBuilt();
+  packs = mkdtempSync(join(tmpdir(), 'stepgate-packs-'));
+  const printed = runOk(
+    REPO_ROOT,
+    process.execPath,
+    ['scripts/pack.mjs', '--out', packs],
+    INSTALL_TIMEOUT_MS,
+  );
+  const tarballs = printed.trim().split('\n');
+  expect(tarballs).toHaveLength(PACKAGES.length);
+
+  app = mkdtempSync(join(tmpdir(), 'stepgate-installed-'));
+  for (let dir = dirname(app); dir !== dirname(dir); dir = dirname(dir))
+    expect(existsSync(join(dir, 'package.json')), `${dir}/package.json`).toBe(false);
+  runOk(app, 'npm', ['init', '-y']);
+  // No workspace above it: npm's project root is the directory itself.
+  expect(runOk(app, 'npm', ['prefix']).trim()).toBe(app);
+  runOk(
+    app,
+    'npm',
+    ['install', '--no-audit', '--no-fund', ...tarballs, 'express@5'],
+    INSTALL_TIMEOUT_MS,
+  );
+}, INSTALL_TIMEOUT_MS * 2);
+
+afterAll(async () => {
+  for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
+  await cp?.destroy();
+  for (const dir of [packs, app]) if (dir) rmSync(dir, { recursive: true, force: true });
+});
+
+describe('the packed packages installed in an empty directory', () => {
+  it('are the tarballs, none fetched from elsewhere; the agent package has no dependencies', () => {
+    const lock = JSON.parse(readFileSync(join(app, 'package-lock.json'), 'utf8')) as {
+      packages: Record<string, { resolved?: string; dependencies?: object }>;
+    };
+    for (const name of PACKAGES) {
+      expect(lock.packages[`node_modules/${name}`]?.resolved, name).toMatch(/^file:.*\.tgz$/);
+    }
+    const nested = Object.keys(lock.packages).filter((path) =>
+      /node_modules\/.*node_modules\/@stepgate\//.test(path),
+    );
+    expect(nested).toEqual([]);
+    expect(lock.packages['node_modules/@stepgate/agent']?.dependencies).toBeUndefined();
+  });
+
+  it('stepgate test passes on a copy of policies/', () => {
+    const policies = join(app, 'policies');
+    cpSync(join(REPO_ROOT, 'policies'), policies, { recursive: true });
+    const run = runIn(app, 'npx', ['--no-install', 'stepgate', 'test', 'policies']);
+    expect(run.status, run.output).toBe(0);
+    expect(run.output).toMatch(/\d+ passed, 0 failed/);
+  });
+
+  it('stepgate agent --help runs the installed agent', () => {
+    const run = runIn(app, 'npx', ['--no-install', 'stepgate', 'agent', '--help']);
+    expect(run.status, run.output).toBe(0);
+    expect(run.stdout).toMatch(/STEPGATE_AGENT_TOKEN/);
+  });
+
+  describe('against a real control plane', () => {
+    let agentToken: string;
+
+    beforeAll(async () => {
+      cp = await startControlPlane();
+      const created = await api(cp.url, cp.adminToken, 'POST', '/v1/tokens', {
+        name: 'packed-install-agent',
+        scopes: ['agent'],
+      });
+      expect(created.status, JSON.stringify(created.body)).toBe(201);
+      agentToken = created.body.token as string;
+      // The example policies seed the control plane; their first version must be active.
+      await waitFor(
+        'the seeded version to be active',
+        async () =>
+          (await api(cp!.url, cp!.adminToken, 'GET', '/v1/fleet')).body?.activeRevision != null,
+        180_000,
+        500,
+      );
+    }, 240_000);
+
+    it('the installed stepgate-agent decides with the active bundle', async () => {
+      const port = await freePort();
+      const url = `http://127.0.0.1:${port}`;
+      const cacheDir = join(app, 'agent-cache');
+      await startIn(
+        join(app, 'node_modules/.bin/stepgate-agent'),
+        [],
+        {
+          PATH: process.env.PATH ?? '',
+          STEPGATE_URL: cp!.url,
+          STEPGATE_AGENT_TOKEN: agentToken,
+          STEPGATE_AGENT_PORT: String(port),
+          STEPGATE_AGENT_HOST: '127.0.0.1',
+          STEPGATE_CACHE_DIR: cacheDir,
+          STEPGATE_LOG_LEVEL: 'warn',
+        },
+        async () => (await fetch(`${url}/healthz`)).ok,
+      );
+      const fleet = await api(cp!.url, cp!.adminToken, 'GET', '/v1/fleet');
+      await waitFor(
+        'the agent to enforce the active revision',
+        async () => {
+          const ready = await fetch(`${url}/readyz`);
+          return (
+            ready.ok &&
+            ((await ready.json()) as { revision?: number }).revision === fleet.body.activeRevision
+          );
+        },
+        60_000,
+      );
+      for (const example of [ALLOW, DENY, STEP_UP]) {
+        const response = await fetch(`${url}/v1/decide`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(example.input),
+        });
+        expect(response.status).toBe(200);
+        expect(((await response.json()) as { effect: string }).effect).toBe(example.effect);
+      }
+      // The API reference's files are the ones copied beside the bundle.
+      const css = await fetch(`${url}/docs/assets/swagger-ui.css`);
+      expect(css.status).toBe(200);
+    }, 120_000);
+
+    it('a tiny Express app decides through @stepgate/sdk', async () => {
+      writeFileSync(join(app, 'server.mjs'), EXPRESS_APP);
+      const port = await freePort();
+      const url = `http://127.0.0.1:${port}`;
+      const server = await startIn(
+        process.execPath,
+        ['server.mjs'],
+        {
+          PATH: process.env.PATH ?? '',
+          CP_URL: cp!.url,
+          CP_TOKEN: agentToken,
+          PORT: String(port),
+        },
+        async () => (await fetch(`${url}/healthz`)).ok,
+      );
+      const as = (user: object | undefined) => ({
+        headers: user ? { 'x-user': JSON.stringify(user) } : {},
+      });
+      const erin = { id: 'erin', groups: ['staff'] };
+      const adam = { id: 'adam', groups: ['staff'], roles: ['api-admin'] };
+
+      const allowed = await fetch(`${url}/api/orders`, { method: 'POST', ...as(erin) });
+      expect(allowed.status, server.output()).toBe(200);
+      expect(await allowed.json()).toEqual({ served: '/api/orders', effect: 'allow' });
+      expect(allowed.headers.get('x-stepgate-decision-id')).toBeTruthy();
+
+      const denied = await fetch(`${url}/api/orders`, as(undefined));
+      expect(denied.status).toBe(403);
+      expect(await denied.json()).toMatchObject({ error: 'auth/forbidden' });
+
+      // From 127.0.0.1, outside the corporate ranges: admin changes need MFA.
+      const stepUp = await fetch(`${url}/admin/users`, { method: 'POST', ...as(adam) });
+      expect(stepUp.status).toBe(401);
+      expect(stepUp.headers.get('www-authenticate')).toMatch(/insufficient_user_authentication/);
+      expect(await stepUp.json()).toMatchObject({
+        error: 'auth/step_up_required',
+        require: { level: 'mfa' },
+      });
+    }, 60_000);
+  });
+});
+
+/**
+ * The Express app, as a user would write it: the control plane's keys and signed bundle
+ * fetched once, verified in-process by createDecisionPoint, enforced by the middleware. The
+ * principal comes from an `x-user` header, standing in for an authentication middleware.
+ */
+const EXPRESS_APP = `import express from 'express';
+import { createDecisionPoint, expressMiddleware } from '@stepgate/sdk';
+
+const get = async (path) => {
+  const response = await fetch(process.env.CP_URL + path, {
+    headers: { authorization: 'Bearer ' + process.env.CP_TOKEN },
+  });
+  if (!response.ok) throw new Error(path + ': ' + response.status + ' ' + (await response.text()));
+  return response.json();
+};
+const sdk = await createDecisionPoint({
+  trustedKeys: await get('/v1/keys'),
+  bundle: (await get('/v1/bundles/active')).jws,
+});
+
+const app = express();
+app.get('/healthz', (_req, res) => res.json({ ok: true }));
+app.use((req, _res, next) => {
+  const user = req.get('x-user');
+  if (user) req.user = JSON.parse(user);
+  next();
+});
+app.use(expressMiddleware(sdk.point));
+app.use((req, res) => res.json({ served: req.path, effect: res.locals.stepgate.effect }));
+app.listen(Number(process.env.PORT), '127.0.0.1');
+`;
