@@ -6,6 +6,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { AGENT_MAIN, launchAgent } from '../../bench/support/app-process.js';
 import { waitFor } from './control-plane-process.js';
+import { httpsRequest, type TlsClient } from './https-client.js';
 
 export { AGENT_MAIN };
 
@@ -21,6 +22,8 @@ export interface SpawnAgentOptions {
   onOutput(text: string): void;
   /** Everything it wrote so far, for the error when it does not come up. */
   output(): string;
+  /** The agent serves HTTPS (STEPGATE_TLS_* in `env`): /healthz is probed with this client. */
+  https?: TlsClient;
 }
 
 export interface SpawnedAgent {
@@ -51,7 +54,8 @@ export async function spawnAgent(options: SpawnAgentOptions): Promise<SpawnedAge
   });
   child.stdout.on('data', (chunk: Buffer) => options.onOutput(chunk.toString()));
   child.stderr.on('data', (chunk: Buffer) => options.onOutput(chunk.toString()));
-  const url = `http://127.0.0.1:${options.port}`;
+  const https = options.https;
+  const url = `${https === undefined ? 'http' : 'https'}://127.0.0.1:${options.port}`;
   const exited = new Promise<number | null>((done) => child.once('exit', (code) => done(code)));
   let readyInMs = 0;
   let failed: Error | undefined;
@@ -59,7 +63,10 @@ export async function spawnAgent(options: SpawnAgentOptions): Promise<SpawnedAge
     `the agent on ${url}`,
     async () => {
       if (failed) throw failed;
-      const ok = (await fetch(`${url}/healthz`)).ok;
+      const ok =
+        https === undefined
+          ? (await fetch(`${url}/healthz`)).ok
+          : (await httpsRequest(`${url}/healthz`, https)).status === 200;
       if (ok) readyInMs = performance.now() - started;
       return ok;
     },

@@ -1,3 +1,4 @@
+import { X509Certificate } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -26,6 +27,7 @@ import { resetTrust } from './cache/trust-reset.js';
 import { ConfigError, type AgentConfig } from './config.js';
 import type { AgentMetrics } from './http/metrics.js';
 import { createHttpServer } from './http/server.js';
+import type { HttpsServing } from './http/https-serving.js';
 import type { SocketLink } from './transport/socket-link.js';
 
 export const AGENT_VERSION = '0.1.0';
@@ -54,6 +56,9 @@ export interface RunningAgent {
  * -> only then the control-plane connection.
  */
 export async function startAgent(config: AgentConfig, logger: Logger): Promise<RunningAgent> {
+  // The files are checked before anything else, so a bad one stops the start with its name.
+  const tls = config.tls === undefined ? undefined : await httpsServing(config.tls);
+  const controlPlaneCa = await trustedCas(config);
   await ensureDir(config.cacheDir);
   const agentId = config.agentId ?? (await persistentAgentId(config.cacheDir));
   if (config.resetTrust) await resetTrustLoudly(config, logger);
@@ -114,8 +119,10 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<R
     challenge: config.challenge,
     tokens,
     trustedProxies: config.trustedProxies,
+    ...(tls === undefined ? {} : { https: tls.https }),
   });
   await listen(server, config.port, config.host);
+  const stopWatching = tls === undefined ? () => undefined : tls.watch(logger);
   const port = (server.address() as AddressInfo).port;
   const status = point.status();
   logger.info(
@@ -124,9 +131,12 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<R
       revision: status.revision ?? null,
       failReason: status.failReason ?? null,
       failMode: config.failMode,
+      ...(tls === undefined
+        ? {}
+        : { certificate: tls.certificate, clientCertificates: tls.clientCertificates }),
       startupMs: Math.round(performance.now()),
     },
-    `agent serving decisions on http://${config.host}:${port}`,
+    `agent serving decisions on ${tls === undefined ? 'http' : 'https'}://${config.host}:${port}`,
   );
 
   // Loaded after listening: decisions are served while socket.io and prom-client load.
@@ -152,6 +162,7 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<R
     revisions: () => store.revisions(),
     dataRevision: () => liveData.revision,
     onMalformedSignals: () => metrics.signalsRefused(),
+    ...(controlPlaneCa === undefined ? {} : { ca: controlPlaneCa }),
     logger,
   });
   const sync = new AgentSync({
@@ -191,6 +202,7 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<R
     (stopping ??= (async () => {
       clearInterval(syncTimer);
       clearInterval(sweepTimer);
+      stopWatching();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
       if (connection.connected) {
@@ -205,6 +217,34 @@ export async function startAgent(config: AgentConfig, logger: Logger): Promise<R
     })());
 
   return { agentId, port, point, store, grants, liveData, signals, stop };
+}
+
+/** node:https and node:tls load only when used: an HTTP agent starts as light as before. */
+async function httpsServing(files: NonNullable<AgentConfig['tls']>): Promise<HttpsServing> {
+  const { httpsServing: load } = await import('./http/https-serving.js');
+  try {
+    return load(files);
+  } catch (error) {
+    throw new ConfigError((error as Error).message);
+  }
+}
+
+/** STEPGATE_CA_FILE: the system's roots plus the file's certificates; undefined: Node's default. */
+async function trustedCas(config: AgentConfig): Promise<string[] | undefined> {
+  if (config.caFile === undefined) return undefined;
+  let pem: string;
+  try {
+    pem = await readFile(config.caFile, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? (error as Error).message;
+    throw new ConfigError(`STEPGATE_CA_FILE: cannot read ${config.caFile} (${code})`);
+  }
+  try {
+    new X509Certificate(pem);
+  } catch {
+    throw new ConfigError(`STEPGATE_CA_FILE: ${config.caFile} holds no PEM certificate`);
+  }
+  return [...(await import('node:tls')).rootCertificates, pem];
 }
 
 /** `--reset-trust`: says what it discards, one line per file, then discards it. */

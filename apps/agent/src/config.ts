@@ -11,6 +11,7 @@ import {
   type LogLevel,
   type ReadTextFile,
 } from '@stepgate/protocol';
+import type { TlsFiles } from './http/tls-files.js';
 
 /** The agent's whole configuration, parsed once at start-up; nothing else reads process.env. */
 export interface AgentConfig {
@@ -40,6 +41,10 @@ export interface AgentConfig {
    * (`STEPGATE_TRUSTED_PROXIES`); empty: none, the TCP peer is the client.
    */
   trustedProxies: Cidr[];
+  /** Serve HTTPS with these PEM files (`STEPGATE_TLS_CERT`/`_KEY`/`_CLIENT_CA`); undefined: HTTP. */
+  tls?: TlsFiles;
+  /** Extra CA certificates (PEM) trusted for the control plane's certificate (`STEPGATE_CA_FILE`). */
+  caFile?: string;
 }
 
 export class ConfigError extends Error {}
@@ -70,6 +75,15 @@ Every option has an environment variable; flags win.
   --log-level <level>       STEPGATE_LOG_LEVEL      trace, debug, info (default), warn, error, fatal, silent
   --trusted-proxies <cidrs> STEPGATE_TRUSTED_PROXIES proxies whose X-Forwarded-For is believed,
                             e.g. 127.0.0.1/32,10.1.0.0/16 (default: none)
+
+TLS (PEM files; changes are picked up without a restart):
+  --tls-cert <file>         STEPGATE_TLS_CERT       serve HTTPS with this certificate (chain)...
+  --tls-key <file>          STEPGATE_TLS_KEY        ...and its private key (both or neither)
+  --tls-client-ca <file>    STEPGATE_TLS_CLIENT_CA  require client certificates signed by these CAs
+  --ca-file <file>          STEPGATE_CA_FILE        CA certificates trusted, beside the system's,
+                            for an https:// STEPGATE_URL (a private CA)
+  --allow-insecure <bool>   STEPGATE_ALLOW_INSECURE true: allow a plain http:// STEPGATE_URL to a
+                            host other than loopback (default false)
 `;
 
 const OPTIONS = {
@@ -88,6 +102,11 @@ const OPTIONS = {
   challenge: { env: 'STEPGATE_CHALLENGE' },
   'log-level': { env: 'STEPGATE_LOG_LEVEL' },
   'trusted-proxies': { env: 'STEPGATE_TRUSTED_PROXIES' },
+  'tls-cert': { env: 'STEPGATE_TLS_CERT' },
+  'tls-key': { env: 'STEPGATE_TLS_KEY' },
+  'tls-client-ca': { env: 'STEPGATE_TLS_CLIENT_CA' },
+  'ca-file': { env: 'STEPGATE_CA_FILE' },
+  'allow-insecure': { env: 'STEPGATE_ALLOW_INSECURE' },
 } as const;
 type OptionName = keyof typeof OPTIONS;
 
@@ -146,6 +165,12 @@ export function loadConfig(
   }
   if (parsedUrl.protocol !== 'http:' && parsedUrl.protocol !== 'https:')
     throw new ConfigError(`${url.from} must be an http(s) URL, got ${parsedUrl.protocol}`);
+  const allowInsecure = oneOf(read('allow-insecure'), ['true', 'false'] as const, 'false');
+  // The token and every bundle, grant and decision log cross this connection.
+  if (parsedUrl.protocol === 'http:' && !isLoopback(parsedUrl.hostname) && allowInsecure !== 'true')
+    throw new ConfigError(
+      `${url.from} is plain http:// to ${parsedUrl.hostname}, which is not loopback: the agent token and decision logs would cross the network unencrypted; use https://, or set STEPGATE_ALLOW_INSECURE=true (e.g. behind a TLS sidecar)`,
+    );
 
   const token = read('token');
   if (token.value === undefined)
@@ -196,6 +221,11 @@ export function loadConfig(
   const trustedKeys = read('trusted-keys');
   if (trustedKeys.value !== undefined) config.trustedKeysFile = trustedKeys.value;
 
+  const tls = tlsFiles(read('tls-cert'), read('tls-key'), read('tls-client-ca'));
+  if (tls !== undefined) config.tls = tls;
+  const caFile = read('ca-file');
+  if (caFile.value !== undefined) config.caFile = caFile.value;
+
   const staleness = read('max-staleness');
   const stalenessText = staleness.value ?? '1h';
   if (stalenessText !== 'off') {
@@ -209,6 +239,41 @@ export function loadConfig(
     config.maxStalenessMs = Math.round(seconds * 1000);
   }
   return config;
+}
+
+/** localhost, 127.0.0.0/8 or ::1: a URL host whose traffic never leaves the machine. */
+export function isLoopback(hostname: string): boolean {
+  const host = hostname.toLowerCase().replace(/^\[|\]$/g, '');
+  if (host === 'localhost' || host === '::1') return true;
+  const octets = host.split('.');
+  return (
+    octets.length === 4 &&
+    octets[0] === '127' &&
+    octets.every((octet) => /^\d{1,3}$/.test(octet) && Number(octet) <= 255)
+  );
+}
+
+type Option = { value: string | undefined; from: string };
+
+/** The certificate and key come as a pair; a client CA only with them. */
+function tlsFiles(cert: Option, key: Option, clientCa: Option): TlsFiles | undefined {
+  if (cert.value === undefined && key.value === undefined) {
+    if (clientCa.value !== undefined)
+      throw new ConfigError(
+        `${clientCa.from} needs STEPGATE_TLS_CERT and STEPGATE_TLS_KEY: client certificates are checked only over HTTPS`,
+      );
+    return undefined;
+  }
+  if (cert.value === undefined || key.value === undefined) {
+    const [given, missing] =
+      cert.value === undefined ? [key, 'STEPGATE_TLS_CERT'] : [cert, 'STEPGATE_TLS_KEY'];
+    throw new ConfigError(
+      `${given.from} is set but ${missing} is not: HTTPS needs both the certificate and its private key (PEM files)`,
+    );
+  }
+  const files: TlsFiles = { certFile: cert.value, keyFile: key.value };
+  if (clientCa.value !== undefined) files.clientCaFile = clientCa.value;
+  return files;
 }
 
 /** Comma-separated CIDRs (a bare address is a single host), each checked. */

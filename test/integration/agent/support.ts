@@ -12,6 +12,7 @@ import { join, relative, resolve, sep } from 'node:path';
 import { compile, type CompiledPolicySet } from '@stepgate/policy';
 import { freePort, waitFor } from '../../support/control-plane-process.js';
 import { spawnAgent } from '../../support/agent-process.js';
+import type { TlsClient } from '../../support/https-client.js';
 import { ensureAgentBuilt } from '../../support/fresh-build.js';
 import {
   agentHandshakeSchema,
@@ -462,12 +463,13 @@ export interface AgentProcess {
 /**
  * Starts the built agent with `env` (STEPGATE_* only; the parent environment is not passed
  * through, so a developer's settings never leak in) and command-line `args`, and waits until it
- * answers /healthz.
+ * answers /healthz (over HTTPS with `https`, the client trusting the agent's certificate).
  */
 export async function startAgentProcess(
   env: Record<string, string>,
   cacheDir = tempDir('cache'),
   args: readonly string[] = [],
+  https?: TlsClient,
 ): Promise<AgentProcess> {
   const port = await freePort();
   let log = '';
@@ -479,6 +481,7 @@ export async function startAgentProcess(
     logLevel: 'debug',
     onOutput: (text) => (log += text),
     output: () => log,
+    ...(https !== undefined ? { https } : {}),
   });
   return {
     url,

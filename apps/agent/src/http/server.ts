@@ -1,5 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import {
+  createServer,
+  type IncomingMessage,
+  type RequestListener,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
 import {
   httpOutcome,
   type ChallengeStyle,
@@ -48,6 +54,11 @@ export interface HttpServerOptions {
    * `context.ip` (STEPGATE_TRUSTED_PROXIES); default none: the TCP peer is the client.
    */
   trustedProxies?: readonly Cidr[];
+  /**
+   * Creates an HTTPS server (node:https, with the certificate) around the request listener; the
+   * caller loads node:https only when it needs it. Undefined: plain HTTP.
+   */
+  https?: (listener: RequestListener) => Server;
 }
 
 const JSON_TYPE = 'application/json; charset=utf-8';
@@ -137,8 +148,8 @@ export function routeTable(options: HttpServerOptions): Record<string, Record<st
 }
 
 /**
- * The agent's HTTP API on plain node:http: decision APIs (native, AuthZEN, reverse-proxy
- * check), health, readiness, metrics and the API reference. Every failure is a JSON 4xx/5xx;
+ * The agent's HTTP API on plain node:http (node:https when given a certificate): decision APIs
+ * (native, AuthZEN, reverse-proxy check), health, readiness, metrics and the API reference. Every failure is a JSON 4xx/5xx;
  * nothing a client sends can take the process down.
  */
 export function createHttpServer(options: HttpServerOptions): Server {
@@ -207,7 +218,7 @@ export function createHttpServer(options: HttpServerOptions): Server {
     await handler(req, res, pathname, query);
   };
 
-  const server = createServer((req, res) => {
+  const listener: RequestListener = (req, res) => {
     handle(req, res).catch((error: unknown) => {
       if (error instanceof InvalidTokenError) {
         res.setHeader('www-authenticate', invalidTokenChallenge(error.message));
@@ -228,7 +239,9 @@ export function createHttpServer(options: HttpServerOptions): Server {
         sendError(res, internalError(errorId));
       }
     });
-  });
+  };
+  const server: Server =
+    options.https === undefined ? createServer(listener) : options.https(listener);
   // Longer than the usual 60 s idle timeout of proxies, so they close first.
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 66_000;

@@ -37,6 +37,8 @@ export interface SocketLinkOptions {
   /** Told about every signals message that fails the schema (counted with the refused ones). */
   onMalformedSignals?: () => void;
   logger: Logger;
+  /** CA certificates (PEM) that may sign an https:// control plane's certificate; default Node's. */
+  ca?: string[];
   ackTimeoutMs?: number;
   reconnectDelayMs?: number;
   reconnectDelayMaxMs?: number;
@@ -130,6 +132,9 @@ export class SocketLink implements ControlPlaneLink {
       randomizationFactor: 0.5,
       timeout: 10_000,
       autoConnect: false,
+      // Passed to the WebSocket's TLS connection; the certificate is always verified.
+      ...(this.options.ca === undefined ? {} : { ca: this.options.ca }),
+      rejectUnauthorized: true,
     });
     this.socket = socket;
 
