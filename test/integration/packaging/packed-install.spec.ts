@@ -2,12 +2,21 @@
  * Stepgate installed from its tarballs, outside the repository: scripts/pack.mjs packs every
  * published package, and an empty directory under the system temp dir (no package.json above
  * it, so no workspace) gets `npm install <tarballs>` with the rest from the registry. Then the
- * installed `stepgate test` runs the example policies, the installed `stepgate-agent` bin
- * decides against a real control plane, and a tiny Express app decides through
+ * installed `stepgate test` runs the example policies; the `stepgate-agent` bin, installed
+ * alone into a second empty directory (as the agent image does), decides against a real
+ * control plane; and a tiny Express app decides through
  * `@stepgate/sdk`'s middleware with the control plane's signed bundle.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  cpSync,
+  existsSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -48,6 +57,8 @@ const STEP_UP = exampleCase(
 
 let packs: string;
 let app: string;
+/** @stepgate/agent installed alone, as the agent image does: nothing else to lean on. */
+let agentOnly: string;
 let cp: ControlPlaneProcess | undefined;
 const children: ChildProcess[] = [];
 
@@ -73,12 +84,13 @@ function runOk(dir: string, command: string, args: string[], timeout?: number): 
 
 /** Starts a process of the install and resolves with it once `ready()` holds. */
 async function startIn(
+  cwd: string,
   command: string,
   args: string[],
   env: Record<string, string>,
   ready: () => Promise<boolean>,
 ): Promise<{ child: ChildProcess; output: () => string }> {
-  const child = spawn(command, args, { cwd: app, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(command, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
   children.push(child);
   let log = '';
   child.stdout!.on('data', (chunk: Buffer) => (log += chunk.toString()));
@@ -121,12 +133,16 @@ beforeAll(async () => {
     ['install', '--no-audit', '--no-fund', ...tarballs, 'express@5'],
     INSTALL_TIMEOUT_MS,
   );
+  agentOnly = mkdtempSync(join(tmpdir(), 'stepgate-agent-only-'));
+  runOk(agentOnly, 'npm', ['init', '-y']);
+  const agentTarball = tarballs.find((path) => /stepgate-agent-\d/.test(path));
+  runOk(agentOnly, 'npm', ['install', '--no-audit', '--no-fund', agentTarball!]);
 }, INSTALL_TIMEOUT_MS * 2);
 
 afterAll(async () => {
   for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
   await cp?.destroy();
-  for (const dir of [packs, app]) if (dir) rmSync(dir, { recursive: true, force: true });
+  for (const dir of [packs, app, agentOnly]) if (dir) rmSync(dir, { recursive: true, force: true });
 });
 
 describe('the packed packages installed in an empty directory', () => {
@@ -142,6 +158,12 @@ describe('the packed packages installed in an empty directory', () => {
     );
     expect(nested).toEqual([]);
     expect(lock.packages['node_modules/@stepgate/agent']?.dependencies).toBeUndefined();
+    // Installed alone, the agent brings nothing else.
+    const installed = readdirSync(join(agentOnly, 'node_modules')).filter(
+      (n) => !n.startsWith('.'),
+    );
+    expect(installed).toEqual(['@stepgate']);
+    expect(readdirSync(join(agentOnly, 'node_modules/@stepgate'))).toEqual(['agent']);
   });
 
   it('stepgate test passes on a copy of policies/', () => {
@@ -153,6 +175,9 @@ describe('the packed packages installed in an empty directory', () => {
   });
 
   it('stepgate agent --help runs the installed agent', () => {
+    // The package ships only the bundle, so that is what the CLI finds and runs.
+    const agent = join(app, 'node_modules/@stepgate/agent');
+    expect(readdirSync(join(agent, 'dist')).sort()).toEqual(['stepgate-agent.js', 'swagger-ui']);
     const run = runIn(app, 'npx', ['--no-install', 'stepgate', 'agent', '--help']);
     expect(run.status, run.output).toBe(0);
     expect(run.stdout).toMatch(/STEPGATE_AGENT_TOKEN/);
@@ -179,12 +204,13 @@ describe('the packed packages installed in an empty directory', () => {
       );
     }, 240_000);
 
-    it('the installed stepgate-agent decides with the active bundle', async () => {
+    it('the stepgate-agent bin, installed alone, decides with the active bundle', async () => {
       const port = await freePort();
       const url = `http://127.0.0.1:${port}`;
-      const cacheDir = join(app, 'agent-cache');
+      const cacheDir = join(agentOnly, 'agent-cache');
       await startIn(
-        join(app, 'node_modules/.bin/stepgate-agent'),
+        agentOnly,
+        join(agentOnly, 'node_modules/.bin/stepgate-agent'),
         [],
         {
           PATH: process.env.PATH ?? '',
@@ -228,6 +254,7 @@ describe('the packed packages installed in an empty directory', () => {
       const port = await freePort();
       const url = `http://127.0.0.1:${port}`;
       const server = await startIn(
+        app,
         process.execPath,
         ['server.mjs'],
         {
