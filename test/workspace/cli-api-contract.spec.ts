@@ -48,6 +48,16 @@ const CALLS: { [K in keyof ControlPlaneApi]: (api: ControlPlaneApi) => Promise<u
   startReplay: (api) => api.startReplay('12', { since: '2026-12-01T00:00:00Z' }),
   startLocalReplay: (api) => api.startLocalReplay({ format: 1 }, { since: '2026-12-01T00:00:00Z' }),
   getReplay: (api) => api.getReplay('r1'),
+  diffVersions: (api) => api.diffVersions('12'),
+  health: (api) => api.health(),
+  getFleet: (api) => api.getFleet(),
+  listAgents: (api) => api.listAgents({}),
+  listDecisions: (api) => api.listDecisions({}),
+  createToken: (api) => api.createToken({ name: 'ci', scopes: ['viewer'] }),
+  listTokens: (api) => api.listTokens(),
+  revokeToken: (api) => api.revokeToken('t1'),
+  listSources: (api) => api.listSources(),
+  syncSource: (api) => api.syncSource('embedded'),
 };
 
 /** A client whose control plane answers `200 {}` to everything: valid JSON, wrong shape. */

@@ -569,3 +569,69 @@ export const checkResponseSchema = z.object({
     .optional(),
 });
 export type CheckResponse = z.infer<typeof checkResponseSchema>;
+
+// ---------------------------------------------------------------------------------------------
+// Tokens, policy sources and health, as the CLI reads them
+
+/** A token as listed (`GET /v1/tokens`): never the secret, only its first characters. */
+export const tokenSchema = z.object({
+  id: z.string(),
+  name: z.string(),
+  subject: z.string(),
+  prefix: z.string(),
+  scopes: z.array(z.string()),
+  createdAt: z.string(),
+  lastUsedAt: z.string().nullable(),
+  revokedAt: z.string().nullable(),
+  agentId: z.string().nullable(),
+});
+export type TokenView = z.infer<typeof tokenSchema>;
+export const tokensResponseSchema = z.object({ tokens: z.array(tokenSchema) });
+export type TokensResponse = z.infer<typeof tokensResponseSchema>;
+export type CreatedToken = z.infer<typeof createTokenResponseSchema>;
+
+/** A policy source (`GET /v1/sources`): never its credentials or webhook secret. */
+export const sourceSchema = z.object({
+  id: z.string(),
+  name: z.string(),
+  kind: z.string(),
+  url: z.string().nullable(),
+  branch: z.string(),
+  path: z.string(),
+  autoActivate: z.boolean(),
+  pollIntervalSeconds: z.number().nullable(),
+  hasCredentials: z.boolean(),
+  hasWebhookSecret: z.boolean(),
+  lastSyncedSha: z.string().nullable(),
+  lastSyncAt: z.string().nullable(),
+  lastSyncError: z.string().nullable(),
+});
+export type SourceView = z.infer<typeof sourceSchema>;
+export const sourcesResponseSchema = z.object({ sources: z.array(sourceSchema) });
+export type SourcesResponse = z.infer<typeof sourcesResponseSchema>;
+/** `POST /v1/sources/{id}/sync` (202). */
+export const syncQueuedSchema = z.object({ queued: z.boolean(), jobId: z.string().nullable() });
+export type SyncQueued = z.infer<typeof syncQueuedSchema>;
+
+/** `GET /healthz`: the process answers. */
+export const livenessSchema = z.object({ status: z.literal('ok') });
+
+const readinessCheck = z.object({ ok: z.boolean(), error: z.string().optional() });
+
+/** `GET /readyz` (200 ready, 503 not ready, same body). */
+export const readinessSchema = z.object({
+  status: z.enum(['ready', 'not_ready']),
+  checks: z.object({ database: readinessCheck, redis: readinessCheck, git: readinessCheck }),
+  dataSources: z
+    .array(
+      z.object({
+        name: z.string(),
+        status: z.string(),
+        lastSuccessAt: z.string().nullable(),
+        lastError: z.string().nullable(),
+        consecutiveFailures: z.number(),
+      }),
+    )
+    .optional(),
+});
+export type Readiness = z.infer<typeof readinessSchema>;

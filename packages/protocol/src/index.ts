@@ -101,6 +101,13 @@ export {
   versionErrorSchema,
   versionSchema,
   versionsResponseSchema,
+  tokenSchema,
+  tokensResponseSchema,
+  sourceSchema,
+  sourcesResponseSchema,
+  syncQueuedSchema,
+  livenessSchema,
+  readinessSchema,
 } from './admin-api.js';
 export type {
   ActivateRequest,
@@ -133,6 +140,13 @@ export type {
   VersionDetail,
   VersionError,
   VersionView,
+  TokenView,
+  TokensResponse,
+  CreatedToken,
+  SourceView,
+  SourcesResponse,
+  SyncQueued,
+  Readiness,
   VersionsResponse,
 } from './admin-api.js';
 export {

@@ -65,7 +65,7 @@ export async function runAdminCommand(
     );
     return EXIT_OK;
   } catch (error) {
-    const exit = reportFailure(commandName, error, io, redact);
+    const exit = reportFailure(commandName, error, io, redact, EXIT_REFUSED, options.json);
     if (exit === undefined) throw error;
     return exit;
   }
@@ -74,6 +74,7 @@ export async function runAdminCommand(
 /**
  * Prints an expected failure as one line (plus a hint where one helps) and returns its exit
  * code: usage errors EXIT_USAGE, refusals and unreachable control planes `refusedExit`.
+ * With `json`, the failure is one JSON object `{error, message}` on stderr instead, for scripts.
  * Returns undefined for anything else (a bug), which the caller rethrows.
  */
 export function reportFailure(
@@ -82,7 +83,15 @@ export function reportFailure(
   io: Pick<AdminIo, 'stderr'>,
   redact: (text: string) => string,
   refusedExit = EXIT_REFUSED,
+  json = false,
 ): number | undefined {
+  if (json) {
+    const failure = jsonFailure(error);
+    if (failure === undefined) return undefined;
+    const body = { error: failure.error, message: redact(failure.message) };
+    io.stderr.write(`${JSON.stringify(body)}\n`);
+    return failure.usage ? EXIT_USAGE : refusedExit;
+  }
   if (error instanceof UsageError) {
     io.stderr.write(
       `error: ${redact(error.message)}\n(run \`stepgate ${commandName} --help\` for usage)\n`,
@@ -104,6 +113,20 @@ export function reportFailure(
   if (error instanceof ControlPlaneUnreachableError) {
     io.stderr.write(`error: ${redact(error.message)}\n`);
     return refusedExit;
+  }
+  return undefined;
+}
+
+/** The `{error, message}` of an expected failure (the control plane's own code when it has one). */
+function jsonFailure(
+  error: unknown,
+): { error: string; message: string; usage: boolean } | undefined {
+  if (error instanceof UsageError) return { error: 'usage', message: error.message, usage: true };
+  if (error instanceof ControlPlaneError) {
+    return { error: error.code, message: error.message, usage: false };
+  }
+  if (error instanceof ControlPlaneUnreachableError) {
+    return { error: 'unreachable', message: error.message, usage: false };
   }
   return undefined;
 }

@@ -1,10 +1,19 @@
 import {
   activationResponseSchema,
+  agentsResponseSchema,
   approvalSchema,
   approvalsResponseSchema,
   auditResponseSchema,
   checkResponseSchema,
   createdEnrolmentCodeSchema,
+  createTokenResponseSchema,
+  decisionsResponseSchema,
+  fleetSchema,
+  livenessSchema,
+  readinessSchema,
+  sourcesResponseSchema,
+  syncQueuedSchema,
+  tokensResponseSchema,
   enrolmentCodesResponseSchema,
   grantSchema,
   grantsResponseSchema,
@@ -23,6 +32,17 @@ import {
   versionDiffResponseSchema,
   versionsResponseSchema,
   type ActivationResponse,
+  type AgentsQuery,
+  type CreatedToken,
+  type CreateTokenRequest,
+  type DecisionsQuery,
+  type DecisionsResponse,
+  type FleetView,
+  type Readiness,
+  type SourcesResponse,
+  type SyncQueued,
+  type TokensResponse,
+  type AgentView,
   type ApprovalsResponse,
   type ApprovalView,
   type AuditResponse,
@@ -90,7 +110,7 @@ export interface ControlPlaneApi {
   listGrants(query: { subject?: string; all?: boolean }): Promise<GrantsResponse>;
   revokeGrant(id: string, reason?: string): Promise<void>;
   createApproval(request: ApprovalRequest): Promise<ApprovalView>;
-  listApprovals(query: { status?: ApprovalStatus }): Promise<ApprovalsResponse>;
+  listApprovals(query: { status?: ApprovalStatus; limit?: number }): Promise<ApprovalsResponse>;
   getApproval(id: string): Promise<ApprovalView>;
   decideApproval(id: string, verdict: 'approve' | 'deny', comment?: string): Promise<ApprovalView>;
 
@@ -103,12 +123,27 @@ export interface ControlPlaneApi {
     query: { limit?: number; before?: number },
   ): Promise<LiveDataHistoryResponse>;
 
+  // Health, fleet, decisions, tokens and sources.
+  /** `/healthz` and `/readyz` (public; a 503 from /readyz is an answer, not an error). */
+  health(): Promise<{ live: boolean; ready: Readiness }>;
+  getFleet(): Promise<FleetView>;
+  listAgents(query: Partial<AgentsQuery>): Promise<{ agents: AgentView[] }>;
+  listDecisions(query: DecisionsFilter): Promise<DecisionsResponse>;
+  createToken(request: CreateTokenRequest): Promise<CreatedToken>;
+  listTokens(): Promise<TokensResponse>;
+  revokeToken(id: string): Promise<void>;
+  listSources(): Promise<SourcesResponse>;
+  syncSource(id: string): Promise<SyncQueued>;
+
   // Replay.
   startReplay(ref: string, request: ReplayRequest): Promise<ReplayStarted>;
   /** Replays a locally compiled policy set (`stepgate replay <dir>`). */
   startLocalReplay(policySet: unknown, request: ReplayRequest): Promise<ReplayStarted>;
   getReplay(id: string): Promise<Replay>;
 }
+
+/** `GET /v1/decisions` filters as sent (the server applies the default limit). */
+export type DecisionsFilter = Partial<Omit<DecisionsQuery, 'limit'>> & { limit?: number };
 
 /** A live-data write: PUT a value, PATCH a merge patch, DELETE (a key, or back to the default). */
 export interface LiveDataWrite {
@@ -261,8 +296,11 @@ export class ControlPlaneClient implements ControlPlaneApi {
     return this.call('POST', '/v1/approvals', approvalSchema, { body: request });
   }
 
-  async listApprovals(query: { status?: ApprovalStatus }): Promise<ApprovalsResponse> {
-    const params = { status: query.status };
+  async listApprovals(query: {
+    status?: ApprovalStatus;
+    limit?: number;
+  }): Promise<ApprovalsResponse> {
+    const params = { status: query.status, limit: query.limit };
     return this.call('GET', '/v1/approvals', approvalsResponseSchema, { query: params });
   }
 
@@ -321,6 +359,46 @@ export class ControlPlaneClient implements ControlPlaneApi {
     return this.call('GET', path, liveDataHistoryResponseSchema, { query: params });
   }
 
+  async health(): Promise<{ live: boolean; ready: Readiness }> {
+    const live = await this.call('GET', '/healthz', livenessSchema);
+    const ready = await this.call('GET', '/readyz', readinessSchema, { accept: [503] });
+    return { live: live.status === 'ok', ready };
+  }
+
+  async getFleet(): Promise<FleetView> {
+    return this.call('GET', '/v1/fleet', fleetSchema);
+  }
+
+  async listAgents(query: Partial<AgentsQuery>): Promise<{ agents: AgentView[] }> {
+    const params = { status: query.status, limit: query.limit };
+    return this.call('GET', '/v1/agents', agentsResponseSchema, { query: params });
+  }
+
+  async listDecisions(query: DecisionsFilter): Promise<DecisionsResponse> {
+    return this.call('GET', '/v1/decisions', decisionsResponseSchema, { query: { ...query } });
+  }
+
+  async createToken(request: CreateTokenRequest): Promise<CreatedToken> {
+    return this.call('POST', '/v1/tokens', createTokenResponseSchema, { body: request });
+  }
+
+  async listTokens(): Promise<TokensResponse> {
+    return this.call('GET', '/v1/tokens', tokensResponseSchema);
+  }
+
+  async revokeToken(id: string): Promise<void> {
+    return this.call('DELETE', `/v1/tokens/${encodeURIComponent(id)}`, noContentSchema);
+  }
+
+  async listSources(): Promise<SourcesResponse> {
+    return this.call('GET', '/v1/sources', sourcesResponseSchema);
+  }
+
+  async syncSource(id: string): Promise<SyncQueued> {
+    const path = `/v1/sources/${encodeURIComponent(id)}/sync`;
+    return this.call('POST', path, syncQueuedSchema);
+  }
+
   async startReplay(ref: string, request: ReplayRequest): Promise<ReplayStarted> {
     const path = `/v1/versions/${encodeURIComponent(ref)}/replay`;
     return this.call('POST', path, replayStartedSchema, { body: request });
@@ -350,6 +428,8 @@ export class ControlPlaneClient implements ControlPlaneApi {
       /** A body sent as is (live data: any JSON value, a merge patch). */
       raw?: { text: string; type: string };
       headers?: Record<string, string>;
+      /** Non-2xx statuses whose body is still the answer (503 of /readyz). */
+      accept?: readonly number[];
     } = {},
   ): Promise<T> {
     const url = new URL(`${this.connection.url}${path}`);
@@ -405,7 +485,8 @@ export class ControlPlaneClient implements ControlPlaneApi {
       );
     // 204 No Content (a revocation): no body, which the schema of the endpoint expects.
     const parsed = status === 204 ? { value: undefined } : parseJson(text);
-    if (status < 200 || status > 299) throw refusal(status, parsed, text);
+    const answered = (status >= 200 && status <= 299) || options.accept?.includes(status) === true;
+    if (!answered) throw refusal(status, parsed, text);
     if (parsed === undefined) {
       throw invalid('not JSON', 'does --url point at a compatible control plane?');
     }

@@ -87,7 +87,7 @@ export function stdinLineReader(
  */
 export async function runStepUpCommand(
   commandName: string,
-  options: ConnectionFlags,
+  options: ConnectionFlags & { json?: boolean },
   io: StepUpIo,
   run: (client: ControlPlaneApi) => Promise<number>,
   refusedExit = EXIT_REFUSED,
@@ -101,7 +101,7 @@ export async function runStepUpCommand(
     const client = new ControlPlaneClient(connection, { fetch: io.fetch, timeoutMs: io.timeoutMs });
     return await run(client);
   } catch (error) {
-    const exit = reportFailure(commandName, error, io, redact, refusedExit);
+    const exit = reportFailure(commandName, error, io, redact, refusedExit, options.json === true);
     if (exit === undefined) throw error;
     return exit;
   }

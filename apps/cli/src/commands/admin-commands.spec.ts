@@ -435,11 +435,16 @@ describe('admin commands in-process', () => {
     ])('%i exits 1 and prints the server message and code', async (status, code, message) => {
       cp.reply('POST /v1/versions/99/activate', status, { error: code, message });
       const run = capture();
-      expect(await activateCommand('99', { ...flags(), json: true }, run.io)).toBe(1);
+      expect(await activateCommand('99', flags(), run.io)).toBe(1);
       expect(run.stderr().split('\n')[0]).toBe(`error: ${message} (${code})`);
       expect(run.stdout()).toBe('');
       expect(run.stderr()).not.toContain(TOKEN);
       expect(run.stderr()).not.toMatch(STACK_FRAME);
+      // With --json, scripts get the failure as one JSON object on stderr.
+      const json = capture();
+      expect(await activateCommand('99', { ...flags(), json: true }, json.io)).toBe(1);
+      expect(JSON.parse(json.stderr())).toEqual({ error: code, message });
+      expect(json.stdout()).toBe('');
     });
 
     it('adds a token hint to a 401 only', async () => {

@@ -2,6 +2,7 @@ import { writeFile } from 'node:fs/promises';
 import { compile, PolicyEngine, runTestSuites, type CompileError } from '@stepgate/policy';
 import { formatJUnitCompileErrors, formatJUnitReport } from '../output/junit-report.js';
 import { createProgress } from '../output/progress.js';
+import { colourEnabled } from '../output/colour.js';
 import { createStyle } from '../output/style.js';
 import { formatCompileErrors, formatTestReport } from '../output/test-report.js';
 import { PolicyDirError, readPolicyDir } from '../policy-files/read-policy-dir.js';
@@ -29,7 +30,7 @@ export async function testCommand(dir: string, options: TestCommandOptions): Pro
   const format: TestReportFormat = options.json ? 'json' : (options.format ?? 'text');
   const human = format === 'text' || options.output !== undefined;
   const started = performance.now();
-  const style = createStyle(human && process.stdout.isTTY === true && !process.env.NO_COLOR);
+  const style = createStyle(human && colourEnabled(process.env, process.stdout.isTTY === true));
   /** Delivers the machine report (to the --output file or stdout); false when it could not. */
   const deliver = async (report: string): Promise<boolean> => {
     if (options.output === undefined) {

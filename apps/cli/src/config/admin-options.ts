@@ -14,13 +14,20 @@ export function addAdminOptions(command: Command): Command {
   return addConnectionOptions(command).option('--json', 'print the control-plane response as JSON');
 }
 
-/** Adds `--url` and `--token` (for commands whose output is not the control plane's answer). */
+/** Adds `--url`, `--token` and `--profile` (for commands whose output is not the control plane's answer). */
 export function addConnectionOptions(command: Command): Command {
   return command
-    .option('--url <url>', `control-plane URL (default: $STEPGATE_URL, else http://localhost:8181)`)
+    .option(
+      '--url <url>',
+      `control-plane URL (default: $STEPGATE_URL, else the profile's, else http://localhost:8181)`,
+    )
     .option(
       '--token <token>',
-      'API token (default: $STEPGATE_TOKEN, or the file named by $STEPGATE_TOKEN_FILE; either keeps it out of `ps`)',
+      "API token (default: $STEPGATE_TOKEN, or the file named by $STEPGATE_TOKEN_FILE, else the profile's; all keep it out of `ps`)",
+    )
+    .option(
+      '--profile <name>',
+      'use this profile saved by `stepgate login` (default: $STEPGATE_PROFILE, else "default")',
     );
 }
 

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { resolveSecretFiles, type ReadTextFile } from '@stepgate/protocol';
+import { DEFAULT_PROFILE, parseProfileName, profilesPath, readProfiles } from './profiles.js';
 import { UsageError } from './usage-error.js';
 
 /** Where the control plane listens when neither `--url` nor STEPGATE_URL says otherwise. */
@@ -9,6 +10,8 @@ export const DEFAULT_CONTROL_PLANE_URL = 'http://localhost:8181';
 export interface ConnectionFlags {
   url?: string;
   token?: string;
+  /** A profile saved by `stepgate login`. */
+  profile?: string;
 }
 
 /** A validated control-plane address (no trailing slash) and the bearer token to send to it. */
@@ -23,9 +26,12 @@ export type Environment = Readonly<Record<string, string | undefined>>;
 export const SECRET_VARIABLES = ['STEPGATE_TOKEN'] as const;
 
 /**
- * Resolves the control-plane connection: flags first, then STEPGATE_URL / STEPGATE_TOKEN, then
- * the default URL. This is the only place the admin commands read the environment; tests pass
- * their own `env`.
+ * Resolves the control-plane connection, each of URL and token from the first place that has
+ * it: the `--url` / `--token` flags; the profile named by `--profile` (a flag, so it outranks
+ * the environment); STEPGATE_URL / STEPGATE_TOKEN(_FILE); the profile named by
+ * STEPGATE_PROFILE, else the `default` profile; the default URL. A profile's token is only
+ * ever sent to that profile's URL. This is the only place the admin commands read the
+ * environment; tests pass their own `env` (XDG_CONFIG_HOME or HOME locate the profiles).
  */
 export function resolveConnection(
   flags: ConnectionFlags,
@@ -35,11 +41,41 @@ export function resolveConnection(
   const secrets = resolveSecretFiles(environment, SECRET_VARIABLES, readTextFile);
   if (secrets.problems.length > 0) throw new UsageError(secrets.problems.join('; '));
   const env = secrets.env;
-  const url = nonEmpty(flags.url) ?? nonEmpty(env.STEPGATE_URL) ?? DEFAULT_CONTROL_PLANE_URL;
-  const token = nonEmpty(flags.token) ?? nonEmpty(env.STEPGATE_TOKEN);
+  const flagUrl = nonEmpty(flags.url);
+  const flagToken = nonEmpty(flags.token);
+  const named = nonEmpty(flags.profile);
+  const envUrl = named === undefined ? nonEmpty(env.STEPGATE_URL) : undefined;
+  const envToken = named === undefined ? nonEmpty(env.STEPGATE_TOKEN) : undefined;
+  let url = flagUrl ?? envUrl;
+  let token = flagToken ?? envToken;
+  if (url === undefined || token === undefined) {
+    const profileName = named ?? nonEmpty(env.STEPGATE_PROFILE);
+    const name = parseProfileName(profileName ?? DEFAULT_PROFILE);
+    const path = profilesPath(env);
+    const profile = readProfiles(path).profiles[name];
+    if (profile === undefined && profileName !== undefined) {
+      throw new UsageError(
+        `no profile '${name}' in ${path}: run \`stepgate login --profile ${name} --url <url> --token-stdin\`, or \`stepgate profiles\` to list them`,
+      );
+    }
+    // A token from elsewhere goes to the default profile's URL only if that profile was named.
+    if (profile !== undefined && (token === undefined || profileName !== undefined)) {
+      if (token === undefined) {
+        // The token belongs to the profile's control plane: never hand it to another one.
+        if (url !== undefined && normalizeUrl(url) !== normalizeUrl(profile.url)) {
+          throw new UsageError(
+            `profile '${name}' holds a token for ${profile.url}, not for ${url} (from ${flagUrl === undefined ? 'STEPGATE_URL' : '--url'}); give a token for it with --token or STEPGATE_TOKEN, or \`stepgate login --profile <name> --url ${url}\``,
+          );
+        }
+        token = nonEmpty(profile.token);
+      }
+      url ??= profile.url;
+    }
+  }
+  url ??= DEFAULT_CONTROL_PLANE_URL;
   if (token === undefined) {
     throw new UsageError(
-      'no API token: pass --token <token> or set STEPGATE_TOKEN or STEPGATE_TOKEN_FILE (both keep it out of shell history and `ps`)',
+      'no API token: run `stepgate login`, or pass --token <token>, or set STEPGATE_TOKEN or STEPGATE_TOKEN_FILE (login and the variables keep it out of shell history and `ps`)',
     );
   }
   // undici echoes an invalid header value in its error message; refuse it here, without

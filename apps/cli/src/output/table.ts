@@ -5,6 +5,8 @@ export interface Column<Row> {
   align?: 'left' | 'right';
   /** Longer cells are cut with an ellipsis. */
   maxWidth?: number;
+  /** Colours the padded cell (after measuring, so escape codes never skew the widths). */
+  paint?: (cell: string, row: Row) => string;
 }
 
 const GAP = '  ';
@@ -21,17 +23,19 @@ export function formatTable<Row>(columns: readonly Column<Row>[], rows: readonly
   const widths = columns.map((column, i) =>
     Math.max(width(column.header), ...cells.map((line) => width(line[i] ?? ''))),
   );
-  const render = (line: readonly string[]): string =>
+  const render = (line: readonly string[], row?: Row): string =>
     line
       .map((cell, i) => {
         const pad = ' '.repeat((widths[i] ?? 0) - width(cell));
-        return columns[i]?.align === 'right' ? pad + cell : cell + pad;
+        const paint = columns[i]?.paint;
+        const shown = row === undefined || paint === undefined ? cell : paint(cell, row);
+        return columns[i]?.align === 'right' ? pad + shown : shown + pad;
       })
       .join(GAP)
       .trimEnd();
   return [
     render(columns.map((column) => column.header)),
-    ...cells.map((line) => render(line)),
+    ...cells.map((line, i) => render(line, rows[i])),
   ].join('\n');
 }
 
