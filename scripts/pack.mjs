@@ -83,4 +83,5 @@ async function main() {
   process.stdout.write(`${tarballs.join('\n')}\n`);
 }
 
-main().catch((error) => fail(error instanceof Error ? error.message : String(error)));
+if (process.argv[1] === fileURLToPath(import.meta.url))
+  main().catch((error) => fail(error instanceof Error ? error.message : String(error)));
