@@ -13,6 +13,8 @@ import {
   createTokenResponseSchema,
   decisionSchema,
   decisionsResponseSchema,
+  sourcesResponseSchema,
+  syncQueuedSchema,
   tokensResponseSchema,
 } from '@stepgate/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -271,6 +273,25 @@ describe('tokens', () => {
     const refused = await stepgate(['agents', '--token', token.token, '--url', cp.url]);
     expect(refused.status, shown(['agents'], refused)).toBe(1);
     expect(refused.stderr).toContain('hint: check the token');
+  });
+});
+
+describe('sources', () => {
+  it('lists the default (embedded) source with its last sync, and queues a sync of it', async () => {
+    const list = sourcesResponseSchema.parse(await json(['sources']));
+    const embedded = list.sources.find((source) => source.id === 'default');
+    expect(embedded, JSON.stringify(list)).toMatchObject({ kind: 'embedded', lastSyncError: null });
+    expect(embedded!.lastSyncedSha).toMatch(/^[0-9a-f]{40}$/);
+    const table = await stepgate(['sources']);
+    expect(table.stdout).toMatch(/^ID +NAME +KIND/);
+    expect(table.stdout).toContain(embedded!.lastSyncedSha!.slice(0, 7));
+
+    expect(syncQueuedSchema.parse(await json(['sources', 'sync', 'default']))).toMatchObject({
+      queued: true,
+    });
+    const unknown = await stepgate(['sources', 'sync', 'no-such-source', '--json']);
+    expect(unknown.status, shown(['sources', 'sync'], unknown)).toBe(1);
+    expect(JSON.parse(unknown.stderr)).toMatchObject({ error: 'source/not_found' });
   });
 });
 

@@ -2,6 +2,11 @@ import {
   activateRequestSchema,
   activationResponseSchema,
   agentsResponseSchema,
+  livenessSchema,
+  readinessSchema,
+  sourcesResponseSchema,
+  syncQueuedSchema,
+  tokensResponseSchema,
   approvalDecisionRequestSchema,
   approvalSchema,
   approvalsResponseSchema,
@@ -207,6 +212,7 @@ const ROUTES: RouteDoc[] = [
     path: '/v1/tokens',
     summary: 'List API tokens (never the secrets)',
     scopes: ['admin'],
+    response: tokensResponseSchema,
   },
   {
     method: 'delete',
@@ -216,7 +222,13 @@ const ROUTES: RouteDoc[] = [
     scopes: ['admin'],
     status: 204,
   },
-  { method: 'get', path: '/v1/sources', summary: 'Policy sources', scopes: ['viewer', 'operator'] },
+  {
+    method: 'get',
+    path: '/v1/sources',
+    summary: 'Policy sources',
+    scopes: ['viewer', 'operator'],
+    response: sourcesResponseSchema,
+  },
   {
     method: 'get',
     path: '/v1/sources/{id}',
@@ -239,6 +251,7 @@ const ROUTES: RouteDoc[] = [
       'Queue a sync now, recorded with the caller as its pusher (may need a step-up: 401 auth/step_up_required with details.require and details.satisfy when the active policies protect stepgate:sync (resource sources/<id>) on kind stepgate)',
     scopes: ['operator'],
     status: 202,
+    response: syncQueuedSchema,
   },
   {
     method: 'post',
@@ -581,13 +594,20 @@ const ROUTES: RouteDoc[] = [
     scopes: ['viewer', 'operator'],
     response: subjectSignalsResponseSchema,
   },
-  { method: 'get', path: '/healthz', summary: 'Liveness', scopes: 'public' },
+  {
+    method: 'get',
+    path: '/healthz',
+    summary: 'Liveness',
+    scopes: 'public',
+    response: livenessSchema,
+  },
   {
     method: 'get',
     path: '/readyz',
     summary:
       'Readiness: database, Redis, policy source; dataSources lists how each data source fetches (a failing one does not make the control plane unready)',
     scopes: 'public',
+    response: readinessSchema,
   },
   { method: 'get', path: '/metrics', summary: 'Prometheus metrics', scopes: 'public' },
   {
