@@ -20,11 +20,15 @@ export function launchControlPlane(options: {
   spawner?: Spawner;
 }): ChildProcessWithoutNullStreams;
 
-/** Resolves once /healthz answers (60 s); rejects with its output when it exits first. */
+/**
+ * Resolves once /healthz answers (60 s; `healthy` asks it, by default with fetch); rejects with
+ * its output when it exits first.
+ */
 export function untilControlPlaneUp(
   child: ChildProcessWithoutNullStreams,
   url: string,
   output: () => string,
+  healthy?: () => Promise<boolean>,
 ): Promise<void>;
 
 /** Spawns the agent on loopback `port` with only PATH, STEPGATE_* defaults and `env`. */

@@ -33,20 +33,22 @@ export function launchControlPlane({ port, env = {}, spawner = spawn }) {
 }
 
 /**
- * Resolves once the control plane at `url` answers /healthz (60 s); rejects with its output when
- * it exits first.
+ * Resolves once the control plane at `url` answers /healthz (60 s; `healthy` asks it, by default
+ * with fetch); rejects with its output when it exits first.
  */
-export async function untilControlPlaneUp(child, url, output) {
+export async function untilControlPlaneUp(
+  child,
+  url,
+  output,
+  healthy = async () => (await fetch(`${url}/healthz`)).ok,
+) {
   const exited = new Promise((_, reject) =>
     child.once('exit', (code) =>
       reject(new Error(`control plane exited with ${code}:\n${output()}`)),
     ),
   );
   exited.catch(() => undefined);
-  await Promise.race([
-    waitFor(`the control plane on ${url}`, async () => (await fetch(`${url}/healthz`)).ok, 60_000),
-    exited,
-  ]);
+  await Promise.race([waitFor(`the control plane on ${url}`, healthy, 60_000), exited]);
 }
 
 /**

@@ -14,6 +14,7 @@ import {
   dropDatabase as dropDatabaseOf,
   dropRedisPrefix,
 } from '../../bench/support/run-isolation.js';
+import { httpsRequest, type TlsClient } from './https-client.js';
 
 export { CONTROL_PLANE_MAIN, REPO_ROOT };
 const ADMIN_DATABASE = 'postgresql://postgres@127.0.0.1:5432/postgres';
@@ -82,6 +83,8 @@ export interface StartOptions {
   replicaOf?: ControlPlaneProcess;
   /** Listen on this port (a browser test must know it to name the WebAuthn origin). */
   port?: number;
+  /** It serves HTTPS (STEPGATE_TLS_* in `env`): `url` is https:// and /healthz is probed so. */
+  https?: TlsClient;
 }
 
 export { dropRedisPrefix };
@@ -110,7 +113,8 @@ export async function startControlPlane(
     rmSync(dataDir, { recursive: true, force: true });
   };
   const port = options.port ?? (await freePort());
-  const url = `http://127.0.0.1:${port}`;
+  const https = options.https;
+  const url = `${https === undefined ? 'http' : 'https'}://127.0.0.1:${port}`;
   let child: ChildProcess | undefined;
   let log = '';
 
@@ -131,7 +135,14 @@ export async function startControlPlane(
     child = running;
     running.stdout.on('data', (chunk: Buffer) => (log += chunk.toString()));
     running.stderr.on('data', (chunk: Buffer) => (log += chunk.toString()));
-    await untilControlPlaneUp(running, url, () => log);
+    await untilControlPlaneUp(
+      running,
+      url,
+      () => log,
+      https === undefined
+        ? undefined
+        : async () => (await httpsRequest(`${url}/healthz`, https)).status === 200,
+    );
   };
 
   const stop = async () => {

@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import type { SecureContextOptions } from 'node:tls';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { RedisIoAdapter } from './agents/redis-io.adapter.js';
@@ -12,12 +13,16 @@ import { liveDataBodyParser } from './live-data/live-data-body.js';
 import { createLogger } from './logging/logger.js';
 import { eventsBodyParser } from './signals/events-body.js';
 
-/** Builds the HTTP application (used by main and by the integration tests). */
-export async function createApp(config: AppConfig) {
+/**
+ * Builds the HTTP application (used by main and by the integration tests); with `https`
+ * (certificate and key) it serves HTTPS, agent sockets included (wss).
+ */
+export async function createApp(config: AppConfig, https?: SecureContextOptions) {
   const logger = createLogger(config.logLevel);
   const app = await NestFactory.create<NestExpressApplication>(AppModule.forRoot(config, logger), {
     rawBody: true,
     logger: ['error', 'warn'],
+    ...(https === undefined ? {} : { httpsOptions: https }),
   });
   app.disable('x-powered-by');
   // Browsers may use the API from the console's own origin only (no CORS, ever).

@@ -1,14 +1,28 @@
 import 'reflect-metadata';
+import { Server as HttpsServer } from 'node:https';
 import { TokenService } from './auth/token.service.js';
 import { ConfigError, loadConfig, type AppConfig } from './config/configuration.js';
+import {
+  describeCertificate,
+  readTlsCredentials,
+  watchTlsFiles,
+  type TlsCredentials,
+} from './common/tls-files.js';
 import { createApp } from './create-app.js';
 import { preflight, PreflightError } from './preflight.js';
 
 /** `npm run start:control-plane`: validate config, prepare database and Redis, serve. */
 async function main(): Promise<void> {
   let config: AppConfig;
+  let tls: TlsCredentials | undefined;
   try {
     config = loadConfig();
+    // Checked before anything else: a file that does not load stops the start with its name.
+    try {
+      tls = config.tls === undefined ? undefined : readTlsCredentials(config.tls);
+    } catch (error) {
+      throw new ConfigError(`invalid configuration: ${(error as Error).message}`);
+    }
   } catch (error) {
     if (error instanceof ConfigError) {
       process.stderr.write(`stepgate: ${error.message}\n`);
@@ -25,7 +39,7 @@ async function main(): Promise<void> {
     }
     throw error;
   }
-  const { app, logger } = await createApp(config);
+  const { app, logger } = await createApp(config, tls?.options);
   await app.get(TokenService).bootstrapAdmin((text) => process.stdout.write(text));
   await app.listen(config.port, config.host);
   // Idle keep-alive connections stay open longer than clients keep them (Node's fetch: 4 s,
@@ -34,6 +48,15 @@ async function main(): Promise<void> {
   const server = app.getHttpServer() as import('node:http').Server;
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 66_000;
+  if (tls !== undefined && config.tls !== undefined && server instanceof HttpsServer) {
+    // New handshakes take a renewed certificate; open connections (agent sockets) keep theirs.
+    watchTlsFiles(server, config.tls, tls, logger);
+    logger.info(
+      { port: config.port, certificate: describeCertificate(tls.certificate) },
+      `control plane listening on https://localhost:${config.port}`,
+    );
+    return;
+  }
   logger.info({ port: config.port }, `control plane listening on http://localhost:${config.port}`);
 }
 

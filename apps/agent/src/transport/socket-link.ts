@@ -150,7 +150,10 @@ export class SocketLink implements ControlPlaneLink {
       if (reason === 'io server disconnect') this.retryLater();
     });
     socket.on('connect_error', (error) => {
-      const message = error.message;
+      // engine.io says only "websocket error"; the WebSocket's own error (a refused connection,
+      // an unverified certificate) is in `description`.
+      const cause = (error as { description?: { message?: unknown } }).description?.message;
+      const message = typeof cause === 'string' ? `${error.message}: ${cause}` : error.message;
       if (message !== this.lastError) {
         this.options.logger.warn(
           { url: this.options.url, error: message },

@@ -179,6 +179,9 @@ const environmentSchema = z.object({
   /** Events a token may post to /v1/events per second, shared by every replica (429 past it). */
   STEPGATE_EVENTS_RATE_LIMIT: z.coerce.number().int().min(1).max(10_000_000).default(10_000),
   STEPGATE_LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
+  /** Serve HTTPS with this certificate (PEM, chain first) and key; reloaded when they change. */
+  STEPGATE_TLS_CERT: z.string().optional(),
+  STEPGATE_TLS_KEY: z.string().optional(),
 });
 
 export interface AppConfig {
@@ -244,6 +247,8 @@ export interface AppConfig {
   /** Events one token may post per second (STEPGATE_EVENTS_RATE_LIMIT). */
   eventsRateLimit: number;
   logLevel: LogLevel;
+  /** PEM files to serve HTTPS with (STEPGATE_TLS_CERT, STEPGATE_TLS_KEY); undefined: HTTP. */
+  tls?: { certFile: string; keyFile: string };
 }
 
 export class ConfigError extends Error {}
@@ -331,6 +336,18 @@ export function loadConfig(
     logLevel: e.STEPGATE_LOG_LEVEL,
     outbound,
   };
+  if (e.STEPGATE_TLS_CERT !== undefined || e.STEPGATE_TLS_KEY !== undefined) {
+    if (e.STEPGATE_TLS_CERT === undefined || e.STEPGATE_TLS_KEY === undefined) {
+      const [given, missing] =
+        e.STEPGATE_TLS_CERT === undefined
+          ? ['STEPGATE_TLS_KEY', 'STEPGATE_TLS_CERT']
+          : ['STEPGATE_TLS_CERT', 'STEPGATE_TLS_KEY'];
+      throw new ConfigError(
+        `invalid configuration: ${given} is set but ${missing} is not: HTTPS needs both the certificate and its private key (PEM files)`,
+      );
+    }
+    config.tls = { certFile: e.STEPGATE_TLS_CERT, keyFile: e.STEPGATE_TLS_KEY };
+  }
   if (e.STEPGATE_ADMIN_TOKEN) config.adminToken = e.STEPGATE_ADMIN_TOKEN;
   if (e.STEPGATE_SIGNING_KEY) config.signingKey = e.STEPGATE_SIGNING_KEY;
   if (e.STEPGATE_SIGNING_KEY_PREVIOUS) config.signingKeyPrevious = e.STEPGATE_SIGNING_KEY_PREVIOUS;
