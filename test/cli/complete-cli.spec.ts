@@ -249,9 +249,24 @@ describe('tokens', () => {
     const token = createTokenResponseSchema.parse(JSON.parse(created.stdout));
     expect(token).toMatchObject({ name: 'cli-complete-ci', subject: 'ci-bot', scopes: ['viewer'] });
 
-    // The new token works (a viewer may read the fleet).
-    const asCi = await stepgate(['agents', '--json', '--token', token.token, '--url', cp.url]);
+    // The new token works (a viewer may read the fleet), here from a second profile.
+    const login = await stepgate(['login', '--profile', 'ci', '--url', cp.url, '--token-stdin'], {
+      stdin: token.token,
+    });
+    expect(login.status, shown(['login', '--profile', 'ci'], login)).toBe(0);
+    const profiles = (await json(['profiles'])) as {
+      profiles: { name: string; current: boolean }[];
+    };
+    expect(profiles.profiles).toEqual([
+      { name: 'ci', url: cp.url, current: false },
+      { name: 'default', url: cp.url, current: true },
+    ]);
+    const asCi = await stepgate(['agents', '--json', '--profile', 'ci']);
     expect(asCi.status, shown(['agents'], asCi)).toBe(0);
+    // A viewer may not list tokens: the ci profile is really used.
+    const forbidden = await stepgate(['tokens', '--json'], { env: { STEPGATE_PROFILE: 'ci' } });
+    expect(forbidden.status, shown(['tokens'], forbidden)).toBe(1);
+    expect(JSON.parse(forbidden.stderr)).toMatchObject({ error: 'auth/forbidden' });
 
     const listed = await stepgate(['tokens', 'list', '--json']);
     expect(listed.stdout).not.toContain(token.token);
@@ -270,9 +285,13 @@ describe('tokens', () => {
     const all = tokensResponseSchema.parse(await json(['tokens', '--all']));
     expect(all.tokens.find((t) => t.id === token.id)?.revokedAt).not.toBeNull();
 
-    const refused = await stepgate(['agents', '--token', token.token, '--url', cp.url]);
+    const refused = await stepgate(['agents', '--profile', 'ci']);
     expect(refused.status, shown(['agents'], refused)).toBe(1);
     expect(refused.stderr).toContain('hint: check the token');
+    const logout = await stepgate(['logout', '--profile', 'ci']);
+    expect(logout.status, shown(['logout'], logout)).toBe(0);
+    const left = (await json(['profiles'])) as { profiles: { name: string }[] };
+    expect(left.profiles.map((p) => p.name)).toEqual(['default']);
   });
 });
 
