@@ -4,8 +4,8 @@
  * it, so no workspace) gets `npm install <tarballs>` with the rest from the registry. Then the
  * installed `stepgate test` runs the example policies; the `stepgate-agent` bin, installed
  * alone into a second empty directory (as the agent image does), decides against a real
- * control plane; and a tiny Express app decides through
- * `@stepgate/sdk`'s middleware with the control plane's signed bundle.
+ * control plane; and a tiny Express app and a tiny NestJS app decide through `@stepgate/sdk`'s
+ * middleware and guard with the control plane's signed bundle.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import {
@@ -38,6 +38,14 @@ const PACKAGES = [
   '@stepgate/sdk',
   '@stepgate/agent',
   '@stepgate/cli',
+];
+/** What a NestJS 12 app on Express needs, from the registry. */
+const NEST_PACKAGES = [
+  '@nestjs/common@12',
+  '@nestjs/core@12',
+  '@nestjs/platform-express@12',
+  'reflect-metadata',
+  'rxjs',
 ];
 /** npm install from the registry on a busy machine. */
 const INSTALL_TIMEOUT_MS = 300_000;
@@ -108,6 +116,64 @@ async function startIn(
   return { child, output: () => log };
 }
 
+/**
+ * The apps, as a user would write them: the control plane's keys and signed bundle fetched
+ * once, verified in-process by createDecisionPoint, enforced by the middleware or the guard.
+ * The principal comes from an `x-user` header, standing in for an authentication middleware.
+ */
+const SDK_SETUP = `import { createDecisionPoint } from '@stepgate/sdk';
+
+const get = async (path) => {
+  const response = await fetch(process.env.CP_URL + path, {
+    headers: { authorization: 'Bearer ' + process.env.CP_TOKEN },
+  });
+  if (!response.ok) throw new Error(path + ': ' + response.status + ' ' + (await response.text()));
+  return response.json();
+};
+const sdk = await createDecisionPoint({
+  trustedKeys: await get('/v1/keys'),
+  bundle: (await get('/v1/bundles/active')).jws,
+});
+const authenticate = (req, _res, next) => {
+  const user = req.headers['x-user'];
+  if (user) req.user = JSON.parse(user);
+  next();
+};
+`;
+
+const EXPRESS_APP = `import express from 'express';
+import { expressMiddleware } from '@stepgate/sdk';
+
+const app = express();
+app.use(authenticate);
+app.use(expressMiddleware(sdk.point));
+app.use((req, res) => res.json({ served: req.path, effect: res.locals.stepgate.effect }));
+app.listen(Number(process.env.PORT), '127.0.0.1');
+`;
+
+/** NestJS without a compiler: the decorators applied by hand. */
+const NEST_APP = `import 'reflect-metadata';
+import { All, Controller, Module, Req } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { StepgateGuard } from '@stepgate/sdk';
+
+class Served {
+  serve(req) {
+    return { served: req.path };
+  }
+}
+Controller()(Served);
+All('*path')(Served.prototype, 'serve', Object.getOwnPropertyDescriptor(Served.prototype, 'serve'));
+Req()(Served.prototype, 'serve', 0);
+class AppModule {}
+Module({ controllers: [Served] })(AppModule);
+
+const app = await NestFactory.create(AppModule, { logger: ['error'] });
+app.use(authenticate);
+app.useGlobalGuards(new StepgateGuard(sdk.point));
+await app.listen(Number(process.env.PORT), '127.0.0.1');
+`;
+
 beforeAll(async () => {
   // The control plane (and with it `npm run build`) first, so pack.mjs's own build is a no-op.
   await ensureControlPlaneBuilt();
@@ -130,7 +196,7 @@ beforeAll(async () => {
   runOk(
     app,
     'npm',
-    ['install', '--no-audit', '--no-fund', ...tarballs, 'express@5'],
+    ['install', '--no-audit', '--no-fund', ...tarballs, 'express@5', ...NEST_PACKAGES],
     INSTALL_TIMEOUT_MS,
   );
   agentOnly = mkdtempSync(join(tmpdir(), 'stepgate-agent-only-'));
@@ -249,77 +315,53 @@ describe('the packed packages installed in an empty directory', () => {
       expect(css.status).toBe(200);
     }, 120_000);
 
-    it('a tiny Express app decides through @stepgate/sdk', async () => {
-      writeFileSync(join(app, 'server.mjs'), EXPRESS_APP);
-      const port = await freePort();
-      const url = `http://127.0.0.1:${port}`;
-      const server = await startIn(
-        app,
-        process.execPath,
-        ['server.mjs'],
-        {
-          PATH: process.env.PATH ?? '',
-          CP_URL: cp!.url,
-          CP_TOKEN: agentToken,
-          PORT: String(port),
-        },
-        async () => (await fetch(`${url}/healthz`)).ok,
-      );
-      const as = (user: object | undefined) => ({
-        headers: user ? { 'x-user': JSON.stringify(user) } : {},
-      });
-      const erin = { id: 'erin', groups: ['staff'] };
-      const adam = { id: 'adam', groups: ['staff'], roles: ['api-admin'] };
+    it.each([
+      ['Express', 'express.mjs', EXPRESS_APP],
+      ['NestJS', 'nest.mjs', NEST_APP],
+    ])(
+      'a tiny %s app decides through @stepgate/sdk',
+      async (_, file, source) => {
+        writeFileSync(join(app, file), `${SDK_SETUP}\n${source}`);
+        const port = await freePort();
+        const url = `http://127.0.0.1:${port}`;
+        const server = await startIn(
+          app,
+          process.execPath,
+          [file],
+          {
+            PATH: process.env.PATH ?? '',
+            CP_URL: cp!.url,
+            CP_TOKEN: agentToken,
+            PORT: String(port),
+          },
+          // Up once it answers at all: every path, /healthz too, is decided by the policies.
+          async () => (await fetch(`${url}/healthz`)).status > 0,
+        );
+        const as = (user: object | undefined) => ({
+          headers: user ? { 'x-user': JSON.stringify(user) } : {},
+        });
+        const erin = { id: 'erin', groups: ['staff'] };
+        const adam = { id: 'adam', groups: ['staff'], roles: ['api-admin'] };
 
-      const allowed = await fetch(`${url}/api/orders`, { method: 'POST', ...as(erin) });
-      expect(allowed.status, server.output()).toBe(200);
-      expect(await allowed.json()).toEqual({ served: '/api/orders', effect: 'allow' });
-      expect(allowed.headers.get('x-stepgate-decision-id')).toBeTruthy();
+        const allowed = await fetch(`${url}/api/orders`, { method: 'POST', ...as(erin) });
+        expect(allowed.status, server.output()).toBe(200);
+        expect(await allowed.json()).toMatchObject({ served: '/api/orders' });
+        expect(allowed.headers.get('x-stepgate-decision-id')).toBeTruthy();
 
-      const denied = await fetch(`${url}/api/orders`, as(undefined));
-      expect(denied.status).toBe(403);
-      expect(await denied.json()).toMatchObject({ error: 'auth/forbidden' });
+        const denied = await fetch(`${url}/api/orders`, as(undefined));
+        expect(denied.status).toBe(403);
+        expect(await denied.json()).toMatchObject({ error: 'auth/forbidden' });
 
-      // From 127.0.0.1, outside the corporate ranges: admin changes need MFA.
-      const stepUp = await fetch(`${url}/admin/users`, { method: 'POST', ...as(adam) });
-      expect(stepUp.status).toBe(401);
-      expect(stepUp.headers.get('www-authenticate')).toMatch(/insufficient_user_authentication/);
-      expect(await stepUp.json()).toMatchObject({
-        error: 'auth/step_up_required',
-        require: { level: 'mfa' },
-      });
-    }, 60_000);
+        // From 127.0.0.1, outside the corporate ranges: admin changes need MFA.
+        const stepUp = await fetch(`${url}/admin/users`, { method: 'POST', ...as(adam) });
+        expect(stepUp.status).toBe(401);
+        expect(stepUp.headers.get('www-authenticate')).toMatch(/insufficient_user_authentication/);
+        expect(await stepUp.json()).toMatchObject({
+          error: 'auth/step_up_required',
+          require: { level: 'mfa' },
+        });
+      },
+      60_000,
+    );
   });
 });
-
-/**
- * The Express app, as a user would write it: the control plane's keys and signed bundle
- * fetched once, verified in-process by createDecisionPoint, enforced by the middleware. The
- * principal comes from an `x-user` header, standing in for an authentication middleware.
- */
-const EXPRESS_APP = `import express from 'express';
-import { createDecisionPoint, expressMiddleware } from '@stepgate/sdk';
-
-const get = async (path) => {
-  const response = await fetch(process.env.CP_URL + path, {
-    headers: { authorization: 'Bearer ' + process.env.CP_TOKEN },
-  });
-  if (!response.ok) throw new Error(path + ': ' + response.status + ' ' + (await response.text()));
-  return response.json();
-};
-const sdk = await createDecisionPoint({
-  trustedKeys: await get('/v1/keys'),
-  bundle: (await get('/v1/bundles/active')).jws,
-});
-
-const app = express();
-app.get('/healthz', (_req, res) => res.json({ ok: true }));
-app.use((req, _res, next) => {
-  const user = req.get('x-user');
-  if (user) req.user = JSON.parse(user);
-  next();
-});
-app.use(expressMiddleware(sdk.point));
-app.use((req, res) => res.json({ served: req.path, effect: res.locals.stepgate.effect }));
-app.listen(Number(process.env.PORT), '127.0.0.1');
-`;
