@@ -1,8 +1,9 @@
 /**
- * A real Node TLS client for the suites (Node 20's fetch cannot be given a CA without undici):
- * node:https with the test CA, optionally a client certificate and a keep-alive agent (else one
- * new connection per request), reporting the certificate the server presented.
+ * Real TLS clients for the suites: node:https (Node 20's fetch cannot be given a CA without
+ * undici) with the test CA, optionally a client certificate and a keep-alive agent (else one new
+ * connection per request), reporting the certificate the server presented; and the curl CLI.
  */
+import { spawn } from 'node:child_process';
 import { request, type Agent } from 'node:https';
 import type { TLSSocket } from 'node:tls';
 
@@ -70,5 +71,26 @@ export function httpsRequest(
     req.on('timeout', () => req.destroy(new Error(`no answer from ${url} within 10 s`)));
     req.on('error', reject);
     req.end(body);
+  });
+}
+
+export interface CurlRun {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** The curl CLI (`-sS`, 10 s at most) with `args`; resolves with its exit code and output. */
+export function curl(args: readonly string[]): Promise<CurlRun> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('curl', ['-sS', '--max-time', '10', ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+    child.once('error', reject);
+    child.once('close', (code) => resolve({ code, stdout, stderr }));
   });
 }

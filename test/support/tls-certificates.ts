@@ -4,7 +4,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -82,4 +82,10 @@ export function testPki(): TestPki {
     client: (ca, name, cn) => leaf(ca, name, cn, ['extendedKeyUsage=clientAuth']),
     cleanup: () => rmSync(dir, { recursive: true, force: true }),
   };
+}
+
+/** Replaces `to` by a copy of `from` in one rename, as a Kubernetes Secret update does. */
+export function replaceAtomically(from: string, to: string): void {
+  writeFileSync(`${to}.new`, readFileSync(from));
+  renameSync(`${to}.new`, to);
 }

@@ -42,6 +42,7 @@ const SAMPLES: Record<string, string> = {
 /** Variables whose names look secret but hold none. */
 const NOT_SECRET: Record<string, string> = {
   STEPGATE_TRUSTED_KEYS: 'the path of a JWKS of public keys',
+  STEPGATE_TLS_KEY: 'the path of the PEM private key: a file already, reloaded when it changes',
   STEPGATE_URL: 'the control-plane address (the CLI refuses one with credentials)',
 };
 

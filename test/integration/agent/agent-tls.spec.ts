@@ -5,13 +5,18 @@
  * plain-http:// control plane that is not loopback. Certificates are made here with the openssl
  * CLI; the clients are real: curl and node:https.
  */
-import { spawn } from 'node:child_process';
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { Agent } from 'node:https';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { httpsRequest, type TlsClient } from '../../support/https-client.js';
-import { testPki, type Issued, type TestCa, type TestPki } from '../../support/tls-certificates.js';
+import { curl, httpsRequest, type TlsClient } from '../../support/https-client.js';
+import {
+  replaceAtomically,
+  testPki,
+  type Issued,
+  type TestCa,
+  type TestPki,
+} from '../../support/tls-certificates.js';
 import { ALLOWED, DENIED } from './fixtures.js';
 import {
   bundleSigner,
@@ -24,32 +29,6 @@ import {
   waitFor,
   type AgentProcess,
 } from './support.js';
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function curl(args: string[]): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn('curl', ['-sS', '--max-time', '10', ...args], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.once('error', reject);
-    child.once('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
-/** Replaces `to` by a copy of `from` in one rename, as a Kubernetes Secret update does. */
-function replaceAtomically(from: string, to: string): void {
-  writeFileSync(`${to}.new`, readFileSync(from));
-  renameSync(`${to}.new`, to);
-}
 
 let pki: TestPki;
 let ca: TestCa;

@@ -6,8 +6,7 @@
  * files refused at start. Certificates are made here with the openssl CLI; the clients are
  * real: curl, git and node:https.
  */
-import { spawn } from 'node:child_process';
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { Agent } from 'node:https';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -19,48 +18,20 @@ import {
   type ControlPlaneProcess,
 } from '../../support/control-plane-process.js';
 import { ensureAgentBuilt } from '../../support/fresh-build.js';
-import { httpsRequest, type TlsClient } from '../../support/https-client.js';
-import { testPki, type Issued, type TestCa, type TestPki } from '../../support/tls-certificates.js';
+import { curl, httpsRequest, type TlsClient } from '../../support/https-client.js';
+import {
+  replaceAtomically,
+  testPki,
+  type Issued,
+  type TestCa,
+  type TestPki,
+} from '../../support/tls-certificates.js';
 import { ALLOWED, DENIED } from '../agent/fixtures.js';
-import { embeddedRepoUrl, ensureControlPlaneBuilt, tempDirs, waitFor } from './support.js';
+import { embeddedRepoUrl, ensureControlPlaneBuilt, git, tempDirs, waitFor } from './support.js';
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function run(command: string, args: string[], env: Record<string, string> = {}): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, {
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.once('error', reject);
-    child.once('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
-const curl = (args: string[]) => run('curl', ['-sS', '--max-time', '10', ...args]);
-
-/** The git CLI (GnuTLS here) trusting `caFile`; never the machine's or user's configuration. */
+/** The git CLI (GnuTLS here) trusting `caFile`. */
 const gitTrusting = (caFile: string, args: string[]) =>
-  run('git', args, {
-    GIT_CONFIG_NOSYSTEM: '1',
-    GIT_CONFIG_GLOBAL: '/dev/null',
-    GIT_TERMINAL_PROMPT: '0',
-    GIT_SSL_CAINFO: caFile,
-  });
-
-/** Replaces `to` by a copy of `from` in one rename, as a Kubernetes Secret update does. */
-function replaceAtomically(from: string, to: string): void {
-  writeFileSync(`${to}.new`, readFileSync(from));
-  renameSync(`${to}.new`, to);
-}
+  git(args, undefined, { GIT_SSL_CAINFO: caFile });
 
 /** A real agent process against the control plane; its output and a stop. */
 interface RunningAgent {
@@ -188,16 +159,16 @@ describe('control plane over HTTPS', () => {
     const url = embeddedRepoUrl(cp, cp.adminToken);
     const trusted = await gitTrusting(ca.certFile, ['ls-remote', url]);
     expect(trusted.stderr).toBe('');
-    expect(trusted.code).toBe(0);
+    expect(trusted.status).toBe(0);
     expect(trusted.stdout).toMatch(/^[0-9a-f]{40}\trefs\/heads\/main$/m);
 
     const clone = dirs.make('tls-clone');
     const cloned = await gitTrusting(ca.certFile, ['clone', '-q', url, clone]);
-    expect(cloned.code, cloned.stderr).toBe(0);
+    expect(cloned.status, cloned.stderr).toBe(0);
     expect(readFileSync(join(clone, 'stepgate.yaml'), 'utf8')).toContain('apiVersion: stepgate/v1');
 
     const untrusted = await gitTrusting(pki.ca('git-stranger-ca').certFile, ['ls-remote', url]);
-    expect(untrusted.code).not.toBe(0);
+    expect(untrusted.status).not.toBe(0);
     expect(untrusted.stderr).toMatch(/SSL certificate problem|server certificate verification/);
   });
 

@@ -83,11 +83,18 @@ export interface GitRun {
   stderr: string;
 }
 
-/** The real git CLI (asynchronous: some servers live in this process). */
-export function git(args: string[], cwd?: string): Promise<GitRun> {
+/**
+ * The real git CLI (asynchronous: some servers live in this process); `env` adds variables
+ * (e.g. GIT_SSL_CAINFO).
+ */
+export function git(
+  args: string[],
+  cwd?: string,
+  env: Record<string, string> = {},
+): Promise<GitRun> {
   return run('git', [...IDENTITY, '-c', 'init.defaultBranch=main', ...args], {
     ...(cwd ? { cwd } : {}),
-    env: GIT_ENV,
+    env: { ...GIT_ENV, ...env },
     timeoutMs: 60_000,
   });
 }
