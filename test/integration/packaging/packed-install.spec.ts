@@ -78,8 +78,19 @@ function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   return { ...env, ...extra };
 }
 
-function runIn(dir: string, command: string, args: string[], timeout = 120_000) {
-  const run = spawnSync(command, args, { cwd: dir, encoding: 'utf8', env: cleanEnv(), timeout });
+function runIn(
+  dir: string,
+  command: string,
+  args: string[],
+  timeout = 120_000,
+  env: Record<string, string> = {},
+) {
+  const run = spawnSync(command, args, {
+    cwd: dir,
+    encoding: 'utf8',
+    env: cleanEnv(env),
+    timeout,
+  });
   return { status: run.status, output: `${run.stdout}${run.stderr}`, stdout: run.stdout };
 }
 
@@ -269,6 +280,15 @@ describe('the packed packages installed in an empty directory', () => {
         500,
       );
     }, 240_000);
+
+    it('the installed stepgate lists the versions of the control plane', () => {
+      const run = runIn(app, 'npx', ['--no-install', 'stepgate', 'versions', '--json'], 60_000, {
+        STEPGATE_URL: cp!.url,
+        STEPGATE_TOKEN: cp!.adminToken,
+      });
+      expect(run.status, run.output).toBe(0);
+      expect(JSON.stringify(JSON.parse(run.stdout))).toMatch(/"active":true/);
+    });
 
     it('the stepgate-agent bin, installed alone, decides with the active bundle', async () => {
       const port = await freePort();
