@@ -14,7 +14,8 @@ export default defineConfig({
     modulePreload: { polyfill: false },
     assetsInlineLimit: 0,
     reportCompressedSize: true,
-    chunkSizeWarningLimit: 400,
+    // The budget that counts is 300 KiB gzipped for the initial load (npm run bench checks it).
+    chunkSizeWarningLimit: 600,
     rolldownOptions: {
       // React Query marks its hooks "use client" for server-component bundlers; a plain
       // browser bundle has nothing to preserve.

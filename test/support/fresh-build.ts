@@ -130,7 +130,12 @@ function run([command, ...args]: BuildTarget['command']): Promise<{
   output: string;
 }> {
   return new Promise((resolveRun, reject) => {
-    const child = spawn(command, args, { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    // Vitest sets NODE_ENV=test, which would make Vite bundle React's development build.
+    const child = spawn(command, args, {
+      cwd: REPO_ROOT,
+      env: { ...process.env, NODE_ENV: 'production' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let output = '';
     child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
     child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString('utf8')));
