@@ -11,7 +11,7 @@ import {
   type LogLevel,
   type ReadTextFile,
 } from '@stepgate/protocol';
-import type { TlsFiles } from './http/tls-files.js';
+import type { TlsFiles } from '@stepgate/tls-files';
 
 /** The agent's whole configuration, parsed once at start-up; nothing else reads process.env. */
 export interface AgentConfig {

@@ -7,7 +7,7 @@ import {
   readTlsCredentials,
   watchTlsFiles,
   type TlsCredentials,
-} from './common/tls-files.js';
+} from '@stepgate/tls-files';
 import { createApp } from './create-app.js';
 import { preflight, PreflightError } from './preflight.js';
 

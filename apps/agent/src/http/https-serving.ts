@@ -6,7 +6,7 @@ import {
   readTlsCredentials,
   watchTlsFiles,
   type TlsFiles,
-} from './tls-files.js';
+} from '@stepgate/tls-files';
 
 /** The agent's HTTPS: what createHttpServer needs, the reload, and the certificate for the log. */
 export interface HttpsServing {

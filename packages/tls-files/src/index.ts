@@ -1,10 +1,17 @@
+/**
+ * HTTPS for the agent and the control plane: read and check the PEM files (STEPGATE_TLS_CERT,
+ * _KEY, _CLIENT_CA) and reload them on change. Node-only (it reads files), so it is not one of
+ * the pure packages; both apps use this one copy.
+ */
 import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { readFileSync, unwatchFile, watchFile, type Stats } from 'node:fs';
 import { createSecureContext, type SecureContextOptions } from 'node:tls';
-import type { Logger } from 'pino';
 
-// The agent has the same file (apps/agent/src/http/tls-files.ts): the apps share code only
-// through packages, whose rule is no file system. Change both together.
+/** Where a reload is reported: pino and agent-core's Logger both fit. */
+export interface TlsLogger {
+  info(fields: Record<string, unknown>, message: string): void;
+  error(fields: Record<string, unknown>, message: string): void;
+}
 
 /** The PEM files the server serves HTTPS with (STEPGATE_TLS_CERT, _KEY, _CLIENT_CA). */
 export interface TlsFiles {
@@ -95,7 +102,7 @@ export function watchTlsFiles(
   server: TlsReloadTarget,
   files: TlsFiles,
   loaded: TlsCredentials,
-  logger: Logger,
+  logger: TlsLogger,
   intervalMs = 1000,
 ): () => void {
   let current = loaded;
