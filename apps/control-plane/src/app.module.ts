@@ -23,6 +23,7 @@ import { HealthModule } from './health/health.module.js';
 import { LiveDataModule } from './live-data/live-data.module.js';
 import { LoggingModule } from './logging/logging.module.js';
 import { OpenApiController } from './openapi/openapi.controller.js';
+import { PipelineGatesModule } from './pipeline-gates/pipeline-gates.module.js';
 import { ReplayModule } from './replay/replay.module.js';
 import { SignalsModule } from './signals/signals.module.js';
 import { SourcesModule } from './sources/sources.module.js';
@@ -61,6 +62,7 @@ export class AppModule {
         StepUpModule,
         ElevationModule,
         ApprovalsModule,
+        PipelineGatesModule,
         AgentsModule,
         LiveDataModule,
         DataSourcesModule,

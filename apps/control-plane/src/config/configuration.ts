@@ -179,6 +179,34 @@ const environmentSchema = z.object({
   /** Events a token may post to /v1/events per second, shared by every replica (429 past it). */
   STEPGATE_EVENTS_RATE_LIMIT: z.coerce.number().int().min(1).max(10_000_000).default(10_000),
   STEPGATE_LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
+  /** How often pending pipeline gates (GitHub deployments, Terraform runs) are decided again. */
+  STEPGATE_PIPELINE_GATE_POLL_INTERVAL: milliseconds
+    .refine(
+      (value) => value >= 50 && value <= 60_000,
+      'STEPGATE_PIPELINE_GATE_POLL_INTERVAL must be between 50ms and 1m',
+    )
+    .default(2000),
+  /** How long a pipeline gate waits for a step-up before it is rejected. */
+  STEPGATE_PIPELINE_GATE_TTL: seconds
+    .refine(
+      (value) => value >= 1 && value <= 7 * 86_400,
+      'STEPGATE_PIPELINE_GATE_TTL must be between 1s and 7d',
+    )
+    .default(3600),
+  /** The URL people reach the control plane at (links in GitHub comments to the console). */
+  STEPGATE_PUBLIC_URL: z.url({ protocol: /^https?$/ }).optional(),
+  /** GitHub App of the deployment protection rule: its id, private key and webhook secret. */
+  STEPGATE_GITHUB_APP_ID: z
+    .string()
+    .regex(/^\d{1,20}$/, "STEPGATE_GITHUB_APP_ID is the App's numeric id")
+    .optional(),
+  STEPGATE_GITHUB_APP_PRIVATE_KEY: z.string().optional(),
+  STEPGATE_GITHUB_WEBHOOK_SECRET: z
+    .string()
+    .min(16, 'STEPGATE_GITHUB_WEBHOOK_SECRET must be at least 16 characters')
+    .optional(),
+  /** The REST API root: https://api.github.com, or https://<host>/api/v3 for GitHub Enterprise Server. */
+  STEPGATE_GITHUB_API_URL: z.url({ protocol: /^https?$/ }).default('https://api.github.com'),
   /** Serve HTTPS with this certificate (PEM, chain first) and key; reloaded when they change. */
   STEPGATE_TLS_CERT: z.string().optional(),
   STEPGATE_TLS_KEY: z.string().optional(),
@@ -247,6 +275,12 @@ export interface AppConfig {
   /** Events one token may post per second (STEPGATE_EVENTS_RATE_LIMIT). */
   eventsRateLimit: number;
   logLevel: LogLevel;
+  /** Pipeline gates: the re-decision period (ms) and how long a gate waits (seconds). */
+  pipelineGates: { pollIntervalMs: number; ttlSeconds: number };
+  /** Where people reach the control plane (STEPGATE_PUBLIC_URL, else http://localhost:<port>). */
+  publicUrl: string;
+  /** The GitHub App of the deployment protection rule; undefined: the integration is off. */
+  github?: { appId: string; privateKey: string; webhookSecret: string; apiUrl: string };
   /** PEM files to serve HTTPS with (STEPGATE_TLS_CERT, STEPGATE_TLS_KEY); undefined: HTTP. */
   tls?: { certFile: string; keyFile: string };
 }
@@ -267,6 +301,8 @@ export const SECRET_VARIABLES = [
   'STEPGATE_SOURCE_URL',
   'STEPGATE_SOURCE_PASSWORD',
   'STEPGATE_WEBHOOK_SECRET',
+  'STEPGATE_GITHUB_APP_PRIVATE_KEY',
+  'STEPGATE_GITHUB_WEBHOOK_SECRET',
 ] as const;
 
 /** Parses the environment; throws ConfigError naming every bad variable. */
@@ -335,7 +371,14 @@ export function loadConfig(
     eventsRateLimit: e.STEPGATE_EVENTS_RATE_LIMIT,
     logLevel: e.STEPGATE_LOG_LEVEL,
     outbound,
+    pipelineGates: {
+      pollIntervalMs: e.STEPGATE_PIPELINE_GATE_POLL_INTERVAL,
+      ttlSeconds: e.STEPGATE_PIPELINE_GATE_TTL,
+    },
+    publicUrl: (e.STEPGATE_PUBLIC_URL ?? `http://localhost:${e.PORT}`).replace(/\/+$/, ''),
   };
+  const github = githubApp(e);
+  if (github) config.github = github;
   if (e.STEPGATE_TLS_CERT !== undefined || e.STEPGATE_TLS_KEY !== undefined) {
     if (e.STEPGATE_TLS_CERT === undefined || e.STEPGATE_TLS_KEY === undefined) {
       const [given, missing] =
@@ -415,4 +458,34 @@ function consoleDirectory(configured: string | undefined): string {
   if (configured) return resolve(configured);
   // dist/config/configuration.js -> apps/control-plane -> apps/console/dist
   return fileURLToPath(new URL('../../../console/dist/', import.meta.url));
+}
+
+/**
+ * The GitHub App settings: all three of id, private key and webhook secret, or none (the
+ * deployment protection rule is then off and its webhook answers 404).
+ */
+function githubApp(e: z.infer<typeof environmentSchema>): AppConfig['github'] | undefined {
+  const given = {
+    STEPGATE_GITHUB_APP_ID: e.STEPGATE_GITHUB_APP_ID,
+    STEPGATE_GITHUB_APP_PRIVATE_KEY: e.STEPGATE_GITHUB_APP_PRIVATE_KEY,
+    STEPGATE_GITHUB_WEBHOOK_SECRET: e.STEPGATE_GITHUB_WEBHOOK_SECRET,
+  };
+  const missing = Object.entries(given)
+    .filter(([, value]) => value === undefined)
+    .map(([name]) => name);
+  if (missing.length === 3) return undefined;
+  if (missing.length > 0)
+    throw new ConfigError(
+      `invalid configuration: the GitHub App needs STEPGATE_GITHUB_APP_ID, STEPGATE_GITHUB_APP_PRIVATE_KEY (or _FILE) and STEPGATE_GITHUB_WEBHOOK_SECRET; missing ${missing.join(', ')}`,
+    );
+  if (!/-----BEGIN (RSA )?PRIVATE KEY-----/.test(given.STEPGATE_GITHUB_APP_PRIVATE_KEY ?? ''))
+    throw new ConfigError(
+      'invalid configuration: STEPGATE_GITHUB_APP_PRIVATE_KEY is not a PEM private key (the .pem file GitHub generates for the App; use STEPGATE_GITHUB_APP_PRIVATE_KEY_FILE for the file)',
+    );
+  return {
+    appId: given.STEPGATE_GITHUB_APP_ID as string,
+    privateKey: given.STEPGATE_GITHUB_APP_PRIVATE_KEY as string,
+    webhookSecret: given.STEPGATE_GITHUB_WEBHOOK_SECRET as string,
+    apiUrl: e.STEPGATE_GITHUB_API_URL.replace(/\/+$/, ''),
+  };
 }

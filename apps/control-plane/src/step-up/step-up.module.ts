@@ -37,6 +37,6 @@ import { StepUpGuard } from './step-up.guard.js';
     // AppModule imports AuthModule first): acts only on routes marked @StepUpProtected.
     { provide: APP_GUARD, useClass: StepUpGuard },
   ],
-  exports: [SelfProtectionService, ActiveEngineService, DecisionFactsService],
+  exports: [SelfProtectionService, ActiveEngineService, DecisionFactsService, StepUpCheckService],
 })
 export class StepUpModule {}
