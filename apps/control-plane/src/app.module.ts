@@ -24,6 +24,7 @@ import { LiveDataModule } from './live-data/live-data.module.js';
 import { LoggingModule } from './logging/logging.module.js';
 import { OpenApiController } from './openapi/openapi.controller.js';
 import { PipelineGatesModule } from './pipeline-gates/pipeline-gates.module.js';
+import { TerraformRunTaskModule } from './pipelines/terraform/terraform-run-task.module.js';
 import { ReplayModule } from './replay/replay.module.js';
 import { SignalsModule } from './signals/signals.module.js';
 import { SourcesModule } from './sources/sources.module.js';
@@ -63,6 +64,7 @@ export class AppModule {
         ElevationModule,
         ApprovalsModule,
         PipelineGatesModule,
+        TerraformRunTaskModule,
         AgentsModule,
         LiveDataModule,
         DataSourcesModule,

@@ -17,6 +17,7 @@ const EXPECTED_STATUS: Partial<Record<ErrorCode, number>> = {
   'bundle/invalid': 400,
   'bundle/too_large': 413,
   'webhook/bad_signature': 401,
+  'webhook/replayed': 409,
   'service/unavailable': 503,
   internal: 500,
 };

@@ -44,6 +44,7 @@ export const ERROR_CODES = [
   'data/fed_by_source',
   'events/rate_limited',
   'webhook/bad_signature',
+  'webhook/replayed',
   'service/unavailable',
   'internal',
 ] as const;
@@ -102,6 +103,8 @@ export const ERROR_STATUS: Readonly<Record<ErrorCode, number>> = Object.freeze({
   // More events this second than the token may post (STEPGATE_EVENTS_RATE_LIMIT); Retry-After says when.
   'events/rate_limited': 429,
   'webhook/bad_signature': 401,
+  // A signed delivery seen before (same delivery id): refused so a captured request cannot act twice.
+  'webhook/replayed': 409,
   'service/unavailable': 503,
   internal: 500,
 });

@@ -357,3 +357,16 @@ export {
 export type { VersionDiffFile, VersionDiffQuery, VersionDiffResponse } from './version-diff-api.js';
 export { consoleConfigResponseSchema, consoleOidcConfigSchema } from './console-api.js';
 export type { ConsoleConfigResponse, ConsoleOidcConfig } from './console-api.js';
+export {
+  TERRAFORM_PLAN_STAGES,
+  TERRAFORM_RUN_TASK_STAGES,
+  terraformRunTaskRequestSchema,
+  terraformTaskOutcomeSchema,
+  terraformTaskResultSchema,
+} from './terraform-run-task.js';
+export type {
+  TerraformRunTaskRequest,
+  TerraformRunTaskStage,
+  TerraformTaskOutcome,
+  TerraformTaskResult,
+} from './terraform-run-task.js';

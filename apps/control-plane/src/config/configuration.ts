@@ -207,6 +207,29 @@ const environmentSchema = z.object({
     .optional(),
   /** The REST API root: https://api.github.com, or https://<host>/api/v3 for GitHub Enterprise Server. */
   STEPGATE_GITHUB_API_URL: z.url({ protocol: /^https?$/ }).default('https://api.github.com'),
+  /**
+   * HCP Terraform / Terraform Enterprise run task: the HMAC key set on the run task (turns the
+   * integration on), the API's URL (callback and plan URLs must be on it), how long a run
+   * waits for a step-up (HCP Terraform errors a task after 60 minutes), and how often a
+   * waiting run is told it is still running (it errors after 10 minutes without an update).
+   */
+  STEPGATE_TERRAFORM_HMAC_KEY: z
+    .string()
+    .min(16, 'STEPGATE_TERRAFORM_HMAC_KEY must be at least 16 characters')
+    .optional(),
+  STEPGATE_TERRAFORM_URL: z.url({ protocol: /^https?$/ }).default('https://app.terraform.io'),
+  STEPGATE_TERRAFORM_STEP_UP_TIMEOUT: seconds
+    .refine(
+      (value) => value >= 1 && value <= 55 * 60,
+      'STEPGATE_TERRAFORM_STEP_UP_TIMEOUT must be between 1s and 55m (HCP Terraform gives a run task 60 minutes)',
+    )
+    .default(30 * 60),
+  STEPGATE_TERRAFORM_HEARTBEAT: milliseconds
+    .refine(
+      (value) => value >= 100 && value <= 9 * 60_000,
+      'STEPGATE_TERRAFORM_HEARTBEAT must be between 100ms and 9m (HCP Terraform wants an update every 10 minutes)',
+    )
+    .default(5 * 60_000),
   /** Serve HTTPS with this certificate (PEM, chain first) and key; reloaded when they change. */
   STEPGATE_TLS_CERT: z.string().optional(),
   STEPGATE_TLS_KEY: z.string().optional(),
@@ -283,6 +306,14 @@ export interface AppConfig {
   github?: { appId: string; privateKey: string; webhookSecret: string; apiUrl: string };
   /** PEM files to serve HTTPS with (STEPGATE_TLS_CERT, STEPGATE_TLS_KEY); undefined: HTTP. */
   tls?: { certFile: string; keyFile: string };
+  /** The HCP Terraform run task; undefined (no STEPGATE_TERRAFORM_HMAC_KEY): the route is off. */
+  terraform?: {
+    hmacKey: string;
+    /** The API's origin, e.g. https://app.terraform.io. */
+    url: string;
+    stepUpTimeoutSeconds: number;
+    heartbeatMs: number;
+  };
 }
 
 export class ConfigError extends Error {}
@@ -303,6 +334,7 @@ export const SECRET_VARIABLES = [
   'STEPGATE_WEBHOOK_SECRET',
   'STEPGATE_GITHUB_APP_PRIVATE_KEY',
   'STEPGATE_GITHUB_WEBHOOK_SECRET',
+  'STEPGATE_TERRAFORM_HMAC_KEY',
 ] as const;
 
 /** Parses the environment; throws ConfigError naming every bad variable. */
@@ -379,6 +411,13 @@ export function loadConfig(
   };
   const github = githubApp(e);
   if (github) config.github = github;
+  if (e.STEPGATE_TERRAFORM_HMAC_KEY)
+    config.terraform = {
+      hmacKey: e.STEPGATE_TERRAFORM_HMAC_KEY,
+      url: new URL(e.STEPGATE_TERRAFORM_URL).origin,
+      stepUpTimeoutSeconds: e.STEPGATE_TERRAFORM_STEP_UP_TIMEOUT,
+      heartbeatMs: e.STEPGATE_TERRAFORM_HEARTBEAT,
+    };
   if (e.STEPGATE_TLS_CERT !== undefined || e.STEPGATE_TLS_KEY !== undefined) {
     if (e.STEPGATE_TLS_CERT === undefined || e.STEPGATE_TLS_KEY === undefined) {
       const [given, missing] =

@@ -20,6 +20,8 @@ export interface ActiveEngines {
   selfProtection: PolicyEngine;
   /** protectionFingerprint of the stored set: what a new version is compared with. */
   protection: string;
+  /** The policy data from Git (`data/*.yaml`), e.g. `people` for the pipeline integrations. */
+  data: Readonly<Record<string, unknown>>;
 }
 
 /**
@@ -77,6 +79,7 @@ export class ActiveEngineService {
       ),
       // From the stored JSON, exactly as a sync computes it for a new version's compiled set.
       protection: protectionFingerprint(version.policySet as unknown as CompiledPolicySet),
+      data: policySet.data,
     };
   }
 }

@@ -1,0 +1,88 @@
+import { Inject, Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
+import type { CheckRequest, CheckResponse } from '@stepgate/protocol';
+import type { Logger } from 'pino';
+import { SecretBox } from '../../common/secret-box.js';
+import { APP_CONFIG } from '../../config/config.module.js';
+import type { AppConfig } from '../../config/configuration.js';
+import { PrismaService } from '../../database/prisma.service.js';
+import { LOGGER } from '../../logging/logger.js';
+import type { PipelineGate } from '../../pipeline-gates/pipeline-gate.js';
+import { TerraformGateHandler } from './terraform-gate-handler.js';
+
+/** Waiting runs updated per round. */
+const BATCH = 200;
+
+/**
+ * HCP Terraform errors a run task that sends no update for 10 minutes, while a step-up may
+ * take longer (up to STEPGATE_TERRAFORM_STEP_UP_TIMEOUT): every STEPGATE_TERRAFORM_HEARTBEAT
+ * each waiting Terraform gate gets its `running` message again. The pipeline gates' poller
+ * decides and closes them; this only keeps HCP Terraform waiting meanwhile. Every replica
+ * sends them; a repeated `running` is harmless.
+ */
+@Injectable()
+export class TerraformRunHeartbeatService implements OnModuleInit, OnModuleDestroy {
+  private timer?: NodeJS.Timeout;
+  private running?: Promise<void>;
+
+  constructor(
+    private readonly prisma: PrismaService,
+    private readonly secrets: SecretBox,
+    private readonly handler: TerraformGateHandler,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(LOGGER) private readonly logger: Logger,
+  ) {}
+
+  onModuleInit(): void {
+    if (!this.config.terraform) return;
+    this.timer = setInterval(() => {
+      if (this.running) return;
+      this.running = this.round().finally(() => (this.running = undefined));
+    }, this.config.terraform.heartbeatMs);
+    this.timer.unref();
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    clearInterval(this.timer);
+    await this.running;
+  }
+
+  async round(now = new Date()): Promise<void> {
+    let rows;
+    try {
+      rows = await this.prisma.pipelineGate.findMany({
+        where: { kind: 'terraform', status: 'pending', expiresAt: { gt: now } },
+        orderBy: { createdAt: 'asc' },
+        take: BATCH,
+      });
+    } catch (error) {
+      this.logger.warn({ error: (error as Error).message }, 'terraform heartbeat: listing failed');
+      return;
+    }
+    for (const row of rows) {
+      const gate: PipelineGate = {
+        id: row.id,
+        kind: 'terraform',
+        principal: row.principal,
+        input: row.input as unknown as CheckRequest,
+        target: row.target as Record<string, unknown>,
+        secrets: row.sealedSecrets
+          ? (JSON.parse(this.secrets.open(row.sealedSecrets)) as Record<string, string>)
+          : {},
+        status: row.status,
+        decision: (row.decision as unknown as CheckResponse | null) ?? null,
+        approvalRequestId: row.approvalRequestId,
+        expiresAt: row.expiresAt,
+        createdAt: row.createdAt,
+        resolvedAt: row.resolvedAt,
+      };
+      await this.handler
+        .stillPending(gate)
+        .catch((error: Error) =>
+          this.logger.warn(
+            { gate: row.id, error: error.message },
+            'terraform heartbeat: the running update failed',
+          ),
+        );
+    }
+  }
+}
