@@ -24,6 +24,7 @@ import { LiveDataModule } from './live-data/live-data.module.js';
 import { LoggingModule } from './logging/logging.module.js';
 import { OpenApiController } from './openapi/openapi.controller.js';
 import { PipelineGatesModule } from './pipeline-gates/pipeline-gates.module.js';
+import { GitHubDeploymentsModule } from './pipelines/github/github-deployments.module.js';
 import { TerraformRunTaskModule } from './pipelines/terraform/terraform-run-task.module.js';
 import { ReplayModule } from './replay/replay.module.js';
 import { SignalsModule } from './signals/signals.module.js';
@@ -64,6 +65,7 @@ export class AppModule {
         ElevationModule,
         ApprovalsModule,
         PipelineGatesModule,
+        GitHubDeploymentsModule,
         TerraformRunTaskModule,
         AgentsModule,
         LiveDataModule,
