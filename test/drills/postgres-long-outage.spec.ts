@@ -43,6 +43,12 @@ beforeAll(async () => {
   });
   const token = (await createToken(cp, 'long-outage-agent', ['agent'])).token;
   agent = await connectAgent(cp, { token, agentId: 'long-outage' });
+  // The catch-up after connecting reads PostgreSQL; stopping it mid-way would (rightly) drop
+  // the agent, which could then not reconnect until PostgreSQL is back.
+  await waitFor(
+    "the agent's catch-up",
+    async () => (await metrics()).get('stepgate_agent_catch_ups_total{result="ok"}') === 1,
+  );
 }, 180_000);
 
 afterAll(async () => {
@@ -68,7 +74,7 @@ async function metrics(): Promise<Map<string, number>> {
   const text = await (await fetch(`${cp.url}/metrics`)).text();
   const series = new Map<string, number>();
   for (const line of text.split('\n'))
-    if (line.startsWith('stepgate_decision'))
+    if (line.startsWith('stepgate_'))
       series.set(
         line.slice(0, line.lastIndexOf(' ')),
         Number(line.slice(line.lastIndexOf(' ') + 1)),

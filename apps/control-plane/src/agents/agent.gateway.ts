@@ -282,7 +282,9 @@ export class AgentGateway
       await this.sendData(socket, socket.data.dataRevision);
       // Every current risk-signal value (never throws: values expire on the agent anyway).
       await this.signals.sendSnapshot((message) => socket.emit('signals', message), joinedAt);
+      this.metrics.catchUps.inc({ result: 'ok' });
     } catch (error) {
+      this.metrics.catchUps.inc({ result: 'failed' });
       // Without its catch-up the agent would silently miss a revision: let it reconnect.
       this.warn('agent catch-up failed; disconnecting it so it retries', error, { agentId });
       socket.disconnect(true);

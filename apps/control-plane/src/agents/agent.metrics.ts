@@ -9,6 +9,8 @@ export class AgentMetrics {
   readonly connected: Gauge;
   /** Connections refused, by error code. */
   readonly refused: Counter<'code'>;
+  /** Catch-ups after a connection (keys, bundles, grants, data, signals): ok, or failed and dropped. */
+  readonly catchUps: Counter<'result'>;
   /** Bundles sent, by kind and path (catch-up on connect, or broadcast on change). */
   readonly bundlesSent: Counter<'kind' | 'via'>;
   readonly acks: Counter<'kind'>;
@@ -29,6 +31,12 @@ export class AgentMetrics {
       name: 'stepgate_agent_connections_refused_total',
       help: 'Agent connections refused at the handshake, by reason',
       labelNames: ['code'],
+      registers,
+    });
+    this.catchUps = new Counter({
+      name: 'stepgate_agent_catch_ups_total',
+      help: 'Catch-ups sent to connecting agents: ok, or failed (the agent is disconnected so it retries)',
+      labelNames: ['result'],
       registers,
     });
     this.bundlesSent = new Counter({
