@@ -43,6 +43,7 @@ import {
   versionDiffResponseSchema,
   versionsResponseSchema,
   checkRequestSchema,
+  terraformRunTaskRequestSchema,
   liveDataHistoryResponseSchema,
   dataSourceListResponseSchema,
   liveDataListResponseSchema,
@@ -69,6 +70,8 @@ interface RouteDoc {
   path: string;
   summary: string;
   scopes: string[] | 'public' | 'webhook';
+  /** How a `webhook` route is authenticated, when not by the Git forges' signatures. */
+  description?: string;
   body?: z.ZodType;
   response?: z.ZodType;
   status?: number;
@@ -259,6 +262,16 @@ const ROUTES: RouteDoc[] = [
     summary: 'GitHub / GitLab / Gitea push webhook (HMAC or token verified)',
     scopes: 'webhook',
     status: 202,
+  },
+  {
+    method: 'post',
+    path: '/v1/integrations/terraform/run-task',
+    summary:
+      'HCP Terraform / Terraform Enterprise run task request: acknowledged at once (200 {status: accepted}; {status: verified} for the verification request), decided in the background on the plan JSON, the result PATCHed to task_result_callback_url (400 malformed, 401 bad signature, 404 not configured, 409 replayed)',
+    scopes: 'webhook',
+    description:
+      'Authenticated by X-TFC-Task-Signature: the hex HMAC-SHA512 of the body with STEPGATE_TERRAFORM_HMAC_KEY.',
+    body: terraformRunTaskRequestSchema,
   },
   {
     method: 'get',
@@ -643,6 +656,7 @@ export function buildOpenApiDocument(): Record<string, unknown> {
       ...(route.scopes === 'webhook'
         ? {
             description:
+              route.description ??
               'Authenticated by X-Hub-Signature-256 (GitHub), X-Gitea-Signature (Gitea) or X-Gitlab-Token (GitLab).',
           }
         : {}),
