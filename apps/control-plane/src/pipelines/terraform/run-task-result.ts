@@ -149,12 +149,8 @@ export function stepUpInstructions(
   const steps: string[] = [];
   if (hints.elevate) {
     const level = require.level ? ` to ${require.level}` : '';
-    const fresh =
-      require.maxAge !== undefined && decision.unmet?.includes('maxAge')
-        ? ' (a fresh authentication)'
-        : '';
     steps.push(
-      `${request.principal.id} must elevate${level}${fresh}: \`${hints.elevate}\`${require.level === 'phishing_resistant' ? ' with a security key' : ''}, or in the console at ${links.publicUrl}/console/elevation`,
+      `${request.principal.id} must elevate${level}: \`${hints.elevate}\`${require.level === 'phishing_resistant' ? ' with a security key' : ''}, or in the console at ${links.publicUrl}/console/elevation`,
     );
   }
   if (hints.approvals !== undefined) {
