@@ -36,6 +36,8 @@ describe('planChanges', () => {
       resource_changes: [
         entry('aws_iam_policy', ['no-op']),
         entry('aws_iam_policy_document', ['read'], 'data'),
+        // A data source only reads, whatever its actions say.
+        entry('aws_iam_user', ['create'], 'data'),
         entry('aws_vpc', ['read']),
       ],
     };

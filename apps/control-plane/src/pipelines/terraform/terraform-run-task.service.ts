@@ -41,9 +41,6 @@ const actorOf = (run: TerraformRunTaskRequest) =>
  */
 @Injectable()
 export class TerraformRunTaskService implements OnModuleInit {
-  /** Runs being fetched and decided in the background (awaited by tests and shutdown). */
-  private readonly inFlight = new Set<Promise<void>>();
-
   constructor(
     private readonly gates: PipelineGatesService,
     private readonly engines: ActiveEngineService,
@@ -87,21 +84,16 @@ export class TerraformRunTaskService implements OnModuleInit {
         'webhook/replayed',
         `run task request for run ${run.run_id} at ${run.stage} (task result ${run.task_result_id}) was received before; it is not processed twice`,
       );
-    const work = this.process(run)
-      .catch((error: Error) =>
-        this.logger.error(
-          { run: run.run_id, error: error.message },
-          'terraform run task: processing failed',
-        ),
-      )
-      .finally(() => this.inFlight.delete(work));
-    this.inFlight.add(work);
+    // In the background: HCP Terraform wants the 200 at once. A run this process drops
+    // (killed before the gate is open) gets no result and HCP Terraform errors it after 10
+    // minutes: it fails closed.
+    void this.process(run).catch((error: Error) =>
+      this.logger.error(
+        { run: run.run_id, error: error.message },
+        'terraform run task: processing failed',
+      ),
+    );
     return { status: 'accepted' };
-  }
-
-  /** Waits for the runs being fetched and decided (shutdown). */
-  async settled(): Promise<void> {
-    await Promise.all([...this.inFlight]);
   }
 
   private async process(run: TerraformRunTaskRequest): Promise<void> {
