@@ -13,6 +13,15 @@ export {
 export type { PolicyFileLimits } from './source/policy-file-selection.js';
 export { attributeName, fetchableUrl, SETTINGS_FILE } from './compile/compile-settings.js';
 export { claimAt, claimStrings } from './claims.js';
+export { IssuerTokenVerifier, TokenVerificationError } from './evidence/issuer-token-verifier.js';
+export type {
+  IssuerTokenVerifierOptions,
+  TokenRejection,
+  TrustedIssuers,
+  VerifiedToken,
+} from './evidence/issuer-token-verifier.js';
+export { pipelineAttributes } from './evidence/pipeline-claims.js';
+export type { PipelineAttribute } from './evidence/pipeline-claims.js';
 export { formatCompileError, PolicySetError } from './errors.js';
 export { exceedsMaxChanged, formatMaxChanged, parseMaxChanged } from './activation-gate.js';
 export type { CompileError, CompileErrorCode } from './errors.js';

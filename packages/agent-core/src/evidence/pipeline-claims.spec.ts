@@ -4,7 +4,7 @@ import { policySet, SETTINGS, signer } from '../__support__/fakes.js';
 import { BundleStore } from '../bundle-store.js';
 import { DecisionPoint } from '../decision-point.js';
 import { TrustStore } from '../trust-store.js';
-import { pipelineAttributes } from './pipeline-claims.js';
+import { pipelineAttributes } from '@stepgate/policy';
 import { TokenVerifier } from './token-verifier.js';
 
 /**

@@ -1,56 +1,10 @@
-import { attributeName, claimAt, claimStrings as stringList } from '@stepgate/policy';
-import type { AuthEvidence, DecisionRequest, IssuerSettings } from '@stepgate/policy';
-import {
-  createLocalJWKSet,
-  decodeJwt,
-  decodeProtectedHeader,
-  errors,
-  jwtVerify,
-  type JSONWebKeySet,
-  type JWTPayload,
-  type JWTVerifyGetKey,
-} from 'jose';
+import { IssuerTokenVerifier, type TrustedIssuers, type VerifiedToken } from '@stepgate/policy';
 import type { LoadedBundle } from '../bundle-store.js';
 import { systemClock, type Clock } from '../ports.js';
-import { pipelineAttributes } from './pipeline-claims.js';
 
-/** Why a bearer token was refused. */
-export type TokenRejection =
-  | 'malformed'
-  | 'no_bundle'
-  | 'unknown_issuer'
-  | 'no_keys'
-  | 'algorithm'
-  | 'signature'
-  | 'audience'
-  | 'expired'
-  | 'not_yet_valid'
-  | 'auth_time'
-  | 'principal'
-  | 'claims';
-
-/**
- * A bearer token was refused. `message` is safe to send back to the caller (RFC 6750
- * `error_description`): it names the problem, never key material or the token itself.
- */
-export class TokenVerificationError extends Error {
-  override name = 'TokenVerificationError';
-  readonly code = 'token/invalid';
-  constructor(
-    readonly reason: TokenRejection,
-    message: string,
-  ) {
-    super(message);
-  }
-}
-
-/** A token whose signature, issuer, audience and times all checked out. */
-export interface VerifiedToken {
-  principal: DecisionRequest['principal'];
-  /** `acr`, `amr` and `authTime` (from `auth_time` only); the level follows from the bundle's levels. */
-  evidence: AuthEvidence;
-  issuer: IssuerSettings;
-}
+// The verification itself lives in @stepgate/policy, shared with the control plane's /v1/check.
+export { TokenVerificationError } from '@stepgate/policy';
+export type { TokenRejection, VerifiedToken } from '@stepgate/policy';
 
 /** Where the verifier finds the active bundle (its issuers and their keys). */
 export interface IssuerSource {
@@ -62,11 +16,6 @@ export interface TokenVerifierOptions {
   clock?: Clock;
 }
 
-interface PreparedIssuer {
-  settings: IssuerSettings;
-  keys: JWTVerifyGetKey | undefined;
-}
-
 /**
  * Verifies bearer JWTs offline against the issuers of the active bundle: each issuer's keys
  * are its inline `jwks`, else the bundle's `issuerKeys[issuer]` (fetched and signed by the
@@ -74,12 +23,17 @@ interface PreparedIssuer {
  */
 export class TokenVerifier {
   private readonly store: IssuerSource;
-  private readonly clock: Clock;
-  private readonly prepared = new WeakMap<LoadedBundle, Map<string, PreparedIssuer>>();
+  private readonly verifier: IssuerTokenVerifier;
+  private readonly trusts = new WeakMap<LoadedBundle, TrustedIssuers>();
 
   constructor(options: TokenVerifierOptions) {
     this.store = options.store;
-    this.clock = options.clock ?? systemClock;
+    const clock = options.clock ?? systemClock;
+    this.verifier = new IssuerTokenVerifier({
+      now: () => clock.now(),
+      noKeysMessage:
+        'the agent holds no keys for the token issuer yet (the control plane has not delivered its JWKS)',
+    });
   }
 
   /** Whether the active bundle trusts any issuer (else every bearer token is refused). */
@@ -88,167 +42,20 @@ export class TokenVerifier {
   }
 
   /** @throws TokenVerificationError with a reason and a message safe to show the caller. */
-  async verify(token: string): Promise<VerifiedToken> {
-    let header: Record<string, unknown>;
-    let unverified: JWTPayload;
-    try {
-      header = decodeProtectedHeader(token) as Record<string, unknown>;
-      unverified = decodeJwt(token);
-    } catch {
-      throw new TokenVerificationError('malformed', 'the token is not a well-formed JWT');
-    }
-    const bundle = this.store.active;
-    if (bundle === undefined)
-      throw new TokenVerificationError(
-        'no_bundle',
-        'no policy bundle is loaded, so no issuer is trusted yet',
-      );
-    const iss = unverified.iss;
-    if (typeof iss !== 'string' || iss === '')
-      throw new TokenVerificationError('unknown_issuer', 'the token has no iss claim');
-    const issuer = this.issuers(bundle).get(iss);
-    if (issuer === undefined)
-      throw new TokenVerificationError(
-        'unknown_issuer',
-        `the token's issuer ${quoteUntrusted(iss)} is not trusted`,
-      );
-    const alg = header.alg;
-    if (typeof alg !== 'string' || alg.toLowerCase() === 'none')
-      throw new TokenVerificationError('algorithm', 'unsigned tokens (alg none) are refused');
-    if (/^HS\d+$/i.test(alg))
-      throw new TokenVerificationError(
-        'algorithm',
-        `shared-secret (HMAC) tokens are refused (alg ${quoteUntrusted(alg)})`,
-      );
-    if (!issuer.settings.algorithms.includes(alg))
-      throw new TokenVerificationError(
-        'algorithm',
-        `alg ${quoteUntrusted(alg)} is not accepted for this issuer (accepted: ${issuer.settings.algorithms.join(', ')})`,
-      );
-    if (issuer.keys === undefined)
-      throw new TokenVerificationError(
-        'no_keys',
-        'the agent holds no keys for the token issuer yet (the control plane has not delivered its JWKS)',
-      );
-
-    const nowMs = this.clock.now();
-    let payload: JWTPayload;
-    try {
-      ({ payload } = await jwtVerify(token, issuer.keys, {
-        issuer: issuer.settings.issuer,
-        audience: issuer.settings.audience,
-        algorithms: issuer.settings.algorithms,
-        clockTolerance: issuer.settings.clockSkew,
-        requiredClaims: ['exp'],
-        currentDate: new Date(nowMs),
-      }));
-    } catch (error) {
-      throw rejection(error);
-    }
-    return this.result(payload, issuer.settings, nowMs);
+  verify(token: string): Promise<VerifiedToken> {
+    return this.verifier.verify(token, this.trustOf(this.store.active));
   }
 
-  private issuers(bundle: LoadedBundle): Map<string, PreparedIssuer> {
-    let prepared = this.prepared.get(bundle);
-    if (prepared !== undefined) return prepared;
-    prepared = new Map();
-    for (const settings of bundle.issuers) {
-      const jwks = settings.jwks ?? bundle.payload.issuerKeys?.[settings.issuer];
-      let keys: JWTVerifyGetKey | undefined;
-      if (jwks !== undefined && jwks.keys.length > 0) {
-        try {
-          keys = createLocalJWKSet(jwks as unknown as JSONWebKeySet);
-        } catch {
-          keys = undefined;
-        }
-      }
-      prepared.set(settings.issuer, { settings, keys });
+  private trustOf(bundle: LoadedBundle | undefined): TrustedIssuers | undefined {
+    if (bundle === undefined) return undefined;
+    let trust = this.trusts.get(bundle);
+    if (trust === undefined) {
+      trust = { issuers: bundle.issuers, issuerKeys: bundle.payload.issuerKeys };
+      this.trusts.set(bundle, trust);
     }
-    this.prepared.set(bundle, prepared);
-    return prepared;
-  }
-
-  private result(payload: JWTPayload, settings: IssuerSettings, nowMs: number): VerifiedToken {
-    const id = claimAt(payload, settings.claims.principal);
-    if (typeof id !== 'string' || id === '')
-      throw new TokenVerificationError(
-        'principal',
-        `the token has no ${settings.claims.principal} claim for the principal id`,
-      );
-    const principal: DecisionRequest['principal'] = { id };
-    if (settings.claims.roles !== undefined)
-      principal.roles = stringList(claimAt(payload, settings.claims.roles));
-    if (settings.claims.groups !== undefined)
-      principal.groups = stringList(claimAt(payload, settings.claims.groups));
-    if (settings.claims.attributes.length > 0 || settings.claims.shape !== undefined) {
-      // A CI job's token: its pipeline attributes first; claims configured by name add to them.
-      const attributes: Record<string, unknown> =
-        settings.claims.shape === undefined
-          ? {}
-          : pipelineAttributes(settings.claims.shape, payload);
-      for (const path of settings.claims.attributes) {
-        const value = claimAt(payload, path);
-        if (value !== undefined) attributes[attributeName(path)] = value;
-      }
-      principal.attributes = attributes;
-    }
-
-    const evidence: AuthEvidence = {};
-    if (typeof payload.acr === 'string') evidence.acr = payload.acr;
-    if (payload.amr !== undefined) evidence.amr = stringList(payload.amr);
-    const authTime = payload.auth_time;
-    if (authTime !== undefined) {
-      if (typeof authTime !== 'number' || !Number.isFinite(authTime))
-        throw new TokenVerificationError('claims', 'auth_time must be a number of seconds');
-      if (authTime * 1000 > nowMs + settings.clockSkew * 1000)
-        throw new TokenVerificationError('auth_time', 'auth_time is in the future');
-      evidence.authTime = new Date(authTime * 1000);
-    }
-    return { principal, evidence, issuer: settings };
+    return trust;
   }
 }
 
 // One reading of claim paths for agents and the control plane's console sign-in.
-export { claimAt };
-
-/** Untrusted text for a message: printable ASCII, short, quoted. */
-function quoteUntrusted(text: string): string {
-  const clean = text.replace(/[^\x20-\x7e]/g, '?');
-  return JSON.stringify(clean.length > 80 ? `${clean.slice(0, 77)}...` : clean);
-}
-
-function rejection(error: unknown): TokenVerificationError {
-  if (error instanceof errors.JWTExpired)
-    return new TokenVerificationError('expired', 'the token has expired');
-  if (error instanceof errors.JWTClaimValidationFailed) {
-    switch (error.claim) {
-      case 'aud':
-        return new TokenVerificationError(
-          'audience',
-          'the token is not meant for this audience (aud)',
-        );
-      case 'nbf':
-        return new TokenVerificationError('not_yet_valid', 'the token is not valid yet (nbf)');
-      case 'iss':
-        return new TokenVerificationError('unknown_issuer', 'the token issuer does not match');
-      case 'exp':
-        return new TokenVerificationError('expired', 'the token has no valid exp claim');
-      case 'iat':
-        return new TokenVerificationError('claims', 'the token iat claim is invalid');
-      default:
-        return new TokenVerificationError('claims', `the token claim ${error.claim} is invalid`);
-    }
-  }
-  if (error instanceof errors.JOSEAlgNotAllowed)
-    return new TokenVerificationError('algorithm', 'the token algorithm is not accepted');
-  if (error instanceof errors.JWKSNoMatchingKey)
-    return new TokenVerificationError(
-      'signature',
-      'the token was signed by a key the issuer does not publish (unknown kid)',
-    );
-  if (error instanceof errors.JWSSignatureVerificationFailed)
-    return new TokenVerificationError('signature', 'the token signature does not verify');
-  if (error instanceof errors.JWTInvalid || error instanceof errors.JWSInvalid)
-    return new TokenVerificationError('malformed', 'the token is not a well-formed JWT');
-  return new TokenVerificationError('signature', 'the token cannot be verified');
-}
+export { claimAt } from '@stepgate/policy';

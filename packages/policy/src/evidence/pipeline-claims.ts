@@ -1,4 +1,4 @@
-import type { ClaimShape } from '@stepgate/policy';
+import type { ClaimShape } from '../model.js';
 
 /**
  * Where each normalized pipeline attribute comes from in a CI system's OIDC token: GitHub
