@@ -189,13 +189,23 @@ describe('HCP Terraform run task', () => {
       return gate.rows[0]?.status === 'approved';
     });
     const stored = await db.query(
-      `SELECT status, sealed_secrets, target::text FROM pipeline_gate WHERE target->>'runId' = $1`,
+      `SELECT id, status, sealed_secrets, target::text FROM pipeline_gate WHERE target->>'runId' = $1`,
       [run.runId],
     );
     expect(stored.rows).toHaveLength(1);
     expect(stored.rows[0].status).toBe('approved');
     expect(stored.rows[0].sealed_secrets).not.toContain(run.accessToken);
     expect(stored.rows[0].target).not.toContain(run.accessToken);
+    // Audited: the gate opened for the workspace HCP Terraform signed for, then approved.
+    const audit = await db.query(
+      `SELECT actor, action FROM audit_event WHERE target = $1 ORDER BY at`,
+      [`pipeline-gate:${stored.rows[0].id}`],
+    );
+    expect(audit.rows).toEqual([
+      { actor: 'terraform:acme/staging-network', action: 'pipeline-gate.open' },
+      { actor: 'system:pipeline-gates', action: 'pipeline-gate.approved' },
+    ]);
+    expect(JSON.stringify(audit.rows)).not.toContain(run.accessToken);
   });
 
   it('fails a denied run with the reason', async () => {
@@ -356,6 +366,7 @@ describe('HCP Terraform run task', () => {
     });
     const deliveries = await count('pipeline_delivery');
     const gates = await count('pipeline_gate');
+    const audit = await count('audit_event');
     const forged = signedRunTask(run.payload, 'another-hmac-key-entirely');
     const wrong = await send(run.payload, forged.headers);
     expect(wrong.status).toBe(401);
@@ -376,6 +387,7 @@ describe('HCP Terraform run task', () => {
     await new Promise((resolve) => setTimeout(resolve, 1000));
     expect(await count('pipeline_delivery')).toBe(deliveries);
     expect(await count('pipeline_gate')).toBe(gates);
+    expect(await count('audit_event')).toBe(audit);
     expect(hcp.planFetches.filter((f) => f.planId === run.planId)).toEqual([]);
     expect(hcp.callbacksOf(run)).toEqual([]);
   });
