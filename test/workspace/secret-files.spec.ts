@@ -35,6 +35,7 @@ const SAMPLES: Record<string, string> = {
   STEPGATE_SOURCE_URL: 'https://git:url-secret@git.example.com/policies.git',
   STEPGATE_SOURCE_PASSWORD: 'source-secret',
   STEPGATE_WEBHOOK_SECRET: 'webhook-secret-0123',
+  STEPGATE_TERRAFORM_HMAC_KEY: 'terraform-hmac-key-0123',
   STEPGATE_AGENT_TOKEN: 'sg_agent_token',
   STEPGATE_TOKEN: 'sg_cli_token',
 };
@@ -44,6 +45,7 @@ const NOT_SECRET: Record<string, string> = {
   STEPGATE_TRUSTED_KEYS: 'the path of a JWKS of public keys',
   STEPGATE_TLS_KEY: 'the path of the PEM private key: a file already, reloaded when it changes',
   STEPGATE_URL: 'the control-plane address (the CLI refuses one with credentials)',
+  STEPGATE_TERRAFORM_URL: 'HCP Terraform or a Terraform Enterprise origin (no credentials)',
 };
 
 function secretFile(name: string, content: string): string {
