@@ -36,6 +36,8 @@ const SAMPLES: Record<string, string> = {
   STEPGATE_SOURCE_PASSWORD: 'source-secret',
   STEPGATE_WEBHOOK_SECRET: 'webhook-secret-0123',
   STEPGATE_TERRAFORM_HMAC_KEY: 'terraform-hmac-key-0123',
+  STEPGATE_GITHUB_APP_PRIVATE_KEY: '-----BEGIN PRIVATE KEY-----\nMIIapp\n-----END PRIVATE KEY-----',
+  STEPGATE_GITHUB_WEBHOOK_SECRET: 'github-webhook-secret-0123',
   STEPGATE_AGENT_TOKEN: 'sg_agent_token',
   STEPGATE_TOKEN: 'sg_cli_token',
 };
@@ -46,7 +48,22 @@ const NOT_SECRET: Record<string, string> = {
   STEPGATE_TLS_KEY: 'the path of the PEM private key: a file already, reloaded when it changes',
   STEPGATE_URL: 'the control-plane address (the CLI refuses one with credentials)',
   STEPGATE_TERRAFORM_URL: 'HCP Terraform or a Terraform Enterprise origin (no credentials)',
+  STEPGATE_PUBLIC_URL: 'where people reach the console, for links',
+  STEPGATE_GITHUB_API_URL: "GitHub's REST API root (api.github.com or a GHES /api/v3)",
 };
+
+/**
+ * The GitHub App settings go together (id, private key, webhook secret: all or none): a case
+ * that sets one of its secrets gets the others as stand-ins.
+ */
+function withGitHubApp(env: Record<string, string>): Record<string, string> {
+  const names = ['STEPGATE_GITHUB_APP_PRIVATE_KEY', 'STEPGATE_GITHUB_WEBHOOK_SECRET'];
+  const given = (name: string) => name in env || `${name}_FILE` in env;
+  if (!names.some(given)) return env;
+  const filled: Record<string, string> = { STEPGATE_GITHUB_APP_ID: '123456', ...env };
+  for (const name of names) if (!given(name)) filled[name] = SAMPLES[name] as string;
+  return filled;
+}
 
 function secretFile(name: string, content: string): string {
   const path = join(dir, name);
@@ -66,7 +83,7 @@ const APPS: App[] = [
   {
     name: 'control plane',
     secrets: CONTROL_PLANE_SECRETS,
-    load: (env) => loadControlPlaneConfig(env),
+    load: (env) => loadControlPlaneConfig(withGitHubApp(env)),
     variables: () =>
       [
         ...readFileSync(

@@ -370,3 +370,11 @@ export type {
   TerraformTaskOutcome,
   TerraformTaskResult,
 } from './terraform-run-task.js';
+export {
+  githubDeploymentProtectionRuleSchema,
+  githubWebhookResultSchema,
+} from './github-deployment-protection.js';
+export type {
+  GitHubDeploymentProtectionRule,
+  GitHubWebhookResult,
+} from './github-deployment-protection.js';

@@ -38,6 +38,8 @@ import {
 
 const BILLING: Repository = { owner: 'acme', name: 'billing', id: 501, installationId: 71 };
 const LEDGER: Repository = { owner: 'acme', name: 'ledger', id: 502, installationId: 71 };
+/** In another organisation's installation. */
+const PAYMENTS: Repository = { owner: 'fintech', name: 'payments', id: 601, installationId: 72 };
 const PUBLIC_URL = 'https://stepgate.example.com';
 
 const TEST_POLICY = [
@@ -161,7 +163,7 @@ async function counts(): Promise<{ gates: number; deliveries: number; audit: num
 
 beforeAll(async () => {
   await ensureControlPlaneBuilt();
-  github = await startGitHubSimulator([BILLING, LEDGER]);
+  github = await startGitHubSimulator([BILLING, LEDGER, PAYMENTS]);
   cp = await startControlPlane({
     STEPGATE_GITHUB_APP_ID: github.appId,
     STEPGATE_GITHUB_APP_PRIVATE_KEY: github.privateKey,
@@ -326,6 +328,84 @@ describe('GitHub deployment protection rule', () => {
     expect(approved.status, JSON.stringify(approved.body)).toBe(200);
     expect((await untilReviewed(runId)).state).toBe('approved');
   }, 60_000);
+
+  it('rejects at once when an approver denies the approval request, with who and why', async () => {
+    const { runId, body } = await deploy({
+      repository: PAYMENTS,
+      environment: 'qa',
+      creator: 'carol',
+    });
+    expect(body.status).toBe('pending');
+    await waitFor('the status report', () => reviewsOf(runId).length >= 1);
+    const approvalId = /npx stepgate approve ([0-9a-f-]{36})/.exec(
+      reviewsOf(runId)[0]!.comment ?? '',
+    )?.[1];
+    const denied = await api(cp.url, tokens.bob, 'POST', `/v1/approvals/${approvalId}/deny`, {
+      comment: 'not during the audit',
+    });
+    expect(denied.status, JSON.stringify(denied.body)).toBe(200);
+    const review = await untilReviewed(runId);
+    expect(review).toMatchObject({ state: 'rejected', installationId: 72 });
+    expect(review.comment).toContain(
+      `approval request ${approvalId} was denied by bob: not during the audit`,
+    );
+  }, 60_000);
+
+  it('with two replicas polling, every waiting deployment is reviewed exactly once', async () => {
+    const replica = await startControlPlane(
+      {
+        STEPGATE_GITHUB_APP_ID: github.appId,
+        STEPGATE_GITHUB_APP_PRIVATE_KEY: github.privateKey,
+        STEPGATE_GITHUB_WEBHOOK_SECRET: github.webhookSecret,
+        STEPGATE_GITHUB_API_URL: github.apiUrl,
+        STEPGATE_PUBLIC_URL: PUBLIC_URL,
+        STEPGATE_PIPELINE_GATE_POLL_INTERVAL: '50ms',
+      },
+      { replicaOf: cp },
+    );
+    try {
+      const runs: number[] = [];
+      let approvalId: string | undefined;
+      for (let i = 0; i < 6; i++) {
+        const { runId, body } = await deploy({
+          repository: LEDGER,
+          environment: 'qa',
+          creator: 'carol',
+        });
+        expect(body.status).toBe('pending');
+        runs.push(runId);
+        await waitFor('the status report', () => reviewsOf(runId).length >= 1);
+        approvalId ??= /npx stepgate approve ([0-9a-f-]{36})/.exec(
+          reviewsOf(runId)[0]!.comment ?? '',
+        )?.[1];
+      }
+      // One approval makes a grant for carol's deploy to qa/ledger: every gate is satisfied at
+      // once, and both replicas race for them.
+      const approved = await api(
+        cp.url,
+        tokens.bob,
+        'POST',
+        `/v1/approvals/${approvalId}/approve`,
+        {},
+      );
+      expect(approved.status, JSON.stringify(approved.body)).toBe(200);
+      for (const runId of runs) expect((await untilReviewed(runId)).state).toBe('approved');
+      await new Promise((r) => setTimeout(r, 1000));
+      for (const runId of runs) {
+        expect(
+          reviewsOf(runId).filter((r) => r.state !== undefined),
+          `run ${runId}`,
+        ).toHaveLength(1);
+        expect(
+          reviewsOf(runId).filter((r) => r.state === undefined),
+          `run ${runId}`,
+        ).toHaveLength(1);
+      }
+      expect(github.refused).toEqual([]);
+    } finally {
+      await replica.destroy();
+    }
+  }, 120_000);
 
   it('rejects a deployment whose step-up is not met before the gate expires', async () => {
     const { runId, body } = await deploy({

@@ -44,6 +44,8 @@ import {
   versionsResponseSchema,
   checkRequestSchema,
   terraformRunTaskRequestSchema,
+  githubDeploymentProtectionRuleSchema,
+  githubWebhookResultSchema,
   liveDataHistoryResponseSchema,
   dataSourceListResponseSchema,
   liveDataListResponseSchema,
@@ -261,6 +263,18 @@ const ROUTES: RouteDoc[] = [
     path: '/v1/webhooks/{sourceId}',
     summary: 'GitHub / GitLab / Gitea push webhook (HMAC or token verified)',
     scopes: 'webhook',
+    status: 202,
+  },
+  {
+    method: 'post',
+    path: '/v1/integrations/github/webhook',
+    summary:
+      "GitHub App webhook of the custom deployment protection rule: a deployment_protection_rule delivery (action requested) opens a pipeline gate for the deployment creator; the run is reviewed approved/rejected through GitHub's review_custom_gates endpoint, with status reports while a step-up is missing (202 {status, gate}; ping → pong; other events ignored; 400 malformed, 401 bad signature, 404 not configured, 409 replayed X-GitHub-Delivery)",
+    scopes: 'webhook',
+    description:
+      'Authenticated by X-Hub-Signature-256: sha256= and the hex HMAC-SHA256 of the body with STEPGATE_GITHUB_WEBHOOK_SECRET.',
+    body: githubDeploymentProtectionRuleSchema,
+    response: githubWebhookResultSchema,
     status: 202,
   },
   {

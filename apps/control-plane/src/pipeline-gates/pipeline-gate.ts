@@ -32,6 +32,11 @@ export interface PipelineGate {
 export interface PipelineGateOutcome {
   effect: 'allow' | 'deny' | 'expired';
   decision?: CheckResponse;
+  /**
+   * Why, when the decision alone does not say: a deny because an approver denied the gate's
+   * approval request (the decision is then the step-up that was waiting for it).
+   */
+  reason?: string;
 }
 
 /** What a platform integration registers for its kind. */

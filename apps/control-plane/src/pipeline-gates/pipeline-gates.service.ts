@@ -200,6 +200,9 @@ export class PipelineGatesService {
     const effect = response.decision.effect;
     if (effect === 'allow' || effect === 'deny')
       return this.report(row, { effect, decision: response }, now);
+    const denial = await this.approvalDenial(gate);
+    if (denial)
+      return this.report(row, { effect: 'deny', decision: response, reason: denial }, now);
     return this.waiting(row, gate, response);
   }
 
@@ -298,7 +301,7 @@ export class PipelineGatesService {
           actor: PIPELINE_GATES_ACTOR,
           action: failure ? 'pipeline-gate.report_failed' : `pipeline-gate.${status}`,
           target: `pipeline-gate:${row.id}`,
-          ...(failure ? { reason: failure } : {}),
+          ...(failure || outcome.reason ? { reason: failure ?? outcome.reason } : {}),
           details: {
             kind: row.kind,
             principal: row.principal,
@@ -360,6 +363,17 @@ export class PipelineGatesService {
       );
       return null;
     }
+  }
+
+  /**
+   * Why the gate's approval request was denied, if it was: one denial closes the request, so
+   * the gate is rejected at once rather than left to expire.
+   */
+  private async approvalDenial(gate: PipelineGate): Promise<string | undefined> {
+    if (!gate.approvalRequestId) return undefined;
+    const request = await this.approvals.get(gate.approvalRequestId).catch(() => undefined);
+    if (request?.status !== 'denied') return undefined;
+    return `approval request ${request.id} was denied by ${request.deniedBy ?? 'an approver'}${request.denialComment ? `: ${request.denialComment}` : ''}`;
   }
 
   /** Backoff after `attempts` failures: the poll period doubled each time, at most 5 minutes. */

@@ -73,7 +73,7 @@ export function outcomeComment(gate: PipelineGate, outcome: PipelineGateOutcome)
       );
     case 'deny':
       return fit(
-        `**Stepgate: rejected.** ${what(gate)} is refused: ${outcome.decision ? rules(outcome.decision) : 'the policies deny it'}${reference}.`,
+        `**Stepgate: rejected.** ${what(gate)} is refused: ${outcome.reason ?? (outcome.decision ? rules(outcome.decision) : 'the policies deny it')}${reference}.`,
       );
     case 'expired':
       return fit(

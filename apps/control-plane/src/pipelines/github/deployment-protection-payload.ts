@@ -1,34 +1,6 @@
-import type { CheckRequest } from '@stepgate/protocol';
-import { z } from 'zod';
+import type { CheckRequest, GitHubDeploymentProtectionRule } from '@stepgate/protocol';
 
-/**
- * The parts of GitHub's `deployment_protection_rule` webhook (action `requested`) that the
- * decision and the report need, from
- * https://docs.github.com/en/webhooks/webhook-events-and-payloads#deployment_protection_rule.
- * Unknown fields are ignored: GitHub's payloads grow (STYLE.md, Edges).
- */
-const login = z.string().min(1).max(256);
-const user = z.object({ login, id: z.number().int().optional(), type: z.string().optional() });
-
-export const deploymentProtectionRuleSchema = z.object({
-  action: z.literal('requested'),
-  environment: z.string().min(1).max(255),
-  event: z.string().min(1).max(100),
-  deployment_callback_url: z.url({ protocol: /^https?$/ }),
-  deployment: z.object({
-    id: z.number().int(),
-    ref: z.string().min(1).max(1024),
-    sha: z.string().regex(/^[0-9a-f]{40,64}$/, 'a commit SHA'),
-    creator: user.nullable().optional(),
-  }),
-  repository: z.object({
-    name: z.string().min(1).max(100),
-    full_name: z.string().regex(/^[^/\s]+\/[^/\s]+$/, 'owner/name'),
-  }),
-  installation: z.object({ id: z.number().int().positive() }),
-  sender: user,
-});
-export type DeploymentProtectionRule = z.infer<typeof deploymentProtectionRuleSchema>;
+export type DeploymentProtectionRule = GitHubDeploymentProtectionRule;
 
 /** Where the review goes: owner, repo and run id read from the payload's callback URL. */
 export interface ReviewTarget {

@@ -1,6 +1,11 @@
 import { Inject, Injectable, type OnModuleInit } from '@nestjs/common';
 import { verify } from '@octokit/webhooks-methods';
-import { StepgateError, type CheckResponse } from '@stepgate/protocol';
+import {
+  githubDeploymentProtectionRuleSchema,
+  StepgateError,
+  type CheckResponse,
+  type GitHubWebhookResult,
+} from '@stepgate/protocol';
 import type { Logger } from 'pino';
 import { APP_CONFIG } from '../../config/config.module.js';
 import type { AppConfig } from '../../config/configuration.js';
@@ -11,7 +16,6 @@ import { outcomeComment, pendingComment } from './deployment-comments.js';
 import {
   actorOf,
   deploymentInput,
-  deploymentProtectionRuleSchema,
   reviewTargetOf,
   type ReviewTarget,
 } from './deployment-protection-payload.js';
@@ -19,10 +23,7 @@ import { GitHubAppClient } from './github-app-client.js';
 
 type Headers = Record<string, string | string[] | undefined>;
 
-export type GitHubWebhookResult =
-  | { status: 'pong' }
-  | { status: 'ignored'; reason: string }
-  | { status: 'approved' | 'rejected' | 'pending' | 'expired'; gate: string };
+export type { GitHubWebhookResult };
 
 const header = (headers: Headers, name: string): string | undefined => {
   const value = headers[name];
@@ -150,7 +151,7 @@ function parsePayload(body: string) {
       'invalid deployment_protection_rule payload: the body is not JSON',
     );
   }
-  const parsed = deploymentProtectionRuleSchema.safeParse(json);
+  const parsed = githubDeploymentProtectionRuleSchema.safeParse(json);
   if (!parsed.success) {
     const details = parsed.error.issues.map((issue) => ({
       path: issue.path.join('.'),
