@@ -4,10 +4,10 @@ import type { Logger } from 'pino';
 import { SecretBox } from '../../common/secret-box.js';
 import { APP_CONFIG } from '../../config/config.module.js';
 import type { AppConfig } from '../../config/configuration.js';
-import { PrismaService } from '../../database/prisma.service.js';
 import { LOGGER } from '../../logging/logger.js';
 import type { PipelineGate } from '../../pipeline-gates/pipeline-gate.js';
 import { TerraformGateHandler } from './terraform-gate-handler.js';
+import { TerraformGatesRepository } from './terraform-gates.repository.js';
 
 /** Waiting runs updated per round. */
 const BATCH = 200;
@@ -25,7 +25,7 @@ export class TerraformRunHeartbeatService implements OnModuleInit, OnModuleDestr
   private running?: Promise<void>;
 
   constructor(
-    private readonly prisma: PrismaService,
+    private readonly gates: TerraformGatesRepository,
     private readonly secrets: SecretBox,
     private readonly handler: TerraformGateHandler,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -49,11 +49,7 @@ export class TerraformRunHeartbeatService implements OnModuleInit, OnModuleDestr
   async round(now = new Date()): Promise<void> {
     let rows;
     try {
-      rows = await this.prisma.pipelineGate.findMany({
-        where: { kind: 'terraform', status: 'pending', expiresAt: { gt: now } },
-        orderBy: { createdAt: 'asc' },
-        take: BATCH,
-      });
+      rows = await this.gates.waiting(now, BATCH);
     } catch (error) {
       this.logger.warn({ error: (error as Error).message }, 'terraform heartbeat: listing failed');
       return;

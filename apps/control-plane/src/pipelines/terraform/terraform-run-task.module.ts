@@ -5,6 +5,7 @@ import { PipelineGatesModule } from '../../pipeline-gates/pipeline-gates.module.
 import { StepUpModule } from '../../step-up/step-up.module.js';
 import { TerraformClient } from './terraform-client.js';
 import { TerraformGateHandler } from './terraform-gate-handler.js';
+import { TerraformGatesRepository } from './terraform-gates.repository.js';
 import { TerraformRunHeartbeatService } from './terraform-run-heartbeat.service.js';
 import { TerraformRunTaskController } from './terraform-run-task.controller.js';
 import { TerraformRunTaskService } from './terraform-run-task.service.js';
@@ -19,6 +20,7 @@ import { TerraformRunTaskService } from './terraform-run-task.service.js';
   providers: [
     { provide: TerraformClient, useFactory: () => new TerraformClient() },
     TerraformGateHandler,
+    TerraformGatesRepository,
     TerraformRunHeartbeatService,
     TerraformRunTaskService,
     secretBoxProvider,
