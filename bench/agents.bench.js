@@ -4,7 +4,7 @@
 //     N simulated agents (socket.io-client over WebSocket, spread over a few processes, acking
 //     every bundle at once). Measured from the `git push` / activate / rollback call to the LAST
 //     agent's ack, for N = 100 and 1,000; control-plane RSS and CPU while holding them.
-//  2. One real agent process (apps/agent/dist/main.js): /v1/decide throughput and latency under
+//  2. One real agent process (the bundle @stepgate/agent ships, apps/agent/dist/stepgate-agent.js): /v1/decide throughput and latency under
 //     a keep-alive load generator in another process, its RSS, and the time from spawn to the
 //     first decision served from its disk cache with the control plane unreachable. A bare
 //     node:http JSON server under the same load and spawn probe is the yardstick for the ratios.
@@ -12,13 +12,15 @@
 // `npm run build`.
 // Knobs: BENCH_PARTS=fleet,agent  BENCH_AGENTS=100,1000  BENCH_AGENT_PROCESSES=2..4  BENCH_REPS=7
 //        BENCH_PUSHES=3  BENCH_LOAD_CONCURRENCY=32  BENCH_LOAD_SECONDS=10  BENCH_CACHE_STARTS=5
-//        BENCH_TIMEOUT_SECONDS=285
+//        BENCH_TIMEOUT_SECONDS=285  BENCH_AGENT_NODE_ARGS='--cpu-prof --cpu-prof-dir=/tmp/p'
+//        (or --heapsnapshot-signal=SIGUSR2: a heap snapshot after the offline load)
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
 import YAML from 'yaml';
-import { launchAgent } from './support/app-process.js';
+import { shebangNodeFlags } from '../apps/cli/dist/commands/agent-command.js';
+import { AGENT_BUNDLE, launchAgent } from './support/app-process.js';
 import {
   agentTokens,
   api,
@@ -74,6 +76,8 @@ function configFor(quick) {
     cacheStarts: Number(env.BENCH_CACHE_STARTS ?? (quick ? 3 : 5)),
     /** `fleet`, `agent` or both. */
     parts: (env.BENCH_PARTS ?? 'fleet,agent').split(',').map((p) => p.trim()),
+    /** Node options for the measured agent, e.g. `--cpu-prof --cpu-prof-dir=/tmp/prof` to profile it. */
+    agentNodeArgs: (env.BENCH_AGENT_NODE_ARGS ?? '').split(' ').filter(Boolean),
     /** Per change: far above the targets, only so a lost ack cannot hang the run. */
     ackTimeoutMs: 20_000,
     /** The whole run; cleanup still happens after it. */
@@ -332,7 +336,14 @@ async function startAgent(env, label) {
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const started = now();
-  const child = launchAgent({ port, env, spawner: spawnTracked });
+  const child = launchAgent({
+    port,
+    env,
+    spawner: spawnTracked,
+    entry: AGENT_BUNDLE,
+    // As `stepgate-agent` and `stepgate agent` start it: with the V8 flags of its first line.
+    nodeArgs: [...shebangNodeFlags(AGENT_BUNDLE), ...CONFIG.agentNodeArgs],
+  });
   let output = '';
   const keep = (chunk) => {
     output += chunk.toString();
@@ -562,6 +573,11 @@ async function benchAgent(cp, agentToken) {
       afterLoad: memoryOf(restarted.pid)?.rssMiB,
       peak: memoryOf(restarted.pid)?.peakRssMiB,
     };
+    if (CONFIG.agentNodeArgs.some((arg) => arg.startsWith('--heapsnapshot-signal'))) {
+      // Where the memory goes after the load: the agent writes a .heapsnapshot in its cwd.
+      process.kill(restarted.pid, 'SIGUSR2');
+      await sleep(5000);
+    }
     await restarted.stop();
   }
   log(`cache starts: ${cacheStarts.map((ms) => ms.toFixed(0)).join(', ')} ms`);

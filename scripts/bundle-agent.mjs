@@ -14,6 +14,12 @@ import { fileURLToPath } from 'node:url';
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const AGENT = join(ROOT, 'apps/agent');
 export const AGENT_BUNDLE = join(AGENT, 'dist/stepgate-agent.js');
+/**
+ * V8 flags on the bundle's first line (`stepgate agent` passes them too). A young generation of
+ * 2 MiB semispaces instead of up to 16: the agent allocates little that lives, so scavenges stay
+ * cheap, and the heap no longer grows to ~48 MiB of new space under load (RSS -21 MiB measured).
+ */
+export const AGENT_NODE_FLAGS = ['--max-semi-space-size=2'];
 /** What /docs serves (protocol's DOCS_ASSET_FILES), plus the licence that must travel with it. */
 const SWAGGER_UI_FILES = ['swagger-ui.css', 'swagger-ui-bundle.js', 'LICENSE', 'NOTICE'];
 
@@ -32,10 +38,11 @@ export async function bundleAgent() {
     external: ['bufferutil', 'utf-8-validate'],
     // The CommonJS dependencies (pino, prom-client, ws) call require(): give the ES module one.
     banner: {
-      js: "#!/usr/bin/env node\nimport { createRequire as __stepgateRequire } from 'node:module';\nconst require = __stepgateRequire(import.meta.url);",
+      js: `#!/usr/bin/env -S node ${AGENT_NODE_FLAGS.join(' ')}\nimport { createRequire as __stepgateRequire } from 'node:module';\nconst require = __stepgateRequire(import.meta.url);`,
     },
+    // No keepNames: nothing reads a function's name, and it wrapped every closure the decision
+    // path creates in a defineProperty call (~2-3 % of the agent's CPU in a --cpu-prof).
     minify: true,
-    keepNames: true,
     legalComments: 'eof',
     logLevel: 'warning',
   });

@@ -5,6 +5,7 @@ export const REPO_ROOT: string;
 export const CONTROL_PLANE_MAIN: string;
 /** The built agent's entry point (`npm run build` produces it). */
 export const AGENT_MAIN: string;
+export const AGENT_BUNDLE: string;
 
 /** How a launcher starts the process: `spawn` by default; the benchmarks track theirs. */
 export type Spawner = (
@@ -37,4 +38,6 @@ export function launchAgent(options: {
   env?: Record<string, string>;
   args?: readonly string[];
   spawner?: Spawner;
+  entry?: string;
+  nodeArgs?: readonly string[];
 }): ChildProcessWithoutNullStreams;

@@ -11,6 +11,8 @@ export const REPO_ROOT = resolve(import.meta.dirname, '../..');
 /** The built entry points (`npm run build` produces them). */
 export const CONTROL_PLANE_MAIN = join(REPO_ROOT, 'apps/control-plane/dist/main.js');
 export const AGENT_MAIN = join(REPO_ROOT, 'apps/agent/dist/main.js');
+/** The one-file agent that `@stepgate/agent` ships (scripts/bundle-agent.mjs): what the bench measures. */
+export const AGENT_BUNDLE = join(REPO_ROOT, 'apps/agent/dist/stepgate-agent.js');
 
 /**
  * Spawns the control plane on loopback `port`. It inherits the parent environment (DATABASE_URL,
@@ -54,10 +56,18 @@ export async function untilControlPlaneUp(
 /**
  * Spawns the agent on loopback `port` with only PATH and STEPGATE_* settings: the parent
  * environment is not passed through, so a developer's settings never leak in. `env` comes last
- * and wins (STEPGATE_LOG_LEVEL defaults to warn).
+ * and wins (STEPGATE_LOG_LEVEL defaults to warn). `entry` picks the tsc build (the default) or
+ * AGENT_BUNDLE; `nodeArgs` go before it (e.g. --cpu-prof).
  */
-export function launchAgent({ port, env = {}, args = [], spawner = spawn }) {
-  return spawner(process.execPath, [AGENT_MAIN, ...args], {
+export function launchAgent({
+  port,
+  env = {},
+  args = [],
+  spawner = spawn,
+  entry = AGENT_MAIN,
+  nodeArgs = [],
+}) {
+  return spawner(process.execPath, [...nodeArgs, entry, ...args], {
     cwd: REPO_ROOT,
     env: {
       PATH: process.env.PATH ?? '',

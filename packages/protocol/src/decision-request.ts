@@ -126,6 +126,12 @@ export const decisionRequestSchema = decisionRequestShape.superRefine((request, 
 });
 
 /**
+ * Inputs this parser built (fresh objects, never the caller's): passed in again, they are
+ * returned as they are. Weak, so they go with the request.
+ */
+const parsed = new WeakSet<object>();
+
+/**
  * Parses a decision input (the `/v1/decide` body, or another API's body mapped to it) into the
  * language's input: `auth` dropped, nothing else changed. Strict: an unknown field is refused
  * (our own protocol, where a typo should fail loudly); APIs whose standard says to ignore
@@ -138,6 +144,11 @@ export function parseDecisionRequest(
   value: unknown,
   options: { name?: FieldNamer } = {},
 ): DecisionInput {
+  // An edge (the agent's HTTP API, AuthZEN, the webhooks) parses the body, then hands the result
+  // to the decision point, which parses what it is given: the second pass would cost a zod parse
+  // and a size walk per decision for nothing.
+  if (typeof value === 'object' && value !== null && parsed.has(value))
+    return value as DecisionInput;
   const name = options.name ?? same;
   const result = decisionRequestShape.safeParse(value);
   if (!result.success) {
@@ -165,5 +176,6 @@ export function parseDecisionRequest(
       field: problem.field,
       limit: problem.limit,
     });
+  parsed.add(request);
   return request;
 }

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { agentCommand, resolveAgentMain } from './agent-command.js';
+import { agentCommand, resolveAgentMain, shebangNodeFlags } from './agent-command.js';
 
 const CLI = join(import.meta.dirname, '../../bin/stepgate.js');
 
@@ -52,6 +52,35 @@ describe('stepgate agent', () => {
       expect(resolveAgentMain(from)).toBe(join(agent, 'dist/bundle.js'));
     } finally {
       rmSync(root, { recursive: true, force: true });
+    }
+  });
+
+  it("gives node the V8 flags of the bundled agent's first line, and none otherwise", async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'stepgate-agent-flags-'));
+    try {
+      const bundled = join(dir, 'bundled.js');
+      writeFileSync(
+        bundled,
+        '#!/usr/bin/env -S node --max-semi-space-size=2 --flag-b\nprocess.exit(0);\n',
+      );
+      expect(shebangNodeFlags(bundled)).toEqual(['--max-semi-space-size=2', '--flag-b']);
+      const plain = join(dir, 'plain.js');
+      writeFileSync(plain, '#!/usr/bin/env node\nprocess.exit(0);\n');
+      expect(shebangNodeFlags(plain)).toEqual([]);
+      // Only node options: anything else on the line is not passed on.
+      const odd = join(dir, 'odd.js');
+      writeFileSync(odd, '#!/usr/bin/env -S node --ok; rm -rf /\n');
+      expect(shebangNodeFlags(odd)).toEqual([]);
+      expect(shebangNodeFlags(join(dir, 'missing.js'))).toEqual([]);
+      // And `stepgate agent` really starts node with them (the probe exits 7 only if so).
+      const probe = join(dir, 'probe.js');
+      writeFileSync(
+        probe,
+        "#!/usr/bin/env -S node --max-semi-space-size=3\nprocess.exit(process.execArgv.includes('--max-semi-space-size=3') ? 7 : 1);\n",
+      );
+      expect(await agentCommand([], probe)).toBe(7);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readFileSync, readSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -43,7 +43,9 @@ export function agentCommand(args: readonly string[], main = AGENT_MAIN): Promis
     return Promise.resolve(2);
   }
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [main, ...args], { stdio: 'inherit' });
+    const child = spawn(process.execPath, [...shebangNodeFlags(main), main, ...args], {
+      stdio: 'inherit',
+    });
     const forward = (signal: NodeJS.Signals) => child.kill(signal);
     process.on('SIGINT', forward);
     process.on('SIGTERM', forward);
@@ -53,6 +55,31 @@ export function agentCommand(args: readonly string[], main = AGENT_MAIN): Promis
       resolve(code ?? (signal ? 1 : 0));
     });
   });
+}
+
+/**
+ * The V8 flags the bundled agent's first line gives node (`#!/usr/bin/env -S node --flag…`, set
+ * by scripts/bundle-agent.mjs): started through `node`, the agent gets them all the same. The
+ * tsc build has no such line, hence none.
+ */
+export function shebangNodeFlags(main: string): string[] {
+  let first: string;
+  try {
+    const head = Buffer.alloc(200);
+    const fd = openSync(main, 'r');
+    try {
+      first = head
+        .subarray(0, readSync(fd, head, 0, head.length, 0))
+        .toString()
+        .split('\n', 1)[0]!;
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    return [];
+  }
+  const match = /^#!\/usr\/bin\/env -S node((?: --[a-z0-9-]+(?:=[\w.-]+)?)+)\s*$/.exec(first);
+  return match === null ? [] : match[1]!.trim().split(' ');
 }
 
 export function registerAgentCommand(program: Command): void {
