@@ -76,6 +76,8 @@ export interface HcpTerraformSimulator {
     speculative?: boolean;
     /** The plan JSON answers 204 (not finished) this many times first. */
     notReadyTimes?: number;
+    /** The plan was made by Terraform < 0.12: the plan JSON endpoint answers 422 (documented). */
+    unsupportedPlan?: boolean;
   }): SimulatedRun;
   callbacksOf(run: SimulatedRun): Callback[];
   close(): Promise<void>;
@@ -118,7 +120,10 @@ function listen(handler: (req: IncomingMessage, res: ServerResponse) => void): P
 const urlOf = (server: Server) => `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 
 export async function startHcpTerraformSimulator(): Promise<HcpTerraformSimulator> {
-  const plans = new Map<string, { token: string; json: unknown; notReady: number }>();
+  const plans = new Map<
+    string,
+    { token: string; json: unknown; notReady: number; unsupported: boolean }
+  >();
   const taskResults = new Map<string, { token: string }>();
   /** Temporary archivist objects: key -> plan JSON and expiry (one minute, as documented). */
   const objects = new Map<string, { json: unknown; expires: number }>();
@@ -147,7 +152,8 @@ export async function startHcpTerraformSimulator(): Promise<HcpTerraformSimulato
       if (authorized && entry.notReady > 0) {
         entry.notReady--;
         status = 204;
-      } else if (authorized) status = 307;
+      } else if (authorized && entry.unsupported) status = 422;
+      else if (authorized) status = 307;
       planFetches.push({
         planId: plan[1] as string,
         authorization: req.headers.authorization,
@@ -160,6 +166,12 @@ export async function startHcpTerraformSimulator(): Promise<HcpTerraformSimulato
           .end(JSON.stringify({ errors: [{ status: '401', title: 'unauthorized' }] }));
       }
       if (status === 204) return res.writeHead(204).end();
+      if (status === 422)
+        return res
+          .writeHead(422, { 'content-type': 'application/vnd.api+json' })
+          .end(
+            JSON.stringify({ errors: [{ status: '422', title: 'unsupported Terraform version' }] }),
+          );
       const key = randomBytes(24).toString('base64url');
       objects.set(key, { json: entry?.json, expires: Date.now() + 60_000 });
       return res.writeHead(307, { location: `${archivistUrl}/v1/object/${key}` }).end();
@@ -217,6 +229,7 @@ export async function startHcpTerraformSimulator(): Promise<HcpTerraformSimulato
       plans.set(planId, {
         token: accessToken,
         notReady: options.notReadyTimes ?? 0,
+        unsupported: options.unsupportedPlan ?? false,
         json: {
           format_version: '1.2',
           terraform_version: '1.9.5',

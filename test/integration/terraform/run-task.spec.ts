@@ -358,6 +358,61 @@ describe('HCP Terraform run task', () => {
     expect(gate.rows).toEqual([{ status: 'expired' }]);
   }, 90_000);
 
+  it('decides a speculative run as terraform:plan, which engineers may run', async () => {
+    const run = hcp.createRun({
+      createdBy: 'olga',
+      workspace: 'prod-data-platform',
+      changes: [{ type: 'aws_iam_role', actions: ['create'] }],
+      speculative: true,
+    });
+    expect((await send(run.payload)).status).toBe(200);
+    const result = await finalResult(run);
+    expect(result.body.data.attributes).toMatchObject({
+      status: 'passed',
+      message:
+        'Stepgate allowed terraform:plan on prod-data-platform for olga (terraform-access/engineers-plan).',
+    });
+  });
+
+  it('fails closed, with the reason, when there is no plan to decide on', async () => {
+    const old = hcp.createRun({
+      createdBy: 'olga',
+      workspace: 'staging-network',
+      changes: [{ type: 'aws_route', actions: ['update'] }],
+      unsupportedPlan: true,
+    });
+    expect((await send(old.payload)).status).toBe(200);
+    const result = await finalResult(old);
+    expect(result.body.data.attributes).toMatchObject({
+      status: 'failed',
+      message: 'Stepgate could not decide this run: the plan JSON endpoint answered 422',
+    });
+    const audit = await db.query(
+      `SELECT actor, reason FROM audit_event WHERE action = 'terraform.run_task.error' AND target = $1`,
+      [`terraform-run:${old.runId}`],
+    );
+    expect(audit.rows).toEqual([
+      {
+        actor: 'terraform:acme/staging-network',
+        reason: 'the plan JSON endpoint answered 422',
+      },
+    ]);
+
+    // Attached at pre-plan by mistake: nothing to decide on, so the run does not go on.
+    const early = hcp.createRun({
+      createdBy: 'olga',
+      workspace: 'staging-network',
+      changes: [],
+      stage: 'pre_plan',
+    });
+    expect((await send({ ...early.payload, plan_json_api_url: undefined })).status).toBe(200);
+    const refused = await finalResult(early);
+    expect(refused.body.data.attributes.status).toBe('failed');
+    expect(refused.body.data.attributes.message).toContain(
+      'attach this run task to the workspace at the post-plan stage',
+    );
+  });
+
   it('refuses a bad or missing signature with 401 and records nothing', async () => {
     const run = hcp.createRun({
       createdBy: 'olga',
