@@ -49,6 +49,8 @@ import { PipelineGatesRepository, type PipelineGateRow } from './pipeline-gates.
 export const PIPELINE_GATES_ACTOR = 'system:pipeline-gates';
 /** How long a replica holds a claimed gate: longer than a decision plus a platform call. */
 const CLAIM_LEASE_MS = 60_000;
+/** Left of the lease when a replica stops starting on its claimed gates: one gate's worth. */
+const LEASE_MARGIN_MS = 30_000;
 /** Gates one poll claims. */
 const CLAIM_BATCH = 20;
 /** Report attempts before a gate is closed unreported (audited as report_failed). */
@@ -143,12 +145,12 @@ export class PipelineGatesService {
 
   /** One round of the poller: claims the pending gates no replica holds and moves each on. */
   async poll(now = new Date()): Promise<number> {
-    const rows = await this.repository.claim(
-      now,
-      new Date(now.getTime() + CLAIM_LEASE_MS),
-      CLAIM_BATCH,
-    );
+    const leaseEnd = now.getTime() + CLAIM_LEASE_MS;
+    const rows = await this.repository.claim(now, new Date(leaseEnd), CLAIM_BATCH);
     for (const row of rows) {
+      // Slow platform calls ate the lease: leave the rest to whoever claims them after it,
+      // rather than work on a gate another replica may be claiming now.
+      if (Date.now() > leaseEnd - LEASE_MARGIN_MS) break;
       try {
         const response =
           row.expiresAt <= now ? undefined : await this.decide(this.inputOf(row), now);
@@ -226,7 +228,7 @@ export class PipelineGatesService {
         await this.repository.release(
           row.id,
           { lastError: (error as Error).message, approvalRequestId: row.approvalRequestId },
-          null,
+          this.later(new Date(), 1),
         );
         return;
       }
