@@ -23,6 +23,9 @@ export const SCOPE_NAMES = [
   'approver',
   'data',
   'events',
+  // POST /v1/check about a principal other than the caller's own (verified) one: the answer
+  // then never applies grants or approvals, which belong to that principal only.
+  'check:any',
 ] as const;
 
 const reason = z.string().trim().min(1).max(1000);
@@ -557,6 +560,28 @@ export const checkResponseSchema = z.object({
   }),
   /** The authentication levels of the active policies, weakest first. */
   levels: z.array(z.string()),
+  /**
+   * Who was decided for, and from what: `token` (the calling token's subject), `id-token` (a
+   * CI job's or an IdP's OIDC token, verified against `issuers:` in stepgate.yaml) or `asked`
+   * (another principal named in the body, with the `check:any` scope). Roles and groups come
+   * from the policy data (`data.people`) and the verified token, never from the request.
+   */
+  principal: z
+    .object({
+      id: z.string(),
+      source: z.enum(['token', 'id-token', 'asked']),
+      roles: z.array(z.string()),
+      groups: z.array(z.string()),
+      attributes: z.record(z.string(), z.unknown()).optional(),
+    })
+    .optional(),
+  /**
+   * Whether the principal's grants (elevations, approvals) counted. False when asking about
+   * another principal: their grants are theirs, so the answer is what they would get without
+   * any step-up; `note` says so.
+   */
+  grantsApplied: z.boolean().optional(),
+  note: z.string().optional(),
   /** How to meet an unmet step-up: commands to run (only with effect step_up). */
   satisfy: z
     .object({

@@ -218,6 +218,7 @@ export {
   approvalDecisionRequestSchema,
   approvalSchema,
   approvalsQuerySchema,
+  checkBodySchema,
   checkRequestSchema,
   createApprovalRequestSchema,
   createdEnrolmentCodeSchema,
@@ -240,6 +241,7 @@ export {
 export type {
   ApprovalView,
   ApprovalsQuery,
+  CheckBody,
   CheckRequest,
   CreateApprovalRequest,
   CreatedEnrolmentCode,

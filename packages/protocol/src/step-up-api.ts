@@ -10,6 +10,10 @@ import { REQUEST_LIMITS, requestLimitProblem } from './request-limits.js';
 
 const reason = z.string().trim().min(1).max(1000);
 
+/** Where roles and groups come from, for every body that tries to send them. */
+export const ROLES_FROM_POLICY_DATA =
+  'roles and groups are not taken from requests: they come from the policy data of the active version (data.people in the policy repository) and from the verified token (issuers: claims in stepgate.yaml)';
+
 /** Duration in seconds a grant should live; the control plane caps it (STEPGATE_GRANT_MAX_TTL). */
 const ttlSeconds = z.int().min(30).max(86_400);
 
@@ -171,17 +175,17 @@ export const createApprovalRequestSchema = z
     resource: resourceRef.extend({ attributes: z.record(z.string(), z.unknown()).optional() }),
     reason,
     /**
-     * The request is decided for the requester (the token's subject) against the active
-     * policies, as POST /v1/check decides: these are the requester's roles, groups and attributes
-     * (and `context`) the policies should see. The decision sets how many approvers are needed.
+     * Refused: the request is decided for the requester (the token's subject, or a CI job's ID
+     * token's principal) against the active policies, as POST /v1/check decides, with roles and
+     * groups from the policy data. The decision sets how many approvers are needed.
      */
     principal: z
-      .strictObject({
-        roles: z.array(z.string().max(256)).max(100).optional(),
-        groups: z.array(z.string().max(256)).max(100).optional(),
-        attributes: z.record(z.string(), z.unknown()).optional(),
+      .custom<never>(() => false, {
+        error: () =>
+          `principal is not accepted (the request is for the caller's own principal): ${ROLES_FROM_POLICY_DATA}`,
       })
-      .optional(),
+      .optional()
+      .meta({ description: 'Refused: roles and groups come from the policy data.' }),
     context: z.record(z.string(), z.unknown()).optional(),
     /**
      * The number of approvals the active policies require comes from their decision, never from
@@ -195,7 +199,7 @@ export const createApprovalRequestSchema = z
   // id is the token's subject, checked by the token itself).
   .superRefine((body, context) => {
     const problem = requestLimitProblem({
-      principal: { ...body.principal, id: '' },
+      principal: { id: '' },
       action: body.action,
       actionAttributes: body.actionAttributes,
       resource: body.resource,
@@ -237,9 +241,61 @@ export const approvalsQuerySchema = z.strictObject({
 export type ApprovalsQuery = z.infer<typeof approvalsQuerySchema>;
 
 /**
- * `POST /v1/check`: the control plane decides with the active bundle and the principal's
- * grants, exactly as an agent would (for pipelines that talk to the control plane only), so
- * the body is the agents' decision input, checked by the same schema and limits.
+ * A complete decision input, as the control plane decides it for `POST /v1/check` and the
+ * pipeline gates once the principal is known (checked by the agents' schema and limits).
  */
 export const checkRequestSchema = decisionRequestSchema;
 export type CheckRequest = z.infer<typeof checkRequestSchema>;
+
+/**
+ * A principal in a request body: the id alone. Roles, groups and attributes are refused with
+ * a message saying where they come from now.
+ */
+const principalIdOnly = z
+  .looseObject({
+    id: z
+      .string()
+      .trim()
+      .min(1)
+      .max(REQUEST_LIMITS.principalId)
+      .describe('Another principal to ask about; needs the check:any scope.'),
+  })
+  .superRefine((principal, context) => {
+    for (const key of Object.keys(principal)) {
+      if (key === 'id') continue;
+      context.addIssue({
+        code: 'custom',
+        path: [key],
+        message:
+          key === 'roles' || key === 'groups' || key === 'attributes'
+            ? `principal.${key} is not accepted: ${ROLES_FROM_POLICY_DATA}`
+            : `unknown field "principal.${key}" (allowed: id)`,
+      });
+    }
+  });
+
+/**
+ * `POST /v1/check` body: what to do on which resource. The principal is the caller's verified
+ * identity (the token's subject, or the claims of a CI job's OIDC token); `principal.id` names
+ * another one and needs the `check:any` scope (then grants are not applied).
+ */
+export const checkBodySchema = z
+  .strictObject({
+    principal: principalIdOnly.optional(),
+    action: actionName,
+    actionAttributes: z.record(z.string(), z.unknown()).optional(),
+    resource: resourceRef.extend({ attributes: z.record(z.string(), z.unknown()).optional() }),
+    context: z.record(z.string(), z.unknown()).optional(),
+  })
+  .superRefine((body, context) => {
+    const problem = requestLimitProblem({
+      principal: { id: '' },
+      action: body.action,
+      actionAttributes: body.actionAttributes,
+      resource: body.resource,
+      context: body.context,
+    });
+    if (problem !== undefined && !BOUNDED_FIELDS.has(problem.field))
+      context.addIssue({ code: 'custom', message: problem.message });
+  });
+export type CheckBody = z.infer<typeof checkBodySchema>;

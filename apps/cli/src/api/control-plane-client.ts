@@ -46,7 +46,7 @@ import {
   type ApprovalsResponse,
   type ApprovalView,
   type AuditResponse,
-  type CheckRequest,
+  type CheckBody,
   type CheckResponse,
   type CreatedEnrolmentCode,
   type EnrolmentCodesResponse,
@@ -100,7 +100,7 @@ export interface ControlPlaneApi {
   listAudit(query: { limit: number; action?: string }): Promise<AuditResponse>;
 
   // Step-up: decisions, elevation, grants and approvals.
-  check(input: CheckRequest): Promise<CheckResponse>;
+  check(input: CheckBody): Promise<CheckResponse>;
   enrollTotp(request: TotpEnrollRequest): Promise<TotpEnrollResponse>;
   confirmTotp(code: string): Promise<TotpConfirmResponse>;
   elevateTotp(request: TotpElevateRequest): Promise<GrantView>;
@@ -244,7 +244,7 @@ export class ControlPlaneClient implements ControlPlaneApi {
     return this.call('GET', '/v1/audit', auditResponseSchema, { query: params });
   }
 
-  async check(input: CheckRequest): Promise<CheckResponse> {
+  async check(input: CheckBody): Promise<CheckResponse> {
     return this.call('POST', '/v1/check', checkResponseSchema, { body: input });
   }
 

@@ -1,6 +1,7 @@
 import { createInterface, type Interface } from 'node:readline';
 import type { ConnectionFlags } from '../config/connection.js';
 import { resolveConnection } from '../config/connection.js';
+import { resolveIdToken, type IdTokenFlags } from '../config/id-token.js';
 import { EXIT_REFUSED, reportFailure, type AdminIo } from './admin-command-runner.js';
 import { ControlPlaneClient, type ControlPlaneApi } from './control-plane-client.js';
 
@@ -87,7 +88,7 @@ export function stdinLineReader(
  */
 export async function runStepUpCommand(
   commandName: string,
-  options: ConnectionFlags & { json?: boolean },
+  options: ConnectionFlags & IdTokenFlags & { json?: boolean },
   io: StepUpIo,
   run: (client: ControlPlaneApi) => Promise<number>,
   refusedExit = EXIT_REFUSED,
@@ -96,7 +97,12 @@ export async function runStepUpCommand(
   const redact = (text: string): string =>
     token === undefined || token.length < 8 ? text : text.split(token).join('<token>');
   try {
-    const connection = resolveConnection(options, io.env);
+    // A CI job's OIDC token, when given, is the credential: the principal is whoever it names.
+    const idToken = await resolveIdToken(options, io.env ?? process.env, io.fetch ?? fetch);
+    const connection = resolveConnection(
+      idToken === undefined ? options : { ...options, token: idToken },
+      io.env,
+    );
     token = connection.token;
     const client = new ControlPlaneClient(connection, { fetch: io.fetch, timeoutMs: io.timeoutMs });
     return await run(client);

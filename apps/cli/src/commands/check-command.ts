@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import type { ControlPlaneApi } from '../api/control-plane-client.js';
 import { processStepUpIo, runStepUpCommand, type StepUpIo } from '../api/step-up-runner.js';
-import type { CheckRequest, CheckResponse } from '@stepgate/protocol';
+import type { CheckBody, CheckResponse } from '@stepgate/protocol';
 import { addAdminOptions, type AdminOptions } from '../config/admin-options.js';
 import {
   addCheckOptions,
@@ -42,7 +42,7 @@ export function exitFor(result: CheckResponse): number {
  */
 export async function decide(
   client: ControlPlaneApi,
-  input: CheckRequest,
+  input: CheckBody,
   options: { wait?: boolean; timeout?: number },
   io: StepUpIo,
 ): Promise<{ result: CheckResponse; timedOut: boolean }> {
@@ -81,7 +81,9 @@ export async function checkCommand(
 
 export const CHECK_EXIT_HELP = `
 Exit codes: 0 allowed, 1 denied, 3 step-up needed (or --wait timed out), 2 usage or connection error.
-The principal cannot be learnt from the token: give --principal or set STEPGATE_PRINCIPAL.`;
+The principal is the token's subject, or the CI job's with --id-token (GitHub Actions, GitLab CI);
+roles and groups come from the policy data (data.people). --principal asks about someone else
+(needs the check:any scope; their grants are then not applied).`;
 
 export function registerCheckCommand(program: Command): void {
   addAdminOptions(

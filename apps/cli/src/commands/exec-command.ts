@@ -3,7 +3,7 @@ import { constants } from 'node:os';
 import type { Command } from 'commander';
 import type { ControlPlaneApi } from '../api/control-plane-client.js';
 import { processStepUpIo, runStepUpCommand, type StepUpIo } from '../api/step-up-runner.js';
-import type { CheckRequest, CheckResponse } from '@stepgate/protocol';
+import type { CheckBody, CheckResponse } from '@stepgate/protocol';
 import { addConnectionOptions, type AdminOptions } from '../config/admin-options.js';
 import {
   addCheckOptions,
@@ -71,7 +71,7 @@ export async function execCommand(
           : await requestAndWait(client, input, reason, options.timeout, io);
       if (result.decision.effect === 'allow') {
         io.stderr.write(
-          `stepgate: allowed ${describeRequest(input)} (revision ${result.decision.revision}); running ${printable(command.map(shellQuote).join(' '))}\n`,
+          `stepgate: allowed ${describeRequest(input, result)} (revision ${result.decision.revision}); running ${printable(command.map(shellQuote).join(' '))}\n`,
         );
         allowed = true;
         return 0;
@@ -93,7 +93,7 @@ export async function execCommand(
  */
 async function requestAndWait(
   client: ControlPlaneApi,
-  input: CheckRequest,
+  input: CheckBody,
   reason: string,
   timeout: number | undefined,
   io: StepUpIo,
@@ -101,13 +101,12 @@ async function requestAndWait(
   const first = await client.check(input);
   if (first.decision.effect !== 'step_up') return { result: first, timedOut: false };
   if (isUnmet(first.decision, 'approvals') && (first.decision.require?.approvals ?? 0) > 0) {
-    // Decided by the control plane as this check was: the same roles, groups and context.
-    const { id: _id, ...principal } = input.principal;
+    // Decided by the control plane as this check was: for the caller, with the same context
+    // (a request is always the caller's own: --principal cannot open one for someone else).
     const approval = await client.createApproval({
       action: input.action,
       resource: { kind: input.resource.kind, id: input.resource.id },
       reason,
-      ...(Object.keys(principal).length > 0 ? { principal } : {}),
       ...(input.context === undefined ? {} : { context: input.context }),
     });
     io.stderr.write(
@@ -200,9 +199,9 @@ export function registerExecCommand(program: Command): void {
     .addHelpText(
       'after',
       `
-Example: stepgate exec --principal alice --action terraform:apply --resource prod/billing -- terraform apply
+Example: stepgate exec --action terraform:apply --resource prod/billing -- terraform apply
 Exit codes: the command's own when it ran; 1 denied, 3 step-up needed, 2 usage or connection error.
-The principal cannot be learnt from the token: give --principal or set STEPGATE_PRINCIPAL.`,
+The principal is the token's subject, or the CI job's (--id-token); roles come from data.people.`,
     )
     .action(async (command: string[], options: ExecOptions) => {
       exitLike(await execCommand(command, options));

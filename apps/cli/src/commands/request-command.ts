@@ -1,4 +1,4 @@
-import type { Command } from 'commander';
+import { Option, type Command } from 'commander';
 import type { ControlPlaneApi } from '../api/control-plane-client.js';
 import {
   processStepUpIo,
@@ -14,6 +14,7 @@ import {
   parseContext,
   parseDurationSeconds,
   parseResource,
+  refuseRoleFlags,
 } from '../config/step-up-options.js';
 import { UsageError } from '../config/usage-error.js';
 import { createCountdown } from '../output/progress.js';
@@ -26,7 +27,7 @@ export interface RequestOptions extends AdminOptions {
   resource?: string;
   resourceKind?: string;
   reason?: string;
-  /** The requester's roles, groups and context as the policies should see them. */
+  /** Refused (roles come from the policy data); the context is the policies' to read. */
   role?: string[];
   group?: string[];
   context?: string[];
@@ -55,23 +56,15 @@ export async function requestCommand(
       if (reason === undefined) {
         throw new UsageError('approvers need a reason: --reason "why this is needed"');
       }
-      const roles = (options.role ?? []).map((role) => role.trim()).filter((role) => role !== '');
-      const groups = (options.group ?? []).map((g) => g.trim()).filter((g) => g !== '');
+      refuseRoleFlags(options);
       const context = parseContext(options.context ?? []);
       // The number of approvals is not ours to choose: the control plane takes it from the
-      // active policies' decision on this request (for the token's subject, with these roles).
+      // active policies' decision on this request (for the token's subject, with the roles the
+      // policy data gives it).
       const created = await client.createApproval({
         action,
         resource,
         reason,
-        ...(roles.length > 0 || groups.length > 0
-          ? {
-              principal: {
-                ...(roles.length > 0 ? { roles } : {}),
-                ...(groups.length > 0 ? { groups } : {}),
-              },
-            }
-          : {}),
         ...(context === undefined ? {} : { context }),
         ttlSeconds: options.ttl,
       });
@@ -154,8 +147,9 @@ export function registerRequestCommand(program: Command): void {
       )
       .option('--resource-kind <kind>', 'the resource kind; --resource is then the id as written')
       .option('--reason <text>', 'why, for the approvers and the audit log (required)')
-      .option('--role <role>', 'a role of yours the policies look at (repeatable)', collect)
-      .option('--group <group>', 'a group of yours the policies look at (repeatable)', collect)
+      // Gone (roles come from the policy data): hidden, so an old script learns why.
+      .addOption(new Option('--role <role>').hideHelp().argParser(collect))
+      .addOption(new Option('--group <group>').hideHelp().argParser(collect))
       .option(
         '--context <key=value>',
         'a context attribute the policies look at, e.g. ticket=OPS-42 (repeatable)',
@@ -166,7 +160,7 @@ export function registerRequestCommand(program: Command): void {
   )
     .addHelpText(
       'after',
-      "\nThe number of approvals comes from the active policies (their decision on this request for your token's subject, with --role/--group/--context); a request the policies allow anyway, deny, or only want a factor for is refused with the reason.\nExit codes: 0 created (or approved with --wait), 1 denied or expired, 2 usage or connection error.",
+      "\nThe number of approvals comes from the active policies (their decision on this request for your token's subject, with the roles data.people gives it and --context); a request the policies allow anyway, deny, or only want a factor for is refused with the reason.\nExit codes: 0 created (or approved with --wait), 1 denied or expired, 2 usage or connection error.",
     )
     .action(async (options: RequestOptions) => {
       process.exitCode = await requestCommand(options);

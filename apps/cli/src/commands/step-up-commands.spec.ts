@@ -218,8 +218,8 @@ describe('check', () => {
 
   it('exits 2 on usage errors before calling anything', async () => {
     const run = capture();
-    expect(await checkCommand({ ...flags, action: 'a', resource: 'r' }, run.io)).toBe(2);
-    expect(run.stderr()).toContain('STEPGATE_PRINCIPAL');
+    expect(await checkCommand({ ...flags, action: 'a', role: ['deployer'] }, run.io)).toBe(2);
+    expect(run.stderr()).toContain('--role is no longer accepted');
     expect(seen).toHaveLength(0);
   });
 
@@ -326,17 +326,16 @@ describe('exec', () => {
     const run = capture();
     const outcome = await execCommand(
       ['true'],
-      { ...flags, ...who, role: ['ops'], context: ['ticket=INC-42'], request: 'INC-42 hotfix' },
+      { ...flags, ...who, context: ['ticket=INC-42'], request: 'INC-42 hotfix' },
       run.io,
       runner,
     );
     expect(outcome).toEqual({ code: 7 });
-    // Decided by the control plane as the check was: same roles and context, no count.
+    // Decided by the control plane as the check was: same context, no roles, no count.
     expect(seen.find((s) => s.path === '/v1/approvals')?.body).toEqual({
       action: 'terraform:apply',
       resource: { kind: 'terraform', id: 'prod/billing' },
       reason: 'INC-42 hotfix',
-      principal: { roles: ['ops'] },
       context: { ticket: 'INC-42' },
     });
     expect(run.stderr()).toContain('npx stepgate approve ap-1');
@@ -550,18 +549,20 @@ describe('request', () => {
     expect(run.stdout()).toContain('npx stepgate approve ap-1');
   });
 
-  it('sends the roles, groups and context the policies decide the request with', async () => {
+  it('sends the context the policies decide the request with; --role is refused', async () => {
     reply('POST /v1/approvals', { status: 201, body: approval('pending') });
     const run = capture();
-    const described = { role: ['deployer'], group: ['sre'], context: ['ticket=OPS-42'] };
-    expect(await requestCommand({ ...create, ...described }, run.io)).toBe(0);
+    expect(await requestCommand({ ...create, context: ['ticket=OPS-42'] }, run.io)).toBe(0);
     expect(seen[0]!.body).toEqual({
       action: 'deploy',
       resource: { kind: 'environment', id: 'prod/billing' },
       reason: 'hotfix',
-      principal: { roles: ['deployer'], groups: ['sre'] },
       context: { ticket: 'OPS-42' },
     });
+    const refused = capture();
+    expect(await requestCommand({ ...create, role: ['deployer'] }, refused.io)).toBe(2);
+    expect(refused.stderr()).toContain('roles and groups come from the policy data');
+    expect(seen).toHaveLength(1);
   });
 
   it('--wait exits 0 once approved and 1 when denied', async () => {

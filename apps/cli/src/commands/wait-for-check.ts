@@ -4,7 +4,7 @@ import {
   type ControlPlaneApi,
 } from '../api/control-plane-client.js';
 import { systemClock, type StepUpIo } from '../api/step-up-runner.js';
-import type { CheckRequest, CheckResponse } from '@stepgate/protocol';
+import type { CheckBody, CheckResponse } from '@stepgate/protocol';
 import { createCountdown } from '../output/progress.js';
 import { describeRequirement } from '../output/step-up-format.js';
 
@@ -27,7 +27,7 @@ export function isTransient(error: unknown): boolean {
  */
 export async function waitForCheck(
   client: ControlPlaneApi,
-  input: CheckRequest,
+  input: CheckBody,
   first: CheckResponse,
   timeoutSeconds: number,
   io: StepUpIo,

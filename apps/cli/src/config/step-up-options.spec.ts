@@ -12,13 +12,8 @@ import { UsageError } from './usage-error.js';
 
 describe('buildCheckInput', () => {
   it('builds the /v1/check body from the flags, leaving out what is not given', () => {
-    expect(
-      buildCheckInput(
-        { principal: 'alice', action: 'terraform:apply', resource: 'prod/billing' },
-        {},
-      ),
-    ).toEqual({
-      principal: { id: 'alice' },
+    // No principal: the control plane decides for the token's (or the ID token's) own.
+    expect(buildCheckInput({ action: 'terraform:apply', resource: 'prod/billing' }, {})).toEqual({
       action: 'terraform:apply',
       resource: { kind: 'terraform', id: 'prod/billing' },
     });
@@ -26,8 +21,6 @@ describe('buildCheckInput', () => {
       buildCheckInput(
         {
           principal: 'bob',
-          role: ['deployer', ' '],
-          group: ['sre'],
           action: 'deploy',
           resource: 'environment:prod/billing',
           context: ['ticket=OPS-1', 'ip=10.0.0.1'],
@@ -35,27 +28,32 @@ describe('buildCheckInput', () => {
         {},
       ),
     ).toEqual({
-      principal: { id: 'bob', roles: ['deployer'], groups: ['sre'] },
+      principal: { id: 'bob' },
       action: 'deploy',
       resource: { kind: 'environment', id: 'prod/billing' },
       context: { ticket: 'OPS-1', ip: '10.0.0.1' },
     });
   });
 
-  it('takes the principal from STEPGATE_PRINCIPAL, the flag first', () => {
+  it('takes another principal from STEPGATE_PRINCIPAL, the flag first', () => {
     const flags = { action: 'a', resource: 'r' };
-    expect(buildCheckInput(flags, { STEPGATE_PRINCIPAL: 'env' }).principal.id).toBe('env');
+    expect(buildCheckInput(flags, { STEPGATE_PRINCIPAL: 'env' }).principal?.id).toBe('env');
     expect(
-      buildCheckInput({ ...flags, principal: 'flag' }, { STEPGATE_PRINCIPAL: 'env' }).principal.id,
+      buildCheckInput({ ...flags, principal: 'flag' }, { STEPGATE_PRINCIPAL: 'env' }).principal?.id,
     ).toBe('flag');
   });
 
-  it('names the missing flag', () => {
-    expect(() => buildCheckInput({ action: 'a', resource: 'r' }, {})).toThrow(
-      /--principal.*STEPGATE_PRINCIPAL/,
+  it('refuses --role and --group, saying roles come from the policy data', () => {
+    const flags = { action: 'a', resource: 'r' };
+    expect(() => buildCheckInput({ ...flags, role: ['deployer'] }, {})).toThrow(
+      /--role is no longer accepted: roles and groups come from the policy data \(data\.people/,
     );
-    expect(() => buildCheckInput({ principal: 'p', resource: 'r' }, {})).toThrow(/--action/);
-    expect(() => buildCheckInput({ principal: 'p', action: 'a' }, {})).toThrow(/--resource/);
+    expect(() => buildCheckInput({ ...flags, group: ['sre'] }, {})).toThrow(/--group is no longer/);
+  });
+
+  it('names the missing flag', () => {
+    expect(() => buildCheckInput({ resource: 'r' }, {})).toThrow(/--action/);
+    expect(() => buildCheckInput({ action: 'a' }, {})).toThrow(/--resource/);
   });
 });
 

@@ -1,12 +1,14 @@
 import { notADuration, parseDuration } from '@stepgate/policy';
-import { InvalidArgumentError, type Command } from 'commander';
-import type { CheckRequest } from '@stepgate/protocol';
+import { InvalidArgumentError, Option, type Command } from 'commander';
+import type { CheckBody } from '@stepgate/protocol';
+import { DEFAULT_ID_TOKEN_AUDIENCE, type IdTokenFlags } from './id-token.js';
 import type { Environment } from './connection.js';
 import { UsageError } from './usage-error.js';
 
-/** The flags `check` and `exec` share: who asks to do what on which resource. */
-export interface CheckFlags {
+/** The flags `check` and `exec` share: what to do on which resource (and, rarely, for whom). */
+export interface CheckFlags extends IdTokenFlags {
   principal?: string;
+  /** Refused: kept only to say where roles come from now. */
   role?: string[];
   group?: string[];
   action?: string;
@@ -20,50 +22,66 @@ export function collect(value: string, previous: string[] | undefined): string[]
   return [...(previous ?? []), value];
 }
 
-/** Adds the principal/action/resource/context options to `check` and `exec`. */
+/** Where roles come from, for anyone still passing --role or --group. */
+export const ROLES_COME_FROM_POLICY_DATA =
+  'roles and groups come from the policy data (data.people in the policy repository) and the verified token, never from flags';
+
+/** Adds the action/resource/context and identity options to `check`, `exec` and `request`. */
 export function addCheckOptions(command: Command): Command {
-  return command
-    .option(
-      '--principal <id>',
-      'who asks (default: $STEPGATE_PRINCIPAL; required, as the CLI cannot tell who a token is for)',
-    )
-    .option('--role <role>', 'a role of the principal (repeatable)', collect)
-    .option('--group <group>', 'a group of the principal (repeatable)', collect)
-    .option('--action <action>', 'the action, e.g. terraform:apply (required)')
-    .option(
-      '--resource <resource>',
-      'the resource: <kind>:<id> (split at the last colon, e.g. terraform:workspace:prod/billing) or just <id> (required)',
-    )
-    .option(
-      '--resource-kind <kind>',
-      'the resource kind; --resource is then the id as written (default: the action prefix, e.g. terraform)',
-    )
-    .option(
-      '--context <key=value>',
-      'a context attribute, e.g. ticket=OPS-42 (repeatable)',
-      collect,
+  return (
+    command
+      .option(
+        '--principal <id>',
+        "ask about another principal than the token's own (default: $STEPGATE_PRINCIPAL); needs a token with the check:any scope, and then grants are not applied",
+      )
+      .option(
+        '--id-token <jwt|github>',
+        "identify with a CI job's OIDC token instead of an API token (default: $STEPGATE_ID_TOKEN): the token itself (GitLab id_tokens), or github to request the job's token in GitHub Actions (permissions: id-token: write)",
+      )
+      .option(
+        '--audience <aud>',
+        `the audience of the GitHub Actions token requested by --id-token github (default: $STEPGATE_ID_TOKEN_AUDIENCE or ${DEFAULT_ID_TOKEN_AUDIENCE})`,
+      )
+      // Gone: kept hidden so that an old pipeline fails with the reason instead of "unknown option".
+      .addOption(new Option('--role <role>').hideHelp().argParser(collect))
+      .addOption(new Option('--group <group>').hideHelp().argParser(collect))
+      .option('--action <action>', 'the action, e.g. terraform:apply (required)')
+      .option(
+        '--resource <resource>',
+        'the resource: <kind>:<id> (split at the last colon, e.g. terraform:workspace:prod/billing) or just <id> (required)',
+      )
+      .option(
+        '--resource-kind <kind>',
+        'the resource kind; --resource is then the id as written (default: the action prefix, e.g. terraform)',
+      )
+      .option(
+        '--context <key=value>',
+        'a context attribute, e.g. ticket=OPS-42 (repeatable)',
+        collect,
+      )
+  );
+}
+
+/** Refuses --role and --group, saying where roles come from now. */
+export function refuseRoleFlags(flags: { role?: string[]; group?: string[] }): void {
+  if (flags.role !== undefined || flags.group !== undefined)
+    throw new UsageError(
+      `--${flags.role === undefined ? 'group' : 'role'} is no longer accepted: ${ROLES_COME_FROM_POLICY_DATA}`,
     );
 }
 
-/** Builds the `/v1/check` body from the flags; throws UsageError naming the flag to fix. */
-export function buildCheckInput(flags: CheckFlags, env: Environment): CheckRequest {
+/**
+ * Builds the `/v1/check` body from the flags; throws UsageError naming the flag to fix. The
+ * principal is the token's (or the ID token's) unless --principal names another one.
+ */
+export function buildCheckInput(flags: CheckFlags, env: Environment): CheckBody {
+  refuseRoleFlags(flags);
   const principal = nonEmpty(flags.principal) ?? nonEmpty(env.STEPGATE_PRINCIPAL);
-  if (principal === undefined) {
-    throw new UsageError(
-      'who is asking? pass --principal <id> or set STEPGATE_PRINCIPAL (there is no way to learn it from the token)',
-    );
-  }
   const action = nonEmpty(flags.action);
   if (action === undefined) throw new UsageError('missing --action <action>, e.g. terraform:apply');
-  const roles = (flags.role ?? []).map((role) => role.trim()).filter((role) => role !== '');
-  const groups = (flags.group ?? []).map((group) => group.trim()).filter((group) => group !== '');
   const context = parseContext(flags.context ?? []);
   return {
-    principal: {
-      id: principal,
-      ...(roles.length > 0 ? { roles } : {}),
-      ...(groups.length > 0 ? { groups } : {}),
-    },
+    ...(principal === undefined ? {} : { principal: { id: principal } }),
     action,
     resource: parseResource(flags.resource, flags.resourceKind, action),
     ...(context === undefined ? {} : { context }),

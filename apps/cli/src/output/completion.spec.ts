@@ -65,7 +65,8 @@ describe('shell completion', () => {
       expect(script, `${shell}: ${path}`).toMatch(word);
       // Its own key, under which its options and subcommands are listed.
       expect(script, `${shell}: key of ${path}`).toContain(`'stepgate ${path}'`);
-      for (const option of command.options) {
+      // Hidden options (the refused --role/--group) are not offered.
+      for (const option of command.options.filter((candidate) => !candidate.hidden)) {
         const long = option.long!;
         // fish writes --name as -l name.
         expect(script, `${shell}: ${path} ${long}`).toContain(

@@ -4,7 +4,7 @@ import {
   checkResponseSchema,
   grantSchema,
   type ApprovalView,
-  type CheckRequest,
+  type CheckBody,
   type CheckResponse,
   type GrantView,
 } from '@stepgate/protocol';
@@ -20,7 +20,7 @@ import {
   shellQuote,
 } from './step-up-format.js';
 
-const input: CheckRequest = {
+const input: CheckBody = {
   principal: { id: 'alice' },
   action: 'terraform:apply',
   resource: { kind: 'terraform', id: 'prod/billing' },
@@ -137,14 +137,10 @@ describe('check output', () => {
     ]);
     const approvalsOnly = stepUp();
     approvalsOnly.decision.require = { approvals: 2 };
-    // The control plane takes the count from its own decision: the request names the roles and
-    // groups this check was decided with instead (`request` has no --approvals).
-    const withRoles: CheckRequest = {
-      ...input,
-      principal: { id: 'alice', roles: ['deployer'], groups: ['sre team'] },
-    };
-    expect(satisfyCommands(approvalsOnly, withRoles)).toEqual([
-      "npx stepgate request --action terraform:apply --resource terraform:prod/billing --role deployer --group 'sre team' --reason '<why>'",
+    // The control plane takes the count and the roles from its own decision and the policy
+    // data: the request names neither (`request` has no --approvals, --role or --group).
+    expect(satisfyCommands(approvalsOnly, input)).toEqual([
+      "npx stepgate request --action terraform:apply --resource terraform:prod/billing --reason '<why>'",
     ]);
   });
 

@@ -1,4 +1,4 @@
-import type { ApprovalView, CheckRequest, CheckResponse, GrantView } from '@stepgate/protocol';
+import type { ApprovalView, CheckBody, CheckResponse, GrantView } from '@stepgate/protocol';
 import { formatDuration } from '../config/step-up-options.js';
 import { formatTable, formatUtc, printable, type Column } from './table.js';
 
@@ -64,10 +64,14 @@ function describeParts(require: Requirement): string {
   return parts.length === 0 ? 'stronger authentication' : parts.join(', ');
 }
 
-/** `terraform:apply on terraform:prod/billing for alice` */
-export function describeRequest(input: CheckRequest): string {
+/**
+ * `terraform:apply on terraform:prod/billing for alice`: the principal the control plane
+ * decided for (its answer), else the one asked about, else the token's.
+ */
+export function describeRequest(input: CheckBody, result?: CheckResponse): string {
+  const who = result?.principal?.id ?? input.principal?.id;
   return printable(
-    `${input.action} on ${input.resource.kind}:${input.resource.id} for ${input.principal.id}`,
+    `${input.action} on ${input.resource.kind}:${input.resource.id}${who === undefined ? '' : ` for ${who}`}`,
   );
 }
 
@@ -80,7 +84,7 @@ export function shellQuote(value: string): string {
  * The commands that close a step-up gap: the control plane's suggestions when it sends them,
  * else ones built from the request (elevate for a level or freshness, request for approvals).
  */
-export function satisfyCommands(result: CheckResponse, input: CheckRequest): string[] {
+export function satisfyCommands(result: CheckResponse, input: CheckBody): string[] {
   const { decision } = result;
   const commands: string[] = [];
   const resource = `${input.resource.kind}:${input.resource.id}`;
@@ -96,31 +100,21 @@ export function satisfyCommands(result: CheckResponse, input: CheckRequest): str
   if (result.satisfy?.request !== undefined) commands.push(result.satisfy.request);
   else if (needsApprovals) {
     commands.push(
-      `npx stepgate request --action ${shellQuote(input.action)} --resource ${shellQuote(resource)}${principalFlags(input)} --reason '<why>'`,
+      `npx stepgate request --action ${shellQuote(input.action)} --resource ${shellQuote(resource)} --reason '<why>'`,
     );
   }
   return commands.map(printable);
 }
 
-/**
- * The roles and groups the check was decided with, as `request` flags: the control plane
- * decides the approval request with them (it takes the number of approvals from that decision).
- */
-function principalFlags(input: CheckRequest): string {
-  const { roles = [], groups = [] } = input.principal;
-  return [
-    ...roles.map((role) => ` --role ${shellQuote(role)}`),
-    ...groups.map((group) => ` --group ${shellQuote(group)}`),
-  ].join('');
-}
-
 /** The human answer of `check`: the verdict line, the reasons, and for step-up how to get there. */
-export function formatCheck(result: CheckResponse, input: CheckRequest): string {
+export function formatCheck(result: CheckResponse, input: CheckBody): string {
   const { decision } = result;
-  const what = describeRequest(input);
+  const what = describeRequest(input, result);
   const lines: string[] = [];
+  // Asked about another principal (check:any): their grants did not count.
+  const note = result.note === undefined ? [] : [`  note: ${printable(result.note)}`];
   if (decision.effect === 'allow') {
-    lines.push(`ALLOW ${what} (revision ${decision.revision})`);
+    lines.push(`ALLOW ${what} (revision ${decision.revision})`, ...note);
     return lines.join('\n');
   }
   if (decision.effect === 'deny') {
@@ -128,6 +122,7 @@ export function formatCheck(result: CheckResponse, input: CheckRequest): string 
   } else {
     lines.push(`STEP-UP NEEDED ${what}: ${describeRequirement(decision.require, decision.unmet)}`);
   }
+  lines.push(...note);
   for (const reason of decision.reasons) {
     if (reason.effect !== decision.effect) continue;
     const message = reason.message === undefined ? '' : `: ${reason.message}`;
@@ -136,7 +131,7 @@ export function formatCheck(result: CheckResponse, input: CheckRequest): string 
   if (decision.effect === 'deny' && decision.reasons.length === 0) {
     lines.push('  no policy allows it (default deny)');
   }
-  if (decision.effect === 'step_up') {
+  if (decision.effect === 'step_up' && result.grantsApplied !== false) {
     lines.push('To satisfy it:');
     for (const command of satisfyCommands(result, input)) lines.push(`  ${command}`);
   }

@@ -10,7 +10,7 @@ import {
 } from '@stepgate/protocol';
 import type { z } from 'zod';
 import { CurrentPrincipal } from '../common/current-principal.decorator.js';
-import { RequireScopes, type Principal } from '../common/scopes.js';
+import { AcceptsIdTokens, RequireScopes, type Principal } from '../common/scopes.js';
 import { ZodValidationPipe } from '../common/zod-validation.pipe.js';
 import { ApprovalsService } from './approvals.service.js';
 
@@ -26,6 +26,9 @@ export class ApprovalsController {
 
   @Post()
   @RequireScopes('viewer', 'operator', 'approver')
+  // A CI job asks for approvals for itself with its ID token (the GitHub Action, `stepgate exec
+  // --request`); listing, approving and denying need a person's token.
+  @AcceptsIdTokens()
   create(
     @Body(new ZodValidationPipe(createApprovalRequestSchema)) body: CreateApprovalRequest,
     @CurrentPrincipal() principal: Principal,

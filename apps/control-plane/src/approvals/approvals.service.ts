@@ -15,6 +15,7 @@ import { Transactions, type Transaction } from '../database/transaction.js';
 import { hasGlobSyntax } from '../grants/grant-claims.js';
 import { GrantsService } from '../grants/grants.service.js';
 import { ActiveEngineService } from '../step-up/active-engine.service.js';
+import { callerPrincipal } from '../step-up/check-principal.js';
 import { DecisionFactsService } from '../step-up/decision-facts.service.js';
 import { requiredApprovals } from './approval-requirement.js';
 import {
@@ -30,6 +31,19 @@ import { ApprovalsRepository } from './approvals.repository.js';
 export const EXPIRY_ACTOR = 'system:approval-expiry';
 
 type Outcome = { kind: 'refused'; refusal: Refusal } | { kind: 'decided'; grant?: GrantView };
+
+/**
+ * An approval request as the service takes it: the API body (which refuses `principal`), or
+ * from a pipeline gate, whose platform verified the principal and which passes the principal's
+ * roles, groups and attributes it derived from the policy data and the platform's payload.
+ */
+export type ApprovalRequestInput = Omit<CreateApprovalRequest, 'principal'> & {
+  principal?: {
+    roles?: string[];
+    groups?: string[];
+    attributes?: Record<string, unknown>;
+  };
+};
 
 /**
  * Approval requests: a requester asks, N distinct other approvers approve (then a grant for
@@ -51,7 +65,7 @@ export class ApprovalsService {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
-  async create(principal: Principal, body: CreateApprovalRequest): Promise<ApprovalView> {
+  async create(principal: Principal, body: ApprovalRequestInput): Promise<ApprovalView> {
     // The grant's globs are the literal action and resource id; glob syntax in them would
     // widen it (an approval for `prod/*` must not become a grant for all of prod).
     for (const [field, value] of [
@@ -114,13 +128,13 @@ export class ApprovalsService {
   }
 
   /**
-   * The active policies' decision on the request, for the requester (the token's subject) with
-   * the roles, attributes and context they describe, without evidence: as POST /v1/check and an
-   * agent decide it for someone who has not stepped up yet.
+   * The active policies' decision on the request, for the requester (the token's subject, or
+   * an ID token's principal with its claims) with roles and groups from the policy data, without
+   * evidence: as POST /v1/check and an agent decide it for someone who has not stepped up yet.
    */
   private async decideForRequester(
     principal: Principal,
-    body: CreateApprovalRequest,
+    body: ApprovalRequestInput,
     now: Date,
   ): Promise<{ decision: Decision; revision: number }> {
     const engines = await this.engines.current();
@@ -129,8 +143,14 @@ export class ApprovalsService {
         'service/unavailable',
         'no policy version is active, and an approval request takes its number of approvals from the active policies: push policies (or activate a ready version) and retry',
       );
+    const own = callerPrincipal(principal, engines.data);
     const request: DecisionRequest = {
-      principal: { ...body.principal, id: principal.subject },
+      principal: {
+        ...own,
+        roles: [...new Set([...(own.roles ?? []), ...(body.principal?.roles ?? [])])],
+        groups: [...new Set([...(own.groups ?? []), ...(body.principal?.groups ?? [])])],
+        ...(body.principal?.attributes ? { attributes: body.principal.attributes } : {}),
+      },
       action: body.action,
       ...(body.actionAttributes ? { actionAttributes: body.actionAttributes } : {}),
       resource: body.resource,

@@ -3,6 +3,7 @@ import { Reflector } from '@nestjs/core';
 import { StepgateError } from '@stepgate/protocol';
 import type { AuthenticatedRequest } from '../common/authenticated-request.js';
 import {
+  ACCEPTS_ID_TOKENS,
   hasScope,
   PUBLIC_ROUTE,
   REQUIRED_SCOPES,
@@ -10,6 +11,7 @@ import {
   type Scope,
 } from '../common/scopes.js';
 import { ConsoleTokenService, looksLikeJwt } from '../console-auth/console-token.service.js';
+import { IdTokenService } from '../id-tokens/id-token.service.js';
 import { TokenService } from './token.service.js';
 
 /** Bearer token from the Authorization header, or undefined. */
@@ -29,6 +31,7 @@ export class AuthGuard implements CanActivate {
     private readonly reflector: Reflector,
     private readonly tokens: TokenService,
     private readonly consoleTokens: ConsoleTokenService,
+    private readonly idTokens: IdTokenService,
   ) {}
 
   async canActivate(context: ExecutionContext): Promise<boolean> {
@@ -43,6 +46,16 @@ export class AuthGuard implements CanActivate {
         'auth/unauthenticated',
         'missing bearer token: send "Authorization: Bearer <token>"',
       );
+    // An ID token of a trusted issuer (a CI job's) stands for its own principal, on the routes
+    // that take one only, and never holds a scope.
+    if (
+      this.reflector.getAllAndOverride<boolean>(ACCEPTS_ID_TOKENS, targets) &&
+      looksLikeJwt(token) &&
+      (await this.idTokens.isIdToken(token))
+    ) {
+      request.principal = await this.idTokens.authenticate(token);
+      return true;
+    }
     const principal = await this.authenticate(token);
     if (scopes.length === 0 || !hasScope(principal, scopes)) {
       throw new StepgateError(

@@ -2,13 +2,14 @@ import { Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { AuditModule } from '../audit/audit.module.js';
 import { ConsoleAuthModule } from '../console-auth/console-auth.module.js';
+import { IdTokensModule } from '../id-tokens/id-tokens.module.js';
 import { AuthGuard } from './auth.guard.js';
 import { TokenService } from './token.service.js';
 import { TokensController } from './tokens.controller.js';
 import { TokensRepository } from './tokens.repository.js';
 
 @Module({
-  imports: [AuditModule, ConsoleAuthModule],
+  imports: [AuditModule, ConsoleAuthModule, IdTokensModule],
   controllers: [TokensController],
   providers: [TokensRepository, TokenService, { provide: APP_GUARD, useClass: AuthGuard }],
   exports: [TokenService],

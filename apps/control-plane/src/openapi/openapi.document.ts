@@ -42,7 +42,7 @@ import {
   versionDetailSchema,
   versionDiffResponseSchema,
   versionsResponseSchema,
-  checkRequestSchema,
+  checkBodySchema,
   terraformRunTaskRequestSchema,
   githubDeploymentProtectionRuleSchema,
   githubWebhookResultSchema,
@@ -467,7 +467,7 @@ const ROUTES: RouteDoc[] = [
     method: 'post',
     path: '/v1/approvals',
     summary:
-      'Ask for N distinct other approvers (default 1) to approve one exact action on one exact resource; open for STEPGATE_APPROVAL_TTL (default 1 h) unless ttlSeconds is given',
+      "Ask for N distinct other approvers (default 1) to approve one exact action on one exact resource; open for STEPGATE_APPROVAL_TTL (default 1 h) unless ttlSeconds is given. The requester is the caller's verified principal (a token's subject, or a CI job's ID token as bearer, as on /v1/check), decided with roles from the policy data (a body principal is a 400)",
     scopes: ['viewer', 'operator', 'approver'],
     body: createApprovalRequestSchema,
     response: approvalSchema,
@@ -509,9 +509,9 @@ const ROUTES: RouteDoc[] = [
     method: 'post',
     path: '/v1/check',
     summary:
-      "Decide a request with the active policies and the principal's grants, as an agent would: {decision, levels, satisfy?}; satisfy lists the `npx stepgate elevate` / `npx stepgate request` commands that meet an unmet step-up; 503 service/unavailable while no version is active",
-    scopes: ['viewer', 'operator', 'approver'],
-    body: checkRequestSchema,
+      "Decide a request with the active policies for the caller's verified principal and its grants, as an agent would: {decision, levels, principal, grantsApplied, satisfy?}. The principal is the bearer token's subject, or, with an OIDC token of an issuer in the active stepgate.yaml `issuers:` as bearer (a GitHub Actions or GitLab CI job's ID token), its mapped principal with the CI claims (repository, environment, ref, actor...) as attributes; roles and groups come from the policy data (data.people), never from the body (principal.roles/groups/attributes are a 400). principal.id naming someone else needs the check:any scope (403 otherwise) and that answer applies no grants (grantsApplied false, note). satisfy lists the `npx stepgate elevate` / `npx stepgate request` commands that meet an unmet step-up; 401 for an ID token that does not verify (signature, issuer, audience, expiry); 503 service/unavailable while no version is active",
+    scopes: ['viewer', 'operator', 'approver', 'check:any'],
+    body: checkBodySchema,
     response: checkResponseSchema,
   },
   {

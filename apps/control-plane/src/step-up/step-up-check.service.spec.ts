@@ -8,6 +8,8 @@ import { compile, PolicyEngine, type GrantEvidence } from '@stepgate/policy';
 import { StepgateError, type CheckRequest } from '@stepgate/protocol';
 import type { Logger } from 'pino';
 import { beforeAll, describe, expect, it } from 'vitest';
+import type { AuditRecord, AuditService } from '../audit/audit.service.js';
+import type { Principal } from '../common/scopes.js';
 import type { GrantsService } from '../grants/grants.service.js';
 import type { LiveDataService } from '../live-data/live-data.service.js';
 import type { SignalsService } from '../signals/signals.service.js';
@@ -66,8 +68,9 @@ function checker(
   frozen: boolean,
   failures: Record<string, number> | 'redis_down' | 'disconnected',
   grants: GrantEvidence[] = [],
-): { service: StepUpCheckService; asked: string[]; warnings: string[] } {
+): { service: StepUpCheckService; asked: string[]; warnings: string[]; audited: AuditRecord[] } {
   const asked: string[] = [];
+  const audited: AuditRecord[] = [];
   const warnings: string[] = [];
   const logger = {
     warn: (_: unknown, message: string) => warnings.push(message),
@@ -84,16 +87,25 @@ function checker(
       return { failed_logins: failures[subject] ?? 0 };
     },
   } as unknown as SignalsService;
-  const engines = { current: async () => ({ engine }) } as unknown as ActiveEngineService;
-  const grantsService = { evidenceFor: async () => grants } as unknown as GrantsService;
+  const data = { people: { alice: { roles: ['deployer'], groups: ['sre'] } } };
+  const engines = { current: async () => ({ engine, data }) } as unknown as ActiveEngineService;
+  // Grants are alice's only: another principal has none.
+  const grantsService = {
+    evidenceFor: async (subject: string) => (subject === 'alice' ? grants : []),
+  } as unknown as GrantsService;
+  const audit = {
+    record: async (event: AuditRecord) => void audited.push(event),
+  } as unknown as AuditService;
   return {
     service: new StepUpCheckService(
       engines,
       grantsService,
       new DecisionFactsService(liveData, signals, logger),
+      audit,
     ),
     asked,
     warnings,
+    audited,
   };
 }
 
@@ -151,5 +163,93 @@ describe('POST /v1/check reads live data and signals like an agent', () => {
       effect: 'step_up',
       require: { level: 'phishing_resistant' },
     });
+  });
+});
+
+describe('POST /v1/check decides for the verified principal', () => {
+  const mfa: GrantEvidence = {
+    id: '0b8f5e0e-4a57-4f51-9a32-0d3d7c2b1a11',
+    kind: 'elevation',
+    evidence: { level: 'mfa', amr: ['otp'], authTime: new Date(NOW.getTime() - 60_000) },
+  };
+  const body = { action: 'deploy', resource: { kind: 'service', id: 'prod' } };
+  const token = (subject: string, scopes: Principal['scopes'] = ['viewer']): Principal => ({
+    tokenId: 't1',
+    name: `${subject}-laptop`,
+    subject,
+    scopes,
+  });
+
+  it("takes the principal from the token's subject, roles from data.people, with its grants", async () => {
+    const { service } = checker(false, {}, [mfa]);
+    const answer = await service.checkFor(token('alice'), body, NOW);
+    expect(answer.decision.effect).toBe('allow');
+    expect(answer.principal).toEqual({
+      id: 'alice',
+      source: 'token',
+      roles: ['deployer'],
+      groups: ['sre'],
+    });
+    expect(answer.grantsApplied).toBe(true);
+    // Naming yourself needs no scope.
+    const self = await service.checkFor(
+      token('alice'),
+      { ...body, principal: { id: 'alice' } },
+      NOW,
+    );
+    expect(self.principal?.source).toBe('token');
+  });
+
+  it("maps an ID token's claims to the principal's attributes and adds data.people roles", async () => {
+    const { service } = checker(false, {}, [mfa]);
+    const ci: Principal = {
+      ...token('alice', []),
+      authMethod: 'id-token',
+      identity: {
+        issuer: 'https://token.actions.githubusercontent.com',
+        roles: ['ci'],
+        attributes: { platform: 'github-actions', repository: 'octo/billing' },
+      },
+    };
+    const answer = await service.checkFor(ci, body, NOW);
+    expect(answer.principal).toEqual({
+      id: 'alice',
+      source: 'id-token',
+      roles: ['ci', 'deployer'],
+      groups: ['sre'],
+      attributes: { platform: 'github-actions', repository: 'octo/billing' },
+    });
+  });
+
+  it('refuses another principal without check:any, naming the scope', async () => {
+    const { service, audited } = checker(false, {}, [mfa]);
+    const asking = service.checkFor(token('bob'), { ...body, principal: { id: 'alice' } }, NOW);
+    await expect(asking).rejects.toMatchObject({
+      code: 'auth/forbidden',
+      message: expect.stringMatching(/acts for "bob".*"alice".*check:any/),
+    });
+    expect(audited).toEqual([]);
+  });
+
+  it('with check:any answers for the other principal without their grants, and audits it', async () => {
+    const { service, audited } = checker(false, {}, [mfa]);
+    const answer = await service.checkFor(
+      token('auditor', ['check:any']),
+      { ...body, principal: { id: 'alice' } },
+      NOW,
+    );
+    // alice's MFA grant would allow: not applied for someone else's question.
+    expect(answer.decision.effect).toBe('step_up');
+    expect(answer.grantsApplied).toBe(false);
+    expect(answer.principal).toMatchObject({ id: 'alice', source: 'asked', roles: ['deployer'] });
+    expect(answer.note).toMatch(/without their grants/);
+    expect(answer.satisfy).toBeUndefined();
+    expect(audited).toEqual([
+      expect.objectContaining({
+        actor: 'token:auditor-laptop',
+        action: 'check.other_principal',
+        target: 'alice',
+      }),
+    ]);
   });
 });

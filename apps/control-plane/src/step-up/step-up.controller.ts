@@ -1,6 +1,7 @@
 import { Body, Controller, HttpCode, Post } from '@nestjs/common';
-import { checkRequestSchema, type CheckRequest, type CheckResponse } from '@stepgate/protocol';
-import { RequireScopes } from '../common/scopes.js';
+import { checkBodySchema, type CheckBody, type CheckResponse } from '@stepgate/protocol';
+import { CurrentPrincipal } from '../common/current-principal.decorator.js';
+import { AcceptsIdTokens, RequireScopes, type Principal } from '../common/scopes.js';
 import { ZodValidationPipe } from '../common/zod-validation.pipe.js';
 import { StepUpCheckService } from './step-up-check.service.js';
 
@@ -8,13 +9,18 @@ import { StepUpCheckService } from './step-up-check.service.js';
 export class StepUpController {
   constructor(private readonly checks: StepUpCheckService) {}
 
-  /** Decides with the active policies and the principal's grants, as an agent would. */
+  /**
+   * Decides with the active policies for the caller's verified principal (token subject, or a
+   * CI job's ID token) and its grants, as an agent would.
+   */
   @Post('check')
   @HttpCode(200)
-  @RequireScopes('viewer', 'operator', 'approver')
+  @RequireScopes('viewer', 'operator', 'approver', 'check:any')
+  @AcceptsIdTokens()
   check(
-    @Body(new ZodValidationPipe(checkRequestSchema)) body: CheckRequest,
+    @Body(new ZodValidationPipe(checkBodySchema)) body: CheckBody,
+    @CurrentPrincipal() principal: Principal,
   ): Promise<CheckResponse> {
-    return this.checks.check(body);
+    return this.checks.checkFor(principal, body);
   }
 }
