@@ -37,7 +37,7 @@ export class TerraformClient {
 
   async planJson(planJsonUrl: string, accessToken: string): Promise<unknown> {
     for (let attempt = 0; ; attempt++) {
-      const response = await fetch(planJsonUrl, {
+      const response = await reach('the plan JSON endpoint', planJsonUrl, {
         method: 'GET',
         redirect: 'manual',
         headers: {
@@ -64,7 +64,7 @@ export class TerraformClient {
             `the plan JSON redirect goes to ${target.protocol} URL; refused`,
           );
         return this.readJson(
-          await fetch(target, {
+          await reach('the temporary plan JSON URL', target, {
             redirect: 'error',
             signal: AbortSignal.timeout(this.options.timeoutMs),
           }),
@@ -122,5 +122,17 @@ export class TerraformClient {
     } catch {
       throw new TerraformApiError(`${what} did not return JSON`);
     }
+  }
+}
+
+/** fetch, with a network failure (refused, reset, timed out) as a TerraformApiError. */
+async function reach(what: string, url: string | URL, init: RequestInit): Promise<Response> {
+  try {
+    return await fetch(url, init);
+  } catch (error) {
+    const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+    throw new TerraformApiError(
+      `${what} could not be reached (${cause?.code ?? cause?.message ?? (error as Error).message})`,
+    );
   }
 }

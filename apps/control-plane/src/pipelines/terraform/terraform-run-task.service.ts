@@ -122,7 +122,25 @@ export class TerraformRunTaskService implements OnModuleInit {
         workspace: run.workspace_name,
       };
       const secrets: TerraformGateSecrets = { accessToken: run.access_token };
-      const timeout = this.config.terraform?.stepUpTimeoutSeconds ?? 30 * 60;
+      await this.openGate(run, input, target, secrets);
+    } catch (error) {
+      await this.fail(run, error);
+    }
+  }
+
+  /**
+   * Opens the gate; from here on the gate reports the run. A failure after the gate may have
+   * reported (the database going away mid-way) is only logged, so a run never gets a second,
+   * contradicting result; without one HCP Terraform errors it after 10 minutes.
+   */
+  private async openGate(
+    run: TerraformRunTaskRequest,
+    input: CheckRequest,
+    target: TerraformGateTarget,
+    secrets: TerraformGateSecrets,
+  ): Promise<void> {
+    const timeout = this.config.terraform?.stepUpTimeoutSeconds ?? 30 * 60;
+    try {
       await this.gates.open({
         kind: 'terraform',
         principal: input.principal.id,
@@ -134,34 +152,44 @@ export class TerraformRunTaskService implements OnModuleInit {
         approvalReason: `HCP Terraform run ${run.run_id} on ${run.organization_name}/${run.workspace_name}${run.run_message ? `: ${run.run_message}` : ''}`,
       });
     } catch (error) {
-      const known =
-        error instanceof StepgateError ||
-        error instanceof TerraformApiError ||
-        error instanceof PlanJsonError;
-      const message = known
-        ? (error as Error).message
-        : 'an internal error (see the control plane log)';
-      if (!known)
-        this.logger.error(
-          { run: run.run_id, error: (error as Error).message },
-          'terraform run task failed',
-        );
-      await this.audit.record({
-        actor: actorOf(run),
-        action: 'terraform.run_task.error',
-        target: `terraform-run:${run.run_id}`,
-        reason: message,
-        details: {
-          stage: run.stage,
-          taskResultId: run.task_result_id,
-          runCreatedBy: run.run_created_by,
-        },
-      });
-      await this.client.sendResult(
-        run.task_result_callback_url,
-        run.access_token,
-        errorResult(message),
+      // The engine refusing the input is thrown before anything is recorded: report it.
+      if (error instanceof StepgateError && error.code === 'request/invalid') throw error;
+      this.logger.error(
+        { run: run.run_id, error: (error as Error).message },
+        'terraform run task: opening the gate failed',
       );
     }
+  }
+
+  /** Reports a run Stepgate could not decide as failed (fail closed), and audits it. */
+  private async fail(run: TerraformRunTaskRequest, error: unknown): Promise<void> {
+    const known =
+      error instanceof StepgateError ||
+      error instanceof TerraformApiError ||
+      error instanceof PlanJsonError;
+    const message = known
+      ? (error as Error).message
+      : 'an internal error (see the control plane log)';
+    if (!known)
+      this.logger.error(
+        { run: run.run_id, error: (error as Error).message },
+        'terraform run task failed',
+      );
+    await this.audit.record({
+      actor: actorOf(run),
+      action: 'terraform.run_task.error',
+      target: `terraform-run:${run.run_id}`,
+      reason: message,
+      details: {
+        stage: run.stage,
+        taskResultId: run.task_result_id,
+        runCreatedBy: run.run_created_by,
+      },
+    });
+    await this.client.sendResult(
+      run.task_result_callback_url,
+      run.access_token,
+      errorResult(message),
+    );
   }
 }
