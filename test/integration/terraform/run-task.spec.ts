@@ -20,7 +20,7 @@ import {
 import { SoftAuthenticator } from '../../support/soft-authenticator.js';
 import {
   cloneEmbedded,
-  issueEnrolmentCode,
+  elevateWithTotp,
   personToken,
   pushPolicies,
 } from '../control-plane/step-up-support.js';
@@ -276,19 +276,33 @@ describe('HCP Terraform run task', () => {
       true,
     );
 
-    // olga registers a security key (a first factor needs an admin's enrolment code) and
-    // elevates with it for this workspace: amr hwk, phishing-resistant.
+    // TOTP is mfa, not phishing-resistant: after olga elevates with it the run still waits,
+    // now for the level only (the freshness is met).
     const token = await personToken(cp, 'olga');
+    await elevateWithTotp(cp, token, {
+      actions: ['terraform:apply'],
+      resources: ['prod-data-platform'],
+    });
+    await waitFor('the gate to see the TOTP elevation', async () => {
+      const gate = await db.query(
+        `SELECT decision->'decision'->'unmet' AS unmet FROM pipeline_gate WHERE target->>'runId' = $1`,
+        [run.runId],
+      );
+      return JSON.stringify(gate.rows[0]?.unmet) === '["level"]';
+    });
+    expect(hcp.callbacksOf(run).every((c) => c.body.data.attributes.status === 'running')).toBe(
+      true,
+    );
+
+    // She registers a security key (a further factor: her TOTP elevation vouches for it) and
+    // elevates with it for this workspace: amr hwk, phishing-resistant.
     const key = new SoftAuthenticator(RP_ID, ORIGIN);
-    const { code } = await issueEnrolmentCode(cp, 'olga');
     const registration = await api(
       cp.url,
       token,
       'POST',
       '/v1/elevation/webauthn/registration/options',
-      {
-        enrolmentCode: code,
-      },
+      {},
     );
     expect(registration.status, JSON.stringify(registration.body)).toBe(200);
     const registered = await api(cp.url, token, 'POST', '/v1/elevation/webauthn/registration', {
