@@ -1,12 +1,13 @@
 import {
-  checkResponseSchema,
   decisionRequestSchema,
   DOCS_ASSET_FILES,
   DOCS_ASSETS_PATH,
   DOCS_INIT_FILE,
-  errorResponseSchema,
   openApiPathParameters,
 } from '@stepgate/protocol';
+// Through its own entry point: only this module (imported on the first /openapi.json) needs the
+// admin API's schemas, and through the package index they were built at every agent start.
+import { checkResponseSchema, errorResponseSchema } from '@stepgate/protocol/admin-api';
 import { z } from 'zod';
 import { AUTHZEN_METADATA_PATH } from './authzen-metadata.js';
 import { SEARCH_PATHS } from './authzen-search.js';

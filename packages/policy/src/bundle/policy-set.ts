@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { PolicySetError } from '../errors.js';
-import { LIVE_NAME } from '../source/schemas.js';
+import { LIVE_NAME } from '../source/live-name.js';
 import {
   CLAIM_SHAPES,
   CONSOLE_SCOPES,

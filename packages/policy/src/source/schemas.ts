@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { DURATION_PATTERN } from '../duration.js';
 import { CLAIM_SHAPES, DATA_SOURCE_FORMATS, SIGNAL_AGGREGATES } from '../model.js';
+import { LIVE_NAME } from './live-name.js';
 
 /**
  * The file formats of a policy repository. Strict objects: an unknown field is an error,
@@ -198,8 +199,6 @@ export const consoleSchema = z.strictObject({
 });
 export type ConsoleDocument = z.infer<typeof consoleSchema>;
 
-/** A live data document's or a signal's name: what conditions write after `data.`/`signals.`. */
-export const LIVE_NAME = /^(?!(?:constructor|prototype)$)[a-z][a-z0-9_]{0,62}$/;
 const liveName = z
   .string()
   .regex(
@@ -484,3 +483,5 @@ export const entitiesDocumentSchema = z.strictObject({
   actions: z.array(entityId(ENTITY_LIMITS.action)).optional(),
 });
 export type EntitiesDocument = z.infer<typeof entitiesDocumentSchema>;
+
+export { LIVE_NAME };
