@@ -34,9 +34,10 @@ rules:
     effect: step_up
     require: { approvals: 1 }
     message: Production releases need an approver other than the releaser.
-  - name: releasers
+  # Roles come from the policy data (data.people: alice is a deployer), never from the request.
+  - name: deployers
     effect: allow
-    when: '"releaser" in principal.roles'
+    when: '"deployer" in principal.roles'
 `;
 
 interface Run {
@@ -100,10 +101,6 @@ describe('the Approvals page', () => {
     const release = stepgate(
       [
         'exec',
-        '--principal',
-        'alice',
-        '--role',
-        'releaser',
         '--action',
         'release',
         '--resource',
@@ -185,7 +182,6 @@ describe('the Approvals page', () => {
       action: 'release',
       resource: { kind: 'service', id: 'prod/ledger' },
       reason: 'ship ledger 1.2',
-      principal: { roles: ['releaser'] },
     });
     expect(asked.status, JSON.stringify(asked.body)).toBe(201);
     const { page, problems } = await newConsolePage(browser);

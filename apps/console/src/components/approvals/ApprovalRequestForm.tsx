@@ -4,12 +4,12 @@ import { api } from '../../api/client';
 import { ErrorMessage } from '../ErrorMessage';
 import { Time } from '../Time';
 
-const EMPTY = { action: '', kind: '', id: '', roles: '', reason: '', minutes: '' };
+const EMPTY = { action: '', kind: '', id: '', reason: '', minutes: '' };
 
 /**
  * Asks for approval of one exact action on one exact resource, as `stepgate request` does. The
- * active policies decide for the signed-in subject how many approvers it needs; the roles given
- * here are what those policies see of the requester.
+ * active policies decide for the signed-in subject how many approvers it needs, with the roles
+ * the policy data (data.people) gives it: roles are never the requester's to state.
  */
 export function ApprovalRequestForm({ onCreated }: { onCreated: () => void }) {
   const [form, setForm] = useState(EMPTY);
@@ -24,15 +24,10 @@ export function ApprovalRequestForm({ onCreated }: { onCreated: () => void }) {
     setBusy(true);
     setError(undefined);
     setCreated(undefined);
-    const roles = form.roles
-      .split(',')
-      .map((role) => role.trim())
-      .filter(Boolean);
     const body: CreateApprovalRequest = {
       action: form.action.trim(),
       resource: { kind: form.kind.trim(), id: form.id.trim() },
       reason: form.reason.trim(),
-      ...(roles.length > 0 ? { principal: { roles } } : {}),
       ...(form.minutes ? { ttlSeconds: Math.round(Number(form.minutes) * 60) } : {}),
     };
     try {
@@ -79,10 +74,6 @@ export function ApprovalRequestForm({ onCreated }: { onCreated: () => void }) {
             onChange={field('id')}
             placeholder="e.g. prod/billing"
           />
-        </div>
-        <div>
-          <label htmlFor="request-roles">Your roles (comma separated, optional)</label>
-          <input id="request-roles" value={form.roles} onChange={field('roles')} />
         </div>
         <div>
           <label htmlFor="request-minutes">Open for (minutes, optional)</label>
