@@ -1,6 +1,6 @@
 import type { TerraformRunTaskRequest } from '@stepgate/protocol';
 import { describe, expect, it } from 'vitest';
-import { peopleEntry, runTaskDecisionRequest } from './run-task-input.js';
+import { runTaskDecisionRequest } from './run-task-input.js';
 
 const run = {
   payload_version: 1,
@@ -27,15 +27,11 @@ const data = {
 };
 
 describe('run task decision input', () => {
-  it('takes roles and groups from data.people, never from the request', () => {
-    expect(peopleEntry(data, 'olga')).toEqual({
-      roles: ['terraform-operator'],
-      groups: ['engineering'],
-    });
-    expect(peopleEntry(data, 'mallory')).toEqual({ roles: [], groups: [] });
-    expect(peopleEntry(data, 'bob')).toEqual({ roles: [], groups: [] });
-    expect(peopleEntry(data, 'constructor')).toEqual({ roles: [], groups: [] });
-    expect(peopleEntry({}, 'olga')).toEqual({ roles: [], groups: [] });
+  it('takes roles and groups from data.people only: none for someone it does not list', () => {
+    const request = runTaskDecisionRequest({ ...run, run_created_by: 'mallory' }, changes, data);
+    expect(request.principal).toEqual({ id: 'mallory', roles: [], groups: [] });
+    const oops = runTaskDecisionRequest({ ...run, run_created_by: 'bob' }, changes, data);
+    expect(oops.principal).toEqual({ id: 'bob', roles: [], groups: [] });
   });
 
   it('maps the run to terraform:apply on the workspace with the changed resource types', () => {

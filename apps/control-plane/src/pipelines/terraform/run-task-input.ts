@@ -1,30 +1,10 @@
 import type { DecisionRequest } from '@stepgate/policy';
 import type { TerraformRunTaskRequest } from '@stepgate/protocol';
+import { peopleRoles } from '../../step-up/check-principal.js';
 import type { PlanChanges } from './plan-changes.js';
 
 /** The resource kind of a Terraform workspace, as the example policies name it. */
 export const TERRAFORM_WORKSPACE_KIND = 'terraform:workspace';
-
-const isRecord = (value: unknown): value is Record<string, unknown> =>
-  typeof value === 'object' && value !== null && !Array.isArray(value);
-
-const strings = (value: unknown): string[] =>
-  Array.isArray(value) ? value.filter((item): item is string => typeof item === 'string') : [];
-
-/**
- * The roles and groups of `id` from the policy data (`data.people.<id>: {roles, groups}`, a
- * file `data/people.yaml` in the policy repository). Never from the request: HCP Terraform
- * vouches for who created the run, not for what that person may do.
- */
-export function peopleEntry(
-  data: Readonly<Record<string, unknown>>,
-  id: string,
-): { roles: string[]; groups: string[] } {
-  const people = data.people;
-  const entry = isRecord(people) && Object.hasOwn(people, id) ? people[id] : undefined;
-  if (!isRecord(entry)) return { roles: [], groups: [] };
-  return { roles: strings(entry.roles), groups: strings(entry.groups) };
-}
 
 /**
  * The decision request for a run at a plan stage: the run's creator as principal (roles and
@@ -38,7 +18,9 @@ export function runTaskDecisionRequest(
   plan: PlanChanges,
   data: Readonly<Record<string, unknown>>,
 ): DecisionRequest {
-  const person = peopleEntry(data, run.run_created_by);
+  // Roles and groups from the policy data, never from the request: HCP Terraform vouches for
+  // who created the run, not for what that person may do.
+  const person = peopleRoles(data, run.run_created_by);
   return {
     principal: { id: run.run_created_by, roles: person.roles, groups: person.groups },
     action: run.is_speculative ? 'terraform:plan' : 'terraform:apply',
