@@ -264,6 +264,7 @@ describe('HCP Terraform run task', () => {
     ).toEqual(
       expect.arrayContaining([
         'terraform-production-apply/iam-changes-need-phishing-resistant-mfa',
+        'terraform-production-apply/fresh-mfa',
       ]),
     );
     // Still running a while later, with the update repeated (HCP Terraform wants one every 10 min).
