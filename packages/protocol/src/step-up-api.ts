@@ -279,13 +279,18 @@ const principalIdOnly = z
  * identity (the token's subject, or the claims of a CI job's OIDC token); `principal.id` names
  * another one and needs the `check:any` scope (then grants are not applied).
  */
+/** A JSON object field, refused as the decision parser says it: `<field> must be an object`. */
+const objectOf = (field: string) =>
+  z.record(z.string(), z.unknown(), { error: () => `${field} must be an object` });
+
 export const checkBodySchema = z
   .strictObject({
     principal: principalIdOnly.optional(),
     action: actionName,
-    actionAttributes: z.record(z.string(), z.unknown()).optional(),
-    resource: resourceRef.extend({ attributes: z.record(z.string(), z.unknown()).optional() }),
-    context: z.record(z.string(), z.unknown()).optional(),
+    // The messages of the decision parser every other decision API uses.
+    actionAttributes: objectOf('actionAttributes').optional(),
+    resource: resourceRef.extend({ attributes: objectOf('resource.attributes').optional() }),
+    context: objectOf('context').optional(),
   })
   .superRefine((body, context) => {
     const problem = requestLimitProblem({

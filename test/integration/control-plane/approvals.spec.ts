@@ -10,6 +10,8 @@
  * approver (and never the requester); an approval grant counts for the approved resource's
  * kind only.
  */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -74,13 +76,12 @@ async function token(name: string, scopes: string[], subject: string): Promise<s
   return response.body.token as string;
 }
 
-/** alice (a deployer) asks to deploy to `resourceId`; the body as sent, without the call. */
+/** alice (a deployer in data.people) asks to deploy to `resourceId`; the body, without the call. */
 function asked(resourceId: string, extra: Record<string, unknown> = {}) {
   return {
     action: 'it:deploy',
     resource: { kind: 'environment', id: resourceId },
     reason: `change to ${resourceId}`,
-    principal: { roles: ['deployer'] },
     ...extra,
   };
 }
@@ -138,7 +139,14 @@ beforeAll(async () => {
   cp = await startControlPlane({ STEPGATE_APPROVAL_SWEEP_INTERVAL: '2s' });
   const work = temp.make('approvals');
   await cloneEmbedded(cp, work);
-  await pushPolicies(cp, work, { 'it/approvals.yaml': POLICY }, 'Approval policies');
+  // Roles come from the policy data: dave is a deployer too (the risk-signal case).
+  const people = `${readFileSync(join(work, 'data/people.yaml'), 'utf8').trimEnd()}\ndave: { roles: [deployer] }\n`;
+  await pushPolicies(
+    cp,
+    work,
+    { 'it/approvals.yaml': POLICY, 'data/people.yaml': people },
+    'Approval policies',
+  );
   tokens.alice = await token('alice-laptop', ['viewer'], 'alice');
   tokens.bob = await token('bob-approver', ['approver'], 'bob');
   tokens.carol = await token('carol-approver', ['approver'], 'carol');
@@ -392,11 +400,17 @@ describe('the number of approvals comes from the active policies (issue 10)', ()
     expect(frozen.status).toBe(403);
     expect(frozen.body.error).toBe('approval/forbidden');
     expect(frozen.body.message).toContain('it-approvals/frozen: Frozen until further notice.');
-    // Not a deployer: the policies deny it by default, and approvals cannot change that.
-    const { principal: _roles, ...noRoles } = asked('prod/no-role');
-    const stranger = await ask(noRoles);
+    // vic is not a deployer in data.people: the policies deny it by default, and approvals
+    // cannot change that; nor can vic claim the role in the body.
+    const stranger = await ask(asked('prod/no-role'), tokens.vic);
     expect(stranger.status).toBe(403);
     expect(stranger.body.message).toContain('approvals cannot lift a deny');
+    const claimed = await ask(
+      asked('prod/no-role', { principal: { roles: ['deployer'] } }),
+      tokens.vic,
+    );
+    expect(claimed.status).toBe(400);
+    expect(claimed.body.message).toContain('data.people');
 
     const factor = await ask(asked('staging/api'));
     expect(factor.status).toBe(400);
@@ -453,8 +467,7 @@ describe('an approval grant is for the approved resource kind only (issue 10)', 
       resourceKind: 'environment',
     });
     const check = (kind: string) =>
-      api(cp.url, tokens.vic, 'POST', '/v1/check', {
-        principal: { id: 'alice', roles: ['deployer'] },
+      api(cp.url, tokens.alice, 'POST', '/v1/check', {
         action: 'it:deploy',
         resource: { kind, id: 'prod/kinds' },
       });
