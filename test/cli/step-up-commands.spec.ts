@@ -6,7 +6,7 @@
  * prints at enrolment.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generate } from 'otplib';
@@ -126,7 +126,8 @@ async function stepgate(args: string[], token = tokens.alice!, extra?: Record<st
 const describe_ = (args: string[], run: Run): string =>
   `stepgate ${args.join(' ')} -> exit ${run.status}\n--- stdout ---\n${run.stdout}\n--- stderr ---\n${run.stderr}`;
 
-const alice = ['--principal', 'alice', '--role', 'engineer'];
+/** alice's token is the principal; no --principal or --role (roles come from data.people). */
+const alice: string[] = [];
 
 /** A code for the next 30-second step: the one just used for enrolment cannot be replayed. */
 async function nextCode(): Promise<string> {
@@ -160,7 +161,18 @@ beforeAll(async () => {
   }
   const clone = join(work, 'policies');
   await cloneEmbedded(cp, clone);
-  await pushPolicies(cp, clone, POLICY_FILES, 'CLI step-up policies');
+  // Roles come from the policy data, never from flags: alice is an engineer in data.people.
+  const people = readFileSync(join(clone, 'data/people.yaml'), 'utf8').replace(
+    /^alice: \{ roles: \[(.*)\] \}$/m,
+    'alice: { roles: [$1, engineer] }',
+  );
+  if (!people.includes('engineer]')) throw new Error('alice was not found in data/people.yaml');
+  await pushPolicies(
+    cp,
+    clone,
+    { ...POLICY_FILES, 'data/people.yaml': people },
+    'CLI step-up policies',
+  );
 }, 300_000);
 
 afterAll(async () => {
@@ -197,10 +209,19 @@ describe('check', () => {
     expect(run.stdout).toContain('npx stepgate elevate --action cli:apply --resource prod/billing');
   });
 
-  it('exits 2 with one line when the principal is missing or the token is wrong', async () => {
-    const missing = await stepgate(['check', '--action', 'cli:read', '--resource', 'prod/x']);
-    expect(missing.status).toBe(2);
-    expect(missing.stderr).toContain('STEPGATE_PRINCIPAL');
+  it('exits 2 with one line when a role flag is given or the token is wrong', async () => {
+    const role = await stepgate([
+      'check',
+      '--role',
+      'engineer',
+      '--action',
+      'cli:read',
+      '--resource',
+      'prod/x',
+    ]);
+    expect(role.status).toBe(2);
+    expect(role.stderr).toContain('--role is no longer accepted');
+    expect(role.stderr).toContain('data.people');
     const wrong = await stepgate(
       ['check', ...alice, '--action', 'cli:read', '--resource', 'prod/x'],
       'sg_not_a_real_token_000000',
@@ -342,12 +363,12 @@ describe('approvals', () => {
     expect(before.status).toBe(3);
     expect(before.stdout).toContain('1 approval');
     expect(before.stdout).toContain(
-      "npx stepgate request --action cli:deploy --resource prod/billing --role engineer --reason '<why>'",
+      "npx stepgate request --action cli:deploy --resource prod/billing --reason '<why>'",
     );
 
-    // As the hint says: with the role the check was decided with (the control plane decides
-    // the request to find how many approvals it needs).
-    const requestArgs = ['request', ...deploy, '--role', 'engineer', '--reason', 'release 1.2.3'];
+    // As the hint says (the control plane decides the request, with alice's data.people roles,
+    // to find how many approvals it needs).
+    const requestArgs = ['request', ...deploy, '--reason', 'release 1.2.3'];
     const requested = await stepgate(requestArgs);
     expect(requested.status, describe_(requestArgs, requested)).toBe(0);
     const id = /npx stepgate approve (\S+)/.exec(requested.stdout)?.[1];
@@ -383,8 +404,6 @@ describe('approvals', () => {
       'cli:deploy',
       '--resource',
       'prod/self',
-      '--role',
-      'engineer',
       '--reason',
       'mine',
     ]);
@@ -401,8 +420,6 @@ describe('approvals', () => {
       'cli:deploy',
       '--resource',
       'prod/payments',
-      '--role',
-      'engineer',
       '--reason',
       'risky',
       '--wait',

@@ -50,9 +50,10 @@ const DEPLOYS = {
 
 const temp = tempDirs();
 let cp: ControlPlaneProcess;
-let viewer: string;
 let alice: string;
 let bob: string;
+let carol: string;
+let mallory: string;
 
 async function token(name: string, scopes: string[], subject: string): Promise<string> {
   const response = await api(cp.url, cp.adminToken, 'POST', '/v1/tokens', {
@@ -64,13 +65,13 @@ async function token(name: string, scopes: string[], subject: string): Promise<s
   return response.body.token as string;
 }
 
-const deploy = (resource: string, principal = 'alice', roles = ['deployer']) => ({
-  principal: { id: principal, roles },
+/** The principal is the token's subject; roles come from data.people (alice, carol: deployer). */
+const deploy = (resource: string) => ({
   action: 'it:deploy',
   resource: { kind: 'environment', id: resource },
 });
 
-async function check(body: unknown, as = viewer) {
+async function check(body: unknown, as = alice) {
   return api(cp.url, as, 'POST', '/v1/check', body);
 }
 
@@ -80,9 +81,10 @@ beforeAll(async () => {
   const work = temp.make('step-up-check');
   await cloneEmbedded(cp, work);
   await pushPolicies(cp, work, DEPLOYS, 'Deploy policies');
-  viewer = await token('pipeline', ['viewer'], 'pipeline');
   alice = await token('alice-laptop', ['viewer'], 'alice');
   bob = await token('bob-laptop', ['approver'], 'bob');
+  carol = await token('carol-laptop', ['viewer'], 'carol');
+  mallory = await token('mallory-laptop', ['viewer'], 'mallory');
 }, 360_000);
 
 afterAll(async () => {
@@ -110,7 +112,7 @@ describe('POST /v1/check', () => {
       reasons: [{ rule: 'frozen', message: 'This one is frozen.' }],
     });
     expect(frozen.body.satisfy).toBeUndefined();
-    const stranger = await check(deploy('prod/api', 'mallory', []));
+    const stranger = await check(deploy('prod/api'), mallory);
     expect(stranger.body.decision.effect).toBe('deny');
     expect(stranger.body.decision.reasons[0].rule).toBe('defaultEffect');
   });
@@ -146,8 +148,7 @@ describe('POST /v1/check', () => {
     expect(response.body.decision.require).toEqual({ level: 'mfa', maxAge: 600, approvals: 1 });
     expect(response.body.satisfy).toEqual({
       elevate: 'npx stepgate elevate --action it:deploy --resource prod/db',
-      request:
-        "npx stepgate request --action it:deploy --resource prod/db --role deployer --reason '<why>'",
+      request: "npx stepgate request --action it:deploy --resource prod/db --reason '<why>'",
       approvals: 1,
     });
     const spaced = await check(deploy("prod/it's mine"));
@@ -161,8 +162,8 @@ describe('POST /v1/check', () => {
     const api1 = await check(deploy('prod/api'));
     expect(api1.body.decision.effect, JSON.stringify(api1.body)).toBe('allow');
     // Someone else's grant does nothing for carol.
-    const carol = await check(deploy('prod/api', 'carol'));
-    expect(carol.body.decision.effect).toBe('step_up');
+    const other = await check(deploy('prod/api'), carol);
+    expect(other.body.decision.effect).toBe('step_up');
     // A deny without evidence stays a deny, as on an agent: grants only improve a step-up.
     const vault = await check(deploy('vault'));
     expect(vault.body.decision, JSON.stringify(vault.body)).toMatchObject({
@@ -176,8 +177,7 @@ describe('POST /v1/check', () => {
     expect(db.body.decision).toMatchObject({ effect: 'step_up', unmet: ['approvals'] });
     expect(db.body.decision.require).toEqual({ approvals: 1 });
     expect(db.body.satisfy).toEqual({
-      request:
-        "npx stepgate request --action it:deploy --resource prod/db --role deployer --reason '<why>'",
+      request: "npx stepgate request --action it:deploy --resource prod/db --reason '<why>'",
       approvals: 1,
     });
     // ...until bob approves alice's request: the approval grant and the TOTP grant together pass.
@@ -185,8 +185,7 @@ describe('POST /v1/check', () => {
       action: 'it:deploy',
       resource: { kind: 'environment', id: 'prod/db' },
       reason: 'schema migration',
-      // Decided by the active policies for alice as a deployer: they ask for 1 approval.
-      principal: { roles: ['deployer'] },
+      // Decided by the active policies for alice, a deployer in data.people: 1 approval.
       approvals: 1,
     });
     expect(request.status, JSON.stringify(request.body)).toBe(201);
@@ -200,9 +199,12 @@ describe('POST /v1/check', () => {
     const unknown = await check({ ...deploy('x'), extra: true });
     expect(unknown.status).toBe(400);
     expect(unknown.body.error).toBe('request/invalid');
-    const missing = await check({ action: 'it:deploy', resource: { kind: 'k', id: 'x' } });
+    const missing = await check({ resource: { kind: 'k', id: 'x' } });
     expect(missing.status).toBe(400);
-    expect(missing.body.message).toContain('principal');
+    expect(missing.body.message).toContain('action');
+    const roles = await check({ ...deploy('x'), principal: { id: 'alice', roles: ['admin'] } });
+    expect(roles.status).toBe(400);
+    expect(roles.body.message).toContain('data.people');
     const agentToken = await token('an-agent', ['agent'], 'agent-1');
     expect((await check(deploy('x'), agentToken)).status).toBe(403);
     expect((await api(cp.url, undefined, 'POST', '/v1/check', deploy('x'))).status).toBe(401);
