@@ -68,7 +68,7 @@ describe('an approval grant on the agent', () => {
       action: 'e2e:deploy',
       resource: { kind: 'environment', id: 'prod/billing' },
       reason: 'release 2.4',
-      principal: { roles: ['deployer'] },
+      // Decided with alice's roles from data.people (a deployer there), never the body's.
     });
     expect(request.status, JSON.stringify(request.body)).toBe(201);
     expect(request.body.required).toBe(1);

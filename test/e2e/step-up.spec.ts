@@ -41,9 +41,10 @@ rules:
     effect: step_up
     require: { approvals: 1 }
     message: Production releases need an approver other than the releaser.
-  - name: releasers
+  # Roles come from the policy data (data.people: carol is a deployer), never from flags.
+  - name: deployers-release
     effect: allow
-    when: '"releaser" in principal.roles'
+    when: '"deployer" in principal.roles'
 `;
 
 /** The AdmissionReview kube-apiserver sends for `kubectl edit configmap app-config -n prod`. */
@@ -239,10 +240,6 @@ describe('a production release waits for an approver', () => {
     const release = stepgate(
       [
         'exec',
-        '--principal',
-        'carol',
-        '--role',
-        'releaser',
         '--action',
         'release',
         '--resource',
@@ -284,7 +281,7 @@ describe('a production release waits for an approver', () => {
       'the approval grant to reach the agent',
       async () => {
         const decided = await call(agent.url, 'POST', '/v1/decide', {
-          principal: { id: 'carol', roles: ['releaser'] },
+          principal: { id: 'carol', roles: ['deployer'] },
           action: 'release',
           resource: { kind: 'service', id: 'prod/billing' },
         });

@@ -286,10 +286,15 @@ const objectOf = (field: string) =>
 export const checkBodySchema = z
   .strictObject({
     principal: principalIdOnly.optional(),
-    action: actionName,
+    // Lengths are checked below with the limits' own messages, as every decision API says them.
+    action: z.string().trim().min(1),
     // The messages of the decision parser every other decision API uses.
     actionAttributes: objectOf('actionAttributes').optional(),
-    resource: resourceRef.extend({ attributes: objectOf('resource.attributes').optional() }),
+    resource: z.strictObject({
+      kind: z.string().trim().min(1),
+      id: z.string().trim().min(1),
+      attributes: objectOf('resource.attributes').optional(),
+    }),
     context: objectOf('context').optional(),
   })
   .superRefine((body, context) => {
@@ -300,7 +305,11 @@ export const checkBodySchema = z
       resource: body.resource,
       context: body.context,
     });
-    if (problem !== undefined && !BOUNDED_FIELDS.has(problem.field))
-      context.addIssue({ code: 'custom', message: problem.message });
+    if (problem !== undefined)
+      context.addIssue({
+        code: 'custom',
+        path: problem.field.split('.'),
+        message: problem.message,
+      });
   });
 export type CheckBody = z.infer<typeof checkBodySchema>;
