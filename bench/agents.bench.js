@@ -71,6 +71,12 @@ function configFor(quick) {
     reps: Number(env.BENCH_REPS ?? (quick ? 3 : 7)),
     pushes: Number(env.BENCH_PUSHES ?? (quick ? 1 : 3)),
     loadConcurrency: Number(env.BENCH_LOAD_CONCURRENCY ?? 32),
+    /**
+     * Connections of the latency run. A closed loop of N connections waits N / rate on average
+     * (Little's law): at 32 connections and 15k/s that is 2.1 ms, above the p99 target before
+     * any request is slow, so latency is measured again with fewer requests in flight.
+     */
+    latencyConcurrency: Number(env.BENCH_LATENCY_CONCURRENCY ?? 4),
     loadWarmupMs: quick ? 1000 : 3000,
     loadMs: Number(env.BENCH_LOAD_SECONDS ?? (quick ? 3 : 10)) * 1000,
     cacheStarts: Number(env.BENCH_CACHE_STARTS ?? (quick ? 3 : 5)),
@@ -107,7 +113,11 @@ const TARGETS = {
     p99Ms: 2,
   },
   agentRss: { text: 'agent < 60 MiB RSS', mib: 60 },
-  cacheStart: { text: 'serving decisions from its disk cache < 300 ms after start', ms: 300 },
+  cacheStart: { text: 'serving decisions from its disk cache < 150 ms after start', ms: 150 },
+  connected: {
+    text: 'agent while connected (shipping logs): >= 90% of its offline decisions/s',
+    ratio: 0.9,
+  },
 };
 
 const runId = randomBytes(3).toString('hex');
@@ -373,7 +383,7 @@ async function decideOnce(url, body) {
 }
 
 /** Runs the load generator process against `url`; samples the agent's and control plane's CPU. */
-async function runLoad(url, bodies, pids) {
+async function runLoad(url, bodies, pids, concurrency = CONFIG.loadConcurrency) {
   const child = forkTracked(join(import.meta.dirname, 'support/http-load.js'), [], {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
@@ -397,7 +407,7 @@ async function runLoad(url, bodies, pids) {
         url,
         path: '/v1/decide',
         bodies,
-        concurrency: CONFIG.loadConcurrency,
+        concurrency,
         warmupMs: CONFIG.loadWarmupMs,
         durationMs: CONFIG.loadMs,
       });
@@ -471,6 +481,12 @@ async function benchBareNode(bodies) {
   await sleep(500);
   log('load on a bare node:http JSON server (the yardstick)');
   const load = await runLoad(server.url, bodies, { agent: server.pid });
+  load.latencyRun = await runLoad(
+    server.url,
+    bodies,
+    { agent: server.pid },
+    CONFIG.latencyConcurrency,
+  );
   load.rssMiB = {
     idle: undefined,
     afterLoad: memoryOf(server.pid)?.rssMiB,
@@ -568,6 +584,13 @@ async function benchAgent(cp, agentToken) {
     const idleOffline = memoryOf(restarted.pid);
     log('load on the agent serving from its disk cache (control plane unreachable)');
     offline = await runLoad(restarted.url, bodies, { agent: restarted.pid });
+    log(`latency run: ${CONFIG.latencyConcurrency} connections`);
+    offline.latencyRun = await runLoad(
+      restarted.url,
+      bodies,
+      { agent: restarted.pid },
+      CONFIG.latencyConcurrency,
+    );
     offline.rssMiB = {
       idle: idleOffline?.rssMiB,
       afterLoad: memoryOf(restarted.pid)?.rssMiB,
@@ -747,6 +770,20 @@ function agentSection(report) {
     row('errors / non-200', (r) => `${r.errors} / ${r.completed - (r.statuses[200] ?? 0)}`),
     row('RSS after load (MiB)', (r) => r.rssMiB.afterLoad),
     row('peak RSS (MiB)', (r) => r.rssMiB.peak),
+    [
+      `at ${report.config.latencyConcurrency} connections: decisions/s`,
+      '',
+      ...[o, bare.load].map((r) => (r.latencyRun ? Math.round(r.latencyRun.perSecond) : 'n/a')),
+    ],
+    [
+      `at ${report.config.latencyConcurrency} connections: latency p50 / p99 (ms)`,
+      '',
+      ...[o, bare.load].map((r) =>
+        r.latencyRun
+          ? `${(r.latencyRun.latencyMicros.p50 / 1000).toFixed(2)} / ${(r.latencyRun.latencyMicros.p99 / 1000).toFixed(2)}`
+          : 'n/a',
+      ),
+    ],
     ['spawn -> first answer p50 (ms)', '', a.cacheStartMs.p50, bare.startMs.p50],
     ['spawn -> first answer p99 (ms)', '', a.cacheStartMs.p99, bare.startMs.p99],
   ].map((r) => r.map((v) => (typeof v === 'number' ? cellValue(v) : v)));
@@ -759,11 +796,20 @@ function agentSection(report) {
     ]);
 
   const peakRss = Math.max(c.rssMiB.peak ?? NaN, o.rssMiB.peak ?? NaN);
+  const latencyP99Ms = (o.latencyRun?.latencyMicros.p99 ?? NaN) / 1000;
+  const perCpu = (r) => r.perSecond / r.cores.agent;
+  const connectedShare = c.perSecond / o.perSecond;
+  const connectedCpuShare = perCpu(c) / perCpu(o);
   const targets = [
     [
       TARGETS.decisions.text,
-      `${Math.round(o.perSecond).toLocaleString('en-US')}/s offline, ${Math.round(c.perSecond).toLocaleString('en-US')}/s connected`,
-      o.perSecond >= TARGETS.decisions.rate && o.latencyMicros.p99 / 1000 < TARGETS.decisions.p99Ms,
+      `${Math.round(o.perSecond).toLocaleString('en-US')}/s offline at ${report.config.loadConcurrency} connections (${Math.round(c.perSecond).toLocaleString('en-US')}/s connected); p99 ${latencyP99Ms.toFixed(2)} ms at ${report.config.latencyConcurrency} connections`,
+      o.perSecond >= TARGETS.decisions.rate && latencyP99Ms < TARGETS.decisions.p99Ms,
+    ],
+    [
+      TARGETS.connected.text,
+      `${(connectedShare * 100).toFixed(0)} % of the decisions/s; ${(connectedCpuShare * 100).toFixed(0)} % of the decisions per agent CPU-second`,
+      connectedShare >= TARGETS.connected.ratio,
     ],
     [TARGETS.agentRss.text, `peak ${peakRss.toFixed(0)} MiB`, peakRss < TARGETS.agentRss.mib],
     [
@@ -819,6 +865,9 @@ function agentSection(report) {
       connectedP99Ms: c.latencyMicros.p99 / 1000,
       offlineDecisionsPerSecond: o.perSecond,
       offlineP99Ms: o.latencyMicros.p99 / 1000,
+      offlineLatencyRunP99Ms: latencyP99Ms,
+      connectedShareOfOffline: connectedShare,
+      connectedCpuShareOfOffline: connectedCpuShare,
       bareRequestsPerSecond: bare.load.perSecond,
       agentPeakRssMiB: peakRss,
       cacheStartP50Ms: a.cacheStartMs.p50,
@@ -839,6 +888,8 @@ function agentSection(report) {
     notes: [
       ...targets.map(([text, value, ok]) => `Target ${text}: ${met(ok)} (${value}).`),
       'The load generator, the agent, the control plane, PostgreSQL and Redis share the machine: the load generator alone needs most of a core, so decisions/s is bounded by the machine as much as by the agent; the ratios divide by a bare node:http server measured the same way.',
+      `Latency at ${report.config.loadConcurrency} connections is mostly queueing: a closed loop of N connections waits N / rate on average (Little's law), so the p99 target is checked on the run with ${report.config.latencyConcurrency} connections.`,
+      'While connected, the control plane, PostgreSQL and Redis store the shipped log on the same two cores: decisions per agent CPU-second shows what shipping costs the agent itself.',
     ],
   };
 }
