@@ -56,10 +56,7 @@ export const terraformRunTaskRequestSchema = z
       .string()
       .min(1)
       .max(256)
-      .regex(
-        /^[^\s\p{Cc}]+$/u,
-        'must be a user name without spaces or control characters',
-      ),
+      .regex(/^[^\s\p{Cc}]+$/u, 'must be a user name without spaces or control characters'),
     workspace_id: id.nullish(),
     workspace_name: name,
     workspace_app_url: httpUrl.nullish(),
