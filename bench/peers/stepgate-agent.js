@@ -1,4 +1,4 @@
-// The real Stepgate agent (apps/agent/dist/main.js) serving the shared policy set over HTTP,
+// The real Stepgate agent (the bundle @stepgate/agent ships, with its first line's V8 flags) serving the shared policy set over HTTP,
 // started the way an agent restarts with its control plane gone: the cache dir holds a bundle
 // signed with a key generated here, STEPGATE_TRUSTED_KEYS pins that key, and STEPGATE_URL points
 // at a port nobody listens on. No database or Redis is needed; the agent verifies the bundle
@@ -14,7 +14,8 @@ import {
   signBundle,
   toJwks,
 } from '@stepgate/protocol';
-import { AGENT_MAIN, launchAgent } from '../support/app-process.js';
+import { shebangNodeFlags } from '../../apps/cli/dist/commands/agent-command.js';
+import { AGENT_BUNDLE, launchAgent } from '../support/app-process.js';
 import { freePort, spawnTracked, waitFor } from '../support/processes.js';
 import { superviseServer } from './orphan-guard.js';
 
@@ -50,8 +51,8 @@ async function signedBundle(policySet) {
  * @param {{ policySet: object, probeBody: object, log?: (line: string) => void }} options
  */
 export async function startStepgateAgent({ policySet, probeBody, log = () => {} }) {
-  if (!existsSync(AGENT_MAIN))
-    throw new Error(`${AGENT_MAIN} is missing: run \`npm run build\` first`);
+  if (!existsSync(AGENT_BUNDLE))
+    throw new Error(`${AGENT_BUNDLE} is missing: run \`npm run build\` first`);
   const dir = mkdtempSync(join(tmpdir(), 'stepgate-peers-agent-'));
   const cacheDir = join(dir, 'cache');
   const trustedKeys = join(dir, 'trusted-keys.json');
@@ -75,6 +76,8 @@ export async function startStepgateAgent({ policySet, probeBody, log = () => {} 
       STEPGATE_MAX_STALENESS: 'off',
     },
     spawner: spawnTracked,
+    entry: AGENT_BUNDLE,
+    nodeArgs: shebangNodeFlags(AGENT_BUNDLE),
   });
   const { output, stop, stopNow } = superviseServer(child, dir, 10_000);
   const url = `http://127.0.0.1:${port}`;
