@@ -10,6 +10,7 @@
  * freeze taken out so the suite passes on any day, plus two test environments: `canary`
  * (MFA only) and `qa` (one approval only).
  */
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -41,6 +42,7 @@ const LEDGER: Repository = { owner: 'acme', name: 'ledger', id: 502, installatio
 /** In another organisation's installation. */
 const PAYMENTS: Repository = { owner: 'fintech', name: 'payments', id: 601, installationId: 72 };
 const PUBLIC_URL = 'https://stepgate.example.com';
+const STEPGATE_CLI = join(import.meta.dirname, '../../../apps/cli/bin/stepgate.js');
 
 const TEST_POLICY = [
   'apiVersion: stepgate/v1',
@@ -272,11 +274,18 @@ describe('GitHub deployment protection rule', () => {
     await new Promise((r) => setTimeout(r, 1000)); // several polls: still waiting
     expect(finalReview(runId)).toBeUndefined();
 
-    // Bob approves as an approver; the next poll approves the deployment.
-    const approved = await api(cp.url, tokens.bob, 'POST', `/v1/approvals/${approvalId}/approve`, {
-      comment: 'CHG-1234',
-    });
-    expect(approved.status, JSON.stringify(approved.body)).toBe(200);
+    // Bob approves with the very command the comment names (the real CLI); the next poll
+    // approves the deployment.
+    const cli = spawnSync(
+      process.execPath,
+      [STEPGATE_CLI, 'approve', approvalId!, '--comment', 'CHG-1234'],
+      {
+        encoding: 'utf8',
+        timeout: 30_000,
+        env: { PATH: process.env.PATH ?? '', STEPGATE_URL: cp.url, STEPGATE_TOKEN: tokens.bob },
+      },
+    );
+    expect(cli.status, cli.stderr).toBe(0);
     const review = await untilReviewed(runId);
     expect(review.state).toBe('approved');
     expect(review.comment).toContain('production-deploys/deployers');
