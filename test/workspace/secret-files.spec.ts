@@ -50,6 +50,13 @@ const NOT_SECRET: Record<string, string> = {
   STEPGATE_TERRAFORM_URL: 'HCP Terraform or a Terraform Enterprise origin (no credentials)',
   STEPGATE_PUBLIC_URL: 'where people reach the console, for links',
   STEPGATE_GITHUB_API_URL: "GitHub's REST API root (api.github.com or a GHES /api/v3)",
+  ACTIONS_ID_TOKEN_REQUEST_URL:
+    'set by the GitHub Actions runner (where a job asks for its OIDC token); not ours to name',
+  ACTIONS_ID_TOKEN_REQUEST_TOKEN:
+    'set by the GitHub Actions runner for the job; never a file, and never stored by the CLI',
+  STEPGATE_ID_TOKEN:
+    "a CI job's OIDC token, minutes-lived, that GitLab's id_tokens puts in the environment; never stored",
+  STEPGATE_ID_TOKEN_AUDIENCE: 'the audience to ask the runner for (no credential)',
 };
 
 /**
