@@ -270,9 +270,17 @@ describe('malformed-input drill: every public endpoint of the control plane and 
     const versions = await api(cp.url, cp.adminToken, 'GET', '/v1/versions');
     expect(versions.status).toBe(200);
     expect(versions.body.versions.some((v: { active: boolean }) => v.active)).toBe(true);
-    const check = await api(cp.url, cp.adminToken, 'POST', '/v1/check', ALLOW.input);
+    // /v1/check takes roles and groups from the policy data, never from the body: asked about
+    // the same principal id alone, it must answer as the agent does for that input.
+    const asked = {
+      ...ALLOW.input,
+      principal: { id: (ALLOW.input.principal as { id: string }).id },
+    };
+    const check = await api(cp.url, cp.adminToken, 'POST', '/v1/check', asked);
     expect(check.status, JSON.stringify(check.body)).toBe(200);
-    expect(check.body.decision.effect).toBe(ALLOW.effect);
+    const same = await flooded.decide(asked);
+    expect(same.status).toBe(200);
+    expect(check.body.decision.effect).toBe(same.body.effect);
     expect((await flooded.readyz()).body.connected).toBe(true);
     expect(crashLines(cp.output())).toEqual([]);
     expect(crashLines(flooded.output())).toEqual([]);
