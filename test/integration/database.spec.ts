@@ -39,6 +39,8 @@ const TABLES = [
   'live_data_change',
   'live_data_state',
   'live_document',
+  'pipeline_delivery',
+  'pipeline_gate',
   'policy_source',
   'policy_version',
   'replay',
