@@ -43,6 +43,7 @@ import type {
   PipelineGateOutcome,
   PipelineGateStatus,
 } from './pipeline-gate.js';
+import { gateFromRow } from './gate-from-row.js';
 import { PipelineGatesRepository, type PipelineGateRow } from './pipeline-gates.repository.js';
 
 /** The audit actor of what the poller does. */
@@ -392,22 +393,7 @@ export class PipelineGatesService {
   }
 
   private view(row: PipelineGateRow): PipelineGate {
-    return {
-      id: row.id,
-      kind: row.kind as PipelineGateKind,
-      principal: row.principal,
-      input: this.inputOf(row),
-      target: row.target as Record<string, unknown>,
-      secrets: row.sealedSecrets
-        ? (JSON.parse(this.secrets.open(row.sealedSecrets)) as Record<string, string>)
-        : {},
-      status: row.status,
-      decision: (row.decision as unknown as CheckResponse | null) ?? null,
-      approvalRequestId: row.approvalRequestId,
-      expiresAt: row.expiresAt,
-      createdAt: row.createdAt,
-      resolvedAt: row.resolvedAt,
-    };
+    return gateFromRow(row, this.secrets);
   }
 }
 

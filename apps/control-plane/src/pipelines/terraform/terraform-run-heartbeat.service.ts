@@ -1,11 +1,10 @@
 import { Inject, Injectable, type OnModuleDestroy, type OnModuleInit } from '@nestjs/common';
-import type { CheckRequest, CheckResponse } from '@stepgate/protocol';
 import type { Logger } from 'pino';
 import { SecretBox } from '../../common/secret-box.js';
 import { APP_CONFIG } from '../../config/config.module.js';
 import type { AppConfig } from '../../config/configuration.js';
 import { LOGGER } from '../../logging/logger.js';
-import type { PipelineGate } from '../../pipeline-gates/pipeline-gate.js';
+import { gateFromRow } from '../../pipeline-gates/gate-from-row.js';
 import { TerraformGateHandler } from './terraform-gate-handler.js';
 import { TerraformGatesRepository } from './terraform-gates.repository.js';
 
@@ -55,22 +54,7 @@ export class TerraformRunHeartbeatService implements OnModuleInit, OnModuleDestr
       return;
     }
     for (const row of rows) {
-      const gate: PipelineGate = {
-        id: row.id,
-        kind: 'terraform',
-        principal: row.principal,
-        input: row.input as unknown as CheckRequest,
-        target: row.target as Record<string, unknown>,
-        secrets: row.sealedSecrets
-          ? (JSON.parse(this.secrets.open(row.sealedSecrets)) as Record<string, string>)
-          : {},
-        status: row.status,
-        decision: (row.decision as unknown as CheckResponse | null) ?? null,
-        approvalRequestId: row.approvalRequestId,
-        expiresAt: row.expiresAt,
-        createdAt: row.createdAt,
-        resolvedAt: row.resolvedAt,
-      };
+      const gate = gateFromRow(row, this.secrets);
       await this.handler
         .stillPending(gate)
         .catch((error: Error) =>
