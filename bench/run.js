@@ -9,6 +9,7 @@ import { existsSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { formatSeconds } from './report/format.js';
 import { machineInfo } from './report/machine.js';
+import { combineRuns } from './report/median.js';
 import {
   describeMachine,
   renderComparison,
@@ -152,6 +153,44 @@ async function main() {
     return 2;
   }
 
+  const runs = [];
+  for (let index = 1; index <= options.runs; index += 1) {
+    if (options.runs > 1) say(`\n# Run ${index} of ${options.runs}`);
+    runs.push(await runOnce(options, baseline, options.runs > 1 ? `-run${index}` : ''));
+  }
+
+  if (options.updateBaseline) {
+    if (runs.some((run) => run.problems.length || run.duplicates.length)) {
+      say('Baseline NOT updated: a part failed or overran; fix it and run again.');
+      return 1;
+    }
+    let reference = runs[0].result;
+    if (runs.length > 1) {
+      reference = combineRuns(runs.map((run) => run.result));
+      const written = writeResults(RESULTS_DIR, reference);
+      say(
+        `\nMedian of ${runs.length} runs: wrote ${written.map((path) => relative(REPO_ROOT, path)).join(', ')}`,
+      );
+    }
+    // Accepting a run as the new reference is deliberate, so its own comparison does not fail.
+    say(`Baseline updated: ${relative(REPO_ROOT, writeBaseline(RESULTS_DIR, reference))}`);
+    return 0;
+  }
+  const [{ failures, totalSeconds }] = runs;
+  say(`Total: ${formatSeconds(totalSeconds)}.`);
+  if (failures.length) {
+    say(`\nFAILED:\n${failures.map((f) => `- ${f}`).join('\n')}`);
+    return 1;
+  }
+  say('Passed.');
+  return 0;
+}
+
+/**
+ * One run of the selected parts: prints as it goes, writes the dated results of a full run
+ * (`<date><suffix>.*`) and compares with the baseline.
+ */
+async function runOnce(options, baseline, suffix) {
   const startedAt = new Date();
   const machine = machineInfo(REPO_ROOT);
   machine.busyBefore = await machineBusy(2000);
@@ -246,19 +285,10 @@ async function main() {
     sections,
   };
   if (!options.quick && !options.partial && !duplicates.length) {
-    const written = writeResults(RESULTS_DIR, result, comparisonText);
+    const written = writeResults(RESULTS_DIR, result, comparisonText, suffix);
     say(`Wrote ${written.map((path) => relative(REPO_ROOT, path)).join(', ')}`);
   } else say('No dated results written (quick or partial run).');
 
-  if (options.updateBaseline) {
-    if (problems.length || duplicates.length) {
-      say('Baseline NOT updated: a part failed or overran; fix it and run again.');
-      return 1;
-    }
-    // Accepting a run as the new reference is deliberate, so its own comparison does not fail.
-    say(`Baseline updated: ${relative(REPO_ROOT, writeBaseline(RESULTS_DIR, result))}`);
-    return 0;
-  }
   const failures = [
     ...problems.map(
       (p) => `${p.name} ${p.status === 'overran' ? 'overran its budget' : 'failed'}: ${p.error}`,
@@ -268,13 +298,7 @@ async function main() {
     ),
     ...(duplicates.length ? ['chart ids are not unique'] : []),
   ];
-  say(`Total: ${formatSeconds(totalSeconds)}.`);
-  if (failures.length) {
-    say(`\nFAILED:\n${failures.map((f) => `- ${f}`).join('\n')}`);
-    return 1;
-  }
-  say('Passed.');
-  return 0;
+  return { result, problems, duplicates, failures, totalSeconds };
 }
 
 for (const signal of ['SIGINT', 'SIGTERM'])

@@ -33,15 +33,27 @@ export function renderSection(section, options = {}) {
     out.push(
       '**Ratios** (checked against the baseline)',
       '',
-      markdownTable(
-        ['ratio', 'value', 'better', 'what'],
-        ratios.map(([key, r]) => [
-          `${section.id}.${key}`,
-          formatRatio(r.value),
-          r.better,
-          r.description,
-        ]),
-      ),
+      // A baseline combined from several runs shows each ratio's median and its range.
+      ratios.some(([, r]) => r.spread)
+        ? markdownTable(
+            ['ratio', 'median', 'runs (lowest – highest)', 'better', 'what'],
+            ratios.map(([key, r]) => [
+              `${section.id}.${key}`,
+              formatRatio(r.value),
+              r.spread ? r.spread.values.map(formatRatio).join(', ') : '-',
+              r.better,
+              r.description,
+            ]),
+          )
+        : markdownTable(
+            ['ratio', 'value', 'better', 'what'],
+            ratios.map(([key, r]) => [
+              `${section.id}.${key}`,
+              formatRatio(r.value),
+              r.better,
+              r.description,
+            ]),
+          ),
       '',
     );
   }
@@ -120,7 +132,7 @@ export function renderTimings(parts, totalSeconds) {
 /**
  * The whole report file.
  * @param {object} result   the run as written to <date>.json
- * @param {{ chartPath: (chart: import('./section.js').BenchChart) => string, comparison?: string }} options
+ * @param {{ chartPath: (chart: import('./section.js').BenchChart) => string, comparison?: string, name?: string }} options  name: the files' base name (default the date)
  */
 export function renderReport(result, options) {
   const out = [
@@ -129,14 +141,56 @@ export function renderReport(result, options) {
     `- Machine: ${describeMachine(result.machine)}`,
     `- Load average at start (1/5/15 min): ${result.machine.loadAverage.map((l) => l.toFixed(2)).join(' / ')}${Number.isFinite(result.machine.busyBefore) ? `; CPUs busy with other processes just before: ${Math.round(result.machine.busyBefore * 100)} %` : ''}`,
     `- Command: \`${result.command}\` (${result.quick ? 'quick mode' : 'full run'}), ${formatSeconds(result.totalSeconds)} in total`,
-    `- Raw figures: [${result.date}.json](${result.date}.json)`,
+    `- Raw figures: [${options.name ?? result.date}.json](${options.name ?? result.date}.json)`,
     '',
     'Everything (PostgreSQL, Redis, control plane, agents, load generators, peer engines) shares this one machine, so absolute figures are pessimistic; the ratios are what the regression check compares.',
     '',
   ];
+  if (result.runs) out.push(renderRuns(result));
   for (const section of result.sections)
     out.push(renderSection(section, { chartPath: options.chartPath }));
+  if (result.runs) out.push(renderMetricSpread(result));
   out.push('## Time per part', '', renderTimings(result.parts, result.totalSeconds));
   if (options.comparison) out.push('## Regression check', '', options.comparison);
   return `${out.join('\n').trimEnd()}\n`;
+}
+
+/** The runs a combined baseline was made of: when, how loaded, how long. */
+function renderRuns(result) {
+  return [
+    `Median of ${result.runs.length} full runs (tables, charts and notes below are the first run's; ratios and the metrics at the end are the medians, with every run's value):`,
+    '',
+    markdownTable(
+      ['run', 'started', 'load average (1/5/15 min)', 'CPUs busy before', 'elapsed'],
+      result.runs.map((run, index) => [
+        index + 1,
+        run.startedAt,
+        run.loadAverage.map((l) => l.toFixed(2)).join(' / '),
+        Number.isFinite(run.busyBefore) ? `${Math.round(run.busyBefore * 100)} %` : '-',
+        formatSeconds(run.totalSeconds),
+      ]),
+    ),
+    '',
+  ].join('\n');
+}
+
+/** Every metric's median and the runs' values: the spread the README quotes. */
+function renderMetricSpread(result) {
+  const rows = [];
+  for (const section of result.sections)
+    for (const [key, spread] of Object.entries(section.metricSpread ?? {}))
+      rows.push([
+        `${section.id}.${key}`,
+        formatNumber(section.metrics[key]),
+        formatNumber(spread.min),
+        formatNumber(spread.max),
+        spread.values.map(formatNumber).join(', '),
+      ]);
+  if (!rows.length) return '';
+  return [
+    '## Metrics: median and spread over the runs',
+    '',
+    markdownTable(['metric', 'median', 'lowest', 'highest', 'runs'], rows),
+    '',
+  ].join('\n');
 }

@@ -4,7 +4,7 @@ import { parseArgs } from 'node:util';
 
 export class UsageError extends Error {}
 
-export const USAGE = `Usage: node bench/run.js [--quick] [--only <parts>] [--update-baseline]
+export const USAGE = `Usage: node bench/run.js [--quick] [--only <parts>] [--update-baseline [--runs N]]
 
 Runs the benchmark parts in order, prints each part's tables and ratios, and compares the
 ratios with bench/results/baseline.json (exit 1 when one is more than 30 % worse).
@@ -12,10 +12,14 @@ ratios with bench/results/baseline.json (exit 1 when one is more than 30 % worse
   --quick            short rounds, the regression check: compares, writes no dated results
   --only a,b         run only these parts (comma-separated); writes no dated results
   --update-baseline  after a full run of every part, copy it to bench/results/baseline.json
+  --runs N           with --update-baseline: N full runs one after the other (N = 1-9); the
+                     baseline is each ratio's and metric's median, with every run's value kept
+                     (3 or more: one run on a shared 2-core machine swings past the 30 %)
   --help             this text
 
 A full run (no --quick, no --only) writes bench/results/<date>.json, <date>.md and
-<date>-<chart>.svg.`;
+<date>-<chart>.svg; with --runs N each run also writes <date>-run<i>.json/.md/svg and
+<date>.* holds the median.`;
 
 /**
  * @param {string[]} args       process.argv.slice(2)
@@ -30,6 +34,7 @@ export function parseOptions(args, partNames) {
         quick: { type: 'boolean', default: false },
         only: { type: 'string' },
         'update-baseline': { type: 'boolean', default: false },
+        runs: { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
       strict: true,
@@ -57,7 +62,20 @@ export function parseOptions(args, partNames) {
     throw new UsageError(
       '--update-baseline needs a full run of every part: drop --quick and --only (a partial or quick baseline would lose or skew ratios)',
     );
+  let runs = 1;
+  if (values.runs !== undefined) {
+    if (!updateBaseline)
+      throw new UsageError(
+        '--runs only makes a baseline: add --update-baseline (a regression check is one run)',
+      );
+    runs = Number(values.runs);
+    if (!/^[1-9]$/.test(values.runs))
+      throw new UsageError(
+        `--runs ${JSON.stringify(values.runs)}: give a whole number of runs from 1 to 9, e.g. --runs 3`,
+      );
+  }
   return {
+    runs,
     quick: values.quick,
     parts,
     partial: values.only !== undefined,

@@ -9,31 +9,33 @@ import { renderBarChart } from './svg.js';
 export const BASELINE_FILE = 'baseline.json';
 
 /** File name of a chart's SVG, relative to the results directory. */
-export const chartFile = (date, chart) => `${date}-${chart.id}.svg`;
+export const chartFile = (name, chart) => `${name}-${chart.id}.svg`;
 
 /**
- * Writes the run's JSON, Markdown and charts; returns the paths written.
+ * Writes the run's JSON, Markdown and charts as `<date><suffix>.*`; returns the paths written.
  * @param {string} dir
  * @param {object} result
  * @param {string} [comparison]  the regression table, as Markdown
+ * @param {string} [suffix]      e.g. "-run2" for one of several runs towards a baseline
  */
-export function writeResults(dir, result, comparison) {
+export function writeResults(dir, result, comparison, suffix = '') {
   mkdirSync(dir, { recursive: true });
-  // A second run on the same day replaces the first: drop its charts, whose ids may differ.
-  for (const name of readdirSync(dir))
-    if (name.startsWith(`${result.date}-`) && name.endsWith('.svg')) rmSync(join(dir, name));
+  const name = `${result.date}${suffix}`;
+  // A second run on the same day replaces the first: drop its charts, whose ids may differ
+  // (only its own: <date>-run2-*.svg is not <date>'s to drop).
+  const ownChart = new RegExp(`^${name}-(?!run\\d)[^/]*\\.svg$`);
+  for (const file of readdirSync(dir)) if (ownChart.test(file)) rmSync(join(dir, file));
   const written = [];
-  const write = (name, text) => {
-    writeFileSync(join(dir, name), text);
-    written.push(join(dir, name));
+  const write = (file, text) => {
+    writeFileSync(join(dir, file), text);
+    written.push(join(dir, file));
   };
-  write(`${result.date}.json`, `${JSON.stringify(result, null, 2)}\n`);
+  write(`${name}.json`, `${JSON.stringify(result, null, 2)}\n`);
   for (const section of result.sections)
-    for (const chart of section.charts ?? [])
-      write(chartFile(result.date, chart), renderBarChart(chart));
+    for (const chart of section.charts ?? []) write(chartFile(name, chart), renderBarChart(chart));
   write(
-    `${result.date}.md`,
-    renderReport(result, { chartPath: (chart) => chartFile(result.date, chart), comparison }),
+    `${name}.md`,
+    renderReport(result, { name, chartPath: (chart) => chartFile(name, chart), comparison }),
   );
   return written;
 }

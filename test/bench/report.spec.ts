@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { markdownTable } from '../../bench/report/format.js';
 import { renderComparison, renderReport, renderSection } from '../../bench/report/markdown.js';
+import { combineRuns, median } from '../../bench/report/median.js';
 import { parseOptions, UsageError } from '../../bench/report/options.js';
 import { collectRatios, compareRatios } from '../../bench/report/regression.js';
 import { readBaseline, writeBaseline, writeResults } from '../../bench/report/results.js';
@@ -301,6 +302,38 @@ describe('results files', () => {
     expect(baseline.label).toContain('2026-11-29');
   });
 
+  it('writes one of several runs as <date>-run<i>.* without touching the median files of that date', () => {
+    dir = mkdtempSync(join(tmpdir(), 'stepgate-bench-report-'));
+    const result = {
+      date: '2026-11-29',
+      command: 'node bench/run.js --update-baseline --runs 3',
+      quick: false,
+      machine,
+      totalSeconds: 1,
+      parts: [],
+      sections: [section()],
+    };
+    writeResults(dir, result, undefined, '-run1');
+    writeResults(dir, result, undefined, '-run2');
+    writeResults(dir, result);
+    // The median's own rewrite keeps every run's chart.
+    writeResults(dir, result);
+    expect(readdirSync(dir).sort()).toEqual([
+      '2026-11-29-peers-throughput.svg',
+      '2026-11-29-run1-peers-throughput.svg',
+      '2026-11-29-run1.json',
+      '2026-11-29-run1.md',
+      '2026-11-29-run2-peers-throughput.svg',
+      '2026-11-29-run2.json',
+      '2026-11-29-run2.md',
+      '2026-11-29.json',
+      '2026-11-29.md',
+    ]);
+    expect(readFileSync(join(dir, '2026-11-29-run2.md'), 'utf8')).toContain(
+      '[2026-11-29-run2.json](2026-11-29-run2.json)',
+    );
+  });
+
   it('refuses an unreadable baseline with the command that rewrites it', () => {
     dir = mkdtempSync(join(tmpdir(), 'stepgate-bench-report-'));
     writeFileSync(join(dir, 'baseline.json'), '{ not json');
@@ -332,6 +365,70 @@ describe('section contract check', () => {
   });
 });
 
+describe('baseline from several runs', () => {
+  const run = (speedup: number, rps: number, extra: Record<string, number> = {}) => ({
+    date: '2026-11-29',
+    startedAt: `2026-11-29T0${speedup}:00:00.000Z`,
+    command: 'node bench/run.js --update-baseline --runs 3',
+    quick: false,
+    machine: { ...machine, busyBefore: 0.02 },
+    totalSeconds: 600,
+    parts: [],
+    sections: [
+      {
+        ...section(),
+        ratios: { speedup: ratio(speedup, 'higher', 'Stepgate / Cedar decisions/s') },
+        metrics: { stepgateDecisionsPerSecond: rps, ...extra },
+      },
+    ],
+  });
+
+  it('takes the median of an odd and an even number of values', () => {
+    expect(median([3, 1, 2])).toBe(2);
+    expect(median([10, 1, 4, 6])).toBe(5);
+    expect(median([7])).toBe(7);
+  });
+
+  it('keeps the median of every ratio and metric with each run’s value, and the baseline reads the median', () => {
+    const combined = combineRuns([run(9, 100), run(14, 300), run(12, 200, { only: 5 })]);
+    const [combinedSection] = combined.sections;
+    expect(combinedSection.ratios.speedup).toMatchObject({
+      value: 12,
+      better: 'higher',
+      spread: { min: 9, max: 14, values: [9, 14, 12] },
+    });
+    expect(combinedSection.metrics).toEqual({ stepgateDecisionsPerSecond: 200 });
+    expect(combinedSection.metricSpread.stepgateDecisionsPerSecond).toEqual({
+      min: 100,
+      max: 300,
+      values: [100, 300, 200],
+    });
+    expect(combined.runs.map((r: { startedAt: string }) => r.startedAt)).toEqual([
+      '2026-11-29T09:00:00.000Z',
+      '2026-11-29T014:00:00.000Z',
+      '2026-11-29T012:00:00.000Z',
+    ]);
+    expect(combined.totalSeconds).toBe(1800);
+
+    const text = renderReport(combined, { chartPath: () => 'x.svg' });
+    expect(text).toContain('Median of 3 full runs');
+    expect(text).toContain('| peers-engine.speedup | 12.0x  | 9.00x, 14.0x, 12.0x');
+    expect(text).toMatch(
+      /\| peers-engine\.stepgateDecisionsPerSecond +\| 200 +\| 100 +\| 300 +\| 100, 300, 200 +\|/,
+    );
+
+    dir = mkdtempSync(join(tmpdir(), 'stepgate-bench-report-'));
+    writeBaseline(dir, combined);
+    expect(readBaseline(dir)!.ratios['peers-engine.speedup']!.value).toBe(12);
+  });
+
+  let dir: string | undefined;
+  afterEach(() => {
+    if (dir) rmSync(dir, { recursive: true, force: true });
+    dir = undefined;
+  });
+});
+
 describe('bench/run.js options', () => {
   const parts = ['engine', 'peers', 'agents', 'scale', 'ingest'];
 
@@ -352,5 +449,15 @@ describe('bench/run.js options', () => {
     expect(() => parseOptions(['--only', 'engine', '--update-baseline'], parts)).toThrow(
       UsageError,
     );
+  });
+
+  it('takes --runs N only with --update-baseline, N from 1 to 9', () => {
+    expect(parseOptions([], parts).runs).toBe(1);
+    expect(parseOptions(['--update-baseline', '--runs', '3'], parts).runs).toBe(3);
+    expect(() => parseOptions(['--runs', '3'], parts)).toThrow(/add --update-baseline/);
+    for (const bad of ['0', '10', '2.5', 'three', '1e0'])
+      expect(() => parseOptions(['--update-baseline', '--runs', bad], parts)).toThrow(
+        /whole number of runs from 1 to 9/,
+      );
   });
 });
