@@ -5,11 +5,11 @@
 // bench/results/baseline.json — exit 1 when a ratio is more than 30 % worse, a part fails or a
 // part overruns its budget. `node bench/run.js --help` for the options.
 import { fork } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { formatSeconds } from './report/format.js';
 import { machineInfo } from './report/machine.js';
-import { combineRuns } from './report/median.js';
+import { combineRuns, planBaseline } from './report/median.js';
 import {
   describeMachine,
   renderComparison,
@@ -153,6 +153,7 @@ async function main() {
     return 2;
   }
 
+  if (options.from) return baselineFromFiles(options.from);
   const runs = [];
   for (let index = 1; index <= options.runs; index += 1) {
     if (options.runs > 1) say(`\n# Run ${index} of ${options.runs}`);
@@ -184,6 +185,57 @@ async function main() {
   }
   say('Passed.');
   return 0;
+}
+
+/**
+ * `--update-baseline --from a.json,b.json,...`: the median of full runs written earlier. A part
+ * that failed in some run (its sections absent there) is the median of the runs where it passed;
+ * a part that passed in none, or a run that is not a full run, refuses the baseline.
+ */
+function baselineFromFiles(files) {
+  let runs;
+  try {
+    runs = files.map((file) => readRun(file));
+  } catch (error) {
+    process.stderr.write(`bench/run.js: ${error.message}\n`);
+    return 2;
+  }
+  const plan = planBaseline(
+    runs,
+    files,
+    PARTS.map((part) => part.name),
+  );
+  for (const note of plan.notes) say(note);
+  if (plan.error) {
+    say(`Baseline NOT updated: ${plan.error}.`);
+    return 1;
+  }
+  const reference = combineRuns(plan.runs);
+  const written = writeResults(RESULTS_DIR, reference);
+  say(
+    `Median of ${runs.length} runs: wrote ${written.map((path) => relative(REPO_ROOT, path)).join(', ')}`,
+  );
+  say(`Baseline updated: ${relative(REPO_ROOT, writeBaseline(RESULTS_DIR, reference))}`);
+  return 0;
+}
+
+/** One full run's JSON, as a full run writes it; anything else is refused with the reason. */
+function readRun(file) {
+  let run;
+  try {
+    run = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (error) {
+    throw new Error(
+      `--from ${file}: ${error.code === 'ENOENT' ? 'no such file' : `not JSON (${error.message})`}`,
+    );
+  }
+  if (!Array.isArray(run?.sections) || !Array.isArray(run?.parts) || !run.machine)
+    throw new Error(
+      `--from ${file}: not a bench run (no sections, parts or machine); give a bench/results/<date>[-run<i>].json`,
+    );
+  if (run.quick || /--only/.test(run.command ?? ''))
+    throw new Error(`--from ${file}: a quick or partial run cannot be part of a baseline`);
+  return run;
 }
 
 /**

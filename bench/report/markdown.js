@@ -161,13 +161,21 @@ function renderRuns(result) {
     `Median of ${result.runs.length} full runs (tables, charts and notes below are the first run's; ratios and the metrics at the end are the medians, with every run's value):`,
     '',
     markdownTable(
-      ['run', 'started', 'load average (1/5/15 min)', 'CPUs busy before', 'elapsed'],
+      [
+        'run',
+        'started',
+        'load average (1/5/15 min)',
+        'CPUs busy before',
+        'elapsed',
+        'parts left out',
+      ],
       result.runs.map((run, index) => [
         index + 1,
         run.startedAt,
         run.loadAverage.map((l) => l.toFixed(2)).join(' / '),
         Number.isFinite(run.busyBefore) ? `${Math.round(run.busyBefore * 100)} %` : '-',
         formatSeconds(run.totalSeconds),
+        run.failedParts?.length ? `${run.failedParts.join(', ')} (did not pass)` : '-',
       ]),
     ),
     '',

@@ -67,8 +67,36 @@ export function combineRuns(runs) {
       loadAverage: run.machine.loadAverage,
       busyBefore: run.machine.busyBefore,
       gitSha: run.machine.gitSha,
+      failedParts: run.parts.filter((part) => part.status !== 'ok').map((part) => part.name),
     })),
     totalSeconds: runs.reduce((sum, run) => sum + run.totalSeconds, 0),
     sections,
+  };
+}
+
+/**
+ * Checks full runs read back for `--from` and orders them for combineRuns: a part that did not
+ * pass in a run is left out of that run's medians (noted); a part that passed in no run refuses
+ * the baseline. The runs with every part passing go first: the first is the template.
+ * @param {object[]} runs
+ * @param {string[]} labels     one per run, for the notes (e.g. its file)
+ * @param {string[]} partNames  every part a full run has
+ * @returns {{ runs: object[], notes: string[], error?: string }}
+ */
+export function planBaseline(runs, labels, partNames) {
+  const passed = (run, name) => run.parts.some((p) => p.name === name && p.status === 'ok');
+  const notes = [];
+  runs.forEach((run, index) => {
+    const failed = partNames.filter((name) => !passed(run, name));
+    if (failed.length)
+      notes.push(`${labels[index]}: ${failed.join(', ')} did not pass; left out of their medians`);
+  });
+  const passedNowhere = partNames.filter((name) => !runs.some((run) => passed(run, name)));
+  if (passedNowhere.length)
+    return { runs, notes, error: `${passedNowhere.join(', ')} passed in none of the runs` };
+  const complete = (run) => partNames.every((name) => passed(run, name));
+  return {
+    runs: [...runs.filter(complete), ...runs.filter((run) => !complete(run))],
+    notes,
   };
 }

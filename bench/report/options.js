@@ -4,7 +4,7 @@ import { parseArgs } from 'node:util';
 
 export class UsageError extends Error {}
 
-export const USAGE = `Usage: node bench/run.js [--quick] [--only <parts>] [--update-baseline [--runs N]]
+export const USAGE = `Usage: node bench/run.js [--quick] [--only <parts>] [--update-baseline [--runs N | --from <files>]]
 
 Runs the benchmark parts in order, prints each part's tables and ratios, and compares the
 ratios with bench/results/baseline.json (exit 1 when one is more than 30 % worse).
@@ -15,6 +15,9 @@ ratios with bench/results/baseline.json (exit 1 when one is more than 30 % worse
   --runs N           with --update-baseline: N full runs one after the other (N = 1-9); the
                      baseline is each ratio's and metric's median, with every run's value kept
                      (3 or more: one run on a shared 2-core machine swings past the 30 %)
+  --from a,b,c       with --update-baseline: run nothing, make the baseline the median of
+                     these full runs' JSON files (e.g. bench/results/<date>-run1.json,...);
+                     a part that failed in one run is the median of the runs where it passed
   --help             this text
 
 A full run (no --quick, no --only) writes bench/results/<date>.json, <date>.md and
@@ -35,6 +38,7 @@ export function parseOptions(args, partNames) {
         only: { type: 'string' },
         'update-baseline': { type: 'boolean', default: false },
         runs: { type: 'string' },
+        from: { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
       strict: true,
@@ -74,8 +78,22 @@ export function parseOptions(args, partNames) {
         `--runs ${JSON.stringify(values.runs)}: give a whole number of runs from 1 to 9, e.g. --runs 3`,
       );
   }
+  let from;
+  if (values.from !== undefined) {
+    if (!updateBaseline || values.runs !== undefined)
+      throw new UsageError(
+        '--from combines earlier runs into a baseline: use it with --update-baseline and without --runs',
+      );
+    from = values.from
+      .split(',')
+      .map((file) => file.trim())
+      .filter(Boolean);
+    if (from.length === 0)
+      throw new UsageError("--from names no file: give the runs' JSON files, comma-separated");
+  }
   return {
     runs,
+    from,
     quick: values.quick,
     parts,
     partial: values.only !== undefined,

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { markdownTable } from '../../bench/report/format.js';
 import { renderComparison, renderReport, renderSection } from '../../bench/report/markdown.js';
-import { combineRuns, median } from '../../bench/report/median.js';
+import { combineRuns, median, planBaseline } from '../../bench/report/median.js';
 import { parseOptions, UsageError } from '../../bench/report/options.js';
 import { collectRatios, compareRatios } from '../../bench/report/regression.js';
 import { readBaseline, writeBaseline, writeResults } from '../../bench/report/results.js';
@@ -422,6 +422,23 @@ describe('baseline from several runs', () => {
     expect(readBaseline(dir)!.ratios['peers-engine.speedup']!.value).toBe(12);
   });
 
+  it('combines earlier runs where a part failed in one: left out of that run, refused when it passed nowhere', () => {
+    const withParts = (statuses: Record<string, string>, speedup: number) => ({
+      ...run(speedup, 100),
+      parts: Object.entries(statuses).map(([name, status]) => ({ name, status })),
+    });
+    const partial = withParts({ peers: 'ok', console: 'failed' }, 9);
+    const complete = withParts({ peers: 'ok', console: 'ok' }, 12);
+    const plan = planBaseline([partial, complete], ['r1.json', 'r2.json'], ['peers', 'console']);
+    expect(plan.error).toBeUndefined();
+    expect(plan.notes).toEqual(['r1.json: console did not pass; left out of their medians']);
+    // The complete run is the template, first.
+    expect(plan.runs).toEqual([complete, partial]);
+
+    const refused = planBaseline([partial, partial], ['a', 'b'], ['peers', 'console']);
+    expect(refused.error).toBe('console passed in none of the runs');
+  });
+
   let dir: string | undefined;
   afterEach(() => {
     if (dir) rmSync(dir, { recursive: true, force: true });
@@ -448,6 +465,20 @@ describe('bench/run.js options', () => {
     );
     expect(() => parseOptions(['--only', 'engine', '--update-baseline'], parts)).toThrow(
       UsageError,
+    );
+  });
+
+  it('takes --from files only with --update-baseline and without --runs', () => {
+    expect(parseOptions(['--update-baseline', '--from', 'a.json, b.json,'], parts).from).toEqual([
+      'a.json',
+      'b.json',
+    ]);
+    expect(() => parseOptions(['--from', 'a.json'], parts)).toThrow(/with --update-baseline/);
+    expect(() =>
+      parseOptions(['--update-baseline', '--runs', '3', '--from', 'a.json'], parts),
+    ).toThrow(/without --runs/);
+    expect(() => parseOptions(['--update-baseline', '--from', ' , '], parts)).toThrow(
+      /names no file/,
     );
   });
 
