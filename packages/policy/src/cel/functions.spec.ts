@@ -28,6 +28,24 @@ describe('IP addresses and CIDR ranges', () => {
     expect(inCidr('10.0.0.1', [])).toBe(false);
   });
 
+  it('answers for the ranges a list holds, whether the list is a stable object or built anew each call', () => {
+    // Short lists are cached by their text: a list built in the condition (a + b) is a new
+    // object every decision. Same text, same answer; other text, never a stale set.
+    const built = () => ['10.0.0.0/8'].concat(['192.0.2.0/24']);
+    expect(inCidr('192.0.2.7', built())).toBe(true);
+    expect(inCidr('192.0.2.7', built())).toBe(true);
+    expect(inCidr('192.0.2.7', ['10.0.0.0/8'].concat(['198.51.100.0/24']))).toBe(false);
+    expect(inCidr('198.51.100.9', ['10.0.0.0/8'].concat(['198.51.100.0/24']))).toBe(true);
+    // A long list (a blocklist document) by object; its contents decide, not its length.
+    const long = Array.from({ length: 40 }, (_, i) => `10.${i}.0.0/16`);
+    expect(inCidr('10.39.1.1', long)).toBe(true);
+    expect(inCidr('10.40.1.1', long)).toBe(false);
+    expect(inCidr('10.40.1.1', [...long.slice(1), '10.40.0.0/16'])).toBe(true);
+    expect(() => inCidr('10.0.0.1', ['10.0.0.0/8', 7 as unknown as string])).toThrow(
+      /every range must be a string/,
+    );
+  });
+
   it('throws on an invalid range so the policy author hears about it', () => {
     expect(() => inCidr('10.0.0.1', '10.0.0.0/33')).toThrow(/not a CIDR/);
     expect(() => inCidr('10.0.0.1', ['10.0.0.0/8', 'garbage'])).toThrow(/garbage/);

@@ -48,19 +48,42 @@ interface CidrSet {
 // changed in place. Only lists whose every range is valid are kept.
 const cidrLists = new WeakMap<readonly unknown[], CidrSet>();
 
+// Short lists by content: a list built in the condition (`data.network.corporate +
+// data.network.vpn`) is a new object every decision. Keyed by object it would be parsed again
+// each time and leave one dead WeakMap entry per decision for the collector, which showed as a
+// latency tail (p99 ~100 µs where the median is 9); keyed by its text it is parsed once.
+const SHORT_LIST = 16;
+const shortLists = new Map<string, CidrSet>();
+
 function cidrSetOf(list: readonly unknown[]): CidrSet {
-  let set = cidrLists.get(list);
-  if (!set) {
-    set = { 4: new Map(), 6: new Map() };
-    for (const text of list) {
-      if (typeof text !== 'string') throw new Error('inCidr: every range must be a string');
-      const cidr = cidrOf(text);
-      const byPrefix = set[cidr.version];
-      let networks = byPrefix.get(cidr.prefix);
-      if (!networks) byPrefix.set(cidr.prefix, (networks = new Set()));
-      networks.add(cidr.network);
-    }
+  const byObject = cidrLists.get(list);
+  if (byObject) return byObject;
+  if (list.length > SHORT_LIST) {
+    const set = buildCidrSet(list);
     cidrLists.set(list, set);
+    return set;
+  }
+  for (const text of list)
+    if (typeof text !== 'string') throw new Error('inCidr: every range must be a string');
+  const key = list.join(' ');
+  let set = shortLists.get(key);
+  if (!set) {
+    set = buildCidrSet(list);
+    if (shortLists.size > 1_000) shortLists.clear();
+    shortLists.set(key, set);
+  }
+  return set;
+}
+
+function buildCidrSet(list: readonly unknown[]): CidrSet {
+  const set: CidrSet = { 4: new Map(), 6: new Map() };
+  for (const text of list) {
+    if (typeof text !== 'string') throw new Error('inCidr: every range must be a string');
+    const cidr = cidrOf(text);
+    const byPrefix = set[cidr.version];
+    let networks = byPrefix.get(cidr.prefix);
+    if (!networks) byPrefix.set(cidr.prefix, (networks = new Set()));
+    networks.add(cidr.network);
   }
   return set;
 }

@@ -43,6 +43,30 @@ describe('fast time zones for CEL timestamps', () => {
     }
   });
 
+  it('keeps one string per zone and whole second: the same within a second, the next one after it', () => {
+    const at = (iso: string) => withFastTimeZones(new Date(iso));
+    const timeZone = 'Europe/Berlin';
+    expect(at('2026-11-23T07:59:59.001Z').toLocaleString('en-US', { timeZone })).toBe(
+      '11/23/2026, 8:59:59 AM',
+    );
+    expect(at('2026-11-23T07:59:59.999Z').toLocaleString('en-US', { timeZone })).toBe(
+      '11/23/2026, 8:59:59 AM',
+    );
+    expect(at('2026-11-23T08:00:00.000Z').toLocaleString('en-US', { timeZone })).toBe(
+      '11/23/2026, 9:00:00 AM',
+    );
+    // Back to an earlier second, and before 1970 (negative epoch milliseconds).
+    expect(at('2026-11-23T07:59:59.500Z').toLocaleString('en-US', { timeZone })).toBe(
+      '11/23/2026, 8:59:59 AM',
+    );
+    expect(at('1969-12-31T23:59:59.500Z').toLocaleString('en-US', { timeZone: 'UTC' })).toBe(
+      '12/31/1969, 11:59:59 PM',
+    );
+    expect(at('1970-01-01T00:00:00.000Z').toLocaleString('en-US', { timeZone: 'UTC' })).toBe(
+      '1/1/1970, 12:00:00 AM',
+    );
+  });
+
   it('falls back to the native behaviour for any other call', () => {
     const fast = withFastTimeZones(new Date(instants[0] as Date));
     expect(fast.toLocaleString('de-DE', { timeZone: 'UTC' })).toBe(
