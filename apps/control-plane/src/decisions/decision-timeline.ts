@@ -5,6 +5,7 @@ import {
   type DecisionTimelineQuery,
 } from '@stepgate/protocol';
 import { Prisma } from '../generated/prisma/client.js';
+import { MINUTE_MS, edges, rawWindow, splitWindow, wholeUnits } from './rollup-window.js';
 
 /** The window and the buckets a timeline answers with. */
 export interface TimelinePlan {
@@ -41,17 +42,31 @@ export function timelinePlan(query: DecisionTimelineQuery, now = new Date()): Ti
 }
 
 /**
- * Counts by bucket and effect, grouped by PostgreSQL (no row reaches Node). The (at, id) index
- * bounds the scan to the window. date_bin on the epoch origin matches `timelinePlan`'s
- * alignment.
+ * Counts by bucket and effect, grouped by PostgreSQL (no row reaches Node): the whole minutes of
+ * the window from the decision_minute roll-up, the partial minutes at its edges from decision_log
+ * (the (at, id) index bounds that scan). Buckets that are not whole minutes (30 s) cannot be
+ * built from minutes: then decision_log answers for the whole window. date_bin on the epoch
+ * origin matches `timelinePlan`'s alignment, and a minute lies in one bucket of any multiple of
+ * 60 s.
  */
 export function timelineQuery({ from, to, bucketSeconds }: TimelinePlan): Prisma.Sql {
+  const split =
+    (bucketSeconds * 1000) % MINUTE_MS === 0
+      ? splitWindow(from, to, MINUTE_MS)
+      : rawWindow(from, to);
+  const bin = (column: string) =>
+    Prisma.sql`date_bin(${bucketSeconds}::int * interval '1 second', ${Prisma.raw(column)},
+                        TIMESTAMPTZ '1970-01-01 00:00:00+00')`;
   return Prisma.sql`
-    SELECT date_bin(${bucketSeconds}::int * interval '1 second', at,
-                    TIMESTAMPTZ '1970-01-01 00:00:00+00') AS start,
-           effect::text AS effect, count(*)::int AS count
-    FROM decision_log
-    WHERE at >= ${from} AND at < ${to}
+    SELECT start, effect, sum(n)::int AS count
+    FROM (
+      SELECT ${bin('bucket')} AS start, effect::text AS effect, n
+      FROM decision_minute WHERE ${wholeUnits(split)}
+      UNION ALL
+      SELECT ${bin('at')}, effect::text, count(*)
+      FROM decision_log WHERE ${edges(split)}
+      GROUP BY 1, 2
+    ) AS parts
     GROUP BY 1, 2`;
 }
 

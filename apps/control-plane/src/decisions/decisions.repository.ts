@@ -1,14 +1,21 @@
 import { Injectable } from '@nestjs/common';
 import { PrismaService } from '../database/prisma.service.js';
 import { Prisma, type DecisionLog } from '../generated/prisma/client.js';
+import {
+  effectCountsQuery,
+  topPrincipalsQuery,
+  topRulesQuery,
+  type Effect,
+  type EffectCountRow,
+  type TopRow,
+} from './decision-stats-queries.js';
 import { timelineQuery, type TimelinePlan, type TimelineRow } from './decision-timeline.js';
 
 const EXAMPLES = 10;
 const RULES = 20;
-const TOP = 10;
 
-type Effect = 'allow' | 'deny' | 'step_up';
 type Window = { from: Date; to: Date };
+export type EffectCount = { effect: Effect; failReason: string; count: number };
 
 /** The decision log table: ingest, retention, listings, summaries and the shadow comparison. */
 @Injectable()
@@ -73,28 +80,19 @@ export class DecisionsRepository {
     return this.prisma.$queryRaw<TimelineRow[]>(timelineQuery(plan));
   }
 
-  /** Counts in the window by effect, by fail reason, and the principals most often denied and stepped up. */
-  async summary({ from, to }: Window) {
-    const inWindow = { at: { gte: from, lt: to } };
-    const topPrincipals = (effect: 'deny' | 'step_up') =>
-      this.prisma.decisionLog.groupBy({
-        by: ['principal'],
-        where: { ...inWindow, effect },
-        _count: { _all: true },
-        orderBy: [{ _count: { principal: 'desc' } }, { principal: 'asc' }],
-        take: TOP,
-      });
-    const [byEffect, byFail, denied, steppedUp] = await Promise.all([
-      this.prisma.decisionLog.groupBy({ by: ['effect'], where: inWindow, _count: { _all: true } }),
-      this.prisma.decisionLog.groupBy({
-        by: ['failReason'],
-        where: { ...inWindow, failReason: { not: null } },
-        _count: { _all: true },
-      }),
-      topPrincipals('deny'),
-      topPrincipals('step_up'),
-    ]);
-    return { byEffect, byFail, denied, steppedUp };
+  /** Decisions in the window by effect and fail reason ('' for none). */
+  async effectCounts({ from, to }: Window): Promise<EffectCount[]> {
+    const rows = await this.prisma.$queryRaw<EffectCountRow[]>(effectCountsQuery(from, to));
+    return rows.map((row) => ({ ...row, count: Number(row.count) }));
+  }
+
+  /** The principals most often decided `effect` in the window, most first. */
+  async topPrincipals(
+    { from, to }: Window,
+    effect: 'deny' | 'step_up',
+  ): Promise<{ principal: string; count: number }[]> {
+    const rows = await this.prisma.$queryRaw<TopRow[]>(topPrincipalsQuery(from, to, effect));
+    return rows.map((row) => ({ principal: row.key, count: Number(row.count) }));
   }
 
   /** The rules of `effect` that matched in decisions with that effect, most frequent first. */
@@ -102,15 +100,8 @@ export class DecisionsRepository {
     { from, to }: Window,
     effect: 'deny' | 'step_up',
   ): Promise<{ rule: string; count: number }[]> {
-    const rows = await this.prisma.$queryRaw<{ rule: string; count: number }[]>`
-      SELECT (r->>'policy') || '/' || (r->>'rule') AS rule, count(DISTINCT d.id)::int AS count
-      FROM decision_log d CROSS JOIN LATERAL jsonb_array_elements(d.reasons) AS r
-      WHERE d.at >= ${from} AND d.at < ${to}
-        AND d.effect = ${effect}::decision_effect AND r->>'effect' = ${effect}
-      GROUP BY 1
-      ORDER BY 2 DESC, 1
-      LIMIT ${TOP}`;
-    return rows.map((row) => ({ rule: row.rule, count: Number(row.count) }));
+    const rows = await this.prisma.$queryRaw<TopRow[]>(topRulesQuery(from, to, effect));
+    return rows.map((row) => ({ rule: row.key, count: Number(row.count) }));
   }
 
   /**

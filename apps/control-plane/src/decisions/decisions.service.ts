@@ -44,32 +44,34 @@ export class DecisionsService {
     return timelineView(plan, await this.repository.timeline(plan));
   }
 
+  /** Counts of the window, exact, from the roll-ups and the log at the window's edges. */
   async stats(query: TimeRangeQuery): Promise<DecisionStats> {
     const { from, to } = timeWindow(query);
     const window = { from, to };
-    const [{ byEffect, byFail, denied, steppedUp }, denyRules, stepUpRules] = await Promise.all([
-      this.repository.summary(window),
+    const [counts, denied, steppedUp, denyRules, stepUpRules] = await Promise.all([
+      this.repository.effectCounts(window),
+      this.repository.topPrincipals(window, 'deny'),
+      this.repository.topPrincipals(window, 'step_up'),
       this.repository.topRules(window, 'deny'),
       this.repository.topRules(window, 'step_up'),
     ]);
-    const counts = { allow: 0, deny: 0, step_up: 0 };
-    for (const row of byEffect) counts[row.effect] = row._count._all;
+    const byEffect = { allow: 0, deny: 0, step_up: 0 };
+    const byFailReason = new Map<string, number>();
+    for (const row of counts) {
+      byEffect[row.effect] += row.count;
+      if (row.failReason !== '')
+        byFailReason.set(row.failReason, (byFailReason.get(row.failReason) ?? 0) + row.count);
+    }
     return {
       from: from.toISOString(),
       to: to.toISOString(),
-      total: counts.allow + counts.deny + counts.step_up,
-      byEffect: counts,
-      byFailReason: byFail
-        .map((row) => ({ reason: row.failReason ?? '', count: row._count._all }))
+      total: byEffect.allow + byEffect.deny + byEffect.step_up,
+      byEffect,
+      byFailReason: [...byFailReason]
+        .map(([reason, count]) => ({ reason, count }))
         .sort((a, b) => b.count - a.count),
-      topDeniedPrincipals: denied.map((row) => ({
-        principal: row.principal,
-        count: row._count._all,
-      })),
-      topSteppedUpPrincipals: steppedUp.map((row) => ({
-        principal: row.principal,
-        count: row._count._all,
-      })),
+      topDeniedPrincipals: denied,
+      topSteppedUpPrincipals: steppedUp,
       topDenyRules: denyRules,
       topStepUpRules: stepUpRules,
     };
