@@ -35,6 +35,7 @@ const TABLES = [
   'data_source_state',
   'decision_log',
   'enrolment_code',
+  'fleet_agent',
   'grant',
   'live_data_change',
   'live_data_state',

@@ -20,6 +20,7 @@ import * as coreV1 from 'kubernetes-models/v1';
 import { parseAllDocuments } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { agentIdPrefixSchema, agentIdSchema } from '@stepgate/protocol';
 import { K8S_ADMISSION_PATH, K8S_AUTHORIZE_PATH } from '../../apps/agent/src/http/k8s-routes.js';
 
 const repoRoot = fileURLToPath(new URL('../..', import.meta.url));
@@ -301,6 +302,35 @@ describe('deploy/kubernetes', () => {
     expect(server.pathname).toBe(K8S_AUTHORIZE_PATH);
   });
 
+  it('gives each DaemonSet agent its own id, node-<node name>, under the fleet token prefix', () => {
+    const daemonSet = one('DaemonSet', 'stepgate-agent');
+    const env = daemonSet.spec.template.spec.containers[0].env as EnvVar[];
+    const nodeName = 'ip-10-0-1-23.eu-west-1.compute.internal';
+    const id = expandEnv(env, { 'spec.nodeName': nodeName }).STEPGATE_AGENT_ID;
+    expect(id).toBe(`node-${nodeName}`);
+    expect(agentIdSchema.safeParse(id).success).toBe(true);
+    // The fleet token the file's header tells operators to create admits exactly these ids.
+    const header = readFileSync(join(manifestsRoot, 'agent-daemonset', 'daemonset.yaml'), 'utf8');
+    const prefix = /--agent-id-prefix (\S+)/.exec(header)?.[1];
+    expect(prefix).toBe('node-');
+    expect(agentIdPrefixSchema.safeParse(prefix).success).toBe(true);
+    expect(header).toContain(`"agentIdPrefix":"${prefix}"`);
+    expect(id!.startsWith(prefix!) && id!.length > prefix!.length).toBe(true);
+  });
+
+  it('expands $(VAR) as the kubelet does: only variables defined earlier in the list', () => {
+    const env: EnvVar[] = [
+      { name: 'STEPGATE_AGENT_ID', value: 'node-$(NODE_NAME)' },
+      { name: 'NODE_NAME', valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } },
+    ];
+    // Defined after its use: left as written, so every pod would claim one literal id.
+    expect(expandEnv(env, { 'spec.nodeName': 'n1' }).STEPGATE_AGENT_ID).toBe('node-$(NODE_NAME)');
+    expect(expandEnv(env.toReversed(), { 'spec.nodeName': 'n1' }).STEPGATE_AGENT_ID).toBe(
+      'node-n1',
+    );
+    expect(expandEnv([{ name: 'A', value: '$$(B)' }], {}).A).toBe('$(B)');
+  });
+
   it('lets agents reach the control plane only on its port', () => {
     const agentPolicy = one('NetworkPolicy', 'stepgate-agent').spec;
     expect(agentPolicy.policyTypes).toContain('Egress');
@@ -312,3 +342,32 @@ describe('deploy/kubernetes', () => {
     ]);
   });
 });
+
+interface EnvVar {
+  name: string;
+  value?: string;
+  valueFrom?: { fieldRef?: { fieldPath: string } };
+}
+
+/**
+ * A container's environment as the kubelet builds it: downward-API fields from `fields`, and
+ * `$(NAME)` in a value replaced by NAME's value when NAME was defined earlier in the list
+ * (`$$` escapes a `$`); a reference to anything else is left as written.
+ */
+function expandEnv(env: readonly EnvVar[], fields: Record<string, string>): Record<string, string> {
+  const defined: Record<string, string> = {};
+  for (const variable of env) {
+    const fieldPath = variable.valueFrom?.fieldRef?.fieldPath;
+    if (fieldPath !== undefined) {
+      if (fields[fieldPath] !== undefined) defined[variable.name] = fields[fieldPath];
+      continue;
+    }
+    if (variable.value === undefined) continue;
+    defined[variable.name] = variable.value.replace(
+      /\$\$|\$\(([A-Za-z_][A-Za-z0-9_.-]*)\)/g,
+      (match, name: string | undefined) =>
+        name === undefined ? '$' : Object.hasOwn(defined, name) ? defined[name]! : match,
+    );
+  }
+  return defined;
+}

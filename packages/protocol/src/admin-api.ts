@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { activationHeldSchema, versionReplaySummarySchema } from './version-impact-api.js';
 
-import { agentIdSchema, decisionReplaySchema } from './agent-protocol.js';
+import { agentIdPrefixSchema, agentIdSchema, decisionReplaySchema } from './agent-protocol.js';
 import { approvalSchema, enrolmentCodeSchema, grantSchema } from './step-up-api.js';
 import { signalValueSchema } from './signals.js';
 
@@ -48,10 +48,28 @@ export const createTokenRequestSchema = z
      * Without it, an agent token is bound to the id it first connects as.
      */
     agentId: agentIdSchema.optional(),
+    /**
+     * Fleet tokens (a DaemonSet's agents, one per node): the token admits any agent id that
+     * starts with this prefix, each id bound to it on first connect. Exclusive with `agentId`.
+     */
+    agentIdPrefix: agentIdPrefixSchema
+      .describe(
+        'Fleet token: admits every agent id starting with this prefix (e.g. "node-"), each bound to the token on first connect; not with agentId',
+      )
+      .optional(),
   })
   .refine((body) => body.agentId === undefined || body.scopes.includes('agent'), {
     message: 'only an agent-scoped token is bound to an agent id: add "agent" to scopes',
     path: ['agentId'],
+  })
+  .refine((body) => body.agentIdPrefix === undefined || body.scopes.includes('agent'), {
+    message: 'only an agent-scoped token admits agent ids: add "agent" to scopes',
+    path: ['agentIdPrefix'],
+  })
+  .refine((body) => body.agentId === undefined || body.agentIdPrefix === undefined, {
+    message:
+      'give agentId (a token for one agent) or agentIdPrefix (a fleet token for every agent id under the prefix), not both',
+    path: ['agentIdPrefix'],
   });
 export type CreateTokenRequest = z.infer<typeof createTokenRequestSchema>;
 
@@ -62,6 +80,8 @@ export const createTokenResponseSchema = z.object({
   scopes: z.array(z.enum(SCOPE_NAMES)),
   /** The agent id an agent token is bound to (null until it first connects). */
   agentId: z.string().nullable(),
+  /** A fleet token's agent-id prefix (null for every other token). */
+  agentIdPrefix: z.string().nullable(),
   token: z.string(),
 });
 
@@ -609,6 +629,11 @@ export const tokenSchema = z.object({
   lastUsedAt: z.string().nullable(),
   revokedAt: z.string().nullable(),
   agentId: z.string().nullable(),
+  /** Fleet tokens: the agent ids they admit start with this (each id bound on first connect). */
+  agentIdPrefix: z
+    .string()
+    .nullable()
+    .describe('Fleet tokens: the agent ids they admit start with this; null otherwise'),
 });
 export type TokenView = z.infer<typeof tokenSchema>;
 export const tokensResponseSchema = z.object({ tokens: z.array(tokenSchema) });

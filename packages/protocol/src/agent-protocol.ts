@@ -26,6 +26,18 @@ export const agentIdSchema = z
   .string()
   .regex(/^[A-Za-z0-9_.:-]{1,128}$/, 'agent ids are 1-128 letters, digits, "_", ".", ":" or "-"');
 
+/**
+ * A fleet token's agent-id prefix (`POST /v1/tokens {"agentIdPrefix": "node-"}`): the token
+ * admits any agent id that starts with it and is longer. Same characters as agent ids, at most
+ * 127 of them so at least one is left for the rest of an id.
+ */
+export const agentIdPrefixSchema = z
+  .string()
+  .regex(
+    /^[A-Za-z0-9_.:-]{1,127}$/,
+    'agentIdPrefix must be 1-127 letters, digits, "_", ".", ":" or "-" (the start of the agent ids it admits, e.g. "node-")',
+  );
+
 /** What an agent sends in `handshake.auth`. */
 export const agentHandshakeSchema = z.strictObject({
   token: z.string().min(1).max(512),

@@ -153,6 +153,7 @@ export {
   AGENT_NAMESPACE,
   MAX_LOG_BATCH,
   agentHandshakeSchema,
+  agentIdPrefixSchema,
   agentIdSchema,
   agentLabelsSchema,
   bundleAckSchema,

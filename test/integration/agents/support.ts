@@ -157,6 +157,8 @@ export interface Refusal {
   message: string;
   code: string | undefined;
   received: string[];
+  /** Why an identity was refused (`token_bound`, `id_bound`, `outside_prefix`), when it was. */
+  reason?: string;
 }
 
 /**
@@ -206,8 +208,13 @@ export async function refusedConnection(
   try {
     return await new Promise((resolve, reject) => {
       socket.once('connect', () => reject(new Error('the connection was accepted')));
-      socket.once('connect_error', (error: Error & { data?: { code?: string } }) =>
-        resolve({ message: error.message, code: error.data?.code, received }),
+      socket.once('connect_error', (error: Error & { data?: { code?: string; reason?: string } }) =>
+        resolve({
+          message: error.message,
+          code: error.data?.code,
+          received,
+          ...(error.data?.reason ? { reason: error.data.reason } : {}),
+        }),
       );
     });
   } finally {

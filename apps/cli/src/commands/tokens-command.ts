@@ -13,6 +13,7 @@ export interface CreateTokenOptions extends AdminOptions {
   scopes?: Scope[];
   subject?: string;
   agentId?: string;
+  agentIdPrefix?: string;
 }
 
 export interface TokensOptions extends AdminOptions {
@@ -53,12 +54,15 @@ export async function createTokenCommand(
       scopes: options.scopes,
       ...(nonEmpty(options.subject) === undefined ? {} : { subject: nonEmpty(options.subject) }),
       ...(nonEmpty(options.agentId) === undefined ? {} : { agentId: nonEmpty(options.agentId) }),
+      ...(nonEmpty(options.agentIdPrefix) === undefined
+        ? {}
+        : { agentIdPrefix: nonEmpty(options.agentIdPrefix) }),
     });
     io.stderr.write(`${TOKEN_SHOWN_ONCE}\n`);
     return {
       data: created,
       text: [
-        `Created token ${printable(created.name)} (id ${printable(created.id)}, subject ${printable(created.subject)}, scopes ${created.scopes.join(',')}${created.agentId === null ? '' : `, agent ${printable(created.agentId)}`}):`,
+        `Created token ${printable(created.name)} (id ${printable(created.id)}, subject ${printable(created.subject)}, scopes ${created.scopes.join(',')}${agentOf(created)}):`,
         '',
         `  ${printable(created.token)}`,
       ].join('\n'),
@@ -96,6 +100,12 @@ export async function revokeTokenCommand(
   });
 }
 
+/** The agent ids an agent token admits, for people: `, agent web-1` or `, agents node-*`. */
+function agentOf(token: Pick<TokenView, 'agentId' | 'agentIdPrefix'>): string {
+  if (token.agentIdPrefix) return `, agents ${printable(token.agentIdPrefix)}*`;
+  return token.agentId === null ? '' : `, agent ${printable(token.agentId)}`;
+}
+
 function formatTokenTable(tokens: readonly TokenView[]): string {
   const columns: Column<TokenView>[] = [
     { header: 'ID', value: (t) => t.id },
@@ -103,6 +113,12 @@ function formatTokenTable(tokens: readonly TokenView[]): string {
     { header: 'SUBJECT', value: (t) => t.subject, maxWidth: 32 },
     { header: 'PREFIX', value: (t) => t.prefix },
     { header: 'SCOPES', value: (t) => t.scopes.join(',') },
+    // One agent id, or a fleet token's prefix followed by `*`.
+    {
+      header: 'AGENT',
+      value: (t) => (t.agentIdPrefix ? `${t.agentIdPrefix}*` : (t.agentId ?? '-')),
+      maxWidth: 32,
+    },
     { header: 'CREATED (UTC)', value: (t) => formatUtc(t.createdAt) },
     {
       header: 'LAST USED (UTC)',
@@ -144,7 +160,11 @@ export function registerTokensCommand(program: Command): void {
         parseScopes,
       )
       .option('--subject <subject>', 'the principal it acts for (default: the name)')
-      .option('--agent-id <id>', 'agent tokens: bind it to this agent id now'),
+      .option('--agent-id <id>', 'agent tokens: bind it to this agent id now')
+      .option(
+        '--agent-id-prefix <prefix>',
+        'a fleet token: admits every agent id starting with <prefix> (e.g. node- for a DaemonSet), each bound to it on first connect',
+      ),
   ).action(async (options: CreateTokenOptions) => {
     process.exitCode = await createTokenCommand(options);
   });

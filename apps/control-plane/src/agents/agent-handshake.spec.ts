@@ -122,6 +122,40 @@ describe('authenticateHandshake', () => {
     });
   });
 
+  it('binds each id under a fleet token prefix, and refuses one outside it without a query', async () => {
+    const binds: string[] = [];
+    const fleet: HandshakeIdentity = {
+      authenticate: async (token) =>
+        token === TOKEN
+          ? { principal: principal(['agent']), agentId: null, agentIdPrefix: 'node-' }
+          : undefined,
+      bind: async (_token, _credential, agentId) => {
+        binds.push(agentId);
+        return { ok: true, agentId };
+      },
+    };
+    for (const agentId of ['node-a', 'node-b', 'node-a'])
+      expect(await authenticateHandshake({ token: TOKEN, agentId }, fleet)).toMatchObject({
+        ok: true,
+        handshake: { agentId },
+      });
+    expect(binds).toEqual(['node-a', 'node-b', 'node-a']);
+
+    for (const agentId of ['other-x', 'node-', 'nodes-a']) {
+      const result = await authenticateHandshake({ token: TOKEN, agentId }, fleet);
+      expect(result, agentId).toMatchObject({
+        ok: false,
+        code: 'auth/forbidden',
+        reason: 'outside_prefix',
+        identity: { refusal: { why: 'outside_prefix', agentId, prefix: 'node-' } },
+      });
+      expect(result.ok === false && result.message).toContain(
+        `this fleet token admits agent ids starting with "node-" only; it cannot connect as "${agentId}"`,
+      );
+    }
+    expect(binds).toHaveLength(3);
+  });
+
   it('refuses malformed handshakes without echoing the token', async () => {
     const cases: [unknown, string][] = [
       [undefined, 'auth/unauthenticated'],

@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import type { Logger } from 'pino';
 import { AuditService } from '../audit/audit.service.js';
 import { actorOf } from '../common/scopes.js';
+import { FleetBindingService } from '../auth/fleet-binding.service.js';
 import { TokenService, type AgentBinding, type AgentCredential } from '../auth/token.service.js';
 import { LOGGER } from '../logging/logger.js';
 import type { HandshakeIdentity, IdentityRefusal } from './agent-handshake.js';
@@ -17,7 +18,8 @@ const MAX_AUDIT_KEYS = 10_000;
 
 /**
  * Agent identity at the handshake: tokens through the cache (with the agent id each is bound
- * to), a first connect binds the token to its id (TokenService.bindAgent), and refusals of a
+ * to), a first connect binds the token to its id (TokenService.bindAgent; a fleet token's ids
+ * through FleetBindingService, remembered in the cache once bound), and refusals of a
  * claimed identity are audited as `agent.identity_refused` (actor: the token's name, never the
  * token).
  */
@@ -28,6 +30,7 @@ export class AgentIdentityService implements HandshakeIdentity {
   constructor(
     private readonly cache: AgentTokenCache,
     private readonly tokens: TokenService,
+    private readonly fleet: FleetBindingService,
     private readonly audit: AuditService,
     private readonly metrics: AgentMetrics,
     @Inject(LOGGER) private readonly logger: Logger,
@@ -48,6 +51,14 @@ export class AgentIdentityService implements HandshakeIdentity {
   }
 
   async bind(token: string, credential: AgentCredential, agentId: string): Promise<AgentBinding> {
+    const prefix = credential.agentIdPrefix;
+    if (prefix !== undefined) {
+      // Ids this replica saw bound to this token lately need no query (a fleet reconnecting).
+      if (this.cache.fleetIdBound(token, agentId)) return { ok: true, agentId };
+      const binding = await this.fleet.bind(credential.principal, prefix, agentId);
+      if (binding.ok) this.cache.fleetBound(token, agentId);
+      return binding;
+    }
     const binding = await this.tokens.bindAgent(credential.principal, agentId);
     if (binding.ok) {
       this.cache.bound(token, agentId);
@@ -81,6 +92,7 @@ export class AgentIdentityService implements HandshakeIdentity {
         why,
         ...(refusal.why === 'token_bound' ? { boundAgentId: refusal.boundAgentId } : {}),
         ...(refusal.why === 'id_bound' ? { boundTokenId: refusal.boundTokenId } : {}),
+        ...(refusal.why === 'outside_prefix' ? { agentIdPrefix: refusal.prefix } : {}),
         ...(address ? { address } : {}),
       },
     });

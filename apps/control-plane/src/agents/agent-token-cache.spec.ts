@@ -93,6 +93,26 @@ describe('AgentTokenCache', () => {
     expect(tokens.queries).toEqual([1]);
   });
 
+  it('remembers the ids a fleet token was found bound to, until the token is revoked', async () => {
+    const fleet = { ...credential(AGENT), agentIdPrefix: 'node-' };
+    const tokens = fakeTokens({ sg_fleet: fleet });
+    const cache = new AgentTokenCache(tokens.service);
+    // Not accepted yet: nothing to remember it on.
+    cache.fleetBound('sg_fleet', 'node-a');
+    expect(cache.fleetIdBound('sg_fleet', 'node-a')).toBe(false);
+    expect(await cache.authenticate('sg_fleet')).toEqual(fleet);
+    cache.fleetBound('sg_fleet', 'node-a');
+    cache.fleetBound('sg_fleet', 'node-b');
+    expect(['node-a', 'node-b', 'node-c'].map((id) => cache.fleetIdBound('sg_fleet', id))).toEqual([
+      true,
+      true,
+      false,
+    ]);
+    expect(cache.fleetIdBound('sg_other', 'node-a')).toBe(false);
+    tokens.revoke('t1');
+    expect(cache.fleetIdBound('sg_fleet', 'node-a')).toBe(false);
+  });
+
   it('forgets a token revoked on this replica at once, even one being looked up meanwhile', async () => {
     const tokens = fakeTokens({ sg_good: credential(AGENT) });
     const cache = new AgentTokenCache(tokens.service);

@@ -31,7 +31,10 @@ interface Waiting {
 @Injectable()
 export class AgentTokenCache implements OnModuleDestroy {
   /** Keyed by the token's SHA-256, never the token itself. */
-  private readonly accepted = new Map<string, { credential: AgentCredential; until: number }>();
+  private readonly accepted = new Map<
+    string,
+    { credential: AgentCredential; until: number; fleetIds?: Set<string> }
+  >();
   private readonly inflight = new Map<string, Promise<AgentCredential | undefined>>();
   private batch = new Map<string, Waiting>();
   private batchTimer?: NodeJS.Timeout;
@@ -73,6 +76,18 @@ export class AgentTokenCache implements OnModuleDestroy {
   bound(token: string, agentId: string): void {
     const entry = this.accepted.get(hashToken(token));
     if (entry) entry.credential = { ...entry.credential, agentId };
+  }
+
+  /** A fleet token was found bound to `agentId`: its next handshakes as it need no query. */
+  fleetBound(token: string, agentId: string): void {
+    const entry = this.accepted.get(hashToken(token));
+    if (entry) (entry.fleetIds ??= new Set()).add(agentId);
+  }
+
+  /** Whether this fleet token, still accepted here, was lately found bound to `agentId`. */
+  fleetIdBound(token: string, agentId: string): boolean {
+    const entry = this.accepted.get(hashToken(token));
+    return entry !== undefined && entry.until > Date.now() && entry.fleetIds?.has(agentId) === true;
   }
 
   /** Drops a revoked token (revoked here, or on another replica). */

@@ -211,7 +211,10 @@ export class AgentGateway
         await this.identity
           .refused(result.identity.credential, result.identity.refusal, address)
           .catch((error: unknown) => this.warn('could not audit a refused agent identity', error));
-      throw Object.assign(new Error(result.message), { data: { code: result.code } });
+      // `reason` tells an agent refused for its identity why (e.g. `outside_prefix`).
+      throw Object.assign(new Error(result.message), {
+        data: { code: result.code, ...(result.reason ? { reason: result.reason } : {}) },
+      });
     }
     // The token is not needed past this point: do not keep a secret on every socket.
     delete (socket.handshake.auth as { token?: unknown }).token;

@@ -59,7 +59,7 @@ export class AgentMetrics {
     });
     this.identityRefused = new Counter({
       name: 'stepgate_agent_identity_refused_total',
-      help: 'Agent handshakes refused: the token is bound to another agent id (token_bound) or the id to another token (id_bound)',
+      help: 'Agent handshakes refused: the token is bound to another agent id (token_bound), the id to another token (id_bound), or the id is outside a fleet token prefix (outside_prefix)',
       labelNames: ['why'],
       registers,
     });

@@ -8,6 +8,8 @@ import type { AppConfig } from '../config/configuration.js';
 import { Transactions, type Transaction } from '../database/transaction.js';
 import { LOGGER } from '../logging/logger.js';
 import { actorOf, type Principal, type Scope } from '../common/scopes.js';
+import { FleetAgentsRepository } from './fleet-agents.repository.js';
+import { overlappingPrefix } from './fleet-prefix.js';
 import { TokensRepository } from './tokens.repository.js';
 
 const TOKEN_PREFIX = 'sg_';
@@ -31,6 +33,7 @@ export interface CreatedToken {
   subject: string;
   scopes: Scope[];
   agentId: string | null;
+  agentIdPrefix: string | null;
   token: string;
 }
 
@@ -39,6 +42,8 @@ export interface AgentCredential {
   principal: Principal;
   /** The one agent id this token may connect as; null until it first connects. */
   agentId: string | null;
+  /** Fleet tokens only: the agent ids it admits start with this (each bound on first connect). */
+  agentIdPrefix?: string;
 }
 
 /** What binding an agent token to an agent id came to. */
@@ -46,6 +51,7 @@ export type AgentBinding =
   | { ok: true; agentId: string; releasedFrom?: string }
   | { ok: false; why: 'token_bound'; agentId: string; boundAgentId: string }
   | { ok: false; why: 'id_bound'; agentId: string; boundTokenId: string }
+  | { ok: false; why: 'outside_prefix'; agentId: string; prefix: string }
   | { ok: false; why: 'revoked'; agentId: string };
 
 type TokenRow = {
@@ -56,7 +62,11 @@ type TokenRow = {
   revokedAt: Date | null;
   subject: string | null;
   agentId: string | null;
+  agentIdPrefix: string | null;
 };
+
+/** Thrown inside a claim's transaction to roll it back: the token is bound already or revoked. */
+class ClaimLost extends Error {}
 
 /** Prisma's unique-constraint violation (here: `api_token.agent_id`). */
 function isUniqueViolation(error: unknown): boolean {
@@ -74,6 +84,7 @@ export class TokenService implements OnModuleDestroy {
 
   constructor(
     private readonly repository: TokensRepository,
+    private readonly fleetAgents: FleetAgentsRepository,
     private readonly transactions: Transactions,
     private readonly audit: AuditService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -121,25 +132,28 @@ export class TokenService implements OnModuleDestroy {
         scopes: row.scopes as Scope[],
       },
       agentId: row.agentId,
+      ...(row.agentIdPrefix !== null ? { agentIdPrefix: row.agentIdPrefix } : {}),
     };
   }
 
   /**
    * Binds an agent token to the agent id it connects as, once: a token already bound to
-   * another id, or an id bound to another live token, is refused. Race-free: the claim is a
-   * conditional update (`agent_id IS NULL`) under the unique index on `api_token.agent_id`,
-   * so of two sockets claiming at once (one token, two ids; or two tokens, one id) one wins.
+   * another id, or an id bound to another live token (single-agent or fleet), is refused.
+   * Race-free: the claim runs under the id's advisory lock (FleetAgentsRepository.lockAgentId,
+   * taken by every path that binds an id) and is a conditional update (`agent_id IS NULL`), so
+   * of two sockets claiming at once (one token, two ids; or two tokens, one id) one wins.
    * An id held by a revoked token is released to the new one (rotation). Audited (`agent.bind`).
    */
   async bindAgent(principal: Principal, agentId: string): Promise<AgentBinding> {
-    const claim = (tx?: Transaction) =>
-      this.repository.claimAgentId(principal.tokenId, agentId, tx);
     let outcome: AgentBinding | undefined;
     try {
-      if (await claim()) outcome = { ok: true, agentId };
+      outcome = await this.transactions.run((tx) => this.claim(principal, agentId, tx));
     } catch (error) {
-      if (!isUniqueViolation(error)) throw error;
-      outcome = await this.claimFromRevoked(principal, agentId, claim);
+      if (error instanceof ClaimLost) outcome = undefined;
+      else if (isUniqueViolation(error)) {
+        const holder = await this.repository.boundTo(agentId);
+        outcome = { ok: false, why: 'id_bound', agentId, boundTokenId: holder?.id ?? 'unknown' };
+      } else throw error;
     }
     // Nothing claimed: this token is bound already (to this id by a racing socket, or to
     // another), or was revoked meanwhile. Only a claim made here is audited.
@@ -157,27 +171,27 @@ export class TokenService implements OnModuleDestroy {
     return outcome;
   }
 
-  /** The id is taken: by a revoked token it is moved to this one (rotation), else refused. */
-  private async claimFromRevoked(
+  /** The claim itself, in `tx` under the id's lock; undefined when this token holds the id. */
+  private async claim(
     principal: Principal,
     agentId: string,
-    claim: (tx?: Transaction) => Promise<boolean>,
+    tx: Transaction,
   ): Promise<AgentBinding | undefined> {
-    try {
-      return await this.transactions.run(async (tx): Promise<AgentBinding | undefined> => {
-        const holder = await this.repository.boundTo(agentId, tx);
-        if (holder && !holder.revokedAt)
-          return { ok: false, why: 'id_bound', agentId, boundTokenId: holder.id };
-        if (holder) await this.repository.releaseAgentId(holder.id, tx);
-        if (!(await claim(tx))) return undefined;
-        return { ok: true, agentId, ...(holder ? { releasedFrom: holder.id } : {}) };
-      });
-    } catch (error) {
-      if (!isUniqueViolation(error)) throw error;
-      // Another token claimed the released id first.
-      const holder = await this.repository.boundTo(agentId);
-      return { ok: false, why: 'id_bound', agentId, boundTokenId: holder?.id ?? 'unknown' };
-    }
+    await this.fleetAgents.lockAgentId(agentId, tx);
+    const fleetHolder = await this.fleetAgents.holder(agentId, tx);
+    if (fleetHolder && !fleetHolder.revoked)
+      return { ok: false, why: 'id_bound', agentId, boundTokenId: fleetHolder.tokenId };
+    const holder = await this.repository.boundTo(agentId, tx);
+    if (holder?.id === principal.tokenId) return undefined;
+    if (holder && !holder.revokedAt)
+      return { ok: false, why: 'id_bound', agentId, boundTokenId: holder.id };
+    if (holder) await this.repository.releaseAgentId(holder.id, tx);
+    if (fleetHolder) await this.fleetAgents.release(agentId, tx);
+    // Bound to another id or revoked: roll back the releases above, nothing moves.
+    if (!(await this.repository.claimAgentId(principal.tokenId, agentId, tx)))
+      throw new ClaimLost();
+    const releasedFrom = holder?.id ?? fleetHolder?.tokenId;
+    return { ok: true, agentId, ...(releasedFrom ? { releasedFrom } : {}) };
   }
 
   private async bindingOf(tokenId: string, agentId: string): Promise<AgentBinding> {
@@ -216,16 +230,19 @@ export class TokenService implements OnModuleDestroy {
 
   /**
    * Creates a token (shown once). `agentId` creates an agent token bound to that id at once
-   * (operators who pre-provision one token per agent); an id held by a live token is a
-   * `token/conflict`, one held by a revoked token moves to the new one (rotation).
+   * (operators who pre-provision one token per agent); an id held by a live token (single-agent
+   * or fleet) is a `token/conflict`, one held by a revoked token moves to the new one
+   * (rotation). `agentIdPrefix` creates a fleet token (FleetBindingService); a prefix
+   * overlapping a live fleet token's is a `token/conflict`.
    */
   async create(
     name: string,
     scopes: Scope[],
     actor: string,
     subject?: string,
-    agentId?: string,
+    agent: { agentId?: string; agentIdPrefix?: string } = {},
   ): Promise<CreatedToken> {
+    const { agentId, agentIdPrefix } = agent;
     const token = generateToken();
     const data = {
       name,
@@ -237,11 +254,31 @@ export class TokenService implements OnModuleDestroy {
     };
     let releasedFrom: string | undefined;
     let row: { id: string };
-    if (agentId === undefined) {
+    if (agentIdPrefix !== undefined) {
+      row = await this.transactions.run(async (tx) => {
+        await this.fleetAgents.lockPrefixes(tx);
+        const other = overlappingPrefix(agentIdPrefix, await this.fleetAgents.liveFleetTokens(tx));
+        if (other)
+          throw new StepgateError(
+            'token/conflict',
+            `agentIdPrefix "${agentIdPrefix}" overlaps "${other.prefix}" of the live fleet token "${other.name}" (${other.id}): both could admit the same agent ids; choose a prefix neither starts with, or revoke that token first (DELETE /v1/tokens/${other.id}) to replace it`,
+            { agentIdPrefix, tokenId: other.id, overlaps: other.prefix },
+          );
+        return this.repository.create({ ...data, agentIdPrefix }, tx);
+      });
+    } else if (agentId === undefined) {
       row = await this.repository.create(data);
     } else {
       try {
         row = await this.transactions.run(async (tx) => {
+          await this.fleetAgents.lockAgentId(agentId, tx);
+          const fleetHolder = await this.fleetAgents.holder(agentId, tx);
+          if (fleetHolder && !fleetHolder.revoked)
+            throw new StepgateError(
+              'token/conflict',
+              `agent id "${agentId}" is bound to the fleet token "${fleetHolder.name}" (${fleetHolder.tokenId}); revoke it first (DELETE /v1/tokens/${fleetHolder.tokenId}) to move the id to a new token`,
+              { agentId, tokenId: fleetHolder.tokenId },
+            );
           const holder = await this.repository.boundTo(agentId, tx);
           if (holder && !holder.revokedAt)
             throw new StepgateError(
@@ -252,6 +289,10 @@ export class TokenService implements OnModuleDestroy {
           if (holder) {
             releasedFrom = holder.id;
             await this.repository.releaseAgentId(holder.id, tx);
+          }
+          if (fleetHolder) {
+            releasedFrom ??= fleetHolder.tokenId;
+            await this.fleetAgents.release(agentId, tx);
           }
           return this.repository.create({ ...data, agentId }, tx);
         });
@@ -273,10 +314,19 @@ export class TokenService implements OnModuleDestroy {
         scopes,
         subject: subject ?? name,
         ...(agentId !== undefined ? { agentId } : {}),
+        ...(agentIdPrefix !== undefined ? { agentIdPrefix } : {}),
         ...(releasedFrom ? { releasedFrom } : {}),
       },
     });
-    return { id: row.id, name, subject: subject ?? name, scopes, agentId: agentId ?? null, token };
+    return {
+      id: row.id,
+      name,
+      subject: subject ?? name,
+      scopes,
+      agentId: agentId ?? null,
+      agentIdPrefix: agentIdPrefix ?? null,
+      token,
+    };
   }
 
   async list() {
@@ -291,6 +341,7 @@ export class TokenService implements OnModuleDestroy {
       lastUsedAt: row.lastUsedAt?.toISOString() ?? null,
       revokedAt: row.revokedAt?.toISOString() ?? null,
       agentId: row.agentId,
+      agentIdPrefix: row.agentIdPrefix,
     }));
   }
 

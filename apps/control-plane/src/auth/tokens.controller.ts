@@ -22,7 +22,8 @@ export class TokensController {
 
   /**
    * The token itself is in this response only; it is stored hashed. `agentId` binds an agent
-   * token to that agent id now (otherwise it is bound to the id it first connects as).
+   * token to that agent id now (otherwise it is bound to the id it first connects as);
+   * `agentIdPrefix` makes a fleet token, admitting every agent id under the prefix.
    */
   @Post()
   @StepUpProtected('stepgate:tokens:create', () => 'tokens')
@@ -30,13 +31,10 @@ export class TokensController {
     @Body(new ZodValidationPipe(createTokenRequestSchema)) body: CreateTokenRequest,
     @CurrentPrincipal() principal: Principal,
   ) {
-    return this.tokens.create(
-      body.name,
-      body.scopes,
-      actorOf(principal),
-      body.subject,
-      body.agentId,
-    );
+    return this.tokens.create(body.name, body.scopes, actorOf(principal), body.subject, {
+      agentId: body.agentId,
+      agentIdPrefix: body.agentIdPrefix,
+    });
   }
 
   @Get()

@@ -16,8 +16,8 @@ export class TokensRepository {
     return this.prisma.apiToken.findMany({ where: { tokenHash: { in: tokenHashes } } });
   }
 
-  byId(id: string): Promise<ApiToken | null> {
-    return this.prisma.apiToken.findUnique({ where: { id } });
+  byId(id: string, tx?: Transaction): Promise<ApiToken | null> {
+    return (tx ?? this.prisma).apiToken.findUnique({ where: { id } });
   }
 
   /** The token bound to an agent id, if any. */

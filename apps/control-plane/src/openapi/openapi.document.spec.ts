@@ -82,4 +82,18 @@ describe('OpenAPI document', () => {
       unserved: documented.filter((route) => !served.includes(route)),
     }).toEqual({ undocumented: [], unserved: [] });
   });
+
+  it('shows a fleet token’s agentIdPrefix when creating and listing tokens', () => {
+    const tokens = (buildOpenApiDocument().paths as Record<string, any>)['/v1/tokens'];
+    const schemaOf = (content: any) => content['application/json'].schema;
+    expect(schemaOf(tokens.post.requestBody.content).properties.agentIdPrefix).toMatchObject({
+      type: 'string',
+      pattern: '^[A-Za-z0-9_.:-]{1,127}$',
+      description: expect.stringContaining('Fleet token'),
+    });
+    expect(schemaOf(tokens.post.responses['201'].content).required).toContain('agentIdPrefix');
+    expect(
+      schemaOf(tokens.get.responses['200'].content).properties.tokens.items.properties,
+    ).toHaveProperty('agentIdPrefix');
+  });
 });

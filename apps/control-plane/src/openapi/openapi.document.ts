@@ -206,7 +206,7 @@ const ROUTES: RouteDoc[] = [
     method: 'post',
     path: '/v1/tokens',
     summary:
-      'Create an API token (shown once) (may need a step-up: 401 auth/step_up_required with details.require and details.satisfy when the active policies protect stepgate:tokens:create on kind stepgate)',
+      'Create an API token (shown once) (may need a step-up: 401 auth/step_up_required with details.require and details.satisfy when the active policies protect stepgate:tokens:create on kind stepgate). Agent tokens: agentId binds one agent id now; agentIdPrefix makes a fleet token admitting every agent id under the prefix (409 token/conflict when the id is held by a live token, or the prefix overlaps a live fleet token)',
     scopes: ['admin'],
     body: createTokenRequestSchema,
     response: createTokenResponseSchema,
