@@ -121,6 +121,17 @@ describe('ReplayEvaluator', () => {
     expect(effect(evaluator.evaluate(row(), { region: 'us' }, undefined))).toBe('allow');
   });
 
+  it("keeps each agent's policies apart when the records of several agents interleave", () => {
+    const eu = { region: 'eu' };
+    const us = { region: 'us' };
+    // Another agent with the same labels: the same policies apply.
+    const euToo = { region: 'eu' };
+    const effects = [eu, us, euToo, us, eu, {}].map((labels) =>
+      effect(evaluator.evaluate(row(), labels, undefined)),
+    );
+    expect(effects).toEqual(['deny', 'allow', 'deny', 'allow', 'deny', 'allow']);
+  });
+
   it('does not replay a record from before, a fail-mode answer or a masked field a rule reads', () => {
     expect(effect(evaluator.evaluate(row({ replay: null }), {}, undefined))).toBe(
       'recorded_before_replay',

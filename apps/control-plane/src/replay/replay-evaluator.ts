@@ -45,6 +45,7 @@ const ENGINES = 64;
  */
 export class ReplayEvaluator {
   private readonly engines = new Map<string, PolicyEngine>();
+  private readonly byObject = new WeakMap<object, PolicyEngine>();
   private readonly maskedReads: MaskedReads;
   readonly levels: readonly string[];
 
@@ -85,14 +86,22 @@ export class ReplayEvaluator {
     }
   }
 
+  /**
+   * The engine for an agent's labels. A caller passes the same labels object for every record
+   * of one agent, so the object finds its engine first; the sorted-entries key (built once per
+   * object) shares one engine between agents with equal labels.
+   */
   private engine(labels: Readonly<Record<string, string>>): PolicyEngine {
+    let engine = this.byObject.get(labels);
+    if (engine !== undefined) return engine;
     const key = JSON.stringify(Object.entries(labels).sort(([a], [b]) => (a < b ? -1 : 1)));
-    let engine = this.engines.get(key);
+    engine = this.engines.get(key);
     if (engine === undefined) {
       if (this.engines.size >= ENGINES) this.engines.clear();
       engine = new PolicyEngine(this.policySet, { labels });
       this.engines.set(key, engine);
     }
+    this.byObject.set(labels, engine);
     return engine;
   }
 }

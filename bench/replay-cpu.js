@@ -1,0 +1,197 @@
+#!/usr/bin/env node
+// Replay CPU per record, in process: the built ReplayRunnerService over a decision_log seeded
+// exactly as bench/replay.bench.js seeds it (its SEED_SQL, read from that file), with the same
+// candidate (the example policies/ plus api-contractor-freeze), but without HTTP, BullMQ or the
+// rest of the control plane, so the figure is the replay's own: records per CPU-second of this
+// process (user + system), which a loaded machine disturbs far less than records/s.
+//
+//   node bench/replay-cpu.js [--records N] [--keep] [--db NAME] [--runs R]
+//   node --cpu-prof --cpu-prof-dir=/tmp/prof bench/replay-cpu.js --db NAME   (a profile)
+//
+// --keep leaves the seeded database for later runs (--db NAME reuses it, and seeds it when its
+// decision_log is empty; seeding 1 M records takes about 40 s); without --keep the database is
+// dropped at the end. The replay's
+// bookkeeping (ReplayRepository, versions, live data) is replaced by in-memory stand-ins: one
+// Prisma write per page is the same either way. After `npx tsc -b tsconfig.build.json`.
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import pg from 'pg';
+
+const require = createRequire(import.meta.url);
+require('reflect-metadata');
+const ROOT = join(import.meta.dirname, '..');
+const dist = (path) => import(join(ROOT, path));
+/** The control plane's build to measure (REPLAY_CPU_DIST: another build, to compare). */
+const CP_DIST = process.env.REPLAY_CPU_DIST ?? join(ROOT, 'apps/control-plane/dist');
+const cpDist = (path) => import(join(CP_DIST, path));
+
+const { values: args } = parseArgs({
+  options: {
+    records: { type: 'string', default: '1000000' },
+    keep: { type: 'boolean', default: false },
+    db: { type: 'string' },
+    runs: { type: 'string', default: '1' },
+  },
+});
+const RECORDS = Number(args.records);
+const ADMIN =
+  process.env.BENCH_ADMIN_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
+
+const CANDIDATE = {
+  path: 'api/contractor-freeze.yaml',
+  content: [
+    'apiVersion: stepgate/v1',
+    'kind: Policy',
+    'name: api-contractor-freeze',
+    'target:',
+    '  actions: ["http:*"]',
+    'rules:',
+    '  - name: contractors',
+    '    effect: deny',
+    '    when: \'"contractors" in principal.groups\'',
+    '',
+  ].join('\n'),
+};
+
+function seedSql() {
+  const source = readFileSync(join(import.meta.dirname, 'replay.bench.js'), 'utf8');
+  const match = /const SEED_SQL = `([\s\S]*?)`;/.exec(source);
+  if (!match) throw new Error('SEED_SQL not found in bench/replay.bench.js');
+  return match[1];
+}
+
+function databaseUrl(name) {
+  const url = new URL(ADMIN);
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
+async function admin(sql) {
+  const client = new pg.Client({ connectionString: ADMIN });
+  await client.connect();
+  try {
+    await client.query(sql);
+  } finally {
+    await client.end();
+  }
+}
+
+/** The window [from, to) holding RECORDS seeded records. */
+async function prepare(name, fresh) {
+  const url = databaseUrl(name);
+  const to = new Date('2026-11-20T00:00:00.000Z');
+  const from = new Date(to.getTime() - 7 * 86400_000);
+  if (fresh) {
+    const { applyMigrations } = await dist('apps/control-plane/dist/database/apply-migrations.js');
+    await applyMigrations(url);
+  }
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const { rows } = await client.query('SELECT count(*)::int AS n FROM decision_log');
+    if (rows[0].n > 0) return { url, from, to };
+    const started = performance.now();
+    const sql = seedSql();
+    for (let start = 1; start <= RECORDS; start += 250_000) {
+      const end = Math.min(RECORDS, start + 249_999);
+      await client.query(sql, [from.toISOString(), to.toISOString(), RECORDS, 'w', start, end]);
+    }
+    await client.query('VACUUM ANALYZE decision_log');
+    console.error(
+      `seeded ${RECORDS} records in ${((performance.now() - started) / 1000).toFixed(1)} s`,
+    );
+  } finally {
+    await client.end();
+  }
+  return { url, from, to };
+}
+
+async function candidate() {
+  const { readPolicyDir } = await dist('apps/cli/dist/policy-files/read-policy-dir.js');
+  const { compile } = await dist('packages/policy/dist/index.js');
+  const files = [...(await readPolicyDir(join(ROOT, 'policies'))), CANDIDATE];
+  const result = compile(files);
+  if (!result.ok) throw new Error(JSON.stringify(result.errors));
+  return result.policySet;
+}
+
+function cpuSeconds() {
+  const { user, system } = process.cpuUsage();
+  return (user + system) / 1e6;
+}
+
+async function replayOnce(url, window, policySet) {
+  const { PrismaService } = await cpDist('database/prisma.service.js');
+  const { ReplayRecordsRepository } = await cpDist('replay/replay-records.repository.js');
+  const { ReplayRunnerService } = await cpDist('replay/replay-runner.service.js');
+  const prisma = new PrismaService(url);
+  await prisma.$connect();
+  let finished;
+  const replays = {
+    get: async () => ({
+      id: 'r',
+      status: 'queued',
+      since: window.from,
+      until: window.to,
+      filter: {},
+      examples: 5,
+      versionId: 'v',
+      versionNumber: 2,
+      policySet: null,
+    }),
+    start: async () => true,
+    progress: async () => true,
+    finish: async (_id, status, read, result, error) => {
+      finished = { status, read, result, error };
+      return true;
+    },
+    keepPartial: async () => undefined,
+  };
+  const versions = { byId: async () => ({ policySet }) };
+  const liveData = { documentsAt: async () => ({}) };
+  const logger = { info: () => undefined, warn: (o, m) => console.error(m, o) };
+  const runner = new ReplayRunnerService(
+    replays,
+    new ReplayRecordsRepository(prisma),
+    versions,
+    liveData,
+    logger,
+  );
+  const cpu0 = cpuSeconds();
+  const t0 = performance.now();
+  await runner.run('r');
+  const seconds = (performance.now() - t0) / 1000;
+  const cpu = cpuSeconds() - cpu0;
+  await prisma.$disconnect();
+  if (finished?.status !== 'done') throw new Error(`replay ended ${JSON.stringify(finished)}`);
+  const { totals } = finished.result;
+  return { seconds, cpu, totals };
+}
+
+const name = args.db ?? `stepgate_replaycpu_${randomBytes(4).toString('hex')}`;
+const fresh = args.db === undefined;
+try {
+  const window = await prepare(name, fresh);
+  const policySet = await candidate();
+  for (let run = 1; run <= Number(args.runs); run++) {
+    const { seconds, cpu, totals } = await replayOnce(window.url, window, policySet);
+    const line = {
+      run,
+      records: totals.records,
+      changed: totals.changed,
+      notReplayable: totals.notReplayable,
+      seconds: Number(seconds.toFixed(2)),
+      cpuSeconds: Number(cpu.toFixed(2)),
+      recordsPerSecond: Math.round(totals.records / seconds),
+      recordsPerCpuSecond: Math.round(totals.records / cpu),
+      cores: Number((cpu / seconds).toFixed(2)),
+    };
+    console.log(JSON.stringify(line));
+  }
+} finally {
+  if (!args.keep && fresh) await admin(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+  else console.error(`database kept: --db ${name}`);
+}
