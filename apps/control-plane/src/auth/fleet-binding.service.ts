@@ -3,7 +3,7 @@ import { AuditService } from '../audit/audit.service.js';
 import { actorOf, type Principal } from '../common/scopes.js';
 import { Transactions } from '../database/transaction.js';
 import { FleetAgentsRepository } from './fleet-agents.repository.js';
-import { fleetClaim, idUnderPrefix, type FleetClaim } from './fleet-prefix.js';
+import { CLAIM_TRANSACTION, fleetClaim, idUnderPrefix, type FleetClaim } from './fleet-prefix.js';
 import type { AgentBinding } from './token.service.js';
 import { TokensRepository } from './tokens.repository.js';
 
@@ -49,7 +49,7 @@ export class FleetBindingService {
         await this.fleetAgents.bind(agentId, principal.tokenId, tx);
       }
       return outcome;
-    });
+    }, CLAIM_TRANSACTION);
     if (claim === 'revoked') return { ok: false, why: 'revoked', agentId };
     if (!claim.ok) return claim;
     if (!claim.firstConnect) return { ok: true, agentId };

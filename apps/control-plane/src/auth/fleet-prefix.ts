@@ -5,6 +5,13 @@
  * @stepgate/protocol; the table of bound ids and the locking are in FleetBindingService.
  */
 
+/**
+ * Limits of a transaction claiming an agent id: a DaemonSet rolling out on hundreds of nodes
+ * binds that many ids at once, more than the connection pool serves within Prisma's default 2 s
+ * (refused handshakes would only be retried, later).
+ */
+export const CLAIM_TRANSACTION = { maxWait: 15_000, timeout: 15_000 } as const;
+
 /** Whether a token with `prefix` may claim `agentId`: a longer id, never the bare prefix. */
 export function idUnderPrefix(prefix: string, agentId: string): boolean {
   return agentId.length > prefix.length && agentId.startsWith(prefix);

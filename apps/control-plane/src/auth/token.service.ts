@@ -9,7 +9,7 @@ import { Transactions, type Transaction } from '../database/transaction.js';
 import { LOGGER } from '../logging/logger.js';
 import { actorOf, type Principal, type Scope } from '../common/scopes.js';
 import { FleetAgentsRepository } from './fleet-agents.repository.js';
-import { overlappingPrefix } from './fleet-prefix.js';
+import { CLAIM_TRANSACTION, overlappingPrefix } from './fleet-prefix.js';
 import { TokensRepository } from './tokens.repository.js';
 
 const TOKEN_PREFIX = 'sg_';
@@ -147,7 +147,10 @@ export class TokenService implements OnModuleDestroy {
   async bindAgent(principal: Principal, agentId: string): Promise<AgentBinding> {
     let outcome: AgentBinding | undefined;
     try {
-      outcome = await this.transactions.run((tx) => this.claim(principal, agentId, tx));
+      outcome = await this.transactions.run(
+        (tx) => this.claim(principal, agentId, tx),
+        CLAIM_TRANSACTION,
+      );
     } catch (error) {
       if (error instanceof ClaimLost) outcome = undefined;
       else if (isUniqueViolation(error)) {

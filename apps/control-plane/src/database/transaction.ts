@@ -13,7 +13,14 @@ export type Transaction = Prisma.TransactionClient;
 export class Transactions {
   constructor(private readonly prisma: PrismaService) {}
 
-  run<T>(work: (tx: Transaction) => Promise<T>): Promise<T> {
-    return this.prisma.$transaction(work);
+  /**
+   * `options` overrides Prisma's limits (2 s to get a connection, 5 s to finish), for work that
+   * arrives in bursts larger than the pool, e.g. hundreds of agents binding their ids at once.
+   */
+  run<T>(
+    work: (tx: Transaction) => Promise<T>,
+    options?: { maxWait?: number; timeout?: number },
+  ): Promise<T> {
+    return this.prisma.$transaction(work, options);
   }
 }
