@@ -17,6 +17,8 @@ export interface ReplayWindow {
  * One page of a replay's records: the window and filter, after the (at, id) cursor, oldest
  * first. A keyset cursor, never an OFFSET: every page costs the same however deep it is. The
  * (at, id) index serves an unfiltered window; (principal, at) and (action, at) a filtered one.
+ * The requirement, reasons and signals come as text: their values repeat, and the repository
+ * parses each distinct text once (JsonMemo).
  */
 export function replayPageQuery(
   window: ReplayWindow,
@@ -26,7 +28,8 @@ export function replayPageQuery(
   return Prisma.sql`
     SELECT id, at, agent_id AS "agentId", effect::text AS effect, fail_reason AS "failReason",
            principal, action, resource_kind AS "resourceKind", resource_id AS "resourceId",
-           require, reasons, input, data_revision AS "dataRevision", signals, replay
+           require::text AS require, reasons::text AS reasons, input,
+           data_revision AS "dataRevision", signals::text AS signals, replay
     FROM decision_log
     WHERE ${replayWhere(window, cursor)}
     ORDER BY at, id

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import pg from 'pg';
 import { PrismaService } from '../database/prisma.service.js';
+import { JsonMemo } from './json-memo.js';
 import type { ReplayRow } from './replay-evaluator.js';
 import {
   replayPageQuery,
@@ -10,6 +11,13 @@ import {
 } from './replay-page-query.js';
 
 export type { LogCursor, ReplayWindow };
+
+/** A page row as pg reads it (see replayPageQuery): three JSON columns still text. */
+type PageRow = Omit<ReplayRow, 'require' | 'reasons' | 'signals'> & {
+  require: string | null;
+  reasons: string;
+  signals: string | null;
+};
 
 /**
  * How a page's columns are read, pinned here rather than left to pg's process-wide defaults:
@@ -29,6 +37,9 @@ const PAGE_TYPES: pg.CustomTypesConfig = {
  */
 @Injectable()
 export class ReplayRecordsRepository {
+  /** The recorded requirements, reasons and signal values seen, parsed once each. */
+  private readonly repeated = new JsonMemo();
+
   constructor(private readonly prisma: PrismaService) {}
 
   /** How many records the window holds now (the progress estimate). */
@@ -45,12 +56,19 @@ export class ReplayRecordsRepository {
    */
   async page(window: ReplayWindow, cursor: LogCursor | null, limit: number): Promise<ReplayRow[]> {
     const query = replayPageQuery(window, cursor, limit);
-    const result = await this.prisma.pool.query<ReplayRow>({
+    const result = await this.prisma.pool.query<PageRow>({
       text: query.text,
       values: query.values as unknown[],
       types: PAGE_TYPES,
     });
-    return result.rows;
+    // In place: one object per record, its three text columns replaced by their values.
+    for (const row of result.rows) {
+      const parsed = row as unknown as ReplayRow;
+      parsed.require = this.repeated.parse(row.require) as ReplayRow['require'];
+      parsed.reasons = this.repeated.parse(row.reasons) as ReplayRow['reasons'];
+      parsed.signals = this.repeated.parse(row.signals) as ReplayRow['signals'];
+    }
+    return result.rows as unknown as ReplayRow[];
   }
 
   /** The labels of the agents that recorded (policies select agents by label). */
