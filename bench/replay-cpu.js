@@ -14,11 +14,11 @@
 // bookkeeping (ReplayRepository, versions, live data) is replaced by in-memory stand-ins: one
 // Prisma write per page is the same either way. After `npx tsc -b tsconfig.build.json`.
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import pg from 'pg';
+import { CANDIDATE_FILES, SEED_SQL } from './replay.bench.js';
 
 const require = createRequire(import.meta.url);
 require('reflect-metadata');
@@ -40,28 +40,11 @@ const RECORDS = Number(args.records);
 const ADMIN =
   process.env.BENCH_ADMIN_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
 
+// The bench's own candidate and seed (bench/replay.bench.js), so both measure the same replay.
 const CANDIDATE = {
   path: 'api/contractor-freeze.yaml',
-  content: [
-    'apiVersion: stepgate/v1',
-    'kind: Policy',
-    'name: api-contractor-freeze',
-    'target:',
-    '  actions: ["http:*"]',
-    'rules:',
-    '  - name: contractors',
-    '    effect: deny',
-    '    when: \'"contractors" in principal.groups\'',
-    '',
-  ].join('\n'),
+  content: CANDIDATE_FILES['api/contractor-freeze.yaml'],
 };
-
-function seedSql() {
-  const source = readFileSync(join(import.meta.dirname, 'replay.bench.js'), 'utf8');
-  const match = /const SEED_SQL = `([\s\S]*?)`;/.exec(source);
-  if (!match) throw new Error('SEED_SQL not found in bench/replay.bench.js');
-  return match[1];
-}
 
 function databaseUrl(name) {
   const url = new URL(ADMIN);
@@ -94,7 +77,7 @@ async function prepare(name, fresh) {
     const { rows } = await client.query('SELECT count(*)::int AS n FROM decision_log');
     if (rows[0].n > 0) return { url, from, to };
     const started = performance.now();
-    const sql = seedSql();
+    const sql = SEED_SQL;
     for (let start = 1; start <= RECORDS; start += 250_000) {
       const end = Math.min(RECORDS, start + 249_999);
       await client.query(sql, [from.toISOString(), to.toISOString(), RECORDS, 'w', start, end]);

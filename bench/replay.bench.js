@@ -57,7 +57,7 @@ function config(quick) {
  *  16   the same with a password only (step_up mfa/15m, secrets-read/fresh-mfa)
  *  17-19 guests GET /api/... (deny, no rule: the default)
  */
-const SEED_SQL = `
+export const SEED_SQL = `
 INSERT INTO decision_log (id, at, agent_id, revision, effect, fail_reason, principal, action,
   resource_kind, resource_id, require, reasons, data_revision, signals, input, errors,
   duration_ns, replay)
@@ -122,7 +122,7 @@ async function seed(client, tag, from, to, count, chunk = 250_000) {
 }
 
 /** The candidate: the examples plus a policy denying the API to contractors, with its test. */
-const CANDIDATE_FILES = {
+export const CANDIDATE_FILES = {
   'api/contractor-freeze.yaml': [
     'apiVersion: stepgate/v1',
     'kind: Policy',
