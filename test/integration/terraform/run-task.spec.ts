@@ -367,10 +367,17 @@ describe('HCP Terraform run task', () => {
     expect(result.body.data.attributes.message).toMatch(
       /^Stepgate: the step-up \(level phishing_resistant, authenticated within 15m\) for terraform:apply on prod-iam-roles by olga was not satisfied by /,
     );
-    const gate = await db.query(`SELECT status FROM pipeline_gate WHERE target->>'runId' = $1`, [
-      run.runId,
-    ]);
-    expect(gate.rows).toEqual([{ status: 'expired' }]);
+    // The gate is closed just after the result is reported, so the row may still say pending
+    // when the callback arrives; it must come to expired, and be the only gate of the run.
+    let rows: unknown[] = [];
+    await waitFor('the gate closed as expired', async () => {
+      const gate = await db.query(`SELECT status FROM pipeline_gate WHERE target->>'runId' = $1`, [
+        run.runId,
+      ]);
+      rows = gate.rows;
+      return gate.rows[0]?.status !== 'pending';
+    });
+    expect(rows).toEqual([{ status: 'expired' }]);
   }, 90_000);
 
   it('decides a speculative run as terraform:plan, which engineers may run', async () => {
