@@ -150,6 +150,19 @@ export function parseDecisionRequest(
   if (typeof value === 'object' && value !== null && parsed.has(value))
     return value as DecisionInput;
   const name = options.name ?? same;
+  const request = wellFormed(value) ?? parseShape(value, name);
+  const problem = requestLimitProblem(request, name);
+  if (problem !== undefined)
+    throw new StepgateError('request/invalid', problem.message, {
+      field: problem.field,
+      limit: problem.limit,
+    });
+  parsed.add(request);
+  return request;
+}
+
+/** The zod parse: every input {@link wellFormed} does not take, and the messages of the bad ones. */
+function parseShape(value: unknown, name: FieldNamer): DecisionInput {
   const result = decisionRequestShape.safeParse(value);
   if (!result.success) {
     // One problem, as every decision API has always answered: an unknown field first (the
@@ -170,12 +183,86 @@ export function parseDecisionRequest(
   const request: DecisionInput = { principal, action, resource };
   if (actionAttributes !== undefined) request.actionAttributes = actionAttributes;
   if (context !== undefined) request.context = context;
-  const problem = requestLimitProblem(request, name);
-  if (problem !== undefined)
-    throw new StepgateError('request/invalid', problem.message, {
-      field: problem.field,
-      limit: problem.limit,
-    });
-  parsed.add(request);
+  return request;
+}
+
+const isStringList = (value: unknown): value is string[] => {
+  if (!Array.isArray(value)) return false;
+  for (let i = 0; i < value.length; i++) if (typeof value[i] !== 'string') return false;
+  return true;
+};
+
+/**
+ * The shape check of the common case, by hand: the input as the zod schema would return it
+ * when every field is present with the right type and none is unknown, else undefined (and
+ * the zod parse decides, with its messages). It accepts a subset of what the schema accepts,
+ * never more: a key it does not list, or an optional one present as undefined, goes to zod.
+ * Why: the zod parse was a fifth of a decision's time and most of its short-lived objects
+ * (a decision point decides in microseconds, and its garbage shows in the latency tail). Like
+ * the schema, it copies principal and resource (attributes, context and lists are passed on).
+ */
+export function wellFormed(value: unknown): DecisionInput | undefined {
+  if (!isObject(value)) return undefined;
+  let principal: unknown;
+  let action: unknown;
+  let actionAttributes: unknown;
+  let resource: unknown;
+  let context: unknown;
+  for (const key in value) {
+    const field = value[key];
+    if (field === undefined) return undefined;
+    if (key === 'principal') principal = field;
+    else if (key === 'action') action = field;
+    else if (key === 'resource') resource = field;
+    else if (key === 'context') context = field;
+    else if (key === 'actionAttributes') actionAttributes = field;
+    else if (key !== 'auth') return undefined;
+  }
+  if (typeof action !== 'string' || action === '') return undefined;
+  if (!isObject(principal) || !isObject(resource)) return undefined;
+  if (context !== undefined && !isObject(context)) return undefined;
+  if (actionAttributes !== undefined && !isObject(actionAttributes)) return undefined;
+
+  let id: unknown;
+  let roles: unknown;
+  let groups: unknown;
+  let attributes: unknown;
+  for (const key in principal) {
+    const field = principal[key];
+    if (field === undefined) return undefined;
+    if (key === 'id') id = field;
+    else if (key === 'roles') roles = field;
+    else if (key === 'groups') groups = field;
+    else if (key === 'attributes') attributes = field;
+    else return undefined;
+  }
+  if (typeof id !== 'string' || id === '') return undefined;
+  if (roles !== undefined && !isStringList(roles)) return undefined;
+  if (groups !== undefined && !isStringList(groups)) return undefined;
+  if (attributes !== undefined && !isObject(attributes)) return undefined;
+  const principalCopy: DecisionInput['principal'] = { id };
+  if (roles !== undefined) principalCopy.roles = roles;
+  if (groups !== undefined) principalCopy.groups = groups;
+  if (attributes !== undefined) principalCopy.attributes = attributes;
+
+  let kind: unknown;
+  let resourceId: unknown;
+  let resourceAttributes: unknown;
+  for (const key in resource) {
+    const field = resource[key];
+    if (field === undefined) return undefined;
+    if (key === 'kind') kind = field;
+    else if (key === 'id') resourceId = field;
+    else if (key === 'attributes') resourceAttributes = field;
+    else return undefined;
+  }
+  if (typeof kind !== 'string' || typeof resourceId !== 'string') return undefined;
+  if (resourceAttributes !== undefined && !isObject(resourceAttributes)) return undefined;
+  const resourceCopy: DecisionInput['resource'] = { kind, id: resourceId };
+  if (resourceAttributes !== undefined) resourceCopy.attributes = resourceAttributes;
+
+  const request: DecisionInput = { principal: principalCopy, action, resource: resourceCopy };
+  if (actionAttributes !== undefined) request.actionAttributes = actionAttributes;
+  if (context !== undefined) request.context = context;
   return request;
 }
