@@ -63,7 +63,7 @@ describe('requestLimitProblem', () => {
     expect(requestLimitProblem(fine)).toBeUndefined();
   });
 
-  it('refuses deep nesting without recursion', () => {
+  it('refuses deep nesting, walking no deeper than the limit', () => {
     let deep: unknown = {};
     for (let i = 0; i < 100_000; i++) deep = [deep];
     const request = { ...base(), context: { deep } };
@@ -71,6 +71,24 @@ describe('requestLimitProblem', () => {
     let ok: unknown = 'leaf';
     for (let i = 0; i < 30; i++) ok = { ok };
     expect(requestLimitProblem({ ...base(), context: { ok } })).toBeUndefined();
+    // The context itself is level 1: 32 levels pass, 33 do not.
+    let levels: unknown = {};
+    for (let i = 1; i < 32; i++) levels = { levels };
+    expect(requestLimitProblem({ ...base(), context: levels as Record<string, unknown> })).toBe(
+      undefined,
+    );
+    expect(requestLimitProblem({ ...base(), context: { levels } })).toMatchObject({ limit: 32 });
+  });
+
+  it('adds up the size over every level and branch', () => {
+    const half = 'x'.repeat(REQUEST_LIMITS.structuredSize / 2);
+    const request = { ...base(), context: { a: { b: [half] }, c: [{ d: half }] } };
+    expect(requestLimitProblem(request)).toMatchObject({ field: 'context', limit: 65_536 });
+    const under = {
+      ...base(),
+      context: { a: { b: [half.slice(100)] }, c: [{ d: half.slice(100) }] },
+    };
+    expect(requestLimitProblem(under)).toBeUndefined();
   });
 
   it('names fields the way the caller spells them', () => {

@@ -94,17 +94,18 @@ function list(value: unknown, field: string, name: FieldNamer): RequestLimitProb
     };
   for (let i = 0; i < value.length; i++) {
     const item: unknown = value[i];
-    if (typeof item !== 'string') continue;
-    const problem = tooLong(item, REQUEST_LIMITS.listItemLength, `${named}[${i}]`);
-    if (problem) return problem;
+    // The field's name is built only for an item over the limit: this runs on every decision.
+    if (typeof item === 'string' && item.length > REQUEST_LIMITS.listItemLength)
+      return tooLong(item, REQUEST_LIMITS.listItemLength, `${named}[${i}]`);
   }
   return undefined;
 }
 
 /**
  * About the JSON size of an attributes object or the context: keys and strings by their
- * length (plus quotes), other values by a few characters. Walked iteratively, so a deeply
- * nested value cannot exhaust the stack, and abandoned as soon as a limit is passed.
+ * length (plus quotes), other values by a few characters; abandoned as soon as a limit is
+ * passed. Recursive, but never deeper than `structuredDepth` (32) frames, so a deeply nested
+ * value cannot exhaust the stack. Allocation-free: it runs on every decision.
  */
 function structured(
   value: unknown,
@@ -112,47 +113,71 @@ function structured(
   name: FieldNamer,
 ): RequestLimitProblem | undefined {
   if (value === undefined || value === null || typeof value !== 'object') return undefined;
-  const { structuredSize: maxSize, structuredDepth: maxDepth } = REQUEST_LIMITS;
-  let size = 0;
-  const over = (): RequestLimitProblem => {
-    const named = name(field);
-    return {
-      field: named,
-      limit: maxSize,
-      message: `${named} is larger than the limit of ${maxSize} characters (counted as its JSON size)`,
-    };
-  };
-  const stack: { value: object; depth: number }[] = [{ value, depth: 1 }];
-  while (stack.length > 0) {
-    const { value: current, depth } = stack.pop() as { value: object; depth: number };
-    if (depth > maxDepth) {
-      const named = name(field);
-      return {
+  const size = measure(value, 1, 0);
+  if (size >= 0) return undefined;
+  const named = name(field);
+  return size === TOO_DEEP
+    ? {
         field: named,
-        limit: maxDepth,
-        message: `${named} is nested more than ${maxDepth} levels deep`,
-      };
-    }
-    // Counted before the members are visited, so a huge array is refused without a walk.
-    const add = (item: unknown): boolean => {
-      if (typeof item === 'string') size += item.length + 2;
-      else if (item !== null && typeof item === 'object')
-        stack.push({ value: item, depth: depth + 1 });
-      else size += 5;
-      return size > maxSize;
-    };
-    if (Array.isArray(current)) {
-      size += 2 + current.length;
-      if (size > maxSize) return over();
-      for (const item of current as unknown[]) if (add(item)) return over();
-    } else {
-      size += 2;
-      for (const key in current) {
-        if (!Object.hasOwn(current, key)) continue;
-        size += key.length + 4;
-        if (add((current as Record<string, unknown>)[key])) return over();
+        limit: REQUEST_LIMITS.structuredDepth,
+        message: `${named} is nested more than ${REQUEST_LIMITS.structuredDepth} levels deep`,
       }
+    : {
+        field: named,
+        limit: REQUEST_LIMITS.structuredSize,
+        message: `${named} is larger than the limit of ${REQUEST_LIMITS.structuredSize} characters (counted as its JSON size)`,
+      };
+}
+
+const TOO_DEEP = -1;
+const TOO_LARGE = -2;
+
+/** What a member adds by itself (a nested object or array adds its own members later). */
+const shallowSize = (item: unknown): number =>
+  typeof item === 'string' ? item.length + 2 : item !== null && typeof item === 'object' ? 0 : 5;
+
+/**
+ * `size` plus the size of `value` (at nesting level `depth`), or TOO_DEEP / TOO_LARGE. A
+ * level's own members are counted before its nested values are entered, so a huge array or
+ * object is refused without a walk.
+ */
+function measure(value: object, depth: number, size: number): number {
+  if (depth > REQUEST_LIMITS.structuredDepth) return TOO_DEEP;
+  const max = REQUEST_LIMITS.structuredSize;
+  let nested = false;
+  if (Array.isArray(value)) {
+    size += 2 + value.length;
+    if (size > max) return TOO_LARGE;
+    for (let i = 0; i < value.length; i++) {
+      const item: unknown = value[i];
+      size += shallowSize(item);
+      if (size > max) return TOO_LARGE;
+      if (item !== null && typeof item === 'object') nested = true;
     }
+    if (nested)
+      for (let i = 0; i < value.length; i++) {
+        const item: unknown = value[i];
+        if (item === null || typeof item !== 'object') continue;
+        size = measure(item, depth + 1, size);
+        if (size < 0) return size;
+      }
+    return size;
   }
-  return undefined;
+  size += 2;
+  for (const key in value) {
+    if (!Object.hasOwn(value, key)) continue;
+    const item = (value as Record<string, unknown>)[key];
+    size += key.length + 4 + shallowSize(item);
+    if (size > max) return TOO_LARGE;
+    if (item !== null && typeof item === 'object') nested = true;
+  }
+  if (nested)
+    for (const key in value) {
+      if (!Object.hasOwn(value, key)) continue;
+      const item = (value as Record<string, unknown>)[key];
+      if (item === null || typeof item !== 'object') continue;
+      size = measure(item, depth + 1, size);
+      if (size < 0) return size;
+    }
+  return size;
 }

@@ -39,8 +39,9 @@ function cachedIp(text: string): ReturnType<typeof parseIp> {
  * address is tested with one lookup per distinct prefix, not one comparison per range.
  */
 interface CidrSet {
-  4: Map<number, Set<bigint>>;
-  6: Map<number, Set<bigint>>;
+  /** IPv4 as numbers: an address's network is `Math.floor(address / size)`, no bigint made. */
+  4: { size: number; networks: Set<number> }[];
+  6: { shift: bigint; networks: Set<bigint> }[];
 }
 
 // The ranges of a list, by the list object: a data document's list (a blocklist of thousands
@@ -76,16 +77,26 @@ function cidrSetOf(list: readonly unknown[]): CidrSet {
 }
 
 function buildCidrSet(list: readonly unknown[]): CidrSet {
-  const set: CidrSet = { 4: new Map(), 6: new Map() };
+  const v4 = new Map<number, Set<number>>();
+  const v6 = new Map<number, Set<bigint>>();
   for (const text of list) {
     if (typeof text !== 'string') throw new Error('inCidr: every range must be a string');
     const cidr = cidrOf(text);
-    const byPrefix = set[cidr.version];
-    let networks = byPrefix.get(cidr.prefix);
-    if (!networks) byPrefix.set(cidr.prefix, (networks = new Set()));
-    networks.add(cidr.network);
+    if (cidr.version === 4) {
+      let networks = v4.get(cidr.prefix);
+      if (!networks) v4.set(cidr.prefix, (networks = new Set()));
+      networks.add(Number(cidr.network) / 2 ** (32 - cidr.prefix));
+    } else {
+      let networks = v6.get(cidr.prefix);
+      if (!networks) v6.set(cidr.prefix, (networks = new Set()));
+      networks.add(cidr.network);
+    }
   }
-  return set;
+  // Arrays, walked by index: iterating a Map makes an entry array per prefix and decision.
+  return {
+    4: [...v4].map(([prefix, networks]) => ({ size: 2 ** (32 - prefix), networks })),
+    6: [...v6].map(([prefix, networks]) => ({ shift: BigInt(128 - prefix), networks })),
+  };
 }
 
 /** `ip.inCidr(cidr)` / `ip.inCidr([cidrs])`: an unparsable IP is simply not in any range. */
@@ -100,10 +111,19 @@ export function inCidr(ip: string, cidrs: string | readonly string[]): boolean {
   const set = cidrSetOf(cidrs);
   const address = cachedIp(ip);
   if (!address) return false;
-  const bits = address.version === 4 ? 32 : 128;
-  for (const [prefix, networks] of set[address.version]) {
-    const shift = BigInt(bits - prefix);
-    if (networks.has((address.value >> shift) << shift)) return true;
+  if (address.version === 4) {
+    const value = Number(address.value);
+    const groups = set[4];
+    for (let i = 0; i < groups.length; i++) {
+      const group = groups[i] as CidrSet[4][number];
+      if (group.networks.has(Math.floor(value / group.size))) return true;
+    }
+    return false;
+  }
+  const groups = set[6];
+  for (let i = 0; i < groups.length; i++) {
+    const group = groups[i] as CidrSet[6][number];
+    if (group.networks.has((address.value >> group.shift) << group.shift)) return true;
   }
   return false;
 }

@@ -1,7 +1,7 @@
 import { meterCondition } from '../cel/cost-instrument.js';
 import { CostBudgetError, CostMeter } from '../cel/cost-meter.js';
 import { runtimeEnvironment } from '../cel/environment.js';
-import { withFastTimeZones } from '../cel/zoned-time.js';
+import { fastZonedDate } from '../cel/zoned-time.js';
 import { PolicySetError } from '../errors.js';
 import type {
   AuthEvidence,
@@ -17,6 +17,7 @@ import type {
   Settings,
   SignalDeclaration,
 } from '../model.js';
+import { newDecisionId } from './decision-id.js';
 import { signalValue, signalZeroValue, type LiveData } from './live-data.js';
 import { normalizeRequest } from './request.js';
 import { Levels } from './step-up.js';
@@ -58,6 +59,8 @@ export interface EngineOptions {
   /** This agent's labels: policies with an `agents` selector apply only where all its labels match. */
   labels?: Readonly<Record<string, string>>;
 }
+
+const NO_RULES: readonly PreparedRule[] = Object.freeze([]);
 
 const DEFAULT_REASON: Reason = {
   policy: '(default)',
@@ -150,7 +153,7 @@ export class PolicyEngine {
     const input = normalizeRequest(request);
     const now = options.now ?? new Date();
     // A private copy: the caller's Date is not modified, and conditions get fast time zones.
-    const celNow = withFastTimeZones(new Date(now.getTime()));
+    const celNow = fastZonedDate(now.getTime());
     const auth = this.levels.resolve(evidence);
     this.meter.startDecision();
     const activation: Record<string, unknown> = {
@@ -175,9 +178,11 @@ export class PolicyEngine {
       now: celNow,
     };
 
-    const denies: Reason[] = [];
-    const allows: Reason[] = [];
-    const stepUps: PreparedRule[] = [];
+    // Made only when a rule needs them (most decisions fill one of the three, or none), and
+    // as a one-element literal first: `[]` then push reserves room for 17.
+    let denies: Reason[] | undefined;
+    let allows: Reason[] | undefined;
+    let stepUps: PreparedRule[] | undefined;
     let audit: Reason[] | undefined;
     let errors: RuleError[] | undefined;
 
@@ -198,7 +203,7 @@ export class PolicyEngine {
             if (error instanceof CostBudgetError) ruleError.code = error.code;
             (errors ??= []).push(ruleError);
             if (rule.mode === 'enforce' && this.settings.onError === 'deny') {
-              denies.push({
+              (denies ??= []).push({
                 policy: rule.policy,
                 rule: rule.rule,
                 effect: 'deny',
@@ -213,9 +218,13 @@ export class PolicyEngine {
         if (rule.mode === 'audit') {
           (audit ??= []).push(rule.reason);
         } else if (rule.effect === 'deny') {
-          denies.push(rule.reason);
+          if (denies === undefined) denies = [rule.reason];
+          else denies.push(rule.reason);
         } else if (rule.effect === 'allow') {
-          allows.push(rule.reason);
+          if (allows === undefined) allows = [rule.reason];
+          else allows.push(rule.reason);
+        } else if (stepUps === undefined) {
+          stepUps = [rule];
         } else {
           stepUps.push(rule);
         }
@@ -226,17 +235,17 @@ export class PolicyEngine {
     let reasons: Reason[];
     let require: Requirement | undefined;
     let unmet: RequirementPart[] | undefined;
-    if (denies.length > 0) {
+    if (denies !== undefined) {
       effect = 'deny';
       reasons = denies;
-    } else if (allows.length === 0 && this.settings.defaultEffect === 'deny') {
+    } else if (allows === undefined && this.settings.defaultEffect === 'deny') {
       effect = 'deny';
       reasons = [DEFAULT_REASON];
     } else {
       // Rule 3 of combining: the complete requirement of every unmet rule, not only its
       // missing parts, so that one step-up (one RFC 9470 challenge with acr_values and
       // max_age) meets it; a rule the evidence already meets adds nothing.
-      const unmetRules = stepUps.filter(
+      const unmetRules = (stepUps ?? NO_RULES).filter(
         (rule) =>
           this.levels.unmet(rule.require as Requirement, auth, input.principal.id, now).length > 0,
       );
@@ -247,7 +256,7 @@ export class PolicyEngine {
         reasons = unmetRules.map((rule) => rule.reason);
       } else {
         effect = 'allow';
-        reasons = allows;
+        reasons = allows ?? [];
       }
     }
 
@@ -255,7 +264,7 @@ export class PolicyEngine {
       effect,
       reasons,
       revision: this.revision,
-      decisionId: options.decisionId ?? crypto.randomUUID(),
+      decisionId: options.decisionId ?? newDecisionId(),
       durationNs: 0,
     };
     if (require) decision.require = require;

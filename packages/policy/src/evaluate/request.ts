@@ -24,15 +24,22 @@ export interface NormalizedRequest {
 const isRecord = (value: unknown): value is Record<string, unknown> =>
   typeof value === 'object' && value !== null && !Array.isArray(value);
 
+/**
+ * What an omitted list or object reads as: shared and frozen rather than made per request
+ * (conditions cannot modify their input, and a decision takes microseconds).
+ */
+const NO_STRINGS = Object.freeze([]) as unknown as string[];
+const NO_FIELDS = Object.freeze({}) as Record<string, unknown>;
+
 function stringList(value: unknown, field: string): string[] {
-  if (value === undefined || value === null) return [];
+  if (value === undefined || value === null) return NO_STRINGS;
   if (!Array.isArray(value) || value.some((item) => typeof item !== 'string'))
     throw new InvalidRequestError(`${field} must be a list of strings`);
   return value as string[];
 }
 
 function record(value: unknown, field: string): Record<string, unknown> {
-  if (value === undefined || value === null) return {};
+  if (value === undefined || value === null) return NO_FIELDS;
   if (!isRecord(value)) throw new InvalidRequestError(`${field} must be an object`);
   return value;
 }

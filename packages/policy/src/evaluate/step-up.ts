@@ -11,6 +11,19 @@ export interface ResolvedAuth {
   grants: string[];
 }
 
+const NO_STRINGS = Object.freeze([]) as unknown as string[];
+
+/** What no evidence resolves to: shared and frozen (conditions never modify `auth`). */
+const NO_AUTH: ResolvedAuth = Object.freeze({
+  level: '',
+  rank: -1,
+  acr: '',
+  amr: NO_STRINGS,
+  authTime: null,
+  approvals: NO_STRINGS,
+  grants: NO_STRINGS,
+});
+
 /** Clock skew tolerated when an authentication time lies in the future. */
 const FUTURE_SKEW_MS = 60_000;
 
@@ -38,14 +51,11 @@ export class Levels {
 
   /** The highest level any piece of the evidence reaches: an explicit level, the acr, or an amr method. */
   resolve(evidence: AuthEvidence | undefined): ResolvedAuth {
-    if (!evidence)
-      return { level: '', rank: -1, acr: '', amr: [], authTime: null, approvals: [], grants: [] };
+    if (!evidence) return NO_AUTH;
     let rank = this.rank(evidence.level);
     const acr = typeof evidence.acr === 'string' ? evidence.acr : '';
     rank = Math.max(rank, this.byAcr.get(acr) ?? -1);
-    const amr = Array.isArray(evidence.amr)
-      ? evidence.amr.filter((m): m is string => typeof m === 'string')
-      : [];
+    const amr = stringList(evidence.amr);
     for (const method of amr) rank = Math.max(rank, this.byAmr.get(method) ?? -1);
     return {
       level: this.nameOf(rank),
@@ -128,8 +138,11 @@ function toDate(value: unknown): Date | null {
   return null;
 }
 
+/** The strings of a list: the list itself when all are (the usual case), never modified. */
 function stringList(value: unknown): string[] {
-  return Array.isArray(value)
-    ? value.filter((item): item is string => typeof item === 'string')
-    : [];
+  if (!Array.isArray(value)) return NO_STRINGS;
+  for (let i = 0; i < value.length; i++)
+    if (typeof value[i] !== 'string')
+      return value.filter((item): item is string => typeof item === 'string');
+  return value as string[];
 }

@@ -20,6 +20,12 @@ interface TrieNode<T> {
   globs: { test: (value: string) => boolean; entry: Entry<T> }[];
 }
 
+/** The entries an action may match; `everyResource`: their values, when all take any resource. */
+interface Candidates<T> {
+  entries: Entry<T>[];
+  everyResource?: readonly T[];
+}
+
 const MEMO_LIMIT = 10_000;
 
 /**
@@ -32,7 +38,7 @@ export class TargetIndex<T> {
   private readonly exact = new Map<string, Entry<T>[]>();
   private readonly trie: TrieNode<T> = { children: new Map(), globs: [] };
   private readonly anyAction: Entry<T>[] = [];
-  private readonly memo = new Map<string, Entry<T>[]>();
+  private readonly memo = new Map<string, Candidates<T>>();
 
   constructor(targets: readonly Targeted<T>[]) {
     targets.forEach((target, order) => {
@@ -57,10 +63,13 @@ export class TargetIndex<T> {
     });
   }
 
-  /** The values whose targets match, in the order they were given. */
-  match(action: string, resourceId: string): T[] {
+  /** The values whose targets match, in the order they were given (do not modify the list). */
+  match(action: string, resourceId: string): readonly T[] {
+    const { entries, everyResource } = this.candidates(action);
+    // Every candidate takes any resource (the usual case): the memoised list, nothing built.
+    if (everyResource !== undefined) return everyResource;
     const out: T[] = [];
-    for (const entry of this.candidates(action)) {
+    for (const entry of entries) {
       if (
         entry.anyResource ||
         entry.resourceExact?.has(resourceId) ||
@@ -72,7 +81,7 @@ export class TargetIndex<T> {
     return out;
   }
 
-  private candidates(action: string): Entry<T>[] {
+  private candidates(action: string): Candidates<T> {
     const memoised = this.memo.get(action);
     if (memoised) return memoised;
     const found = new Set<Entry<T>>(this.anyAction);
@@ -84,10 +93,13 @@ export class TargetIndex<T> {
       if (i >= action.length) break;
       node = node.children.get(action[i] as string);
     }
-    const list = [...found].sort((a, b) => a.order - b.order);
+    const entries = [...found].sort((a, b) => a.order - b.order);
+    const candidates: Candidates<T> = { entries };
+    if (entries.every((entry) => entry.anyResource))
+      candidates.everyResource = Object.freeze(entries.map((entry) => entry.value));
     if (this.memo.size >= MEMO_LIMIT) this.memo.clear();
-    this.memo.set(action, list);
-    return list;
+    this.memo.set(action, candidates);
+    return candidates;
   }
 
   private nodeFor(prefix: string): TrieNode<T> {
