@@ -56,7 +56,8 @@ export class Levels {
     const acr = typeof evidence.acr === 'string' ? evidence.acr : '';
     rank = Math.max(rank, this.byAcr.get(acr) ?? -1);
     const amr = stringList(evidence.amr);
-    for (const method of amr) rank = Math.max(rank, this.byAmr.get(method) ?? -1);
+    for (let i = 0; i < amr.length; i++)
+      rank = Math.max(rank, this.byAmr.get(amr[i] as string) ?? -1);
     return {
       level: this.nameOf(rank),
       rank,

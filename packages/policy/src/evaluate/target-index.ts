@@ -6,7 +6,22 @@ export interface Targeted<T> {
   value: T;
 }
 
-interface Entry<T> {
+/** A target as the index holds it: its value, and what it says of resources. */
+export interface TargetEntry<T> {
+  readonly value: T;
+}
+
+/** Whether the entry's target takes the resource id. */
+export function takesResource<T>(entry: TargetEntry<T>, resourceId: string): boolean {
+  const { anyResource, resourceExact, resourceGlobs } = entry as Entry<T>;
+  if (anyResource || resourceExact?.has(resourceId) === true) return true;
+  if (resourceGlobs === undefined) return false;
+  for (let i = 0; i < resourceGlobs.length; i++)
+    if ((resourceGlobs[i] as (value: string) => boolean)(resourceId)) return true;
+  return false;
+}
+
+interface Entry<T> extends TargetEntry<T> {
   order: number;
   value: T;
   resourceExact?: Set<string>;
@@ -18,12 +33,6 @@ interface Entry<T> {
 interface TrieNode<T> {
   children: Map<string, TrieNode<T>>;
   globs: { test: (value: string) => boolean; entry: Entry<T> }[];
-}
-
-/** The entries an action may match; `everyResource`: their values, when all take any resource. */
-interface Candidates<T> {
-  entries: Entry<T>[];
-  everyResource?: readonly T[];
 }
 
 const MEMO_LIMIT = 10_000;
@@ -38,7 +47,7 @@ export class TargetIndex<T> {
   private readonly exact = new Map<string, Entry<T>[]>();
   private readonly trie: TrieNode<T> = { children: new Map(), globs: [] };
   private readonly anyAction: Entry<T>[] = [];
-  private readonly memo = new Map<string, Candidates<T>>();
+  private readonly memo = new Map<string, Entry<T>[]>();
 
   constructor(targets: readonly Targeted<T>[]) {
     targets.forEach((target, order) => {
@@ -63,25 +72,22 @@ export class TargetIndex<T> {
     });
   }
 
-  /** The values whose targets match, in the order they were given (do not modify the list). */
-  match(action: string, resourceId: string): readonly T[] {
-    const { entries, everyResource } = this.candidates(action);
-    // Every candidate takes any resource (the usual case): the memoised list, nothing built.
-    if (everyResource !== undefined) return everyResource;
-    const out: T[] = [];
-    for (const entry of entries) {
-      if (
-        entry.anyResource ||
-        entry.resourceExact?.has(resourceId) ||
-        entry.resourceGlobs?.some((test) => test(resourceId))
-      ) {
-        out.push(entry.value);
-      }
-    }
-    return out;
+  /** The values whose targets match, in the order they were given. */
+  match(action: string, resourceId: string): T[] {
+    return this.candidatesFor(action)
+      .filter((entry) => takesResource(entry, resourceId))
+      .map((entry) => entry.value);
   }
 
-  private candidates(action: string): Candidates<T> {
+  /**
+   * The entries whose action matches, in order: memoised and shared, so the decision path
+   * walks them with {@link takesResource} and builds no list. Do not modify it.
+   */
+  candidatesFor(action: string): readonly TargetEntry<T>[] {
+    return this.candidates(action);
+  }
+
+  private candidates(action: string): Entry<T>[] {
     const memoised = this.memo.get(action);
     if (memoised) return memoised;
     const found = new Set<Entry<T>>(this.anyAction);
@@ -93,13 +99,10 @@ export class TargetIndex<T> {
       if (i >= action.length) break;
       node = node.children.get(action[i] as string);
     }
-    const entries = [...found].sort((a, b) => a.order - b.order);
-    const candidates: Candidates<T> = { entries };
-    if (entries.every((entry) => entry.anyResource))
-      candidates.everyResource = Object.freeze(entries.map((entry) => entry.value));
+    const list = [...found].sort((a, b) => a.order - b.order);
     if (this.memo.size >= MEMO_LIMIT) this.memo.clear();
-    this.memo.set(action, candidates);
-    return candidates;
+    this.memo.set(action, list);
+    return list;
   }
 
   private nodeFor(prefix: string): TrieNode<T> {
