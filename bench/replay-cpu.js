@@ -5,14 +5,16 @@
 // rest of the control plane, so the figure is the replay's own: records per CPU-second of this
 // process (user + system), which a loaded machine disturbs far less than records/s.
 //
-//   node bench/replay-cpu.js [--records N] [--keep] [--db NAME] [--runs R]
+//   node bench/replay-cpu.js [--records N] [--keep] [--db NAME] [--runs R] [--workers W]
 //   node --cpu-prof --cpu-prof-dir=/tmp/prof bench/replay-cpu.js --db NAME   (a profile)
 //
 // --keep leaves the seeded database for later runs (--db NAME reuses it, and seeds it when its
 // decision_log is empty; seeding 1 M records takes about 40 s); without --keep the database is
 // dropped at the end. The replay's
 // bookkeeping (ReplayRepository, versions, live data) is replaced by in-memory stand-ins: one
-// Prisma write per page is the same either way. After `npx tsc -b tsconfig.build.json`.
+// Prisma write per page is the same either way. --workers W (default 1: in process) splits the
+// window over W worker threads as STEPGATE_REPLAY_WORKERS does; the CPU-seconds then include
+// theirs. After `npx tsc -b tsconfig.build.json`.
 import { randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
@@ -34,6 +36,7 @@ const { values: args } = parseArgs({
     keep: { type: 'boolean', default: false },
     db: { type: 'string' },
     runs: { type: 'string', default: '1' },
+    workers: { type: 'string', default: '1' },
   },
 });
 const RECORDS = Number(args.records);
@@ -142,6 +145,7 @@ async function replayOnce(url, window, policySet) {
     versions,
     liveData,
     logger,
+    { databaseUrl: url, replay: { workers: Number(args.workers), minRecords: 0 } },
   );
   const cpu0 = cpuSeconds();
   const t0 = performance.now();
@@ -163,6 +167,7 @@ try {
     const { seconds, cpu, totals } = await replayOnce(window.url, window, policySet);
     const line = {
       run,
+      workers: Number(args.workers),
       records: totals.records,
       changed: totals.changed,
       notReplayable: totals.notReplayable,

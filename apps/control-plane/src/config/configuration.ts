@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DATA_SOURCE_ENV_PREFIX, notADuration, parseCidr, parseDuration } from '@stepgate/policy';
@@ -99,6 +100,18 @@ const environmentSchema = z.object({
     .default(30),
   /** ...and this heap limit in MiB. */
   STEPGATE_POLICY_TEST_MEMORY: z.coerce.number().int().min(64).default(512),
+  /**
+   * Worker threads a replay's window is split over (each decides its own time slice with its
+   * own PostgreSQL connection); 1 replays in process. Default: the cores, at most 4.
+   */
+  STEPGATE_REPLAY_WORKERS: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(64)
+    .default(Math.min(availableParallelism(), 4)),
+  /** A window of fewer records is replayed in process: starting workers would cost more. */
+  STEPGATE_REPLAY_WORKER_MIN_RECORDS: z.coerce.number().int().min(0).default(20_000),
   /** A remote policy source configured at start-up (more can be added through the API). */
   STEPGATE_SOURCE_URL: z.url({ protocol: /^https?$/ }).optional(),
   STEPGATE_SOURCE_BRANCH: z.string().default('main'),
@@ -255,6 +268,8 @@ export interface AppConfig {
   maxBundleBytes: number;
   /** Limits of the worker thread that compiles and tests each commit. */
   policyTest: { timeoutSeconds: number; memoryMb: number };
+  /** Replays: worker threads per replay, and the fewest records worth starting them for. */
+  replay: { workers: number; minRecords: number };
   /** Built-in elevation: WebAuthn relying party and TOTP throttling. */
   elevation: {
     rpId: string;
@@ -390,6 +405,10 @@ export function loadConfig(
     policyTest: {
       timeoutSeconds: e.STEPGATE_POLICY_TEST_TIMEOUT,
       memoryMb: e.STEPGATE_POLICY_TEST_MEMORY,
+    },
+    replay: {
+      workers: e.STEPGATE_REPLAY_WORKERS,
+      minRecords: e.STEPGATE_REPLAY_WORKER_MIN_RECORDS,
     },
     decisionRetentionSeconds: e.STEPGATE_DECISION_RETENTION,
     ingestRetryBaseMs: e.STEPGATE_INGEST_RETRY_BASE,

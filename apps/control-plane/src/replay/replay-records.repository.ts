@@ -1,74 +1,38 @@
 import { Injectable } from '@nestjs/common';
-import pg from 'pg';
 import { PrismaService } from '../database/prisma.service.js';
-import { JsonMemo } from './json-memo.js';
 import type { ReplayRow } from './replay-evaluator.js';
-import {
-  replayPageQuery,
-  replayWhere,
-  type LogCursor,
-  type ReplayWindow,
-} from './replay-page-query.js';
+import { ReplayPageReader } from './replay-page-reader.js';
+import type { LogCursor, ReplaySlice, ReplayWindow } from './replay-page-query.js';
 
-export type { LogCursor, ReplayWindow };
-
-/** A page row as pg reads it (see replayPageQuery): three JSON columns still text. */
-type PageRow = Omit<ReplayRow, 'require' | 'reasons' | 'signals'> & {
-  require: string | null;
-  reasons: string;
-  signals: string | null;
-};
-
-/**
- * How a page's columns are read, pinned here rather than left to pg's process-wide defaults:
- * jsonb parsed once by JSON.parse, timestamptz as a Date, the rest as pg reads them.
- */
-const PAGE_TYPES: pg.CustomTypesConfig = {
-  getTypeParser: ((oid: number, format?: 'text' | 'binary') =>
-    oid === pg.types.builtins.JSONB
-      ? JSON.parse
-      : pg.types.getTypeParser(oid, format)) as pg.CustomTypesConfig['getTypeParser'],
-};
+export type { LogCursor, ReplaySlice, ReplayWindow };
 
 /**
  * Read-only access to decision_log for replays: pages in (at, id) order after a keyset
  * cursor, so a replay holds one page at a time whatever the window. The writes stay with
- * DecisionsRepository; only the replay reads in this order and shape.
+ * DecisionsRepository; only the replay reads in this order and shape. The pages are read with
+ * `pg` through the pool Prisma's adapter uses (ReplayPageReader, which replay workers share).
  */
 @Injectable()
 export class ReplayRecordsRepository {
-  /** The recorded requirements, reasons and signal values seen, parsed once each. */
-  private readonly repeated = new JsonMemo();
+  private readonly reader: ReplayPageReader;
 
-  constructor(private readonly prisma: PrismaService) {}
-
-  /** How many records the window holds now (the progress estimate). */
-  async count(window: ReplayWindow): Promise<number> {
-    const [row] = await this.prisma.$queryRaw<{ count: bigint }[]>`
-      SELECT count(*) AS count FROM decision_log WHERE ${replayWhere(window, null)}`;
-    return Number(row?.count ?? 0);
+  constructor(private readonly prisma: PrismaService) {
+    this.reader = new ReplayPageReader(prisma.pool);
   }
 
-  /**
-   * Up to `limit` records after `cursor`, oldest first. Read with `pg` itself, not Prisma's
-   * $queryRaw: Prisma maps every cell of a raw result (tags, re-encodes and decodes it), a fifth
-   * of a replay's CPU plus the garbage it left; pg's own rows already have the ReplayRow shape.
-   */
-  async page(window: ReplayWindow, cursor: LogCursor | null, limit: number): Promise<ReplayRow[]> {
-    const query = replayPageQuery(window, cursor, limit);
-    const result = await this.prisma.pool.query<PageRow>({
-      text: query.text,
-      values: query.values as unknown[],
-      types: PAGE_TYPES,
-    });
-    // In place: one object per record, its three text columns replaced by their values.
-    for (const row of result.rows) {
-      const parsed = row as unknown as ReplayRow;
-      parsed.require = this.repeated.parse(row.require) as ReplayRow['require'];
-      parsed.reasons = this.repeated.parse(row.reasons) as ReplayRow['reasons'];
-      parsed.signals = this.repeated.parse(row.signals) as ReplayRow['signals'];
-    }
-    return result.rows as unknown as ReplayRow[];
+  /** How many records the window holds now (the progress estimate). */
+  count(window: ReplayWindow): Promise<number> {
+    return this.reader.count(window);
+  }
+
+  /** The (at, id) of the window's records at `offsets` in (at, id) order (slice bounds). */
+  positions(window: ReplayWindow, offsets: readonly number[]): Promise<LogCursor[]> {
+    return this.reader.positions(window, offsets);
+  }
+
+  /** Up to `limit` records after `cursor`, oldest first. */
+  page(window: ReplayWindow, cursor: LogCursor | null, limit: number): Promise<ReplayRow[]> {
+    return this.reader.page(window, cursor, limit);
   }
 
   /** The labels of the agents that recorded (policies select agents by label). */

@@ -181,6 +181,8 @@ function runner(records: FakeRecords, replays: FakeReplays): ReplayRunnerService
     {} as VersionsRepository,
     { documentsAt: async () => ({}) } as unknown as LiveDataRepository,
     silent,
+    // In process: the worker threads are tested on the built app (test/integration).
+    { databaseUrl: 'postgresql://unused', replay: { workers: 1, minRecords: 0 } },
   );
 }
 

@@ -10,6 +10,28 @@ interface Group {
   examples: ReplayExample[];
 }
 
+/** A Groups as plain data (structured-cloneable): its groups in first-seen order. */
+export interface GroupsState {
+  groups: [string, Group][];
+  overflow: boolean;
+}
+
+/**
+ * A ReplayTally as plain data, which a replay worker thread posts to the main thread at the
+ * end of its slice (see ReplayTally.merge).
+ */
+export interface TallyState {
+  records: number;
+  replayed: number;
+  changed: number;
+  skipped: number;
+  notReplayable: GroupsState;
+  changes: GroupsState;
+  rules: GroupsState;
+  principals: GroupsState;
+  actions: GroupsState;
+}
+
 /** Counts with up to `examples` examples per key, at most MAX_TRACKED keys. */
 class Groups {
   private readonly groups = new Map<string, Group>();
@@ -29,6 +51,37 @@ class Groups {
     }
     group.count++;
     if (group.examples.length < this.examples) group.examples.push(example);
+  }
+
+  state(): GroupsState {
+    return { groups: [...this.groups.entries()], overflow: this.overflow };
+  }
+
+  /**
+   * Adds the groups of a later part of the log, as if its records had been added one by one
+   * after these: counts add up, examples are kept first come (these first), keys new here are
+   * tracked in that part's first-seen order while there is room. Exact as long as the later
+   * part tracked every key it saw (fewer than MAX_TRACKED); past that the report says
+   * `truncated` either way.
+   */
+  merge(later: GroupsState): void {
+    if (later.overflow) this.overflow = true;
+    for (const [key, { count, examples }] of later.groups) {
+      let group = this.groups.get(key);
+      if (group === undefined) {
+        if (this.groups.size >= MAX_TRACKED) {
+          this.overflow = true;
+          continue;
+        }
+        group = { count: 0, examples: [] };
+        this.groups.set(key, group);
+      }
+      group.count += count;
+      for (const example of examples) {
+        if (group.examples.length >= this.examples) break;
+        group.examples.push(example);
+      }
+    }
   }
 
   /** The largest groups first (ties by key, so a report is stable). */
@@ -90,6 +143,38 @@ export class ReplayTally {
     this.records++;
     this.skipped++;
     this.notReplayable.add(reason, example);
+  }
+
+  /** The tally as plain data, for ReplayTally.merge in another thread. */
+  state(): TallyState {
+    return {
+      records: this.records,
+      replayed: this.replayed,
+      changed: this.changed,
+      skipped: this.skipped,
+      notReplayable: this.notReplayable.state(),
+      changes: this.changes.state(),
+      rules: this.rules.state(),
+      principals: this.principals.state(),
+      actions: this.actions.state(),
+    };
+  }
+
+  /**
+   * Adds the tally of the records that follow these in (at, id) order (a later slice of the
+   * window): merged in slice order into an empty tally, the slices' tallies give the report
+   * that one pass over the whole window gives, the same examples included.
+   */
+  merge(later: TallyState): void {
+    this.records += later.records;
+    this.replayed += later.replayed;
+    this.changed += later.changed;
+    this.skipped += later.skipped;
+    this.notReplayable.merge(later.notReplayable);
+    this.changes.merge(later.changes);
+    this.rules.merge(later.rules);
+    this.principals.merge(later.principals);
+    this.actions.merge(later.actions);
   }
 
   result(): ReplayResult {

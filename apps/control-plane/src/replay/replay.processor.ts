@@ -14,7 +14,8 @@ import {
 
 /**
  * Runs replay jobs on whichever replica takes them, one at a time per replica: a replay is
- * CPU-bound on the control plane's event loop, so more at once would only slow the API.
+ * CPU-bound (its worker threads keep the cores busy, or the event loop for a small window), so
+ * more at once would only slow the API.
  */
 @Processor(REPLAY_QUEUE, { concurrency: 1 })
 export class ReplayProcessor extends WorkerHost implements OnModuleInit {

@@ -1,0 +1,82 @@
+/**
+ * Worker-thread entry of a replay slice (see replay-workers.ts): reads its own slice of the
+ * window with its own PostgreSQL connection, decides each record with the candidate, posts the
+ * records read after every page and its tally at the end. Agents' labels and live documents are
+ * asked of the main thread, whose repositories own those reads. Loads neither Nest nor Prisma.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import pg from 'pg';
+import { ReplayEvaluator } from './replay-evaluator.js';
+import { ReplayPageReader } from './replay-page-reader.js';
+import { replaySlice } from './replay-slice-loop.js';
+import { ReplayTally } from './replay-tally.js';
+import type { SliceJob, ToMain, ToWorker } from './replay-workers.js';
+
+const job = workerData as SliceJob;
+const port = parentPort!;
+let stopped = false;
+let asked = 0;
+const answers = new Map<
+  number,
+  { resolve: (value: unknown) => void; reject: (e: Error) => void }
+>();
+
+port.on('message', (message: ToWorker) => {
+  if (message.type === 'stop') {
+    stopped = true;
+    return;
+  }
+  const waiting = answers.get(message.id);
+  if (waiting === undefined) return;
+  answers.delete(message.id);
+  if (message.error !== undefined) waiting.reject(new Error(message.error));
+  else waiting.resolve(message.value);
+});
+
+function post(message: ToMain): void {
+  port.postMessage(message);
+}
+
+function ask<T>(question: { labels: string[] } | { revision: number }): Promise<T> {
+  const id = ++asked;
+  return new Promise<T>((resolve, reject) => {
+    answers.set(id, { resolve: resolve as (value: unknown) => void, reject });
+    post({ type: 'ask', id, ...question });
+  });
+}
+
+async function main(): Promise<void> {
+  const client = new pg.Client({ connectionString: job.databaseUrl });
+  // A connection error between queries is also an error of the slice, not an uncaught one.
+  client.on('error', () => undefined);
+  await client.connect();
+  try {
+    const reader = new ReplayPageReader(client);
+    const tally = new ReplayTally(job.examples);
+    const finished = await replaySlice(
+      new ReplayEvaluator(job.policySet),
+      tally,
+      {
+        page: (cursor, limit) => reader.page(job.window, cursor, limit, job.slice),
+        labels: (agentIds) => ask({ labels: agentIds }),
+        documentsAt: (revision) => ask({ revision }),
+      },
+      job.pageSize,
+      async (read) => {
+        post({ type: 'progress', read });
+        return !stopped;
+      },
+    );
+    await client.end();
+    post({ type: 'end', state: tally.state(), stopped: !finished });
+  } catch (error) {
+    await client.end().catch(() => undefined);
+    throw error;
+  }
+}
+
+// The thread then waits to be terminated by the main thread, which has its message: ending
+// by itself could race its last message with the exit.
+main().catch((error: unknown) =>
+  post({ type: 'failed', message: error instanceof Error ? error.message : String(error) }),
+);
