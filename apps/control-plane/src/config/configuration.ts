@@ -111,7 +111,7 @@ const environmentSchema = z.object({
     .max(64)
     .default(Math.min(availableParallelism(), 4)),
   /** A window of fewer records is replayed in process: starting workers would cost more. */
-  STEPGATE_REPLAY_WORKER_MIN_RECORDS: z.coerce.number().int().min(0).default(20_000),
+  STEPGATE_REPLAY_WORKER_MIN_RECORDS: z.coerce.number().int().min(0).default(50_000),
   /** A remote policy source configured at start-up (more can be added through the API). */
   STEPGATE_SOURCE_URL: z.url({ protocol: /^https?$/ }).optional(),
   STEPGATE_SOURCE_BRANCH: z.string().default('main'),
