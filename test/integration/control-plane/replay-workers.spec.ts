@@ -119,7 +119,7 @@ async function putBlocked(ranges: string[]): Promise<void> {
     },
     body: JSON.stringify(ranges),
   });
-  expect(written.status).toBe(200);
+  expect(written.status, await written.clone().text()).toBe(200);
 }
 
 async function startReplay(base: string, body: Record<string, unknown>): Promise<string> {
@@ -154,6 +154,15 @@ beforeAll(async () => {
   operator = (await createToken(cp, 'replay-workers-operator', ['operator'])).token;
   const work = temp.make('replay-workers');
   await cloneEmbedded(cp, work);
+  // The candidate first: once it is active, the live documents it declares can be written.
+  candidate = (
+    await pushPolicies(
+      cp,
+      work,
+      { 'replay/docs.yaml': DOCS, 'replay/eu-freeze.yaml': EU_FREEZE },
+      'replay workers: candidate',
+    )
+  ).number;
   // Data revision 1 blocks the address; revision 2 unblocks it.
   await putBlocked(['203.0.113.0/24']);
   await putBlocked([]);
@@ -164,14 +173,6 @@ beforeAll(async () => {
   // Two to a second from the window's start: 1.7 days, all inside it.
   await sql(INSERT, ['bulk-', old.since, 2, BULK]);
   await sql('ANALYZE decision_log');
-  candidate = (
-    await pushPolicies(
-      cp,
-      work,
-      { 'replay/docs.yaml': DOCS, 'replay/eu-freeze.yaml': EU_FREEZE },
-      'replay workers: candidate',
-    )
-  ).number;
 }, 600_000);
 
 afterAll(async () => {

@@ -1,4 +1,4 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
 import { parsePolicySet, type CompiledPolicySet } from '@stepgate/policy';
 import type { ReplayFilter } from '@stepgate/protocol';
 import type { Logger } from 'pino';
@@ -12,7 +12,7 @@ import { ReplayRecordsRepository, type ReplayWindow } from './replay-records.rep
 import { replaySlice } from './replay-slice-loop.js';
 import { sliceCount, sliceEnds, slicesBetween } from './replay-slice-plan.js';
 import { ReplayTally } from './replay-tally.js';
-import { replayInWorkers } from './replay-workers.js';
+import { replayInWorkers, ReplayWorkerPool } from './replay-workers.js';
 import { ReplayRepository, type ReplayRecord } from './replay.repository.js';
 
 /** Records per page: one page (and the next, being read) is all a replay holds of the log. */
@@ -39,12 +39,15 @@ interface Pass {
  * (at, id) cursor, decides each again with the candidate and tallies what changed. A window of
  * at least `replay.minRecords` records is split into `replay.workers` time slices of about
  * equal counts, each read and decided by its own worker thread with its own connection
- * (replay-workers.ts), their tallies merged in time order into the report one pass would give;
- * a smaller one is replayed here, in process. Progress is written after every page; its answer
+ * (replay-workers.ts; the threads are kept idle for the next replay a while), their tallies
+ * merged in time order into the report one pass would give; a smaller one is replayed here, in
+ * process. Progress is written after every page; its answer
  * is where a cancellation is noticed (so a cancelled replay stops within two pages).
  */
 @Injectable()
-export class ReplayRunnerService {
+export class ReplayRunnerService implements OnModuleDestroy {
+  private readonly pool = new ReplayWorkerPool();
+
   constructor(
     private readonly replays: ReplayRepository,
     private readonly records: ReplayRecordsRepository,
@@ -53,6 +56,11 @@ export class ReplayRunnerService {
     @Inject(LOGGER) private readonly logger: Logger,
     @Inject(APP_CONFIG) private readonly config: Pick<AppConfig, 'databaseUrl' | 'replay'>,
   ) {}
+
+  /** Shutdown: the idle replay workers end (a running replay's end with the process). */
+  onModuleDestroy(): void {
+    this.pool.close();
+  }
 
   async run(replayId: string, pageSize = REPLAY_PAGE): Promise<void> {
     const replay = await this.replays.get(replayId);
@@ -142,6 +150,7 @@ export class ReplayRunnerService {
           return this.replays.progress(replayId, read);
         },
       },
+      this.pool,
     );
     const tally = new ReplayTally(examples);
     for (const state of outcome.states) tally.merge(state);

@@ -1,10 +1,11 @@
 /**
- * Worker-thread entry of a replay slice (see replay-workers.ts): reads its own slice of the
- * window with its own PostgreSQL connection, decides each record with the candidate, posts the
- * records read after every page and its tally at the end. Agents' labels and live documents are
- * asked of the main thread, whose repositories own those reads. Loads neither Nest nor Prisma.
+ * Worker-thread entry of replay slices (see replay-workers.ts): for each job it is given, reads
+ * its slice of the window with its own PostgreSQL connection, decides each record with the
+ * candidate, posts the records read after every page and its tally at the end, then waits for
+ * the next job (a pool keeps it for a while). Agents' labels and live documents are asked of
+ * the main thread, whose repositories own those reads. Loads neither Nest nor Prisma.
  */
-import { parentPort, workerData } from 'node:worker_threads';
+import { parentPort } from 'node:worker_threads';
 import pg from 'pg';
 import { ReplayEvaluator } from './replay-evaluator.js';
 import { ReplayPageReader } from './replay-page-reader.js';
@@ -12,7 +13,6 @@ import { replaySlice } from './replay-slice-loop.js';
 import { ReplayTally } from './replay-tally.js';
 import type { SliceJob, ToMain, ToWorker } from './replay-workers.js';
 
-const job = workerData as SliceJob;
 const port = parentPort!;
 let stopped = false;
 let asked = 0;
@@ -22,6 +22,15 @@ const answers = new Map<
 >();
 
 port.on('message', (message: ToWorker) => {
+  if (message.type === 'job') {
+    stopped = false;
+    // The thread then waits for the next job, or to be terminated: a failed one never runs
+    // another (the main thread terminates it).
+    run(message.job).catch((error: unknown) =>
+      post({ type: 'failed', message: error instanceof Error ? error.message : String(error) }),
+    );
+    return;
+  }
   if (message.type === 'stop') {
     stopped = true;
     return;
@@ -45,7 +54,7 @@ function ask<T>(question: { labels: string[] } | { revision: number }): Promise<
   });
 }
 
-async function main(): Promise<void> {
+async function run(job: SliceJob): Promise<void> {
   const client = new pg.Client({ connectionString: job.databaseUrl });
   // A connection error between queries is also an error of the slice, not an uncaught one.
   client.on('error', () => undefined);
@@ -74,9 +83,3 @@ async function main(): Promise<void> {
     throw error;
   }
 }
-
-// The thread then waits to be terminated by the main thread, which has its message: ending
-// by itself could race its last message with the exit.
-main().catch((error: unknown) =>
-  post({ type: 'failed', message: error instanceof Error ? error.message : String(error) }),
-);
