@@ -109,13 +109,17 @@ function cpuSeconds() {
   return (user + system) / 1e6;
 }
 
-async function replayOnce(url, window, policySet) {
+/**
+ * One runner for every run, as the control plane has one: later runs find the worker threads an
+ * earlier one left idle (--workers above 1), as a replay after the push's impact replay does.
+ */
+async function makeRunner(url, window, policySet) {
   const { PrismaService } = await cpDist('database/prisma.service.js');
   const { ReplayRecordsRepository } = await cpDist('replay/replay-records.repository.js');
   const { ReplayRunnerService } = await cpDist('replay/replay-runner.service.js');
   const prisma = new PrismaService(url);
   await prisma.$connect();
-  let finished;
+  const ended = { finished: undefined };
   const replays = {
     get: async () => ({
       id: 'r',
@@ -131,7 +135,7 @@ async function replayOnce(url, window, policySet) {
     start: async () => true,
     progress: async () => true,
     finish: async (_id, status, read, result, error) => {
-      finished = { status, read, result, error };
+      ended.finished = { status, read, result, error };
       return true;
     },
     keepPartial: async () => undefined,
@@ -147,12 +151,24 @@ async function replayOnce(url, window, policySet) {
     logger,
     { databaseUrl: url, replay: { workers: Number(args.workers), minRecords: 0 } },
   );
+  return {
+    ended,
+    runner,
+    close: async () => {
+      runner.onModuleDestroy?.();
+      await prisma.$disconnect();
+    },
+  };
+}
+
+async function replayOnce({ ended, runner }) {
+  ended.finished = undefined;
   const cpu0 = cpuSeconds();
   const t0 = performance.now();
   await runner.run('r');
   const seconds = (performance.now() - t0) / 1000;
   const cpu = cpuSeconds() - cpu0;
-  await prisma.$disconnect();
+  const { finished } = ended;
   if (finished?.status !== 'done') throw new Error(`replay ended ${JSON.stringify(finished)}`);
   const { totals } = finished.result;
   return { seconds, cpu, totals };
@@ -163,8 +179,9 @@ const fresh = args.db === undefined;
 try {
   const window = await prepare(name, fresh);
   const policySet = await candidate();
+  const replayer = await makeRunner(window.url, window, policySet);
   for (let run = 1; run <= Number(args.runs); run++) {
-    const { seconds, cpu, totals } = await replayOnce(window.url, window, policySet);
+    const { seconds, cpu, totals } = await replayOnce(replayer);
     const line = {
       run,
       workers: Number(args.workers),
@@ -179,6 +196,7 @@ try {
     };
     console.log(JSON.stringify(line));
   }
+  await replayer.close();
 } finally {
   if (!args.keep && fresh) await admin(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
   else console.error(`database kept: --db ${name}`);
