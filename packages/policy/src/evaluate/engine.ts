@@ -60,8 +60,6 @@ export interface EngineOptions {
   labels?: Readonly<Record<string, string>>;
 }
 
-const NO_RULES: readonly PreparedRule[] = Object.freeze([]);
-
 const DEFAULT_REASON: Reason = {
   policy: '(default)',
   rule: 'defaultEffect',
@@ -252,11 +250,14 @@ export class PolicyEngine {
       // Rule 3 of combining: the complete requirement of every unmet rule, not only its
       // missing parts, so that one step-up (one RFC 9470 challenge with acr_values and
       // max_age) meets it; a rule the evidence already meets adds nothing.
-      const unmetRules = (stepUps ?? NO_RULES).filter(
-        (rule) =>
-          this.levels.unmet(rule.require as Requirement, auth, input.principal.id, now).length > 0,
-      );
-      if (unmetRules.length > 0) {
+      let unmetRules: PreparedRule[] | undefined;
+      if (stepUps !== undefined)
+        for (let i = 0; i < stepUps.length; i++) {
+          const rule = stepUps[i] as PreparedRule;
+          if (!this.levels.meets(rule.require as Requirement, auth, input.principal.id, now))
+            (unmetRules ??= []).push(rule);
+        }
+      if (unmetRules !== undefined) {
         effect = 'step_up';
         require = this.levels.merge(unmetRules.map((rule) => rule.require as Requirement));
         unmet = this.levels.unmet(require, auth, input.principal.id, now);

@@ -61,4 +61,37 @@ describe('Levels', () => {
     const met = levels.resolve({ amr: ['hwk'], authTime: minutesAgo(1), approvals: ['bob'] });
     expect(levels.unmet(required, met, 'alice', now)).toEqual([]);
   });
+
+  it('meets a requirement exactly when no part is unmet', () => {
+    const requirements = [
+      {},
+      { level: 'mfa' },
+      { level: 'phr' },
+      { maxAge: 300 },
+      { approvals: 1 },
+      { level: 'mfa', maxAge: 900, approvals: 1 },
+      { level: 'nope' },
+    ];
+    const evidence = [
+      undefined,
+      { amr: ['otp'], authTime: minutesAgo(20) },
+      { amr: ['otp'], authTime: minutesAgo(1) },
+      { amr: ['hwk'], authTime: minutesAgo(1), approvals: ['bob'] },
+      { level: 'phr', approvals: ['alice', 'ALICE'] },
+      { acr: 'unknown', authTime: 'not a time', approvals: ['bob', 'carol'] },
+    ];
+    let met = 0;
+    for (const required of requirements)
+      for (const given of evidence) {
+        const auth = levels.resolve(given);
+        const expected = levels.unmet(required, auth, 'alice', now).length === 0;
+        expect(
+          levels.meets(required, auth, 'alice', now),
+          JSON.stringify({ required, given }),
+        ).toBe(expected);
+        if (expected) met++;
+      }
+    expect(met).toBeGreaterThan(5);
+    expect(met).toBeLessThan(requirements.length * evidence.length);
+  });
 });

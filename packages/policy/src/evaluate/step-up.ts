@@ -83,6 +83,16 @@ export class Levels {
     return merged;
   }
 
+  /** Whether the evidence meets every part of `required` ({@link unmet} empty, with no list made). */
+  meets(required: Requirement, auth: ResolvedAuth, requester: string, now: Date): boolean {
+    return (
+      (required.level === undefined || auth.rank >= this.rank(required.level)) &&
+      (required.maxAge === undefined || isFresh(auth.authTime, required.maxAge, now)) &&
+      (required.approvals === undefined ||
+        countApprovals(auth.approvals, requester) >= required.approvals)
+    );
+  }
+
   /** The parts of `required` the evidence does not meet, in REQUIREMENT_PARTS order; empty when all are met. */
   unmet(
     required: Requirement,
