@@ -184,7 +184,8 @@ export class DecisionPoint {
     options: DecidePointOptions = {},
   ): AgentDecision {
     const started = performance.now();
-    const request: DecisionRequest = parseDecisionRequest(received);
+    // The last parse: an edge's result is handed back as it is; this one need not be remembered.
+    const request: DecisionRequest = parseDecisionRequest(received, { remember: false });
     const nowMs = options.now !== undefined ? options.now.getTime() : this.clock.now();
     const active = this.store.active;
     // Read once: the active and shadow decisions (and every grant candidate) see one revision.

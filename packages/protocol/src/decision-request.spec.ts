@@ -26,6 +26,14 @@ describe('parseDecisionRequest', () => {
     expect(parseDecisionRequest(input)).toBe(input);
   });
 
+  it('does not remember an input parsed with remember: false (the last parse of a request)', () => {
+    const input = parseDecisionRequest(body, { remember: false });
+    expect(input).toEqual(parseDecisionRequest(body));
+    const again = parseDecisionRequest(input);
+    expect(again).not.toBe(input);
+    expect(again).toEqual(input);
+  });
+
   it('still checks an equal object it did not build', () => {
     const input = parseDecisionRequest(body);
     const copy = structuredClone(input);

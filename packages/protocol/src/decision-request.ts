@@ -142,7 +142,15 @@ const parsed = new WeakSet<object>();
  */
 export function parseDecisionRequest(
   value: unknown,
-  options: { name?: FieldNamer } = {},
+  options: {
+    name?: FieldNamer;
+    /**
+     * Whether a later parse of the result may hand it back as it is (default true). `false`
+     * for the last parse a request goes through (the decision point's): remembering it would
+     * only keep a weak entry alive beside every decision record the agent holds.
+     */
+    remember?: boolean;
+  } = {},
 ): DecisionInput {
   // An edge (the agent's HTTP API, AuthZEN, the webhooks) parses the body, then hands the result
   // to the decision point, which parses what it is given: the second pass would cost a zod parse
@@ -157,7 +165,7 @@ export function parseDecisionRequest(
       field: problem.field,
       limit: problem.limit,
     });
-  parsed.add(request);
+  if (options.remember !== false) parsed.add(request);
   return request;
 }
 
