@@ -20,7 +20,6 @@ import {
   type DecisionEntry,
   type DeclaredSignal,
   type FailReason,
-  type SignalsRead,
 } from './decision-record.js';
 import type { GrantStore } from './evidence/grant-store.js';
 import type { LiveData, LiveDataStore } from './live-data-store.js';
@@ -197,7 +196,10 @@ export class DecisionPoint {
 
     let decision: AgentDecision;
     let shadowDecision: Decision | undefined;
-    let signalsRead: SignalsRead | undefined;
+    // What the decision read of the principal's signals (see readSignals), for the record.
+    let signalsDeclared: readonly DeclaredSignal[] | undefined;
+    let shadowSignalsDeclared: readonly DeclaredSignal[] | undefined;
+    let signalValues: SignalValues | undefined;
     // The verified evidence the recorded decision was made with (a grant's when one applied).
     let used: AuthEvidence | undefined;
     if (failReason !== undefined || active === undefined) {
@@ -215,10 +217,17 @@ export class DecisionPoint {
       const shadow = this.store.shadow;
       // Read once, only when a bundle declares signals: active, shadow and every grant
       // candidate see the same values, and a policy set without signals pays nothing.
-      signalsRead = this.readSignals(active, shadow, request.principal.id, nowMs);
+      if (this.signals !== undefined) {
+        signalsDeclared = this.declaredBy(active);
+        shadowSignalsDeclared = shadow === undefined ? undefined : this.declaredBy(shadow);
+        if (shadowSignalsDeclared?.length === 0) shadowSignalsDeclared = undefined;
+        if (signalsDeclared.length === 0 && shadowSignalsDeclared === undefined)
+          signalsDeclared = undefined;
+        else signalValues = this.signals.valuesFor(request.principal.id, nowMs);
+      }
       const context: DecideOptions = { now };
       if (live) context.live = live;
-      if (signalsRead?.values !== undefined) context.signals = signalsRead.values;
+      if (signalValues !== undefined) context.signals = signalValues;
       decision = active.engine.decide(request, evidence, context);
       used = evidence;
       // Only a step-up can be improved by a grant; everything else keeps the single evaluation.
@@ -236,10 +245,17 @@ export class DecisionPoint {
       }
     }
 
-    if (this.logs !== undefined && options.record !== false)
-      this.logs.push(
-        this.entry(decision, request, nowMs, active, shadowDecision, live, signalsRead, used),
-      );
+    if (this.logs !== undefined && options.record !== false) {
+      const entry = this.entry(decision, request, nowMs, active, shadowDecision, live, used);
+      // Not masked: the values come from the control plane, so the record tells it nothing new.
+      if (signalsDeclared !== undefined) {
+        entry.signalsDeclared = signalsDeclared;
+        if (signalValues !== undefined) entry.signalValues = signalValues;
+        if (shadowSignalsDeclared !== undefined)
+          entry.shadowSignalsDeclared = shadowSignalsDeclared;
+      }
+      this.logs.push(entry);
+    }
     this.observer?.(decision, (performance.now() - started) / 1000);
     return decision;
   }
@@ -274,25 +290,6 @@ export class DecisionPoint {
     if (this.maxStalenessMs === undefined || this.connection?.connected === true) return false;
     const syncedAt = this.store.syncedAt;
     return syncedAt === undefined || nowMs - syncedAt > this.maxStalenessMs;
-  }
-
-  /** The principal's signals, when the active or shadow bundle declares any. */
-  private readSignals(
-    active: LoadedBundle,
-    shadow: LoadedBundle | undefined,
-    principal: string,
-    nowMs: number,
-  ): SignalsRead | undefined {
-    if (this.signals === undefined) return undefined;
-    const declared = this.declaredBy(active);
-    const shadowDeclared = shadow === undefined ? undefined : this.declaredBy(shadow);
-    if (declared.length === 0 && (shadowDeclared === undefined || shadowDeclared.length === 0))
-      return undefined;
-    const values: SignalValues | undefined = this.signals.valuesFor(principal, nowMs);
-    const read: SignalsRead = { values, declared };
-    if (shadowDeclared !== undefined && shadowDeclared.length > 0)
-      read.shadowDeclared = shadowDeclared;
-    return read;
   }
 
   private declaredBy(bundle: LoadedBundle): readonly DeclaredSignal[] {
@@ -374,7 +371,6 @@ export class DecisionPoint {
     bundle: LoadedBundle | undefined,
     shadowDecision: Decision | undefined,
     live: LiveData | undefined,
-    signals: SignalsRead | undefined,
     evidence: AuthEvidence | undefined,
   ): DecisionEntry {
     const mask = bundle?.mask;
@@ -387,8 +383,6 @@ export class DecisionPoint {
       resourceId: request.resource.id,
     };
     if (live !== undefined && live.revision > 0) entry.dataRevision = live.revision;
-    // Not masked: the values come from the control plane, so the record tells it nothing new.
-    if (signals !== undefined) entry.signals = signals;
     // Verified evidence only (level, time, approvals, grant ids), never a token: what a replay
     // decides with again instead of re-verifying anything.
     if (evidence !== undefined) entry.evidence = evidence;

@@ -47,8 +47,17 @@ export interface DecisionEntry {
   shadowReasons?: readonly Reason[];
   /** The live-data revision the decision read; absent when none was held. */
   dataRevision?: number;
-  /** The risk signals the decision read; absent when the bundles declare none. */
-  signals?: SignalsRead;
+  /**
+   * The signals the active bundle declares, when the decision read the principal's signals
+   * (absent when neither bundle declares any). With {@link signalValues} and
+   * {@link shadowSignalsDeclared}, the record's `signals` is built from it off the hot path.
+   * Fields of the entry rather than one object: every object of a buffered record costs.
+   */
+  signalsDeclared?: readonly DeclaredSignal[];
+  /** The principal's values held (shared, frozen); absent when it holds none. */
+  signalValues?: SignalValues;
+  /** The signals only a shadow bundle declares, when it declares any. */
+  shadowSignalsDeclared?: readonly DeclaredSignal[];
   /** The verified evidence the decision was made with (a grant's when one applied). */
   evidence?: AuthEvidence;
   /** The mask paths (`context.ip`) the request had, removed from `input`. */
@@ -57,17 +66,6 @@ export interface DecisionEntry {
 
 /** A signal a bundle declares, with the JSON form of its zero value. */
 export type DeclaredSignal = readonly [name: string, zero: SignalValueJson];
-
-/**
- * What a decision read of the principal's signals: the values held (shared, frozen) and the
- * signals the active and shadow bundles declare. The record's `signals` is built from it off
- * the hot path.
- */
-export interface SignalsRead {
-  values: SignalValues | undefined;
-  declared: readonly DeclaredSignal[];
-  shadowDeclared?: readonly DeclaredSignal[];
-}
 
 /**
  * The signals a policy set's settings declare, each with its zero value in JSON form (count
@@ -181,7 +179,7 @@ export function toDecisionRecord(entry: DecisionEntry): DecisionRecord {
   if (decision.failReason !== undefined) record.failReason = decision.failReason;
   // Only with live data, which only a control plane that accepts the field sends.
   if (entry.dataRevision !== undefined) record.dataRevision = entry.dataRevision;
-  if (entry.signals !== undefined) record.signals = signalsRecord(entry.signals);
+  if (entry.signalsDeclared !== undefined) record.signals = signalsRecord(entry);
   // Only where the policies decided: a fail-mode answer has nothing to replay.
   if (entry.input !== undefined && decision.failReason === undefined)
     record.replay = replayRecord(entry);
@@ -236,10 +234,10 @@ function replayRecord(entry: DecisionEntry): DecisionReplay {
 }
 
 /** Every declared signal (active, then any only the shadow declares) with the value read. */
-function signalsRecord(read: SignalsRead): Record<string, SignalValueJson> {
+function signalsRecord(entry: DecisionEntry): Record<string, SignalValueJson> {
   const out: Record<string, SignalValueJson> = {};
-  const { values } = read;
-  for (const declared of [read.declared, read.shadowDeclared ?? []])
+  const values = entry.signalValues;
+  for (const declared of [entry.signalsDeclared ?? [], entry.shadowSignalsDeclared ?? []])
     for (const [name, zero] of declared)
       if (!Object.hasOwn(out, name))
         out[name] =

@@ -58,7 +58,6 @@ export type {
   DeclaredSignal,
   FailReason,
   MaskPath,
-  SignalsRead,
 } from './decision-record.js';
 export { DEFAULT_LOG_CAPACITY, LogBuffer } from './log-buffer.js';
 export { LogShipper } from './log-shipper.js';

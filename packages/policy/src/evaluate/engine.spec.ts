@@ -259,6 +259,65 @@ describe('merging several step-up rules', () => {
   });
 });
 
+describe('what decisions share', () => {
+  // A rule's one-rule reasons, its requirement and the unmet lists are made once and shared by
+  // every decision (an agent's log keeps decisions, and each object of one costs the collector);
+  // shared means frozen, and lists of several rules are built per decision.
+  const engine = engineFor({
+    'p.yaml': policy(
+      'p',
+      `  - name: allow-all
+    effect: allow
+  - name: allow-alice
+    effect: allow
+    when: principal.id == "alice"
+  - name: mfa
+    effect: step_up
+    when: principal.id == "bob"
+    require: { level: mfa, maxAge: 10m }
+`,
+    ),
+  });
+  const asBob = { ...deployProd, principal: { id: 'bob' } };
+
+  it('a one-rule decision shares frozen reasons, requirement and unmet list', () => {
+    const first = engine.decide(asBob, undefined, { now: NOW });
+    const second = engine.decide(asBob, undefined, { now: NOW });
+    expect(first.effect).toBe('step_up');
+    expect(first.reasons.map((r) => r.rule)).toEqual(['mfa']);
+    expect(first.require).toEqual({ level: 'mfa', maxAge: 600 });
+    expect(first.unmet).toEqual(['level', 'maxAge']);
+    expect(second.reasons).toBe(first.reasons);
+    expect(second.require).toBe(first.require);
+    expect(second.unmet).toBe(first.unmet);
+    expect(() => first.reasons.push(first.reasons[0] as never)).toThrow(TypeError);
+    expect(() => {
+      (first.require as { level?: string }).level = 'none';
+    }).toThrow(TypeError);
+    expect(() => first.unmet?.pop()).toThrow(TypeError);
+    expect(engine.decide(asBob, undefined, { now: NOW })).toMatchObject({
+      reasons: [{ rule: 'mfa' }],
+      require: { level: 'mfa', maxAge: 600 },
+      unmet: ['level', 'maxAge'],
+    });
+  });
+
+  it('two matching rules get a list of their own, and the one-rule list is left alone', () => {
+    const carol = engine.decide({ ...deployProd, principal: { id: 'carol' } }, undefined, {
+      now: NOW,
+    });
+    const both = engine.decide(deployProd, undefined, { now: NOW });
+    const carolAgain = engine.decide({ ...deployProd, principal: { id: 'carol' } }, undefined, {
+      now: NOW,
+    });
+    expect(both.reasons.map((r) => r.rule)).toEqual(['allow-all', 'allow-alice']);
+    expect(Object.isFrozen(both.reasons)).toBe(false);
+    expect(carol.reasons.map((r) => r.rule)).toEqual(['allow-all']);
+    expect(carolAgain.reasons).toBe(carol.reasons);
+    expect(carolAgain.reasons).toHaveLength(1);
+  });
+});
+
 describe('levels from acr and amr', () => {
   const engine = engineFor({
     'p.yaml': policy(

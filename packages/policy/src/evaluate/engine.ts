@@ -33,6 +33,14 @@ interface PreparedRule {
   when?: Condition;
   require?: Requirement;
   reason: Reason;
+  /**
+   * `[reason]`, frozen: the reasons of a decision this rule alone makes. The agent's log keeps
+   * decisions until they are shipped, long enough to be copied out of the young generation,
+   * so what a rule always produces is made once, here, not kept again with every record.
+   */
+  alone: readonly Reason[];
+  /** `require` as the merge of it alone gives it (frozen), for a step-up this rule alone asks. */
+  requireAlone?: Requirement;
 }
 
 export interface DecideOptions {
@@ -60,12 +68,22 @@ export interface EngineOptions {
   labels?: Readonly<Record<string, string>>;
 }
 
-const DEFAULT_REASON: Reason = {
+const DEFAULT_REASON: Reason = Object.freeze({
   policy: '(default)',
   rule: 'defaultEffect',
   effect: 'deny',
   message: 'No rule allows this request (defaultEffect: deny).',
-};
+});
+const DEFAULT_REASONS = Object.freeze([DEFAULT_REASON]) as Reason[];
+const NO_REASONS = Object.freeze([]) as unknown as Reason[];
+
+/** A rule's reason added to the reasons so far: a shared one-rule list is copied, never changed. */
+function withReason(reasons: Reason[] | undefined, rule: PreparedRule): Reason[] {
+  if (reasons === undefined) return rule.alone as Reason[];
+  if (Object.isFrozen(reasons)) return [...reasons, rule.reason];
+  reasons.push(rule.reason);
+  return reasons;
+}
 
 /**
  * The prepared, in-memory form of a policy set: conditions are parsed once, targets are
@@ -123,8 +141,12 @@ export class PolicyEngine {
               effect: rule.effect,
               mode: rule.mode,
               reason: Object.freeze(reason),
+              alone: Object.freeze([reason]),
             };
-            if (rule.require) prepared.require = rule.require;
+            if (rule.require) {
+              prepared.require = rule.require;
+              prepared.requireAlone = Object.freeze(this.levels.merge([rule.require]));
+            }
             if (rule.when !== undefined) {
               try {
                 prepared.when = meterCondition(env.parse(rule.when), this.meter);
@@ -221,13 +243,11 @@ export class PolicyEngine {
         }
         if (!matched) continue;
         if (rule.mode === 'audit') {
-          (audit ??= []).push(rule.reason);
+          audit = withReason(audit, rule);
         } else if (rule.effect === 'deny') {
-          if (denies === undefined) denies = [rule.reason];
-          else denies.push(rule.reason);
+          denies = withReason(denies, rule);
         } else if (rule.effect === 'allow') {
-          if (allows === undefined) allows = [rule.reason];
-          else allows.push(rule.reason);
+          allows = withReason(allows, rule);
         } else if (stepUps === undefined) {
           stepUps = [rule];
         } else {
@@ -245,7 +265,7 @@ export class PolicyEngine {
       reasons = denies;
     } else if (allows === undefined && this.settings.defaultEffect === 'deny') {
       effect = 'deny';
-      reasons = [DEFAULT_REASON];
+      reasons = DEFAULT_REASONS;
     } else {
       // Rule 3 of combining: the complete requirement of every unmet rule, not only its
       // missing parts, so that one step-up (one RFC 9470 challenge with acr_values and
@@ -259,24 +279,25 @@ export class PolicyEngine {
         }
       if (unmetRules !== undefined) {
         effect = 'step_up';
-        require = this.levels.merge(unmetRules.map((rule) => rule.require as Requirement));
-        unmet = this.levels.unmet(require, auth, input.principal.id, now);
-        reasons = unmetRules.map((rule) => rule.reason);
+        const only = unmetRules.length === 1 ? (unmetRules[0] as PreparedRule) : undefined;
+        require =
+          only?.requireAlone ??
+          this.levels.merge(unmetRules.map((rule) => rule.require as Requirement));
+        unmet = this.levels.unmet(require, auth, input.principal.id, now) as RequirementPart[];
+        reasons = (only?.alone as Reason[] | undefined) ?? unmetRules.map((rule) => rule.reason);
       } else {
         effect = 'allow';
-        reasons = allows ?? [];
+        reasons = allows ?? NO_REASONS;
       }
     }
 
-    const decision: Decision = {
-      effect,
-      reasons,
-      revision: this.revision,
-      decisionId: options.decisionId ?? newDecisionId(),
-      durationNs: 0,
-    };
-    if (require) decision.require = require;
-    if (unmet) decision.unmet = unmet;
+    // One literal per shape: fields added afterwards would go to a second object (a property
+    // array), kept with the decision in the agent's log.
+    const decisionId = options.decisionId ?? newDecisionId();
+    const decision: Decision =
+      require !== undefined && unmet !== undefined
+        ? { effect, reasons, revision: this.revision, decisionId, durationNs: 0, require, unmet }
+        : { effect, reasons, revision: this.revision, decisionId, durationNs: 0 };
     if (audit) decision.audit = audit;
     if (errors) decision.errors = errors;
     decision.durationNs = Math.round((performance.now() - started) * 1e6);

@@ -24,6 +24,13 @@ const NO_AUTH: ResolvedAuth = Object.freeze({
   grants: NO_STRINGS,
 });
 
+/** Every unmet list, indexed by its parts as bits (level 1, maxAge 2, approvals 4). */
+const UNMET_LISTS: readonly (readonly RequirementPart[])[] = Array.from({ length: 8 }, (_, bits) =>
+  Object.freeze(
+    (['level', 'maxAge', 'approvals'] as const).filter((_, i) => (bits & (1 << i)) !== 0),
+  ),
+);
+
 /** Clock skew tolerated when an authentication time lies in the future. */
 const FUTURE_SKEW_MS = 60_000;
 
@@ -93,23 +100,26 @@ export class Levels {
     );
   }
 
-  /** The parts of `required` the evidence does not meet, in REQUIREMENT_PARTS order; empty when all are met. */
+  /**
+   * The parts of `required` the evidence does not meet, in REQUIREMENT_PARTS order; empty when
+   * all are met. One of eight shared frozen lists: a step-up decision carries it into the
+   * agent's log, where an object made per decision costs the collector.
+   */
   unmet(
     required: Requirement,
     auth: ResolvedAuth,
     requester: string,
     now: Date,
-  ): RequirementPart[] {
-    const parts: RequirementPart[] = [];
-    if (required.level !== undefined && auth.rank < this.rank(required.level)) parts.push('level');
-    if (required.maxAge !== undefined && !isFresh(auth.authTime, required.maxAge, now))
-      parts.push('maxAge');
+  ): readonly RequirementPart[] {
+    let parts = 0;
+    if (required.level !== undefined && auth.rank < this.rank(required.level)) parts |= 1;
+    if (required.maxAge !== undefined && !isFresh(auth.authTime, required.maxAge, now)) parts |= 2;
     if (
       required.approvals !== undefined &&
       countApprovals(auth.approvals, requester) < required.approvals
     )
-      parts.push('approvals');
-    return parts;
+      parts |= 4;
+    return UNMET_LISTS[parts] as readonly RequirementPart[];
   }
 }
 
