@@ -196,7 +196,7 @@ export class DecisionPoint {
 
     let decision: AgentDecision;
     let shadowDecision: Decision | undefined;
-    // What the decision read of the principal's signals (see readSignals), for the record.
+    // What the decision read of the principal's signals, kept in its record.
     let signalsDeclared: readonly DeclaredSignal[] | undefined;
     let shadowSignalsDeclared: readonly DeclaredSignal[] | undefined;
     let signalValues: SignalValues | undefined;

@@ -51,7 +51,7 @@ export interface DecisionEntry {
    * The signals the active bundle declares, when the decision read the principal's signals
    * (absent when neither bundle declares any). With {@link signalValues} and
    * {@link shadowSignalsDeclared}, the record's `signals` is built from it off the hot path.
-   * Fields of the entry rather than one object: every object of a buffered record costs.
+   * Fields of the entry rather than an object of their own: one object less per buffered record.
    */
   signalsDeclared?: readonly DeclaredSignal[];
   /** The principal's values held (shared, frozen); absent when it holds none. */
